@@ -1,0 +1,38 @@
+# The two commands of the README: `make demo` and `make test`. Both build .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test test-postgres lint install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kepubot needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -c 'from bot.i18n import compile_catalogs; compile_catalogs()'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -c 'from bot.i18n import compile_catalogs; compile_catalogs()'
+	$(VENV)/bin/kepubot demo
+
+test: $(STAMP)
+	$(PY) -c 'from bot.i18n import compile_catalogs; compile_catalogs()'
+	$(PY) -m pytest
+
+# The PostgreSQL suite: the same tests on PostgreSQL (KEPUBOT_TEST_DATABASE_URL must be set).
+test-postgres: $(STAMP)
+	@test -n "$$KEPUBOT_TEST_DATABASE_URL" || { echo "set KEPUBOT_TEST_DATABASE_URL"; exit 2; }
+	$(PY) -m pytest -m postgres
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff mypy
+	$(VENV)/bin/ruff check bot storage tests
+	$(VENV)/bin/mypy bot storage
+
+clean:
+	rm -rf $(VENV) var demo-output build *.egg-info

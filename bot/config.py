@@ -1,0 +1,208 @@
+"""Settings: one pydantic model per TOML section, overridable from the environment.
+
+Precedence, highest first: ``KEPUBOT_SECTION__KEY`` environment variables, the TOML file
+(``--config PATH`` or ``KEPUBOT_CONFIG``), the defaults below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "KEPUBOT_"
+CONFIG_ENV = "KEPUBOT_CONFIG"
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or invalid; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TelegramSettings(_Section):
+    """How to reach the Bot API and receive updates."""
+
+    token: SecretStr | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+    bot_username: str | None = None
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path_starts_with_slash(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with '/'")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and -.
+        if value is None:
+            return value
+        raw = value.get_secret_value()
+        if not (1 <= len(raw) <= 256) or not all(c.isalnum() or c in "_-" for c in raw):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, '_' or '-'")
+        return value
+
+
+class DatabaseSettings(_Section):
+    """Where data lives: SQLite by default, PostgreSQL for scale."""
+
+    url: str = "sqlite+aiosqlite:///var/kepubot.db"
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _supported_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
+            )
+        return value
+
+
+class WebSettings(_Section):
+    """The aiohttp server: webhook, tracked links, health."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class SchedulerSettings(_Section):
+    """When jobs run; all times are in ``timezone``."""
+
+    enabled: bool = True
+    timezone: str = "Asia/Shanghai"
+    push_time: dt.time = dt.time(9, 30)
+    tally_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    tally_time: dt.time = dt.time(1, 0)
+    digest_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    digest_time: dt.time = dt.time(9, 0)
+    reminders_time: dt.time = dt.time(10, 0)
+    evaluation_month: int = Field(default=1, ge=1, le=12)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the configured zone."""
+        return ZoneInfo(self.timezone)
+
+
+class I18nSettings(_Section):
+    """Languages."""
+
+    default_locale: Literal["zh_CN", "en"] = "zh_CN"
+
+
+class LimitsSettings(_Section):
+    """Telegram's send limits and our own safety bounds."""
+
+    global_per_second: float = Field(default=30.0, gt=0)
+    per_chat_per_second: float = Field(default=1.0, gt=0)
+    per_group_per_minute: float = Field(default=20.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    inbox_max_attempts: int = Field(default=5, ge=1)
+    inbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+
+
+class Settings(BaseSettings):
+    """All of kepubot's settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+        case_sensitive=False,
+    )
+
+    telegram: TelegramSettings = TelegramSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    web: WebSettings = WebSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
+    i18n: I18nSettings = I18nSettings()
+    limits: LimitsSettings = LimitsSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (passed as init kwargs) beats defaults.
+        return (env_settings, init_settings)
+
+
+def _format_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"config error: {key}: {message}"
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load settings from ``path`` (or ``$KEPUBOT_CONFIG``), the environment and overrides."""
+    path = path or os.environ.get(CONFIG_ENV)
+    data: dict[str, Any] = {}
+    if path:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config error: file not found: {file}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config error: cannot read {file}: {exc}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config error: {file} is not valid TOML: {exc}") from exc
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc)) from exc
+
+
+def require_token(settings: Settings) -> str:
+    """Return the bot token or raise ConfigError naming the key."""
+    token = settings.telegram.token
+    if token is None or not token.get_secret_value().strip():
+        raise ConfigError("config error: telegram.token: required (get one from @BotFather)")
+    if settings.telegram.mode == "webhook":
+        if not settings.telegram.webhook_url:
+            raise ConfigError("config error: telegram.webhook_url: required in webhook mode")
+        if settings.telegram.webhook_secret is None:
+            raise ConfigError("config error: telegram.webhook_secret: required in webhook mode")
+    return token.get_secret_value()

@@ -1,0 +1,1 @@
+"""Content: taxonomy, content packs and feed import."""

@@ -1,0 +1,1 @@
+"""The update runtime: durable inbox, poller, webhook server, rate limiter, logging."""

@@ -1,0 +1,197 @@
+"""Process stored updates exactly once: one transaction per batch, a savepoint per update.
+
+A handler's database writes and the row's ``done`` mark commit together, so a crash at any
+instant either loses the whole batch (it is processed again) or keeps all of it.  Replies
+already sent before a crash may be sent again; state never changes twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import Application
+
+from bot.runtime.context import Runtime, UpdateScope, current_scope
+from bot.runtime.logs import log_context
+from storage import inbox as inbox_store
+
+log = logging.getLogger(__name__)
+
+PURGE_AFTER = dt.timedelta(days=7)
+
+
+class HandlerFailed(Exception):
+    """A handler raised; the update's savepoint is rolled back."""
+
+
+@dataclass
+class BatchResult:
+    """What one processing pass did."""
+
+    done: int = 0
+    retried: int = 0
+    parked: int = 0
+
+    @property
+    def total(self) -> int:
+        """Return how many updates were touched."""
+        return self.done + self.retried + self.parked
+
+
+def _backoff(attempts: int) -> dt.timedelta:
+    return dt.timedelta(seconds=min(2 ** attempts, 300))
+
+
+async def record_handler_error(update: object, context: Any) -> None:
+    """Error handler: remember the failure on the scope so the processor can roll back."""
+    scope = current_scope.get()
+    if scope is not None and context.error is not None:
+        scope.error = context.error
+
+
+class InboxProcessor:
+    """Claim pending inbox rows and feed them to the PTB application."""
+
+    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        self.application = application
+        self.runtime: Runtime = application.bot_data["runtime"]
+        self.wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._last_purge: dt.datetime | None = None
+        self.on_parked: list[Any] = []  # async callables(update_payload, error) for alerts
+
+    def notify(self) -> None:
+        """Wake the loop: new rows were stored."""
+        self.wakeup.set()
+
+    def stop(self) -> None:
+        """Finish the current batch, then return from ``run``."""
+        self._stopping.set()
+        self.wakeup.set()
+
+    async def run(self, *, idle_poll: float = 1.0) -> None:
+        """Process until stopped; poll now and then for rows stored by other processes."""
+        while not self._stopping.is_set():
+            result = await self.process_batch()
+            if result.total:
+                continue
+            await self._maybe_purge()
+            self.wakeup.clear()
+            try:
+                await asyncio.wait_for(self.wakeup.wait(), timeout=idle_poll)
+            except TimeoutError:
+                pass
+
+    async def drain(self) -> BatchResult:
+        """Process everything due now (tests, CLI); return the totals."""
+        total = BatchResult()
+        while True:
+            result = await self.process_batch()
+            if not result.total:
+                return total
+            total.done += result.done
+            total.retried += result.retried
+            total.parked += result.parked
+
+    async def process_batch(self) -> BatchResult:
+        """Claim one batch and process it in a single transaction."""
+        result = BatchResult()
+        limits = self.runtime.settings.limits
+        parked_payloads: list[tuple[dict[str, Any], BaseException]] = []
+        async with self.runtime.sessions() as session, session.begin():
+            now = self.runtime.now()
+            rows = await inbox_store.claim_pending(
+                session=session, now=now, limit=limits.inbox_batch_size
+            )
+            for row in rows:
+                error = await self._process_one(session, row.update_id, row.payload)
+                now = self.runtime.now()
+                if error is None:
+                    row.status, row.processed_at, row.last_error = "done", now, None
+                    result.done += 1
+                    continue
+                row.attempts += 1
+                row.last_error = f"{type(error).__name__}: {error}"[:2000]
+                if row.attempts >= limits.inbox_max_attempts:
+                    row.status, row.processed_at = "parked", now
+                    result.parked += 1
+                    parked_payloads.append((row.payload, error))
+                    log.error(
+                        "update parked",
+                        extra={"update_id": row.update_id, "attempts": row.attempts,
+                               "error": row.last_error},
+                    )
+                else:
+                    row.next_attempt_at = now + _backoff(row.attempts)
+                    result.retried += 1
+                    log.warning(
+                        "update failed, will retry",
+                        extra={"update_id": row.update_id, "attempts": row.attempts,
+                               "error": row.last_error},
+                    )
+        for payload, error in parked_payloads:
+            for callback in self.on_parked:
+                try:
+                    await callback(payload, error)
+                except Exception:  # an alert must never stop processing
+                    log.exception("parked-update alert failed")
+        return result
+
+    async def _process_one(
+        self, session: AsyncSession, update_id: int, payload: dict[str, Any]
+    ) -> BaseException | None:
+        scope = UpdateScope(session=session, update_id=update_id)
+        token = current_scope.set(scope)
+        ctx_token = log_context.set({"update_id": update_id, "user_id": _user_id(payload)})
+        try:
+            async with session.begin_nested():
+                update = Update.de_json(payload, self.application.bot)
+                await self.application.process_update(update)
+                if scope.error is not None:
+                    raise HandlerFailed(str(scope.error)) from scope.error
+        except HandlerFailed as exc:
+            return exc.__cause__ or exc
+        except Exception as exc:  # a broken payload or a DB error outside a handler
+            log.exception("update processing failed")
+            return exc
+        finally:
+            current_scope.reset(token)
+            log_context.reset(ctx_token)
+        return None
+
+    async def _maybe_purge(self) -> None:
+        now = self.runtime.now()
+        if self._last_purge is not None and now - self._last_purge < dt.timedelta(hours=1):
+            return
+        self._last_purge = now
+        async with self.runtime.sessions() as session, session.begin():
+            purged = await inbox_store.purge_done(session=session, before=now - PURGE_AFTER)
+        if purged:
+            log.info("inbox purged", extra={"rows": purged})
+
+
+def _user_id(payload: dict[str, Any]) -> int | None:
+    for key, value in payload.items():
+        if isinstance(value, dict) and isinstance(value.get("from"), dict):
+            user_id = value["from"].get("id")
+            return int(user_id) if user_id is not None else None
+    return None
+
+
+async def store_and_notify(
+    runtime: Runtime, processor: InboxProcessor | None, payloads: list[dict[str, Any]]
+) -> int:
+    """Store updates durably (committed), then wake the processor."""
+    async with runtime.sessions() as session, session.begin():
+        new = await inbox_store.store_updates(
+            session=session, payloads=payloads, now=runtime.now()
+        )
+    if processor is not None:
+        processor.notify()
+    return new

@@ -1,0 +1,109 @@
+"""Run the bot: inbox processor, poller or webhook, web server, scheduler; stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from telegram import Update
+
+from bot.app import build_application, build_runtime
+from bot.config import Settings
+from bot.runtime.context import Runtime
+from bot.runtime.inbox import InboxProcessor
+from bot.runtime.poller import Poller
+from bot.runtime.web import RouteInstaller, build_web_app, start_site
+from storage.migrate import current_revision, head_revision
+
+log = logging.getLogger(__name__)
+
+# Background services features add (scheduler, outbox sender): async callables(app, stop).
+SERVICE_STARTERS: list[Callable[..., Any]] = []
+WEB_INSTALLERS: list[RouteInstaller] = []
+
+
+class NotMigrated(Exception):
+    """The database schema is older than this code."""
+
+
+async def ensure_migrated(runtime: Runtime) -> None:
+    """Refuse to start on a database that is not at the newest migration."""
+    current = await current_revision(runtime.engine)
+    head = head_revision()
+    if current != head:
+        raise NotMigrated(
+            f"database is at revision {current or 'none'}, this version needs {head}: "
+            "run 'kepubot db upgrade' first"
+        )
+
+
+async def run_bot(
+    settings: Settings,
+    *,
+    runtime: Runtime | None = None,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+    install_signals: bool = True,
+    installers: Iterable[RouteInstaller] = (),
+) -> None:
+    """Run until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    runtime = runtime or build_runtime(settings)
+    await ensure_migrated(runtime)
+    stop = stop or asyncio.Event()
+    if install_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
+    app = build_application(settings, runtime)
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    processor = InboxProcessor(app)
+    runtime.extras["processor"] = processor
+    webhook = settings.telegram.mode == "webhook"
+    web_app = build_web_app(
+        runtime, processor, webhook=webhook, installers=[*WEB_INSTALLERS, *installers]
+    )
+    web_runner, port = await start_site(web_app, settings.web.host, settings.web.port)
+    runtime.extras["web_port"] = port
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(processor.run(), name="inbox")]
+    poller: Poller | None = None
+    if webhook:
+        secret = settings.telegram.webhook_secret
+        await app.bot.set_webhook(
+            url=settings.telegram.webhook_url or "",
+            secret_token=secret.get_secret_value() if secret else None,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        poller = Poller(app, processor, timeout=settings.telegram.poll_timeout)
+        tasks.append(asyncio.create_task(poller.run(), name="poller"))
+    for starter in SERVICE_STARTERS:
+        tasks.append(asyncio.create_task(starter(app, stop), name=getattr(starter, "__name__", "svc")))
+    log.info("kepubot running", extra={"mode": settings.telegram.mode, "web_port": port})
+    if ready is not None:
+        ready.set()
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+    stop.set()
+    log.info("kepubot stopping")
+    if poller is not None:
+        poller.stop()
+    processor.stop()
+    done, pending = await asyncio.wait(tasks, timeout=30)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await web_runner.cleanup()
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
+    log.info("kepubot stopped")
+    if failed:
+        raise failed[0].exception()  # type: ignore[misc]

@@ -1,0 +1,103 @@
+"""The aiohttp server: Telegram webhook (secret-checked), health, and feature routes."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.runtime.context import Runtime
+from bot.runtime.inbox import InboxProcessor, store_and_notify
+from storage import inbox as inbox_store
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+RUNTIME_KEY = web.AppKey("runtime", Runtime)
+RouteInstaller = Callable[[web.Application, Runtime], None]
+
+
+def _webhook_handler(
+    runtime: Runtime, processor: InboxProcessor | None, secret: str
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handle(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning("webhook call with a wrong secret", extra={"remote": request.remote})
+            return web.Response(status=403, text="forbidden")
+        try:
+            payload = await request.json(loads=json.loads)
+        except (ValueError, UnicodeDecodeError):
+            return web.Response(status=400, text="bad json")
+        if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            return web.Response(status=400, text="not an update")
+        try:
+            await store_and_notify(runtime, processor, [payload])
+        except Exception:
+            # Not stored: answer 500 so Telegram delivers it again.
+            log.exception("could not store webhook update")
+            return web.Response(status=500, text="storage unavailable")
+        return web.Response(status=200, text="ok")
+
+    return handle
+
+
+async def _health(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    try:
+        async with runtime.sessions() as session:
+            await session.execute(text("SELECT 1"))
+            counts = await inbox_store.count_by_status(session=session)
+    except Exception as exc:
+        return web.json_response({"status": "error", "error": str(exc)}, status=503)
+    return web.json_response({"status": "ok", "inbox": counts})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME_KEY]
+    async with runtime.sessions() as session:
+        counts = await inbox_store.count_by_status(session=session)
+    lines = ["# TYPE kepubot_inbox_updates gauge"]
+    lines += [f'kepubot_inbox_updates{{status="{k}"}} {v}' for k, v in sorted(counts.items())]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+def build_web_app(
+    runtime: Runtime,
+    processor: InboxProcessor | None = None,
+    *,
+    webhook: bool = False,
+    installers: Iterable[RouteInstaller] = (),
+) -> web.Application:
+    """Build the aiohttp application with health, optional webhook and feature routes."""
+    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app[RUNTIME_KEY] = runtime
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", _metrics)
+    if webhook:
+        secret = runtime.settings.telegram.webhook_secret
+        if secret is None:
+            raise ValueError("webhook mode needs telegram.webhook_secret")
+        app.router.add_post(
+            runtime.settings.telegram.webhook_path,
+            _webhook_handler(runtime, processor, secret.get_secret_value()),
+        )
+    for install in installers:
+        install(app, runtime)
+    return app
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving ``app``; return the runner and the bound port (port 0 picks one)."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    server: Any = site._server  # aiohttp exposes the bound socket only here
+    bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
+    return runner, int(bound)

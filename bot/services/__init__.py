@@ -1,0 +1,1 @@
+"""Domain services: plain values in, plain values out; no Telegram types."""

@@ -1,0 +1,114 @@
+"""Granting and revoking roles, with scope validation and audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audit, people, roles
+from storage.models import Region, RoleGrant, Station
+
+ROLE_ALIASES = {"station-admin": "station_admin"}
+
+
+class RoleError(ValueError):
+    """A grant request is invalid; ``code`` says why, ``params`` fill the message."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    """The outcome of a grant or revoke."""
+
+    grant: RoleGrant | None
+    changed: bool
+
+
+def normalize_role(role: str) -> str:
+    """Map CLI spellings to stored role names."""
+    role = ROLE_ALIASES.get(role, role)
+    if role not in RoleGrant.ROLES:
+        raise RoleError("unknown_role", role=role)
+    return role
+
+
+async def _check_scope(
+    session: AsyncSession, role: str, region_code: str | None, station_id: int | None
+) -> None:
+    if role == "coordinator":
+        if region_code is None:
+            raise RoleError("region_required", role=role)
+        region = await session.get(Region, region_code)
+        if region is None:
+            raise RoleError("unknown_region", code=region_code)
+    elif region_code is not None and await session.get(Region, region_code) is None:
+        raise RoleError("unknown_region", code=region_code)
+    if role == "station_admin":
+        if station_id is None:
+            raise RoleError("station_required", role=role)
+        if await session.get(Station, station_id) is None:
+            raise RoleError("unknown_station", station_id=station_id)
+    elif station_id is not None:
+        raise RoleError("station_not_allowed", role=role)
+
+
+async def grant(
+    *,
+    session: AsyncSession,
+    telegram_id: int,
+    role: str,
+    region_code: str | None = None,
+    station_id: int | None = None,
+    actor_id: int | None = None,
+    now: dt.datetime,
+) -> GrantResult:
+    """Grant a role to the Telegram user (created if unknown), audited."""
+    role = normalize_role(role)
+    await _check_scope(session, role, region_code, station_id)
+    person = await people.ensure_person(session=session, telegram_id=telegram_id, now=now)
+    assert person.id is not None
+    grant_row, created = await roles.grant_role(
+        session=session, person_id=person.id, role=role, region_code=region_code,
+        station_id=station_id, granted_by=actor_id, now=now,
+    )
+    if created:
+        await audit.record(
+            session=session, actor_id=actor_id, action="role.grant", now=now,
+            subject_type="person", subject_id=person.id, region_code=region_code,
+            detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
+        )
+    return GrantResult(grant=grant_row, changed=created)
+
+
+async def revoke(
+    *,
+    session: AsyncSession,
+    telegram_id: int,
+    role: str,
+    region_code: str | None = None,
+    station_id: int | None = None,
+    actor_id: int | None = None,
+    now: dt.datetime,
+) -> GrantResult:
+    """Revoke a role, audited; unknown users or grants change nothing."""
+    role = normalize_role(role)
+    person = await people.get_person_by_telegram_id(session=session, telegram_id=telegram_id)
+    if person is None or person.id is None:
+        return GrantResult(grant=None, changed=False)
+    removed = await roles.revoke_role(
+        session=session, person_id=person.id, role=role, region_code=region_code,
+        station_id=station_id,
+    )
+    if removed:
+        await audit.record(
+            session=session, actor_id=actor_id, action="role.revoke", now=now,
+            subject_type="person", subject_id=person.id, region_code=region_code,
+            detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
+        )
+    return GrantResult(grant=None, changed=bool(removed))

@@ -1,0 +1,1 @@
+"""Storage: tables, engine and sessions, migrations, data-access functions. No Telegram."""

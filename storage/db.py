@@ -1,0 +1,86 @@
+"""Engine and sessions. Nothing is built at import time; callers pass the URL in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def _sqlite_setup(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so SAVEPOINT works (see the
+        # SQLAlchemy pysqlite notes); WAL + NORMAL batches fsyncs.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("immediate") else "BEGIN")
+
+
+def _prepare_sqlite_path(url: str) -> None:
+    database = make_url(url).database or ""
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+    """Create an async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg)."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite_path(url)
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = 10
+        kwargs["max_overflow"] = 10
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def create_nullpool_engine(url: str) -> AsyncEngine:
+    """Create an engine without pooling (short-lived CLI commands, migrations)."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    if make_url(url).get_backend_name() == "sqlite":
+        _prepare_sqlite_path(url)
+        _sqlite_setup(engine)
+    return engine
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory for ``engine``; objects stay usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def transaction(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """Open a session, commit on success, roll back on error."""
+    async with factory() as session, session.begin():
+        yield session
+
+
+def is_postgres(engine_or_session: AsyncEngine | AsyncSession) -> bool:
+    """Tell whether the backend is PostgreSQL."""
+    bind = engine_or_session.bind if isinstance(engine_or_session, AsyncSession) else None
+    engine = bind if bind is not None else engine_or_session
+    return engine.dialect.name == "postgresql"  # type: ignore[union-attr]

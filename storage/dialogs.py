@@ -1,0 +1,56 @@
+"""Conversation state per (chat, user), read and written in the update's transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import DialogState
+from storage.upsert import insert_for
+
+
+async def get_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> DialogState | None:
+    """Return the active dialog of a user in a chat."""
+    result = await session.execute(
+        select(DialogState)
+        .where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def set_dialog(
+    *,
+    session: AsyncSession,
+    chat_id: int,
+    user_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Create or replace the dialog state."""
+    values = {"flow": flow, "step": step, "data": data, "updated_at": now}
+    stmt = insert_for(session, DialogState.__table__).values(
+        chat_id=chat_id, user_id=user_id, **values
+    )
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["chat_id", "user_id"], set_=values)
+    )
+
+
+async def clear_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> bool:
+    """End the dialog; return whether there was one."""
+    result = await session.execute(
+        delete(DialogState).where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
+    )
+    return bool(result.rowcount)
+
+
+async def clear_user_dialogs(*, session: AsyncSession, user_id: int) -> int:
+    """End every dialog of a user (used when erasing personal data)."""
+    result = await session.execute(delete(DialogState).where(DialogState.user_id == user_id))
+    return result.rowcount or 0

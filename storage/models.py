@@ -1,0 +1,490 @@
+"""Tables of the whole domain (SQLModel). Each class is one table; constants live on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time, timezone-aware in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(
+        default=None,
+        sa_column=Column(UTCDateTime(), nullable=nullable, index=index),
+    )
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+def _bigint(*, nullable: bool = False, index: bool = False, unique: bool = False) -> Any:
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(BigInteger, nullable=nullable, index=index, unique=unique),
+    )
+
+
+class Region(SQLModel, table=True):
+    """An administrative region: province > city > county, keyed by GB/T 2260 code."""
+
+    __tablename__ = "region"
+    LEVELS: ClassVar[tuple[str, ...]] = ("province", "city", "county")
+
+    code: str = Field(primary_key=True, max_length=6)
+    name: str = Field(max_length=64)
+    name_en: str | None = Field(default=None, max_length=128)
+    level: str = Field(max_length=16, index=True)
+    parent_code: str | None = Field(default=None, foreign_key="region.code", index=True)
+
+
+class Person(SQLModel, table=True):
+    """Anyone who has talked to the bot, keyed by Telegram user id."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int = _bigint()
+    first_name: str | None = Field(default=None, max_length=128)
+    username: str | None = Field(default=None, max_length=64)
+    language: str | None = Field(default=None, max_length=8)
+    unreachable: bool = False  # the user blocked the bot (403); pushes skip them
+    created_at: dt.datetime = _created()
+    last_seen_at: dt.datetime | None = _ts()
+
+    __table_args__ = (UniqueConstraint("telegram_id", name="uq_person_telegram_id"),)
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role held by a person, scoped to a region or a station."""
+
+    __tablename__ = "role_grant"
+    ROLES: ClassVar[tuple[str, ...]] = ("admin", "curator", "coordinator", "station_admin")
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=32)
+    region_code: str | None = Field(default=None, foreign_key="region.code", index=True)
+    station_id: int | None = Field(default=None, foreign_key="station.id", index=True)
+    # '' when unscoped: NULLs never collide in a unique constraint, '' does.
+    scope_key: str = Field(default="", max_length=32)
+    granted_by: int | None = Field(default=None, foreign_key="person.id")
+    granted_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("person_id", "role", "scope_key", name="uq_role_grant_scope"),
+    )
+
+
+class Station(SQLModel, table=True):
+    """A 科普中国e站 and its lifecycle state."""
+
+    __tablename__ = "station"
+    STATES: ClassVar[tuple[str, ...]] = (
+        "draft", "submitted", "county_approved", "recognised", "rejected", "rectifying",
+        "revoked",
+    )
+    VENUE_TYPES: ClassVar[tuple[str, ...]] = (
+        "civilisation_centre", "service_centre", "cultural_centre", "school", "hospital",
+        "rural_association", "science_base", "transport_station", "other",
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=128)
+    venue_type: str = Field(max_length=32)
+    address: str | None = Field(default=None, max_length=256)
+    region_code: str | None = Field(default=None, foreign_key="region.code", index=True)
+    status: str = Field(default="draft", max_length=24, index=True)
+    status_reason: str | None = Field(default=None, max_length=1000)
+    rectify_deadline: dt.date | None = None
+    applicant_id: int | None = Field(default=None, foreign_key="person.id")
+    external_ref: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = _created()
+    submitted_at: dt.datetime | None = _ts()
+    recognised_at: dt.datetime | None = _ts()
+    updated_at: dt.datetime | None = _ts()
+
+
+class StationEvidence(SQLModel, table=True):
+    """Evidence for one of the five haves (五有) of a station application."""
+
+    __tablename__ = "station_evidence"
+    HAVES: ClassVar[tuple[str, ...]] = (
+        "network", "personnel", "venue", "activities", "terminals",
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    have: str = Field(max_length=16)
+    text: str | None = Field(default=None, max_length=2000)
+    file_id: str | None = Field(default=None, max_length=256)
+    file_unique_id: str | None = Field(default=None, max_length=64, index=True)
+    created_at: dt.datetime = _created()
+
+
+class StationReview(SQLModel, table=True):
+    """A review decision (county or city stage), with the on-site check record."""
+
+    __tablename__ = "station_review"
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    stage: str = Field(max_length=16)  # county | city | management
+    decision: str = Field(max_length=24)
+    reason: str | None = Field(default=None, max_length=1000)
+    reviewer_id: int | None = Field(default=None, foreign_key="person.id")
+    onsite_date: dt.date | None = None
+    inspector: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+    photo_file_id: str | None = Field(default=None, max_length=256)
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: dt.datetime = _created()
+
+
+class InviteLink(SQLModel, table=True):
+    """A station's invite deep link; the payload is at least 96 random bits."""
+
+    __tablename__ = "invite_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    payload: str = Field(max_length=64)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime | None = _ts()
+    max_uses: int | None = None
+    uses: int = 0
+    revoked_at: dt.datetime | None = _ts()
+
+    __table_args__ = (UniqueConstraint("payload", name="uq_invite_link_payload"),)
+
+
+class Informant(SQLModel, table=True):
+    """A real-name registered informant attached to one station."""
+
+    __tablename__ = "informant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    station_id: int = Field(foreign_key="station.id", index=True)
+    real_name: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    interests: list[str] = _json(list)
+    consent_at: dt.datetime | None = _ts()
+    consent_version: str | None = Field(default=None, max_length=16)
+    paused: bool = False
+    quiet_start: dt.time | None = None
+    quiet_end: dt.time | None = None
+    joined_at: dt.datetime = _created()
+    last_active_at: dt.datetime | None = _ts()
+    removed_at: dt.datetime | None = _ts()
+    forgotten_at: dt.datetime | None = _ts()  # personal data erased; rows kept for totals
+
+    __table_args__ = (UniqueConstraint("person_id", name="uq_informant_person"),)
+
+
+class ContentItem(SQLModel, table=True):
+    """A piece of curated content: video, article or poster."""
+
+    __tablename__ = "content_item"
+    KINDS: ClassVar[tuple[str, ...]] = ("video", "article", "poster")
+
+    id: int | None = Field(default=None, primary_key=True)
+    guid: str = Field(max_length=512)
+    title: str = Field(max_length=256)
+    summary: str = Field(default="", max_length=4000)
+    title_en: str | None = Field(default=None, max_length=256)
+    summary_en: str | None = Field(default=None, max_length=4000)
+    category: str = Field(max_length=32, index=True)
+    kind: str = Field(max_length=16)
+    url: str = Field(max_length=2048)
+    media_path: str | None = Field(default=None, max_length=1024)
+    media_file_id: str | None = Field(default=None, max_length=256)
+    tags: list[str] = _json(list)
+    regions: list[str] = _json(list)
+    campaign: str | None = Field(default=None, max_length=32)
+    source: str | None = Field(default=None, max_length=128)
+    publish_at: dt.datetime | None = _ts(index=True)
+    expires_at: dt.datetime | None = _ts()
+    retired_at: dt.datetime | None = _ts()
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (UniqueConstraint("guid", name="uq_content_item_guid"),)
+
+
+class GroupChat(SQLModel, table=True):
+    """A Telegram group the bot is in, linked to the informant who added it."""
+
+    __tablename__ = "group_chat"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    title: str | None = Field(default=None, max_length=256)
+    informant_id: int | None = Field(default=None, foreign_key="informant.id", index=True)
+    member_count: int | None = None
+    member_count_at: dt.datetime | None = _ts()
+    added_at: dt.datetime = _created()
+    removed_at: dt.datetime | None = _ts()
+
+
+class TrackedLink(SQLModel, table=True):
+    """A short link unique to informant + content + channel."""
+
+    __tablename__ = "tracked_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32)
+    informant_id: int = Field(foreign_key="informant.id", index=True)
+    content_id: int = Field(foreign_key="content_item.id", index=True)
+    channel: str = Field(max_length=32)
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_tracked_link_code"),
+        UniqueConstraint("informant_id", "content_id", "channel", name="uq_tracked_link_owner"),
+    )
+
+
+class ShareEvent(SQLModel, table=True):
+    """One share of a content item; ``dedupe_key`` makes a repeat a no-op."""
+
+    __tablename__ = "share_event"
+    CHANNELS: ClassVar[tuple[str, ...]] = (
+        "telegram_inline", "telegram_forward", "wechat_group", "wechat_moments", "qq_group",
+        "public_account", "other",
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    informant_id: int = Field(foreign_key="informant.id", index=True)
+    station_id: int = Field(foreign_key="station.id")
+    content_id: int = Field(foreign_key="content_item.id", index=True)
+    channel: str = Field(max_length=32)
+    target: str = Field(default="", max_length=128)
+    audience: int = 0
+    audience_reported: int | None = None  # what the informant claimed, before capping
+    flagged: bool = False
+    day: dt.date
+    dedupe_key: str = Field(max_length=255)
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_share_event_dedupe"),
+        Index("ix_share_event_station_day", "station_id", "day"),
+    )
+
+
+class LinkVisit(SQLModel, table=True):
+    """A verified visit to a tracked link, once per visitor per day."""
+
+    __tablename__ = "link_visit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="tracked_link.id", index=True)
+    day: dt.date = Field(index=True)
+    visitor_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("link_id", "day", "visitor_hash", name="uq_link_visit_daily"),
+    )
+
+
+class Activity(SQLModel, table=True):
+    """An offline or online activity a station ran."""
+
+    __tablename__ = "activity"
+    TYPES: ClassVar[tuple[str, ...]] = (
+        "lecture", "exhibition", "consultation", "competition", "online_live", "other",
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id")
+    type: str = Field(max_length=24)
+    title: str = Field(max_length=256)
+    held_on: dt.date
+    held_at_time: dt.time | None = None
+    place: str | None = Field(default=None, max_length=256)
+    participants: int = 0
+    campaign: str | None = Field(default=None, max_length=32)
+    flagged: bool = False
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime | None = _ts()
+    deleted_at: dt.datetime | None = _ts()
+
+    __table_args__ = (Index("ix_activity_station_day", "station_id", "held_on"),)
+
+
+class ActivityPhoto(SQLModel, table=True):
+    """A photo used as evidence for an activity."""
+
+    __tablename__ = "activity_photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    activity_id: int = Field(foreign_key="activity.id", index=True)
+    file_id: str = Field(max_length=256)
+    file_unique_id: str = Field(max_length=64, index=True)
+
+
+class ContentUse(SQLModel, table=True):
+    """A station's offline use of content: a video played, a poster put up."""
+
+    __tablename__ = "content_use"
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id")
+    content_id: int = Field(foreign_key="content_item.id", index=True)
+    use_kind: str = Field(max_length=24)  # played | posted | other
+    place: str | None = Field(default=None, max_length=256)
+    audience: int = 0
+    used_on: dt.date
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (Index("ix_content_use_station_day", "station_id", "used_on"),)
+
+
+class IntegrityFlag(SQLModel, table=True):
+    """Something coordinators should look at: reused photos, huge audiences, bursts."""
+
+    __tablename__ = "integrity_flag"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)
+    station_id: int | None = Field(default=None, foreign_key="station.id", index=True)
+    region_code: str | None = Field(default=None, foreign_key="region.code", index=True)
+    subject_type: str | None = Field(default=None, max_length=32)
+    subject_id: int | None = None
+    detail: dict[str, Any] = _json(dict)
+    created_at: dt.datetime = _created()
+    resolved_at: dt.datetime | None = _ts()
+
+
+class AuditLog(SQLModel, table=True):
+    """Who did what, when and why — including refused attempts."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = _created()
+    actor_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    action: str = Field(max_length=64, index=True)
+    allowed: bool = True
+    subject_type: str | None = Field(default=None, max_length=32)
+    subject_id: int | None = Field(default=None, index=True)
+    region_code: str | None = Field(default=None, max_length=6, index=True)
+    reason: str | None = Field(default=None, max_length=1000)
+    detail: dict[str, Any] = _json(dict)
+
+
+class InboxUpdate(SQLModel, table=True):
+    """A Telegram update stored before it is acknowledged; processed exactly once."""
+
+    __tablename__ = "inbox_update"
+    STATES: ClassVar[tuple[str, ...]] = ("pending", "done", "parked")
+
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=2000)
+    received_at: dt.datetime = _created()
+    next_attempt_at: dt.datetime | None = _ts()
+    processed_at: dt.datetime | None = _ts()
+
+    __table_args__ = (Index("ix_inbox_update_status", "status", "update_id"),)
+
+
+class Push(SQLModel, table=True):
+    """A push of one content item to many informants."""
+
+    __tablename__ = "push"
+
+    id: int | None = Field(default=None, primary_key=True)
+    content_id: int | None = Field(default=None, foreign_key="content_item.id")
+    kind: str = Field(default="content", max_length=24)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    targeting: dict[str, Any] = _json(dict)
+    total: int = 0
+    created_at: dt.datetime = _created()
+    finished_at: dt.datetime | None = _ts()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One message to one chat, sent by the rate-limited sender worker."""
+
+    __tablename__ = "outbox_message"
+    STATES: ClassVar[tuple[str, ...]] = ("pending", "sent", "failed", "blocked")
+
+    id: int | None = Field(default=None, primary_key=True)
+    push_id: int | None = Field(default=None, foreign_key="push.id", index=True)
+    chat_id: int = _bigint()
+    kind: str = Field(max_length=24)
+    payload: dict[str, Any] = _json(dict)
+    state: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: dt.datetime | None = _ts()
+    dedupe_key: str = Field(max_length=255)
+    error: str | None = Field(default=None, max_length=1000)
+    telegram_message_id: int | None = None
+    created_at: dt.datetime = _created()
+    sent_at: dt.datetime | None = _ts()
+
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_outbox_message_dedupe"),
+        Index("ix_outbox_message_state", "state", "next_attempt_at"),
+    )
+
+
+class DialogState(SQLModel, table=True):
+    """Where a user is in a multi-step conversation; survives restarts."""
+
+    __tablename__ = "dialog_state"
+
+    chat_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    user_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = _json(dict)
+    updated_at: dt.datetime = _created()
+
+
+class JobRun(SQLModel, table=True):
+    """One run of a scheduled job for one period; the unique key prevents doubles."""
+
+    __tablename__ = "job_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    status: str = Field(default="running", max_length=16)
+    started_at: dt.datetime = _created()
+    finished_at: dt.datetime | None = _ts()
+    result: dict[str, Any] = _json(dict)
+    error: str | None = Field(default=None, max_length=2000)
+
+    __table_args__ = (UniqueConstraint("job", "period", name="uq_job_run_period"),)
+
+
+class Lease(SQLModel, table=True):
+    """A named, expiring lock so only one process runs a job or loop."""
+
+    __tablename__ = "lease"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=128)
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,154 @@
+"""The durable inbox: no update lost, none applied twice, poison parked, order kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.runtime.context import KepuContext, Runtime
+from bot.runtime.inbox import InboxProcessor, record_handler_error, store_and_notify
+from storage import audit
+from storage import inbox as inbox_store
+from storage.db import create_engine, session_factory
+from storage.models import AuditLog, InboxUpdate
+from tests.conftest import FixedClock, make_settings
+from tests.offline import OfflineRequest
+
+
+class Crash(BaseException):
+    """Stands in for kill -9: escapes every handler and error handler."""
+
+
+def message_update(update_id: int, text: str = "hi", user: int = 42) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id, "date": 1_700_000_000, "text": text,
+            "chat": {"id": user, "type": "private", "first_name": "U"},
+            "from": {"id": user, "is_bot": False, "first_name": "U"},
+        },
+    }
+
+
+async def build_app(
+    runtime: Runtime, behaviour: dict[str, Any]
+) -> Application[Any, Any, Any, Any, Any, Any]:
+    """An application whose one handler records each update in the audit log."""
+
+    async def handle(update: Update, context: KepuContext) -> None:
+        text = update.effective_message.text if update.effective_message else ""
+        await audit.record(session=context.session, actor_id=None, action="seen",
+                           now=context.runtime.now(), subject_id=update.update_id,
+                           detail={"text": text})
+        if text == "boom":
+            raise ValueError("handler bug")
+        if text == "crash" and behaviour.get("crash", True):
+            raise Crash()
+        behaviour.setdefault("order", []).append(update.update_id)
+
+    app = (
+        ApplicationBuilder().token("1:TEST").updater(None).request(OfflineRequest())
+        .get_updates_request(OfflineRequest())
+        .context_types(ContextTypes(context=KepuContext)).build()
+    )
+    app.bot_data["runtime"] = runtime
+    app.add_handler(TypeHandler(Update, handle))
+    app.add_error_handler(record_handler_error)
+    await app.initialize()
+    return app
+
+
+async def seen(runtime: Runtime) -> dict[int, int]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(
+            select(AuditLog.subject_id, func.count()).group_by(AuditLog.subject_id)
+        )
+        return {int(k): int(v) for k, v in rows.all()}
+
+
+async def statuses(runtime: Runtime) -> dict[int, str]:
+    async with runtime.sessions() as session:
+        rows = await session.execute(select(InboxUpdate.update_id, InboxUpdate.status))
+        return dict(rows.all())
+
+
+async def test_redelivered_update_is_applied_once(runtime: Runtime) -> None:
+    processor = InboxProcessor(await build_app(runtime, {}))
+    assert await store_and_notify(runtime, processor, [message_update(1), message_update(2)]) == 2
+    assert (await processor.drain()).done == 2
+    # Telegram delivers the same updates again (e.g. the ack was lost).
+    assert await store_and_notify(runtime, processor, [message_update(1), message_update(2)]) == 0
+    assert (await processor.drain()).total == 0
+    assert await seen(runtime) == {1: 1, 2: 1}
+
+
+async def test_crash_between_store_and_processing_loses_nothing(
+    runtime: Runtime, db_url: str, clock: FixedClock
+) -> None:
+    await store_and_notify(runtime, None, [message_update(i) for i in (1, 2, 3)])
+    # The process dies here. A new process with a new engine starts on the same database.
+    engine: AsyncEngine = create_engine(db_url)
+    try:
+        fresh = Runtime(settings=make_settings(db_url), engine=engine,
+                        sessions=session_factory(engine), clock=clock)
+        behaviour: dict[str, Any] = {}
+        result = await InboxProcessor(await build_app(fresh, behaviour)).drain()
+        assert result.done == 3
+        assert behaviour["order"] == [1, 2, 3]
+        assert await seen(fresh) == {1: 1, 2: 1, 3: 1}
+    finally:
+        await engine.dispose()
+
+
+async def test_crash_mid_batch_rolls_back_and_replays_exactly_once(runtime: Runtime) -> None:
+    behaviour: dict[str, Any] = {}
+    await store_and_notify(runtime, None, [message_update(1), message_update(2, "crash"),
+                                           message_update(3)])
+    try:
+        await InboxProcessor(await build_app(runtime, behaviour)).drain()
+    except Crash:
+        pass
+    else:  # pragma: no cover
+        raise AssertionError("the crash did not propagate")
+    # Nothing of the interrupted batch was committed: update 1's effect is gone too.
+    assert await seen(runtime) == {}
+    assert set((await statuses(runtime)).values()) == {"pending"}
+    behaviour["crash"] = False  # the restarted process no longer crashes
+    result = await InboxProcessor(await build_app(runtime, behaviour)).drain()
+    assert result.done == 3
+    assert await seen(runtime) == {1: 1, 2: 1, 3: 1}
+
+
+async def test_poison_update_is_parked_and_does_not_block_others(
+    runtime: Runtime, clock: FixedClock
+) -> None:
+    alerts: list[tuple[int, str]] = []
+    processor = InboxProcessor(await build_app(runtime, {}))
+
+    async def alert(payload: dict[str, Any], error: BaseException) -> None:
+        alerts.append((payload["update_id"], str(error)))
+
+    processor.on_parked.append(alert)
+    await store_and_notify(runtime, processor, [message_update(1), message_update(2, "boom"),
+                                                message_update(3)])
+    first = await processor.drain()
+    assert (first.done, first.retried) == (2, 1)
+    # Its savepoint was rolled back: the failed attempt left no trace.
+    assert await seen(runtime) == {1: 1, 3: 1}
+    attempts = runtime.settings.limits.inbox_max_attempts
+    for _ in range(attempts - 1):
+        assert (await processor.drain()).total == 0  # backing off: not due yet
+        clock.advance(minutes=10)
+        await processor.drain()
+    assert (await statuses(runtime)) == {1: "done", 2: "parked", 3: "done"}
+    assert alerts == [(2, "handler bug")]
+    async with runtime.sessions() as session:
+        row = await inbox_store.get_update(session=session, update_id=2)
+    assert row is not None and row.attempts == attempts
+    assert row.last_error == "ValueError: handler bug"
+    await store_and_notify(runtime, processor, [message_update(4)])
+    assert (await processor.drain()).done == 1
