@@ -11,10 +11,10 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.cli import CliError, admin, db, run
+from bot.cli import CliError, activities, admin, content, db, jobs, run, sandbox, stations
 from bot.config import ConfigError, load_settings
 
-CLI_MODULES = [run, db, admin]
+CLI_MODULES = [run, db, admin, stations, content, activities, jobs, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

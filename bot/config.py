@@ -136,6 +136,22 @@ class LimitsSettings(_Section):
     inbox_batch_size: int = Field(default=100, ge=1, le=10_000)
 
 
+class StationsSettings(_Section):
+    """Station applications and the formalism alarm."""
+
+    burst_window_hours: int = Field(default=24, ge=1)
+    burst_threshold: int = Field(default=5, ge=2)
+    rectify_reminder_days: int = Field(default=3, ge=0)
+
+
+class ActivitiesSettings(_Section):
+    """Rules for registering activities."""
+
+    max_age_days: int = Field(default=30, ge=1)
+    edit_days: int = Field(default=7, ge=0)
+    participants_flag_above: int = Field(default=500, ge=1)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -150,6 +166,8 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     i18n: I18nSettings = I18nSettings()
     limits: LimitsSettings = LimitsSettings()
+    stations: StationsSettings = StationsSettings()
+    activities: ActivitiesSettings = ActivitiesSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -8,6 +8,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
@@ -157,3 +158,29 @@ def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("KEPUBOT_") and key not in (PG_ENV, "KEPUBOT_REQUIRE_POSTGRES"):
             monkeypatch.delenv(key)
     yield
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator["Sandbox"]:
+    """A running Bot API sandbox without limits or faults."""
+    from bot.sandbox import Sandbox
+
+    async with Sandbox(token="123456:TEST-TOKEN", bot_username="kepubot_bot") as sb:
+        yield sb
+
+
+@pytest.fixture
+async def bot_env(
+    sandbox: "Sandbox", sqlite_url: str, clock: FixedClock
+) -> AsyncIterator["RunningBot"]:
+    """The real application running against the sandbox on a fresh SQLite database."""
+    from bot.sandbox.harness import running_bot, sandbox_settings
+
+    settings = sandbox_settings(sandbox, sqlite_url, web={"public_base_url": "http://kepu.test"})
+    async with running_bot(sandbox, settings, clock=clock) as running:
+        yield running
+
+
+if TYPE_CHECKING:
+    from bot.sandbox import Sandbox
+    from bot.sandbox.harness import RunningBot

@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     db = sub.add_parser("db", help="database migrations", description="Database migrations.")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     up = db_sub.add_parser("upgrade", help="apply migrations (to the newest by default)")
-    up.add_argument("revision", nargs="?", default="head", help="target revision (head)")
+    up.add_argument("revision", nargs="?", default="heads", help="target revision (heads)")
     set_command(up, _upgrade)
     down = db_sub.add_parser("downgrade", help="revert migrations to REVISION")
     down.add_argument("revision", help="target revision, e.g. base")

@@ -16,8 +16,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         await run_bot(settings)
     except NotMigrated as exc:
-        raise CliError(translator(args, settings)(
-            "The database is not migrated ({detail}).", detail=str(exc))) from exc
+        t = translator(args, settings)
+        raise CliError(t("The database is not migrated ({detail}).", detail=str(exc))) from exc
     return 0
 
 

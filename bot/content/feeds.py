@@ -133,9 +133,7 @@ def parse_feed(
         if problem is not None:
             rejected.append(problem)
     title = html_to_text(str(feed.get("title", "")))
-    return FeedParse(
-        title=title, source=context.source, items=items, rejected=rejected, bozo=bozo
-    )
+    return FeedParse(title=title, source=context.source, items=items, rejected=rejected, bozo=bozo)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ MEDIA_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp4", ".mov", ".webm"}
 )
 GUID_MAX = 255
-TITLE_MAX = 100
+TITLE_MAX = 80
 SUMMARY_MAX = 800
 URL_MAX = 2048
 _PACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

@@ -21,10 +21,6 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, KepuContext], Awaitable[None]]
 
-# Command menus already set per chat in this process, to avoid a setMyCommands per update.
-_menu_cache: dict[int, tuple[str, ...]] = {}
-
-
 def esc(value: object) -> str:
     """Escape user input for an HTML message."""
     return html.escape(str(value), quote=False)
@@ -86,14 +82,16 @@ async def sync_command_menu(update: Update, context: KepuContext) -> None:
     specs = visible_commands(role_names(context))
     t = context.t
     key = (t.locale, *(spec.name for spec in specs))
-    if _menu_cache.get(chat.id) == key:
+    # Menus already set per chat by this process: avoids a setMyCommands on every /help.
+    menus: dict[int, tuple[str, ...]] = context.runtime.extras.setdefault("menus", {})
+    if menus.get(chat.id) == key:
         return
     try:
         await context.bot.set_my_commands(
             [BotCommand(spec.name, describe(spec, t)[:256]) for spec in specs],
             scope=BotCommandScopeChat(chat.id),
         )
-        _menu_cache[chat.id] = key
+        menus[chat.id] = key
     except TelegramError as exc:  # a menu is a convenience; never fail the update on it
         log.warning("setMyCommands failed", extra={"error": str(exc)})
 

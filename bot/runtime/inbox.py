@@ -64,6 +64,7 @@ class InboxProcessor:
         self.wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._last_purge: dt.datetime | None = None
+        self.busy = False  # a batch is being processed (tests wait for it to settle)
         self.on_parked: list[Any] = []  # async callables(update_payload, error) for alerts
 
     def notify(self) -> None:
@@ -101,6 +102,13 @@ class InboxProcessor:
 
     async def process_batch(self) -> BatchResult:
         """Claim one batch and process it in a single transaction."""
+        self.busy = True
+        try:
+            return await self._process_batch()
+        finally:
+            self.busy = False
+
+    async def _process_batch(self) -> BatchResult:
         result = BatchResult()
         limits = self.runtime.settings.limits
         parked_payloads: list[tuple[dict[str, Any], BaseException]] = []

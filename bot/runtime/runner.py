@@ -83,14 +83,24 @@ async def run_bot(
     else:
         poller = Poller(app, processor, timeout=settings.telegram.poll_timeout)
         tasks.append(asyncio.create_task(poller.run(), name="poller"))
-    for starter in SERVICE_STARTERS:
+    from bot.jobs import load_jobs
+    from bot.runtime.scheduler import scheduler_service
+
+    load_jobs()
+    for starter in [scheduler_service, *SERVICE_STARTERS]:
         tasks.append(asyncio.create_task(starter(app, stop), name=getattr(starter, "__name__", "svc")))
     log.info("kepubot running", extra={"mode": settings.telegram.mode, "web_port": port})
     if ready is not None:
         ready.set()
     stopper = asyncio.create_task(stop.wait())
-    await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    failed = [t for t in tasks if t.done() and not t.cancelled() and t.exception()]
+    watching: set[asyncio.Task[Any]] = {stopper, *tasks}
+    failed: list[asyncio.Task[Any]] = []
+    # A service may finish early on purpose (e.g. the scheduler when disabled); only a
+    # stop request or a crashed task ends the run.
+    while not stop.is_set() and not failed:
+        done, watching = await asyncio.wait(watching, return_when=asyncio.FIRST_COMPLETED)
+        failed = [t for t in done if t is not stopper and not t.cancelled() and t.exception()]
+    stopper.cancel()
     stop.set()
     log.info("kepubot stopping")
     if poller is not None:

@@ -224,7 +224,9 @@ def _parent_error(
     if parent_level not in allowed:
         expected = "|".join(allowed)
         return "parent_level_mismatch", {
-            "parent_code": parent, "expected": expected, "actual": parent_level,
+            "parent_code": parent,
+            "expected": expected,
+            "actual": parent_level,
         }
     prefix = 2 if parent_level == "province" else 4
     if row.code[:prefix] != parent[:prefix]:

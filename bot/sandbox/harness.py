@@ -1,0 +1,120 @@
+"""Run the real kepubot application against a Sandbox: for tests, the demo and `chat`."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from bot.app import build_runtime
+from bot.config import Settings, load_settings
+from bot.runtime.context import Runtime, system_clock
+from bot.runtime.inbox import InboxProcessor
+from bot.runtime.runner import run_bot
+from bot.sandbox.sandbox import Sandbox
+from storage.models import InboxUpdate
+
+FAST_LIMITS = {"global_per_second": 10_000.0, "per_chat_per_second": 10_000.0,
+               "per_group_per_minute": 1_000_000.0}
+
+
+def sandbox_settings(sandbox: Sandbox, database_url: str, **sections: dict[str, Any]) -> Settings:
+    """Return settings that point the bot at ``sandbox`` (fast limits unless overridden)."""
+    data: dict[str, dict[str, Any]] = {
+        "telegram": {"token": sandbox.token, "base_url": sandbox.base_url,
+                     "base_file_url": sandbox.base_file_url, "poll_timeout": 1,
+                     "mode": "polling"},
+        "database": {"url": database_url},
+        "web": {"host": "127.0.0.1", "port": 0},
+        "limits": dict(FAST_LIMITS),
+        # Scenes and tests run jobs explicitly at scripted times, never on the wall clock.
+        "scheduler": {"enabled": False},
+    }
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return load_settings(None, **data)
+
+
+@dataclass
+class RunningBot:
+    """The bot running in this process against a sandbox."""
+
+    sandbox: Sandbox
+    runtime: Runtime
+    task: asyncio.Task[None]
+
+    @property
+    def processor(self) -> InboxProcessor:
+        """Return the inbox processor of the running bot."""
+        processor: InboxProcessor = self.runtime.extras["processor"]
+        return processor
+
+    @property
+    def web_url(self) -> str:
+        """Return the base URL of the bot's own web server."""
+        return f"http://127.0.0.1:{self.runtime.extras['web_port']}"
+
+    async def pending_updates(self) -> int:
+        """Return how many stored updates are still due for processing."""
+        async with self.runtime.sessions() as session:
+            now = self.runtime.now()
+            result = await session.execute(
+                select(func.count()).select_from(InboxUpdate).where(
+                    InboxUpdate.status == "pending",
+                    or_(InboxUpdate.next_attempt_at.is_(None),  # type: ignore[union-attr]
+                        InboxUpdate.next_attempt_at <= now),  # type: ignore[operator]
+                )
+            )
+            return int(result.scalar_one())
+
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every update is delivered, processed and its replies are sent."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self.task.done():
+                self.task.result()  # surface a crash of the bot
+            await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
+            if (
+                self.sandbox.pending_updates == 0
+                and not self.processor.busy
+                and await self.pending_updates() == 0
+            ):
+                await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
+                if not self.processor.busy:
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError("the bot did not settle")
+            await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running_bot(
+    sandbox: Sandbox,
+    settings: Settings,
+    *,
+    clock: Callable[[], dt.datetime] = system_clock,
+    runtime: Runtime | None = None,
+) -> AsyncIterator[RunningBot]:
+    """Start the real application (unchanged) against ``sandbox``; stop it on exit."""
+    runtime = runtime or build_runtime(settings, clock=clock)
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(
+        run_bot(settings, runtime=runtime, stop=stop, ready=ready, install_signals=False)
+    )
+    ready_wait = asyncio.create_task(ready.wait())
+    await asyncio.wait([task, ready_wait], return_when=asyncio.FIRST_COMPLETED)
+    if task.done():
+        ready_wait.cancel()
+        task.result()  # raises the start-up error
+    running = RunningBot(sandbox=sandbox, runtime=runtime, task=task)
+    try:
+        yield running
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)

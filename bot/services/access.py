@@ -1,0 +1,62 @@
+"""Who may act where: role and region scope checks shared by every feature.
+
+Region containment follows GB/T 2260: a province covers codes with its first two digits, a
+city those with its first four (including 省直辖县 such as 429004 under 429000), a county
+only itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from storage.models import RoleGrant
+
+LEVEL_PREFIX = {"province": 2, "city": 4, "county": 6}
+
+
+def level_of(code: str) -> str:
+    """Return the level a 6-digit code denotes (xx0000 province, xxxx00 city, else county)."""
+    if code.endswith("0000"):
+        return "province"
+    if code.endswith("00"):
+        return "city"
+    return "county"
+
+
+def region_prefix(code: str, level: str | None = None) -> str:
+    """Return the code prefix every region inside ``code`` starts with."""
+    return code[: LEVEL_PREFIX[level or level_of(code)]]
+
+
+def region_contains(outer: str, inner: str, outer_level: str | None = None) -> bool:
+    """Tell whether region ``inner`` lies inside (or is) region ``outer``."""
+    return inner.startswith(region_prefix(outer, outer_level))
+
+
+def is_admin(grants: Iterable[RoleGrant]) -> bool:
+    """Tell whether the grants include the global admin role."""
+    return any(g.role == "admin" for g in grants)
+
+
+def administered_station_ids(grants: Iterable[RoleGrant]) -> list[int]:
+    """Return the stations the person administers."""
+    return [g.station_id for g in grants if g.role == "station_admin" and g.station_id]
+
+
+def can_admin_station(grants: Iterable[RoleGrant], station_id: int) -> bool:
+    """Tell whether the person may act as admin of ``station_id``."""
+    grants = list(grants)
+    return is_admin(grants) or station_id in administered_station_ids(grants)
+
+
+def coordinator_regions(grants: Iterable[RoleGrant]) -> list[str]:
+    """Return the region codes the person coordinates."""
+    return [g.region_code for g in grants if g.role == "coordinator" and g.region_code]
+
+
+def coordinates(grants: Iterable[RoleGrant], region_code: str) -> bool:
+    """Tell whether the person coordinates a region containing ``region_code``."""
+    grants = list(grants)
+    return is_admin(grants) or any(
+        region_contains(code, region_code) for code in coordinator_regions(grants)
+    )
