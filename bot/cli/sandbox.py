@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from bot.cli import set_command
@@ -28,3 +29,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
     demo.add_argument("--quiet", action="store_true", help="do not print the transcript")
     set_command(demo, _demo)
+    add_chat_parser(sub)
+
+
+async def _chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sandbox.chat import run_chat, stdin_lines
+
+    return await run_chat(role=args.role, lines=stdin_lines(), out=sys.stdout,
+                          work_dir=Path(args.dir), lang=args.lang or settings.i18n.default_locale)
+
+
+def add_chat_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `kepubot chat`."""
+    chat = sub.add_parser(
+        "chat", help="chat with the bot in this terminal (through the local sandbox)",
+        description="Talk to the real bot through the local Bot API sandbox, as an informant, "
+        "a station admin or a coordinator of a sample region. Type messages or /commands; "
+        "a number presses that button; :help lists :contact, :photo, :location, :quit.",
+    )
+    chat.add_argument("--as", dest="role", choices=["informant", "station-admin", "coordinator"],
+                      default="informant", help="who you are (default: informant)")
+    chat.add_argument("--dir", default="var/chat", help="where the chat database and received "
+                      "files go (default: var/chat)")
+    set_command(chat, _chat)

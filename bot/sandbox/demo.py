@@ -198,9 +198,9 @@ async def run_demo(
             await demo.settle()
     demo.scene(t("Done"))
     stats = sandbox.stats
+    seconds = f"{time.monotonic() - started:.1f}"
     demo.narrate(t("{n} Bot API calls, {m} messages sent by the bot, in {s} seconds.",
-                   n=sum(stats.calls.values()), m=stats.sent_messages,
-                   s=f"{time.monotonic() - started:.1f}"))
+                   n=sum(stats.calls.values()), m=stats.sent_messages, s=seconds))
     transcript = out_dir / "transcript.txt"
     transcript.write_text("\n".join(demo.transcript) + "\n", encoding="utf-8")
     demo.files.append(transcript)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -152,3 +154,26 @@ async def test_poison_update_is_parked_and_does_not_block_others(
     assert row.last_error == "ValueError: handler bug"
     await store_and_notify(runtime, processor, [message_update(4)])
     assert (await processor.drain()).done == 1
+
+
+@pytest.mark.postgres
+async def test_two_processes_share_the_inbox_without_double_processing(
+    db_url: str, runtime: Runtime, clock: FixedClock
+) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("several processes share one inbox on PostgreSQL")
+    other_engine = create_engine(db_url)
+    try:
+        other = Runtime(settings=make_settings(db_url, limits={"inbox_batch_size": 7}),
+                        engine=other_engine, sessions=session_factory(other_engine),
+                        clock=clock)
+        runtime.settings.limits.inbox_batch_size = 7
+        await store_and_notify(runtime, None, [message_update(i, user=i) for i in range(1, 101)])
+        first = InboxProcessor(await build_app(runtime, {}))
+        second = InboxProcessor(await build_app(other, {}))
+        a, b = await asyncio.gather(first.drain(), second.drain())
+    finally:
+        await other_engine.dispose()
+    assert a.done + b.done == 100
+    assert a.done > 0 and b.done > 0  # SKIP LOCKED let both work
+    assert await seen(runtime) == {i: 1 for i in range(1, 101)}
