@@ -11,10 +11,21 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.cli import CliError, activities, admin, content, db, jobs, run, sandbox, stations
+from bot.cli import (
+    CliError,
+    activities,
+    admin,
+    content,
+    db,
+    jobs,
+    report,
+    run,
+    sandbox,
+    stations,
+)
 from bot.config import ConfigError, load_settings
 
-CLI_MODULES = [run, db, admin, stations, content, activities, jobs, sandbox]
+CLI_MODULES = [run, db, admin, stations, content, activities, jobs, report, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -152,6 +152,23 @@ class ActivitiesSettings(_Section):
     participants_flag_above: int = Field(default=500, ge=1)
 
 
+class PropagationSettings(_Section):
+    """Weights of the propagation volume formula (see bot/services/propagation.py)."""
+
+    w_shares: float = Field(default=1.0, ge=0)
+    w_telegram_reach: float = Field(default=1.0, ge=0)
+    w_reported_reach: float = Field(default=0.5, ge=0)
+    w_visits: float = Field(default=1.0, ge=0)
+
+
+class SharesSettings(_Section):
+    """Anti-inflation rules for shares."""
+
+    max_reported_audience: int = Field(default=500, ge=1)
+    max_shares_per_hour: int = Field(default=60, ge=1)
+    visit_salt_rotation_hours: int = Field(default=24, ge=1)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -168,6 +185,8 @@ class Settings(BaseSettings):
     limits: LimitsSettings = LimitsSettings()
     stations: StationsSettings = StationsSettings()
     activities: ActivitiesSettings = ActivitiesSettings()
+    propagation: PropagationSettings = PropagationSettings()
+    shares: SharesSettings = SharesSettings()
 
     @classmethod
     def settings_customise_sources(

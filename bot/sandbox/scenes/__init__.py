@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.sandbox.scenes import activities, basics, content, informants, stations
+from bot.sandbox.scenes import activities, basics, content, digest, informants, shares, stations
 
-SCENES = [basics, stations, informants, content, activities]
+SCENES = [basics, stations, informants, content, shares, activities, digest]
