@@ -32,6 +32,7 @@ class Poller:
         self.processor = processor
         self.timeout = timeout
         self.offset: int | None = None
+        self.in_transit = 0  # updates fetched but not yet stored (tests wait for 0)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -46,8 +47,12 @@ class Poller:
         )
         if not updates:
             return 0
-        payloads = [update.to_dict() for update in updates]
-        await store_and_notify(self.runtime, self.processor, payloads)
+        self.in_transit = len(updates)
+        try:
+            payloads = [update.to_dict() for update in updates]
+            await store_and_notify(self.runtime, self.processor, payloads)
+        finally:
+            self.in_transit = 0
         # Only now may Telegram forget them: the next call carries this offset.
         self.offset = max(update.update_id for update in updates) + 1
         return len(updates)

@@ -82,6 +82,7 @@ async def run_bot(
         )
     else:
         poller = Poller(app, processor, timeout=settings.telegram.poll_timeout)
+        runtime.extras["poller"] = poller
         tasks.append(asyncio.create_task(poller.run(), name="poller"))
     from bot.jobs import load_jobs
     from bot.runtime.scheduler import scheduler_service

@@ -72,6 +72,12 @@ class RunningBot:
             )
             return int(result.scalar_one())
 
+    def _quiet(self) -> bool:
+        poller = self.runtime.extras.get("poller")
+        in_transit = poller.in_transit if poller is not None else 0
+        return (self.sandbox.pending_updates == 0 and in_transit == 0
+                and not self.processor.busy)
+
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every update is delivered, processed and its replies are sent."""
         loop = asyncio.get_running_loop()
@@ -80,13 +86,9 @@ class RunningBot:
             if self.task.done():
                 self.task.result()  # surface a crash of the bot
             await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
-            if (
-                self.sandbox.pending_updates == 0
-                and not self.processor.busy
-                and await self.pending_updates() == 0
-            ):
+            if self._quiet() and await self.pending_updates() == 0:
                 await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
-                if not self.processor.busy:
+                if self._quiet() and await self.pending_updates() == 0:
                     return
             if loop.time() > deadline:
                 raise TimeoutError("the bot did not settle")

@@ -81,7 +81,7 @@ _CAMPAIGN_RE = re.compile(
 )
 _PLACE_LABEL_RE = re.compile(
     r"(?:活动)?(?:地点|场地|地址|place|venue|location)[ \t]*:[ \t]*"
-    r"(?P<place>[^\s,，;；。、]{1,40})",
+    r"(?P<place>[^\s,，;；。、]{1,40}(?:[ ](?=[A-Za-z])[^\s,，;；。、]{1,40}){0,5})",
     re.I,
 )
 _PLACE_AT_RE = re.compile(
@@ -98,11 +98,11 @@ _COUNT_LABELS = frozenset({"人数", "参与人数", "参加人数", "到场人�
                            "受益人数", "participants", "attendees", "attendance",
                            "headcount"})  # fmt: skip
 _PARTICIPANTS_RE = re.compile(
-    rf"(?P<lead>{_COUNT_LEAD})?[ \t]*:?[ \t]*"
+    rf"(?:(?P<lead>{_COUNT_LEAD})[ \t]*(?::[ \t]*)?)?"
     r"(?:(?P<en_approx>about|around|approx\.?|approximately|nearly|over|more[ \t]+than)[ \t]+)?"
-    rf"(?P<qty>{QUANTITY_PATTERN})[ \t]*"
-    r"(?P<unit>人次|人|名|位|(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
-    r"(?![A-Za-z]))?(?P<after>[ \t]*(?:左右|上下))?"
+    rf"(?P<qty>{QUANTITY_PATTERN})"
+    r"(?:[ \t]*(?P<unit>人次|人|名|位|(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
+    r"(?![A-Za-z])))?(?:[ \t]*(?P<after>左右|上下))?"
     r"(?:[ \t]*(?:参加|参与|到场|出席|观看|听讲|受益)(?:了|活动)?)?",
     re.I,
 )

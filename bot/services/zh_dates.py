@@ -14,6 +14,9 @@ Without a year, a date means the latest occurrence that is at most ``FUTURE_WIND
 after ``today``: reports are about the past, yet a date a few days ahead is far more likely
 this year's than one almost a year ago. A time written right after the date (下午3点,
 14:30, 上午九点半) is attached to it. Impossible dates (2月30日, 31/4) are not dates.
+
+Times: 下午/晚上/傍晚 add 12 hours; a bare 1..6点 means afternoon (3点 → 15:00, 凌晨3点 →
+03:00); ``HH:MM`` is a 24-hour clock unless am/pm follows.
 """
 
 from __future__ import annotations
@@ -54,15 +57,18 @@ _MONTH_DAY_RE = re.compile(
 )
 _DAY_MONTH_RE = re.compile(r"(?<![\d/.\-])(?P<d>\d{1,2})/(?P<m>\d{1,2})(?![\d/])")
 
-_PERIOD = r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|夜里|夜间|晚间|早|晚)?"
+_PERIOD = (
+    r"(?:(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|夜里|夜间|晚间|早|晚)"
+    r"[ \t]*)?"
+)
 _CLOCK_RE = re.compile(
-    rf"{_PERIOD}[ \t]*(?<![\d:])(?P<h>\d{{1,2}}|[{_CN_SMALL}]{{1,3}})"
+    rf"{_PERIOD}(?<![\d:])(?P<h>\d{{1,2}}|[{_CN_SMALL}]{{1,3}})"
     r"[ \t]*(?:[点點][钟鐘]?|[时時])"
     rf"(?:(?P<half>半)|(?P<quarter>[一三])刻|(?P<m>\d{{1,2}}|[{_CN_SMALL}]{{1,3}})(?![\d人名位个])"
     r"[ \t]*分?)?"
 )
 _COLON_RE = re.compile(
-    rf"{_PERIOD}[ \t]*(?<![\d:])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?::\d{{2}})?(?![\d:])"
+    rf"{_PERIOD}(?<![\d:])(?P<h>\d{{1,2}}):(?P<m>\d{{2}})(?::\d{{2}})?(?![\d:])"
     r"(?:[ \t]*(?P<ampm>am|pm|a\.m\.|p\.m\.))?",
     re.IGNORECASE,
 )
@@ -129,7 +135,7 @@ def parse_time(text: str) -> TimeMatch | None:
     best: TimeMatch | None = None
     for pattern in (_CLOCK_RE, _COLON_RE, _AMPM_RE):
         for match in pattern.finditer(work):
-            found = _resolve_time(work, match, evening=False)
+            found = _resolve_time(work, match, evening=False, adjacent=False)
             if found is not None:
                 if best is None or (found.start, -found.end) < (best.start, -best.end):
                     best = found
@@ -216,20 +222,24 @@ def _time_at(work: str, pos: int, *, evening: bool) -> TimeMatch | None:
     for pattern in (_CLOCK_RE, _COLON_RE, _AMPM_RE):
         match = pattern.match(work, pos)
         if match is not None:
-            found = _resolve_time(work, match, evening=evening)
+            found = _resolve_time(work, match, evening=evening, adjacent=True)
             if found is not None:
                 return found
     return None
 
 
-def _resolve_time(work: str, match: re.Match[str], *, evening: bool) -> TimeMatch | None:
+def _resolve_time(
+    work: str, match: re.Match[str], *, evening: bool, adjacent: bool
+) -> TimeMatch | None:
     """Turn a clock match into a TimeMatch, or None when it is not a real time."""
     groups = match.groupdict()
     period = groups.get("period") or ("晚" if evening else None)
     hour = _number(match["h"])
     minute = _clock_minute(groups)
-    if not match["h"].isdigit() and not _chinese_hour_is_time(work, match):
+    if match.re is _CLOCK_RE and not adjacent and not _bare_hour_is_time(work, match):
         return None
+    if match.re is _CLOCK_RE and period is None and 1 <= hour <= 6:
+        period = "下午"  # 3点开讲: activities are not held at 3 a.m.; 凌晨3点 says so
     hour = _to_24h(hour, period, (groups.get("ampm") or "").lower().replace(".", ""))
     if not (0 <= hour <= 23 and 0 <= minute <= 59):
         return None
@@ -250,8 +260,8 @@ def _clock_minute(groups: dict[str, str | None]) -> int:
     return 0 if minute is None else _number(minute)
 
 
-def _chinese_hour_is_time(work: str, match: re.Match[str]) -> bool:
-    """Tell whether a Chinese-numeral hour is a time, not 一点 as in 多一点."""
+def _bare_hour_is_time(work: str, match: re.Match[str]) -> bool:
+    """Tell whether 3点 / 一点 is a time, not a point as in 多一点 or 提出3点建议."""
     if match["period"] or match["half"] or match["quarter"] or match["m"]:
         return True
     before = work[match.start() - 1] if match.start() > 0 else " "

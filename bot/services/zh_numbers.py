@@ -40,7 +40,8 @@ _ARABIC_CORE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?[十百千万亿萬億]?"
 
 # A regex fragment (no groups) for a quantity written inside a longer text.
 QUANTITY_PATTERN = (
-    rf"{_APPROX_PREFIX}?[ \t]*(?:{_ARABIC_CORE}|[{CN_NUMERAL_CHARS}]+)[ \t]*{_APPROX_SUFFIX}?"
+    rf"(?:{_APPROX_PREFIX}[ \t]*)?(?:{_ARABIC_CORE}|[{CN_NUMERAL_CHARS}]+)"
+    rf"(?:[ \t]*{_APPROX_SUFFIX})?"
 )
 
 _ARABIC_RE = re.compile(
