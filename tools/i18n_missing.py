@@ -11,8 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.i18n_extract import extract_messages  # noqa: E402
 from bot.i18n import catalog_messages  # noqa: E402
+from bot.i18n_extract import extract_messages  # noqa: E402
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ ROLE_CHOICES = ["admin", "curator", "coordinator", "station-admin"]
 ROLE_ERRORS = {
     "unknown_role": N_("Unknown role: {role}."),
     "region_required": N_("The role {role} needs --region CODE."),
-    "unknown_region": N_("Unknown region code {code}. Import regions first."),
+    "unknown_region": N_("Unknown region code {region}. Import regions first."),
     "station_required": N_("The role {role} needs --station ID."),
     "unknown_station": N_("Unknown station {station_id}."),
     "station_not_allowed": N_("The role {role} is not scoped to a station."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -19,7 +19,7 @@ from bot.services.people import identify
 
 log = logging.getLogger(__name__)
 
-Callback = Callable[[Update, KepuContext], Awaitable[None]]
+Callback = Callable[[Update, KepuContext], Coroutine[Any, Any, None]]
 
 def esc(value: object) -> str:
     """Escape user input for an HTML message."""

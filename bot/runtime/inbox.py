@@ -185,7 +185,7 @@ class InboxProcessor:
 
 
 def _user_id(payload: dict[str, Any]) -> int | None:
-    for key, value in payload.items():
+    for value in payload.values():
         if isinstance(value, dict) and isinstance(value.get("from"), dict):
             user_id = value["from"].get("id")
             return int(user_id) if user_id is not None else None

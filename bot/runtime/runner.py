@@ -89,7 +89,8 @@ async def run_bot(
 
     load_jobs()
     for starter in [scheduler_service, *SERVICE_STARTERS]:
-        tasks.append(asyncio.create_task(starter(app, stop), name=getattr(starter, "__name__", "svc")))
+        name = getattr(starter, "__name__", "service")
+        tasks.append(asyncio.create_task(starter(app, stop), name=name))
     log.info("kepubot running", extra={"mode": settings.telegram.mode, "web_port": port})
     if ready is not None:
         ready.set()

@@ -46,9 +46,9 @@ async def _check_scope(
             raise RoleError("region_required", role=role)
         region = await session.get(Region, region_code)
         if region is None:
-            raise RoleError("unknown_region", code=region_code)
+            raise RoleError("unknown_region", region=region_code)
     elif region_code is not None and await session.get(Region, region_code) is None:
-        raise RoleError("unknown_region", code=region_code)
+        raise RoleError("unknown_region", region=region_code)
     if role == "station_admin":
         if station_id is None:
             raise RoleError("station_required", role=role)

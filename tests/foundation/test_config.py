@@ -95,3 +95,25 @@ def test_cli_config_error_exits_2_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("config error: limits.global_per_second")
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_grant_errors_are_localised_lines(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    env = {"KEPUBOT_DATABASE__URL": f"sqlite+aiosqlite:///{db}", "PATH": "/usr/bin:/bin"}
+    run = [sys.executable, "-m", "bot"]
+    subprocess.run([*run, "db", "upgrade"], env=env, cwd=ROOT, check=True, timeout=60,
+                   capture_output=True)
+    proc = subprocess.run(
+        [*run, "admin", "grant", "--telegram-id", "5", "--role", "coordinator",
+         "--region", "999999"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "未知地区代码 999999，请先导入行政区划。"
+    missing = subprocess.run([*run, "admin", "grant", "--telegram-id", "5", "--role",
+                              "coordinator"], env=env, cwd=ROOT, capture_output=True,
+                             text=True, timeout=60)
+    assert missing.returncode == 2 and "--region" in missing.stderr
+    ok = subprocess.run([*run, "--lang", "en", "admin", "grant", "--telegram-id", "5",
+                         "--role", "admin"], env=env, cwd=ROOT, capture_output=True,
+                        text=True, timeout=60)
+    assert ok.returncode == 0 and ok.stdout.strip() == "Granted admin to 5 (scope: -)."

@@ -26,7 +26,8 @@ async def test_upsert_person_creates_then_refreshes(session: AsyncSession) -> No
 
 async def test_person_lookups_language_and_unreachable(session: AsyncSession) -> None:
     created = await people.ensure_person(session=session, telegram_id=2**40, now=NOW)
-    assert (await people.ensure_person(session=session, telegram_id=2**40, now=NOW)).id == created.id
+    again = await people.ensure_person(session=session, telegram_id=2**40, now=NOW)
+    assert again.id == created.id
     assert created.id is not None
     await people.set_language(session=session, person_id=created.id, language="en")
     await people.mark_unreachable(session=session, telegram_id=2**40)
@@ -91,7 +92,8 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     claimed[0].status, claimed[0].processed_at = "done", NOW - dt.timedelta(days=8)
     claimed[1].next_attempt_at = NOW + dt.timedelta(minutes=5)
     await session.flush()
-    assert [r.update_id for r in await inbox.claim_pending(session=session, now=NOW, limit=9)] == [3]
+    due = await inbox.claim_pending(session=session, now=NOW, limit=9)
+    assert [r.update_id for r in due] == [3]
     assert await inbox.next_due_at(session=session) == NOW + dt.timedelta(minutes=5)
     assert await inbox.count_by_status(session=session) == {"done": 1, "pending": 2}
     assert await inbox.purge_done(session=session, before=NOW - dt.timedelta(days=7)) == 1
