@@ -14,6 +14,8 @@ from storage import people as people_store
 from storage import roles as roles_store
 from storage.models import Informant, Person, RoleGrant
 
+SEEN_RESOLUTION = dt.timedelta(minutes=5)  # last_seen_at is kept to this precision
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -44,10 +46,21 @@ async def identify(
     now: dt.datetime,
 ) -> Identity:
     """Record that the user was seen and return their identity."""
-    person = await people_store.upsert_person(
-        session=session, telegram_id=telegram_id, first_name=first_name, username=username,
-        now=now,
-    )
+    person = await people_store.get_person_by_telegram_id(session=session,
+                                                          telegram_id=telegram_id)
+    if (
+        person is None
+        or person.first_name != first_name
+        or person.username != username
+        or person.unreachable
+        or person.last_seen_at is None
+        or now - person.last_seen_at > SEEN_RESOLUTION
+    ):
+        # Writing only when something changed keeps a busy update stream read-mostly.
+        person = await people_store.upsert_person(
+            session=session, telegram_id=telegram_id, first_name=first_name,
+            username=username, now=now,
+        )
     assert person.id is not None
     grants = await roles_store.roles_of(session=session, person_id=person.id)
     is_informant = (
