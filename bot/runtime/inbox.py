@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
-from telegram.ext import Application
+from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
@@ -49,10 +49,15 @@ def _backoff(attempts: int) -> dt.timedelta:
 
 
 async def record_handler_error(update: object, context: Any) -> None:
-    """Error handler: remember the failure on the scope so the processor can roll back."""
+    """Error handler: remember the failure so the processor rolls the update back.
+
+    Raising ApplicationHandlerStop keeps later handler groups (e.g. the fallback reply)
+    from running on an update whose effects are about to be undone.
+    """
     scope = current_scope.get()
     if scope is not None and context.error is not None:
         scope.error = context.error
+        raise ApplicationHandlerStop
 
 
 class InboxProcessor:

@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot.app import build_application, build_runtime
 from bot.config import Settings
+from bot.runtime.alerts import parked_alert
 from bot.runtime.context import Runtime
 from bot.runtime.inbox import InboxProcessor
 from bot.runtime.poller import Poller
@@ -64,6 +65,7 @@ async def run_bot(
     if app.post_init:
         await app.post_init(app)
     processor = InboxProcessor(app)
+    processor.on_parked.append(parked_alert(runtime, app.bot))
     runtime.extras["processor"] = processor
     webhook = settings.telegram.mode == "webhook"
     web_app = build_web_app(
