@@ -161,7 +161,7 @@ def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-async def sandbox() -> AsyncIterator["Sandbox"]:
+async def sandbox() -> AsyncIterator[Sandbox]:
     """A running Bot API sandbox without limits or faults."""
     from bot.sandbox import Sandbox
 
@@ -171,8 +171,8 @@ async def sandbox() -> AsyncIterator["Sandbox"]:
 
 @pytest.fixture
 async def bot_env(
-    sandbox: "Sandbox", sqlite_url: str, clock: FixedClock
-) -> AsyncIterator["RunningBot"]:
+    sandbox: Sandbox, sqlite_url: str, clock: FixedClock
+) -> AsyncIterator[RunningBot]:
     """The real application running against the sandbox on a fresh SQLite database."""
     from bot.sandbox.harness import running_bot, sandbox_settings
 

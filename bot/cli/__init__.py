@@ -7,7 +7,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings

@@ -1,11 +1,102 @@
-"""Handlers for the activities feature (being built; registers nothing yet)."""
+"""Activities and content use, registered by messaging.
+
+Split by responsibility: ``activities_form`` (the guided and one-message forms and edits,
+one DB dialog), ``activities_list`` (/activities), ``activities_use`` (/used and the
+"Used offline" card button), ``activities_view`` (labels and texts). This module declares
+the commands and registers the handlers.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram.ext import Application
+from telegram import Message, Update
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.handlers import activities_form, activities_list, activities_use
+from bot.handlers.commands import command
+from bot.handlers.common import requires
+from bot.i18n import N_
+from bot.runtime.context import KepuContext
+from bot.services import activities as service
+
+command("activity", N_("Register an activity your station ran"), "station_admin", order=40)
+command(
+    "activities", N_("Your station's activities (edit within 7 days)"), "station_admin", order=41
+)
+command(
+    "used",
+    N_("Record content used offline (video played, poster put up)"),
+    "station_admin",
+    order=42,
+)
+
+
+class _TriggerFilter(filters.MessageFilter):
+    """Messages whose text or caption starts with the activity trigger (#活动 …)."""
+
+    def filter(self, message: Message) -> bool:
+        return activities_form.is_trigger(message.text or message.caption)
+
+
+TRIGGER = _TriggerFilter(name="activity_trigger")
+
+
+@requires("station_admin")
+async def activity_command(update: Update, context: KepuContext) -> None:
+    """/activity: the guided form."""
+    await activities_form.start_guided(update, context)
+
+
+async def on_report(update: Update, context: KepuContext) -> None:
+    """A one-message report (#活动 …) outside any dialog: station admins only."""
+    if not service.may_register(context.scope.roles):
+        await activities_form.refuse_non_admin(update, context)
+        return
+    await activities_form.start_from_message(update, context)
+    raise ApplicationHandlerStop
+
+
+async def on_bare_photo(update: Update, context: KepuContext) -> None:
+    """An uncaptioned photo (or album) from a station admin: offer to register it."""
+    if not service.may_register(context.scope.roles):
+        return  # not ours: the fallback answers
+    await activities_form.start_from_message(update, context)
+    raise ApplicationHandlerStop
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register this feature's handlers."""
+    """Register commands and buttons (group 0) and the one-message form (group 20)."""
+    command_group, freeform_group = 0, 20
+    private = filters.ChatType.PRIVATE & ~filters.VIA_BOT
+    for handler in (
+        CommandHandler("activity", activity_command, filters=filters.ChatType.PRIVATE),
+        CommandHandler(
+            "activities", activities_list.list_command, filters=filters.ChatType.PRIVATE
+        ),
+        CommandHandler("used", activities_use.used_command, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(activities_form.on_button, pattern=r"^ACT:"),
+        CallbackQueryHandler(activities_list.on_button, pattern=r"^ALS:"),
+        CallbackQueryHandler(activities_use.on_button, pattern=r"^CU:"),
+        CallbackQueryHandler(activities_use.on_use_button, pattern=r"^USE:\d+$"),
+    ):
+        app.add_handler(handler, group=command_group)
+    app.add_handler(
+        MessageHandler(
+            private & ~filters.COMMAND & (filters.TEXT | filters.PHOTO) & TRIGGER, on_report
+        ),
+        group=freeform_group,
+    )
+    app.add_handler(
+        MessageHandler(
+            private & filters.PHOTO & ~filters.CAPTION & ~filters.FORWARDED, on_bare_photo
+        ),
+        group=freeform_group,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -99,7 +99,8 @@ async def cancel(update: Update, context: KepuContext) -> None:
     await reply(
         update,
         context.t("Cancelled. Nothing was saved.") if had else context.t("Nothing to cancel."),
-        reply_markup=None,
+        # A step may have shown a reply keyboard (e.g. "share my phone"): take it away.
+        reply_markup=ReplyKeyboardRemove() if had else None,
     )
 
 

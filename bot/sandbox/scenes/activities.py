@@ -1,9 +1,166 @@
-"""Demo scene for the activities feature (being built; plays nothing yet)."""
+"""Demo scene: a station admin registers activities with photos, and records content use.
+
+Reads ``demo.state``: "station_admin_key" and "station_id" (created here when missing, so
+the scene also runs alone), "pushed_content_id" (optional). Sets "activity_ids".
+"""
 
 from __future__ import annotations
 
+import io
+
 from bot.sandbox.demo import Demo
+from bot.sandbox.models import SimMessage
+from bot.services import roles as role_service
+from storage.models import Region, Station
+
+DEMO_REGIONS = [("330000", "浙江省", "province", None), ("330100", "杭州市", "city", "330000"),
+                ("330106", "西湖区", "county", "330100")]  # fmt: skip
+
+
+def demo_photo(seed: int, label: str = "") -> bytes:
+    """Draw a small PNG 'photo' of an activity (different seeds give different files)."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (160, 120), (40 + seed * 50 % 200, 90, 160 - seed * 30 % 120))
+    draw = ImageDraw.Draw(image)
+    for i in range(4):
+        x = 15 + i * 35
+        draw.ellipse((x, 60, x + 22, 82), fill=(240, 220, 190))  # the audience
+        draw.rectangle((x - 2, 84, x + 24, 115), fill=(60 + 40 * i, 60, 120))
+    draw.rectangle((50, 10, 110, 45), fill=(250, 250, 250))  # the screen
+    draw.text((55, 20), label or f"#{seed}", fill=(0, 0, 0))
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+async def _ensure_station_admin(demo: Demo) -> tuple[str, int]:
+    """Return the scene's station admin key and station, creating them when missing."""
+    key = demo.state.get("station_admin_key")
+    station_id = demo.state.get("station_id")
+    if key and station_id and key in demo.users:
+        return key, int(station_id)
+    key = key or "station_admin"
+    admin = demo.user(key, "王站长")
+    async with demo.bot.runtime.sessions() as session, session.begin():
+        for code, name, level, parent in DEMO_REGIONS:
+            if await session.get(Region, code) is None:
+                session.add(Region(code=code, name=name, level=level, parent_code=parent))
+                await session.flush()
+        if station_id is None:
+            station = Station(
+                name="西湖区文化站科普e站",
+                venue_type="cultural_centre",
+                region_code="330106",
+                status="recognised",
+                created_at=demo.bot.runtime.now(),
+            )
+            session.add(station)
+            await session.flush()
+            station_id = station.id
+        await role_service.grant(
+            session=session,
+            telegram_id=admin.id,
+            role="station_admin",
+            station_id=station_id,
+            now=demo.bot.runtime.now(),
+        )
+    demo.state["station_admin_key"], demo.state["station_id"] = key, station_id
+    assert station_id is not None
+    return key, int(station_id)
+
+
+def _last_with(messages: list[SimMessage], label: str) -> SimMessage:
+    for message in reversed(messages):
+        if any(label in b.text for row in message.buttons for b in row):
+            return message
+    raise LookupError(label)
 
 
 async def play(demo: Demo) -> None:
-    """Play the scene."""
+    """Register one activity with the guided form and two by photo caption; use content."""
+    t = demo.t
+    demo.scene(t("Activities — registered by messaging"))
+    key, _station_id = await _ensure_station_admin(demo)
+    admin = demo.users[key]
+    ids: list[int] = []
+
+    demo.narrate(
+        t("The station admin registers a lecture with the guided form (the steps are summarised).")
+    )
+    await demo.command(admin, "activity", show=False)
+    msgs = await demo.replies(admin, show=False)
+    steps = [
+        (t("Lecture/training"), None),
+        (None, "科学健身讲座"),
+        (t("Yesterday"), None),
+        (None, "社区活动室"),
+        (None, "六十"),
+        (t("No campaign"), None),
+    ]
+    for button, text in steps:
+        if button:
+            msgs = await demo.press(admin, _last_with(admin.messages, button), button, show=False)
+        else:
+            msgs = await demo.say(admin, text or "", show=False)
+    await admin.send_photo(demo_photo(1, "fitness"))
+    await demo.replies(admin, show=False)
+    await demo.press(
+        admin, _last_with(admin.messages, t("All photos sent")), t("All photos sent"), show=False
+    )
+    demo.narrate(
+        t(
+            "Type, title, date, place, participants, campaign and a photo later, the "
+            "bot asks for confirmation:"
+        )
+    )
+    confirm = admin.messages[-1]
+    demo.show(admin.first_name, confirm)
+    await demo.press(admin, confirm, "✅ " + t("Confirm"))
+
+    demo.narrate(t("Next day she just sends a photo with a caption from the venue."))
+    demo.clock.advance(days=1)
+    caption = "#活动 今天 讲座 防范电信诈骗 四十五人"
+    demo.user_says(admin.first_name, f"🖼 {caption}")
+    await admin.send_photo(demo_photo(2, "anti-fraud"), caption=caption)
+    msgs = await demo.replies(admin)
+    await demo.press(admin, _last_with(msgs, "✅"), "✅ " + t("Confirm"))
+
+    demo.narrate(
+        t(
+            "An album whose second photo was already used for the lecture: "
+            "registered, and flagged for the coordinators."
+        )
+    )
+    caption = "#活动 今天 展览 垃圾分类知识展 在社区广场举办 一百二十人"
+    demo.user_says(admin.first_name, f"🖼🖼 {caption}")
+    await admin.send_album(
+        [demo_photo(3, "sorting"), demo_photo(2, "anti-fraud")], caption=caption
+    )
+    msgs = await demo.replies(admin)
+    await demo.press(admin, _last_with(admin.messages, "✅"), "✅ " + t("Confirm"))
+
+    async with demo.bot.runtime.sessions() as session:
+        from sqlalchemy import select
+
+        from storage.models import Activity
+
+        result = await session.execute(
+            select(Activity.id)
+            .order_by(Activity.id.desc())  # type: ignore[union-attr]
+            .limit(3)
+        )
+        ids = sorted(int(i) for i in result.scalars())
+    demo.state["activity_ids"] = ids
+
+    content_id = demo.state.get("pushed_content_id")
+    if content_id:
+        demo.narrate(
+            t("The station played a pushed video in its hall: “Used offline” on the card.")
+        )
+        await demo.press(admin, admin.messages[-1], data=f"USE:{content_id}")
+        kind = admin.messages[-1]
+        await demo.press(admin, kind, kind.buttons[0][0].text)
+        await demo.say(admin, "文化站大厅")
+        await demo.say(admin, "约80人")
+    await demo.command(admin, "activities")

@@ -1,0 +1,257 @@
+"""Content use: /used (pick or search an item) and the "Used offline" button (USE:<id>).
+
+Dialog ``content_use``: [station] → pick → kind → place → audience, then one ContentUse row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.handlers.activities_form import _close
+from bot.handlers.activities_view import error_text
+from bot.handlers.common import esc, reply, requires
+from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.i18n import N_, Translator
+from bot.runtime.context import KepuContext
+from bot.services import activities as activity_service
+from bot.services import content_use as service
+from bot.services.content_use import ContentUseError, ItemView
+
+FLOW = "content_use"
+PREFIX = "CU"
+KIND_LABELS = {
+    "played": N_("▶️ Played the video"),
+    "posted": N_("📌 Put up the poster"),
+    "other": N_("Other use"),
+}
+SUMMARY_KINDS = {
+    "played": N_("played"),
+    "posted": N_("put up"),
+    "other": N_("used"),
+}
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=f"{PREFIX}:{data}")
+
+
+def _title(t: Translator, item: ItemView) -> str:
+    return (item.title_en or item.title) if t.locale == "en" else item.title
+
+
+@requires("station_admin")
+async def used_command(update: Update, context: KepuContext) -> None:
+    """/used [words]: record that the station used a catalogue item offline."""
+    await _start(update, context, content_id=None, query=" ".join(context.args or []))
+
+
+@requires("station_admin")
+async def on_use_button(update: Update, context: KepuContext) -> None:
+    """The "Used offline" button on a content card: USE:<content_id>."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    raw = query.data.split(":", 1)[1]
+    await query.answer()
+    if not raw.isdigit():
+        return
+    await _start(update, context, content_id=int(raw), query="")
+
+
+async def _start(
+    update: Update, context: KepuContext, *, content_id: int | None, query: str
+) -> None:
+    t = context.t
+    stations = await activity_service.admin_stations(
+        session=context.session, grants=context.scope.roles
+    )
+    if not stations:
+        await reply(
+            update,
+            t(
+                "You do not administer any station yet, so there is nothing to "
+                "register activities for."
+            ),
+        )
+        return
+    if content_id is not None:
+        try:
+            await service.get_item(session=context.session, content_id=content_id)
+        except ContentUseError as exc:
+            await reply(update, error_text(t, exc))
+            return
+    station_id = stations[0].id if len(stations) == 1 else None
+    step = "station" if station_id is None else ("kind" if content_id else "pick")
+    dialog = await start_dialog(
+        update, context, FLOW, step, station_id=station_id, content_id=content_id, query=query
+    )
+    await _ask(update, context, dialog)
+
+
+async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    t = context.t
+    step = dialog.step
+    markup: InlineKeyboardMarkup | None = None
+    if step == "station":
+        stations = await activity_service.admin_stations(
+            session=context.session, grants=context.scope.roles
+        )
+        text = t("Which station used it?")
+        markup = InlineKeyboardMarkup(
+            [[_button(s.name[:40], f"st:{s.id}")] for s in stations[:20]]
+        )
+    elif step == "pick":
+        words = dialog.data.get("query") or ""
+        items = await service.find_items(
+            session=context.session, now=context.runtime.now(), query=words
+        )
+        if not items and words:
+            text = t(
+                "Nothing in the catalogue matches “{words}”. Send other words.", words=esc(words)
+            )
+        elif not items:
+            text = t("The catalogue is empty for now.")
+        else:
+            text = (
+                t("Which content did you use? Pick one, or send words to search.")
+                if not words
+                else t("Found for “{words}”:", words=esc(words))
+            )
+            markup = InlineKeyboardMarkup(
+                [[_button(_title(t, i)[:48], f"it:{i.id}")] for i in items]
+            )
+    elif step == "kind":
+        item = await service.get_item(
+            session=context.session, content_id=dialog.data["content_id"]
+        )
+        text = t("How did you use “{title}”?", title=esc(_title(t, item)))
+        suggested = service.default_kind(item.kind)
+        order = [suggested] + [k for k in service.USE_KINDS if k != suggested]
+        markup = InlineKeyboardMarkup([[_button(t(KIND_LABELS[k]), f"k:{k}")] for k in order])
+    elif step == "place":
+        text = t("Where? For example: 社区活动室, 村委会公告栏.")
+        markup = InlineKeyboardMarkup([[_button(t("Skip"), "skip")]])
+    else:
+        text = t("About how many people saw it? A number such as 80 or 八十.")
+    await context.bot.send_message(
+        chat_id=dialog.chat_id, text=text, reply_markup=markup, parse_mode="HTML"
+    )
+
+
+async def step_pick(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Search words typed at the pick step."""
+    message = update.effective_message
+    words = (message.text or "").strip() if message is not None else ""
+    await goto(context, dialog, "pick", query=words[:100])
+    await _ask(update, context, dialog)
+
+
+async def step_buttons_only(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """A typed message where buttons are expected: show them again."""
+    await _ask(update, context, dialog)
+
+
+async def step_place(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Read where it was used."""
+    message = update.effective_message
+    try:
+        place = service.check_place((message.text or "") if message else "")
+    except ContentUseError as exc:
+        await reply(update, error_text(context.t, exc))
+        return
+    await goto(context, dialog, "audience", place=place)
+    await _ask(update, context, dialog)
+
+
+async def step_audience(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Read how many saw it, then store the use."""
+    t = context.t
+    message = update.effective_message
+    try:
+        audience = service.parse_audience((message.text or "") if message else "")
+        await service.record_use(
+            session=context.session,
+            station_id=dialog.data["station_id"],
+            grants=context.scope.roles,
+            actor_id=context.person.id if context.person is not None else None,
+            content_id=dialog.data["content_id"],
+            use_kind=dialog.data["kind"],
+            place=dialog.data.get("place"),
+            audience=audience,
+            today=context.runtime.today(),
+            now=context.runtime.now(),
+        )
+    except ContentUseError as exc:
+        await reply(update, error_text(t, exc))
+        if exc.code.startswith("audience"):
+            return
+        await end_dialog(update, context)
+        return
+    await end_dialog(update, context)
+    item = await service.get_item(session=context.session, content_id=dialog.data["content_id"])
+    await reply(
+        update,
+        t(
+            "Recorded: “{title}” {kind}, seen by {n} people. Thank you!",
+            title=esc(_title(t, item)),
+            kind=t(SUMMARY_KINDS[dialog.data["kind"]]),
+            n=t.number(audience),
+        ),
+    )
+
+
+register_flow(
+    FLOW,
+    {
+        "station": step_buttons_only,
+        "pick": step_pick,
+        "kind": step_buttons_only,
+        "place": step_place,
+        "audience": step_audience,
+    },
+)
+
+
+async def on_button(update: Update, context: KepuContext) -> None:
+    """Handle CU: buttons of the content-use dialog."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    parts = query.data.split(":")
+    action, arg = parts[1], (parts[2] if len(parts) > 2 else "")
+    dialog = await get_dialog(update, context)
+    expected = {"st": "station", "it": "pick", "k": "kind", "skip": "place"}.get(action)
+    if dialog is None or dialog.flow != FLOW or dialog.step != expected:
+        await query.answer(t("This button is no longer active."), show_alert=True)
+        return
+    await query.answer()
+    data: dict[str, Any] = {}
+    if action == "st" and arg.isdigit():
+        stations = await activity_service.admin_stations(
+            session=context.session, grants=context.scope.roles
+        )
+        match = next((s for s in stations if s.id == int(arg)), None)
+        if match is None:
+            return
+        data = {"station_id": match.id}
+        step = "kind" if dialog.data.get("content_id") else "pick"
+        await _close(query, t("Station: {name}", name=esc(match.name)))
+    elif action == "it" and arg.isdigit():
+        try:
+            item = await service.get_item(session=context.session, content_id=int(arg))
+        except ContentUseError as exc:
+            await reply(update, error_text(t, exc))
+            return
+        data, step = {"content_id": item.id}, "kind"
+        await _close(query, "📄 " + esc(_title(t, item)))
+    elif action == "k" and arg in service.USE_KINDS:
+        data, step = {"kind": arg}, "place"
+        await _close(query, t(KIND_LABELS[arg]))
+    elif action == "skip":
+        data, step = {"place": None}, "audience"
+        await _close(query, None)
+    else:
+        return
+    await goto(context, dialog, step, **data)
+    await _ask(update, context, dialog)

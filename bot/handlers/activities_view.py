@@ -1,0 +1,139 @@
+"""How activities look in messages: labels, summaries and refusal texts (localised)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.content.taxonomy import default_taxonomy
+from bot.handlers.common import esc
+from bot.i18n import N_, Translator
+from bot.services.activities import ActivityError
+from bot.services.content_use import ContentUseError
+from storage.models import Activity
+
+TYPE_LABELS: dict[str, str] = {
+    "lecture": N_("Lecture/training"),
+    "exhibition": N_("Exhibition"),
+    "consultation": N_("Consultation"),
+    "competition": N_("Competition"),
+    "online_live": N_("Online live session"),
+    "other": N_("Other activity"),
+}
+TYPE_EMOJI = {"lecture": "🎤", "exhibition": "🖼", "consultation": "💬", "competition": "🏆",
+              "online_live": "📺", "other": "📌"}  # fmt: skip
+# Campaigns offered as buttons (all configured ones may still come from a typed message).
+FORM_CAMPAIGNS = ("science_day", "st_week")
+
+FIELD_LABELS: dict[str, str] = {
+    "type": N_("Type"),
+    "title": N_("Title"),
+    "when": N_("Date"),
+    "place": N_("Place"),
+    "participants": N_("Participants"),
+    "campaign": N_("Campaign"),
+    "photos": N_("Photos"),
+}
+
+ERRORS: dict[str, str] = {
+    "type_unknown": N_("Please pick one of the types with the buttons."),
+    "title_empty": N_("The title cannot be empty. What was the activity's title or topic?"),
+    "title_too_long": N_(
+        "That title is too long (at most {limit} characters). Please send a shorter one."
+    ),
+    "place_empty": N_("The place cannot be empty. Where was it held?"),
+    "place_too_long": N_("That is too long for a place (at most {limit} characters)."),
+    "date_in_future": N_(
+        "The date is in the future. Activities are registered after they "
+        "took place — please send the date it was held."
+    ),
+    "date_too_old": N_(
+        "That date is more than {days} days ago; activities must be registered "
+        "within {days} days. Please check the date."
+    ),
+    "date_unreadable": N_(
+        "I could not read a date there. Try 今天, 昨天, 3月12日, 2026-03-12 or 12/3 (day/month)."
+    ),
+    "participants_unreadable": N_("Please send the number of participants, e.g. 45 or 四十五."),
+    "participants_zero": N_("The number of participants must be at least 1."),
+    "participants_too_many": N_(
+        "That is more than {limit} participants — please check the number."
+    ),
+    "campaign_unknown": N_("Please pick a campaign with the buttons."),
+    "photos_missing": N_("At least one photo of the activity is needed."),
+    "photos_too_many": N_("At most {limit} photos per activity, please."),
+    "not_station_admin": N_("Only the station's administrators can do that."),
+    "station_unknown": N_("That station does not exist any more."),
+    "station_closed": N_("This station has been revoked; it cannot register activities."),
+    "activity_unknown": N_("That activity no longer exists."),
+    "edit_window_over": N_(
+        "Activities can be changed only within {days} days of "
+        "registering them. Ask your county coordinator if something "
+        "must be corrected."
+    ),
+    "incomplete": N_("Something is still missing."),
+    "content_unknown": N_("That content item is no longer in the catalogue."),
+    "kind_unknown": N_("Please pick how it was used with the buttons."),
+    "audience_unreadable": N_("Please send how many people saw it, e.g. 80 or 八十."),
+    "audience_zero": N_("The number of people must be at least 1."),
+    "audience_too_many": N_("That is more than {limit} people — please check the number."),
+}
+
+
+def error_text(t: Translator, exc: ActivityError | ContentUseError) -> str:
+    """Return the localised message of a refusal."""
+    params = {k: (t.date(v, "long") if isinstance(v, dt.date) else v)
+              for k, v in exc.params.items()}  # fmt: skip
+    return t(ERRORS.get(exc.code, ERRORS["incomplete"]), **params)
+
+
+def type_label(t: Translator, code: str | None) -> str:
+    """Return the localised name of an activity type."""
+    return t(TYPE_LABELS[code]) if code in TYPE_LABELS else (code or "—")
+
+
+def campaign_label(t: Translator, code: str | None) -> str:
+    """Return the localised name of a campaign, or a dash for none."""
+    if not code:
+        return t("none")
+    return default_taxonomy().campaign_name(code, t.locale)
+
+
+def when_label(t: Translator, held_on: str | dt.date | None, clock: str | None) -> str:
+    """Return a date (and time) as the user reads it."""
+    if held_on is None:
+        return "—"
+    day = dt.date.fromisoformat(held_on) if isinstance(held_on, str) else held_on
+    text = t.date(day, "long")
+    return f"{text} {clock}" if clock else text
+
+
+def summary(t: Translator, fields: dict[str, Any], station_name: str | None) -> str:
+    """Return the lines describing a draft or stored activity (user text escaped)."""
+    rows = []
+    if station_name:
+        rows.append(t("Station: {name}", name=esc(station_name)))
+    rows += [
+        t("Type: {value}", value=type_label(t, fields.get("type"))),
+        t("Title: {value}", value=esc(fields.get("title") or "—")),
+        t("Date: {value}", value=when_label(t, fields.get("held_on"), fields.get("held_at_time"))),
+        t("Place: {value}", value=esc(fields.get("place") or "—")),
+        t(
+            "Participants: {value}",
+            value=t.number(fields["participants"]) if fields.get("participants") else "—",
+        ),
+        t("Campaign: {value}", value=campaign_label(t, fields.get("campaign"))),
+        t("Photos: {value}", value=t.number(len(fields.get("photos") or []))),
+    ]
+    return "\n".join(rows)
+
+
+def activity_line(t: Translator, activity: Activity, photos: int | None = None) -> str:
+    """Return one list line for a stored activity."""
+    flag = " ⚠️" if activity.flagged else ""
+    place = f" · {esc(activity.place)}" if activity.place else ""
+    return (
+        f"{TYPE_EMOJI.get(activity.type, '📌')} <b>{esc(activity.title)}</b>{flag}\n"
+        f"    {when_label(t, activity.held_on, None)} · {type_label(t, activity.type)}"
+        f"{place} · " + t.plural("{n} participant", "{n} participants", activity.participants)
+    )

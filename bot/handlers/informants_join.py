@@ -1,0 +1,564 @@
+"""Joining a station: /start <invite>, consent, real name, phone, topics, confirmation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot.content.taxonomy import default_taxonomy
+from bot.handlers.basics import LANGUAGE_NAMES
+from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
+from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
+from bot.runtime.context import KepuContext
+from bot.services import informants as informant_service
+from bot.services import invites as invite_service
+from bot.services.informants import InformantError
+from bot.services.invites import InviteError
+from storage import people as people_store
+
+FLOW = "join"
+
+INVITE_ERRORS = {
+    "unknown_invite": N_(
+        "This invite link is not valid. Ask your station for a new link or scan the QR code "
+        "on its notice board."
+    ),
+    "revoked": N_(
+        "This invite link has been withdrawn by its station. Ask the station for its current "
+        "link or scan the QR code on its notice board."
+    ),
+    "expired": N_(
+        "This invite link has expired. Ask the station for a new link or scan the QR code "
+        "on its notice board."
+    ),
+    "used_up": N_(
+        "This invite link has been used as often as allowed. Ask the station for a new link."
+    ),
+    "station_closed": N_(
+        "{station} is not accepting new informants at the moment. Please ask your local "
+        "science association (科协) which station you can join."
+    ),
+}
+
+PRIVACY_NOTICE = N_(
+    "<b>Join {station} as a Kepu China informant</b>\n\n"
+    "🔒 <b>Privacy notice</b> (version {version})\n"
+    "• <b>Purpose:</b> register you as an informant of this station and count the science "
+    "content you pass on.\n"
+    "• <b>What we store:</b> your real name, your phone number (from your Telegram "
+    "contact), the topics you choose, your station, and the shares you record.\n"
+    "• <b>Who sees it:</b> your station's administrators and the science associations "
+    "(科协) supervising your region.\n"
+    "• <b>How long:</b> while you are an informant. /forget erases your name, phone and "
+    "topics at once; your past shares then stay only as anonymous totals.\n"
+    "• <b>Your rights:</b> /mydata sends you everything stored about you, /settings "
+    "changes your choices, /forget erases your data.\n\n"
+    "Do you agree?"
+)
+
+
+def invite_error_text(t: Translator, exc: InviteError) -> str:
+    """Return the localised explanation of a refused invite."""
+    return t(INVITE_ERRORS.get(exc.code, INVITE_ERRORS["unknown_invite"]), **exc.params)
+
+
+# --- screens -----------------------------------------------------------------------------
+
+
+def _consent_screen(t: Translator, station: str) -> tuple[str, InlineKeyboardMarkup]:
+    text = t(PRIVACY_NOTICE, station=esc(station), version=informant_service.CONSENT_VERSION)
+    other = [code for code in SUPPORTED_LOCALES if code != t.locale]
+    buttons = [
+        [
+            InlineKeyboardButton(t("✅ Agree"), callback_data="JN:agree"),
+            InlineKeyboardButton(t("Decline"), callback_data="JN:decline"),
+        ],
+        [
+            InlineKeyboardButton("🌐 " + LANGUAGE_NAMES[code], callback_data=f"JN:lang:{code}")
+            for code in other
+        ],
+    ]
+    return text, InlineKeyboardMarkup(buttons)
+
+
+def _phone_keyboard(t: Translator) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t("📱 Share my phone number"), request_contact=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def topics_markup(
+    t: Translator, chosen: list[str], prefix: str, done: str | None
+) -> InlineKeyboardMarkup:
+    """Return a multi-select keyboard of the content categories."""
+    buttons = [
+        InlineKeyboardButton(
+            ("✅ " if term.code in chosen else "") + term.label(t.locale),
+            callback_data=f"{prefix}{term.code}",
+        )
+        for term in default_taxonomy().categories
+    ]
+    rows = button_rows(buttons, 2)
+    if done is not None:
+        rows.append([InlineKeyboardButton(t("Done ✔"), callback_data=done)])
+    return InlineKeyboardMarkup(rows)
+
+
+def topic_names(t: Translator, codes: list[str]) -> str:
+    """Return the localised names of interest codes, comma separated."""
+    taxonomy = default_taxonomy()
+    separator = ", " if t.locale == "en" else "、"
+    return separator.join(taxonomy.name(code, t.locale) for code in codes) or "—"
+
+
+async def _ask_name(update: Update, context: KepuContext) -> None:
+    await reply(
+        update,
+        context.t(
+            "Step 1 of 3: please send your <b>real name</b> (2–30 Chinese or Latin letters). "
+            "Your station uses it to recognise you."
+        ),
+    )
+
+
+async def _ask_phone(update: Update, context: KepuContext) -> None:
+    t = context.t
+    await reply(
+        update,
+        t(
+            "Step 2 of 3: tap the button below to share your phone number from Telegram. "
+            "Only your own number is accepted."
+        ),
+        reply_markup=_phone_keyboard(t),
+    )
+
+
+async def _ask_topics(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    t = context.t
+    await reply(
+        update,
+        t("Step 3 of 3: which topics interest you? Tap one or more, then tap Done."),
+        reply_markup=topics_markup(t, dialog.data.get("interests", []), "JN:int:", "JN:done"),
+    )
+
+
+async def _show_confirm(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    t = context.t
+    data = dialog.data
+    text = t(
+        "Please check your registration:\n\n"
+        "Station: <b>{station}</b>\nName: <b>{name}</b>\nPhone: <b>{phone}</b>\n"
+        "Topics: {topics}\n\nIs everything right?",
+        station=esc(data["station"]),
+        name=esc(data["name"]),
+        phone=esc(data["phone"]),
+        topics=esc(topic_names(t, data["interests"])),
+    )
+    buttons = [
+        [
+            InlineKeyboardButton(t("✏️ Name"), callback_data="JN:edit:name"),
+            InlineKeyboardButton(t("✏️ Phone"), callback_data="JN:edit:phone"),
+            InlineKeyboardButton(t("✏️ Topics"), callback_data="JN:edit:topics"),
+        ],
+        [InlineKeyboardButton(t("✅ Confirm and join"), callback_data="JN:ok")],
+    ]
+    await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons))
+
+
+# --- /start <payload> ----------------------------------------------------------------------
+
+
+async def on_start_payload(update: Update, context: KepuContext, payload: str) -> bool:
+    """Open an invite link: explain a bad one, or begin joining / transferring."""
+    if not invite_service.looks_like_invite(payload):
+        return False
+    t = context.t
+    person = context.person
+    if person is None or person.id is None:
+        return False
+    try:
+        plan = await informant_service.plan_join(
+            session=context.session,
+            person_id=person.id,
+            payload=payload,
+            now=context.runtime.now(),
+        )
+    except InviteError as exc:
+        await reply(update, invite_error_text(t, exc))
+        return True
+    if plan.kind == "same":
+        await end_dialog(update, context)
+        await reply(
+            update,
+            t(
+                "You are already registered with {station}. Send /me to see your profile.",
+                station=esc(plan.station_name),
+            ),
+        )
+        return True
+    if plan.kind == "transfer":
+        current = plan.current_station_name or ""
+        await start_dialog(
+            update,
+            context,
+            FLOW,
+            "transfer",
+            payload=payload,
+            station=plan.station_name,
+            current=current,
+        )
+        buttons = [
+            [
+                InlineKeyboardButton(t("Move to the new station"), callback_data="JN:move"),
+                InlineKeyboardButton(t("Stay"), callback_data="JN:stay"),
+            ]
+        ]
+        await reply(
+            update,
+            t(
+                "You are already an informant of <b>{current}</b>. Move to <b>{station}</b>? "
+                "Your name, phone and topics stay the same; the shares you made so far keep "
+                "counting for {current}.",
+                current=esc(current),
+                station=esc(plan.station_name),
+            ),
+            reply_markup=InlineKeyboardMarkup(buttons),
+        )
+        return True
+    await start_dialog(
+        update, context, FLOW, "consent", payload=payload, station=plan.station_name
+    )
+    text, markup = _consent_screen(t, plan.station_name)
+    await reply(update, text, reply_markup=markup)
+    return True
+
+
+# --- message steps -----------------------------------------------------------------------
+
+
+async def step_consent(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text while the privacy notice waits for a button."""
+    await reply(update, context.t("Please tap Agree or Decline under the privacy notice above."))
+
+
+async def step_transfer(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text while the transfer question waits for a button."""
+    await reply(update, context.t("Please answer with the buttons above: move or stay."))
+
+
+async def step_name(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the real name, or re-ask."""
+    message = update.effective_message
+    try:
+        name = informant_service.clean_name(message.text if message and message.text else "")
+    except InformantError:
+        await reply(
+            update,
+            context.t(
+                "That does not look like a real name. Please send 2–30 Chinese or Latin letters; "
+                "a middle dot (·) or spaces between parts are fine, digits and symbols are not."
+            ),
+        )
+        return
+    if dialog.data.get("editing"):
+        await goto(context, dialog, "confirm", name=name, editing=False)
+        await _show_confirm(update, context, dialog)
+        return
+    await goto(context, dialog, "phone", name=name)
+    await _ask_phone(update, context)
+
+
+async def step_phone(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the sender's own contact, or re-ask."""
+    t = context.t
+    message = update.effective_message
+    contact = message.contact if message is not None else None
+    user = update.effective_user
+    if contact is None:
+        await reply(
+            update,
+            t(
+                "Please use the button below to share your number — a typed "
+                "number cannot be checked."
+            ),
+            reply_markup=_phone_keyboard(t),
+        )
+        return
+    if user is None or contact.user_id != user.id:
+        await reply(
+            update,
+            t(
+                "That is someone else's contact. Please share your own number "
+                "with the button below."
+            ),
+            reply_markup=_phone_keyboard(t),
+        )
+        return
+    try:
+        phone = informant_service.clean_phone(contact.phone_number)
+    except InformantError:
+        await reply(
+            update,
+            t("That phone number looks wrong. Please try the button again."),
+            reply_markup=_phone_keyboard(t),
+        )
+        return
+    await reply(update, t("Thank you, phone number received."), reply_markup=ReplyKeyboardRemove())
+    if dialog.data.get("editing"):
+        await goto(context, dialog, "confirm", phone=phone, editing=False)
+        await _show_confirm(update, context, dialog)
+        return
+    await goto(context, dialog, "topics", phone=phone, interests=[])
+    await _ask_topics(update, context, dialog)
+
+
+async def step_topics(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text while the topic list waits for taps."""
+    await reply(update, context.t("Please tap topics in the list above, then tap Done."))
+
+
+async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text while the confirmation screen waits for a button."""
+    await reply(update, context.t("Please use the buttons above: confirm, or edit a detail."))
+
+
+register_flow(
+    FLOW,
+    {
+        "consent": step_consent,
+        "transfer": step_transfer,
+        "name": step_name,
+        "phone": step_phone,
+        "topics": step_topics,
+        "confirm": step_confirm,
+    },
+)
+
+
+# --- buttons -----------------------------------------------------------------------------
+
+# Which dialog step each button belongs to.
+_BUTTON_STEPS = {
+    "agree": "consent",
+    "decline": "consent",
+    "lang": "consent",
+    "move": "transfer",
+    "stay": "transfer",
+    "int": "topics",
+    "done": "topics",
+    "edit": "confirm",
+    "ok": "confirm",
+}
+
+
+async def on_join_button(update: Update, context: KepuContext) -> None:
+    """Handle every button of the joining dialog."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    action, *args = query.data.split(":")[1:]
+    dialog = await get_dialog(update, context)
+    if dialog is None or dialog.flow != FLOW or dialog.step != _BUTTON_STEPS.get(action):
+        await query.answer(t("This button is no longer active."), show_alert=True)
+        return
+    handler = _ACTIONS[action]
+    await handler(update, context, dialog, args)
+
+
+async def _lang(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    code = args[0] if args else ""
+    person = context.person
+    if code not in SUPPORTED_LOCALES or person is None or person.id is None:
+        await query.answer()
+        return
+    await people_store.set_language(session=context.session, person_id=person.id, language=code)
+    context.scope.translator = get_translator(code)
+    await query.answer()
+    text, markup = _consent_screen(context.t, dialog.data["station"])
+    await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+    await sync_command_menu(update, context)
+
+
+async def _agree(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.t("Thank you!"))
+    await query.edit_message_reply_markup(None)
+    await goto(context, dialog, "name", consent_at=context.runtime.now().isoformat())
+    await _ask_name(update, context)
+
+
+async def _decline(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    await end_dialog(update, context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await reply(
+        update,
+        context.t(
+            "No problem — you have not joined, and nothing about you was stored. If you change "
+            "your mind, open the invite link again."
+        ),
+    )
+
+
+async def _move(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None and context.person is not None and context.person.id is not None
+    t = context.t
+    await end_dialog(update, context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    try:
+        await informant_service.transfer(
+            session=context.session,
+            person_id=context.person.id,
+            payload=dialog.data["payload"],
+            now=context.runtime.now(),
+        )
+    except InviteError as exc:
+        await reply(update, invite_error_text(t, exc))
+        return
+    except InformantError:
+        await reply(update, t("Nothing to move: open the invite link again to join."))
+        return
+    await reply(
+        update,
+        t(
+            "Done! You are now an informant of <b>{station}</b>.",
+            station=esc(dialog.data["station"]),
+        ),
+    )
+
+
+async def _stay(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    await end_dialog(update, context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await reply(
+        update,
+        context.t("OK, you stay with <b>{station}</b>.", station=esc(dialog.data["current"])),
+    )
+
+
+async def _toggle(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    code = args[0] if args else ""
+    chosen: list[str] = list(dialog.data.get("interests", []))
+    if default_taxonomy().get(code) is None:
+        await query.answer()
+        return
+    if code in chosen:
+        chosen.remove(code)
+    else:
+        chosen.append(code)
+    await goto(context, dialog, "topics", interests=chosen)
+    await query.answer()
+    await query.edit_message_reply_markup(topics_markup(context.t, chosen, "JN:int:", "JN:done"))
+
+
+async def _done(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    t = context.t
+    try:
+        chosen = informant_service.clean_interests(dialog.data.get("interests", []))
+    except InformantError:
+        await query.answer(t("Please choose at least one topic."), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await goto(context, dialog, "confirm", interests=chosen, editing=False)
+    await _show_confirm(update, context, dialog)
+
+
+async def _edit(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None
+    what = args[0] if args else ""
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if what == "name":
+        await goto(context, dialog, "name", editing=True)
+        await _ask_name(update, context)
+    elif what == "phone":
+        await goto(context, dialog, "phone", editing=True)
+        await _ask_phone(update, context)
+    else:
+        await goto(context, dialog, "topics", editing=True)
+        await _ask_topics(update, context, dialog)
+
+
+async def _confirm(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+    query = update.callback_query
+    assert query is not None and context.person is not None and context.person.id is not None
+    t = context.t
+    data = dialog.data
+    await end_dialog(update, context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    try:
+        await informant_service.register(
+            session=context.session,
+            person_id=context.person.id,
+            payload=data["payload"],
+            real_name=data["name"],
+            phone=data["phone"],
+            interests=data["interests"],
+            consent_at=dt.datetime.fromisoformat(data["consent_at"]),
+            now=context.runtime.now(),
+        )
+    except InviteError as exc:
+        await reply(update, invite_error_text(t, exc))
+        return
+    except InformantError:
+        await reply(update, t("You are already registered. Send /me to see your profile."))
+        return
+    if context.person.language is None:  # pushes and notices need the language later
+        await people_store.set_language(
+            session=context.session, person_id=context.person.id, language=t.locale
+        )
+    context.scope.role_names = role_names(context) | {"informant"}
+    await reply(
+        update,
+        t(
+            "🎉 Welcome to <b>{station}</b>, {name}! You are now a Kepu China informant.\n\n"
+            "I will send you good science content on your topics — pass it on to the people "
+            "around you. /me shows your profile, /settings your choices, /help everything "
+            "I can do.",
+            station=esc(data["station"]),
+            name=esc(data["name"]),
+        ),
+    )
+    await sync_command_menu(update, context)
+
+
+_ACTIONS: dict[str, Any] = {
+    "lang": _lang,
+    "agree": _agree,
+    "decline": _decline,
+    "move": _move,
+    "stay": _stay,
+    "int": _toggle,
+    "done": _done,
+    "edit": _edit,
+    "ok": _confirm,
+}

@@ -1,0 +1,282 @@
+"""Self-service for informants: /me, /settings, /mydata and /forget."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+
+from bot.handlers.basics import LANGUAGE_NAMES
+from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
+from bot.handlers.informants_join import topic_names, topics_markup
+from bot.i18n import SUPPORTED_LOCALES, Translator, get_translator
+from bot.runtime.context import KepuContext
+from bot.services import informants as informant_service
+from bot.services.informants import InformantError, Profile
+from storage import people as people_store
+from storage.models import Informant
+
+QUIET_STARTS = (20, 21, 22, 23, 0)
+QUIET_ENDS = (5, 6, 7, 8, 9)
+
+
+def _hhmm(value: dt.time) -> str:
+    return value.strftime("%H:%M")
+
+
+def quiet_text(t: Translator, start: dt.time | None, end: dt.time | None) -> str:
+    """Return the quiet hours as text, or 'none'."""
+    if start is None or end is None:
+        return t("none")
+    return f"{_hhmm(start)}–{_hhmm(end)}"
+
+
+def _not_joined(t: Translator) -> str:
+    return t(
+        "You have not joined a station yet. Open your station's invite link or scan the "
+        "QR code on its notice board."
+    )
+
+
+# --- /me ---------------------------------------------------------------------------------
+
+
+def render_profile(t: Translator, prof: Profile) -> str:
+    """Return the /me text for a profile (stats from the share feature included)."""
+    parts = [
+        t("👤 <b>{name}</b>", name=esc(prof.real_name)),
+        t("Station: {station}", station=esc(prof.station_name)),
+        t(
+            "Joined: {date}",
+            date=t.date(prof.joined_at.astimezone(informant_service.SHANGHAI).date()),
+        ),
+        t("Phone: {phone}", phone=esc(prof.phone)),
+        t("Topics: {topics}", topics=esc(topic_names(t, prof.interests))),
+        t("Pushes: {state}", state=t("paused") if prof.paused else t("on")),
+        t("Quiet hours: {hours}", hours=quiet_text(t, prof.quiet_start, prof.quiet_end)),
+    ]
+    if prof.stats:
+        parts.append("")
+        parts.extend(t(stat.label, **stat.params) for stat in prof.stats)
+    parts += [
+        "",
+        t("Change these with /settings. /mydata sends you all your data; /forget erases it."),
+    ]
+    return "\n".join(parts)
+
+
+async def me(update: Update, context: KepuContext) -> None:
+    """Show the informant's profile."""
+    person = context.person
+    if person is None or person.id is None:
+        return
+    prof = await informant_service.profile(
+        session=context.session, person_id=person.id, now=context.runtime.now()
+    )
+    if prof is None:
+        await reply(update, _not_joined(context.t))
+        return
+    await reply(update, render_profile(context.t, prof))
+
+
+# --- /settings -----------------------------------------------------------------------------
+
+
+async def _informant(context: KepuContext) -> Informant | None:
+    person = context.person
+    if person is None or person.id is None:
+        return None
+    return await informant_service.active_informant(session=context.session, person_id=person.id)
+
+
+def _menu(t: Translator, informant: Informant | None) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [
+        t("⚙️ <b>Settings</b>"),
+        t("Language: {language}", language=LANGUAGE_NAMES.get(t.locale, t.locale)),
+    ]
+    buttons = [[InlineKeyboardButton(t("🌐 Language"), callback_data="SET:lang")]]
+    if informant is None:
+        lines += ["", _not_joined(t)]
+        return "\n".join(lines), InlineKeyboardMarkup(buttons)
+    lines += [
+        t("Topics: {topics}", topics=esc(topic_names(t, list(informant.interests)))),
+        t("Pushes: {state}", state=t("paused") if informant.paused else t("on")),
+        t("Quiet hours: {hours}", hours=quiet_text(t, informant.quiet_start, informant.quiet_end)),
+    ]
+    pause = (
+        InlineKeyboardButton(t("▶️ Resume pushes"), callback_data="SET:resume")
+        if informant.paused
+        else InlineKeyboardButton(t("⏸ Pause pushes"), callback_data="SET:pause")
+    )
+    buttons[0].append(InlineKeyboardButton(t("📚 Topics"), callback_data="SET:topics"))
+    buttons.append([pause, InlineKeyboardButton(t("🌙 Quiet hours"), callback_data="SET:quiet")])
+    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+
+
+async def settings(update: Update, context: KepuContext) -> None:
+    """Show the settings menu."""
+    text, markup = _menu(context.t, await _informant(context))
+    await reply(update, text, reply_markup=markup)
+
+
+async def on_settings_button(update: Update, context: KepuContext) -> None:
+    """Handle every button of the settings menu (the message is edited in place)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    action, *args = query.data.split(":")[1:]
+    t = context.t
+    person = context.person
+    if person is None or person.id is None:
+        await query.answer()
+        return
+    informant = await _informant(context)
+    if action == "lang":
+        if args and args[0] in SUPPORTED_LOCALES:
+            await people_store.set_language(
+                session=context.session, person_id=person.id, language=args[0]
+            )
+            context.scope.translator = get_translator(args[0])
+            await sync_command_menu(update, context)
+        else:
+            buttons = [
+                InlineKeyboardButton(LANGUAGE_NAMES[c], callback_data=f"SET:lang:{c}")
+                for c in SUPPORTED_LOCALES
+            ]
+            await query.answer()
+            await query.edit_message_text(
+                t("Choose your language:"), reply_markup=InlineKeyboardMarkup([buttons])
+            )
+            return
+    elif informant is None:
+        await query.answer(_not_joined(t), show_alert=True)
+        return
+    elif action == "topics":
+        await query.answer()
+        await query.edit_message_text(
+            t("Tap a topic to add or remove it, then tap Done."),
+            reply_markup=topics_markup(t, list(informant.interests), "SET:t:", "SET:menu"),
+        )
+        return
+    elif action == "t":
+        try:
+            chosen = await informant_service.toggle_interest(
+                session=context.session, person_id=person.id, code=args[0] if args else ""
+            )
+        except InformantError:
+            await query.answer(t("Keep at least one topic."), show_alert=True)
+            return
+        await query.answer()
+        await query.edit_message_reply_markup(topics_markup(t, chosen, "SET:t:", "SET:menu"))
+        return
+    elif action in ("pause", "resume"):
+        await informant_service.set_paused(
+            session=context.session, person_id=person.id, paused=action == "pause"
+        )
+    elif action == "quiet":
+        starts = [
+            InlineKeyboardButton(f"{h:02d}:00", callback_data=f"SET:qs:{h}") for h in QUIET_STARTS
+        ]
+        rows = button_rows(starts, 5)
+        rows.append([InlineKeyboardButton(t("No quiet hours"), callback_data="SET:qoff")])
+        await query.answer()
+        await query.edit_message_text(
+            t("🌙 From when should I stay quiet?"), reply_markup=InlineKeyboardMarkup(rows)
+        )
+        return
+    elif action == "qs" and args and args[0].isdigit():
+        ends = [
+            InlineKeyboardButton(f"{h:02d}:00", callback_data=f"SET:qe:{args[0]}:{h}")
+            for h in QUIET_ENDS
+        ]
+        start_text = f"{int(args[0]):02d}:00"
+        await query.answer()
+        await query.edit_message_text(
+            t("🌙 Quiet from {start} until when?", start=start_text),
+            reply_markup=InlineKeyboardMarkup(button_rows(ends, 5)),
+        )
+        return
+    elif action in ("qe", "qoff"):
+        try:
+            start = dt.time(int(args[0]) % 24) if action == "qe" else None
+            end = dt.time(int(args[1]) % 24) if action == "qe" else None
+            await informant_service.set_quiet_hours(
+                session=context.session, person_id=person.id, start=start, end=end
+            )
+        except (InformantError, ValueError, IndexError):
+            await query.answer(t("Those hours do not work. Please choose again."), show_alert=True)
+            return
+    # Back to the menu, showing the saved state.
+    text, markup = _menu(context.t, await _informant(context))
+    await query.answer(context.t("Saved."))
+    await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+
+
+# --- /mydata and /forget ---------------------------------------------------------------------
+
+
+async def mydata(update: Update, context: KepuContext) -> None:
+    """Send everything stored about the user as a JSON file."""
+    person = context.person
+    message = update.effective_message
+    if person is None or person.id is None or message is None:
+        return
+    now = context.runtime.now()
+    document = await informant_service.export_data(
+        session=context.session, person_id=person.id, now=now
+    )
+    data = await asyncio.to_thread(
+        lambda: json.dumps(document, ensure_ascii=False, indent=2, default=str).encode()
+    )
+    day = context.runtime.today().isoformat()
+    await message.reply_document(
+        InputFile(data, filename=f"kepubot-mydata-{day}.json"),
+        caption=context.t(
+            "Everything I store about you, as of {date}. To erase it, send /forget.",
+            date=context.t.date(context.runtime.today()),
+        ),
+    )
+
+
+async def forget(update: Update, context: KepuContext) -> None:
+    """Ask for confirmation before erasing personal data."""
+    t = context.t
+    buttons = [
+        [
+            InlineKeyboardButton(t("Yes, erase my data"), callback_data="FGT:yes"),
+            InlineKeyboardButton(t("No, keep it"), callback_data="FGT:no"),
+        ]
+    ]
+    await reply(
+        update,
+        t(
+            "⚠️ This erases your real name, phone number and topics, and the Telegram name I "
+            "keep, and ends your registration with your station. Your past shares stay only as "
+            "anonymous numbers in the totals. This cannot be undone.\n\nErase now?"
+        ),
+        reply_markup=InlineKeyboardMarkup(buttons),
+    )
+
+
+async def on_forget_button(update: Update, context: KepuContext) -> None:
+    """Erase (or not) after the user's answer."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    person = context.person
+    await query.answer()
+    if query.data != "FGT:yes" or person is None or person.id is None:
+        await query.edit_message_text(t("Nothing was erased."))
+        return
+    await informant_service.forget(
+        session=context.session, person=person, now=context.runtime.now()
+    )
+    context.scope.role_names = role_names(context) - {"informant"}
+    await query.edit_message_text(
+        t(
+            "Your personal data has been erased and you are no longer an informant. Thank you "
+            "for your help! You can join again at any time with an invite link."
+        )
+    )
+    await sync_command_menu(update, context)

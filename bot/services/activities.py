@@ -1,0 +1,622 @@
+"""Activities a station ran: the rules for registering, editing and flagging them.
+
+Plain values in, plain values out. Refusals raise ``ActivityError`` with a ``code`` the
+handlers localise. Nothing here commits: the caller's transaction does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.access import administered_station_ids, can_admin_station, is_admin
+from bot.services.activity_text import (
+    ERR_DATE_INVALID,
+    ERR_PARTICIPANTS_TOO_MANY,
+    ERR_PARTICIPANTS_ZERO,
+    parse_activity_text,
+)
+from bot.services.zh_dates import parse_date, parse_time
+from bot.services.zh_numbers import parse_quantity
+from storage import activities as store
+from storage import audit
+from storage.activities import PhotoRef
+from storage.models import Activity, IntegrityFlag, RoleGrant, Station
+
+TYPES: tuple[str, ...] = Activity.TYPES
+MAX_TITLE_CHARS = 100
+MAX_PLACE_CHARS = 100
+MAX_PARTICIPANTS = 100_000
+MAX_PHOTOS = 10
+MAX_FLAGS_PER_SAVE = 10
+CLOSED_STATION_STATES = frozenset({"revoked"})
+
+FLAG_PHOTO_REUSE = "photo_reuse"
+FLAG_PARTICIPANTS_HIGH = "participants_high"
+
+# The order the guided form asks in; the one-message form asks only what is missing.
+FIELDS: tuple[str, ...] = ("type", "title", "when", "place", "participants", "campaign",
+                           "photos")  # fmt: skip
+REQUIRED: tuple[str, ...] = ("type", "title", "when", "participants", "photos")
+
+
+class ActivityError(Exception):
+    """A refusal; ``code`` names it and ``params`` fill its message."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Configurable bounds (settings section ``activities``)."""
+
+    max_age_days: int = 30
+    edit_days: int = 7
+    participants_flag_above: int = 500
+
+
+def rules_from(settings: object) -> Rules:
+    """Read the rules from settings, falling back to the defaults for missing keys."""
+    section = getattr(settings, "activities", None)
+    default = Rules()
+    return Rules(
+        max_age_days=int(getattr(section, "max_age_days", default.max_age_days)),
+        edit_days=int(getattr(section, "edit_days", default.edit_days)),
+        participants_flag_above=int(
+            getattr(section, "participants_flag_above", default.participants_flag_above)
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ActivityInput:
+    """Everything needed to store an activity."""
+
+    type: str
+    title: str
+    held_on: dt.date
+    participants: int
+    photos: tuple[PhotoRef, ...]
+    held_at_time: dt.time | None = None
+    place: str | None = None
+    campaign: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """The outcome of a register or an edit: the id and the flags raised now."""
+
+    activity_id: int
+    station_id: int
+    new_flags: tuple[str, ...]
+    participants_bound: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a station's activities."""
+
+    items: tuple[Activity, ...]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass
+class Draft:
+    """What a one-message report gave: fields found, steps still to ask, problems to tell."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    ask: list[str] = field(default_factory=list)
+    problems: list[ActivityError] = field(default_factory=list)
+
+
+# --- checks of single fields -----------------------------------------------------------------
+def check_type(code: str) -> str:
+    """Return a known type code or refuse."""
+    if code not in TYPES:
+        raise ActivityError("type_unknown")
+    return code
+
+
+def check_title(text: str) -> str:
+    """Return a tidy title or refuse an empty or overlong one."""
+    title = " ".join(text.split())
+    if not title:
+        raise ActivityError("title_empty")
+    if len(title) > MAX_TITLE_CHARS:
+        raise ActivityError("title_too_long", limit=MAX_TITLE_CHARS)
+    return title
+
+
+def check_place(text: str) -> str:
+    """Return a tidy place or refuse an empty or overlong one."""
+    place = " ".join(text.split())
+    if not place:
+        raise ActivityError("place_empty")
+    if len(place) > MAX_PLACE_CHARS:
+        raise ActivityError("place_too_long", limit=MAX_PLACE_CHARS)
+    return place
+
+
+def check_held_on(held_on: dt.date, *, today: dt.date, rules: Rules) -> dt.date:
+    """Refuse a date in the future or more than ``max_age_days`` back."""
+    if held_on > today:
+        raise ActivityError("date_in_future")
+    if held_on < today - dt.timedelta(days=rules.max_age_days):
+        raise ActivityError("date_too_old", days=rules.max_age_days)
+    return held_on
+
+
+def check_participants(value: int) -> int:
+    """Refuse zero and absurd head counts."""
+    if value <= 0:
+        raise ActivityError("participants_zero")
+    if value > MAX_PARTICIPANTS:
+        raise ActivityError("participants_too_many", limit=MAX_PARTICIPANTS)
+    return value
+
+
+def parse_participants(text: str) -> int:
+    """Read a head count written in Arabic or Chinese numerals (45, 四十五, 约120人)."""
+    cleaned = text.strip().rstrip("人名位次个").strip()
+    quantity = parse_quantity(cleaned) if cleaned else None
+    if quantity is None:
+        raise ActivityError("participants_unreadable")
+    return check_participants(quantity.value)
+
+
+def parse_when(text: str, *, today: dt.date, rules: Rules) -> tuple[dt.date, dt.time | None]:
+    """Read a date (and optional time) in any form the one-message parser accepts."""
+    found = parse_date(text, today=today)
+    if found is None:
+        raise ActivityError("date_unreadable")
+    clock = found.time
+    if clock is None:
+        rest = text[: found.start] + " " * (found.end - found.start) + text[found.end :]
+        match = parse_time(rest)
+        clock = match.value if match else None
+    return check_held_on(found.value, today=today, rules=rules), clock
+
+
+def check_campaign(code: str | None, known: Iterable[str]) -> str | None:
+    """Return a known campaign code (or None for no campaign)."""
+    if code in (None, "", "none"):
+        return None
+    if code not in set(known):
+        raise ActivityError("campaign_unknown")
+    return code
+
+
+def validate(
+    data: ActivityInput, *, today: dt.date, rules: Rules, check_date: bool = True
+) -> None:
+    """Check a whole activity before it is stored."""
+    check_type(data.type)
+    check_title(data.title)
+    if data.place is not None:
+        check_place(data.place)
+    if check_date:
+        check_held_on(data.held_on, today=today, rules=rules)
+    check_participants(data.participants)
+    if not data.photos:
+        raise ActivityError("photos_missing")
+    if len(data.photos) > MAX_PHOTOS:
+        raise ActivityError("photos_too_many", limit=MAX_PHOTOS)
+
+
+# --- the one-message form ----------------------------------------------------------------------
+def draft_from_text(text: str, *, today: dt.date, rules: Rules) -> Draft:
+    """Turn a one-message report into dialog fields plus the steps still to ask."""
+    parsed = parse_activity_text(text, today=today)
+    draft = Draft()
+    fields = draft.fields
+    if parsed.type:
+        fields["type"] = parsed.type
+    if parsed.title:
+        fields["title"] = parsed.title[:MAX_TITLE_CHARS]
+    if parsed.held_on is not None:
+        try:
+            check_held_on(parsed.held_on, today=today, rules=rules)
+            fields["held_on"] = parsed.held_on.isoformat()
+            if parsed.held_at_time is not None:
+                fields["held_at_time"] = parsed.held_at_time.strftime("%H:%M")
+        except ActivityError as exc:
+            draft.problems.append(ActivityError(exc.code, when=parsed.held_on, **exc.params))
+    elif ERR_DATE_INVALID in parsed.errors:
+        draft.problems.append(ActivityError("date_unreadable"))
+    if parsed.participants is not None:
+        if ERR_PARTICIPANTS_ZERO in parsed.errors:
+            draft.problems.append(ActivityError("participants_zero"))
+        elif ERR_PARTICIPANTS_TOO_MANY in parsed.errors:
+            draft.problems.append(ActivityError("participants_too_many", limit=MAX_PARTICIPANTS))
+        else:
+            fields["participants"] = parsed.participants
+    if parsed.place:
+        fields["place"] = parsed.place[:MAX_PLACE_CHARS]
+    if parsed.campaign:
+        fields["campaign"] = parsed.campaign
+    draft.ask = missing_steps(fields)
+    return draft
+
+
+def missing_steps(fields: dict[str, Any]) -> list[str]:
+    """Return the required steps a draft (dialog data) has no value for yet."""
+    present = {
+        "type": "type" in fields,
+        "title": "title" in fields,
+        "when": "held_on" in fields,
+        "participants": "participants" in fields,
+        "photos": bool(fields.get("photos")),
+    }
+    return [name for name in REQUIRED if not present[name]]
+
+
+def input_from_fields(fields: dict[str, Any]) -> ActivityInput:
+    """Build the input of a save from dialog data (raise if something required is missing)."""
+    missing = missing_steps(fields)
+    if missing:
+        raise ActivityError("incomplete", field=missing[0])
+    clock = fields.get("held_at_time")
+    return ActivityInput(
+        type=fields["type"],
+        title=fields["title"],
+        held_on=dt.date.fromisoformat(fields["held_on"]),
+        held_at_time=dt.time.fromisoformat(clock) if clock else None,
+        place=fields.get("place"),
+        participants=int(fields["participants"]),
+        campaign=fields.get("campaign"),
+        photos=tuple(PhotoRef(p[0], p[1]) for p in fields.get("photos", [])),
+    )
+
+
+def fields_from_activity(activity: Activity, photos: Sequence[PhotoRef]) -> dict[str, Any]:
+    """Return dialog data for editing an existing activity."""
+    fields: dict[str, Any] = {
+        "type": activity.type,
+        "title": activity.title,
+        "held_on": activity.held_on.isoformat(),
+        "participants": activity.participants,
+        "photos": [[p.file_id, p.file_unique_id] for p in photos],
+    }
+    if activity.held_at_time is not None:
+        fields["held_at_time"] = activity.held_at_time.strftime("%H:%M")
+    if activity.place:
+        fields["place"] = activity.place
+    if activity.campaign:
+        fields["campaign"] = activity.campaign
+    return fields
+
+
+# --- stations -------------------------------------------------------------------------------
+async def admin_stations(*, session: AsyncSession, grants: Sequence[RoleGrant]) -> list[Station]:
+    """Return the open stations the person administers, by name."""
+    stations = await store.stations_by_id(
+        session=session, station_ids=administered_station_ids(grants)
+    )
+    return sorted(
+        (s for s in stations.values() if s.status not in CLOSED_STATION_STATES),
+        key=lambda s: (s.name, s.id or 0),
+    )
+
+
+async def _station_for_write(
+    session: AsyncSession, grants: Sequence[RoleGrant], station_id: int
+) -> Station:
+    if not can_admin_station(grants, station_id):
+        raise ActivityError("not_station_admin")
+    station = await store.stations_by_id(session=session, station_ids=[station_id])
+    if station_id not in station:
+        raise ActivityError("station_unknown")
+    if station[station_id].status in CLOSED_STATION_STATES:
+        raise ActivityError("station_closed")
+    return station[station_id]
+
+
+# --- writes -----------------------------------------------------------------------------
+async def register_activity(
+    *,
+    session: AsyncSession,
+    station_id: int,
+    grants: Sequence[RoleGrant],
+    actor_id: int | None,
+    data: ActivityInput,
+    now: dt.datetime,
+    today: dt.date,
+    rules: Rules,
+) -> Saved:
+    """Store a new activity with its photos; raise the flags it deserves."""
+    station = await _station_for_write(session, grants, station_id)
+    validate(data, today=today, rules=rules)
+    activity = Activity(
+        station_id=station_id,
+        type=data.type,
+        title=check_title(data.title),
+        held_on=data.held_on,
+        held_at_time=data.held_at_time,
+        place=data.place,
+        participants=data.participants,
+        campaign=data.campaign,
+        created_by=actor_id,
+        created_at=now,
+    )
+    await store.add_activity(session=session, activity=activity, photos=data.photos)
+    assert activity.id is not None
+    flags = await _raise_flags(session, activity, station, data, now=now, rules=rules)
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="activity.create",
+        now=now,
+        subject_type="activity",
+        subject_id=activity.id,
+        region_code=station.region_code,
+        detail={"station_id": station_id, "flags": list(flags)},
+    )
+    return Saved(activity.id, station_id, flags, rules.participants_flag_above)
+
+
+async def editable_activity(
+    *,
+    session: AsyncSession,
+    activity_id: int,
+    grants: Sequence[RoleGrant],
+    actor_id: int | None,
+    now: dt.datetime,
+    rules: Rules,
+    action: str = "activity.edit",
+) -> Activity:
+    """Return an activity the person may still change, or refuse (refusals are audited)."""
+    activity = await store.get_activity(session=session, activity_id=activity_id)
+    if activity is None or activity.deleted_at is not None:
+        raise ActivityError("activity_unknown")
+    if not can_admin_station(grants, activity.station_id):
+        await _refused(session, actor_id, action, activity, now, "not_station_admin")
+        raise ActivityError("not_station_admin")
+    if not can_edit(activity, now=now, rules=rules):
+        await _refused(session, actor_id, action, activity, now, "edit_window_over")
+        raise ActivityError("edit_window_over", days=rules.edit_days)
+    return activity
+
+
+def can_edit(activity: Activity, *, now: dt.datetime, rules: Rules) -> bool:
+    """Tell whether an activity is still within its edit window."""
+    return now - activity.created_at <= dt.timedelta(days=rules.edit_days)
+
+
+async def update_activity(
+    *,
+    session: AsyncSession,
+    activity_id: int,
+    grants: Sequence[RoleGrant],
+    actor_id: int | None,
+    data: ActivityInput,
+    now: dt.datetime,
+    today: dt.date,
+    rules: Rules,
+) -> Saved:
+    """Change an activity within its edit window (audited); flag what became suspicious."""
+    activity = await editable_activity(
+        session=session,
+        activity_id=activity_id,
+        grants=grants,
+        actor_id=actor_id,
+        now=now,
+        rules=rules,
+    )
+    station = await _station_for_write(session, grants, activity.station_id)
+    validate(data, today=today, rules=rules, check_date=data.held_on != activity.held_on)
+    before = _snapshot(activity)
+    old_photos = [
+        p.file_unique_id for p in await store.photos_of(session=session, activity_id=activity_id)
+    ]
+    activity.type, activity.title = data.type, check_title(data.title)
+    activity.held_on, activity.held_at_time = data.held_on, data.held_at_time
+    activity.place, activity.participants = data.place, data.participants
+    activity.campaign, activity.updated_at = data.campaign, now
+    await store.replace_photos(session=session, activity_id=activity_id, photos=data.photos)
+    flags = await _raise_flags(session, activity, station, data, now=now, rules=rules)
+    after = _snapshot(activity)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    new_photos = [p.file_unique_id for p in data.photos]
+    if new_photos != old_photos:
+        changes["photos"] = [len(old_photos), len(new_photos)]
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="activity.edit",
+        now=now,
+        subject_type="activity",
+        subject_id=activity_id,
+        region_code=station.region_code,
+        detail={"changes": changes, "flags": list(flags)},
+    )
+    return Saved(activity_id, activity.station_id, flags, rules.participants_flag_above)
+
+
+async def delete_activity(
+    *,
+    session: AsyncSession,
+    activity_id: int,
+    grants: Sequence[RoleGrant],
+    actor_id: int | None,
+    now: dt.datetime,
+    rules: Rules,
+) -> Activity:
+    """Delete an activity within its edit window (kept as a row, marked deleted; audited)."""
+    activity = await editable_activity(
+        session=session,
+        activity_id=activity_id,
+        grants=grants,
+        actor_id=actor_id,
+        now=now,
+        rules=rules,
+        action="activity.delete",
+    )
+    activity.deleted_at = now
+    activity.updated_at = now
+    station = await store.stations_by_id(session=session, station_ids=[activity.station_id])
+    region = station[activity.station_id].region_code if station else None
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="activity.delete",
+        now=now,
+        subject_type="activity",
+        subject_id=activity_id,
+        region_code=region,
+        detail=_snapshot(activity),
+    )
+    await session.flush()
+    return activity
+
+
+async def _refused(
+    session: AsyncSession,
+    actor_id: int | None,
+    action: str,
+    activity: Activity,
+    now: dt.datetime,
+    reason: str,
+) -> None:
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        now=now,
+        allowed=False,
+        subject_type="activity",
+        subject_id=activity.id,
+        reason=reason,
+    )
+
+
+def _snapshot(activity: Activity) -> dict[str, Any]:
+    return {
+        "type": activity.type,
+        "title": activity.title,
+        "held_on": activity.held_on.isoformat(),
+        "held_at_time": activity.held_at_time.isoformat() if activity.held_at_time else None,
+        "place": activity.place,
+        "participants": activity.participants,
+        "campaign": activity.campaign,
+    }
+
+
+# --- integrity flags ------------------------------------------------------------------------
+async def _raise_flags(
+    session: AsyncSession,
+    activity: Activity,
+    station: Station,
+    data: ActivityInput,
+    *,
+    now: dt.datetime,
+    rules: Rules,
+) -> tuple[str, ...]:
+    """Flag a high head count and photos used elsewhere; return the kinds raised now."""
+    assert activity.id is not None
+    existing = await store.flags_of(
+        session=session, subject_type="activity", subject_id=activity.id
+    )
+    raised: list[str] = []
+    bound = rules.participants_flag_above
+    if data.participants > bound and not any(
+        f.kind == FLAG_PARTICIPANTS_HIGH and f.resolved_at is None for f in existing
+    ):
+        await _flag(
+            session,
+            FLAG_PARTICIPANTS_HIGH,
+            activity,
+            station,
+            now,
+            {"participants": data.participants, "bound": bound},
+        )
+        raised.append(FLAG_PARTICIPANTS_HIGH)
+    known = {
+        (f.detail.get("file_unique_id"), f.detail.get("other_type"), f.detail.get("other_id"))
+        for f in existing
+        if f.kind == FLAG_PHOTO_REUSE
+    }
+    matches = await store.photo_matches(
+        session=session,
+        file_unique_ids=[p.file_unique_id for p in data.photos],
+        exclude_activity_id=activity.id,
+    )
+    count = 0
+    for match in matches:
+        key = (match.file_unique_id, match.subject_type, match.subject_id)
+        if key in known or count >= MAX_FLAGS_PER_SAVE:
+            continue
+        known.add(key)
+        count += 1
+        await _flag(
+            session,
+            FLAG_PHOTO_REUSE,
+            activity,
+            station,
+            now,
+            {
+                "file_unique_id": match.file_unique_id,
+                "other_type": match.subject_type,
+                "other_id": match.subject_id,
+                "other_station_id": match.station_id,
+            },
+        )
+    if count:
+        raised.append(FLAG_PHOTO_REUSE)
+    if raised or existing:
+        activity.flagged = any(f.resolved_at is None for f in existing) or bool(raised)
+    await session.flush()
+    return tuple(raised)
+
+
+async def _flag(
+    session: AsyncSession,
+    kind: str,
+    activity: Activity,
+    station: Station,
+    now: dt.datetime,
+    detail: dict[str, Any],
+) -> None:
+    await store.add_flag(
+        session=session,
+        flag=IntegrityFlag(
+            kind=kind,
+            station_id=station.id,
+            region_code=station.region_code,
+            subject_type="activity",
+            subject_id=activity.id,
+            detail=detail,
+            created_at=now,
+        ),
+    )
+
+
+# --- reads -------------------------------------------------------------------------------
+async def station_page(
+    *, session: AsyncSession, station_id: int, page: int, per_page: int = 5
+) -> Page:
+    """Return one page (0-based) of a station's live activities, newest first."""
+    page = max(page, 0)
+    items, total = await store.station_activities(
+        session=session, station_id=station_id, offset=page * per_page, limit=per_page
+    )
+    pages = max(1, math.ceil(total / per_page))
+    if page >= pages and total:
+        return await station_page(
+            session=session, station_id=station_id, page=pages - 1, per_page=per_page
+        )
+    return Page(tuple(items), total, page, pages)
+
+
+def may_register(grants: Sequence[RoleGrant]) -> bool:
+    """Tell whether the person may register activities at all."""
+    return is_admin(grants) or bool(administered_station_ids(grants))

@@ -1,0 +1,108 @@
+"""Invite links of stations: create, find, count uses, revoke."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InviteLink
+
+
+async def create_invite(
+    *,
+    session: AsyncSession,
+    station_id: int,
+    payload: str,
+    created_by: int | None,
+    now: dt.datetime,
+    expires_at: dt.datetime | None = None,
+    max_uses: int | None = None,
+) -> InviteLink:
+    """Store a new invite link."""
+    invite = InviteLink(
+        station_id=station_id,
+        payload=payload,
+        created_by=created_by,
+        created_at=now,
+        expires_at=expires_at,
+        max_uses=max_uses,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def get_by_payload(*, session: AsyncSession, payload: str) -> InviteLink | None:
+    """Return the invite with this payload, if any."""
+    result = await session.execute(
+        select(InviteLink)
+        .where(InviteLink.payload == payload)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_for_station(*, session: AsyncSession, station_id: int) -> Sequence[InviteLink]:
+    """Return every invite of a station, newest first."""
+    result = await session.execute(
+        select(InviteLink)
+        .where(InviteLink.station_id == station_id)
+        .order_by(InviteLink.id.desc())  # type: ignore[union-attr]
+    )
+    return result.scalars().all()
+
+
+async def usable_invite(
+    *, session: AsyncSession, station_id: int, now: dt.datetime
+) -> InviteLink | None:
+    """Return the newest invite of a station that still works, if any."""
+    result = await session.execute(
+        select(InviteLink)
+        .where(
+            InviteLink.station_id == station_id,
+            InviteLink.revoked_at.is_(None),  # type: ignore[union-attr]
+            or_(InviteLink.expires_at.is_(None), InviteLink.expires_at > now),  # type: ignore[union-attr,operator]
+            or_(InviteLink.max_uses.is_(None), InviteLink.uses < InviteLink.max_uses),  # type: ignore[union-attr,operator]
+        )
+        .order_by(InviteLink.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def count_use(*, session: AsyncSession, invite_id: int) -> bool:
+    """Add one use unless the limit is reached; return whether it was counted."""
+    result = await session.execute(
+        update(InviteLink)
+        .where(
+            InviteLink.id == invite_id,
+            or_(InviteLink.max_uses.is_(None), InviteLink.uses < InviteLink.max_uses),  # type: ignore[union-attr,operator]
+        )
+        .values(uses=InviteLink.uses + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def revoke(*, session: AsyncSession, invite_id: int, now: dt.datetime) -> bool:
+    """Revoke one invite; return whether it was still active."""
+    result = await session.execute(
+        update(InviteLink)
+        .where(InviteLink.id == invite_id, InviteLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def revoke_station_invites(
+    *, session: AsyncSession, station_id: int, now: dt.datetime
+) -> int:
+    """Revoke every active invite of a station; return how many."""
+    result = await session.execute(
+        update(InviteLink)
+        .where(InviteLink.station_id == station_id, InviteLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        .values(revoked_at=now)
+    )
+    return result.rowcount or 0
