@@ -1,16 +1,327 @@
-"""`kepubot station …`, `kepubot stations …`, `kepubot regions …`, `kepubot audit` (being built)."""
+"""`kepubot station …`, `kepubot stations …`, `kepubot regions …`, `kepubot audit`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from bot.cli import invites
+from bot.cli import CliError, cli_session, invites, positive_int, set_command, translator
+from bot.config import Settings
+from bot.i18n import N_, Translator
+from bot.services import regions as region_service
+from bot.services import roles as role_service
+from bot.services import stations as station_service
+from bot.services.access import level_of, region_prefix
+from bot.services.stations import STATE_NAMES, StationError
+from bot.services.stations_csv import import_stations
+from storage import audit
+from storage import regions as region_store
+from storage import stations as station_store
+
+SHANGHAI = "Asia/Shanghai"
+
+# Messages for the error codes of regions_csv, stations_csv and the station service.
+LINE_ERRORS: dict[str, str] = {
+    "empty_file": N_("the file is empty"),
+    "bad_csv": N_("not valid CSV ({detail})"),
+    "bad_delimiter": N_("columns are separated by “{delimiter}”; use commas"),
+    "missing_column": N_("the required column is missing"),
+    "bad_code": N_("“{value}” is not a 6-digit region code"),
+    "bad_level": N_("“{value}” is not province, city or county"),
+    "level_code_mismatch": N_("level “{value}” does not match the code (expected {expected})"),
+    "empty_name": N_("the name is empty"),
+    "bad_encoding": N_("“{value}” looks garbled: save the file as UTF-8"),
+    "name_too_long": N_("the name is longer than {max} characters"),
+    "duplicate_code": N_("code {value} already appeared on line {first_line}"),
+    "missing_parent": N_("parent “{parent_code}” is neither in the file nor imported"),
+    "unexpected_parent": N_("a province has no parent (got {parent_code})"),
+    "parent_level_mismatch": N_("parent {parent_code} is a {actual}, expected {expected}"),
+    "code_prefix_mismatch": N_("the code must start with {prefix} like its parent {parent_code}"),
+    "bad_name": N_("a station name has {min}–{max} characters"),
+    "bad_address": N_("the address is too long (at most {max} characters)"),
+    "bad_venue": N_("“{value}” is not a venue type (use one of: {choices})"),
+    "bad_region_code": N_("“{value}” is not a 6-digit region code"),
+    "unknown_region": N_("region {code} is not imported (run `kepubot regions import`)"),
+    "not_county": N_("{code} ({name}) is not a county-level region"),
+    "region_required": N_("a region code is required"),
+    "bad_telegram_id": N_("“{value}” is not a Telegram user id"),
+    "bad_date": N_("“{value}” is not a date (YYYY-MM-DD)"),
+    "duplicate_row": N_("the same station already appeared on line {first_line}"),
+}
+
+
+def _line_error(
+    t: Translator, line: int, column: str | None, code: str, params: dict[str, object]
+) -> str:
+    values = {"choices": ", ".join(station_service.Station.VENUE_TYPES), **params}
+    message = t(LINE_ERRORS.get(code, code), **{k: str(v) for k, v in values.items()})
+    if column:
+        return t(
+            "line {line}, column {column}: {message}", line=line, column=column, message=message
+        )
+    return t("line {line}: {message}", line=line, message=message)
+
+
+def _read(path: str, t: Translator) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise CliError(
+            t("Cannot read {path}: {error}", path=path, error=exc.strerror or exc), 1
+        ) from exc
+
+
+# --- regions ------------------------------------------------------------------------------
+async def _regions_import(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    data = _read(args.file, t)
+    async with cli_session(settings) as (runtime, session):
+        result = await region_service.import_regions(
+            session=session, data=data, now=runtime.now(), dry_run=args.dry_run
+        )
+    if result.errors:
+        for error in result.errors:
+            print(_line_error(t, error.line, error.column, error.code, dict(error.params)))
+        raise CliError(t("{n} problems found; nothing was imported.", n=len(result.errors)), 1)
+    if args.dry_run:
+        print(
+            t(
+                "Check passed: {new} new regions, {same} already known. Nothing was written.",
+                new=result.new,
+                same=result.unchanged,
+            )
+        )
+        return 0
+    print(
+        t(
+            "Regions imported: {new} new, {changed} updated, {same} unchanged.",
+            new=result.new,
+            changed=result.changed,
+            same=result.unchanged,
+        )
+    )
+    return 0
+
+
+async def _regions_list(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    async with cli_session(settings) as (_runtime, session):
+        if (
+            args.parent
+            and await region_store.get_region(session=session, code=args.parent) is None
+        ):
+            raise CliError(t(LINE_ERRORS["unknown_region"], code=args.parent), 1)
+        rows = await region_store.children(session=session, parent_code=args.parent)
+        counts = await region_store.child_counts(
+            session=session, parent_codes=[r.code for r in rows]
+        )
+    if not rows:
+        print(t("No regions yet. Import them with `kepubot regions import FILE.csv`."))
+        return 0
+    for region in rows:
+        below = counts.get(region.code, 0)
+        print(f"{region.code}\t{region.name}\t{region.level}" + (f"\t({below})" if below else ""))
+    return 0
+
+
+# --- stations -----------------------------------------------------------------------------
+async def _station_add(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    try:
+        async with cli_session(settings) as (runtime, session):
+            station = await station_service.create_recognised(
+                session=session,
+                name=args.name,
+                region_code=args.region,
+                venue_type=station_service.venue_from_text(args.venue_type),
+                address=args.address,
+                external_ref=args.external_ref,
+                now=runtime.now(),
+            )
+            if args.admin_telegram_id:
+                await role_service.grant(
+                    session=session,
+                    telegram_id=args.admin_telegram_id,
+                    role="station_admin",
+                    station_id=station.id,
+                    now=runtime.now(),
+                )
+    except StationError as exc:
+        raise CliError(
+            _line_error(t, 0, None, exc.code, dict(exc.params)).split(": ", 1)[-1], 1
+        ) from exc
+    print(t("Station #{id} {name} added as recognised.", id=station.id, name=station.name))
+    if args.admin_telegram_id:
+        print(t("{telegram_id} is its station admin.", telegram_id=args.admin_telegram_id))
+    return 0
+
+
+async def _stations_import(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    data = _read(args.file, t)
+    async with cli_session(settings) as (runtime, session):
+        result = await import_stations(session=session, data=data, now=runtime.now())
+    if result.errors:
+        for error in result.errors:
+            print(_line_error(t, error.line, error.column, error.code, dict(error.params)))
+        raise CliError(t("{n} problems found; nothing was imported.", n=len(result.errors)), 1)
+    print(
+        t(
+            "Stations imported: {new} new, {changed} updated, {same} unchanged.",
+            new=result.created,
+            changed=result.updated,
+            same=result.unchanged,
+        )
+    )
+    return 0
+
+
+async def _stations_list(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    async with cli_session(settings) as (_runtime, session):
+        rows = await station_store.list_stations(
+            session=session,
+            statuses=[args.status] if args.status else None,
+            region_prefixes=[region_prefix(args.region)] if args.region else None,
+            limit=args.limit,
+        )
+    if not rows:
+        print(t("No stations match."))
+        return 0
+    for s in rows:
+        print(f"{s.id}\t{s.region_code or '-'}\t{s.status}\t{s.name}")
+    return 0
+
+
+# --- audit --------------------------------------------------------------------------------
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    async with cli_session(settings) as (_runtime, session):
+        entries = await audit.entries(
+            session=session,
+            subject_type="station" if args.station else None,
+            subject_id=args.station,
+            region_prefix=region_prefix(args.region, level_of(args.region))
+            if args.region
+            else None,
+            limit=args.limit,
+        )
+        from storage import people
+
+        actors = {}
+        for entry in entries:
+            if entry.actor_id is not None and entry.actor_id not in actors:
+                actors[entry.actor_id] = await people.get_person(
+                    session=session, person_id=entry.actor_id
+                )
+    if not entries:
+        print(t("No audit entries match."))
+        return 0
+    for entry in entries:
+        person = actors.get(entry.actor_id) if entry.actor_id is not None else None
+        who = f"{person.telegram_id}({person.first_name or ''})" if person else "cli/system"
+        verdict = "ok" if entry.allowed else "DENIED"
+        subject = f"{entry.subject_type or '-'}:{entry.subject_id or '-'}"
+        when = t.datetime(entry.at, "yyyy-MM-dd HH:mm", tz=SHANGHAI)
+        print(
+            "\t".join(
+                [
+                    when,
+                    who,
+                    entry.action,
+                    verdict,
+                    subject,
+                    entry.region_code or "-",
+                    entry.reason or "",
+                ]
+            )
+        )
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the station, stations, regions and audit command groups."""
-    station = sub.add_parser("station", help="one station: add, invite links",
-                             description="Manage one station.")
-    station_sub = station.add_subparsers(dest="station_command", required=True,
-                                         metavar="COMMAND")
+    station = sub.add_parser(
+        "station", help="one station: add, invite links", description="Manage one station."
+    )
+    station_sub = station.add_subparsers(dest="station_command", required=True, metavar="COMMAND")
     invites.add_to(station_sub)
+    add = station_sub.add_parser(
+        "add",
+        help="add a station already recognised elsewhere",
+        description="Add a recognised station (bootstrap, migration). Audited.",
+    )
+    add.add_argument("--name", required=True, help="station name")
+    add.add_argument(
+        "--region",
+        required=True,
+        metavar="CODE",
+        help="6-digit county-level region code (imported first)",
+    )
+    add.add_argument(
+        "--venue-type",
+        required=True,
+        metavar="TYPE",
+        help="one of: "
+        + ", ".join(station_service.Station.VENUE_TYPES)
+        + " (or its Chinese name)",
+    )
+    add.add_argument("--address", help="street address")
+    add.add_argument("--external-ref", metavar="REF", help="id in the previous registry")
+    add.add_argument(
+        "--admin-telegram-id",
+        type=positive_int,
+        metavar="N",
+        help="make this Telegram user the station admin",
+    )
+    set_command(add, _station_add)
+
+    stations = sub.add_parser(
+        "stations",
+        help="many stations: import, list",
+        description="Import and list stations. See docs/stations.md.",
+    )
+    stations_sub = stations.add_subparsers(
+        dest="stations_command", required=True, metavar="COMMAND"
+    )
+    imp = stations_sub.add_parser(
+        "import",
+        help="import recognised stations from CSV",
+        description="Columns: name,region_code,venue_type[,address,external_ref,"
+        "admin_telegram_id,recognised_on]. All or nothing; re-importing is a no-op.",
+    )
+    imp.add_argument("file", metavar="FILE.csv")
+    set_command(imp, _stations_import)
+    lst = stations_sub.add_parser("list", help="list stations")
+    lst.add_argument("--region", metavar="CODE", help="only inside this region")
+    lst.add_argument("--status", choices=list(STATE_NAMES), help="only in this state")
+    lst.add_argument("--limit", type=positive_int, default=200)
+    set_command(lst, _stations_list)
+
+    regions = sub.add_parser(
+        "regions",
+        help="regions: import, list",
+        description="GB/T 2260 regions. See docs/regions-csv.md.",
+    )
+    regions_sub = regions.add_subparsers(dest="regions_command", required=True, metavar="COMMAND")
+    rimp = regions_sub.add_parser(
+        "import",
+        help="import regions from CSV",
+        description="Columns: code,name[,name_en],level,parent_code. All or nothing.",
+    )
+    rimp.add_argument("file", metavar="FILE.csv")
+    rimp.add_argument("--dry-run", action="store_true", help="only check the file")
+    set_command(rimp, _regions_import)
+    rlist = regions_sub.add_parser("list", help="list provinces, or the regions under one")
+    rlist.add_argument("--parent", metavar="CODE", help="list the regions under CODE")
+    set_command(rlist, _regions_list)
+
+    aud = sub.add_parser(
+        "audit",
+        help="show the audit log",
+        description="Who did what, when and why (newest first).",
+    )
+    aud.add_argument("--station", type=positive_int, metavar="ID", help="one station")
+    aud.add_argument("--region", metavar="CODE", help="inside this region")
+    aud.add_argument("--limit", type=positive_int, default=50, metavar="N")
+    set_command(aud, _audit)

@@ -60,3 +60,47 @@ def coordinates(grants: Iterable[RoleGrant], region_code: str) -> bool:
     return is_admin(grants) or any(
         region_contains(code, region_code) for code in coordinator_regions(grants)
     )
+
+
+# Which coordinator levels may take each station action (admins may take every action).
+# County review is the county's alone; re-verification the city's (a city coordinator may
+# NOT do the county stage); rectification is dynamic management by every level (各级科协);
+# revocation undoes the city's recognition, so only the city or the province may revoke.
+STATION_ACTION_LEVELS: dict[str, frozenset[str]] = {
+    "county_approve": frozenset({"county"}),
+    "county_reject": frozenset({"county"}),
+    "city_recognise": frozenset({"city"}),
+    "city_send_back": frozenset({"city"}),
+    "rectify": frozenset({"county", "city", "province"}),
+    "lift": frozenset({"county", "city", "province"}),
+    "revoke": frozenset({"city", "province"}),
+    "view": frozenset({"county", "city", "province"}),
+}
+
+
+def coordinator_grants(grants: Iterable[RoleGrant], levels: Iterable[str]) -> list[str]:
+    """Return the region codes the person coordinates at one of ``levels``."""
+    wanted = set(levels)
+    return [code for code in coordinator_regions(grants) if level_of(code) in wanted]
+
+
+def can_act_on_station(
+    grants: Iterable[RoleGrant],
+    action: str,
+    region_code: str | None,
+    station_id: int | None = None,
+) -> bool:
+    """Tell whether the person may take ``action`` on a station in ``region_code``."""
+    grants = list(grants)
+    if is_admin(grants):
+        return True
+    if (
+        action == "view"
+        and station_id is not None
+        and station_id in administered_station_ids(grants)
+    ):
+        return True
+    levels = STATION_ACTION_LEVELS.get(action)
+    if levels is None or region_code is None:
+        return False
+    return any(region_contains(code, region_code) for code in coordinator_grants(grants, levels))

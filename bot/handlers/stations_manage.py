@@ -1,0 +1,188 @@
+"""/stations and /station ID: dynamic management (rectify, lift, revoke) by coordinators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.handlers.commands import command
+from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.stations import actor_of, error_text, send_notices
+from bot.handlers.stations_review import card_text, review_buttons, start_reason
+from bot.i18n import N_
+from bot.runtime.context import KepuContext
+from bot.services import review as review_service
+from bot.services.access import (
+    administered_station_ids,
+    can_act_on_station,
+    coordinator_regions,
+    is_admin,
+    region_prefix,
+)
+from bot.services.stations import STATE_NAMES, StationError
+from storage import stations as station_store
+from storage.models import Station
+
+command("stations", N_("Stations in your area, by status"), "coordinator", order=51)
+command(
+    "station",
+    N_("One station's status and actions: /station ID"),
+    "coordinator",
+    "station_admin",
+    order=52,
+)
+
+Markup = InlineKeyboardMarkup
+LIST_LIMIT = 20
+
+
+def _prefixes(context: KepuContext) -> list[str] | None:
+    if is_admin(context.scope.roles):
+        return None
+    return [region_prefix(code) for code in coordinator_regions(context.scope.roles)]
+
+
+async def stations_list(update: Update, context: KepuContext) -> None:
+    """Count stations by status in the coordinator's regions and list the latest."""
+    t = context.t
+    prefixes = _prefixes(context)
+    counts = await station_store.status_counts(session=context.session, region_prefixes=prefixes)
+    counts.pop("draft", None)  # drafts are the applicants' own business
+    if not counts:
+        await reply(update, t("No stations in your area yet."))
+        return
+    lines = [t("<b>Stations in your area</b>")]
+    lines += [
+        t("{state}: {n}", state=t(STATE_NAMES[s]), n=t.number(n))
+        for s, n in sorted(counts.items())
+        if s in STATE_NAMES
+    ]
+    stations = await station_store.list_stations(
+        session=context.session,
+        statuses=["recognised", "rectifying", "submitted", "county_approved"],
+        region_prefixes=prefixes,
+        limit=LIST_LIMIT,
+    )
+    buttons = [
+        InlineKeyboardButton(f"#{s.id} {s.name}"[:40], callback_data=f"MGT:open:{s.id}")
+        for s in stations
+    ]
+    await reply(
+        update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 1)) if buttons else None
+    )
+
+
+def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKeyboardButton]]:
+    """Return the management actions this person may take on the station now."""
+    t = context.t
+    grants, sid = context.scope.roles, station.id
+
+    def may(action: str) -> bool:
+        return can_act_on_station(grants, action, station.region_code, sid)
+
+    row: list[InlineKeyboardButton] = []
+    if station.status == "recognised" and may("rectify"):
+        row.append(
+            InlineKeyboardButton(t("⚠ Order rectification"), callback_data=f"MGT:rect:{sid}")
+        )
+    if station.status == "rectifying" and may("lift"):
+        row.append(
+            InlineKeyboardButton(t("✔ Lift rectification"), callback_data=f"MGT:lift:{sid}")
+        )
+    if station.status == "rectifying" and may("revoke"):
+        row.append(InlineKeyboardButton(t("✖ Revoke"), callback_data=f"MGT:revoke:{sid}"))
+    return review_buttons(context, station) + ([row] if row else [])
+
+
+async def show_station(update: Update, context: KepuContext, station_id: int) -> None:
+    """Show a station's card with the actions the person may take."""
+    station = await review_service.authorise(
+        session=context.session,
+        actor=actor_of(context),
+        action="view",
+        station_id=station_id,
+        now=context.runtime.now(),
+    )
+    buttons = manage_buttons(context, station)
+    await reply(
+        update,
+        await card_text(context, station),
+        reply_markup=Markup(buttons) if buttons else None,
+    )
+
+
+async def station_command(update: Update, context: KepuContext) -> None:
+    """/station ID (a station admin may leave the ID out)."""
+    t = context.t
+    args = context.args or []
+    if args and args[0].lstrip("#").isdigit():
+        station_id = int(args[0].lstrip("#"))
+    else:
+        own = administered_station_ids(context.scope.roles)
+        if len(own) != 1 or args:
+            await reply(
+                update, t("Send /station followed by the station number, e.g. /station 12.")
+            )
+            return
+        station_id = own[0]
+    try:
+        await show_station(update, context, station_id)
+    except StationError as exc:
+        await reply(update, error_text(t, exc))
+
+
+async def on_button(update: Update, context: KepuContext) -> None:
+    """Handle MGT:… buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, action, sid = (query.data.split(":") + ["", ""])[:3]
+    if not sid.isdigit():
+        await query.answer()
+        return
+    station_id, actor, now = int(sid), actor_of(context), context.runtime.now()
+    try:
+        if action == "open":
+            await query.answer()
+            await show_station(update, context, station_id)
+        elif action in ("rect", "revoke"):
+            decision = "rectify" if action == "rect" else "revoke"
+            await review_service.authorise(
+                session=context.session,
+                actor=actor,
+                action=decision,
+                station_id=station_id,
+                now=now,
+            )
+            await query.answer()
+            await start_reason(update, context, decision, station_id)
+        elif action == "lift":
+            outcome = await review_service.lift(
+                session=context.session, station_id=station_id, actor=actor, now=now
+            )
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+            await reply(
+                update,
+                context.t(
+                    "Done: {name} is now {state}.",
+                    name=esc(outcome.station.name),
+                    state=context.t(STATE_NAMES[outcome.station.status]),
+                ),
+            )
+            await send_notices(context, outcome.notices)
+        else:
+            await query.answer()
+    except StationError as exc:
+        await query.answer(error_text(context.t, exc)[:190], show_alert=True)
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register /stations, /station and the management buttons."""
+    app.add_handler(CommandHandler("stations", requires("coordinator")(stations_list)), group=0)
+    app.add_handler(
+        CommandHandler("station", requires("coordinator", "station_admin")(station_command)),
+        group=0,
+    )
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^MGT:"), group=0)
