@@ -169,6 +169,22 @@ class SharesSettings(_Section):
     visit_salt_rotation_hours: int = Field(default=24, ge=1)
 
 
+class EvaluationSettings(_Section):
+    """The annual evaluation (see docs/evaluation.md)."""
+
+    w_volume: float = Field(default=0.5, ge=0)
+    w_activities: float = Field(default=0.3, ge=0)
+    w_content_use: float = Field(default=0.2, ge=0)
+    commend_share: float = Field(default=0.10, ge=0, le=1)
+    eliminate_count: int = Field(default=1, ge=0)
+    inactive_days: int = Field(default=90, ge=1)
+    bottom_share: float = Field(default=0.20, ge=0, le=1)
+    revoke_min_flags: int = Field(default=1, ge=1)
+    rectify_days: int = Field(default=60, ge=1)
+    outstanding_top: int = Field(default=10, ge=1)
+    reported_reach_alert: int = Field(default=1000, ge=1)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -187,6 +203,7 @@ class Settings(BaseSettings):
     activities: ActivitiesSettings = ActivitiesSettings()
     propagation: PropagationSettings = PropagationSettings()
     shares: SharesSettings = SharesSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
     @classmethod
     def settings_customise_sources(
