@@ -17,6 +17,7 @@ from bot.cli import (
     admin,
     content,
     db,
+    evaluate,
     jobs,
     report,
     run,
@@ -25,7 +26,7 @@ from bot.cli import (
 )
 from bot.config import ConfigError, load_settings
 
-CLI_MODULES = [run, db, admin, stations, content, activities, jobs, report, sandbox]
+CLI_MODULES = [run, db, admin, stations, content, activities, jobs, report, evaluate, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:

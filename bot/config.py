@@ -185,6 +185,14 @@ class EvaluationSettings(_Section):
     reported_reach_alert: int = Field(default=1000, ge=1)
 
 
+class ContentSettings(_Section):
+    """The scheduled daily push and the outbox sender."""
+
+    daily_push_items: int = Field(default=3, ge=1)
+    daily_push_lookback_days: int = Field(default=7, ge=1)
+    sender_concurrency: int = Field(default=2, ge=1, le=16)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -204,6 +212,7 @@ class Settings(BaseSettings):
     propagation: PropagationSettings = PropagationSettings()
     shares: SharesSettings = SharesSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    content: ContentSettings = ContentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -488,3 +488,186 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     holder: str = Field(max_length=128)
     expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+# --- weekly tally (issue 9) ------------------------------------------------------------
+# Counters aggregated from the append-only event tables by the weekly_tally job
+# (bot/services/tally.py; definitions in docs/tally-and-digest.md).
+
+
+class WeeklyStationTally(SQLModel, table=True):
+    """One counted station's figures for one ISO week (Asia/Shanghai days)."""
+
+    __tablename__ = "weekly_station_tally"
+
+    id: int | None = Field(default=None, primary_key=True)
+    station_id: int = Field(foreign_key="station.id")
+    week: str = Field(max_length=8)  # "2026-W48"
+    week_start: dt.date  # the Monday
+    county_code: str | None = Field(default=None, max_length=6)
+    city_code: str | None = Field(default=None, max_length=6)
+    province_code: str | None = Field(default=None, max_length=6)
+    shares_total: int = 0
+    shares_telegram_inline: int = 0
+    shares_telegram_forward: int = 0
+    shares_wechat_group: int = 0
+    shares_wechat_moments: int = 0
+    shares_qq_group: int = 0
+    shares_public_account: int = 0
+    shares_other: int = 0
+    sharing_informants: int = 0  # shared at least once this week
+    active_informants: int = 0  # shared, or their tracked links were visited, this week
+    informants: int = 0  # registered and not removed during the week
+    reach_telegram: int = 0
+    reach_reported: int = 0
+    visits: int = 0
+    activities: int = 0
+    participants: int = 0
+    content_uses: int = 0
+    content_use_audience: int = 0
+    volume: float = 0.0
+    silent: bool = False  # no share, no activity, no content use this week
+    computed_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("station_id", "week", name="uq_weekly_station_tally_week"),
+        Index("ix_weekly_station_tally_week_county", "week", "county_code"),
+        Index("ix_weekly_station_tally_week_city", "week", "city_code"),
+        Index("ix_weekly_station_tally_week_province", "week", "province_code"),
+    )
+
+
+class WeeklyRegionTally(SQLModel, table=True):
+    """A region's (county, city or province) sums of its stations' weekly figures."""
+
+    __tablename__ = "weekly_region_tally"
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_code: str = Field(max_length=6)
+    level: str = Field(max_length=16)
+    week: str = Field(max_length=8)
+    week_start: dt.date
+    shares_total: int = 0
+    shares_telegram_inline: int = 0
+    shares_telegram_forward: int = 0
+    shares_wechat_group: int = 0
+    shares_wechat_moments: int = 0
+    shares_qq_group: int = 0
+    shares_public_account: int = 0
+    shares_other: int = 0
+    sharing_informants: int = 0
+    active_informants: int = 0
+    informants: int = 0
+    reach_telegram: int = 0
+    reach_reported: int = 0
+    visits: int = 0
+    activities: int = 0
+    participants: int = 0
+    content_uses: int = 0
+    content_use_audience: int = 0
+    volume: float = 0.0
+    stations_counted: int = 0
+    stations_silent: int = 0
+    computed_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("region_code", "week", name="uq_weekly_region_tally_week"),
+        Index("ix_weekly_region_tally_week_level", "week", "level"),
+    )
+
+
+# Indexes on other features' event tables that the week-range scans of the tally need.
+Index("ix_share_event_day_station", ShareEvent.__table__.c.day,
+      ShareEvent.__table__.c.station_id)
+Index("ix_activity_held_on", Activity.__table__.c.held_on)
+Index("ix_content_use_used_on", ContentUse.__table__.c.used_on)
+
+
+# --- annual evaluation (issue 10) ---------------------------------------------------------
+class EvaluationRun(SQLModel, table=True):
+    """One annual evaluation of a region ('' = every region); re-runs update it in place."""
+
+    __tablename__ = "evaluation_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int
+    region_code: str = Field(default="", max_length=6)
+    created_at: dt.datetime = _created()
+    params: dict[str, Any] = _json(dict)
+    summary: dict[str, Any] = _json(dict)
+
+    __table_args__ = (
+        UniqueConstraint("year", "region_code", name="uq_evaluation_run_year_region"),
+    )
+
+
+class EvaluationScore(SQLModel, table=True):
+    """A station's figures, score and ranks in one evaluation run."""
+
+    __tablename__ = "evaluation_score"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", index=True)
+    station_id: int = Field(foreign_key="station.id", index=True)
+    region_code: str = Field(max_length=6)
+    counted_from: dt.date
+    shares: int = 0
+    telegram_reach: int = 0
+    reported_reach: int = 0
+    visits: int = 0
+    volume: float = 0.0
+    activities: int = 0
+    content_uses: int = 0
+    last_active_on: dt.date | None = None
+    score: float = 0.0
+    rank_county: int = 0
+    rank_city: int = 0
+    rank_province: int = 0
+    city_count: int = 0
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "station_id", name="uq_evaluation_score_station"),
+    )
+
+
+class EvaluationProposal(SQLModel, table=True):
+    """A proposed commend / rectify / eliminate / revoke decision, and how it was decided."""
+
+    __tablename__ = "evaluation_proposal"
+    KINDS: ClassVar[tuple[str, ...]] = ("commend", "rectify", "eliminate", "revoke")
+    STATES: ClassVar[tuple[str, ...]] = ("proposed", "confirmed", "overridden")
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", index=True)
+    year: int
+    station_id: int = Field(foreign_key="station.id", index=True)
+    kind: str = Field(max_length=16)
+    reason_code: str = Field(max_length=32)
+    detail: dict[str, Any] = _json(dict)
+    status: str = Field(default="proposed", max_length=16, index=True)
+    created_at: dt.datetime = _created()
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: dt.datetime | None = _ts()
+    decision_reason: str | None = Field(default=None, max_length=1000)
+
+    __table_args__ = (
+        UniqueConstraint("year", "station_id", "kind", name="uq_evaluation_proposal_kind"),
+    )
+
+
+class OutstandingInformant(SQLModel, table=True):
+    """An informant among the top by propagation volume in a region, in one run."""
+
+    __tablename__ = "outstanding_informant"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", index=True)
+    informant_id: int = Field(foreign_key="informant.id")
+    region_code: str = Field(max_length=6)
+    volume: float = 0.0
+    rank: int = 0
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "region_code", "informant_id",
+                         name="uq_outstanding_informant"),
+    )

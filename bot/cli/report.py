@@ -1,9 +1,70 @@
-"""`kepubot report …`: offline reports (being built)."""
+"""`kepubot report weekly`: write a region's weekly digest chart (PNG) and table (XLSX)."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from bot.cli import CliError, cli_runtime, set_command, translator
+from bot.config import Settings
+from bot.handlers.digest import ERRORS, WEEK_ARG
+from bot.i18n import get_translator
+from bot.services import digest as digest_service
+from bot.services.digest_render import render
+from bot.services.tally import TallyError, check_finished, ensure_tally, shift_week
+
+
+async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    match = WEEK_ARG.match(args.week.strip())
+    if match is None:
+        raise CliError(t(ERRORS["bad_week"], week=args.week))
+    week = f"{match[1]}-W{int(match[2]):02d}"
+    out = Path(args.out)
+    async with cli_runtime(settings) as runtime:
+        try:
+            check_finished(week, runtime.today())
+            async with runtime.sessions() as session:
+                # Checked before tallying anything, so a typo costs nothing.
+                await digest_service.build_digest(
+                    session=session, region_code=args.region, week=week, settings=settings
+                )
+            await ensure_tally(runtime, [shift_week(week, -1), week])
+            async with runtime.sessions() as session:
+                data = await digest_service.build_digest(
+                    session=session, region_code=args.region, week=week, settings=settings
+                )
+        except TallyError as exc:
+            raise CliError(t(ERRORS.get(exc.code, ERRORS["usage"]), **exc.params)) from exc
+        rendered = await render(get_translator(t.locale), data, settings.propagation)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        png, xlsx = out / rendered.png_name, out / rendered.xlsx_name
+        png.write_bytes(rendered.png)
+        xlsx.write_bytes(rendered.xlsx)
+    except OSError as exc:
+        raise CliError(
+            t("Cannot write to {path}: {error}", path=out, error=exc.strerror), code=1
+        ) from exc
+    print(t("Weekly report of {region} for {week}:", region=data.region_name, week=week))
+    print(f"  {png}")
+    print(f"  {xlsx}")
+    return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot report …`."""
+    report = sub.add_parser(
+        "report", help="offline reports", description="Offline reports, written to files."
+    )
+    report_sub = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
+    weekly = report_sub.add_parser(
+        "weekly",
+        help="a region's weekly digest: chart (PNG) and table (XLSX)",
+        description="Write the same chart and spreadsheet coordinators receive. The week is "
+        "tallied first if it has not been yet.",
+    )
+    weekly.add_argument("--region", required=True, help="region code, e.g. 330106")
+    weekly.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
+    weekly.add_argument("--out", required=True, help="output folder (created if missing)")
+    set_command(weekly, _weekly)

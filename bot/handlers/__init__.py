@@ -14,7 +14,16 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, MessageHandler, TypeHandler, filters
 
-from bot.handlers import activities, basics, content, digest, informants, shares, stations
+from bot.handlers import (
+    activities,
+    basics,
+    content,
+    digest,
+    evaluation,
+    informants,
+    shares,
+    stations,
+)
 from bot.handlers.common import load_scope
 from bot.handlers.dialog import route_message
 from bot.runtime.inbox import record_handler_error
@@ -26,7 +35,9 @@ FREEFORM_GROUP = 20
 FALLBACK_GROUP = 30
 
 # Feature modules, in the order their handlers are tried within a group.
-FEATURE_MODULES: list[Any] = [informants, stations, content, shares, activities, digest]
+FEATURE_MODULES: list[Any] = [
+    informants, stations, content, shares, activities, digest, evaluation,
+]
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

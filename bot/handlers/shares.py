@@ -1,11 +1,432 @@
-"""Handlers for the shares feature (being built; registers nothing yet)."""
+"""Shares: inline sharing, groups and forwards, external reports, /top; card buttons.
+
+Modules: this one (inline mode, groups, registration), ``shares_external`` (the "I shared
+it elsewhere" dialog) and ``shares_top`` (/top leaderboards).  What is counted and why is
+in docs/shares.md.
+"""
 
 from __future__ import annotations
 
+import html
+import logging
 from typing import Any
 
-from telegram.ext import Application
+from telegram import (
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedPhoto,
+    InlineQueryResultCachedVideo,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    MessageEntity,
+    MessageOriginUser,
+    SwitchInlineQueryChosenChat,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.handlers import shares_external, shares_top
+from bot.i18n import N_, Translator, get_translator
+from bot.runtime.context import KepuContext, Runtime
+from bot.services import shares as share_service
+from bot.services.shares import ShareError
+from storage import groups as group_store
+from storage.models import ContentItem
+
+log = logging.getLogger(__name__)
+
+SHARE_LABEL = N_("📤 Share")
+ELSEWHERE_LABEL = N_("✍️ I shared it elsewhere")
+READ_LABEL = N_("🔗 Read more")
+START_PAYLOAD = "share"
+INLINE_LIMIT = 20
+SUMMARY_CHARS = 300
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm")
+
+
+# --- card buttons (bot.content.cards.CARD_BUTTON_PROVIDERS) -----------------------------
+
+
+def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton]]:
+    """Return the Share and "I shared it elsewhere" rows of a content card."""
+    chosen = SwitchInlineQueryChosenChat(
+        query=share_service.inline_result_id(content_id),
+        allow_user_chats=True,
+        allow_group_chats=True,
+        allow_bot_chats=False,
+        allow_channel_chats=False,
+    )
+    return [
+        [InlineKeyboardButton(t(SHARE_LABEL), switch_inline_query_chosen_chat=chosen)],
+        [
+            InlineKeyboardButton(
+                t(ELSEWHERE_LABEL), callback_data=f"{shares_external.ELSEWHERE}:{content_id}"
+            )
+        ],
+    ]
+
+
+def card_provider(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Return the card button provider: share rows and the card's tracked "Open" link."""
+    from bot.content.cards import CardButtons, CardRecipient
+
+    async def share_card_buttons(recipient: CardRecipient) -> CardButtons:
+        item = recipient.item
+        if recipient.informant_id is None or item.id is None:
+            return CardButtons()
+        # The card's own link is tracked as a forward: it travels with the forwarded card.
+        url = await share_service.tracked_url(
+            session=recipient.session,
+            settings=runtime.settings,
+            informant_id=recipient.informant_id,
+            content_id=item.id,
+            channel=share_service.FORWARD,
+            now=runtime.now(),
+        )
+        return CardButtons(
+            rows=share_rows(get_translator(recipient.locale), item.id), open_url=url
+        )
+
+    share_card_buttons.kepubot_shares = True  # type: ignore[attr-defined]
+    return share_card_buttons
+
+
+# --- inline mode ---------------------------------------------------------------------------
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _texts(item: ContentItem, locale: str) -> tuple[str, str]:
+    if locale == "en" and item.title_en:
+        return item.title_en, item.summary_en or item.summary
+    return item.title, item.summary
+
+
+def inline_result(item: ContentItem, t: Translator, url: str, *, tracked: bool) -> Any:
+    """Return the inline result for an item whose message carries ``url``."""
+    assert item.id is not None
+    title, summary = _texts(item, t.locale)
+    head = f"<b>{html.escape(title)}</b>\n"
+    tail = f"\n\n🔗 {html.escape(url)}"
+    room = 1024 - len(head) - len(tail) - 10
+    text = head + html.escape(_cut(summary, min(SUMMARY_CHARS, max(room, 0)))) + tail
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(READ_LABEL), url=url)]])
+    result_id = share_service.inline_result_id(item.id) if tracked else f"x{item.id}"
+    if item.media_file_id:
+        if str(item.media_path or "").lower().endswith(VIDEO_SUFFIXES):
+            return InlineQueryResultCachedVideo(
+                result_id,
+                item.media_file_id,
+                title=_cut(title, 64),
+                caption=text,
+                parse_mode="HTML",
+                reply_markup=markup,
+            )
+        return InlineQueryResultCachedPhoto(
+            result_id,
+            item.media_file_id,
+            title=_cut(title, 64),
+            caption=text,
+            parse_mode="HTML",
+            reply_markup=markup,
+        )
+    return InlineQueryResultArticle(
+        result_id,
+        _cut(title, 64),
+        InputTextMessageContent(
+            text, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=False)
+        ),
+        description=_cut(summary, 100),
+        reply_markup=markup,
+    )
+
+
+async def on_inline_query(update: Update, context: KepuContext) -> None:
+    """Answer "@bot c<id>" with that item and "@bot words" with a catalogue search."""
+    query = update.inline_query
+    if query is None:
+        return
+    runtime, t, session = context.runtime, context.t, context.session
+    now = runtime.now()
+    person = context.person
+    informant = await share_service.informant_for(
+        session=session, person_id=person.id if person is not None else None
+    )
+    items = await share_service.inline_items(
+        session=session, query=query.query, now=now, limit=INLINE_LIMIT
+    )
+    results = []
+    for item in items:
+        assert item.id is not None
+        if informant is not None:
+            url = await share_service.tracked_url(
+                session=session,
+                settings=runtime.settings,
+                informant_id=informant.informant_id,
+                content_id=item.id,
+                channel=share_service.INLINE,
+                now=now,
+            )
+        else:
+            url = item.url
+        results.append(inline_result(item, t, url, tracked=informant is not None))
+    button = None
+    if informant is None:
+        button = InlineQueryResultsButton(
+            text=t("Join as an informant to count your shares"), start_parameter=START_PAYLOAD
+        )
+    # Personal (links carry the informant) and short-lived (the catalogue changes).
+    await query.answer(results, cache_time=30, is_personal=True, button=button)
+
+
+async def on_chosen_inline_result(update: Update, context: KepuContext) -> None:
+    """Record an inline share: Telegram says which result, never which chat."""
+    chosen = update.chosen_inline_result
+    if chosen is None:
+        return
+    content_id = share_service.content_of_result(chosen.result_id)
+    person = context.person
+    if content_id is None or person is None:
+        return
+    runtime = context.runtime
+    informant = await share_service.informant_for(session=context.session, person_id=person.id)
+    if informant is None:
+        return
+    try:
+        await share_service.record_share(
+            session=context.session,
+            settings=runtime.settings,
+            informant=informant,
+            content_id=content_id,
+            channel=share_service.INLINE,
+            target=chosen.inline_message_id or "",
+            audience=0,
+            now=runtime.now(),
+            today=runtime.today(),
+        )
+    except ShareError as exc:  # nobody to answer: the result was already sent
+        log.info("inline share not counted", extra={"code": exc.code})
+
+
+async def on_share_start(update: Update, context: KepuContext, payload: str) -> bool:
+    """Handle /start share (the inline results' button for non-informants)."""
+    if payload != START_PAYLOAD:
+        return False
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(
+            context.t(
+                "Your shares count once you have joined your station as an informant: open "
+                "its invite link or scan the QR code on its notice board."
+            )
+        )
+    return True
+
+
+# --- groups ------------------------------------------------------------------------------
+
+
+class GroupMembershipHandler(ChatMemberHandler[KepuContext, None]):
+    """The bot's own membership changes in groups (private chats are left to others)."""
+
+    def check_update(self, update: object) -> bool:
+        """Accept my_chat_member updates of groups and supergroups only."""
+        if not super().check_update(update):
+            return False
+        assert isinstance(update, Update) and update.my_chat_member is not None
+        return update.my_chat_member.chat.type in ("group", "supergroup")
+
+
+_PRESENT = (ChatMember.MEMBER, ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+async def on_my_chat_member(update: Update, context: KepuContext) -> None:
+    """Link a group to the informant who added the bot; note when the bot leaves."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    runtime, session = context.runtime, context.session
+    chat, now = change.chat, runtime.now()
+    was_in = change.old_chat_member.status in _PRESENT
+    is_in = change.new_chat_member.status in _PRESENT
+    if not is_in:
+        await group_store.bot_removed(session=session, chat_id=chat.id, now=now)
+        return
+    if was_in:  # promoted or demoted: still the same group
+        return
+    person = context.person
+    informant = await share_service.informant_for(
+        session=session, person_id=person.id if person is not None else None
+    )
+    await group_store.bot_added(
+        session=session,
+        chat_id=chat.id,
+        title=chat.title,
+        informant_id=informant.informant_id if informant else None,
+        now=now,
+    )
+    await _refresh_member_count(context, chat.id, None)
+    t = get_translator(runtime.settings.i18n.default_locale)
+    try:
+        await context.bot.send_message(
+            chat.id,
+            t(
+                "Hello! I am the Kepu China science bot. Science cards that informants forward "
+                "here count towards their station's propagation figures."
+            ),
+        )
+    except TelegramError as exc:
+        log.info("could not greet group", extra={"error": str(exc)})
+    if (
+        informant is None
+        or change.new_chat_member.status != ChatMember.MEMBER
+        or change.from_user is None
+        or await _reads_all_messages(context)
+    ):
+        return
+    try:
+        await context.bot.send_message(
+            change.from_user.id,
+            context.t(
+                "I was added to “{title}”, but as a plain member I cannot see forwards "
+                "there. Make me an administrator of the group so forwarded cards count.",
+                title=html.escape(chat.title or ""),
+            ),
+        )
+    except TelegramError as exc:
+        log.info("could not tell the adder about privacy", extra={"error": str(exc)})
+
+
+async def _reads_all_messages(context: KepuContext) -> bool:
+    """Tell whether privacy mode is off (asked afresh: it can change at BotFather)."""
+    try:
+        me = await context.bot.get_me()
+    except TelegramError:
+        return False
+    return bool(me.can_read_all_group_messages)
+
+
+async def _refresh_member_count(context: KepuContext, chat_id: int, cached: int | None) -> int:
+    """Fetch and cache a group's member count; fall back to the cached one on errors."""
+    try:
+        count = await context.bot.get_chat_member_count(chat_id)
+    except TelegramError as exc:
+        log.info("getChatMemberCount failed", extra={"error": str(exc)})
+        return cached or 0
+    await group_store.set_member_count(
+        session=context.session, chat_id=chat_id, count=count, now=context.runtime.now()
+    )
+    return count
+
+
+def _urls(update: Update) -> list[str]:
+    message = update.effective_message
+    if message is None:
+        return []
+    found: list[str] = []
+    entities = message.parse_entities() | message.parse_caption_entities()
+    for entity, text in entities.items():
+        if entity.type == MessageEntity.TEXT_LINK and entity.url:
+            found.append(entity.url)
+        elif entity.type == MessageEntity.URL:
+            found.append(text)
+    return found
+
+
+async def on_group_forward(update: Update, context: KepuContext) -> None:
+    """Record a forward of a kepubot content card into a group as a share."""
+    message = update.effective_message
+    if message is None or update.effective_chat is None:
+        return
+    origin = message.forward_origin
+    if not isinstance(origin, MessageOriginUser) or origin.sender_user.id != context.bot.id:
+        return
+    person = context.person
+    session, runtime = context.session, context.runtime
+    informant = await share_service.informant_for(
+        session=session, person_id=person.id if person is not None else None
+    )
+    if informant is None:  # only informants' forwards count; say nothing in the group
+        return
+    content_id = await share_service.content_of_message(
+        session=session, text=message.text or message.caption, urls=_urls(update)
+    )
+    if content_id is None:
+        return
+    chat = update.effective_chat
+    now = runtime.now()
+    group = await group_store.get_group(session=session, chat_id=chat.id)
+    if group is None or group.removed_at is not None:
+        # We see its messages, so the bot is in the group: remember it (adder unknown).
+        await group_store.bot_added(
+            session=session, chat_id=chat.id, title=chat.title, informant_id=None, now=now
+        )
+        group = await group_store.get_group(session=session, chat_id=chat.id)
+    assert group is not None
+    count = group.member_count or 0
+    if share_service.member_count_stale(group.member_count_at, now):
+        count = await _refresh_member_count(context, chat.id, group.member_count)
+    try:
+        await share_service.record_share(
+            session=session,
+            settings=runtime.settings,
+            informant=informant,
+            content_id=content_id,
+            channel=share_service.FORWARD,
+            target=str(chat.id),
+            audience=share_service.forward_audience(count),
+            now=now,
+            today=runtime.today(),
+        )
+    except ShareError as exc:
+        log.info("forward not counted", extra={"code": exc.code})
+
+
+# --- registration ------------------------------------------------------------------------
+
+
+def _replace(providers: list[Any], provider: Any) -> None:
+    """Put ``provider`` in ``providers`` instead of any earlier one of this feature."""
+    providers[:] = [p for p in providers if not getattr(p, "kepubot_shares", False)]
+    providers.append(provider)
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register this feature's handlers."""
+    """Register handlers, card buttons, the /me stats provider and the link routes."""
+    from bot.content.cards import CARD_BUTTON_PROVIDERS
+    from bot.handlers import basics
+    from bot.runtime import runner
+    from bot.runtime.links_web import install_link_routes
+    from bot.services import share_stats
+    from bot.services.informants import PROFILE_STATS_PROVIDERS
+
+    runtime: Runtime = app.bot_data["runtime"]
+    group = 0
+    handlers: list[Any] = [
+        InlineQueryHandler(on_inline_query),
+        ChosenInlineResultHandler(on_chosen_inline_result),
+        GroupMembershipHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        MessageHandler(filters.ChatType.GROUPS & filters.FORWARDED, on_group_forward),
+        *shares_external.handlers(),
+        *shares_top.handlers(),
+    ]
+    for handler in handlers:
+        app.add_handler(handler, group=group)
+    if on_share_start not in basics.START_PAYLOAD_HANDLERS:
+        basics.START_PAYLOAD_HANDLERS.append(on_share_start)
+    _replace(CARD_BUTTON_PROVIDERS, card_provider(runtime))
+    _replace(PROFILE_STATS_PROVIDERS, share_stats.profile_provider(runtime.settings))
+    if install_link_routes not in runner.WEB_INSTALLERS:
+        runner.WEB_INSTALLERS.append(install_link_routes)

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
-from bot.sandbox.scenes import activities, basics, content, digest, informants, shares, stations
+from bot.sandbox.scenes import (
+    activities,
+    basics,
+    content,
+    digest,
+    evaluation,
+    informants,
+    shares,
+    stations,
+)
 
-SCENES = [basics, stations, informants, content, shares, activities, digest]
+SCENES = [basics, stations, informants, content, shares, activities, digest, evaluation]

@@ -1,9 +1,139 @@
-"""Demo scene for the content feature (being built; plays nothing yet)."""
+"""Demo scene: the starter pack is imported and a curator pushes one item to informants.
+
+Reads ``demo.state["informant_keys"]`` (from the informants scene; a few informants are
+created here if it is missing). Sets ``content_ids`` (imported item ids),
+``pushed_content_id``, ``push_id`` and ``curator_key``.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.content.importer import import_source, report_lines
+from bot.content.taxonomy import default_taxonomy
 from bot.sandbox.demo import Demo
+from bot.services import roles as role_service
+from storage import outbox as outbox_store
+from storage.models import ContentItem, Informant, Person, Station
+
+STARTER = Path(__file__).resolve().parents[2] / "content" / "packs" / "starter"
+PUSHED_GUID = "starter-health-003"  # 七步洗手法 — a poster, so the card carries a picture
+
+
+async def _ensure_informants(demo: Demo) -> list[str]:
+    """Return informant keys, creating three informants directly if no scene made any."""
+    keys = list(demo.state.get("informant_keys") or [])
+    if keys:
+        return keys
+    runtime = demo.bot.runtime
+    async with runtime.sessions() as session, session.begin():
+        station_id = demo.state.get("station_id")
+        if station_id is None:
+            station = Station(
+                name="西湖区文化站", venue_type="cultural_centre", status="recognised"
+            )
+            session.add(station)
+            await session.flush()
+            station_id = station.id
+        for i, name in enumerate(("王秀英", "李建国", "张丽"), start=1):
+            key = f"informant_{i}"
+            user = demo.user(key, name, started=True)
+            person = Person(telegram_id=user.id, first_name=name, created_at=runtime.now())
+            session.add(person)
+            await session.flush()
+            session.add(
+                Informant(
+                    person_id=person.id,
+                    station_id=station_id,
+                    real_name=name,
+                    interests=["health"],
+                    consent_at=runtime.now(),
+                )
+            )
+            keys.append(key)
+    demo.state["informant_keys"] = keys
+    return keys
+
+
+async def _wait_for_push(demo: Demo, push_id: int) -> dict[str, int]:
+    """Wait until the sender has handled every message of the push."""
+    runtime = demo.bot.runtime
+    for _ in range(600):
+        async with runtime.sessions() as session:
+            counts = await outbox_store.counts(session=session, push_id=push_id)
+            push = await outbox_store.get_push(session=session, push_id=push_id)
+        if counts["pending"] == 0 and push is not None and push.finished_at is not None:
+            break
+        await asyncio.sleep(0.05)
+    await demo.settle()
+    return counts
 
 
 async def play(demo: Demo) -> None:
-    """Play the scene."""
+    """Import the starter pack, push a poster from /catalog, show a card and the report."""
+    t = demo.t
+    runtime = demo.bot.runtime
+    demo.scene(t("Day 1 — content reaches the informants"))
+    demo.narrate(
+        t(
+            "The national curator imports the starter pack: kepubot content import "
+            "bot/content/packs/starter"
+        )
+    )
+    async with runtime.sessions() as session, session.begin():
+        report = await import_source(
+            session=session, source=str(STARTER), taxonomy=default_taxonomy(), now=runtime.now()
+        )
+    demo.line("    " + report_lines(report, t)[0])
+    demo.state["content_ids"] = report.content_ids
+    keys = await _ensure_informants(demo)
+
+    curator = demo.user("curator", "国家科普内容编辑")
+    async with runtime.sessions() as session, session.begin():
+        await role_service.grant(
+            session=session, telegram_id=curator.id, role="curator", now=runtime.now()
+        )
+        item = (
+            await session.execute(select(ContentItem).where(ContentItem.guid == PUSHED_GUID))
+        ).scalar_one()
+    demo.state["curator_key"] = "curator"
+    demo.state["pushed_content_id"] = item.id
+    demo.narrate(t("kepubot admin grant --telegram-id {id} --role curator", id=curator.id))
+    demo.narrate(t("The curator opens the catalogue, picks a poster and pushes it now."))
+    listing = (await demo.command(curator, "catalog", show=False))[-1]
+    demo.show(curator.first_name, listing)
+    await demo.press(curator, listing, data=f"CAT:view:{item.id}", show=False)
+    demo.show(curator.first_name, listing)
+    confirm = (await demo.press(curator, listing, t("🚀 Push now")))[-1]
+    fresh = await demo.press(curator, confirm, t("Yes, push"), show=False)
+    progress = fresh[0]
+    async with runtime.sessions() as session:
+        push_id = max(
+            p.id or 0 for p in await outbox_store.recent_pushes(session=session, limit=1)
+        )
+    demo.state["push_id"] = push_id
+    counts = await _wait_for_push(demo, push_id)
+    demo.show(curator.first_name, progress)
+    for message in [*fresh[1:], *await demo.replies(curator, show=False)]:
+        demo.show(curator.first_name, message)
+
+    first = demo.users[keys[0]]
+    cards = [m for m in first.messages if m.photo or "七步洗手法" in (m.text or "")]
+    if cards:
+        demo.narrate(
+            t("What informant {name} receives (interested in health):", name=first.first_name)
+        )
+        demo.show(first.first_name, cards[-1])
+        demo.new_messages(first)
+    demo.narrate(
+        t(
+            "{sent} informants got the card; the picture was uploaded once and its "
+            "file id reused for everyone else. Others' interests did not match.",
+            sent=counts["sent"],
+        )
+    )
+    demo.narrate(t("An informant browses /feed and searches “诈骗”."))
+    await demo.command(first, "search", "诈骗")

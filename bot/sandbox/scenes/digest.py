@@ -1,9 +1,258 @@
-"""Demo scene for the digest feature (being built; plays nothing yet)."""
+"""Demo scene: Monday after the scripted week — the weekly tally, then the coordinators' digest.
+
+Reads ``demo.state``: "station_id" (the scripted station; given a region if it has none),
+"region_code" (its county, default 330106 西湖区), "coordinator_keys" ({"county": key,
+"city": key}; created when missing). Sets "coordinator_keys", "digest_files" (paths).
+So that the chart has a trend and the top list has rivals, eight neighbouring stations get
+twelve weeks of generated history, said so in the transcript.
+"""
 
 from __future__ import annotations
 
-from bot.sandbox.demo import Demo
+import datetime as dt
+import random
+from typing import Any
+
+from sqlalchemy import insert
+
+from bot.jobs import load_jobs
+from bot.runtime.scheduler import JOBS, run_job
+from bot.sandbox.demo import SHANGHAI, Demo
+from bot.services import regions as region_service
+from bot.services import roles as role_service
+from bot.services.tally import shift_week
+from storage.models import (
+    Activity,
+    ContentItem,
+    Informant,
+    LinkVisit,
+    Region,
+    ShareEvent,
+    Station,
+    TrackedLink,
+)
+
+WEEK = "2026-W48"
+HISTORY_WEEKS = 12
+NEIGHBOURS = (
+    ("西湖区灵隐街道科普e站", "330106"),
+    ("西湖区翠苑社区科普e站", "330106"),
+    ("西湖区转塘中学科普e站", "330106"),
+    ("上城区湖滨街道科普e站", "330102"),
+    ("上城区南星社区科普e站", "330102"),
+    ("拱墅区米市巷科普e站", "330105"),
+    ("拱墅区大关医院科普e站", "330105"),
+    ("西湖区双浦镇农技协科普e站", "330106"),
+)
+CHANNELS = ShareEvent.CHANNELS
+
+
+async def _ensure_world(demo: Demo) -> tuple[str, str]:
+    """Make sure regions exist and the scripted station sits in a county; return codes."""
+    runtime = demo.bot.runtime
+    county = str(demo.state.get("region_code") or "330106")
+    async with runtime.sessions() as session, session.begin():
+        if await session.get(Region, county) is None:
+            await region_service.import_sample(session=session, now=runtime.now())
+        for code, name in (("330102", "上城区"), ("330105", "拱墅区")):
+            if await session.get(Region, code) is None:
+                session.add(Region(code=code, name=name, level="county", parent_code="330100"))
+        station_id = demo.state.get("station_id")
+        station = await session.get(Station, station_id) if station_id else None
+        if station is not None and station.region_code is None:
+            station.region_code = county
+        if station is not None and station.region_code:
+            county = station.region_code
+    return county, county[:4] + "00"
+
+
+async def _coordinators(demo: Demo, county: str, city: str) -> dict[str, Any]:
+    """Return the county and city coordinators, granting the roles when missing."""
+    keys = dict(demo.state.get("coordinator_keys") or {})
+    names = {"county": "西湖区科协 李老师", "city": "杭州市科协 陈老师"}
+    users = {}
+    for level, region in (("county", county), ("city", city)):
+        key = keys.get(level) or f"{level}_coordinator"
+        fresh = key not in demo.users
+        user = demo.user(key, names[level])
+        if fresh:
+            await demo.command(user, "start", show=False)
+        async with demo.bot.runtime.sessions() as session, session.begin():
+            await role_service.grant(
+                session=session,
+                telegram_id=user.id,
+                role="coordinator",
+                region_code=region,
+                now=demo.bot.runtime.now(),
+            )
+        keys[level], users[level] = key, user
+    demo.state["coordinator_keys"] = keys
+    return users
+
+
+async def _history(demo: Demo) -> tuple[int, int]:
+    """Give the neighbouring stations twelve weeks of shares, visits and activities."""
+    runtime = demo.bot.runtime
+    rng = random.Random(48)
+    now = runtime.now()
+    shares: list[dict[str, Any]] = []
+    visits: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    async with runtime.sessions() as session, session.begin():
+        item = ContentItem(
+            guid="demo-digest-history",
+            title="秋冬季流感预防",
+            category="health",
+            kind="article",
+            url="https://www.kepuchina.cn/",
+            created_at=now,
+        )
+        session.add(item)
+        await session.flush()
+        for index, (name, county) in enumerate(NEIGHBOURS):
+            station = Station(
+                name=name,
+                venue_type="cultural_centre",
+                region_code=county,
+                status="recognised",
+                created_at=now,
+                recognised_at=now,
+            )
+            session.add(station)
+            await session.flush()
+            informants = []
+            for n in range(3):
+                informant = Informant(
+                    station_id=station.id or 0,
+                    real_name=f"信息员{index}{n}",
+                    consent_at=now - dt.timedelta(days=120),
+                    joined_at=now - dt.timedelta(days=120),
+                )
+                session.add(informant)
+                await session.flush()
+                link = TrackedLink(
+                    code=f"demo{index}{n}",
+                    informant_id=informant.id or 0,
+                    content_id=item.id or 0,
+                    channel="wechat_group",
+                    created_at=now,
+                )
+                session.add(link)
+                await session.flush()
+                informants.append((informant.id, link.id))
+            pace = 0.3 + 0.25 * (len(NEIGHBOURS) - index)  # some busier than others
+            for back in range(HISTORY_WEEKS):
+                week = shift_week(WEEK, -back)
+                if index == len(NEIGHBOURS) - 1 and back == 0:
+                    continue  # the last one falls silent this week
+                monday = dt.date.fromisocalendar(int(week[:4]), int(week[6:]), 1)
+                for k in range(int(rng.randint(3, 12) * pace * (1 + 0.04 * (12 - back)))):
+                    informant_id, link_id = informants[k % 3]
+                    channel = CHANNELS[rng.randrange(len(CHANNELS))]
+                    day = monday + dt.timedelta(days=rng.randrange(7))
+                    audience = rng.choice((0, 40, 120, 200, 350))
+                    shares.append(
+                        {
+                            "informant_id": informant_id,
+                            "station_id": station.id,
+                            "content_id": item.id,
+                            "channel": channel,
+                            "target": "",
+                            "audience": audience,
+                            "flagged": False,
+                            "day": day,
+                            "dedupe_key": f"demo-history:{station.id}:{week}:{k}",
+                            "created_at": now,
+                        }
+                    )
+                    for v in range(rng.randrange(4)):
+                        visits.append(
+                            {
+                                "link_id": link_id,
+                                "day": day,
+                                "visitor_hash": f"h{k}-{v}-{week}",
+                                "created_at": now,
+                            }
+                        )
+                if back % 2 == index % 2:
+                    activities.append(
+                        {
+                            "station_id": station.id,
+                            "type": "lecture",
+                            "title": "健康科普讲座",
+                            "held_on": monday + dt.timedelta(days=5),
+                            "participants": rng.randint(20, 80),
+                            "flagged": False,
+                            "created_at": now,
+                        }
+                    )
+        await session.execute(insert(ShareEvent.__table__), shares)
+        await session.execute(insert(LinkVisit.__table__), visits)
+        await session.execute(insert(Activity.__table__), activities)
+    return len(shares), len(activities)
 
 
 async def play(demo: Demo) -> None:
     """Play the scene."""
+    t = demo.t
+    runtime = demo.bot.runtime
+    load_jobs()
+    demo.scene(t("Monday: the weekly tally and the coordinators' digest"))
+    county, city = await _ensure_world(demo)
+    users = await _coordinators(demo, county, city)
+    n_shares, n_activities = await _history(demo)
+    demo.narrate(
+        t(
+            "Background: {n} neighbouring stations get 12 weeks of generated history "
+            "({shares} shares, {activities} activities), so the chart has a trend.",
+            n=len(NEIGHBOURS),
+            shares=n_shares,
+            activities=n_activities,
+        )
+    )
+    await demo.settle()
+    demo.clock.set_local(dt.datetime(2026, 11, 30, 1, 0, tzinfo=SHANGHAI))
+    demo.narrate(t("Monday 30 November, 01:00: the weekly_tally job runs for {week}.", week=WEEK))
+    for back in range(HISTORY_WEEKS - 1, 0, -1):
+        await run_job(runtime, JOBS["weekly_tally"], period=shift_week(WEEK, -back))
+    outcome = await run_job(runtime, JOBS["weekly_tally"], period=WEEK)
+    demo.narrate(
+        t(
+            "Tally {week}: {status}, {stations} stations and {regions} region rows.",
+            week=WEEK,
+            status=outcome.status,
+            stations=outcome.result.get("stations"),
+            regions=outcome.result.get("regions"),
+        )
+    )
+    demo.clock.set_local(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI))
+    demo.narrate(t("09:00: the weekly_digest job sends each coordinator their region's digest."))
+    bot = demo.bot.processor.application.bot
+    outcome = await run_job(runtime, JOBS["weekly_digest"], bot=bot, period=WEEK)
+    demo.narrate(
+        t(
+            "Digest {week}: {status}, {result}.",
+            week=WEEK,
+            status=outcome.status,
+            result=", ".join(f"{k}={v}" for k, v in outcome.result.items()),
+        )
+    )
+    files = []
+    for level, region in (("county", county), ("city", city)):
+        user = users[level]
+        for message in await demo.replies(user):
+            if message.photo:
+                files.append(demo.save_file(f"digest-{region}.png", message.media_bytes()))
+            if message.document:
+                files.append(demo.save_file(f"digest-{region}.xlsx", message.document_bytes()))
+    demo.narrate(t("Run again (a restart, or --force): nobody gets the digest twice."))
+    again = await run_job(runtime, JOBS["weekly_digest"], bot=bot, period=WEEK, force=True)
+    demo.narrate(
+        t(
+            "Digest {week}: {status}, {result}.",
+            week=WEEK,
+            status=again.status,
+            result=", ".join(f"{k}={v}" for k, v in again.result.items()),
+        )
+    )
+    demo.state["digest_files"] = [str(path) for path in files]

@@ -1,0 +1,683 @@
+"""Curators: /newcontent (a dialog kept in the database) and /catalog (edit, retire, push)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.content.cards import progress_text, render_card
+from bot.content.catalogue import (
+    CatalogueError,
+    NewItem,
+    check_text,
+    create_item,
+    edit_item,
+    item_state,
+    parse_regions,
+    retire_item,
+)
+from bot.content.taxonomy import default_taxonomy
+from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.i18n import N_, Translator
+from bot.runtime.context import KepuContext
+from bot.runtime.outbox import notify_outbox
+from bot.services import push as push_service
+from storage import content as content_store
+
+PAGE_SIZE = 8
+STATE_MARKS = {
+    "draft": "📝",
+    "scheduled": "⏰",
+    "published": "✅",
+    "expired": "⌛",
+    "retired": "🗄",
+}
+CATALOGUE_ERRORS = {
+    "empty": N_("Please send some text."),
+    "too_long": N_("That is too long: {length} characters, at most {max}. Please shorten it."),
+    "bad_url": N_("That is not a web link. Please send a link starting with http:// or https://"),
+    "bad_region": N_(
+        "“{value}” is not a 6-digit region code. Send codes like 330106, or press “All regions”."
+    ),
+    "bad_category": N_("Unknown category."),
+    "not_found": N_("This item no longer exists."),
+    "already_retired": N_("This item is already retired."),
+    "not_editable": N_("This field cannot be edited."),
+}
+PUSH_ERRORS = {
+    "not_found": N_("This item no longer exists."),
+    "retired": N_("This item is retired; it cannot be pushed."),
+    "expired": N_("This item has expired; it cannot be pushed."),
+}
+FIELD_NAMES = {"title": N_("title"), "summary": N_("summary"), "url": N_("link")}
+
+
+def _error(t: Translator, exc: CatalogueError) -> str:
+    return t(CATALOGUE_ERRORS.get(exc.code, exc.code), **exc.params)
+
+
+def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(rows)
+
+
+# --- /newcontent --------------------------------------------------------------------------
+@requires("curator")
+async def newcontent(update: Update, context: KepuContext) -> None:
+    """Start the new-content dialog."""
+    await start_dialog(update, context, "newcontent", "media")
+    t = context.t
+    await reply(
+        update,
+        t(
+            "New content (1/7). Send a picture for the card, or press "
+            "“Skip”. /cancel stops without saving."
+        ),
+        reply_markup=_markup([[InlineKeyboardButton(t("Skip"), callback_data="NC:skip")]]),
+    )
+
+
+async def _ask_title(update: Update, context: KepuContext) -> None:
+    await reply(update, context.t("2/7 — Send the title (at most 80 characters)."))
+
+
+async def step_media(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the card picture."""
+    message = update.effective_message
+    assert message is not None
+    if not message.photo:
+        t = context.t
+        await reply(
+            update,
+            t("Please send a picture, or press “Skip”."),
+            reply_markup=_markup([[InlineKeyboardButton(t("Skip"), callback_data="NC:skip")]]),
+        )
+        return
+    await goto(context, dialog, "title", media_file_id=message.photo[-1].file_id)
+    await _ask_title(update, context)
+
+
+async def _text_step(
+    update: Update, context: KepuContext, dialog: Dialog, name: str
+) -> str | None:
+    message = update.effective_message
+    assert message is not None
+    try:
+        return check_text(name, message.text or "")
+    except CatalogueError as exc:
+        await reply(update, _error(context.t, exc))
+        return None
+
+
+async def step_title(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the title."""
+    title = await _text_step(update, context, dialog, "title")
+    if title is not None:
+        await goto(context, dialog, "summary", title=title)
+        await reply(update, context.t("3/7 — Send a short summary (at most 800 characters)."))
+
+
+def _category_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
+    taxonomy = default_taxonomy()
+    buttons = [
+        InlineKeyboardButton(term.label(t.locale), callback_data=f"NC:cat:{term.code}")
+        for term in taxonomy.categories
+    ]
+    return button_rows(buttons, 3)
+
+
+async def step_summary(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the summary, then offer the categories."""
+    summary = await _text_step(update, context, dialog, "summary")
+    if summary is not None:
+        await goto(context, dialog, "category", summary=summary)
+        await reply(
+            update,
+            context.t("4/7 — Choose the category."),
+            reply_markup=_markup(_category_rows(context.t)),
+        )
+
+
+async def step_category(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Accept a typed category name too; otherwise show the buttons again."""
+    message = update.effective_message
+    code = default_taxonomy().match_category(message.text or "") if message else None
+    if code is None:
+        await reply(
+            update,
+            context.t("Please choose one of the categories below."),
+            reply_markup=_markup(_category_rows(context.t)),
+        )
+        return
+    await _after_category(update, context, dialog, code)
+
+
+async def _after_category(update: Update, context: KepuContext, dialog: Dialog, code: str) -> None:
+    await goto(context, dialog, "link", category=code)
+    await reply(
+        update, context.t("5/7 — Send the link to the full content (http:// or https://).")
+    )
+
+
+async def step_link(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the link, then ask for the target regions."""
+    url = await _text_step(update, context, dialog, "url")
+    if url is not None:
+        await goto(context, dialog, "regions", url=url)
+        await _ask_regions(update, context)
+
+
+async def _ask_regions(update: Update, context: KepuContext) -> None:
+    t = context.t
+    await reply(
+        update,
+        t(
+            "6/7 — Which regions is it for? Send region codes separated by "
+            "spaces (e.g. 330106 330100), or press “All regions”."
+        ),
+        reply_markup=_markup([[InlineKeyboardButton(t("All regions"), callback_data="NC:all")]]),
+    )
+
+
+async def step_regions(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take region codes."""
+    message = update.effective_message
+    try:
+        regions = parse_regions(message.text or "" if message else "")
+    except CatalogueError as exc:
+        await reply(update, _error(context.t, exc))
+        return
+    await goto(context, dialog, "schedule", regions=list(regions))
+    await _ask_schedule(update, context)
+
+
+async def _ask_schedule(update: Update, context: KepuContext) -> None:
+    t = context.t
+    await reply(
+        update,
+        t(
+            "7/7 — When? “Push now” publishes and sends it at once; “Publish later” keeps it "
+            "as a draft in /catalog. Or send a date and time such as 2026-12-01 09:30 to "
+            "publish and push it then."
+        ),
+        reply_markup=_markup(
+            [
+                [
+                    InlineKeyboardButton(t("Push now"), callback_data="NC:now"),
+                    InlineKeyboardButton(t("Publish later"), callback_data="NC:later"),
+                ]
+            ]
+        ),
+    )
+
+
+def parse_local_datetime(text: str, tz: Any) -> dt.datetime | None:
+    """Parse "YYYY-MM-DD HH:MM" (or with T) as local time; None if it is not one."""
+    cleaned = text.strip().replace("T", " ").replace("：", ":")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+        try:
+            return dt.datetime.strptime(cleaned, fmt).replace(tzinfo=tz)
+        except ValueError:
+            continue
+    return None
+
+
+async def step_schedule(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take a date and time in the future."""
+    message = update.effective_message
+    runtime = context.runtime
+    when = parse_local_datetime(
+        message.text or "" if message else "", runtime.settings.scheduler.tz
+    )
+    t = context.t
+    if when is None:
+        await reply(
+            update, t("Please send a date and time like 2026-12-01 09:30, or press a button.")
+        )
+        return
+    if when <= runtime.now():
+        await reply(update, t("That time has passed. Please send a time in the future."))
+        return
+    await goto(
+        context, dialog, "confirm", schedule="at", publish_at=when.astimezone(dt.UTC).isoformat()
+    )
+    await _ask_confirm(update, context, dialog)
+
+
+def _schedule_text(t: Translator, data: dict[str, Any], tz: Any) -> str:
+    if data.get("schedule") == "now":
+        return t("push now")
+    if data.get("schedule") == "later":
+        return t("publish later (draft)")
+    when = dt.datetime.fromisoformat(str(data["publish_at"]))
+    return t("publish and push at {when}", when=t.datetime(when, tz=tz))
+
+
+async def _ask_confirm(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    t = context.t
+    data = dialog.data
+    taxonomy = default_taxonomy()
+    regions = " ".join(data.get("regions") or []) or t("all regions")
+    text = "\n".join(
+        [
+            t("Please check:"),
+            f"<b>{esc(data['title'])}</b>",
+            esc(data["summary"]),
+            t("Category: {name}", name=taxonomy.name(data["category"], t.locale)),
+            t("Link: {url}", url=esc(data["url"])),
+            t("Picture: {yes}", yes=t("yes") if data.get("media_file_id") else t("no")),
+            t("Regions: {regions}", regions=regions),
+            t("When: {when}", when=_schedule_text(t, data, context.runtime.settings.scheduler.tz)),
+        ]
+    )
+    await reply(
+        update,
+        text,
+        reply_markup=_markup(
+            [
+                [
+                    InlineKeyboardButton(t("Save"), callback_data="NC:save"),
+                    InlineKeyboardButton(t("Cancel"), callback_data="NC:cancel"),
+                ]
+            ]
+        ),
+    )
+
+
+async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Text while waiting for Save/Cancel: show the summary again."""
+    await _ask_confirm(update, context, dialog)
+
+
+@requires("curator")
+async def newcontent_button(update: Update, context: KepuContext) -> None:
+    """Handle the buttons of the new-content dialog."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    dialog = await get_dialog(update, context)
+    if dialog is None or dialog.flow != "newcontent":
+        await query.answer(
+            t("This conversation has ended. Send /newcontent to start again."), show_alert=True
+        )
+        return
+    await query.answer()
+    parts = query.data.split(":")
+    action = parts[1]
+    if action == "skip" and dialog.step == "media":
+        await goto(context, dialog, "title", media_file_id=None)
+        await _ask_title(update, context)
+    elif action == "cat" and dialog.step == "category" and default_taxonomy().get(parts[2]):
+        await _after_category(update, context, dialog, parts[2])
+    elif action == "all" and dialog.step == "regions":
+        await goto(context, dialog, "schedule", regions=[])
+        await _ask_schedule(update, context)
+    elif action in ("now", "later") and dialog.step == "schedule":
+        await goto(context, dialog, "confirm", schedule=action, publish_at=None)
+        await _ask_confirm(update, context, dialog)
+    elif action == "save" and dialog.step == "confirm":
+        await _save(update, context, dialog)
+    elif action == "cancel" and dialog.step == "confirm":
+        await end_dialog(update, context)
+        await reply(update, t("Cancelled. Nothing was saved."))
+    else:
+        await reply(
+            update, t("That button belongs to an earlier step; please answer the last question.")
+        )
+
+
+async def _save(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    t = context.t
+    data = dialog.data
+    runtime = context.runtime
+    now = runtime.now()
+    person = context.person
+    actor = person.id if person is not None else None
+    publish_at: dt.datetime | None = None
+    if data.get("schedule") == "now":
+        publish_at = now
+    elif data.get("schedule") == "at":
+        publish_at = dt.datetime.fromisoformat(str(data["publish_at"]))
+    new = NewItem(
+        title=data["title"],
+        summary=data["summary"],
+        category=data["category"],
+        url=data["url"],
+        media_file_id=data.get("media_file_id"),
+        regions=tuple(data.get("regions") or ()),
+        publish_at=publish_at,
+    )
+    try:
+        item = await create_item(
+            session=context.session, new=new, taxonomy=default_taxonomy(), actor_id=actor, now=now
+        )
+    except CatalogueError as exc:
+        await reply(update, _error(t, exc))
+        return
+    await end_dialog(update, context)
+    assert item.id is not None
+    if data.get("schedule") == "later":
+        await reply(
+            update, t("Saved as draft #{id}. Publish and push it from /catalog.", id=item.id)
+        )
+        return
+    if data.get("schedule") == "at":
+        await reply(update, t("Saved as #{id}.", id=item.id))
+        await _start_push(update, context, item.id, not_before=publish_at)
+        return
+    await reply(update, t("Saved as #{id}.", id=item.id))
+    await _start_push(update, context, item.id)
+
+
+async def _start_push(
+    update: Update,
+    context: KepuContext,
+    content_id: int,
+    *,
+    not_before: dt.datetime | None = None,
+) -> None:
+    """Queue the push, show the progress message and wake the sender."""
+    t = context.t
+    runtime = context.runtime
+    chat = update.effective_chat
+    person = context.person
+    try:
+        result = await push_service.push_item(
+            session=context.session,
+            content_id=content_id,
+            now=runtime.now(),
+            tz=runtime.settings.scheduler.tz,
+            default_locale=runtime.settings.i18n.default_locale,
+            actor_id=person.id if person is not None else None,
+            trigger="curator",
+            not_before=not_before,
+            report_chat=chat.id if chat else None,
+            report_locale=t.locale,
+        )
+    except push_service.PushError as exc:
+        await reply(update, t(PUSH_ERRORS[exc.code]))
+        return
+    if result.queued == 0 or result.push_id is None:
+        await reply(
+            update,
+            t(
+                "No informant is waiting for this item (nobody matches, or "
+                "everyone already has it)."
+            ),
+        )
+        return
+    if not_before is not None:
+        await reply(
+            update,
+            t(
+                "Scheduled: {n} informants will get it at {when}.",
+                n=result.queued,
+                when=t.datetime(not_before, tz=runtime.settings.scheduler.tz),
+            ),
+        )
+        return
+    status = await push_service.push_status(session=context.session, push_id=result.push_id)
+    item = await content_store.get_item(session=context.session, content_id=content_id)
+    assert status is not None and item is not None and update.effective_message is not None
+    sent = await update.effective_message.reply_text(
+        progress_text(t, status.push, status.counts, item.title), parse_mode="HTML"
+    )
+    await push_service.attach_progress_message(
+        session=context.session, push_id=result.push_id, message_id=sent.message_id
+    )
+    if result.deferred:
+        await reply(
+            update,
+            t(
+                "{n} of them are in their quiet hours and will get it when those end.",
+                n=result.deferred,
+            ),
+        )
+    notify_outbox(runtime)
+
+
+# --- /catalog -----------------------------------------------------------------------------
+async def _catalog_page(context: KepuContext, page: int) -> tuple[str, InlineKeyboardMarkup]:
+    t = context.t
+    taxonomy = default_taxonomy()
+    items, total = await content_store.list_items(
+        session=context.session, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    now = context.runtime.now()
+    if not items:
+        return t(
+            "The catalogue is empty. Add content with /newcontent or import a pack."
+        ), _markup([])
+    pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    lines = [
+        t(
+            "Catalogue — page {page} of {pages} ({total} items). ✅ published ⏰ scheduled "
+            "📝 draft ⌛ expired 🗄 retired",
+            page=page + 1,
+            pages=pages,
+            total=total,
+        )
+    ]
+    buttons = []
+    for item in items:
+        mark = STATE_MARKS[item_state(item, now)]
+        lines.append(
+            f"{mark} #{item.id} {esc(item.title)} · {esc(taxonomy.name(item.category, t.locale))}"
+        )
+        buttons.append(InlineKeyboardButton(f"#{item.id}", callback_data=f"CAT:view:{item.id}"))
+    rows = button_rows(buttons, 4)
+    nav = []
+    if page > 0:
+        nav.append(InlineKeyboardButton(t("◀ Previous"), callback_data=f"CAT:page:{page - 1}"))
+    if page + 1 < pages:
+        nav.append(InlineKeyboardButton(t("Next ▶"), callback_data=f"CAT:page:{page + 1}"))
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), _markup(rows)
+
+
+@requires("curator")
+async def catalog(update: Update, context: KepuContext) -> None:
+    """List the catalogue."""
+    text, markup = await _catalog_page(context, 0)
+    await reply(update, text, reply_markup=markup)
+
+
+async def _item_view(context: KepuContext, content_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    t = context.t
+    item = await content_store.get_item(session=context.session, content_id=content_id)
+    if item is None:
+        return t("This item no longer exists."), _markup([])
+    state = item_state(item, context.runtime.now())
+    card = render_card(item, locale=t.locale)
+    regions = " ".join(item.regions or []) or t("all regions")
+    text = "\n".join(
+        [
+            card.text,
+            "",
+            t(
+                "#{id} · {state} · regions: {regions}",
+                id=item.id,
+                state=f"{STATE_MARKS[state]}",
+                regions=regions,
+            ),
+            t("Link: {url}", url=esc(item.url)),
+        ]
+    )
+    rows: list[list[InlineKeyboardButton]] = []
+    if state not in ("retired", "expired"):
+        rows.append([InlineKeyboardButton(t("🚀 Push now"), callback_data=f"CAT:push:{item.id}")])
+    rows.append(
+        [
+            InlineKeyboardButton(t("✏️ Title"), callback_data=f"CAT:edit:title:{item.id}"),
+            InlineKeyboardButton(t("✏️ Summary"), callback_data=f"CAT:edit:summary:{item.id}"),
+            InlineKeyboardButton(t("✏️ Link"), callback_data=f"CAT:edit:url:{item.id}"),
+        ]
+    )
+    if state != "retired":
+        rows.append([InlineKeyboardButton(t("🗄 Retire"), callback_data=f"CAT:retire:{item.id}")])
+    rows.append([InlineKeyboardButton(t("◀ Catalogue"), callback_data="CAT:page:0")])
+    return text, _markup(rows)
+
+
+@requires("curator")
+async def catalog_button(update: Update, context: KepuContext) -> None:
+    """Handle the catalogue's buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    t = context.t
+    parts = query.data.split(":")
+    action = parts[1]
+    runtime = context.runtime
+    actor = context.person.id if context.person is not None else None
+    try:
+        if action == "page":
+            await query.answer()
+            text, markup = await _catalog_page(context, max(int(parts[2]), 0))
+            await query.edit_message_text(text, reply_markup=markup)
+        elif action == "view":
+            await query.answer()
+            text, markup = await _item_view(context, int(parts[2]))
+            await query.edit_message_text(text, reply_markup=markup)
+        elif action == "edit":
+            field, content_id = parts[2], int(parts[3])
+            await query.answer()
+            await start_dialog(
+                update, context, "content_edit", "value", field=field, content_id=content_id
+            )
+            await reply(
+                update,
+                t(
+                    "Send the new {field} for #{id}. /cancel keeps the old one.",
+                    field=t(FIELD_NAMES.get(field, field)),
+                    id=content_id,
+                ),
+            )
+        elif action == "retire":
+            await query.answer()
+            item = await content_store.get_item(session=context.session, content_id=int(parts[2]))
+            if item is None:
+                await reply(update, t("This item no longer exists."))
+                return
+            await reply(
+                update,
+                t(
+                    "Retire “{title}”? It leaves /feed and /search, and messages "
+                    "not sent yet are dropped.",
+                    title=esc(item.title),
+                ),
+                reply_markup=_markup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                t("Yes, retire"), callback_data=f"CAT:retireok:{item.id}"
+                            ),
+                            InlineKeyboardButton(t("Cancel"), callback_data="CAT:no:0"),
+                        ]
+                    ]
+                ),
+            )
+        elif action == "retireok":
+            await query.answer()
+            item = await retire_item(
+                session=context.session,
+                content_id=int(parts[2]),
+                actor_id=actor,
+                now=runtime.now(),
+            )
+            await query.edit_message_text(
+                t("Retired #{id} “{title}”.", id=item.id, title=esc(item.title))
+            )
+        elif action == "push":
+            await query.answer()
+            content_id = int(parts[2])
+            n = await push_service.count_targets(
+                session=context.session,
+                content_id=content_id,
+                now=runtime.now(),
+                tz=runtime.settings.scheduler.tz,
+            )
+            await reply(
+                update,
+                t(
+                    "Push #{id} now to {n} matching informants? (Anyone who "
+                    "already got it is skipped.)",
+                    id=content_id,
+                    n=n,
+                ),
+                reply_markup=_markup(
+                    [
+                        [
+                            InlineKeyboardButton(
+                                t("Yes, push"), callback_data=f"CAT:pushok:{content_id}"
+                            ),
+                            InlineKeyboardButton(t("Cancel"), callback_data="CAT:no:0"),
+                        ]
+                    ]
+                ),
+            )
+        elif action == "pushok":
+            await query.answer()
+            await query.edit_message_reply_markup(None)
+            await _start_push(update, context, int(parts[2]))
+        elif action == "no":
+            await query.answer()
+            await query.edit_message_text(t("Cancelled."))
+        else:
+            await query.answer()
+    except CatalogueError as exc:
+        await reply(update, _error(t, exc))
+    except push_service.PushError as exc:
+        await reply(update, t(PUSH_ERRORS[exc.code]))
+
+
+async def step_edit_value(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the new value of a field and save it (audited)."""
+    message = update.effective_message
+    assert message is not None
+    actor = context.person.id if context.person is not None else None
+    try:
+        item = await edit_item(
+            session=context.session,
+            content_id=int(dialog.data["content_id"]),
+            field_name=str(dialog.data["field"]),
+            value=message.text or "",
+            actor_id=actor,
+            now=context.runtime.now(),
+        )
+    except CatalogueError as exc:
+        await reply(update, _error(context.t, exc))
+        if exc.code in ("not_found", "not_editable"):
+            await end_dialog(update, context)
+        return
+    await end_dialog(update, context)
+    await reply(
+        update, context.t("Saved. #{id} now reads: {title}", id=item.id, title=esc(item.title))
+    )
+
+
+register_flow(
+    "newcontent",
+    {
+        "media": step_media,
+        "title": step_title,
+        "summary": step_summary,
+        "category": step_category,
+        "link": step_link,
+        "regions": step_regions,
+        "schedule": step_schedule,
+        "confirm": step_confirm,
+    },
+)
+register_flow("content_edit", {"value": step_edit_value})
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any], group: int = 0) -> None:
+    """Register the curator handlers."""
+    app.add_handler(CommandHandler("newcontent", newcontent), group=group)
+    app.add_handler(CommandHandler("catalog", catalog), group=group)
+    app.add_handler(CallbackQueryHandler(newcontent_button, pattern=r"^NC:"), group=group)
+    app.add_handler(CallbackQueryHandler(catalog_button, pattern=r"^CAT:"), group=group)

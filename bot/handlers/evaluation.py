@@ -1,0 +1,444 @@
+"""/evaluation (review the annual evaluation's proposals) and /integrity, for coordinators."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.handlers.commands import command
+from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.dialog import Dialog, end_dialog, register_flow, start_dialog
+from bot.handlers.stations import actor_of, send_notices
+from bot.i18n import N_, Translator
+from bot.runtime.context import KepuContext
+from bot.services import evaluation_decisions as decisions
+from bot.services.access import coordinator_regions, is_admin, region_prefix
+from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError, params_from
+from bot.services.integrity import integrity_report
+from bot.services.stations import STATE_NAMES
+from storage import evaluation as store
+from storage.models import EvaluationProposal, Station
+
+command(
+    "evaluation",
+    N_("Annual evaluation: review commend, rectify, eliminate and revoke proposals"),
+    "coordinator",
+    order=60,
+)
+command("integrity", N_("Integrity report of your area"), "coordinator", order=61)
+
+Markup = InlineKeyboardMarkup
+LIST_LIMIT = 10
+SHOW_LIMIT = 5
+KIND_ICONS = {"commend": "🏅", "rectify": "⚠", "eliminate": "⛔", "revoke": "✖"}
+ERRORS: dict[str, str] = {
+    "not_allowed": N_(
+        "Sorry, this proposal is outside your area or your level does not "
+        "decide it (eliminate and revoke are decided by the city)."
+    ),
+    "already_decided": N_("This proposal has already been decided."),
+    "reason_required": N_("Please give a reason."),
+    "proposal_not_found": N_("That proposal was not found."),
+    "illegal_transition": N_("That is not possible now: the station is {state_name}."),
+    "deadline_not_future": N_("The deadline must be after today."),
+}
+STATUS_NAMES = {
+    "proposed": N_("open"),
+    "confirmed": N_("confirmed"),
+    "overridden": N_("overridden"),
+}
+
+
+def error_text(t: Translator, exc: EvaluationError) -> str:
+    """Return the localised sentence for a refusal."""
+    state = exc.params.get("state", "")
+    return t(
+        ERRORS.get(exc.code, N_("Sorry, that did not work ({code}).")),
+        code=exc.code,
+        state_name=t(STATE_NAMES.get(state, state)),
+    )
+
+
+def _regions(context: KepuContext) -> list[str]:
+    return coordinator_regions(context.scope.roles)
+
+
+def _prefixes(context: KepuContext) -> list[str] | None:
+    if is_admin(context.scope.roles):
+        return None
+    return [region_prefix(code) for code in _regions(context)]
+
+
+def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: Station) -> str:
+    """Return one proposal as a short card."""
+    t = context.t
+    detail = proposal.detail or {}
+    params = params_from(context.runtime.settings)
+    parts = [
+        t(
+            "{icon} <b>{kind}</b>: #{id} {name}",
+            icon=KIND_ICONS[proposal.kind],
+            kind=t(KIND_NAMES[proposal.kind]),
+            id=station.id,
+            name=esc(station.name),
+        ),
+        t("Why: {why}", why=esc(decisions.why_text(proposal, params, t))),
+        t(
+            "Score {score}, place {rank} of {count} in the city",
+            score=format(float(detail.get("score", 0)), ".2f"),
+            rank=detail.get("rank_city", "—"),
+            count=detail.get("city_count", "—"),
+        ),
+    ]
+    if proposal.status != "proposed":
+        parts.append(t("Decision: {status}", status=t(STATUS_NAMES[proposal.status])))
+    return "\n".join(parts)
+
+
+@requires("coordinator")
+async def evaluation(update: Update, context: KepuContext) -> None:
+    """Summarise the latest evaluation in the coordinator's area, with a button per kind."""
+    t = context.t
+    prefixes = _prefixes(context)
+    year = await store.latest_year(session=context.session, prefixes=prefixes)
+    if year is None:
+        await reply(
+            update,
+            t(
+                "No annual evaluation has been run for your area yet. It runs "
+                "every January (or: kepubot evaluate --year YEAR)."
+            ),
+        )
+        return
+    rows = await store.proposals_in(
+        session=context.session, year=year, prefixes=prefixes, limit=100_000
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for proposal, _station in rows:
+        kind = counts.setdefault(proposal.kind, {})
+        kind[proposal.status] = kind.get(proposal.status, 0) + 1
+    lines = [t("<b>{year} annual evaluation</b>", year=year)]
+    buttons = []
+    for kind in KINDS:
+        got = counts.get(kind, {})
+        if not got:
+            continue
+        lines.append(
+            t(
+                "{icon} {kind}: {open} open, {done} decided",
+                icon=KIND_ICONS[kind],
+                kind=t(KIND_NAMES[kind]),
+                open=got.get("proposed", 0),
+                done=got.get("confirmed", 0) + got.get("overridden", 0),
+            )
+        )
+        buttons.append(
+            InlineKeyboardButton(
+                f"{KIND_ICONS[kind]} {t(KIND_NAMES[kind])} ({got.get('proposed', 0)})",
+                callback_data=f"EVA:k:{kind}:{year}",
+            )
+        )
+    if not counts:
+        lines.append(t("No proposals in your area."))
+    buttons.append(
+        InlineKeyboardButton(t("🌟 Outstanding informants"), callback_data=f"EVA:inf:{year}")
+    )
+    buttons.append(InlineKeyboardButton(t("📎 XLSX"), callback_data=f"EVA:x:{year}"))
+    await reply(update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 2)))
+
+
+def _decide_buttons(
+    context: KepuContext, proposal: EvaluationProposal, station: Station
+) -> Markup | None:
+    if proposal.status != "proposed" or not decisions.may_decide(
+        context.scope.roles, proposal.kind, station.region_code
+    ):
+        return None
+    t = context.t
+    return Markup(
+        [
+            [
+                InlineKeyboardButton(t("✅ Confirm"), callback_data=f"EVA:ok:{proposal.id}"),
+                InlineKeyboardButton(t("✏ Override"), callback_data=f"EVA:ov:{proposal.id}"),
+            ]
+        ]
+    )
+
+
+async def list_kind(update: Update, context: KepuContext, kind: str, year: int) -> None:
+    """Send each open proposal of one kind with its decision buttons."""
+    rows = await store.proposals_in(
+        session=context.session,
+        year=year,
+        prefixes=_prefixes(context),
+        kinds=[kind],
+        statuses=["proposed"],
+        limit=LIST_LIMIT + 1,
+    )
+    if not rows:
+        await reply(update, context.t("Nothing left to decide here."))
+        return
+    for proposal, station in rows[:LIST_LIMIT]:
+        await reply(
+            update,
+            proposal_text(context, proposal, station),
+            reply_markup=_decide_buttons(context, proposal, station),
+        )
+    if len(rows) > LIST_LIMIT:
+        await reply(update, context.t("Decide these first; send /evaluation for the next."))
+
+
+async def outstanding(update: Update, context: KepuContext, year: int) -> None:
+    """List the outstanding informants of each region the coordinator holds (real names)."""
+    t = context.t
+    lines = [t("<b>Outstanding informants {year}</b>", year=year)]
+    for code in _regions(context):
+        run = await store.run_for(session=context.session, year=year, region_code=code)
+        rows = (
+            await store.outstanding_in(session=context.session, run_id=run.id, region_code=code)
+            if run and run.id
+            else []
+        )
+        lines.append(t("Region {code}:", code=code))
+        lines += [
+            t(
+                "{rank}. {name} ({station}) — volume {volume}",
+                rank=o.rank,
+                name=esc(inf.real_name or "—"),
+                station=esc(st.name),
+                volume=t.number(o.volume),
+            )
+            for o, inf, st in rows[:LIST_LIMIT]
+        ]
+        if not rows:
+            lines.append(t("none yet"))
+    await reply(update, "\n".join(lines))
+
+
+async def send_xlsx(update: Update, context: KepuContext, year: int) -> None:
+    """Send the evaluation workbook of each region the coordinator holds."""
+    from bot.reports.evaluation import evaluation_workbook
+
+    chat = update.effective_chat
+    assert chat is not None
+    sent = 0
+    for code in _regions(context)[:3]:
+        data = await evaluation_workbook(
+            session=context.session,
+            settings=context.runtime.settings,
+            year=year,
+            region_code=code,
+            t=context.t,
+        )
+        if data is not None:
+            await context.bot.send_document(
+                chat.id, InputFile(data, filename=f"evaluation-{code}-{year}.xlsx")
+            )
+            sent += 1
+    if not sent:
+        await reply(update, context.t("No evaluation workbook for your area yet."))
+
+
+@requires("coordinator")
+async def on_button(update: Update, context: KepuContext) -> None:
+    """Handle EVA:… buttons."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    parts = query.data.split(":")
+    action, arg = (parts + ["", "", ""])[1:3]
+    try:
+        if action == "k" and len(parts) == 4 and parts[3].isdigit() and arg in KINDS:
+            await query.answer()
+            await list_kind(update, context, arg, int(parts[3]))
+        elif action == "inf" and arg.isdigit():
+            await query.answer()
+            await outstanding(update, context, int(arg))
+        elif action == "x" and arg.isdigit():
+            await query.answer()
+            await send_xlsx(update, context, int(arg))
+        elif action == "ok" and arg.isdigit():
+            await _confirm(update, context, int(arg))
+        elif action == "ov" and arg.isdigit():
+            await decisions.check_may_override(
+                session=context.session,
+                proposal_id=int(arg),
+                actor=actor_of(context),
+                now=context.runtime.now(),
+            )
+            await query.answer()
+            await start_dialog(
+                update, context, "evaluation_override", "reason", proposal_id=int(arg)
+            )
+            await reply(
+                update,
+                context.t(
+                    "Why do you set this proposal aside? Send the "
+                    "reason; it is recorded.\n(/cancel to stop "
+                    "without deciding)"
+                ),
+            )
+        else:
+            await query.answer()
+    except EvaluationError as exc:
+        await query.answer(error_text(context.t, exc)[:190], show_alert=True)
+
+
+async def _confirm(update: Update, context: KepuContext, proposal_id: int) -> None:
+    query = update.callback_query
+    assert query is not None
+    decision = await decisions.confirm(
+        session=context.session,
+        proposal_id=proposal_id,
+        actor=actor_of(context),
+        settings=context.runtime.settings,
+        today=context.runtime.today(),
+        now=context.runtime.now(),
+    )
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    t = context.t
+    await reply(
+        update,
+        t(
+            "✅ Confirmed: {kind} for {name}. The station is now {state}.",
+            kind=t(KIND_NAMES[decision.proposal.kind]),
+            name=esc(decision.station.name),
+            state=t(STATE_NAMES.get(decision.station.status, decision.station.status)),
+        ),
+    )
+    await send_notices(context, decision.notices)
+
+
+async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Take the override reason (required) and decide."""
+    message = update.effective_message
+    reason = " ".join((message.text or "").split()) if message else ""
+    t = context.t
+    if not reason:
+        await reply(update, t("Please give a reason as text; an override needs one."))
+        return
+    try:
+        decision = await decisions.override(
+            session=context.session,
+            proposal_id=int(dialog.data["proposal_id"]),
+            actor=actor_of(context),
+            reason=reason,
+            now=context.runtime.now(),
+        )
+    except EvaluationError as exc:
+        await end_dialog(update, context)
+        await reply(update, error_text(t, exc))
+        return
+    await end_dialog(update, context)
+    await reply(
+        update,
+        t(
+            "✏ Overridden: the {kind} proposal for {name} is set aside. Reason recorded: {reason}",
+            kind=t(KIND_NAMES[decision.proposal.kind]),
+            name=esc(decision.station.name),
+            reason=esc(reason),
+        ),
+    )
+
+
+register_flow("evaluation_override", {"reason": step_reason})
+
+
+@requires("coordinator")
+async def integrity(update: Update, context: KepuContext) -> None:
+    """Send the integrity report of each region the coordinator holds (this year so far)."""
+    t = context.t
+    today = context.runtime.today()
+    codes = _regions(context) or ([""] if is_admin(context.scope.roles) else [])
+    days = params_from(context.runtime.settings).inactive_days
+    for code in codes[:3]:
+        report = await integrity_report(
+            session=context.session,
+            settings=context.runtime.settings,
+            region_code=code,
+            start=dt.date(today.year, 1, 1),
+            end=today,
+        )
+        lines = [
+            t(
+                "<b>Integrity report {code}</b> ({start} – {end})",
+                code=code or "—",
+                start=t.date(report.start),
+                end=t.date(report.end),
+            )
+        ]
+        if report.empty:
+            lines.append(t("Nothing suspicious found. 👍"))
+        sections: list[tuple[str, list[str]]] = [
+            (
+                t("Paper stations: {n}", n=len(report.paper)),
+                [
+                    t(
+                        "#{id} {name}: {why}",
+                        id=p.station_id,
+                        name=esc(p.name),
+                        why=", ".join(t(_PAPER[r], days=days) for r in p.reasons),
+                    )
+                    for p in report.paper
+                ],
+            ),
+            (
+                t("Application bursts: {n}", n=len(report.bursts)),
+                [
+                    t(
+                        "{day} county {code}: {count} applications",
+                        day=t.date(f.raised_on),
+                        code=f.region_code,
+                        count=f.detail.get("count", "?"),
+                    )
+                    for f in report.bursts
+                ],
+            ),
+            (
+                t("Reused evidence photos: {n}", n=len(report.reused)),
+                [
+                    t(
+                        "#{id} {name} ({day})",
+                        id=f.station_id or "—",
+                        name=esc(f.station_name),
+                        day=t.date(f.raised_on),
+                    )
+                    for f in report.reused
+                ],
+            ),
+            (
+                t("Reported audiences without verified visits: {n}", n=len(report.unverified)),
+                [
+                    t(
+                        "#{id} {name}: reach {reach}, visits {visits}",
+                        id=u.station_id,
+                        name=esc(u.name),
+                        reach=t.number(u.reported_reach),
+                        visits=u.visits,
+                    )
+                    for u in report.unverified
+                ],
+            ),
+        ]
+        for title, items in sections:
+            if items:
+                lines.append(title)
+                lines += ["  • " + item for item in items[:SHOW_LIMIT]]
+                if len(items) > SHOW_LIMIT:
+                    lines.append(
+                        t("  … and {n} more (see the evaluation XLSX)", n=len(items) - SHOW_LIMIT)
+                    )
+        await reply(update, "\n".join(lines))
+
+
+_PAPER = {"no_informants": N_("no informant"), "inactive": N_("nothing for {days} days")}
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Register /evaluation, /integrity and the EVA: buttons."""
+    app.add_handler(CommandHandler("evaluation", evaluation), group=0)
+    app.add_handler(CommandHandler("integrity", integrity), group=0)
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^EVA:"), group=0)

@@ -1,0 +1,288 @@
+"""The "I shared it elsewhere" dialog: platform → approximate audience → recorded + link.
+
+Buttons carry everything they need (``SHA:<item>:<platform>:<n>``), so a stale keyboard
+still works; only a typed audience needs the dialog state (flow ``share_ext``).
+Nothing is written before the audience is known.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.handlers.common import button_rows, reply
+from bot.handlers.dialog import Dialog, end_dialog, get_dialog, register_flow, start_dialog
+from bot.i18n import N_, Translator
+from bot.runtime.context import KepuContext
+from bot.services import shares as share_service
+from bot.services.shares import ShareError, ShareOutcome
+from storage import content as content_store
+
+ELSEWHERE = "SHX"
+PLATFORM = "SHP"
+AUDIENCE = "SHA"
+CANCEL = "SHC"
+FLOW = "share_ext"
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+PLATFORM_LABELS: dict[str, str] = {
+    "wechat_group": N_("WeChat group"),
+    "wechat_moments": N_("WeChat Moments"),
+    "qq_group": N_("QQ group"),
+    "public_account": N_("Public account"),
+    "other": N_("Other"),
+}
+
+
+def error_text(t: Translator, exc: ShareError) -> str:
+    """Return the localised refusal for a share error."""
+    if exc.code == "rate_limited":
+        return t(
+            "You have recorded {limit} shares in the last hour. Please try again later.",
+            limit=exc.params.get("limit", ""),
+        )
+    if exc.code == "bad_audience":
+        return t(
+            "Please send the approximate number of people as a number between 1 and "
+            "{max}, e.g. 200 or 两百.",
+            max=t.number(int(str(exc.params.get("max", 0)))),
+        )
+    if exc.code == "no_content":
+        return t("That content is no longer available.")
+    return t("Sorry, that share could not be recorded.")
+
+
+def _platform_markup(t: Translator, content_id: int) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(t(label), callback_data=f"{PLATFORM}:{content_id}:{code}")
+        for code, label in PLATFORM_LABELS.items()
+    ]
+    rows = button_rows(buttons, 2)
+    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=CANCEL)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _audience_markup(t: Translator, content_id: int, platform: str) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(
+            t("~{n}", n=n), callback_data=f"{AUDIENCE}:{content_id}:{platform}:{n}"
+        )
+        for n in share_service.AUDIENCE_CHOICES
+    ]
+    rows = button_rows(buttons, 4)
+    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=CANCEL)])
+    return InlineKeyboardMarkup(rows)
+
+
+def _audience_question(t: Translator, platform: str) -> str:
+    return t(
+        "About how many people will see it in that {platform}? Pick one, or type a "
+        "number (e.g. 120 or 三百).",
+        platform=t(PLATFORM_LABELS[platform]),
+    )
+
+
+async def _informant_or_refuse(update: Update, context: KepuContext) -> Any:
+    informant = await share_service.informant_for(
+        session=context.session,
+        person_id=context.person.id if context.person is not None else None,
+    )
+    if informant is None and update.callback_query is not None:
+        await update.callback_query.answer(
+            context.t("Only registered informants can report shares."), show_alert=True
+        )
+    return informant
+
+
+async def on_elsewhere(update: Update, context: KepuContext) -> None:
+    """Ask where the item was shared."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    informant = await _informant_or_refuse(update, context)
+    if informant is None:
+        return
+    try:
+        content_id = int(query.data.split(":")[1])
+    except (IndexError, ValueError):
+        await query.answer()
+        return
+    item = await content_store.get_item(session=context.session, content_id=content_id)
+    t = context.t
+    if item is None:
+        await query.answer(t("That content is no longer available."), show_alert=True)
+        return
+    await query.answer()
+    await start_dialog(update, context, FLOW, "platform", content_id=content_id)
+    await reply(
+        update,
+        t("Where did you share “{title}”?", title=html.escape(item.title)),
+        reply_markup=_platform_markup(t, content_id),
+    )
+
+
+async def on_platform(update: Update, context: KepuContext) -> None:
+    """Ask for the approximate audience on the chosen platform."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    informant = await _informant_or_refuse(update, context)
+    if informant is None:
+        return
+    parts = query.data.split(":")
+    if len(parts) != 3 or parts[2] not in PLATFORM_LABELS or not parts[1].isdigit():
+        await query.answer()
+        return
+    content_id, platform = int(parts[1]), parts[2]
+    await query.answer()
+    await start_dialog(update, context, FLOW, "audience", content_id=content_id, platform=platform)
+    await query.edit_message_text(
+        _audience_question(context.t, platform),
+        reply_markup=_audience_markup(context.t, content_id, platform),
+    )
+
+
+async def _record(
+    update: Update,
+    context: KepuContext,
+    informant: Any,
+    content_id: int,
+    platform: str,
+    audience: int,
+) -> str:
+    """Record the external share and return the reply text (with the link to paste)."""
+    runtime, t, session = context.runtime, context.t, context.session
+    try:
+        outcome = await share_service.record_share(
+            session=session,
+            settings=runtime.settings,
+            informant=informant,
+            content_id=content_id,
+            channel=platform,
+            audience=audience,
+            now=runtime.now(),
+            today=runtime.today(),
+        )
+    except ShareError as exc:
+        return error_text(t, exc)
+    url = await share_service.tracked_url(
+        session=session,
+        settings=runtime.settings,
+        informant_id=informant.informant_id,
+        content_id=content_id,
+        channel=platform,
+        now=runtime.now(),
+    )
+    return result_text(t, outcome, platform, url, runtime.settings.shares.max_reported_audience)
+
+
+def result_text(t: Translator, outcome: ShareOutcome, platform: str, url: str, cap: int) -> str:
+    """Return the confirmation of an external share."""
+    name = t(PLATFORM_LABELS[platform])
+    if not outcome.recorded:
+        head = t(
+            "You already reported this item in a {platform} today; it counts once a day.",
+            platform=name,
+        )
+    else:
+        head = t(
+            "✅ Recorded: shared in a {platform}, about {n} people.",
+            platform=name,
+            n=t.number(outcome.audience),
+        )
+        if outcome.capped:
+            head += "\n" + t(
+                "Audiences above {cap} count as {cap}; a coordinator may ask about this one.",
+                cap=t.number(cap),
+            )
+    return (
+        head
+        + "\n\n"
+        + t("Paste this link there, so that visits are counted too:\n{url}", url=html.escape(url))
+    )
+
+
+async def on_audience_button(update: Update, context: KepuContext) -> None:
+    """Record the share with the audience of the pressed button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    informant = await _informant_or_refuse(update, context)
+    if informant is None:
+        return
+    parts = query.data.split(":")
+    if (
+        len(parts) != 4
+        or parts[2] not in PLATFORM_LABELS
+        or not parts[1].isdigit()
+        or not parts[3].isdigit()
+    ):
+        await query.answer()
+        return
+    await query.answer()
+    text = await _record(update, context, informant, int(parts[1]), parts[2], int(parts[3]))
+    await end_dialog(update, context)
+    await query.edit_message_text(text, link_preview_options=NO_PREVIEW)
+
+
+async def on_cancel(update: Update, context: KepuContext) -> None:
+    """Drop the report without recording anything."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    dialog = await get_dialog(update, context)
+    if dialog is not None and dialog.flow == FLOW:
+        await end_dialog(update, context)
+    await query.edit_message_text(context.t("OK, nothing was recorded."))
+
+
+async def step_platform(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """A message while the platform buttons are shown: point at them again."""
+    content_id = int(dialog.data.get("content_id", 0))
+    await reply(
+        update,
+        context.t("Please choose where you shared it:"),
+        reply_markup=_platform_markup(context.t, content_id),
+    )
+
+
+async def step_audience(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """A typed audience: record it, or explain and ask again."""
+    message = update.effective_message
+    t = context.t
+    content_id = int(dialog.data.get("content_id", 0))
+    platform = str(dialog.data.get("platform", "other"))
+    if platform not in PLATFORM_LABELS:
+        platform = "other"
+    try:
+        audience = share_service.parse_audience(message.text or "" if message else "")
+    except ShareError as exc:
+        await reply(
+            update,
+            error_text(t, exc) + "\n" + _audience_question(t, platform),
+            reply_markup=_audience_markup(t, content_id, platform),
+        )
+        return
+    informant = await share_service.informant_for(
+        session=context.session,
+        person_id=context.person.id if context.person is not None else None,
+    )
+    await end_dialog(update, context)
+    if informant is None:
+        await reply(update, t("Only registered informants can report shares."))
+        return
+    text = await _record(update, context, informant, content_id, platform, audience)
+    await reply(update, text, link_preview_options=NO_PREVIEW)
+
+
+register_flow(FLOW, {"platform": step_platform, "audience": step_audience})
+
+
+def handlers() -> list[Any]:
+    """Return this dialog's button handlers (group 0)."""
+    return [
+        CallbackQueryHandler(on_elsewhere, pattern=rf"^{ELSEWHERE}:"),
+        CallbackQueryHandler(on_platform, pattern=rf"^{PLATFORM}:"),
+        CallbackQueryHandler(on_audience_button, pattern=rf"^{AUDIENCE}:"),
+        CallbackQueryHandler(on_cancel, pattern=rf"^{CANCEL}$"),
+    ]

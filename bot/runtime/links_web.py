@@ -1,0 +1,175 @@
+"""Tracked-link routes: ``GET /s/<code>`` → 302 to the item's stored catalogue URL.
+
+The target is only ever the URL stored on the content item; nothing in the request (query
+string, extra path, headers) can change it.  GET requests from people count as visits,
+once per visitor per day; HEAD requests, link-preview bots and HTTP libraries do not.
+Unknown codes get a small localised 404 page.
+
+Speed: codes are resolved through a small in-process cache (a link's target never changes;
+an item's URL rarely does, so entries live ``CACHE_TTL``), and visits are buffered and
+written in one insert-or-ignore every ``FLUSH_INTERVAL`` — the request path touches the
+database only on a cache miss.  A crash loses at most that interval's visits, never a
+redirect.  The client address is ``request.remote``: behind a reverse proxy, make aiohttp
+see the real client (docs/shares.md); ``X-Forwarded-For`` is not trusted here, as anyone
+can send it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from bot.i18n import get_translator
+from bot.runtime.context import Runtime
+from bot.services import links as link_service
+from storage import links as link_store
+
+log = logging.getLogger(__name__)
+
+LINK_PATH = "/s/{code}"
+CACHE_TTL = 300.0  # seconds a resolved code is trusted
+MISS_TTL = 30.0  # seconds an unknown code is remembered as unknown
+CACHE_MAX = 50_000
+FLUSH_INTERVAL = 0.2  # seconds between visit writes
+EXTRAS_KEY = "link_visits"
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+class LinkServer:
+    """Resolve codes (cached) and buffer visits for one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._cache: dict[str, tuple[float, tuple[int, str] | None]] = {}
+        self._pending: dict[tuple[int, Any, str], dict[str, Any]] = {}
+        self._flush_lock = asyncio.Lock()
+
+    async def resolve(self, code: str) -> tuple[int, str] | None:
+        """Return (link id, URL) of a code, from the cache when fresh."""
+        now = time.monotonic()
+        hit = self._cache.get(code)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self.runtime.sessions() as session:
+            found = await link_service.resolve(session=session, code=code)
+        if len(self._cache) >= CACHE_MAX:
+            self._cache.clear()
+        self._cache[code] = (now + (CACHE_TTL if found else MISS_TTL), found)
+        return found
+
+    def add_visit(self, link_id: int, visitor: str) -> None:
+        """Queue a visit; repeats within the buffer collapse, the database drops the rest."""
+        day = self.runtime.today()
+        self._pending.setdefault(
+            (link_id, day, visitor),
+            {
+                "link_id": link_id,
+                "day": day,
+                "visitor_hash": visitor,
+                "created_at": self.runtime.now(),
+            },
+        )
+
+    async def flush(self) -> int:
+        """Write buffered visits; return how many were new."""
+        async with self._flush_lock:
+            if not self._pending:
+                return 0
+            rows, self._pending = list(self._pending.values()), {}
+            try:
+                async with self.runtime.sessions() as session, session.begin():
+                    return await link_store.record_visits(session=session, rows=rows)
+            except Exception:
+                log.exception("could not store link visits", extra={"rows": len(rows)})
+                for row in rows:  # keep them for the next try
+                    self._pending.setdefault(
+                        (row["link_id"], row["day"], row["visitor_hash"]), row
+                    )
+                return 0
+
+    async def run_flusher(self, stop: asyncio.Event) -> None:
+        """Flush every ``FLUSH_INTERVAL`` until stopped, then once more."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), FLUSH_INTERVAL)
+            await self.flush()
+
+
+def _not_found(runtime: Runtime) -> web.Response:
+    t = get_translator(runtime.settings.i18n.default_locale)
+    lang = "zh-CN" if t.locale == "zh_CN" else "en"
+    title = html.escape(t("Link not found"))
+    body = html.escape(
+        t(
+            "This link is unknown or no longer valid. Please ask whoever shared it for the "
+            "content again."
+        )
+    )
+    page = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"
+    )
+    return web.Response(
+        status=404, text=page, content_type="text/html", charset="utf-8", headers=_HEADERS
+    )
+
+
+def link_server(runtime: Runtime) -> LinkServer:
+    """Return the runtime's link server (one per runtime, shared by its web apps)."""
+    server = runtime.extras.get(EXTRAS_KEY)
+    if not isinstance(server, LinkServer):
+        server = runtime.extras[EXTRAS_KEY] = LinkServer(runtime)
+    return server
+
+
+def install_link_routes(app: web.Application, runtime: Runtime) -> None:
+    """Add the tracked-link route (GET and HEAD) and the visit flusher to the web server."""
+    server = link_server(runtime)
+
+    async def follow_link(request: web.Request) -> web.StreamResponse:
+        code = request.match_info.get("code", "")
+        try:
+            found = await server.resolve(code)
+        except Exception:
+            log.exception("tracked link lookup failed")
+            return web.Response(status=503, text="try again", headers=_HEADERS)
+        if found is None:
+            return _not_found(runtime)
+        link_id, url = found
+        if request.method == "GET":
+            visitor = link_service.countable_visitor(
+                runtime.settings,
+                ip=request.remote,
+                user_agent=request.headers.get("User-Agent"),
+                now=runtime.now(),
+            )
+            if visitor is not None:
+                server.add_visit(link_id, visitor)
+        return web.Response(status=302, headers={**_HEADERS, "Location": url})
+
+    async def not_found(request: web.Request) -> web.StreamResponse:
+        return _not_found(runtime)
+
+    async def flusher(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(server.run_flusher(stop))
+        yield
+        stop.set()
+        await task
+
+    app.router.add_get(LINK_PATH, follow_link)
+    # Anything after the code is not part of any link: never a way to pick a target.
+    app.router.add_get(LINK_PATH + "/{tail:.*}", not_found)
+    app.cleanup_ctx.append(flusher)

@@ -1,0 +1,260 @@
+"""Demo scene (the last): an evaluation preview of 2026 for the demo city.
+
+Reads ``demo.state``: "region_code" (default 330106, the demo county), "station_id" and
+"station_admin_key" (optional). Adds four generated stations with a year of figures so the
+ranking has something to compare, uses the city coordinator of "coordinator_keys"["city"] (created
+as "city_coordinator" when missing), runs the evaluation, reviews two proposals in the bot and
+saves ``evaluation-<city>.xlsx``. Sets "evaluation_run_id".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.i18n import get_translator
+from bot.reports.evaluation import evaluation_workbook
+from bot.sandbox.demo import Demo
+from bot.sandbox.models import SimMessage
+from bot.services import evaluation as ev
+from bot.services import roles as role_service
+from bot.services.evaluation_decisions import why_text
+from storage.models import (
+    Activity,
+    ContentItem,
+    ContentUse,
+    Informant,
+    Person,
+    Region,
+    ShareEvent,
+    Station,
+)
+
+# name, county, shares per month, activities, content uses, last active month
+GENERATED = [
+    ("翠苑社区科普e站", "330106", 6, 10, 8, 11),
+    ("文新街道科普e站", "330106", 3, 5, 3, 11),
+    ("蒋村科普e站", "330106", 1, 1, 0, 4),
+    ("三墩镇科普e站", "330106", 0, 0, 0, 0),
+]  # fmt: skip
+
+
+def _with_button(messages: list[SimMessage], prefix: str) -> SimMessage | None:
+    for message in messages:
+        for row in message.buttons:
+            for button in row:
+                if button.text.startswith(prefix):
+                    return message
+    return None
+
+
+async def _generate(demo: Demo, city: str) -> None:
+    """Add the generated stations of the city with a year of shares, activities and uses."""
+    now = demo.bot.runtime.now()
+    recognised = dt.datetime(2025, 3, 1, 2, tzinfo=dt.UTC)
+    async with demo.bot.runtime.sessions() as session, session.begin():
+        for code, name, level, parent in (
+            ("330000", "浙江省", "province", None),
+            (city, "杭州市", "city", "330000"),
+            ("330106", "西湖区", "county", city),
+        ):
+            if await session.get(Region, code) is None:
+                session.add(Region(code=code, name=name, level=level, parent_code=parent))
+                await session.flush()
+        content = (await session.execute(select(ContentItem).limit(1))).scalar_one_or_none()
+        if content is None:
+            content = ContentItem(
+                guid="demo-eval",
+                title="科学洗手",
+                category="health",
+                kind="article",
+                url="https://www.kepuchina.cn/",
+                created_at=now,
+            )
+            session.add(content)
+            await session.flush()
+        for n, (name, county, shares, acts, uses, last) in enumerate(GENERATED):
+            station = Station(
+                name=name,
+                venue_type="cultural_centre",
+                region_code=county,
+                status="recognised",
+                recognised_at=recognised,
+                created_at=now,
+            )
+            session.add(station)
+            await session.flush()
+            if not shares and not acts:
+                continue  # a paper station: no informant, nothing done
+            # fictitious people: nobody to message, so they are marked unreachable
+            person = Person(
+                telegram_id=880_000 + n, first_name=f"信息员{n}", created_at=now, unreachable=True
+            )
+            session.add(person)
+            await session.flush()
+            informant = Informant(
+                person_id=person.id,
+                station_id=station.id,
+                real_name=f"{name[:2]}信息员",
+                joined_at=now,
+                consent_at=now,
+            )
+            session.add(informant)
+            await session.flush()
+            for month in range(1, last + 1):
+                for k in range(shares):
+                    session.add(
+                        ShareEvent(
+                            informant_id=informant.id,
+                            station_id=station.id,
+                            content_id=content.id,
+                            channel="wechat_group" if k % 2 else "telegram_inline",
+                            audience=80,
+                            day=dt.date(2026, month, 1 + k),
+                            dedupe_key=f"demo-eval-{station.id}-{month}-{k}",
+                            created_at=now,
+                        )
+                    )
+            for k in range(acts):
+                session.add(
+                    Activity(
+                        station_id=station.id,
+                        type="lecture",
+                        title="科普讲座",
+                        held_on=dt.date(2026, min(last, 1 + k), 10),
+                        participants=40,
+                        created_at=now,
+                    )
+                )
+            for k in range(uses):
+                session.add(
+                    ContentUse(
+                        station_id=station.id,
+                        content_id=content.id,
+                        use_kind="played",
+                        used_on=dt.date(2026, min(last, 1 + k), 12),
+                        created_at=now,
+                    )
+                )
+        await session.flush()
+
+
+async def play(demo: Demo) -> None:
+    """Run the 2026 evaluation preview and review two proposals as the city coordinator."""
+    t = demo.t
+    demo.scene(t("Annual evaluation — a preview of 2026"))
+    county = str(demo.state.get("region_code", "330106"))
+    city = ev.city_of(county)
+    await _generate(demo, city)
+    demo.narrate(
+        t(
+            "Four more stations of the city, with a year of generated figures, join "
+            "the demo station so the ranking has something to compare."
+        )
+    )
+    keys = dict(demo.state.get("coordinator_keys") or {})
+    key = keys.get("city") if keys.get("city") in demo.users else None
+    coordinator = demo.users[key] if key else demo.user("city_coordinator", "杭州市科协·陈")
+    keys.setdefault("city", key or "city_coordinator")
+    demo.state["coordinator_keys"] = keys
+    runtime = demo.bot.runtime
+    async with runtime.sessions() as session, session.begin():
+        await role_service.grant(
+            session=session,
+            telegram_id=coordinator.id,
+            role="coordinator",
+            region_code=city,
+            now=runtime.now(),
+        )
+        result = await ev.run_evaluation(
+            session=session,
+            settings=runtime.settings,
+            year=2026,
+            region_code=city,
+            as_of=runtime.today(),
+            now=runtime.now(),
+        )
+    demo.state["evaluation_run_id"] = result.run_id
+    demo.narrate(
+        t(
+            "kepubot evaluate --year 2026 --region {city}: {n} stations, counted up to {end}.",
+            city=city,
+            n=len(result.scores),
+            end=result.end.isoformat(),
+        )
+    )
+    for item in result.scores[:3]:
+        demo.narrate(
+            t(
+                "{rank}. {name} — score {score}",
+                rank=item.rank_city,
+                name=item.figures.name,
+                score=format(item.score, ".2f"),
+            )
+        )
+    names = {s.station_id: s.figures.name for s in result.scores}
+    params = ev.params_from(runtime.settings)
+    for proposal in result.proposals:
+        demo.narrate(
+            t(
+                "Proposal: {kind} {name} ({why})",
+                kind=t(ev.KIND_NAMES[proposal.kind]),
+                name=names[proposal.station_id],
+                why=why_text(proposal, params, t),
+            )
+        )
+    demo.narrate(t("The city coordinator reviews the proposals in the bot."))
+    replies = await demo.command(coordinator, "evaluation")
+    summary = _with_button(replies, "🏅")
+    if summary is not None:
+        cards = await demo.press(
+            coordinator,
+            summary,
+            next(b.text for row in summary.buttons for b in row if b.text.startswith("🏅")),
+        )
+        card = _with_button(cards, "✅")
+        if card is not None:
+            await demo.press(
+                coordinator,
+                card,
+                next(b.text for row in card.buttons for b in row if b.text.startswith("✅")),
+            )
+    summary = _with_button(replies, "⚠")
+    if summary is not None:
+        cards = await demo.press(
+            coordinator,
+            summary,
+            next(b.text for row in summary.buttons for b in row if b.text.startswith("⚠")),
+        )
+        card = _with_button(cards, "✏")
+        if card is not None:
+            await demo.press(
+                coordinator,
+                card,
+                next(b.text for row in card.buttons for b in row if b.text.startswith("✏")),
+            )
+            await demo.say(
+                coordinator,
+                t("Talked to the station in person; we check again after the Spring Festival."),
+            )
+    admin_key = demo.state.get("station_admin_key")
+    if admin_key in demo.users:
+        await demo.replies(demo.users[admin_key])
+    async with runtime.sessions() as session:
+        data = await evaluation_workbook(
+            session=session,
+            settings=runtime.settings,
+            year=2026,
+            region_code=city,
+            t=get_translator(demo.lang),
+        )
+    if data is not None:
+        demo.save_file(f"evaluation-{city}.xlsx", data)
+        demo.narrate(
+            t(
+                "The evaluation workbook (scores, proposals, outstanding informants, "
+                "integrity) is saved as evaluation-{city}.xlsx.",
+                city=city,
+            )
+        )

@@ -1,0 +1,560 @@
+"""Annual evaluation: scores, ranks, outstanding informants and proposals (docs/evaluation.md).
+
+A station's score is a weighted sum of three components, each divided by the best value
+among the counted stations of the same city (so the best station of every city scores 100
+on that component, and a weak city does not pull its stations down against a strong one)::
+
+    score = 100 × (w_volume·V/V_max + w_activities·A/A_max + w_content_use·C/C_max)
+                / (w_volume + w_activities + w_content_use)
+
+V is the propagation volume (``bot.services.propagation``), A the activities that carry no
+integrity flag, C the content uses, all counted from 1 January (or the day of recognition,
+if later) to 31 December (or ``as_of``, for a preview).  Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_
+from storage import evaluation as store
+from storage.evaluation import StationFigures
+from storage.models import EvaluationProposal
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+KINDS: tuple[str, ...] = EvaluationProposal.KINDS
+KIND_NAMES: dict[str, str] = {
+    "commend": N_("commend"),
+    "rectify": N_("rectify"),
+    "eliminate": N_("eliminate"),
+    "revoke": N_("revoke"),
+}
+REASON_NAMES: dict[str, str] = {
+    "top_share": N_("among the best {share}% of the city"),
+    "inactive": N_("no share, activity or content use in the last {days} days"),
+    "bottom_no_improvement": N_("at the bottom of the city again, without improvement"),
+    "last_inactive": N_("among the last {count} of the city and inactive for {days} days"),
+    "last_no_improvement": N_("among the last {count} of the city, again without improvement"),
+    "photo_reuse": N_("{flags} reused evidence photo(s) flagged"),
+}
+
+
+class EvaluationError(Exception):
+    """A refusal; ``code`` names it and ``params`` fill its message."""
+
+    def __init__(self, code: str, /, **params: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Params:
+    """The ``[evaluation]`` settings; these defaults apply to keys that are not set."""
+
+    w_volume: float = 0.5
+    w_activities: float = 0.3
+    w_content_use: float = 0.2
+    commend_share: float = 0.10  # top share of each city proposed for commendation
+    eliminate_count: int = 1  # last places of each city that may be eliminated
+    inactive_days: int = 90  # "nothing for a quarter"
+    bottom_share: float = 0.20  # "at the bottom": the last share of the city
+    revoke_min_flags: int = 1  # reused-evidence flags that make a revoke candidate
+    rectify_days: int = 60  # deadline of a confirmed rectification
+    outstanding_top: int = 10  # outstanding informants per region
+    reported_reach_alert: int = 1000  # integrity: self-reported reach with no visit
+
+
+def params_from(settings: Any) -> Params:
+    """Read ``settings.evaluation`` (if any), falling back to the defaults key by key."""
+    section = getattr(settings, "evaluation", None)
+    default = Params()
+    values = {}
+    for name, value in asdict(default).items():
+        got = getattr(section, name, value) if section is not None else value
+        values[name] = type(value)(got)
+    return Params(**values)
+
+
+@dataclass
+class StationScore:
+    """A scored station with its ranks and what the rules found."""
+
+    figures: StationFigures
+    counted_from: dt.date
+    score: float = 0.0
+    rank_county: int = 0
+    rank_city: int = 0
+    rank_province: int = 0
+    city_count: int = 0
+    position: int = 0  # 1-based place in the city, ties broken by station id
+    inactive: bool = False
+    new: bool = False  # counted for less than ``inactive_days``: spared inactivity rules
+
+    @property
+    def station_id(self) -> int:
+        """Return the station id."""
+        return self.figures.station_id
+
+    @property
+    def city(self) -> str:
+        """Return the city code the station is compared within."""
+        return city_of(self.figures.region_code)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposal before it is stored."""
+
+    station_id: int
+    kind: str
+    reason_code: str
+    detail: dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    """What an evaluation run did."""
+
+    run_id: int
+    year: int
+    region_code: str
+    start: dt.date
+    end: dt.date
+    scores: list[StationScore]
+    proposals: list[Proposal]
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → n
+    outstanding: int = 0
+
+    def summary(self) -> dict[str, Any]:
+        """Return a small JSON-friendly summary."""
+        return {
+            "year": self.year,
+            "region": self.region_code,
+            "stations": len(self.scores),
+            "end": self.end.isoformat(),
+            "proposals": self.counts,
+            "outstanding": self.outstanding,
+        }
+
+
+def city_of(code: str) -> str:
+    """Return the city code above a county (xx90xx counties sit under xx9000)."""
+    return code[:4] + "00"
+
+
+def province_of(code: str) -> str:
+    """Return the province code of a region."""
+    return code[:2] + "0000"
+
+
+def scope_of(region_code: str | None) -> str:
+    """Return the region a run covers: a county widens to its city (the comparison group)."""
+    from bot.services.access import level_of
+
+    if not region_code:
+        return ""
+    return city_of(region_code) if level_of(region_code) == "county" else region_code
+
+
+def prefixes_of(scope: str) -> list[str] | None:
+    """Return the region prefixes of a run scope (None = everywhere)."""
+    from bot.services.access import region_prefix
+
+    return [region_prefix(scope)] if scope else None
+
+
+def window(year: int, as_of: dt.date) -> tuple[dt.date, dt.date]:
+    """Return the first and last day counted for ``year`` (the last is ``as_of`` if earlier)."""
+    start = dt.date(year, 1, 1)
+    if as_of < start:
+        raise EvaluationError("year_not_started", year=year)
+    return start, min(dt.date(year, 12, 31), as_of)
+
+
+def competition_ranks(values: Sequence[tuple[int, float]]) -> dict[int, int]:
+    """Rank (id, value) pairs by value, highest first; equal values share a rank (1, 2, 2, 4)."""
+    ordered = sorted(values, key=lambda pair: (-pair[1], pair[0]))
+    ranks: dict[int, int] = {}
+    previous: float | None = None
+    rank = 0
+    for index, (key, value) in enumerate(ordered, start=1):
+        if value != previous:
+            rank, previous = index, value
+        ranks[key] = rank
+    return ranks
+
+
+def score_stations(
+    figures: Sequence[StationFigures],
+    counted_from: dict[int, dt.date],
+    params: Params,
+    end: dt.date,
+) -> list[StationScore]:
+    """Score, rank and classify stations (pure: figures in, scores out)."""
+    scores = [StationScore(f, counted_from[f.station_id]) for f in figures]
+    weights = params.w_volume + params.w_activities + params.w_content_use or 1.0
+    by_city: dict[str, list[StationScore]] = defaultdict(list)
+    for item in scores:
+        by_city[item.city].append(item)
+    quiet_since = end - dt.timedelta(days=params.inactive_days - 1)
+    for items in by_city.values():
+        best_v = max(i.figures.volume for i in items)
+        best_a = max(i.figures.activities for i in items)
+        best_c = max(i.figures.content_uses for i in items)
+        for item in items:
+            f = item.figures
+            part = (
+                params.w_volume * (f.volume / best_v if best_v else 0.0)
+                + params.w_activities * (f.activities / best_a if best_a else 0.0)
+                + params.w_content_use * (f.content_uses / best_c if best_c else 0.0)
+            )
+            item.score = round(100.0 * part / weights, 2)
+            item.new = item.counted_from > quiet_since
+            item.inactive = not item.new and (
+                f.last_active_on is None or f.last_active_on < quiet_since
+            )
+        ranks = competition_ranks([(i.station_id, i.score) for i in items])
+        for position, item in enumerate(
+            sorted(items, key=lambda i: (-i.score, i.station_id)), start=1
+        ):
+            item.rank_city, item.position, item.city_count = (
+                ranks[item.station_id],
+                position,
+                len(items),
+            )
+    for level, key in (
+        ("county", lambda i: i.figures.region_code),
+        ("province", lambda i: province_of(i.figures.region_code)),
+    ):
+        groups: dict[str, list[StationScore]] = defaultdict(list)
+        for item in scores:
+            groups[key(item)].append(item)
+        for items in groups.values():
+            ranks = competition_ranks([(i.station_id, i.score) for i in items])
+            for item in items:
+                setattr(item, f"rank_{level}", ranks[item.station_id])
+    scores.sort(key=lambda i: (-i.score, i.station_id))
+    return scores
+
+
+def in_bottom(position: int, count: int, share: float) -> bool:
+    """Tell whether a place lies in the last ``share`` of ``count`` places."""
+    return count > 0 and position > count - math.ceil(count * share)
+
+
+def propose(
+    scores: Sequence[StationScore],
+    params: Params,
+    *,
+    fraud_flags: dict[int, int],
+    previous: dict[int, Any],
+) -> list[Proposal]:
+    """Return at most one proposal per station (revoke > eliminate > rectify; or commend).
+
+    ``previous`` maps station ids to last year's scores (objects with ``score``,
+    ``rank_city``/``city_count``); ``fraud_flags`` counts reused-evidence flags.
+    """
+    out: list[Proposal] = []
+    by_city: dict[str, list[StationScore]] = defaultdict(list)
+    for item in scores:
+        by_city[item.city].append(item)
+    for items in by_city.values():
+        count = len(items)
+        n_commend = math.ceil(count * params.commend_share)
+        for item in items:
+            f = item.figures
+            detail: dict[str, Any] = {
+                "score": item.score,
+                "rank_city": item.rank_city,
+                "city_count": count,
+                "last_active_on": f.last_active_on.isoformat() if f.last_active_on else None,
+            }
+            flags = fraud_flags.get(item.station_id, 0)
+            if flags >= params.revoke_min_flags:
+                out.append(
+                    Proposal(item.station_id, "revoke", "photo_reuse", {**detail, "flags": flags})
+                )
+                continue
+            prev = previous.get(item.station_id)
+            stuck = (
+                not item.new
+                and prev is not None
+                and in_bottom(item.position, count, params.bottom_share)
+                and in_bottom(prev.rank_city, prev.city_count, params.bottom_share)
+                and item.score <= prev.score
+            )
+            if prev is not None:
+                detail["previous_score"] = prev.score
+            last = (
+                count > params.eliminate_count and item.position > count - params.eliminate_count
+            )
+            if last and (item.inactive or stuck):
+                code = "last_inactive" if item.inactive else "last_no_improvement"
+                out.append(Proposal(item.station_id, "eliminate", code, detail))
+            elif (item.inactive or stuck) and f.status == "recognised":
+                code = "inactive" if item.inactive else "bottom_no_improvement"
+                out.append(Proposal(item.station_id, "rectify", code, detail))
+            elif (
+                item.position <= n_commend
+                and item.score > 0
+                and not item.inactive
+                and f.status == "recognised"
+            ):
+                out.append(Proposal(item.station_id, "commend", "top_share", detail))
+    return out
+
+
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """Return the Shanghai calendar day of a moment."""
+    return moment.astimezone(SHANGHAI).date() if moment is not None else None
+
+
+async def gather_figures(
+    *,
+    session: AsyncSession,
+    settings: Any,
+    prefixes: list[str] | None,
+    start: dt.date,
+    end: dt.date,
+) -> tuple[list[StationFigures], dict[int, dt.date]]:
+    """Return counted stations' figures, each from the later of ``start`` and recognition.
+
+    Stations recognised inside the window are re-queried per recognition day (few distinct
+    days in practice), so every query stays one set-based aggregate.
+    """
+    weights = settings.propagation
+    figures = await store.station_figures(
+        session=session, start=start, end=end, weights=weights, prefixes=prefixes
+    )
+    counted_from: dict[int, dt.date] = {}
+    late: dict[dt.date, list[int]] = defaultdict(list)
+    kept: dict[int, StationFigures] = {}
+    for f in figures:
+        day = local_date(f.recognised_at)
+        if day is not None and day > end:
+            continue  # recognised after the window: not evaluated this time
+        counted_from[f.station_id] = max(start, day) if day else start
+        if day is not None and day > start:
+            late[day].append(f.station_id)
+        kept[f.station_id] = f
+    for day, ids in late.items():
+        for f in await store.station_figures(
+            session=session, start=day, end=end, weights=weights, station_ids=ids
+        ):
+            kept[f.station_id] = f
+    return [kept[k] for k in sorted(kept)], counted_from
+
+
+async def fraud_flag_counts(
+    *, session: AsyncSession, prefixes: list[str] | None, start: dt.date, end: dt.date
+) -> dict[int, int]:
+    """Count unresolved reused-evidence flags per station raised within the window."""
+    since = dt.datetime.combine(start, dt.time(), SHANGHAI)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    counts: dict[int, int] = defaultdict(int)
+    for flag, _station in await store.flags_in(
+        session=session, kinds=["photo_reuse"], prefixes=prefixes, since=since, until=until
+    ):
+        if flag.resolved_at is None and flag.station_id is not None:
+            counts[flag.station_id] += 1
+    return dict(counts)
+
+
+async def run_evaluation(
+    *,
+    session: AsyncSession,
+    settings: Any,
+    year: int,
+    region_code: str | None,
+    as_of: dt.date,
+    now: dt.datetime,
+) -> RunResult:
+    """Evaluate ``year`` in a region (None/'' = everywhere) and store scores and proposals.
+
+    Re-running replaces the run's scores and the undecided proposals; decided proposals
+    stay as they were.
+    """
+    params = params_from(settings)
+    scope = scope_of(region_code)
+    prefixes = prefixes_of(scope)
+    start, end = window(year, as_of)
+    figures, counted_from = await gather_figures(
+        session=session, settings=settings, prefixes=prefixes, start=start, end=end
+    )
+    scores = score_stations(figures, counted_from, params, end)
+    ids = [s.station_id for s in scores]
+    previous = await store.previous_scores(session=session, year=year - 1, station_ids=ids)
+    flags = await fraud_flag_counts(session=session, prefixes=prefixes, start=start, end=end)
+    proposals = propose(scores, params, fraud_flags=flags, previous=previous)
+    run = await store.upsert_run(
+        session=session,
+        year=year,
+        region_code=scope,
+        now=now,
+        params={**asdict(params), "start": start.isoformat(), "end": end.isoformat()},
+    )
+    assert run.id is not None
+    await store.replace_scores(
+        session=session,
+        run_id=run.id,
+        rows=[
+            {
+                "station_id": s.station_id,
+                "region_code": s.figures.region_code,
+                "counted_from": s.counted_from,
+                "shares": s.figures.shares,
+                "telegram_reach": s.figures.telegram_reach,
+                "reported_reach": s.figures.reported_reach,
+                "visits": s.figures.visits,
+                "volume": s.figures.volume,
+                "activities": s.figures.activities,
+                "content_uses": s.figures.content_uses,
+                "last_active_on": s.figures.last_active_on,
+                "score": s.score,
+                "rank_county": s.rank_county,
+                "rank_city": s.rank_city,
+                "rank_province": s.rank_province,
+                "city_count": s.city_count,
+            }
+            for s in scores
+        ],
+    )
+    await store.clear_open_proposals(session=session, year=year, station_ids=ids)
+    await store.add_proposals(
+        session=session,
+        rows=[
+            {
+                "run_id": run.id,
+                "year": year,
+                "station_id": p.station_id,
+                "kind": p.kind,
+                "reason_code": p.reason_code,
+                "detail": p.detail,
+                "status": "proposed",
+                "created_at": now,
+            }
+            for p in proposals
+        ],
+    )
+    outstanding = await _outstanding(session, settings, params, scope, prefixes, start, end)
+    await store.replace_outstanding(session=session, run_id=run.id, rows=outstanding)
+    result = RunResult(
+        run.id, year, scope, start, end, scores, proposals, outstanding=len(outstanding)
+    )
+    for proposal, _station in await store.proposals_in(
+        session=session, year=year, prefixes=prefixes, limit=1_000_000
+    ):
+        kind = result.counts.setdefault(proposal.kind, {})
+        kind[proposal.status] = kind.get(proposal.status, 0) + 1
+    run.summary = result.summary()
+    await session.flush()
+    return result
+
+
+async def _outstanding(
+    session: AsyncSession,
+    settings: Any,
+    params: Params,
+    scope: str,
+    prefixes: list[str] | None,
+    start: dt.date,
+    end: dt.date,
+) -> list[dict[str, Any]]:
+    from bot.services.access import level_of
+
+    levels = [(6, ""), (4, "00")]
+    if not scope or level_of(scope) == "province":
+        levels.append((2, "0000"))
+    rows = []
+    for length, pad in levels:
+        for item in await store.top_informants(
+            session=session,
+            start=start,
+            end=end,
+            weights=settings.propagation,
+            prefixes=prefixes,
+            group_len=length,
+            top=params.outstanding_top,
+        ):
+            rows.append(
+                {
+                    "informant_id": item.informant_id,
+                    "region_code": item.group + pad,
+                    "volume": item.volume,
+                    "rank": item.rank,
+                }
+            )
+    return rows
+
+
+async def scheduled_evaluation(ctx: Any) -> dict[str, Any]:
+    """The January job: evaluate the year named by the period everywhere; tell coordinators."""
+    runtime = ctx.runtime
+    year = int(ctx.period)
+    as_of = ctx.now.astimezone(runtime.settings.scheduler.tz).date()
+    async with runtime.sessions() as session, session.begin():
+        result = await run_evaluation(
+            session=session,
+            settings=runtime.settings,
+            year=year,
+            region_code="",
+            as_of=as_of,
+            now=ctx.now,
+        )
+        notices = await coordinator_notices(session=session, year=year)
+    sent = 0
+    if ctx.bot is not None:
+        from bot.i18n import get_translator
+
+        default = runtime.settings.i18n.default_locale
+        for telegram_id, language, n in notices:
+            t = get_translator(language or default)
+            try:
+                await ctx.bot.send_message(
+                    telegram_id,
+                    t(
+                        "The {year} annual evaluation is ready: {n} proposals in your area wait "
+                        "for a decision. Send /evaluation to review them.",
+                        year=year,
+                        n=n,
+                    ),
+                )
+                sent += 1
+            except Exception:  # noqa: BLE001 - best effort; the proposals are stored
+                continue
+    return {**result.summary(), "notified": sent}
+
+
+async def coordinator_notices(
+    *, session: AsyncSession, year: int
+) -> list[tuple[int, str | None, int]]:
+    """Return (telegram id, language, open proposals in their area) for each coordinator."""
+    from bot.services.access import region_contains
+    from storage import roles
+
+    open_ = await store.proposals_in(
+        session=session, year=year, prefixes=None, statuses=["proposed"], limit=1_000_000
+    )
+    codes = [st.region_code for _p, st in open_ if st.region_code]
+    out: dict[int, tuple[int, str | None, int]] = {}
+    for grant, person in await roles.list_grants(session=session, role="coordinator"):
+        if grant.region_code is None or person.unreachable:
+            continue
+        n = sum(1 for code in codes if region_contains(grant.region_code, code))
+        if n:
+            known = out.get(person.telegram_id)
+            out[person.telegram_id] = (
+                person.telegram_id,
+                person.language,
+                max(n, known[2] if known else 0),
+            )
+    return list(out.values())

@@ -1,0 +1,333 @@
+"""Precise push: pick recipients by interest and region, respect quiet hours, fill the outbox.
+
+Every push writes one outbox row per recipient with the dedupe key
+``push:<content_id>:<chat_id>``, so an item reaches a chat at most once however often it is
+pushed (a second push reaches only informants who joined since), and the daily push is
+idempotent: running it twice on one day enqueues nothing new.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.content.catalogue import item_state
+from bot.content.targeting import in_regions, quiet_until, wants_category
+from bot.i18n import normalize_locale
+from bot.services.access import region_prefix
+from storage import audit
+from storage import content as content_store
+from storage import outbox as outbox_store
+from storage.content import Candidate
+from storage.models import ContentItem, Push
+
+if TYPE_CHECKING:
+    from bot.runtime.context import Runtime
+
+log = logging.getLogger(__name__)
+
+CONTENT_KIND = "content"
+DAILY_MAX_ITEMS = 3  # items per scheduled daily push; the rest wait for the next days
+DAILY_LOOKBACK = dt.timedelta(days=7)  # older never-pushed items are not pushed by schedule
+
+
+class PushError(Exception):
+    """A push is refused; ``code`` says why."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class Target:
+    """One recipient of a push and when the message may go."""
+
+    candidate: Candidate
+    due_at: dt.datetime
+    deferred: bool
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push enqueued."""
+
+    push_id: int | None
+    content_id: int
+    targeted: int
+    queued: int
+    deferred: int
+
+    @property
+    def already(self) -> int:
+        """Return how many targets had this item already (skipped)."""
+        return self.targeted - self.queued
+
+
+@dataclass(frozen=True)
+class DailyPushResult:
+    """What one scheduled daily push did."""
+
+    day: dt.date
+    items: list[PushResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the small result dict a scheduled job logs."""
+        return {
+            "day": self.day.isoformat(),
+            "items": [r.content_id for r in self.items],
+            "pushes": [r.push_id for r in self.items if r.push_id is not None],
+            "queued": sum(r.queued for r in self.items),
+            "deferred": sum(r.deferred for r in self.items),
+        }
+
+
+@dataclass(frozen=True)
+class PushStatus:
+    """Progress of one push."""
+
+    push: Push
+    counts: dict[str, int]
+
+    @property
+    def pending(self) -> int:
+        """Return how many messages are still to be sent."""
+        return self.counts.get("pending", 0)
+
+    @property
+    def done(self) -> bool:
+        """Tell whether every message reached a final state."""
+        return self.pending == 0
+
+
+def select_targets(
+    candidates: Sequence[Candidate],
+    *,
+    categories: Sequence[str],
+    regions: Sequence[str],
+    send_at: dt.datetime,
+    tz: ZoneInfo | dt.tzinfo,
+) -> list[Target]:
+    """Keep candidates whose interests and station region match; set each one's send time."""
+    targets: list[Target] = []
+    for candidate in candidates:
+        if not wants_category(candidate.interests, categories):
+            continue
+        if not in_regions(candidate.region_code, regions):
+            continue
+        quiet_end = quiet_until(send_at, candidate.quiet_start, candidate.quiet_end, tz)
+        targets.append(Target(candidate, quiet_end or send_at, quiet_end is not None))
+    return targets
+
+
+def _prefixes(regions: Sequence[str]) -> list[str]:
+    """Return SQL prefixes for the regions (None of them → no filter)."""
+    return sorted({region_prefix(code) for code in regions})
+
+
+async def _targets_for(
+    session: AsyncSession,
+    item: ContentItem,
+    *,
+    categories: Sequence[str] | None,
+    regions: Sequence[str] | None,
+    send_at: dt.datetime,
+    tz: ZoneInfo | dt.tzinfo,
+) -> tuple[list[Target], list[str], list[str]]:
+    cats = list(categories) if categories else [item.category]
+    regs = list(regions) if regions is not None else list(item.regions or [])
+    candidates = await content_store.push_candidates(
+        session=session, region_prefixes=_prefixes(regs)
+    )
+    targets = select_targets(candidates, categories=cats, regions=regs, send_at=send_at, tz=tz)
+    return targets, cats, regs
+
+
+async def _pushable(session: AsyncSession, content_id: int, now: dt.datetime) -> ContentItem:
+    item = await content_store.get_item(session=session, content_id=content_id)
+    if item is None:
+        raise PushError("not_found", content_id=content_id)
+    state = item_state(item, now)
+    if state in ("retired", "expired"):
+        raise PushError(state, content_id=content_id)
+    return item
+
+
+async def count_targets(
+    *,
+    session: AsyncSession,
+    content_id: int,
+    now: dt.datetime,
+    tz: ZoneInfo | dt.tzinfo,
+    categories: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+) -> int:
+    """Return how many informants a push of the item would reach now."""
+    item = await _pushable(session, content_id, now)
+    targets, _, _ = await _targets_for(
+        session, item, categories=categories, regions=regions, send_at=now, tz=tz
+    )
+    return len(targets)
+
+
+async def push_item(
+    *,
+    session: AsyncSession,
+    content_id: int,
+    now: dt.datetime,
+    tz: ZoneInfo | dt.tzinfo,
+    default_locale: str = "zh_CN",
+    actor_id: int | None = None,
+    trigger: str = "curator",
+    categories: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+    not_before: dt.datetime | None = None,
+    report_chat: int | None = None,
+    report_locale: str | None = None,
+) -> PushResult:
+    """Enqueue one message per matching informant; publish the item if it was not yet."""
+    item = await _pushable(session, content_id, now)
+    send_at = max(not_before or now, now)
+    if item.publish_at is None or (not_before is None and item.publish_at > now):
+        item.publish_at = send_at
+        await content_store.update_item(session=session, content_id=content_id, publish_at=send_at)
+    targets, cats, regs = await _targets_for(
+        session, item, categories=categories, regions=regions, send_at=send_at, tz=tz
+    )
+    targeting: dict[str, Any] = {"trigger": trigger, "categories": cats, "regions": regs}
+    if not_before is not None:
+        targeting["not_before"] = send_at.isoformat()
+    if report_chat is not None:
+        targeting["report_chat"] = report_chat
+        targeting["report_locale"] = report_locale or default_locale
+    push = await outbox_store.create_push(
+        session=session,
+        content_id=content_id,
+        kind=CONTENT_KIND,
+        created_by=actor_id,
+        targeting=targeting,
+        now=now,
+    )
+    assert push.id is not None
+    messages = [
+        outbox_store.NewMessage(
+            chat_id=target.candidate.telegram_id,
+            kind=CONTENT_KIND,
+            payload={
+                "content_id": content_id,
+                "locale": normalize_locale(target.candidate.language, default_locale),
+                "informant_id": target.candidate.informant_id,
+                "station_admin": target.candidate.station_admin,
+            },
+            dedupe_key=f"push:{content_id}:{target.candidate.telegram_id}",
+            due_at=target.due_at,
+        )
+        for target in targets
+    ]
+    queued = await outbox_store.enqueue(
+        session=session, push_id=push.id, messages=messages, now=now
+    )
+    deferred = sum(1 for target in targets if target.deferred)
+    await outbox_store.update_push(
+        session=session,
+        push_id=push.id,
+        total=queued,
+        **({"finished_at": now} if queued == 0 else {}),
+    )
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="content.push",
+        now=now,
+        subject_type="content",
+        subject_id=content_id,
+        detail={
+            "push_id": push.id,
+            "trigger": trigger,
+            "targeted": len(targets),
+            "queued": queued,
+            "categories": cats,
+            "regions": regs,
+        },
+    )
+    return PushResult(
+        push_id=push.id,
+        content_id=content_id,
+        targeted=len(targets),
+        queued=queued,
+        deferred=min(deferred, queued),
+    )
+
+
+async def run_daily_push(
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    tz: ZoneInfo | dt.tzinfo,
+    default_locale: str = "zh_CN",
+    max_items: int = DAILY_MAX_ITEMS,
+    lookback: dt.timedelta = DAILY_LOOKBACK,
+) -> DailyPushResult:
+    """Push today's items: published, unexpired, never pushed, newest first (idempotent)."""
+    day = now.astimezone(tz).date()
+    items = await content_store.daily_candidates(
+        session=session, now=now, since=now - lookback, limit=max_items
+    )
+    results: list[PushResult] = []
+    for item in items:
+        assert item.id is not None
+        results.append(
+            await push_item(
+                session=session,
+                content_id=item.id,
+                now=now,
+                tz=tz,
+                default_locale=default_locale,
+                trigger="daily",
+            )
+        )
+    return DailyPushResult(day=day, items=results)
+
+
+async def daily_push_job(runtime: Runtime, now: dt.datetime) -> dict[str, Any]:
+    """Run the scheduled daily push in its own transaction and wake the sender."""
+    from bot.runtime.outbox import notify_outbox
+
+    settings = runtime.settings
+    async with runtime.sessions() as session, session.begin():
+        result = await run_daily_push(
+            session=session,
+            now=now,
+            tz=settings.scheduler.tz,
+            default_locale=settings.i18n.default_locale,
+            max_items=settings.content.daily_push_items,
+            lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
+        )
+    notify_outbox(runtime)
+    summary = result.as_dict()
+    log.info("daily push", extra=summary)
+    return summary
+
+
+async def push_status(*, session: AsyncSession, push_id: int) -> PushStatus | None:
+    """Return a push and its message counts per state."""
+    push = await outbox_store.get_push(session=session, push_id=push_id)
+    if push is None:
+        return None
+    counts = await outbox_store.counts(session=session, push_id=push_id)
+    return PushStatus(push=push, counts=counts)
+
+
+async def attach_progress_message(*, session: AsyncSession, push_id: int, message_id: int) -> None:
+    """Remember the curator's progress message so the sender can edit it."""
+    push = await outbox_store.get_push(session=session, push_id=push_id)
+    if push is not None:
+        targeting = {**(push.targeting or {}), "progress_message_id": message_id}
+        await outbox_store.update_push(session=session, push_id=push_id, targeting=targeting)

@@ -1,0 +1,239 @@
+"""Share figures: an informant's own stats (/me) and leaderboards (/top).
+
+Volume is always ``bot.services.propagation.propagation_volume`` of shares, Telegram reach,
+reported reach and verified visits.  Shares count for the station recorded on the share;
+visits for the informant's current station.  Only recognised stations are ranked on area
+boards; a station's informants are ranked among themselves whatever its status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.i18n import N_
+from bot.services.propagation import ShareFigures, propagation_volume
+from storage import links as link_store
+from storage import shares as share_store
+
+PERIODS: tuple[str, ...] = ("week", "month")
+BOARD_SIZE = 10
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One row of a leaderboard."""
+
+    key: int
+    name: str
+    figures: ShareFigures
+    volume: float
+    rank: int
+
+
+@dataclass(frozen=True)
+class Board:
+    """A leaderboard over a period."""
+
+    kind: str  # station (its informants) | area (recognised stations of a region)
+    period: str
+    start: dt.date
+    end: dt.date  # exclusive
+    rows: list[Ranked]
+
+    def row_of(self, key: int) -> Ranked | None:
+        """Return the row of ``key``, if present."""
+        return next((row for row in self.rows if row.key == key), None)
+
+
+@dataclass(frozen=True)
+class InformantStats:
+    """An informant's figures this month and rank in the station."""
+
+    figures: ShareFigures
+    volume: float
+    rank: int
+    ranked: int
+
+
+def period_bounds(today: dt.date, period: str) -> tuple[dt.date, dt.date]:
+    """Return [start, end) of the ISO week or calendar month containing ``today``."""
+    if period == "week":
+        start = today - dt.timedelta(days=today.weekday())
+        return start, start + dt.timedelta(days=7)
+    if period == "month":
+        start = today.replace(day=1)
+        return start, (start + dt.timedelta(days=32)).replace(day=1)
+    raise ValueError(f"unknown period {period!r}")
+
+
+def rank_rows(
+    entries: Sequence[tuple[int, str, ShareFigures]], settings: Settings
+) -> list[Ranked]:
+    """Rank by volume, then shares (ties share a rank: 1, 1, 3)."""
+    scored = [
+        (key, name, figures, propagation_volume(figures, settings.propagation))
+        for key, name, figures in entries
+    ]
+    scored.sort(key=lambda e: (-e[3], -e[2].shares, e[0]))
+    rows: list[Ranked] = []
+    for position, (key, name, figures, volume) in enumerate(scored, start=1):
+        same = rows and rows[-1].volume == volume and rows[-1].figures.shares == figures.shares
+        rank = rows[-1].rank if same else position
+        rows.append(Ranked(key=key, name=name, figures=figures, volume=volume, rank=rank))
+    return rows
+
+
+def _figures(totals: share_store.ShareTotals | None, visits: int) -> ShareFigures:
+    totals = totals or share_store.ShareTotals()
+    return ShareFigures(
+        shares=totals.shares,
+        telegram_reach=totals.telegram_reach,
+        reported_reach=totals.reported_reach,
+        visits=visits,
+    )
+
+
+def mask_name(name: str | None) -> str:
+    """Return a name with its middle hidden (王*英, 李*), as boards are seen by others."""
+    if not name:
+        return "—"
+    if len(name) <= 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+async def station_board(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    station_id: int,
+    period: str,
+    today: dt.date,
+) -> Board:
+    """Rank a station's active informants over the period."""
+    start, end = period_bounds(today, period)
+    people = await share_store.station_informants(session=session, station_id=station_id)
+    totals = await share_store.totals_by_informant(
+        session=session, start=start, end=end, station_id=station_id
+    )
+    visits = await link_store.visits_by_informant(
+        session=session, start=start, end=end, station_id=station_id
+    )
+    entries = [
+        (i, mask_name(name), _figures(totals.get(i), visits.get(i, 0))) for i, name in people
+    ]
+    return Board("station", period, start, end, rank_rows(entries, settings))
+
+
+async def area_board(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    region_prefix: str,
+    period: str,
+    today: dt.date,
+) -> Board:
+    """Rank the recognised stations of a region over the period."""
+    start, end = period_bounds(today, period)
+    stations = await share_store.recognised_stations(session=session, region_prefix=region_prefix)
+    ids = [i for i, _ in stations]
+    totals = await share_store.totals_by_station(
+        session=session, start=start, end=end, station_ids=ids
+    )
+    visits = await link_store.visits_by_station(
+        session=session, start=start, end=end, station_ids=ids
+    )
+    entries = [(i, name, _figures(totals.get(i), visits.get(i, 0))) for i, name in stations]
+    return Board("area", period, start, end, rank_rows(entries, settings))
+
+
+async def informant_stats(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    informant_id: int,
+    station_id: int,
+    today: dt.date,
+) -> InformantStats:
+    """Return an informant's figures this month and their rank in the station."""
+    board = await station_board(
+        session=session, settings=settings, station_id=station_id, period="month", today=today
+    )
+    row = board.row_of(informant_id)
+    if row is None:  # removed from the roster since: figures of their own only
+        start, end = period_bounds(today, "month")
+        totals = await share_store.totals_by_informant(
+            session=session, start=start, end=end, informant_ids=[informant_id]
+        )
+        visits = await link_store.visits_by_informant(
+            session=session, start=start, end=end, informant_ids=[informant_id]
+        )
+        figures = _figures(totals.get(informant_id), visits.get(informant_id, 0))
+        return InformantStats(
+            figures, propagation_volume(figures, settings.propagation), 0, len(board.rows)
+        )
+    return InformantStats(row.figures, row.volume, row.rank, len(board.rows))
+
+
+# /me lines (message ids with placeholders; the informants feature renders them).
+STAT_SHARES = N_("📤 Shares this month: {shares}")
+STAT_REACH = N_("👥 Reach: {reach} (Telegram {telegram}, reported {reported})")
+STAT_VISITS = N_("🔗 Visits to your links: {visits}")
+STAT_VOLUME = N_("📈 Propagation volume: {volume}")
+STAT_RANK = N_("🏅 Rank in your station this month: {rank} of {total}")
+STAT_UNRANKED = N_("🏅 Not ranked in a station this month")
+
+
+def profile_provider(settings: Settings):  # type: ignore[no-untyped-def]
+    """Return the /me stats provider for ``bot.services.informants.PROFILE_STATS_PROVIDERS``."""
+    from bot.services.informants import ProfileStat
+    from storage.models import Informant
+
+    zone = ZoneInfo(settings.scheduler.timezone)
+
+    async def share_profile_stats(
+        *, session: AsyncSession, informant_id: int, now: dt.datetime
+    ) -> list[ProfileStat]:
+        informant = await session.get(Informant, informant_id)
+        if informant is None:
+            return []
+        stats = await informant_stats(
+            session=session,
+            settings=settings,
+            informant_id=informant_id,
+            station_id=informant.station_id,
+            today=now.astimezone(zone).date(),
+        )
+        fig = stats.figures
+        lines = [
+            ProfileStat(STAT_SHARES, {"shares": fig.shares}),
+            ProfileStat(
+                STAT_REACH,
+                {
+                    "reach": fig.telegram_reach + fig.reported_reach,
+                    "telegram": fig.telegram_reach,
+                    "reported": fig.reported_reach,
+                },
+            ),
+            ProfileStat(STAT_VISITS, {"visits": fig.visits}),
+            ProfileStat(STAT_VOLUME, {"volume": _plain(stats.volume)}),
+        ]
+        if stats.rank:
+            lines.append(ProfileStat(STAT_RANK, {"rank": stats.rank, "total": stats.ranked}))
+        else:
+            lines.append(ProfileStat(STAT_UNRANKED))
+        return lines
+
+    share_profile_stats.kepubot_shares = True  # type: ignore[attr-defined]
+    return share_profile_stats
+
+
+def _plain(volume: float) -> str:
+    """Return a volume without a useless ``.0``."""
+    return str(int(volume)) if float(volume).is_integer() else f"{volume:.1f}"

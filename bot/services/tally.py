@@ -1,0 +1,139 @@
+"""The weekly tally: per counted station per ISO week, rolled up county → city → province.
+
+Counted stations are those in ``COUNTED_STATES``: recognised, and recognised stations under
+a rectification order (rectifying does not withdraw recognition, and coordinators need to
+see whether such a station improves). Days are local dates in the configured zone
+(Asia/Shanghai). Definitions of every figure: docs/tally-and-digest.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import PropagationSettings, Settings
+from bot.jobs import parse_week
+from bot.services.propagation import volume_sql
+from storage import tally as tally_store
+from storage.tally import WeekBounds
+
+if TYPE_CHECKING:
+    from bot.runtime.context import Runtime
+    from bot.runtime.scheduler import JobContext
+
+COUNTED_STATES = ("recognised", "rectifying")
+TALLY_JOB = "weekly_tally"
+
+
+class TallyError(Exception):
+    """A refused tally request, with a ``code`` the caller maps to localised text."""
+
+    def __init__(self, code: str, /, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True)
+class TallyResult:
+    """What one recomputation wrote."""
+
+    week: str
+    stations: int
+    regions: int
+
+
+def week_key(day: dt.date) -> str:
+    """Return the ISO week of a date, e.g. ``2026-W48``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def shift_week(week: str, weeks: int) -> str:
+    """Return the week ``weeks`` later (negative: earlier)."""
+    monday, _ = parse_week(week)
+    return week_key(monday + dt.timedelta(weeks=weeks))
+
+
+def last_full_week(today: dt.date) -> str:
+    """Return the latest ISO week that has ended before ``today``."""
+    return week_key(today - dt.timedelta(days=today.isoweekday()))
+
+
+def week_bounds(week: str, tz: ZoneInfo) -> WeekBounds:
+    """Return the local days of an ISO week and the UTC instants they span."""
+    try:
+        start, end = parse_week(week)
+    except ValueError as exc:
+        raise TallyError("bad_week", week=week) from exc
+    start_ts = dt.datetime.combine(start, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end_ts = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return WeekBounds(
+        week=week, start=start, end=end, start_ts=start_ts, end_ts=end_ts.astimezone(dt.UTC)
+    )
+
+
+def volume_expression(weights: PropagationSettings) -> str:
+    """Return the propagation volume formula over the tally's own columns."""
+    return volume_sql(
+        weights,
+        shares="shares_total",
+        telegram_reach="reach_telegram",
+        reported_reach="reach_reported",
+        visits="visits",
+    )
+
+
+async def tally_week(
+    *, session: AsyncSession, week: str, settings: Settings, now: dt.datetime
+) -> TallyResult:
+    """Recompute one week's station and region rows (idempotent; the caller commits)."""
+    bounds = week_bounds(week, settings.scheduler.tz)
+    stations, regions = await tally_store.recompute_week(
+        session=session,
+        bounds=bounds,
+        volume_expr=volume_expression(settings.propagation),
+        counted_states=COUNTED_STATES,
+        now=now,
+    )
+    return TallyResult(week=week, stations=stations, regions=regions)
+
+
+async def weekly_tally_job(ctx: JobContext) -> dict[str, Any]:
+    """Job: recompute the period's week in one transaction."""
+    runtime = ctx.runtime
+    async with runtime.sessions() as session, session.begin():
+        result = await tally_week(
+            session=session, week=ctx.period, settings=runtime.settings, now=runtime.now()
+        )
+    return {"week": result.week, "stations": result.stations, "regions": result.regions}
+
+
+def check_finished(week: str, today: dt.date) -> None:
+    """Refuse a week that is not over yet (its figures would be partial)."""
+    try:
+        _, end = parse_week(week)
+    except ValueError as exc:
+        raise TallyError("bad_week", week=week) from exc
+    if end >= today:
+        raise TallyError("week_not_over", week=week)
+
+
+async def ensure_tally(runtime: Runtime, weeks: Sequence[str]) -> None:
+    """Run the weekly_tally job for each of ``weeks`` that has not run (once per period)."""
+    from bot.jobs import load_jobs
+    from bot.runtime.scheduler import JOBS, run_job
+
+    load_jobs()
+    for week in weeks:
+        async with runtime.sessions() as session:
+            done = await tally_store.week_computed(session=session, week=week, job=TALLY_JOB)
+        if not done:
+            outcome = await run_job(runtime, JOBS[TALLY_JOB], period=week)
+            if outcome.status == "failed":
+                raise TallyError("tally_failed", week=week, error=outcome.error or "")

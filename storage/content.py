@@ -1,0 +1,276 @@
+"""The content catalogue: items, lookups for import, browsing, search and push targeting."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage.models import ContentItem, Informant, Person, Push, RoleGrant, Station
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An informant who may receive pushes, with what targeting needs to know."""
+
+    informant_id: int
+    telegram_id: int
+    language: str | None
+    interests: tuple[str, ...]
+    quiet_start: dt.time | None
+    quiet_end: dt.time | None
+    region_code: str | None
+    station_admin: bool
+
+
+def _visible(now: dt.datetime) -> list[ColumnElement[bool]]:
+    """Conditions for an item informants may see: published, not retired, not expired."""
+    return [
+        ContentItem.publish_at.is_not(None),  # type: ignore[union-attr]
+        ContentItem.publish_at <= now,  # type: ignore[operator]
+        ContentItem.retired_at.is_(None),  # type: ignore[union-attr]
+        or_(ContentItem.expires_at.is_(None), ContentItem.expires_at > now),  # type: ignore[union-attr,operator]
+    ]
+
+
+async def get_item(*, session: AsyncSession, content_id: int) -> ContentItem | None:
+    """Return one item by id."""
+    result = await session.execute(
+        select(ContentItem)
+        .where(ContentItem.id == content_id)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_items(
+    *, session: AsyncSession, content_ids: Iterable[int]
+) -> dict[int, ContentItem]:
+    """Return items by id."""
+    ids = list(set(content_ids))
+    if not ids:
+        return {}
+    result = await session.execute(
+        select(ContentItem)
+        .where(ContentItem.id.in_(ids))  # type: ignore[union-attr]
+        .execution_options(populate_existing=True)
+    )
+    return {item.id: item for item in result.scalars() if item.id is not None}
+
+
+async def existing_keys(
+    *, session: AsyncSession, guids: Sequence[str], urls: Sequence[str]
+) -> tuple[set[str], set[str]]:
+    """Return which of ``guids`` and ``urls`` are already in the catalogue."""
+    found_guids: set[str] = set()
+    found_urls: set[str] = set()
+    for start in range(0, max(len(guids), len(urls)), 500):
+        chunk_g, chunk_u = guids[start : start + 500], urls[start : start + 500]
+        if chunk_g:
+            rows = await session.execute(
+                select(ContentItem.guid).where(ContentItem.guid.in_(chunk_g))  # type: ignore[attr-defined]
+            )
+            found_guids.update(rows.scalars())
+        if chunk_u:
+            rows = await session.execute(
+                select(ContentItem.url).where(ContentItem.url.in_(chunk_u))  # type: ignore[attr-defined]
+            )
+            found_urls.update(rows.scalars())
+    return found_guids, found_urls
+
+
+async def add_item(*, session: AsyncSession, item: ContentItem) -> ContentItem:
+    """Store a new item and return it with its id."""
+    session.add(item)
+    await session.flush()
+    return item
+
+
+async def list_items(
+    *, session: AsyncSession, offset: int = 0, limit: int = 10
+) -> tuple[list[ContentItem], int]:
+    """Return a page of the whole catalogue (newest first) and the total count."""
+    total = (await session.execute(select(func.count()).select_from(ContentItem))).scalar_one()
+    result = await session.execute(
+        select(ContentItem)
+        .order_by(ContentItem.id.desc())  # type: ignore[union-attr]
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.scalars()), int(total)
+
+
+async def browse(
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    category: str | None = None,
+    offset: int = 0,
+    limit: int = 5,
+) -> tuple[list[ContentItem], int]:
+    """Return a page of visible items (newest first), optionally of one category."""
+    conditions = _visible(now)
+    if category:
+        conditions.append(ContentItem.category == category)
+    total = (
+        await session.execute(select(func.count()).select_from(ContentItem).where(*conditions))
+    ).scalar_one()
+    result = await session.execute(
+        select(ContentItem)
+        .where(*conditions)
+        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(result.scalars()), int(total)
+
+
+def _json_fragment(word: str) -> str:
+    """Return ``word`` as it appears inside the stored JSON text (non-ASCII escaped)."""
+    return json.dumps(word)[1:-1]
+
+
+async def search(
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    words: Sequence[str],
+    limit: int = 10,
+) -> tuple[list[ContentItem], int]:
+    """Return visible items whose title, summary or tags contain every word (substring)."""
+    conditions = _visible(now)
+    for word in words:
+        conditions.append(
+            or_(
+                ContentItem.title.icontains(word, autoescape=True),  # type: ignore[attr-defined]
+                ContentItem.summary.icontains(word, autoescape=True),  # type: ignore[attr-defined]
+                ContentItem.title_en.icontains(word, autoescape=True),  # type: ignore[union-attr]
+                ContentItem.summary_en.icontains(word, autoescape=True),  # type: ignore[union-attr]
+                cast(ContentItem.tags, String).icontains(_json_fragment(word), autoescape=True),
+            )
+        )
+    total = (
+        await session.execute(select(func.count()).select_from(ContentItem).where(*conditions))
+    ).scalar_one()
+    result = await session.execute(
+        select(ContentItem)
+        .where(*conditions)
+        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return list(result.scalars()), int(total)
+
+
+async def update_item(*, session: AsyncSession, content_id: int, **values: Any) -> bool:
+    """Change fields of an item; return whether it exists."""
+    result = await session.execute(
+        update(ContentItem).where(ContentItem.id == content_id).values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def set_media_file_id(*, session: AsyncSession, content_id: int, file_id: str) -> None:
+    """Cache the Telegram file id of an item's uploaded media (first upload wins)."""
+    await session.execute(
+        update(ContentItem)
+        .where(ContentItem.id == content_id, ContentItem.media_file_id.is_(None))  # type: ignore[union-attr]
+        .values(media_file_id=file_id)
+    )
+
+
+async def pushed_content_ids(*, session: AsyncSession, content_ids: Iterable[int]) -> set[int]:
+    """Return which of ``content_ids`` already have a push."""
+    ids = list(content_ids)
+    if not ids:
+        return set()
+    result = await session.execute(
+        select(Push.content_id).where(Push.content_id.in_(ids)).distinct()  # type: ignore[union-attr]
+    )
+    return {cid for cid in result.scalars() if cid is not None}
+
+
+async def daily_candidates(
+    *, session: AsyncSession, now: dt.datetime, since: dt.datetime, limit: int
+) -> list[ContentItem]:
+    """Return visible items published in [since, now] that were never pushed, newest first."""
+    pushed = select(Push.content_id).where(Push.content_id.is_not(None))  # type: ignore[union-attr]
+    result = await session.execute(
+        select(ContentItem)
+        .where(
+            *_visible(now),
+            ContentItem.publish_at >= since,  # type: ignore[operator]
+            ContentItem.id.not_in(pushed),
+        )  # type: ignore[union-attr]
+        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+        .limit(limit)
+    )
+    return list(result.scalars())
+
+
+async def push_candidates(
+    *, session: AsyncSession, region_prefixes: Sequence[str] = ()
+) -> list[Candidate]:
+    """Return active, reachable informants (optionally only in stations under the prefixes)."""
+    stmt = (
+        select(
+            Informant.id,
+            Person.telegram_id,
+            Person.language,
+            Informant.interests,
+            Informant.quiet_start,
+            Informant.quiet_end,
+            Station.region_code,
+            Person.id,
+        )
+        .join(Person, Person.id == Informant.person_id)
+        .join(Station, Station.id == Informant.station_id)
+        .where(
+            Informant.paused.is_(False),  # type: ignore[attr-defined]
+            Informant.removed_at.is_(None),  # type: ignore[union-attr]
+            Informant.forgotten_at.is_(None),  # type: ignore[union-attr]
+            Person.unreachable.is_(False),  # type: ignore[attr-defined]
+        )
+        .order_by(Informant.id)
+    )
+    if region_prefixes:
+        stmt = stmt.where(
+            or_(*(Station.region_code.startswith(p) for p in region_prefixes))  # type: ignore[union-attr]
+        )
+    rows = (await session.execute(stmt)).all()
+    admins = set(
+        (
+            await session.execute(
+                select(RoleGrant.person_id).where(RoleGrant.role == "station_admin").distinct()
+            )
+        ).scalars()
+    )
+    return [
+        Candidate(
+            informant_id=row[0],
+            telegram_id=int(row[1]),
+            language=row[2],
+            interests=tuple(row[3] or ()),
+            quiet_start=row[4],
+            quiet_end=row[5],
+            region_code=row[6],
+            station_admin=row[7] in admins,
+        )
+        for row in rows
+    ]
+
+
+async def informant_of(*, session: AsyncSession, person_id: int) -> int | None:
+    """Return the id of the person's active informant record, if any."""
+    result = await session.execute(
+        select(Informant.id).where(
+            Informant.person_id == person_id,
+            Informant.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    return result.scalar_one_or_none()

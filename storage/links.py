@@ -1,0 +1,152 @@
+"""Tracked short links and their verified visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ContentItem, Informant, LinkVisit, TrackedLink
+from storage.upsert import insert_for
+
+MAX_CODE_ATTEMPTS = 5
+
+
+class CodeSpaceExhausted(RuntimeError):
+    """Several random codes in a row collided: the code length is too short."""
+
+
+async def get_link(
+    *, session: AsyncSession, informant_id: int, content_id: int, channel: str
+) -> TrackedLink | None:
+    """Return the link of an informant, item and channel, if it exists."""
+    result = await session.execute(
+        select(TrackedLink).where(
+            TrackedLink.informant_id == informant_id,
+            TrackedLink.content_id == content_id,
+            TrackedLink.channel == channel,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_or_create_link(
+    *,
+    session: AsyncSession,
+    informant_id: int,
+    content_id: int,
+    channel: str,
+    new_code: Callable[[], str],
+    now: dt.datetime,
+) -> TrackedLink:
+    """Return the link of an informant, item and channel, creating it with a fresh code."""
+    existing = await get_link(
+        session=session, informant_id=informant_id, content_id=content_id, channel=channel
+    )
+    if existing is not None:
+        return existing
+    table = TrackedLink.__table__
+    for _ in range(MAX_CODE_ATTEMPTS):
+        # Insert-or-ignore covers both races: another process creating the same owner's
+        # link (then we read theirs) and a random code collision (then we try again).
+        stmt = (
+            insert_for(session, table)
+            .values(
+                code=new_code(),
+                informant_id=informant_id,
+                content_id=content_id,
+                channel=channel,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        await session.execute(stmt)
+        link = await get_link(
+            session=session, informant_id=informant_id, content_id=content_id, channel=channel
+        )
+        if link is not None:
+            return link
+    raise CodeSpaceExhausted("could not find a free tracked-link code")
+
+
+async def target_of(*, session: AsyncSession, code: str) -> tuple[int, str] | None:
+    """Return (link id, the item's catalogue URL) for a code, or None when unknown."""
+    result = await session.execute(
+        select(TrackedLink.id, ContentItem.url)
+        .join(ContentItem, ContentItem.id == TrackedLink.content_id)
+        .where(TrackedLink.code == code)
+    )
+    row = result.first()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+async def record_visit(
+    *, session: AsyncSession, link_id: int, day: dt.date, visitor_hash: str, now: dt.datetime
+) -> bool:
+    """Count a visit unless this visitor already visited the link that day."""
+    stmt = (
+        insert_for(session, LinkVisit.__table__)
+        .values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
+        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
+        .returning(LinkVisit.__table__.c.id)
+    )
+    result = await session.execute(stmt)
+    return result.first() is not None
+
+
+async def record_visits(*, session: AsyncSession, rows: list[dict[str, object]]) -> int:
+    """Insert visits (link_id, day, visitor_hash, created_at), ignoring repeats; return new."""
+    if not rows:
+        return 0
+    stmt = (
+        insert_for(session, LinkVisit.__table__)
+        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
+        .returning(LinkVisit.__table__.c.id)
+    )
+    result = await session.execute(stmt, rows)
+    return len(result.all())
+
+
+async def visits_by_informant(
+    *,
+    session: AsyncSession,
+    start: dt.date,
+    end: dt.date,
+    station_id: int | None = None,
+    informant_ids: list[int] | None = None,
+) -> dict[int, int]:
+    """Return verified visits in [start, end) per informant (of a station, or listed)."""
+    stmt = (
+        select(TrackedLink.informant_id, func.count())
+        .select_from(LinkVisit)
+        .join(TrackedLink, TrackedLink.id == LinkVisit.link_id)
+        .where(LinkVisit.day >= start, LinkVisit.day < end)
+        .group_by(TrackedLink.informant_id)
+    )
+    if station_id is not None:
+        stmt = stmt.join(Informant, Informant.id == TrackedLink.informant_id).where(
+            Informant.station_id == station_id
+        )
+    if informant_ids is not None:
+        stmt = stmt.where(TrackedLink.informant_id.in_(informant_ids))  # type: ignore[attr-defined]
+    result = await session.execute(stmt)
+    return {int(i): int(n) for i, n in result.all()}
+
+
+async def visits_by_station(
+    *, session: AsyncSession, start: dt.date, end: dt.date, station_ids: list[int]
+) -> dict[int, int]:
+    """Return verified visits in [start, end) per station (the informant's station)."""
+    if not station_ids:
+        return {}
+    result = await session.execute(
+        select(Informant.station_id, func.count())
+        .select_from(LinkVisit)
+        .join(TrackedLink, TrackedLink.id == LinkVisit.link_id)
+        .join(Informant, Informant.id == TrackedLink.informant_id)
+        .where(LinkVisit.day >= start, LinkVisit.day < end, Informant.station_id.in_(station_ids))  # type: ignore[attr-defined]
+        .group_by(Informant.station_id)
+    )
+    return {int(s): int(n) for s, n in result.all()}

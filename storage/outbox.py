@@ -1,0 +1,316 @@
+"""The durable outbox: pushes and one message row per recipient (pending → sent|failed|blocked).
+
+Rows are claimed with a lease: one statement moves the due rows' ``next_attempt_at`` into
+the future, so no other sender picks them while this one works through them (on PostgreSQL
+the inner SELECT also uses ``FOR UPDATE SKIP LOCKED``, so concurrent claims never collide).
+A sender that dies leaves its unsent rows to be claimed again when the lease runs out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, Push
+from storage.upsert import insert_for
+
+_T = OutboxMessage.__table__
+
+
+@dataclass(frozen=True)
+class ClaimedMessage:
+    """A row claimed for sending, detached from any session."""
+
+    id: int
+    push_id: int | None
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to enqueue."""
+
+    chat_id: int
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str
+    due_at: dt.datetime
+
+
+async def create_push(
+    *,
+    session: AsyncSession,
+    content_id: int | None,
+    kind: str,
+    created_by: int | None,
+    targeting: dict[str, Any],
+    now: dt.datetime,
+) -> Push:
+    """Create a push row and return it with its id."""
+    push = Push(
+        content_id=content_id,
+        kind=kind,
+        created_by=created_by,
+        targeting=targeting,
+        total=0,
+        created_at=now,
+    )
+    session.add(push)
+    await session.flush()
+    return push
+
+
+async def get_push(*, session: AsyncSession, push_id: int) -> Push | None:
+    """Return a push by id."""
+    result = await session.execute(
+        select(Push).where(Push.id == push_id).execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def recent_pushes(*, session: AsyncSession, limit: int = 10) -> list[Push]:
+    """Return the newest pushes."""
+    result = await session.execute(select(Push).order_by(Push.id.desc()).limit(limit))  # type: ignore[union-attr]
+    return list(result.scalars())
+
+
+async def update_push(*, session: AsyncSession, push_id: int, **values: Any) -> None:
+    """Change fields of a push."""
+    await session.execute(update(Push).where(Push.id == push_id).values(**values))
+
+
+async def delete_push(*, session: AsyncSession, push_id: int) -> None:
+    """Remove a push that got no rows."""
+    await session.execute(delete(Push).where(Push.id == push_id))
+
+
+async def enqueue(
+    *,
+    session: AsyncSession,
+    push_id: int | None,
+    messages: Sequence[NewMessage],
+    now: dt.datetime,
+    chunk: int = 1000,
+) -> int:
+    """Insert message rows, skipping any whose dedupe key exists; return how many were new."""
+    added = 0
+    for start in range(0, len(messages), chunk):
+        rows = [
+            {
+                "push_id": push_id,
+                "chat_id": m.chat_id,
+                "kind": m.kind,
+                "payload": m.payload,
+                "state": "pending",
+                "attempts": 0,
+                "next_attempt_at": m.due_at,
+                "dedupe_key": m.dedupe_key,
+                "created_at": now,
+            }
+            for m in messages[start : start + chunk]
+        ]
+        stmt = (
+            insert_for(session, _T)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(_T.c.id)
+        )
+        result = await session.execute(stmt, rows)
+        added += len(result.all())
+    return added
+
+
+async def claim_due(
+    *, session: AsyncSession, now: dt.datetime, lease_until: dt.datetime, limit: int
+) -> list[ClaimedMessage]:
+    """Lease up to ``limit`` due pending rows to the caller, oldest due first."""
+    due = (
+        select(_T.c.id)
+        .where(_T.c.state == "pending", _T.c.next_attempt_at <= now)
+        .order_by(_T.c.next_attempt_at, _T.c.id)
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    stmt = (
+        update(_T)
+        .where(_T.c.id.in_(due.scalar_subquery()))
+        .values(next_attempt_at=lease_until)
+        .returning(
+            _T.c.id,
+            _T.c.push_id,
+            _T.c.chat_id,
+            _T.c.kind,
+            _T.c.payload,
+            _T.c.attempts,
+            _T.c.next_attempt_at,
+        )
+    )
+    # The old due time is not returned by RETURNING; order by id, which follows it closely.
+    rows = (await session.execute(stmt)).all()
+    claimed = [
+        ClaimedMessage(
+            id=r[0],
+            push_id=r[1],
+            chat_id=int(r[2]),
+            kind=r[3],
+            payload=r[4],
+            attempts=r[5],
+            due_at=None,
+        )
+        for r in rows
+    ]
+    return sorted(claimed, key=lambda m: m.id)
+
+
+async def any_due(*, session: AsyncSession, now: dt.datetime) -> bool:
+    """Tell whether a pending row is due (a cheap read before taking any write lock)."""
+    result = await session.execute(
+        select(_T.c.id).where(_T.c.state == "pending", _T.c.next_attempt_at <= now).limit(1)
+    )
+    return result.first() is not None
+
+
+async def release(*, session: AsyncSession, ids: Iterable[int], due_at: dt.datetime) -> None:
+    """Give claimed rows back, due at ``due_at`` (a stop, a flood wait)."""
+    id_list = list(ids)
+    if id_list:
+        await session.execute(
+            update(_T)
+            .where(_T.c.id.in_(id_list), _T.c.state == "pending")
+            .values(next_attempt_at=due_at)
+        )
+
+
+async def touch(*, session: AsyncSession, message_id: int) -> None:
+    """Write to a row without changing it (takes the write lock first on SQLite)."""
+    await session.execute(update(_T).where(_T.c.id == message_id).values(attempts=_T.c.attempts))
+
+
+async def mark_sent(
+    *,
+    session: AsyncSession,
+    message_id: int,
+    now: dt.datetime,
+    telegram_message_id: int | None,
+    attempts: int,
+) -> None:
+    """Record a successful send."""
+    await session.execute(
+        update(_T)
+        .where(_T.c.id == message_id)
+        .values(
+            state="sent",
+            sent_at=now,
+            telegram_message_id=telegram_message_id,
+            attempts=attempts,
+            error=None,
+            next_attempt_at=None,
+        )
+    )
+
+
+async def mark_final(
+    *, session: AsyncSession, message_id: int, state: str, error: str, attempts: int
+) -> None:
+    """Record a final failure: ``failed`` or ``blocked``."""
+    await session.execute(
+        update(_T)
+        .where(_T.c.id == message_id)
+        .values(
+            state=state,
+            error=error[:1000],
+            attempts=attempts,
+            next_attempt_at=None,
+        )
+    )
+
+
+async def mark_retry(
+    *, session: AsyncSession, message_id: int, due_at: dt.datetime, error: str, attempts: int
+) -> None:
+    """Keep a row pending for another try at ``due_at``."""
+    await session.execute(
+        update(_T)
+        .where(_T.c.id == message_id)
+        .values(
+            error=error[:1000],
+            attempts=attempts,
+            next_attempt_at=due_at,
+        )
+    )
+
+
+async def counts(*, session: AsyncSession, push_id: int | None = None) -> dict[str, int]:
+    """Return the number of rows in each state (for one push, or all)."""
+    stmt = select(_T.c.state, func.count()).group_by(_T.c.state)
+    if push_id is not None:
+        stmt = stmt.where(_T.c.push_id == push_id)
+    result = await session.execute(stmt)
+    found = {state: int(n) for state, n in result.all()}
+    return {state: found.get(state, 0) for state in OutboxMessage.STATES}
+
+
+async def count_due(*, session: AsyncSession, now: dt.datetime) -> int:
+    """Return how many pending rows are due now."""
+    result = await session.execute(
+        select(func.count())
+        .select_from(_T)
+        .where(_T.c.state == "pending", _T.c.next_attempt_at <= now)
+    )
+    return int(result.scalar_one())
+
+
+async def next_due_at(*, session: AsyncSession) -> dt.datetime | None:
+    """Return when the earliest pending row becomes due."""
+    result = await session.execute(
+        select(func.min(_T.c.next_attempt_at)).where(_T.c.state == "pending")
+    )
+    value: dt.datetime | None = result.scalar_one_or_none()
+    if value is not None and value.tzinfo is None:  # min() bypasses the column type
+        value = value.replace(tzinfo=dt.UTC)
+    return value
+
+
+async def unfinished_pushes(*, session: AsyncSession, push_ids: Iterable[int]) -> list[Push]:
+    """Return the pushes among ``push_ids`` not marked finished yet."""
+    ids = list(set(push_ids))
+    if not ids:
+        return []
+    result = await session.execute(
+        select(Push)
+        .where(Push.id.in_(ids), Push.finished_at.is_(None))  # type: ignore[union-attr]
+        .execution_options(populate_existing=True)
+    )
+    return list(result.scalars())
+
+
+async def finish_push(*, session: AsyncSession, push_id: int, now: dt.datetime) -> bool:
+    """Mark a push finished; return False if another process already did."""
+    result = await session.execute(
+        update(Push)
+        .where(Push.id == push_id, Push.finished_at.is_(None))  # type: ignore[union-attr]
+        .values(finished_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def messages_of(
+    *, session: AsyncSession, push_id: int | None = None, chat_id: int | None = None
+) -> list[OutboxMessage]:
+    """Return rows of a push or a chat (tests, status)."""
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]
+    if push_id is not None:
+        stmt = stmt.where(OutboxMessage.push_id == push_id)
+    if chat_id is not None:
+        stmt = stmt.where(OutboxMessage.chat_id == chat_id)
+    result = await session.execute(stmt.execution_options(populate_existing=True))
+    return list(result.scalars())

@@ -1,0 +1,260 @@
+"""Share events, their per-period aggregates, and integrity flags about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ContentItem,
+    Informant,
+    IntegrityFlag,
+    Person,
+    ShareEvent,
+    Station,
+    TrackedLink,
+)
+from storage.upsert import insert_for
+
+# Channels whose audience Telegram measured (group member counts); the rest are reported.
+TELEGRAM_CHANNELS: tuple[str, ...] = ("telegram_inline", "telegram_forward")
+
+
+@dataclass(frozen=True)
+class ShareTotals:
+    """Shares and reach of one informant or station over a period."""
+
+    shares: int = 0
+    telegram_reach: int = 0
+    reported_reach: int = 0
+
+
+async def insert_share(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
+    """Insert a share unless its dedupe key exists; return the new id or None."""
+    stmt = (
+        insert_for(session, ShareEvent.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ShareEvent.__table__.c.id)
+    )
+    row = (await session.execute(stmt)).first()
+    return int(row[0]) if row is not None else None
+
+
+async def count_since(*, session: AsyncSession, informant_id: int, since: dt.datetime) -> int:
+    """Return how many shares an informant recorded since ``since``."""
+    result = await session.execute(
+        select(func.count())
+        .select_from(ShareEvent)
+        .where(
+            ShareEvent.informant_id == informant_id,
+            ShareEvent.created_at >= since,  # type: ignore[operator]
+        )
+    )
+    return int(result.scalar_one())
+
+
+def _totals_columns() -> list[Any]:
+    telegram = ShareEvent.channel.in_(TELEGRAM_CHANNELS)  # type: ignore[attr-defined]
+    return [
+        func.count(),
+        func.coalesce(func.sum(case((telegram, ShareEvent.audience), else_=0)), 0),
+        func.coalesce(func.sum(case((telegram, 0), else_=ShareEvent.audience)), 0),
+    ]
+
+
+async def totals_by_informant(
+    *,
+    session: AsyncSession,
+    start: dt.date,
+    end: dt.date,
+    station_id: int | None = None,
+    informant_ids: Sequence[int] | None = None,
+) -> dict[int, ShareTotals]:
+    """Return shares and reach in [start, end) per informant (of a station, or listed)."""
+    stmt = (
+        select(ShareEvent.informant_id, *_totals_columns())
+        .where(ShareEvent.day >= start, ShareEvent.day < end)
+        .group_by(ShareEvent.informant_id)
+    )
+    if station_id is not None:
+        stmt = stmt.where(ShareEvent.station_id == station_id)
+    if informant_ids is not None:
+        stmt = stmt.where(ShareEvent.informant_id.in_(list(informant_ids)))  # type: ignore[attr-defined]
+    result = await session.execute(stmt)
+    return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
+
+
+async def totals_by_station(
+    *, session: AsyncSession, start: dt.date, end: dt.date, station_ids: Sequence[int]
+) -> dict[int, ShareTotals]:
+    """Return shares and reach in [start, end) per station."""
+    if not station_ids:
+        return {}
+    result = await session.execute(
+        select(ShareEvent.station_id, *_totals_columns())
+        .where(
+            ShareEvent.day >= start,
+            ShareEvent.day < end,
+            ShareEvent.station_id.in_(list(station_ids)),
+        )  # type: ignore[attr-defined]
+        .group_by(ShareEvent.station_id)
+    )
+    return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
+
+
+async def station_informants(
+    *, session: AsyncSession, station_id: int
+) -> list[tuple[int, str | None]]:
+    """Return (id, real name) of a station's active informants."""
+    result = await session.execute(
+        select(Informant.id, Informant.real_name)
+        .where(Informant.station_id == station_id, Informant.removed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Informant.id)
+    )
+    return [(int(i), name) for i, name in result.all()]
+
+
+async def recognised_stations(
+    *, session: AsyncSession, region_prefix: str
+) -> list[tuple[int, str]]:
+    """Return (id, name) of recognised stations whose region starts with ``region_prefix``."""
+    result = await session.execute(
+        select(Station.id, Station.name)
+        .where(Station.status == "recognised", Station.region_code.startswith(region_prefix))  # type: ignore[union-attr]
+        .order_by(Station.id)
+    )
+    return [(int(i), str(name)) for i, name in result.all()]
+
+
+async def add_flag(
+    *,
+    session: AsyncSession,
+    kind: str,
+    station_id: int | None,
+    region_code: str | None,
+    subject_type: str,
+    subject_id: int,
+    detail: dict[str, Any],
+    now: dt.datetime,
+) -> None:
+    """Raise an integrity flag for coordinators."""
+    session.add(
+        IntegrityFlag(
+            kind=kind,
+            station_id=station_id,
+            region_code=region_code,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            detail=detail,
+            created_at=now,
+        )
+    )
+    await session.flush()
+
+
+async def content_id_by_title(*, session: AsyncSession, title: str) -> int | None:
+    """Return the newest item whose Chinese or English title is exactly ``title``."""
+    result = await session.execute(
+        select(ContentItem.id)
+        .where((ContentItem.title == title) | (ContentItem.title_en == title))
+        .order_by(ContentItem.id.desc())  # type: ignore[union-attr]
+        .limit(1)
+    )
+    found = result.scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+async def content_id_by_code(*, session: AsyncSession, code: str) -> int | None:
+    """Return the item a tracked-link code points at."""
+    result = await session.execute(select(TrackedLink.content_id).where(TrackedLink.code == code))
+    found = result.scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+async def informant_ref(
+    *, session: AsyncSession, person_id: int
+) -> tuple[int, int, str | None, str | None] | None:
+    """Return (informant id, station id, station region, station status) of an active informant."""
+    result = await session.execute(
+        select(Informant.id, Informant.station_id, Station.region_code, Station.status)
+        .join(Station, Station.id == Informant.station_id)
+        .where(Informant.person_id == person_id, Informant.removed_at.is_(None))  # type: ignore[union-attr]
+    )
+    row = result.first()
+    return (int(row[0]), int(row[1]), row[2], row[3]) if row is not None else None
+
+
+async def content_exists(*, session: AsyncSession, content_id: int) -> bool:
+    """Tell whether a content item exists."""
+    result = await session.execute(select(ContentItem.id).where(ContentItem.id == content_id))
+    return result.first() is not None
+
+
+async def informants_by_telegram_id(
+    *, session: AsyncSession, telegram_ids: Sequence[int]
+) -> dict[int, tuple[int, int, str | None, str | None]]:
+    """Return telegram id → (informant id, station id, region, status) of active informants."""
+    if not telegram_ids:
+        return {}
+    result = await session.execute(
+        select(
+            Person.telegram_id,
+            Informant.id,
+            Informant.station_id,
+            Station.region_code,
+            Station.status,
+        )
+        .join(Informant, Informant.person_id == Person.id)
+        .join(Station, Station.id == Informant.station_id)
+        .where(
+            Person.telegram_id.in_(list(set(telegram_ids))),  # type: ignore[attr-defined]
+            Informant.removed_at.is_(None),
+        )  # type: ignore[union-attr]
+    )
+    return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4]) for r in result.all()}
+
+
+async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[int]) -> set[int]:
+    """Return which of ``content_ids`` exist."""
+    if not content_ids:
+        return set()
+    result = await session.execute(
+        select(ContentItem.id).where(ContentItem.id.in_(list(set(content_ids))))  # type: ignore[union-attr]
+    )
+    return {int(i) for i in result.scalars()}
+
+
+async def counts_since(
+    *, session: AsyncSession, informant_ids: Sequence[int], since: dt.datetime
+) -> dict[int, int]:
+    """Return shares recorded since ``since`` per informant."""
+    if not informant_ids:
+        return {}
+    result = await session.execute(
+        select(ShareEvent.informant_id, func.count())
+        .where(
+            ShareEvent.informant_id.in_(list(set(informant_ids))),  # type: ignore[attr-defined]
+            ShareEvent.created_at >= since,
+        )  # type: ignore[operator]
+        .group_by(ShareEvent.informant_id)
+    )
+    return {int(i): int(n) for i, n in result.all()}
+
+
+async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert many shares, ignoring dedupe-key repeats; return how many were new."""
+    if not rows:
+        return 0
+    stmt = (
+        insert_for(session, ShareEvent.__table__)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(ShareEvent.__table__.c.id)
+    )
+    result = await session.execute(stmt, list(rows))
+    return len(result.all())

@@ -1,0 +1,294 @@
+"""Deciding proposals: scope by level and region, reasons, state machine, audit, notices."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import get_translator
+from bot.reports.evaluation import evaluation_workbook
+from bot.services import evaluation as ev
+from bot.services import evaluation_decisions as decisions
+from bot.services import roles as role_service
+from bot.services.evaluation import EvaluationError
+from bot.services.integrity import integrity_report
+from bot.services.review import Actor
+from storage import evaluation as store
+from storage import roles as role_store
+from storage.models import AuditLog, EvaluationProposal, Station
+from tests.conftest import make_settings
+from tests.evaluation.world import World, build, settings_with
+
+NOW = dt.datetime(2027, 1, 5, 1, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2027, 1, 5)
+
+
+async def _setup(session: AsyncSession, db_url: str) -> tuple[World, Any]:
+    world = await build(session)
+    settings = settings_with(make_settings(db_url))
+    await ev.run_evaluation(
+        session=session, settings=settings, year=2026, region_code="330000", as_of=TODAY, now=NOW
+    )
+    return world, settings
+
+
+async def _actor(session: AsyncSession, telegram_id: int, region: str) -> Actor:
+    await role_service.grant(
+        session=session, telegram_id=telegram_id, role="coordinator", region_code=region, now=NOW
+    )
+    grants = [
+        g
+        for g, p in await role_store.list_grants(session=session, role="coordinator")
+        if p.telegram_id == telegram_id
+    ]
+    return Actor(grants[0].person_id, grants)
+
+
+async def _proposal(session: AsyncSession, world: World, key: str) -> EvaluationProposal:
+    rows = await store.proposals_in(session=session, year=2026, prefixes=None)
+    return next(p for p, _s in rows if p.station_id == world.stations[key])
+
+
+async def _audits(session: AsyncSession, action: str) -> list[AuditLog]:
+    rows = await session.execute(
+        select(AuditLog).where(AuditLog.action == action).order_by(AuditLog.id)
+    )
+    return list(rows.scalars())
+
+
+async def test_county_confirms_rectify_with_deadline(session: AsyncSession, db_url: str) -> None:
+    world, settings = await _setup(session, db_url)
+    county = await _actor(session, 501, "330108")
+    proposal = await _proposal(session, world, "A3")
+    decision = await decisions.confirm(
+        session=session,
+        proposal_id=proposal.id or 0,
+        actor=county,
+        settings=settings,
+        today=TODAY,
+        now=NOW,
+    )
+    station = await session.get(Station, world.stations["A3"])
+    assert station is not None and station.status == "rectifying"
+    assert station.rectify_deadline == TODAY + dt.timedelta(days=60)
+    assert "2026" in (station.status_reason or "")
+    assert decision.proposal.status == "confirmed"
+    assert decision.proposal.decided_by == county.person_id
+    [entry] = await _audits(session, "evaluation.confirm")
+    assert entry.allowed and entry.actor_id == county.person_id
+    assert entry.detail["from"] == "recognised" and entry.detail["to"] == "rectifying"
+    assert [a.detail["to"] for a in await _audits(session, "station.rectify")] == ["rectifying"]
+    with pytest.raises(EvaluationError) as err:  # a second press is refused
+        await decisions.confirm(
+            session=session,
+            proposal_id=proposal.id or 0,
+            actor=county,
+            settings=settings,
+            today=TODAY,
+            now=NOW,
+        )
+    assert err.value.code == "already_decided"
+
+
+async def test_scope_refusals_are_audited(session: AsyncSession, db_url: str) -> None:
+    world, settings = await _setup(session, db_url)
+    other_county = await _actor(session, 502, "330106")  # Xihu, not Binjiang
+    county = await _actor(session, 503, "330108")
+    ningbo = await _actor(session, 504, "330200")
+    for actor, key in ((other_county, "A3"), (county, "A4"), (ningbo, "A4")):
+        proposal = await _proposal(session, world, key)
+        with pytest.raises(EvaluationError) as err:
+            await decisions.confirm(
+                session=session,
+                proposal_id=proposal.id or 0,
+                actor=actor,
+                settings=settings,
+                today=TODAY,
+                now=NOW,
+            )
+        assert err.value.code == "not_allowed"
+    refused = await _audits(session, "evaluation.confirm")
+    assert [(a.allowed, a.reason, a.actor_id) for a in refused] == [
+        (False, "not_allowed", other_county.person_id),
+        (False, "not_allowed", county.person_id),
+        (False, "not_allowed", ningbo.person_id),
+    ]
+    a4 = await session.get(Station, world.stations["A4"])
+    assert a4 is not None and a4.status == "recognised"
+
+
+async def test_city_eliminates_through_the_state_machine(
+    session: AsyncSession, db_url: str
+) -> None:
+    world, settings = await _setup(session, db_url)
+    city = await _actor(session, 505, "330100")
+    proposal = await _proposal(session, world, "A4")
+    decision = await decisions.confirm(
+        session=session,
+        proposal_id=proposal.id or 0,
+        actor=city,
+        settings=settings,
+        today=TODAY,
+        now=NOW,
+        note="连续一年无活动",
+    )
+    assert decision.station.status == "revoked"
+    assert [a.detail["to"] for a in await _audits(session, "station.rectify")] == ["rectifying"]
+    assert [a.detail["to"] for a in await _audits(session, "station.revoke")] == ["revoked"]
+    [entry] = await _audits(session, "evaluation.confirm")
+    assert entry.reason == "连续一年无活动" and entry.detail["to"] == "revoked"
+
+
+async def test_illegal_transition_is_refused_and_nothing_changes(
+    session: AsyncSession, db_url: str
+) -> None:
+    world, settings = await _setup(session, db_url)
+    city = await _actor(session, 506, "330200")
+    b2 = await session.get(Station, world.stations["B2"])
+    assert b2 is not None
+    b2.status = "revoked"  # revoked by hand meanwhile: revoking again is illegal
+    await session.flush()
+    proposal = await _proposal(session, world, "B2")
+    with pytest.raises(EvaluationError) as err:
+        await decisions.confirm(
+            session=session,
+            proposal_id=proposal.id or 0,
+            actor=city,
+            settings=settings,
+            today=TODAY,
+            now=NOW,
+        )
+    assert err.value.code == "illegal_transition"
+    assert (await session.get(EvaluationProposal, proposal.id)).status == "proposed"  # type: ignore[union-attr]
+    [entry] = await _audits(session, "evaluation.confirm")
+    assert not entry.allowed and entry.reason == "illegal_transition"
+
+
+async def test_override_needs_a_reason(session: AsyncSession, db_url: str) -> None:
+    world, settings = await _setup(session, db_url)
+    city = await _actor(session, 507, "330200")
+    proposal = await _proposal(session, world, "B2")
+    with pytest.raises(EvaluationError) as err:
+        await decisions.override(
+            session=session, proposal_id=proposal.id or 0, actor=city, reason="   ", now=NOW
+        )
+    assert err.value.code == "reason_required"
+    decision = await decisions.override(
+        session=session,
+        proposal_id=proposal.id or 0,
+        actor=city,
+        reason="照片经核实为同一活动",
+        now=NOW,
+    )
+    assert decision.proposal.status == "overridden"
+    assert decision.station.status == "recognised"
+    audits = await _audits(session, "evaluation.override")
+    assert [(a.allowed, a.reason) for a in audits] == [
+        (False, "reason_required"),
+        (True, "照片经核实为同一活动"),
+    ]
+
+
+async def test_commend_notifies_admin_and_informants(session: AsyncSession, db_url: str) -> None:
+    world, settings = await _setup(session, db_url)
+    await role_service.grant(
+        session=session,
+        telegram_id=777,
+        role="station_admin",
+        station_id=world.stations["A1"],
+        now=NOW,
+    )
+    county = await _actor(session, 508, "330106")
+    proposal = await _proposal(session, world, "A1")
+    decision = await decisions.confirm(
+        session=session,
+        proposal_id=proposal.id or 0,
+        actor=county,
+        settings=settings,
+        today=TODAY,
+        now=NOW,
+    )
+    assert decision.station.status == "recognised"
+    targets = {n.telegram_id: n.message for n in decision.notices}
+    # the admin and 张一 (i1); the forgotten 张二 (i2) is not told
+    assert set(targets) == {777, world.people["i1"].telegram_id}
+    assert targets[777] == decisions.COMMEND_ADMIN
+
+
+async def test_integrity_report(session: AsyncSession, db_url: str) -> None:
+    world = await build(session)
+    settings = settings_with(make_settings(db_url), reported_reach_alert=500)
+    report = await integrity_report(
+        session=session,
+        settings=settings,
+        region_code="330000",
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 12, 31),
+    )
+    paper = {world.key_of(p.station_id): p.reasons for p in report.paper}
+    assert paper == {"A3": ("inactive",), "A4": ("no_informants", "inactive")}
+    assert [world.key_of(f.station_id or 0) for f in report.bursts] == ["A3"]
+    assert [(world.key_of(f.station_id or 0), f.resolved) for f in report.reused] == [
+        ("B2", False),
+        ("B1", True),
+    ]
+    assert [
+        (world.key_of(u.station_id), u.reported_reach, u.visits) for u in report.unverified
+    ] == [("B1", 600, 0)]
+    city = await integrity_report(
+        session=session,
+        settings=settings,
+        region_code="330100",
+        start=dt.date(2026, 1, 1),
+        end=dt.date(2026, 12, 31),
+    )
+    assert not city.reused and not city.unverified and len(city.paper) == 2
+
+
+async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: str) -> None:
+    world, settings = await _setup(session, db_url)
+    data = await evaluation_workbook(
+        session=session,
+        settings=settings,
+        year=2026,
+        region_code="330100",
+        t=get_translator("zh_CN"),
+    )
+    assert data is not None
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["得分与排名", "评估建议", "优秀信息员", "诚信报告"]
+    scores = list(book["得分与排名"].iter_rows(values_only=True))
+    assert scores[0][:2] == ("站点编号", "站点") and scores[0][13] == "得分"
+    assert [(r[1], r[13], r[15]) for r in scores[1:6]] == [
+        ("西湖一站", 100, 1),
+        ("西湖二站", 59.88, 2),
+        ("滨江一站", 12.52, 3),
+        ("滨江三站", 1.03, 4),
+        ("滨江二站", 0, 5),
+    ]
+    proposals = list(book["评估建议"].iter_rows(values_only=True))
+    assert sorted((r[2], r[4]) for r in proposals[1:]) == [
+        ("滨江一站", "整改"),
+        ("滨江二站", "淘汰"),
+        ("西湖一站", "表彰"),
+    ]
+    informants = list(book["优秀信息员"].iter_rows(values_only=True))
+    assert informants[1][:2] == (1, "赵五")
+    findings = [r[0] for r in book["诚信报告"].iter_rows(values_only=True)][1:]
+    assert "申请集中突击提交" in findings
+    assert (
+        await evaluation_workbook(
+            session=session,
+            settings=settings,
+            year=2025,
+            region_code="330100",
+            t=get_translator("zh_CN"),
+        )
+        is None
+    )

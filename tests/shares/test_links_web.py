@@ -1,0 +1,145 @@
+"""Tracked links: redirect safety, unknown codes, preview bots, HEAD, daily uniqueness."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bot.runtime.context import Runtime
+from bot.runtime.links_web import install_link_routes, link_server
+from bot.runtime.web import build_web_app
+from bot.services import links as link_service
+from storage import links as link_store
+from storage.models import LinkVisit
+from tests.conftest import FixedClock
+from tests.factories import make_regions, make_station
+from tests.shares.helpers import add_informant, add_items
+
+BROWSER = (
+    "Mozilla/5.0 (Linux; Android 13; V2220A) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.43"
+)
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Mobile/15E148 QQ/9.0.0"
+)
+PREVIEWS = [
+    "TelegramBot (like TwitterBot)",
+    "WhatsApp/2.23.20.0 A",
+    "facebookexternalhit/1.1",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "Mozilla/5.0 (compatible; Baiduspider/2.0)",
+    "curl/8.5.0",
+    "",
+    "Python/3.12 aiohttp/3.9",
+]
+CODE = "Abc123xyz"
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
+    async with runtime.sessions() as s, s.begin():
+        await make_regions(s)
+        station = await make_station(s)
+        assert station.id is not None
+        items = await add_items(s, 1)
+        informant = await add_informant(s, station.id, 1001)
+        await link_store.get_or_create_link(
+            session=s,
+            informant_id=informant,
+            content_id=items[0],
+            channel="wechat_group",
+            new_code=lambda: CODE,
+            now=runtime.now(),
+        )
+    app = build_web_app(runtime, installers=[install_link_routes])
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def _visits(runtime: Runtime) -> int:
+    await link_server(runtime).flush()
+    async with runtime.sessions() as s:
+        return int((await s.execute(select(func.count()).select_from(LinkVisit))).scalar_one())
+
+
+async def test_redirects_only_to_stored_url(client: TestClient, runtime: Runtime) -> None:
+    ua = {"User-Agent": BROWSER}
+    for path in (
+        f"/s/{CODE}",
+        f"/s/{CODE}?next=https://evil.example",
+        f"/s/{CODE}?url=//evil.example&Location=https://evil.example",
+    ):
+        resp = await client.get(path, headers=ua, allow_redirects=False)
+        assert resp.status == 302
+        assert resp.headers["Location"] == "https://www.kepuchina.cn/item/1"
+        assert resp.headers["Cache-Control"] == "no-store"
+    for path in (
+        f"/s/{CODE}/https://evil.example",
+        f"/s/{CODE}//evil.example",
+        "/s/https:%2F%2Fevil.example",
+        "/s/..%2F..%2Fetc",
+        "/s/nope",
+    ):
+        resp = await client.get(path, headers=ua, allow_redirects=False)
+        assert resp.status == 404, path
+        assert "Location" not in resp.headers
+
+
+async def test_unknown_code_gets_localised_404_page(client: TestClient) -> None:
+    resp = await client.get("/s/ZZZZZZZZZ", headers={"User-Agent": BROWSER})
+    assert resp.status == 404
+    assert resp.content_type == "text/html"
+    body = await resp.text()
+    assert 'lang="zh-CN"' in body and "链接" in body
+
+
+async def test_visits_once_per_visitor_per_day(
+    client: TestClient, runtime: Runtime, clock: FixedClock
+) -> None:
+    for _ in range(3):
+        await client.get(f"/s/{CODE}", headers={"User-Agent": BROWSER}, allow_redirects=False)
+    assert await _visits(runtime) == 1
+    await client.get(f"/s/{CODE}", headers={"User-Agent": IPHONE}, allow_redirects=False)
+    assert await _visits(runtime) == 2
+    clock.advance(days=1)
+    await client.get(f"/s/{CODE}", headers={"User-Agent": BROWSER}, allow_redirects=False)
+    assert await _visits(runtime) == 3
+    async with runtime.sessions() as s:
+        hashes = (await s.execute(select(LinkVisit.visitor_hash))).scalars().all()
+    # Only hashes are stored: no address or agent text, and a new salt each day.
+    assert all(len(h) == 64 and "127.0.0.1" not in h for h in hashes)
+    assert len(set(hashes)) == 3
+
+
+async def test_head_and_preview_bots_not_counted(client: TestClient, runtime: Runtime) -> None:
+    resp = await client.head(f"/s/{CODE}", headers={"User-Agent": BROWSER}, allow_redirects=False)
+    assert resp.status == 302
+    for agent in PREVIEWS:
+        resp = await client.get(f"/s/{CODE}", headers={"User-Agent": agent}, allow_redirects=False)
+        assert resp.status == 302
+    assert await _visits(runtime) == 0
+
+
+def test_preview_detection_and_salt() -> None:
+    assert all(link_service.is_preview_agent(a) for a in PREVIEWS)
+    assert not link_service.is_preview_agent(BROWSER)
+    assert not link_service.is_preview_agent(IPHONE)
+    assert not link_service.is_preview_agent("Mozilla/5.0 (Linux; Android 9; CUBOT P30)")
+    day = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 Shanghai
+    midnight = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)  # 00:00 next day Shanghai
+    p = link_service.salt_period(day, 24)
+    assert link_service.salt_period(midnight - dt.timedelta(seconds=1), 24) == p
+    assert link_service.salt_period(midnight, 24) == p + 1
+    s1, s2 = link_service.visit_salt("tok", p), link_service.visit_salt("tok", p + 1)
+    assert s1 != s2 and s1 == link_service.visit_salt("tok", p)
+    assert link_service.visit_salt("other", p) != s1
+    code = link_service.new_code()
+    assert link_service.CODE_RE.match(code) and len(code) == link_service.CODE_LENGTH
+    assert not link_service.safe_target("javascript:alert(1)")
+    assert not link_service.safe_target("//evil.example")
