@@ -11,6 +11,7 @@ import html
 import logging
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     ChatMember,
     InlineKeyboardButton,
@@ -39,6 +40,7 @@ from telegram.ext import (
 from bot.handlers import shares_external, shares_top
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
+from bot.runtime.inbox import register_batch_handler
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
 from storage import groups as group_store
@@ -219,6 +221,23 @@ async def on_chosen_inline_result(update: Update, context: KepuContext) -> None:
         )
     except ShareError as exc:  # nobody to answer: the result was already sent
         log.info("inline share not counted", extra={"code": exc.code})
+
+
+async def chosen_results_in_bulk(
+    runtime: Runtime, session: AsyncSession, payloads: list[dict[str, Any]]
+) -> None:
+    """Record a batch of chosen_inline_result updates set-based (same rules as one by one)."""
+    choices = []
+    for payload in payloads:
+        chosen = payload["chosen_inline_result"]
+        choices.append(share_service.InlineChoice(
+            telegram_id=int(chosen["from"]["id"]), result_id=str(chosen["result_id"]),
+            inline_message_id=chosen.get("inline_message_id"),
+        ))
+    await share_service.record_inline_shares(
+        session=session, settings=runtime.settings, choices=choices, now=runtime.now(),
+        today=runtime.today(),
+    )
 
 
 async def on_share_start(update: Update, context: KepuContext, payload: str) -> bool:
@@ -430,3 +449,5 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     _replace(PROFILE_STATS_PROVIDERS, share_stats.profile_provider(runtime.settings))
     if install_link_routes not in runner.WEB_INSTALLERS:
         runner.WEB_INSTALLERS.append(install_link_routes)
+    # Inline shares arrive in floods and need no reply: record each batch in one go.
+    register_batch_handler("chosen_inline_result", chosen_results_in_bulk)

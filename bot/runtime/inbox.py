@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
 from storage import inbox as inbox_store
+from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,29 @@ PURGE_AFTER = dt.timedelta(days=7)
 
 class HandlerFailed(Exception):
     """A handler raised; the update's savepoint is rolled back."""
+
+
+# Set-based handlers for update kinds that arrive in floods and need no reply (e.g.
+# chosen_inline_result): one call per batch instead of one PTB dispatch per update.
+BatchHandler = Callable[[Runtime, AsyncSession, list[dict[str, Any]]], Awaitable[None]]
+BATCH_HANDLERS: dict[str, BatchHandler] = {}
+
+
+def register_batch_handler(kind: str, handler: BatchHandler) -> None:
+    """Handle every update whose payload carries ``kind`` in batches with ``handler``.
+
+    The handler gets the raw payloads and the batch's session; it must apply the same rules
+    as the per-update handler. If it raises, its savepoint is rolled back and those updates
+    go through the ordinary per-update path instead.
+    """
+    BATCH_HANDLERS[kind] = handler
+
+
+def _batch_kind(payload: dict[str, Any]) -> str | None:
+    for kind in BATCH_HANDLERS:
+        if kind in payload:
+            return kind
+    return None
 
 
 @dataclass
@@ -122,6 +147,7 @@ class InboxProcessor:
             rows = await inbox_store.claim_pending(
                 session=session, now=now, limit=limits.inbox_batch_size
             )
+            rows = await self._process_in_bulk(session, rows, result)
             for row in rows:
                 error = await self._process_one(session, row.update_id, row.payload)
                 now = self.runtime.now()
@@ -155,6 +181,33 @@ class InboxProcessor:
                 except Exception:  # an alert must never stop processing
                     log.exception("parked-update alert failed")
         return result
+
+    async def _process_in_bulk(
+        self, session: AsyncSession, rows: Sequence[InboxUpdate], result: BatchResult
+    ) -> list[InboxUpdate]:
+        """Hand rows of batch-handled kinds to their handlers; return the other rows."""
+        if not BATCH_HANDLERS:
+            return list(rows)
+        groups: dict[str, list[InboxUpdate]] = {}
+        rest: list[InboxUpdate] = []
+        for row in rows:
+            kind = _batch_kind(row.payload)
+            (groups.setdefault(kind, []) if kind else rest).append(row)
+        for kind, members in groups.items():
+            try:
+                async with session.begin_nested():
+                    await BATCH_HANDLERS[kind](self.runtime, session, [r.payload for r in members])
+            except Exception:
+                log.exception("batch handler failed; processing one by one",
+                              extra={"kind": kind, "updates": len(members)})
+                rest.extend(members)
+                continue
+            now = self.runtime.now()
+            for row in members:
+                row.status, row.processed_at, row.last_error = "done", now, None
+            result.done += len(members)
+        rest.sort(key=lambda r: r.update_id)
+        return rest
 
     async def _process_one(
         self, session: AsyncSession, update_id: int, payload: dict[str, Any]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.runtime import inbox as inbox_module
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.inbox import InboxProcessor, record_handler_error, store_and_notify
 from storage import audit
@@ -177,3 +178,52 @@ async def test_two_processes_share_the_inbox_without_double_processing(
     assert a.done + b.done == 100
     assert a.done > 0 and b.done > 0  # SKIP LOCKED let both work
     assert await seen(runtime) == {i: 1 for i in range(1, 101)}
+
+
+def inline_choice(update_id: int, user: int = 42) -> dict[str, Any]:
+    return {"update_id": update_id, "chosen_inline_result": {
+        "result_id": f"r{update_id}", "query": "", "from": {"id": user, "is_bot": False,
+                                                             "first_name": "U"}}}
+
+
+async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> None:
+    calls: list[list[int]] = []
+
+    async def bulk(rt: Runtime, session: Any, payloads: list[dict[str, Any]]) -> None:
+        calls.append([p["update_id"] for p in payloads])
+        for p in payloads:
+            await audit.record(session=session, actor_id=None, action="bulk", now=rt.now(),
+                               subject_id=p["update_id"])
+
+    behaviour: dict[str, Any] = {}
+    processor = InboxProcessor(await build_app(runtime, behaviour))
+    inbox_module.register_batch_handler("chosen_inline_result", bulk)
+    try:
+        await store_and_notify(runtime, processor, [message_update(1), inline_choice(2),
+                                                    inline_choice(3), message_update(4)])
+        result = await processor.drain()
+    finally:
+        inbox_module.BATCH_HANDLERS.pop("chosen_inline_result", None)
+    assert result.done == 4
+    assert calls == [[2, 3]]  # one call for the batch's inline results
+    assert behaviour["order"] == [1, 4]  # the rest went through PTB, in order
+    assert await seen(runtime) == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
+async def test_failing_batch_handler_falls_back_to_one_by_one(runtime: Runtime) -> None:
+    async def broken(rt: Runtime, session: Any, payloads: list[dict[str, Any]]) -> None:
+        await audit.record(session=session, actor_id=None, action="half", now=rt.now(),
+                           subject_id=999)
+        raise RuntimeError("bulk bug")
+
+    behaviour: dict[str, Any] = {}
+    processor = InboxProcessor(await build_app(runtime, behaviour))
+    inbox_module.register_batch_handler("chosen_inline_result", broken)
+    try:
+        await store_and_notify(runtime, processor, [inline_choice(5), inline_choice(6)])
+        result = await processor.drain()
+    finally:
+        inbox_module.BATCH_HANDLERS.pop("chosen_inline_result", None)
+    assert result.done == 2
+    assert behaviour["order"] == [5, 6]  # handled by the ordinary per-update path
+    assert await seen(runtime) == {5: 1, 6: 1}  # the failed bulk attempt left nothing
