@@ -192,7 +192,8 @@ def main() -> int:
         "--scale", type=float, default=1.0, help="time compression (cap = 30 × scale msg/s)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=1, help="sends in flight (OutboxOptions.concurrency)"
+        "--concurrency", type=int, default=2,
+        help="sends in flight (content.sender_concurrency; default 2 as in production)",
     )
     parser.add_argument(
         "--runs", default="clean,5xx,429", help="comma list of runs: clean, 5xx, 429"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import datetime as dt
 import os
 import shutil
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
 
@@ -71,32 +75,70 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-_pg_migrated = False
+_pg_private: dict[str, str] = {}  # configured URL -> this run's private database URL
 
 
-async def _reset_postgres(url: str) -> None:
-    global _pg_migrated
-    engine = create_nullpool_engine(url)
-    async with engine.begin() as conn:
-        if not _pg_migrated:
-            await conn.execute(text("DROP SCHEMA public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    if not _pg_migrated:
+async def _private_database(url: str) -> str:
+    """Create a database of this test run's own next to the configured one.
+
+    Several test runs (or developers) may share one PostgreSQL server: each gets its own
+    database, migrated once, so no run drops or truncates another's tables.
+    """
+    if url in _pg_private:
+        return _pg_private[url]
+    base = make_url(url)
+    name = f"{base.database}_run{os.getpid()}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    private = base.set(database=name).render_as_string(hide_password=False)
+    engine = create_nullpool_engine(private)
+    try:
         await upgrade(engine)
-        _pg_migrated = True
+    finally:
+        await engine.dispose()
+    _pg_private[url] = private
+    atexit.register(_drop_database, url, name)
+    return private
+
+
+def _drop_database(url: str, name: str) -> None:
+    async def drop() -> None:
+        admin = create_async_engine(make_url(url), isolation_level="AUTOCOMMIT",
+                                    poolclass=NullPool)
+        try:
+            async with admin.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            await admin.dispose()
+
+    try:
+        asyncio.run(drop())
+    except Exception:  # best effort at exit; a leftover database is harmless
+        pass
+
+
+async def _reset_postgres(url: str) -> str:
+    private = await _private_database(url)
+    engine = create_nullpool_engine(private)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    await engine.dispose()
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+    return private
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     """A migrated, empty database on each backend."""
     if request.param == "postgres":
-        url = postgres_url()
-        await _reset_postgres(url)
-        return url
+        return await _reset_postgres(postgres_url())
     path = tmp_path / "kepubot.db"
     shutil.copy(sqlite_template, path)
     return f"sqlite+aiosqlite:///{path}"

@@ -8,6 +8,8 @@ printed and saved, and files coordinators receive are written to the output fold
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 import shutil
 import sys
 import time
@@ -26,6 +28,14 @@ from storage.migrate import upgrade
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 # The scripted week: Monday 23 November 2026, 09:00 in Shanghai.
 DEMO_START = dt.datetime(2026, 11, 23, 9, 0, tzinfo=SHANGHAI)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _plain(text: str) -> str:
+    """Drop HTML tags and unescape entities, as a phone would show the message."""
+    return html.unescape(_TAG.sub("", text))
 
 
 class DemoClock:
@@ -81,8 +91,8 @@ class Demo:
         self.line(f"  · {text}")
 
     def show(self, who: str, message: SimMessage) -> None:
-        """Print a bot message as the user sees it, with its buttons."""
-        body = message.text or message.caption or ""
+        """Print a bot message as the user sees it (HTML rendered as plain text)."""
+        body = _plain(message.text or message.caption or "")
         if message.photo:
             body = "🖼 " + body
         if message.document:
