@@ -128,6 +128,37 @@ async def enqueue(
     return added
 
 
+async def bring_forward(
+    *, session: AsyncSession, push_id: int, due: dict[str, dt.datetime]
+) -> dict[int | None, int]:
+    """Move pending rows with these dedupe keys into ``push_id``, due at the given times.
+
+    Only rows due later than their new time move. Return how many rows left each push.
+    Callers must only pass rows no sender can have claimed (e.g. not yet due).
+    """
+    by_time: dict[dt.datetime, list[str]] = {}
+    for key, at in due.items():
+        by_time.setdefault(at, []).append(key)
+    moved: dict[int | None, int] = {}
+    for at, keys in by_time.items():
+        for start in range(0, len(keys), 500):
+            where = (
+                _T.c.dedupe_key.in_(keys[start : start + 500]),
+                _T.c.state == "pending",
+                _T.c.next_attempt_at > at,
+                _T.c.push_id.is_distinct_from(push_id),
+            )
+            counts = await session.execute(
+                select(_T.c.push_id, func.count()).where(*where).group_by(_T.c.push_id)
+            )
+            for old, n in counts.all():
+                moved[old] = moved.get(old, 0) + int(n)
+            await session.execute(
+                update(_T).where(*where).values(push_id=push_id, next_attempt_at=at)
+            )
+    return moved
+
+
 async def claim_due(
     *, session: AsyncSession, now: dt.datetime, lease_until: dt.datetime, limit: int
 ) -> list[ClaimedMessage]:

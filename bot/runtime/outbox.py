@@ -141,6 +141,9 @@ class OutboxWorker:
         self._sqlite = runtime.engine.dialect.name == "sqlite"
         rate = self.options.rate or runtime.settings.limits.global_per_second
         self._interval = 1.0 / (rate * (1.0 - self.options.headroom))
+        # Adaptive pacing: a flood answer means the real cap is below ours, so slow down by
+        # 5% (never below half the configured rate); creep back 0.5% every 100 clean sends.
+        self._base_interval = self._interval
 
     # --- loop -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -306,7 +309,9 @@ class OutboxWorker:
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
             now = loop.time()
-        self._next_slot = max(now, self._next_slot) + self._interval
+        # A send that ran late may be caught up by one slot, so short stalls (a commit, a
+        # claim) do not lower the average rate; no more, so no burst can trip the cap.
+        self._next_slot = max(now - self._interval, self._next_slot) + self._interval
 
     async def _send_one(
         self, row: outbox_store.ClaimedMessage, items: dict[int, ContentItem]
@@ -335,12 +340,15 @@ class OutboxWorker:
                             session=session, content_id=item.id, file_id=file_id
                         )
             self.stats.sent += 1
+            if self.stats.sent % 100 == 0 and self._interval > self._base_interval:
+                self._interval = max(self._base_interval, self._interval / 1.005)
             return None
         except _Abandon:
             raise
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
             self.stats.rate_limited += 1
+            self._interval = min(self._base_interval * 2, self._interval * 1.05)
             await self._release([row.id], self.runtime.now() + dt.timedelta(seconds=wait))
             log.warning("outbox flood control", extra={"retry_after": wait})
             return wait

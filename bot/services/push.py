@@ -195,6 +195,9 @@ async def push_item(
     """Enqueue one message per matching informant; publish the item if it was not yet."""
     item = await _pushable(session, content_id, now)
     send_at = max(not_before or now, now)
+    # Pushing a scheduled item now: its earlier push's rows still wait for the scheduled
+    # time (none can have been claimed yet) and are brought forward below.
+    brings_forward = not_before is None and item.publish_at is not None and item.publish_at > now
     if item.publish_at is None or (not_before is None and item.publish_at > now):
         item.publish_at = send_at
         await content_store.update_item(session=session, content_id=content_id, publish_at=send_at)
@@ -234,6 +237,22 @@ async def push_item(
     queued = await outbox_store.enqueue(
         session=session, push_id=push.id, messages=messages, now=now
     )
+    if brings_forward:
+        moved = await outbox_store.bring_forward(
+            session=session,
+            push_id=push.id,
+            due={
+                f"push:{content_id}:{target.candidate.telegram_id}": target.due_at
+                for target in targets
+            },
+        )
+        for old_id, n in moved.items():
+            old = await outbox_store.get_push(session=session, push_id=old_id) if old_id else None
+            if old is not None and old.id is not None:
+                left = max(old.total - n, 0)
+                done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
+                await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
+        queued += sum(moved.values())
     deferred = sum(1 for target in targets if target.deferred)
     await outbox_store.update_push(
         session=session,
