@@ -309,9 +309,7 @@ class OutboxWorker:
         if self._next_slot > now:
             await asyncio.sleep(self._next_slot - now)
             now = loop.time()
-        # A send that ran late may be caught up by one slot, so short stalls (a commit, a
-        # claim) do not lower the average rate; no more, so no burst can trip the cap.
-        self._next_slot = max(now - self._interval, self._next_slot) + self._interval
+        self._next_slot = max(now, self._next_slot) + self._interval
 
     async def _send_one(
         self, row: outbox_store.ClaimedMessage, items: dict[int, ContentItem]
