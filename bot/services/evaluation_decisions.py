@@ -225,30 +225,38 @@ async def confirm(
         await session.refresh(station)
         raise await _refuse(session, actor, "confirm", proposal, station, now, exc.code) from exc
     note = " ".join((note or "").split())[:REASON_MAX] or None
-    proposal.status = "confirmed"
+    await _decide(session, actor, proposal, station, "confirmed", note, now,
+                  {"from": before, "to": station.status})
+    return Decision(proposal, station, notices)
+
+
+async def _decide(
+    session: AsyncSession, actor: Actor, proposal: Any, station: Any, status: str,
+    reason: str | None, now: dt.datetime, extra: dict[str, Any],
+) -> None:
+    """Record a decision on the proposal and audit it (evaluation.confirm / .override)."""
+    proposal.status = status
     proposal.decided_by = actor.person_id
     proposal.decided_at = now
-    proposal.decision_reason = note
+    proposal.decision_reason = reason
     await audit.record(
         session=session,
         actor_id=actor.person_id,
-        action="evaluation.confirm",
+        action="evaluation.confirm" if status == "confirmed" else "evaluation.override",
         now=now,
         subject_type="evaluation_proposal",
         subject_id=proposal.id,
         region_code=station.region_code,
-        reason=note,
+        reason=reason,
         detail={
             "kind": proposal.kind,
             "station_id": station.id,
             "year": proposal.year,
             "reason_code": proposal.reason_code,
-            "from": before,
-            "to": station.status,
+            **extra,
         },
     )
     await session.flush()
-    return Decision(proposal, station, notices)
 
 
 async def override(
@@ -259,27 +267,7 @@ async def override(
     proposal, station = await _check(session, actor, "override", proposal_id, now)
     if not clean:
         raise await _refuse(session, actor, "override", proposal, station, now, "reason_required")
-    proposal.status = "overridden"
-    proposal.decided_by = actor.person_id
-    proposal.decided_at = now
-    proposal.decision_reason = clean
-    await audit.record(
-        session=session,
-        actor_id=actor.person_id,
-        action="evaluation.override",
-        now=now,
-        subject_type="evaluation_proposal",
-        subject_id=proposal.id,
-        region_code=station.region_code,
-        reason=clean,
-        detail={
-            "kind": proposal.kind,
-            "station_id": station.id,
-            "year": proposal.year,
-            "reason_code": proposal.reason_code,
-        },
-    )
-    await session.flush()
+    await _decide(session, actor, proposal, station, "overridden", clean, now, {})
     return Decision(proposal, station, [])
 
 
