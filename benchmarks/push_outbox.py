@@ -130,6 +130,7 @@ async def run_once(
                     "global_per_second": cap * (1 + overpace),
                     "per_chat_per_second": scale,
                     "per_group_per_minute": 20 * scale,
+                    "flood_window_seconds": 1.0 / scale,
                 },
             )
             runtime = build_runtime(settings)

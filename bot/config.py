@@ -131,6 +131,7 @@ class LimitsSettings(_Section):
     global_per_second: float = Field(default=30.0, gt=0)
     per_chat_per_second: float = Field(default=1.0, gt=0)
     per_group_per_minute: float = Field(default=20.0, gt=0)
+    flood_window_seconds: float = Field(default=1.0, gt=0, le=60)
     max_retries: int = Field(default=3, ge=0)
     inbox_max_attempts: int = Field(default=5, ge=1)
     inbox_batch_size: int = Field(default=100, ge=1, le=10_000)

@@ -8,9 +8,11 @@ Guarantees (see docs/content.md):
   a message and before the row's ``sent`` commit. Sends are strictly sequential and each
   row commits right after its send, so a crash repeats at most that one message.
 
-The sender paces itself evenly at ``limits.global_per_second`` (the app's rate limiter
-also guards every request) and sends with ``max_retries=0`` so a RetryAfter reaches it:
-the row (and the rest of the claimed batch) is rescheduled and the sender pauses.
+Pace comes from the app's rate limiter (``bot.runtime.ratelimit``): a sliding window shared
+by every send of the process lets exactly as many sends through as Telegram's window allows,
+and ``content.sender_concurrency`` sends in flight keep it full. The sender sends with
+``max_retries=0`` so a RetryAfter reaches it: the row (and the rest of the claimed batch)
+is rescheduled and the sender pauses; the window slows down.
 """
 
 from __future__ import annotations
@@ -66,14 +68,10 @@ class OutboxOptions:
     hot_poll: float = 0.05  # poll interval right after a wake-up (the enqueue may commit late)
     hot_period: float = 2.0
     progress_every: float = 2.0  # seconds between progress edits of one push
-    rate: float | None = None  # messages per second; None = limits.global_per_second
     # Sends in flight at once. 1 = strictly sequential: a crash repeats at most one message.
     # Raise it when the round trip to the Bot API is long (at 30 msg/s and 100 ms RTT, 3-4
     # are needed to reach the cap); a crash may then repeat up to that many messages.
     concurrency: int = 1
-    # Pace this much under the cap: sends evenly spaced exactly at the cap still collide
-    # with a sliding one-second window now and then, and each 429 costs a whole second.
-    headroom: float = 0.03
 
 
 @dataclass
@@ -135,15 +133,9 @@ class OutboxWorker:
         self.stats = SenderStats()
         self.busy = False
         self._stop = asyncio.Event()
-        self._next_slot = 0.0
         self._file_ids: dict[int, str] = {}
         self._progress_at: dict[int, float] = {}
         self._sqlite = runtime.engine.dialect.name == "sqlite"
-        rate = self.options.rate or runtime.settings.limits.global_per_second
-        self._interval = 1.0 / (rate * (1.0 - self.options.headroom))
-        # Adaptive pacing: a flood answer means the real cap is below ours, so slow down by
-        # 5% (never below half the configured rate); creep back 0.5% every 100 clean sends.
-        self._base_interval = self._interval
 
     # --- loop -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -302,15 +294,6 @@ class OutboxWorker:
                 return
             await asyncio.sleep(0.005)
 
-    async def _pace(self) -> None:
-        """Space sends evenly at the configured rate (no bursts, so no avoidable 429)."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if self._next_slot > now:
-            await asyncio.sleep(self._next_slot - now)
-            now = loop.time()
-        self._next_slot = max(now, self._next_slot) + self._interval
-
     async def _send_one(
         self, row: outbox_store.ClaimedMessage, items: dict[int, ContentItem]
     ) -> float | None:
@@ -318,7 +301,6 @@ class OutboxWorker:
         attempts = row.attempts + 1
         if self._max_sends is not None and self.stats.sent >= self._max_sends:
             raise _Abandon
-        await self._pace()
         try:
             message, item = await self._deliver(row, items)
             await self._gate()
@@ -338,15 +320,12 @@ class OutboxWorker:
                             session=session, content_id=item.id, file_id=file_id
                         )
             self.stats.sent += 1
-            if self.stats.sent % 100 == 0 and self._interval > self._base_interval:
-                self._interval = max(self._base_interval, self._interval / 1.005)
             return None
         except _Abandon:
             raise
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
             self.stats.rate_limited += 1
-            self._interval = min(self._base_interval * 2, self._interval * 1.05)
             await self._release([row.id], self.runtime.now() + dt.timedelta(seconds=wait))
             log.warning("outbox flood control", extra={"retry_after": wait})
             return wait

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -15,6 +16,7 @@ from storage import outbox as outbox_store
 from storage.models import ContentItem, OutboxMessage, Person
 from tests.conftest import FIXED_NOW
 from tests.content_push.conftest import (
+    FAST,
     RunningClock,
     seed_world,
     standalone_worker,
@@ -177,6 +179,23 @@ async def test_flood_control_reschedules_and_everyone_gets_one(push_bot) -> None
         assert {r.state for r in rows.values()} == {"sent"}
         assert sb.stats.rate_limited > 0
         assert [len(u.messages) for u in users] == [1] * 40
+
+
+async def test_the_flood_window_keeps_a_push_under_the_cap_without_a_single_429(push_bot) -> None:
+    # Same sandbox cap (5 sends per 0.1 s); the bot knows it (50/s in a 0.1 s window). Two
+    # sends in flight, catch-up after every claim: the server never has to refuse one.
+    limits = Limits(global_per_second=5, per_chat_per_second=None, scale=0.1)
+    bot_limits = {"global_per_second": 50.0, "flood_window_seconds": 0.1}
+    options = dataclasses.replace(FAST, concurrency=2)
+    async with push_bot(limits=limits, bot_limits=bot_limits, options=options) as bot:
+        sb = bot.sandbox
+        users = [sb.user(f"U{i}", started=True) for i in range(60)]
+        push_id = await _push_text(bot, [u.id for u in users])
+        await wait_outbox(bot, timeout=30)
+        rows = await _states(bot, push_id)
+        assert {r.state for r in rows.values()} == {"sent"}
+        assert sb.stats.rate_limited == 0
+        assert [len(u.messages) for u in users] == [1] * 60
 
 
 class Crash(BaseException):
