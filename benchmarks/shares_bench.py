@@ -11,9 +11,10 @@ the last one is processed:
   ``Updater`` and one ``TypeHandler`` that only counts (the floor set by getUpdates, JSON
   and PTB's dispatch);
 * kepubot — the real bot (``running_bot``) on SQLite: our poller stores every update in the
-  inbox, the processor replays it through PTB with the scope loader and the share handler,
-  which records a ``share_event`` (each update is a distinct share: its own
-  ``inline_message_id``), and commits per batch.
+  inbox (committed before the next getUpdates acknowledges it), the processor claims a
+  batch and hands its ``chosen_inline_result`` updates to the shares batch handler, which
+  records a ``share_event`` for each (each update is a distinct share: its own
+  ``inline_message_id``), and marks the batch done in the same transaction.
 
 The figure is kepubot's rate and its ratio to the bare rate. A third line measures the
 set-based ``record_inline_shares`` alone (what a batch handler in the inbox would run).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate
@@ -34,23 +35,68 @@ async def store_updates(
     return len(result.all())
 
 
+@dataclass(frozen=True)
+class ClaimedUpdate:
+    """A pending update taken for processing (plain values, no ORM object to track)."""
+
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+_table = InboxUpdate.__table__
+
+
 async def claim_pending(
     *, session: AsyncSession, now: dt.datetime, limit: int
-) -> Sequence[InboxUpdate]:
+) -> list[ClaimedUpdate]:
     """Lock and return due pending updates in order; other processes skip locked rows."""
+    c = _table.c
     stmt = (
-        select(InboxUpdate)
+        select(c.update_id, c.payload, c.attempts)
         .where(
-            InboxUpdate.status == "pending",
-            or_(InboxUpdate.next_attempt_at.is_(None), InboxUpdate.next_attempt_at <= now),  # type: ignore[union-attr]
+            c.status == "pending",
+            or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
         )
-        .order_by(InboxUpdate.update_id)
+        .order_by(c.update_id)
         .limit(limit)
     )
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     result = await session.execute(stmt)
-    return result.scalars().all()
+    return [ClaimedUpdate(int(u), p, int(a)) for u, p, a in result.all()]
+
+
+async def mark_done(*, session: AsyncSession, update_ids: Sequence[int], now: dt.datetime) -> None:
+    """Mark processed updates done in one statement."""
+    if not update_ids:
+        return
+    c = _table.c
+    await session.execute(
+        update(_table)
+        .where(c.update_id.in_(list(update_ids)))
+        .values(status="done", processed_at=now, last_error=None)
+    )
+
+
+async def mark_failed(
+    *,
+    session: AsyncSession,
+    update_id: int,
+    attempts: int,
+    error: str,
+    now: dt.datetime,
+    retry_at: dt.datetime | None,
+) -> None:
+    """Record a failed try: due again at ``retry_at``, or parked when it is None."""
+    values: dict[str, Any] = {"attempts": attempts, "last_error": error[:2000]}
+    if retry_at is None:
+        values.update(status="parked", processed_at=now)
+    else:
+        values.update(next_attempt_at=retry_at)
+    await session.execute(
+        update(_table).where(_table.c.update_id == update_id).values(**values)
+    )
 
 
 async def count_by_status(*, session: AsyncSession) -> dict[str, int]:

@@ -21,7 +21,6 @@ from telegram.ext import Application, ApplicationHandlerStop
 from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
 from storage import inbox as inbox_store
-from storage.models import InboxUpdate
 
 log = logging.getLogger(__name__)
 
@@ -147,33 +146,34 @@ class InboxProcessor:
             rows = await inbox_store.claim_pending(
                 session=session, now=now, limit=limits.inbox_batch_size
             )
-            rows = await self._process_in_bulk(session, rows, result)
+            done, rows = await self._process_in_bulk(session, rows)
             for row in rows:
                 error = await self._process_one(session, row.update_id, row.payload)
-                now = self.runtime.now()
                 if error is None:
-                    row.status, row.processed_at, row.last_error = "done", now, None
-                    result.done += 1
+                    done.append(row.update_id)
                     continue
-                row.attempts += 1
-                row.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if row.attempts >= limits.inbox_max_attempts:
-                    row.status, row.processed_at = "parked", now
+                now = self.runtime.now()
+                attempts = row.attempts + 1
+                message = f"{type(error).__name__}: {error}"[:2000]
+                parked = attempts >= limits.inbox_max_attempts
+                await inbox_store.mark_failed(
+                    session=session,
+                    update_id=row.update_id,
+                    attempts=attempts,
+                    error=message,
+                    now=now,
+                    retry_at=None if parked else now + _backoff(attempts),
+                )
+                extra = {"update_id": row.update_id, "attempts": attempts, "error": message}
+                if parked:
                     result.parked += 1
                     parked_payloads.append((row.payload, error))
-                    log.error(
-                        "update parked",
-                        extra={"update_id": row.update_id, "attempts": row.attempts,
-                               "error": row.last_error},
-                    )
+                    log.error("update parked", extra=extra)
                 else:
-                    row.next_attempt_at = now + _backoff(row.attempts)
                     result.retried += 1
-                    log.warning(
-                        "update failed, will retry",
-                        extra={"update_id": row.update_id, "attempts": row.attempts,
-                               "error": row.last_error},
-                    )
+                    log.warning("update failed, will retry", extra=extra)
+            await inbox_store.mark_done(session=session, update_ids=done, now=self.runtime.now())
+            result.done = len(done)
         for payload, error in parked_payloads:
             for callback in self.on_parked:
                 try:
@@ -183,13 +183,17 @@ class InboxProcessor:
         return result
 
     async def _process_in_bulk(
-        self, session: AsyncSession, rows: Sequence[InboxUpdate], result: BatchResult
-    ) -> list[InboxUpdate]:
-        """Hand rows of batch-handled kinds to their handlers; return the other rows."""
+        self, session: AsyncSession, rows: Sequence[inbox_store.ClaimedUpdate]
+    ) -> tuple[list[int], list[inbox_store.ClaimedUpdate]]:
+        """Hand rows of batch-handled kinds to their handlers.
+
+        Return the ids they handled and the rows left for one-by-one processing.
+        """
         if not BATCH_HANDLERS:
-            return list(rows)
-        groups: dict[str, list[InboxUpdate]] = {}
-        rest: list[InboxUpdate] = []
+            return [], list(rows)
+        groups: dict[str, list[inbox_store.ClaimedUpdate]] = {}
+        rest: list[inbox_store.ClaimedUpdate] = []
+        done: list[int] = []
         for row in rows:
             kind = _batch_kind(row.payload)
             (groups.setdefault(kind, []) if kind else rest).append(row)
@@ -202,12 +206,9 @@ class InboxProcessor:
                               extra={"kind": kind, "updates": len(members)})
                 rest.extend(members)
                 continue
-            now = self.runtime.now()
-            for row in members:
-                row.status, row.processed_at, row.last_error = "done", now, None
-            result.done += len(members)
+            done.extend(r.update_id for r in members)
         rest.sort(key=lambda r: r.update_id)
-        return rest
+        return done, rest
 
     async def _process_one(
         self, session: AsyncSession, update_id: int, payload: dict[str, Any]

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from typing import Any
 
 from telegram import Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
+from telegram.warnings import PTBUserWarning
 
 from bot.runtime.context import Runtime
 from bot.runtime.inbox import InboxProcessor, store_and_notify
 from bot.runtime.ratelimit import retry_after_seconds
 
 log = logging.getLogger(__name__)
+
+# The poller asks for getUpdates through do_api_request on purpose (raw JSON, see
+# poll_once); PTB suggests its typed method for known endpoints.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
+)
+
+ALL_TYPES = list(Update.ALL_TYPES)
 
 
 class Poller:
@@ -40,22 +50,28 @@ class Poller:
         self._stopping.set()
 
     async def poll_once(self) -> int:
-        """Fetch one batch, store it, and return how many updates came."""
-        updates: tuple[Update, ...] = await self.application.bot.get_updates(
-            offset=self.offset, timeout=self.timeout, allowed_updates=Update.ALL_TYPES,
-            read_timeout=self.timeout + 10,
+        """Fetch one batch, store it, and return how many updates came.
+
+        Updates are fetched as raw JSON and stored as Telegram sent them: no Update objects
+        are built here (the processor builds one when it needs it), which also keeps fields
+        this library version does not know.
+        """
+        api_kwargs: dict[str, Any] = {"timeout": self.timeout, "allowed_updates": ALL_TYPES}
+        if self.offset is not None:
+            api_kwargs["offset"] = self.offset
+        payloads: list[dict[str, Any]] = await self.application.bot.do_api_request(
+            "getUpdates", api_kwargs=api_kwargs, read_timeout=self.timeout + 10
         )
-        if not updates:
+        if not payloads:
             return 0
-        self.in_transit = len(updates)
+        self.in_transit = len(payloads)
         try:
-            payloads = [update.to_dict() for update in updates]
             await store_and_notify(self.runtime, self.processor, payloads)
         finally:
             self.in_transit = 0
         # Only now may Telegram forget them: the next call carries this offset.
-        self.offset = max(update.update_id for update in updates) + 1
-        return len(updates)
+        self.offset = max(int(p["update_id"]) for p in payloads) + 1
+        return len(payloads)
 
     async def run(self) -> None:
         """Poll until stopped, backing off on network errors."""

@@ -261,15 +261,20 @@ class World:
                 self.updates.popleft()
 
     def take(self, limit: int, allowed: list[str] | None) -> list[dict[str, Any]]:
-        """Return up to `limit` pending updates, dropping those not allowed."""
-        kept: deque[dict[str, Any]] = deque()
-        for update in self.updates:
+        """Return up to `limit` pending updates, dropping those not allowed before them.
+
+        Looks at no more of the queue than it must (a long queue costs nothing per poll);
+        updates of other types further on are dropped when a later poll reaches them.
+        """
+        batch: list[dict[str, Any]] = []
+        updates = self.updates
+        while updates and len(batch) < limit:
+            update = updates.popleft()
             if self.allowed(update, allowed):
-                kept.append(update)
+                batch.append(update)
             else:  # Telegram discards updates of types the bot did not ask for
                 self.fetched_upto = max(self.fetched_upto, update["update_id"])
-        self.updates = kept
-        batch = list(kept)[:limit]
+        updates.extendleft(reversed(batch))  # still pending until the offset confirms them
         if batch:
             self.fetched_upto = max(self.fetched_upto, batch[-1]["update_id"])
             self.stats.updates_delivered += len(batch)

@@ -89,9 +89,11 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     assert await inbox.store_updates(session=session, payloads=[], now=NOW) == 0
     claimed = await inbox.claim_pending(session=session, now=NOW, limit=2)
     assert [row.update_id for row in claimed] == [1, 2]
-    claimed[0].status, claimed[0].processed_at = "done", NOW - dt.timedelta(days=8)
-    claimed[1].next_attempt_at = NOW + dt.timedelta(minutes=5)
-    await session.flush()
+    assert claimed[0].payload == {"update_id": 1, "message": {"text": "1"}}
+    assert claimed[0].attempts == 0
+    await inbox.mark_done(session=session, update_ids=[1], now=NOW - dt.timedelta(days=8))
+    await inbox.mark_failed(session=session, update_id=2, attempts=1, error="E: x", now=NOW,
+                            retry_at=NOW + dt.timedelta(minutes=5))
     due = await inbox.claim_pending(session=session, now=NOW, limit=9)
     assert [r.update_id for r in due] == [3]
     assert await inbox.next_due_at(session=session) == NOW + dt.timedelta(minutes=5)
@@ -100,6 +102,11 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     assert await inbox.get_update(session=session, update_id=1) is None
     stored = await inbox.get_update(session=session, update_id=3)
     assert stored is not None and stored.payload == {"update_id": 3, "message": {"text": "3"}}
+    retried = await inbox.get_update(session=session, update_id=2)
+    assert retried is not None and (retried.attempts, retried.last_error) == (1, "E: x")
+    await inbox.mark_failed(session=session, update_id=2, attempts=5, error="E: y", now=NOW,
+                            retry_at=None)
+    assert await inbox.count_by_status(session=session) == {"parked": 1, "pending": 1}
 
 
 async def test_dialog_state_round_trip(session: AsyncSession) -> None:

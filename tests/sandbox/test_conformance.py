@@ -200,6 +200,36 @@ async def test_updates_offset_limit_and_allowed(bot: Bot, sandbox: Sandbox) -> N
     assert sandbox.pending_updates == 0
 
 
+async def test_a_long_queue_costs_a_poll_only_what_it_returns(
+    bot: Bot, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """getUpdates looks at the head of the queue only (a backlog must not slow each poll)."""
+    erin = sandbox.user("Erin")
+    await erin.block_bot()  # a my_chat_member update, dropped when only messages are asked
+    for i in range(500):
+        await sandbox.push_update(
+            "chosen_inline_result",
+            {"result_id": str(i), "from": {"id": erin.id, "is_bot": False, "first_name": "E"},
+             "query": "q"},
+        )
+    world = sandbox.world
+    looked = 0
+    real_allowed = world.allowed
+
+    def counting(update: dict, allowed: list[str] | None) -> bool:
+        nonlocal looked
+        looked += 1
+        return real_allowed(update, allowed)
+
+    monkeypatch.setattr(world, "allowed", counting)
+    first = await bot.get_updates(limit=100, allowed_updates=["chosen_inline_result"])
+    assert [u.chosen_inline_result.result_id for u in first] == [str(i) for i in range(100)]
+    assert looked == 101  # the dropped update, then the hundred returned
+    rest = await bot.get_updates(offset=first[-1].update_id + 1, limit=100)
+    assert rest[0].chosen_inline_result.result_id == "100"
+    assert sandbox.pending_updates == 400
+
+
 async def test_long_poll_returns_when_update_arrives(bot: Bot, sandbox: Sandbox) -> None:
     import asyncio
 
