@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -71,7 +72,7 @@ def check_text(name: str, value: str) -> str:
 def parse_regions(text: str) -> tuple[str, ...]:
     """Parse region codes separated by spaces or commas; raise on a bad code."""
     codes: list[str] = []
-    for part in text.replace(",", " ").replace("，", " ").split():
+    for part in unicodedata.normalize("NFKC", text).replace(",", " ").split():
         if not is_region_code(part):
             raise CatalogueError("bad_region", value=part)
         if part not in codes:

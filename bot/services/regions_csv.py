@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")
 OPTIONAL_COLUMNS: tuple[str, ...] = ("name_en",)
 NAME_MAX = 50
 
-_CODE_RE = re.compile(r"^[1-9]\d{5}$")
+_CODE_RE = re.compile(r"^[1-9][0-9]{5}$")  # ASCII only: "\d" also takes full-width digits
 # Latin-1 letters and U+FFFD never occur in a Chinese region name: they mean the bytes were
 # decoded with the wrong codec (typically a GBK file read as UTF-8 or Latin-1).
 _MOJIBAKE_RE = re.compile("[\u0080-\u00ff\ufffd]")
@@ -136,6 +137,11 @@ def parse_regions_csv(text: str, known: Mapping[str, str] | None = None) -> Regi
     return RegionsParse(rows=[c.row for c in candidates if c.row.code in accepted], errors=errors)
 
 
+def _digits(text: str) -> str:
+    """Fold full-width digits (typed with a Chinese IME) to ASCII: "３３０１０６" → "330106"."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def _cell(record: list[str], columns: Mapping[str, int], name: str) -> str:
     """Return the stripped cell of ``name``, or an empty string if the record is short."""
     index = columns.get(name)
@@ -152,11 +158,11 @@ def _check_record(
     errors: list[RowError],
 ) -> _Candidate | None:
     """Validate one record on its own; return it as a candidate if nothing is wrong."""
-    code = _cell(record, columns, "code")
+    code = _digits(_cell(record, columns, "code"))
     name = _cell(record, columns, "name")
     name_en = _cell(record, columns, "name_en")
     level = _cell(record, columns, "level").lower()
-    parent_code = _cell(record, columns, "parent_code")
+    parent_code = _digits(_cell(record, columns, "parent_code"))
     found: list[RowError] = []
     if not is_region_code(code):
         found.append(RowError(line, "code", "bad_code", {"value": code}))

@@ -21,6 +21,7 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.services import push as push_service
+from bot.services.regions_csv import is_region_code
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store
@@ -373,6 +374,9 @@ def test_check_text_and_parse_regions() -> None:
 
     assert parse_regions("330106") == ("330106",)
     assert parse_regions(" 330106, 330100，330106 330203 ") == ("330106", "330100", "330203")
+    # Full-width digits (a Chinese IME) are folded; a code is never stored half full-width.
+    assert parse_regions("３３０１０６，3３0100") == ("330106", "330100")
+    assert not is_region_code("3３0100") and not is_region_code("３３０１０６")
     for bad, value in (("33010", "33010"), ("330106 abcdef", "abcdef"), ("030106", "030106")):
         with pytest.raises(CatalogueError) as caught:
             parse_regions(bad)

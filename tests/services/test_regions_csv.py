@@ -198,6 +198,15 @@ def test_decode_accepts_utf8_bom_and_gbk() -> None:
         assert parse_regions_csv(decode_regions_csv(data)).rows[0].name == "浙江省"
 
 
+def test_full_width_codes_are_folded_to_ascii() -> None:
+    text = HEADER + "３３００００,浙江省,,province,\n330100,杭州市,,city,３３００００\n"
+    result = parse_regions_csv(text)
+    assert result.errors == []
+    assert [(r.code, r.parent_code) for r in result.rows] == [
+        ("330000", None), ("330100", "330000")
+    ]
+
+
 def test_garbage_never_raises() -> None:
     for text in ('"unterminated\n', "\x00\x01\x02", ",,,,\n,,,,", "code\n" + '"a"b"\n' * 3):
         result = parse_regions_csv(text)
