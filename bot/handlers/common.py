@@ -33,10 +33,17 @@ async def load_scope(update: Update, context: KepuContext) -> None:
     if user is None or user.is_bot:
         return
     runtime = context.runtime
+    change = update.my_chat_member
+    blocked = (
+        change is not None
+        and change.chat.type == "private"
+        and change.new_chat_member.status == "kicked"
+    )
     identity = await identify(
         session=context.session, telegram_id=user.id, first_name=user.first_name,
         username=user.username, language_code=user.language_code,
         default_locale=runtime.settings.i18n.default_locale, now=runtime.now(),
+        blocked_bot=blocked,
     )
     scope.person = identity.person
     scope.roles = list(identity.grants)

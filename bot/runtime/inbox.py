@@ -107,8 +107,18 @@ class InboxProcessor:
 
     async def run(self, *, idle_poll: float = 1.0) -> None:
         """Process until stopped; poll now and then for rows stored by other processes."""
+        failures = 0
         while not self._stopping.is_set():
-            result = await self.process_batch()
+            try:
+                result = await self.process_batch()
+                failures = 0
+            except Exception:
+                # A database hiccup (SQLite busy past its timeout, a dropped PostgreSQL
+                # connection) rolled the batch back: nothing is lost, try again shortly.
+                failures += 1
+                log.exception("inbox batch failed", extra={"failures": failures})
+                await self._sleep(min(2.0 ** failures / 4, 30.0))
+                continue
             if result.total:
                 continue
             await self._maybe_purge()
@@ -117,6 +127,13 @@ class InboxProcessor:
                 await asyncio.wait_for(self.wakeup.wait(), timeout=idle_poll)
             except TimeoutError:
                 pass
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if asked to stop."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
 
     async def drain(self) -> BatchResult:
         """Process everything due now (tests, CLI); return the totals."""

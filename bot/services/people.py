@@ -44,11 +44,20 @@ async def identify(
     language_code: str | None,
     default_locale: str,
     now: dt.datetime,
+    blocked_bot: bool = False,
 ) -> Identity:
-    """Record that the user was seen and return their identity."""
+    """Record that the user was seen and return their identity.
+
+    ``blocked_bot``: the update says the user blocked the bot (a private ``my_chat_member``
+    change to "kicked"). It is no sign of life: the person is marked unreachable instead of
+    reachable again, whichever of this update and a refused push is processed first.
+    """
     person = await people_store.get_person_by_telegram_id(session=session,
                                                           telegram_id=telegram_id)
-    if (
+    if blocked_bot and person is not None:
+        await people_store.mark_unreachable(session=session, telegram_id=telegram_id)
+        person.unreachable = True
+    elif (
         person is None
         or person.first_name != first_name
         or person.username != username
@@ -61,6 +70,9 @@ async def identify(
             session=session, telegram_id=telegram_id, first_name=first_name,
             username=username, now=now,
         )
+        if blocked_bot:
+            await people_store.mark_unreachable(session=session, telegram_id=telegram_id)
+            person.unreachable = True
     assert person.id is not None
     grants = await roles_store.roles_of(session=session, person_id=person.id)
     is_informant = (

@@ -139,6 +139,25 @@ async def test_blocked_user_is_marked_unreachable_and_unknown_chat_fails(push_bo
                 )
             ).scalar_one()
         assert blocked is True
+        # The user's own "kicked" update (processed before or after the refused send) must
+        # not make them reachable again; unblocking does.
+        await bot.settle()
+        async with bot.runtime.sessions() as session:
+            still = (
+                await session.execute(
+                    select(Person.unreachable).where(Person.telegram_id == users[1].id)
+                )
+            ).scalar_one()
+        assert still is True
+        await users[1].unblock_bot()
+        await bot.settle()
+        async with bot.runtime.sessions() as session:
+            back = (
+                await session.execute(
+                    select(Person.unreachable).where(Person.telegram_id == users[1].id)
+                )
+            ).scalar_one()
+        assert back is False
         assert users[1].messages == []
 
 

@@ -227,3 +227,37 @@ async def test_failing_batch_handler_falls_back_to_one_by_one(runtime: Runtime) 
     assert result.done == 2
     assert behaviour["order"] == [5, 6]  # handled by the ordinary per-update path
     assert await seen(runtime) == {5: 1, 6: 1}  # the failed bulk attempt left nothing
+
+
+async def test_processor_survives_a_database_error_and_carries_on(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    processor = InboxProcessor(await build_app(runtime, {}))
+    real_claim = inbox_store.claim_pending
+    failures = []
+
+    async def flaky_claim(**kwargs: Any) -> Any:
+        if not failures:
+            failures.append(1)
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return await real_claim(**kwargs)
+
+    monkeypatch.setattr(inbox_store, "claim_pending", flaky_claim)
+    sleeps: list[float] = []
+    monkeypatch.setattr(processor, "_sleep", lambda s: _record(sleeps, s))
+    await store_and_notify(runtime, processor, [message_update(1), message_update(2)])
+    task = asyncio.create_task(processor.run(idle_poll=0.05))
+    for _ in range(200):
+        if set((await statuses(runtime)).values()) == {"done"}:
+            break
+        await asyncio.sleep(0.01)
+    processor.stop()
+    await asyncio.wait_for(task, 5)
+    assert failures == [1] and sleeps == [0.5]  # backed off once, then went on
+    assert await seen(runtime) == {1: 1, 2: 1}
+
+
+async def _record(sleeps: list[float], seconds: float) -> None:
+    sleeps.append(seconds)

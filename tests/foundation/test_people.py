@@ -41,3 +41,25 @@ async def test_last_seen_is_written_only_when_stale_or_changed(session: AsyncSes
     later = await who(session, NOW + dt.timedelta(minutes=20), first_name="甲乙")
     assert later.person.last_seen_at == NOW + dt.timedelta(minutes=20)  # type: ignore[attr-defined]
     assert first.person.id == later.person.id  # type: ignore[attr-defined]
+
+
+async def test_blocking_the_bot_marks_unreachable_and_writing_again_clears_it(
+    session: AsyncSession,
+) -> None:
+    from storage.people import get_person_by_telegram_id, mark_unreachable
+
+    async def unreachable() -> bool:
+        person = await get_person_by_telegram_id(session=session, telegram_id=77)
+        assert person is not None
+        await session.refresh(person)
+        return person.unreachable
+
+    # Blocking is the first thing the bot hears of a user: still recorded, unreachable.
+    await who(session, NOW, blocked_bot=True)
+    assert await unreachable() is True
+    await who(session, NOW + dt.timedelta(minutes=1))  # writes again (unblocked, /start)
+    assert await unreachable() is False
+    # A refused push marked them first; the "kicked" update processed later keeps it so.
+    await mark_unreachable(session=session, telegram_id=77)
+    await who(session, NOW + dt.timedelta(minutes=2), blocked_bot=True)
+    assert await unreachable() is True
