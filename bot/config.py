@@ -7,14 +7,21 @@ Precedence, highest first: ``KEPUBOT_SECTION__KEY`` environment variables, the T
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "KEPUBOT_"
 CONFIG_ENV = "KEPUBOT_CONFIG"
@@ -82,6 +89,8 @@ class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = "http://127.0.0.1:8080"
+    # NoDecode: the validator below reads the environment's string itself.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator("public_base_url")
     @classmethod
@@ -89,6 +98,36 @@ class WebSettings(_Section):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_env_list(cls, value: object) -> object:
+        # From the environment: a JSON list, or entries separated by commas.
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError("is not a valid JSON list") from exc
+        return [part for part in value.split(",") if part.strip()]
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _ip_networks(cls, value: list[str]) -> list[str]:
+        networks: list[str] = []
+        for entry in value:
+            try:
+                # strict=False: "10.0.0.1/8" means 10.0.0.0/8, as most configs intend.
+                networks.append(str(ipaddress.ip_network(entry.strip(), strict=False)))
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or CIDR network") from exc
+        return networks
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """Return ``trusted_proxies`` as parsed networks."""
+        return tuple(ipaddress.ip_network(entry) for entry in self.trusted_proxies)
 
 
 class SchedulerSettings(_Section):

@@ -9,9 +9,11 @@ Speed: codes are resolved through a small in-process cache (a link's target neve
 an item's URL rarely does, so entries live ``CACHE_TTL``), and visits are buffered and
 written in one insert-or-ignore every ``FLUSH_INTERVAL`` — the request path touches the
 database only on a cache miss.  A crash loses at most that interval's visits, never a
-redirect.  The client address is ``request.remote``: behind a reverse proxy, make aiohttp
-see the real client (docs/shares.md); ``X-Forwarded-For`` is not trusted here, as anyone
-can send it.
+redirect.
+
+The client address is ``request.remote`` unless that peer is one of ``web.trusted_proxies``;
+only then is ``X-Forwarded-For`` read, from the right, skipping further trusted proxies, so
+a client can never choose its own address by sending the header (docs/shares.md).
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +47,52 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex",
 }
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _parse_ip(text: str) -> IPAddress | None:
+    """Return the address in ``text`` ("1.2.3.4", "1.2.3.4:80", "[::1]:80"), or None."""
+    text = text.strip()
+    if text.startswith("["):  # bracketed IPv6, maybe with a port
+        text = text[1 : text.find("]")] if "]" in text else ""
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.partition(":")[0]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    # A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d; match them as IPv4.
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_trusted(ip: IPAddress, trusted: Sequence[IPNetwork]) -> bool:
+    return any(ip in network for network in trusted)
+
+
+def client_address(
+    remote: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]
+) -> str | None:
+    """Return the client's address: the peer, or what trusted proxies say it forwarded."""
+    peer = _parse_ip(remote or "")
+    if peer is None or not _is_trusted(peer, trusted):
+        return remote  # a direct client: whatever it sends in headers is ignored
+    # Each proxy appends the address it got the request from, so the entries right of the
+    # first untrusted one were written by our proxies; everything left of it, by the client.
+    if not forwarded_for or not forwarded_for.strip():
+        return remote  # no header: the proxy itself made the request
+    found: IPAddress | None = None
+    for entry in reversed(forwarded_for.split(",")):
+        found = _parse_ip(entry)
+        if found is None:
+            return remote  # garbage where one of our proxies should have written an address
+        if not _is_trusted(found, trusted):
+            return str(found)
+    # Every hop is a trusted proxy: the request began inside our own networks.
+    return str(found) if found is not None else remote
 
 
 class LinkServer:
@@ -137,6 +186,7 @@ def link_server(runtime: Runtime) -> LinkServer:
 def install_link_routes(app: web.Application, runtime: Runtime) -> None:
     """Add the tracked-link route (GET and HEAD) and the visit flusher to the web server."""
     server = link_server(runtime)
+    trusted = runtime.settings.web.trusted_networks
 
     async def follow_link(request: web.Request) -> web.StreamResponse:
         code = request.match_info.get("code", "")
@@ -151,7 +201,11 @@ def install_link_routes(app: web.Application, runtime: Runtime) -> None:
         if request.method == "GET":
             visitor = link_service.countable_visitor(
                 runtime.settings,
-                ip=request.remote,
+                ip=client_address(
+                    request.remote,
+                    ",".join(request.headers.getall("X-Forwarded-For", [])),
+                    trusted,
+                ),
                 user_agent=request.headers.get("User-Agent"),
                 now=runtime.now(),
             )
