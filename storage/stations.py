@@ -64,16 +64,14 @@ async def find_station(
     return result.scalar_one_or_none()
 
 
-async def list_stations(
+def _filtered(
+    stmt: Any,
     *,
-    session: AsyncSession,
-    statuses: Sequence[str] | None = None,
-    region_prefixes: Sequence[str] | None = None,
-    region_codes: Sequence[str] | None = None,
-    limit: int = 50,
-) -> Sequence[Station]:
-    """Return stations filtered by status and region (prefixes or exact codes), oldest first."""
-    stmt = select(Station)
+    statuses: Sequence[str] | None,
+    region_prefixes: Sequence[str] | None,
+    region_codes: Sequence[str] | None,
+) -> Any | None:
+    """Add the status and region filters to ``stmt``; None when no region can match."""
     if statuses is not None:
         stmt = stmt.where(Station.status.in_(statuses))  # type: ignore[attr-defined]
     conditions: list[Any] = []
@@ -83,12 +81,57 @@ async def list_stations(
         conditions.append(Station.region_code.in_(region_codes))  # type: ignore[union-attr]
     if region_prefixes is not None or region_codes is not None:
         if not conditions:
-            return []
+            return None
         stmt = stmt.where(or_(*conditions))
+    return stmt
+
+
+async def list_stations(
+    *,
+    session: AsyncSession,
+    statuses: Sequence[str] | None = None,
+    region_prefixes: Sequence[str] | None = None,
+    region_codes: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> Sequence[Station]:
+    """Return stations filtered by status and region (prefixes or exact codes), oldest first.
+
+    The order (submission time, then id) is total, so ``offset`` pages never overlap.
+    """
+    stmt = _filtered(
+        select(Station),
+        statuses=statuses,
+        region_prefixes=region_prefixes,
+        region_codes=region_codes,
+    )
+    if stmt is None:
+        return []
     result = await session.execute(
-        stmt.order_by(Station.submitted_at, Station.id).limit(limit)  # type: ignore[arg-type]
+        stmt.order_by(Station.submitted_at, Station.id)  # type: ignore[arg-type]
+        .offset(max(offset, 0))
+        .limit(limit)
     )
     return result.scalars().all()
+
+
+async def count_stations(
+    *,
+    session: AsyncSession,
+    statuses: Sequence[str] | None = None,
+    region_prefixes: Sequence[str] | None = None,
+    region_codes: Sequence[str] | None = None,
+) -> int:
+    """Return how many stations ``list_stations`` would find with no limit."""
+    stmt = _filtered(
+        select(func.count()).select_from(Station),
+        statuses=statuses,
+        region_prefixes=region_prefixes,
+        region_codes=region_codes,
+    )
+    if stmt is None:
+        return 0
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def status_counts(

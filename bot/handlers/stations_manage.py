@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
@@ -25,6 +27,8 @@ from bot.services.stations import STATE_NAMES, StationError
 from storage import stations as station_store
 from storage.models import Station
 
+log = logging.getLogger(__name__)
+
 command("stations", N_("Stations in your area, by status"), "coordinator", order=51)
 command(
     "station",
@@ -35,7 +39,9 @@ command(
 )
 
 Markup = InlineKeyboardMarkup
-LIST_LIMIT = 20
+LIST_LIMIT = 20  # station buttons per page of /stations
+LISTED_STATES = ("recognised", "rectifying", "submitted", "county_approved")
+PAGE_DATA = "MGT:page:"  # + the 0-based page number
 
 
 def _prefixes(context: KepuContext) -> list[str] | None:
@@ -44,34 +50,83 @@ def _prefixes(context: KepuContext) -> list[str] | None:
     return [region_prefix(code) for code in coordinator_regions(context.scope.roles)]
 
 
-async def stations_list(update: Update, context: KepuContext) -> None:
-    """Count stations by status in the coordinator's regions and list the latest."""
+async def _list_page(context: KepuContext, page: int) -> tuple[str, Markup | None]:
+    """Render the status counts and one page of station buttons (the page is clamped)."""
     t = context.t
-    prefixes = _prefixes(context)
+    prefixes = _prefixes(context)  # from the roles loaded for this update, never the message
     counts = await station_store.status_counts(session=context.session, region_prefixes=prefixes)
     counts.pop("draft", None)  # drafts are the applicants' own business
     if not counts:
-        await reply(update, t("No stations in your area yet."))
-        return
+        return t("No stations in your area yet."), None
     lines = [t("<b>Stations in your area</b>")]
     lines += [
         t("{state}: {n}", state=t(STATE_NAMES[s]), n=t.number(n))
         for s, n in sorted(counts.items())
         if s in STATE_NAMES
     ]
+    total = await station_store.count_stations(
+        session=context.session, statuses=LISTED_STATES, region_prefixes=prefixes
+    )
+    pages = max(1, -(-total // LIST_LIMIT))
+    page = min(max(page, 0), pages - 1)  # an old message may ask for a page that is gone
     stations = await station_store.list_stations(
         session=context.session,
-        statuses=["recognised", "rectifying", "submitted", "county_approved"],
+        statuses=LISTED_STATES,
         region_prefixes=prefixes,
+        offset=page * LIST_LIMIT,
         limit=LIST_LIMIT,
     )
     buttons = [
         InlineKeyboardButton(f"#{s.id} {s.name}"[:40], callback_data=f"MGT:open:{s.id}")
         for s in stations
     ]
-    await reply(
-        update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 1)) if buttons else None
-    )
+    rows = button_rows(buttons, 1)
+    if pages > 1:
+        first = page * LIST_LIMIT + 1
+        lines.append(
+            t(
+                "Listed below: {first}–{last} of {total}.",
+                first=t.number(first),
+                last=t.number(first + len(stations) - 1),
+                total=t.number(total),
+            )
+        )
+        nav: list[InlineKeyboardButton] = []
+        if page > 0:
+            nav.append(
+                InlineKeyboardButton(t("‹ Previous"), callback_data=f"{PAGE_DATA}{page - 1}")
+            )
+        nav.append(  # pressing it reloads the page
+            InlineKeyboardButton(
+                t("Page {page}/{pages}", page=page + 1, pages=pages),
+                callback_data=f"{PAGE_DATA}{page}",
+            )
+        )
+        if page + 1 < pages:
+            nav.append(InlineKeyboardButton(t("Next ›"), callback_data=f"{PAGE_DATA}{page + 1}"))
+        rows.append(nav)
+    return "\n".join(lines), Markup(rows) if rows else None
+
+
+async def stations_list(update: Update, context: KepuContext) -> None:
+    """Count stations by status in the coordinator's regions and list the first page."""
+    text, markup = await _list_page(context, 0)
+    await reply(update, text, reply_markup=markup)
+
+
+async def stations_page(update: Update, context: KepuContext) -> None:
+    """Show another page of /stations in the same message (MGT:page:N)."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    await query.answer()
+    text, markup = await _list_page(context, int(query.data.removeprefix(PAGE_DATA)))
+    try:
+        await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" in str(exc):  # the current page pressed again, nothing changed
+            return
+        log.info("stations page not edited, sent anew", extra={"error": str(exc)})
+        await reply(update, text, reply_markup=markup)
 
 
 def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKeyboardButton]]:
@@ -179,10 +234,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /stations, /station and the management buttons."""
+    """Register /stations (and its pages), /station and the management buttons."""
     app.add_handler(CommandHandler("stations", requires("coordinator")(stations_list)), group=0)
     app.add_handler(
         CommandHandler("station", requires("coordinator", "station_admin")(station_command)),
+        group=0,
+    )
+    # Pages of /stations before the other MGT: buttons; the role is checked on every press.
+    app.add_handler(
+        CallbackQueryHandler(requires("coordinator")(stations_page), pattern=r"^MGT:page:\d+$"),
         group=0,
     )
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^MGT:"), group=0)
