@@ -268,16 +268,61 @@ async def mark_final(
 async def mark_retry(
     *, session: AsyncSession, message_id: int, due_at: dt.datetime, error: str, attempts: int
 ) -> None:
-    """Keep a row pending for another try at ``due_at``."""
+    """Keep a row pending for another try at ``due_at`` (unless it was cancelled meanwhile)."""
+    # A retry is no outcome: it must not overwrite a cancellation (``fail_pending_content``).
     await session.execute(
         update(_T)
-        .where(_T.c.id == message_id)
+        .where(_T.c.id == message_id, _T.c.state == "pending")
         .values(
             error=error[:1000],
             attempts=attempts,
             next_attempt_at=due_at,
         )
     )
+
+
+async def fail_pending_content(
+    *, session: AsyncSession, content_id: int, error: str = "content_retired"
+) -> int:
+    """Mark every pending message of an item ``failed`` with ``error``; return how many.
+
+    Messages are found through their pushes (``push.content_id``): every ``content`` row
+    belongs to a push of its item, also after ``bring_forward`` moved it, so no JSON
+    lookup is needed and the statement is the same on SQLite and PostgreSQL.
+
+    Rows a sender has claimed are still ``pending`` (the lease only moves
+    ``next_attempt_at``) and cannot be told apart from deferred ones, so they are failed
+    too. That never duplicates a message: a failed row is never claimed again, so a row
+    that was claimed is sent at most once, by the sender holding it. Its outcome then
+    wins, because it is what Telegram did: ``mark_sent`` and ``mark_final`` do not require
+    ``pending`` (a message that went out is recorded ``sent``, not ``content_retired``),
+    while ``mark_retry`` and ``release`` do, so a cancelled row never becomes pending
+    again. The returned count may thus include rows of a batch a sender had already
+    claimed (it checks the item when it claims, not before each send).
+    """
+    pushes = select(Push.id).where(Push.content_id == content_id)  # type: ignore[call-overload]
+    result = await session.execute(
+        update(_T)
+        .where(
+            _T.c.push_id.in_(pushes),
+            _T.c.kind == "content",
+            _T.c.state == "pending",
+        )
+        .values(state="failed", error=error[:1000], next_attempt_at=None)
+    )
+    return int(result.rowcount or 0)
+
+
+async def settled_pushes(*, session: AsyncSession, limit: int = 50) -> list[int]:
+    """Return ids of pushes not marked finished that have no pending row left."""
+    pending = select(_T.c.id).where(_T.c.push_id == Push.id, _T.c.state == "pending").exists()
+    result = await session.execute(
+        select(Push.id)  # type: ignore[call-overload]
+        .where(Push.finished_at.is_(None), ~pending)  # type: ignore[union-attr]
+        .order_by(Push.id)
+        .limit(limit)
+    )
+    return [int(push_id) for push_id in result.scalars()]
 
 
 async def counts(*, session: AsyncSession, push_id: int | None = None) -> dict[str, int]:

@@ -14,6 +14,7 @@ from bot.content.taxonomy import Taxonomy
 from bot.services.regions_csv import is_region_code
 from storage import audit
 from storage import content as content_store
+from storage import outbox as outbox_store
 from storage.models import ContentItem
 
 EDITABLE = ("title", "summary", "url")
@@ -157,16 +158,32 @@ async def edit_item(
     return item
 
 
-async def retire_item(
+@dataclass(frozen=True)
+class Retirement:
+    """A retired item and how many of its queued messages were cancelled."""
+
+    item: ContentItem
+    cancelled: int
+
+
+async def retire_and_cancel(
     *, session: AsyncSession, content_id: int, actor_id: int | None, now: dt.datetime
-) -> ContentItem:
-    """Retire an item: it leaves /feed, /search and pending pushes; audited."""
+) -> Retirement:
+    """Retire an item and fail its queued messages in the same transaction; audited.
+
+    The messages end ``failed`` (``content_retired``) at once, not when they fall due, so
+    a push waiting for quiet hours to end is settled now; the sender then finishes and
+    reports it (it looks for pushes with nothing pending left).
+    """
     item = await content_store.get_item(session=session, content_id=content_id)
     if item is None:
         raise CatalogueError("not_found", content_id=content_id)
     if item.retired_at is not None:
         raise CatalogueError("already_retired", content_id=content_id)
     await content_store.update_item(session=session, content_id=content_id, retired_at=now)
+    cancelled = await outbox_store.fail_pending_content(
+        session=session, content_id=content_id, error="content_retired"
+    )
     await audit.record(
         session=session,
         actor_id=actor_id,
@@ -177,4 +194,14 @@ async def retire_item(
         detail={"title": item.title},
     )
     item.retired_at = now
-    return item
+    return Retirement(item=item, cancelled=cancelled)
+
+
+async def retire_item(
+    *, session: AsyncSession, content_id: int, actor_id: int | None, now: dt.datetime
+) -> ContentItem:
+    """Retire an item: it leaves /feed, /search and pending pushes; audited."""
+    retired = await retire_and_cancel(
+        session=session, content_id=content_id, actor_id=actor_id, now=now
+    )
+    return retired.item

@@ -17,7 +17,7 @@ from bot.content.catalogue import (
     edit_item,
     item_state,
     parse_regions,
-    retire_item,
+    retire_and_cancel,
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.common import button_rows, esc, reply, requires
@@ -582,15 +582,26 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
             )
         elif action == "retireok":
             await query.answer()
-            item = await retire_item(
+            retired = await retire_and_cancel(
                 session=context.session,
                 content_id=int(parts[2]),
                 actor_id=actor,
                 now=runtime.now(),
             )
-            await query.edit_message_text(
-                t("Retired #{id} “{title}”.", id=item.id, title=esc(item.title))
-            )
+            item = retired.item
+            if retired.cancelled:
+                # The sender finishes and reports pushes left with nothing pending.
+                notify_outbox(runtime)
+                done = t.plural(
+                    "Retired #{id} “{title}”. {n} queued message cancelled.",
+                    "Retired #{id} “{title}”. {n} queued messages cancelled.",
+                    retired.cancelled,
+                    id=item.id,
+                    title=esc(item.title),
+                )
+            else:
+                done = t("Retired #{id} “{title}”.", id=item.id, title=esc(item.title))
+            await query.edit_message_text(done)
         elif action == "push":
             await query.answer()
             content_id = int(parts[2])

@@ -135,6 +135,7 @@ class OutboxWorker:
         self._stop = asyncio.Event()
         self._file_ids: dict[int, str] = {}
         self._progress_at: dict[int, float] = {}
+        self._sweep_at = 0.0  # when an idle sender next looks for settled pushes
         self._sqlite = runtime.engine.dialect.name == "sqlite"
 
     # --- loop -------------------------------------------------------------------------
@@ -158,7 +159,11 @@ class OutboxWorker:
                     await asyncio.sleep(1.0)
                 if handled:
                     continue
-                wait = await self._idle_wait(loop.time() < hot_until)
+                hot = loop.time() < hot_until
+                if hot or loop.time() >= self._sweep_at:
+                    await self._finish_settled()
+                    self._sweep_at = loop.time() + self.options.progress_every
+                wait = await self._idle_wait(hot)
                 self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), timeout=wait)
@@ -437,6 +442,22 @@ class OutboxWorker:
         self.stats.retried += 1
 
     # --- progress ---------------------------------------------------------------------
+    async def _finish_settled(self) -> None:
+        """Finish and report pushes left with nothing pending by others (e.g. a retire).
+
+        ``_progress`` only sees pushes whose rows this sender handled; retiring an item
+        fails its queued rows without a send, and a push's last full batch can end
+        between two progress passes. Runs between batches, when this sender has no send
+        in flight, and only reads unless a push is to be finished (``finish_push`` lets
+        one process report it).
+        """
+        try:
+            async with self.runtime.sessions() as session:
+                push_ids = await outbox_store.settled_pushes(session=session)
+            await self._progress(set(push_ids), final_check=True)
+        except Exception:  # a report is a courtesy; never stop the sender for it
+            log.exception("finishing settled pushes failed")
+
     async def _progress(self, push_ids: set[int], *, final_check: bool) -> None:
         """Edit curators' progress messages now and then; report finished pushes once."""
         if not push_ids:
