@@ -297,8 +297,8 @@ async def fail_pending_content(
     wins, because it is what Telegram did: ``mark_sent`` and ``mark_final`` do not require
     ``pending`` (a message that went out is recorded ``sent``, not ``content_retired``),
     while ``mark_retry`` and ``release`` do, so a cancelled row never becomes pending
-    again. The returned count may thus include rows of a batch a sender had already
-    claimed (it checks the item when it claims, not before each send).
+    again. The returned count may thus include the few rows a sender was sending at that
+    instant (it re-reads the item about once a second while sending).
     """
     pushes = select(Push.id).where(Push.content_id == content_id)  # type: ignore[call-overload]
     result = await session.execute(

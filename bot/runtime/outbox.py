@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +73,9 @@ class OutboxOptions:
     # Raise it when the round trip to the Bot API is long (at 30 msg/s and 100 ms RTT, 3-4
     # are needed to reach the cap); a crash may then repeat up to that many messages.
     concurrency: int = 1
+    # Seconds between re-reads of an item while its rows are being sent: a retire or an
+    # expiry stops the rest of a claimed batch within this long, not at the next claim.
+    item_recheck: float = 1.0
 
 
 @dataclass
@@ -135,6 +139,7 @@ class OutboxWorker:
         self._stop = asyncio.Event()
         self._file_ids: dict[int, str] = {}
         self._progress_at: dict[int, float] = {}
+        self._item_read_at: dict[int, float] = {}
         self._sweep_at = 0.0  # when an idle sender next looks for settled pushes
         self._sqlite = runtime.engine.dialect.name == "sqlite"
 
@@ -243,6 +248,7 @@ class OutboxWorker:
         async with self.runtime.sessions() as session:
             items = await content_store.get_items(session=session, content_ids=content_ids)
         loop = asyncio.get_running_loop()
+        self._item_read_at.update(dict.fromkeys(content_ids, loop.time()))
         touched = {row.push_id for row in rows if row.push_id is not None}
         lease_end = loop.time() + self.options.lease.total_seconds() * 0.8
         # Up to ``concurrency`` sends overlap (network latency); each still commits its own
@@ -356,7 +362,7 @@ class OutboxWorker:
         """Send the message a row describes; no database lock is held while sending."""
         payload = row.payload
         if row.kind == "content":
-            item = items.get(int(payload["content_id"]))
+            item = await self._current_item(int(payload["content_id"]), items)
             if item is None:
                 raise _Final("failed", "content_missing")
             state = item_state(item, self.runtime.now())
@@ -377,6 +383,22 @@ class OutboxWorker:
             )
             return message, None
         raise _Final("failed", f"unknown_kind:{row.kind}")
+
+    async def _current_item(
+        self, content_id: int, items: dict[int, ContentItem]
+    ) -> ContentItem | None:
+        """Return the item, re-read at most every ``item_recheck`` seconds."""
+        loop = asyncio.get_running_loop()
+        last = self._item_read_at.get(content_id, -math.inf)
+        if loop.time() - last >= self.options.item_recheck:
+            self._item_read_at[content_id] = loop.time()
+            async with self.runtime.sessions() as session:
+                fresh = await content_store.get_item(session=session, content_id=content_id)
+            if fresh is None:
+                items.pop(content_id, None)
+            else:
+                items[content_id] = fresh
+        return items.get(content_id)
 
     async def _card(self, row: outbox_store.ClaimedMessage, item: ContentItem) -> Card:
         """Render the card; other features' button providers run in their own transaction.

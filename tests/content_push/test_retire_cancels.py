@@ -339,3 +339,56 @@ async def test_curator_retires_a_push_waiting_for_quiet_hours_and_gets_the_repor
     assert all(u.messages == [] for u in sleepers) and len(awake.messages) == 1
     reports = [m for m in curator.messages if "推送报告" in text_of(m)]
     assert len(reports) == 1
+
+
+async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
+    sandbox, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sender re-reads the item while sending, so a claimed batch stops short too."""
+    from bot.app import build_runtime
+    from bot.runtime import outbox as outbox_module
+    from bot.runtime.outbox import OutboxOptions
+    from bot.sandbox.harness import sandbox_settings
+    from tests.content_push.conftest import RunningClock, standalone_worker
+
+    clock = RunningClock()
+    settings = sandbox_settings(sandbox, sqlite_url)
+    runtime = build_runtime(settings, clock=clock)
+    users = [sandbox.user(f"U{i}", started=True) for i in range(6)]
+    await seed_world(runtime, users)
+    async with runtime.sessions() as session, session.begin():
+        content_id = await _item(session, "将下架")
+        result = await push_service.push_item(
+            session=session, content_id=content_id, now=clock(), tz=settings.scheduler.tz
+        )
+    assert result.queued == 6
+    real_send = outbox_module.send_card
+    sends = 0
+
+    async def send_then_retire(*args: object, **kwargs: object) -> object:
+        nonlocal sends
+        sends += 1
+        message = await real_send(*args, **kwargs)  # type: ignore[arg-type]
+        if sends == 2:  # the curator retires the item while the batch is being sent
+            async with runtime.sessions() as session, session.begin():
+                await retire_and_cancel(
+                    session=session, content_id=content_id, actor_id=None, now=clock()
+                )
+        return message
+
+    monkeypatch.setattr(outbox_module, "send_card", send_then_retire)
+    options = OutboxOptions(batch_size=50, item_recheck=0.0)
+    async with standalone_worker(sandbox, runtime, options) as worker:
+        await worker.drain()
+    assert worker.stats.claimed == 6  # one batch held every row
+    assert sum(len(u.messages) for u in users) == 2
+    async with runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.state, OutboxMessage.error).where(
+                    OutboxMessage.push_id == result.push_id
+                )
+            )
+        ).all()
+    assert sorted(state for state, _ in rows) == ["failed"] * 4 + ["sent"] * 2
+    assert {error for state, error in rows if state == "failed"} == {"content_retired"}
