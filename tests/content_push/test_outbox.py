@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -132,33 +133,24 @@ async def test_blocked_user_is_marked_unreachable_and_unknown_chat_fails(push_bo
             rows[987654].state == "failed"
             and "chat not found" in (rows[987654].error or "").lower()
         )
-        async with bot.runtime.sessions() as session:
-            blocked = (
-                await session.execute(
-                    select(Person.unreachable).where(Person.telegram_id == users[1].id)
-                )
-            ).scalar_one()
-        assert blocked is True
+        assert await _unreachable(bot, users[1].id) is True
+        assert users[1].messages == []
         # The user's own "kicked" update (processed before or after the refused send) must
         # not make them reachable again; unblocking does.
         await bot.settle()
-        async with bot.runtime.sessions() as session:
-            still = (
-                await session.execute(
-                    select(Person.unreachable).where(Person.telegram_id == users[1].id)
-                )
-            ).scalar_one()
-        assert still is True
+        assert await _unreachable(bot, users[1].id) is True
         await users[1].unblock_bot()
         await bot.settle()
-        async with bot.runtime.sessions() as session:
-            back = (
-                await session.execute(
-                    select(Person.unreachable).where(Person.telegram_id == users[1].id)
-                )
-            ).scalar_one()
-        assert back is False
-        assert users[1].messages == []
+        assert await _unreachable(bot, users[1].id) is False
+
+
+async def _unreachable(bot: Any, telegram_id: int) -> bool:
+    async with bot.runtime.sessions() as session:
+        return (
+            await session.execute(
+                select(Person.unreachable).where(Person.telegram_id == telegram_id)
+            )
+        ).scalar_one()
 
 
 async def test_transient_errors_retry_with_backoff(push_bot) -> None:

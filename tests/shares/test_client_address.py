@@ -14,12 +14,10 @@ from bot.config import ConfigError, load_settings
 from bot.runtime.context import Runtime
 from bot.runtime.links_web import client_address, install_link_routes, link_server
 from bot.runtime.web import build_web_app
-from storage import links as link_store
 from storage.db import session_factory
 from storage.models import LinkVisit
 from tests.conftest import FixedClock, make_settings
-from tests.factories import make_regions, make_station
-from tests.shares.helpers import add_informant, add_items
+from tests.shares.test_links_web import seed_link
 
 BROWSER = (
     "Mozilla/5.0 (Linux; Android 13; V2220A) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -120,20 +118,7 @@ async def _client(
         sessions=session_factory(engine),
         clock=clock,
     )
-    async with runtime.sessions() as s, s.begin():
-        await make_regions(s)
-        station = await make_station(s)
-        assert station.id is not None
-        items = await add_items(s, 1)
-        informant = await add_informant(s, station.id, 1001)
-        await link_store.get_or_create_link(
-            session=s,
-            informant_id=informant,
-            content_id=items[0],
-            channel="wechat_group",
-            new_code=lambda: CODE,
-            now=runtime.now(),
-        )
+    await seed_link(runtime, CODE)
     app = build_web_app(runtime, installers=[install_link_routes])
     return runtime, TestClient(TestServer(app))
 

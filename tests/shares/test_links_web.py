@@ -41,8 +41,8 @@ PREVIEWS = [
 CODE = "Abc123xyz"
 
 
-@pytest.fixture
-async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
+async def seed_link(runtime: Runtime, code: str = CODE) -> None:
+    """One informant's tracked link ``code`` to one item."""
     async with runtime.sessions() as s, s.begin():
         await make_regions(s)
         station = await make_station(s)
@@ -54,9 +54,14 @@ async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
             informant_id=informant,
             content_id=items[0],
             channel="wechat_group",
-            new_code=lambda: CODE,
+            new_code=lambda: code,
             now=runtime.now(),
         )
+
+
+@pytest.fixture
+async def client(runtime: Runtime) -> AsyncIterator[TestClient]:
+    await seed_link(runtime)
     app = build_web_app(runtime, installers=[install_link_routes])
     async with TestClient(TestServer(app)) as c:
         yield c
