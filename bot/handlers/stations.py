@@ -104,6 +104,26 @@ async def send_notices(context: KepuContext, notices: Iterable[Notice]) -> int:
     return sent
 
 
+def station_button(update: Update) -> tuple[str, int] | None:
+    """Return (action, station id) of a ``PREFIX:action:id`` button, or None if malformed."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, action, sid = (query.data.split(":") + ["", ""])[:3]
+    return (action, int(sid)) if sid.isdigit() else None
+
+
+async def report_decision(
+    update: Update, context: KepuContext, text: str, notices: Iterable[Notice]
+) -> None:
+    """A button's decision is taken: close its buttons, say so, notify the people concerned."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await reply(update, text)
+    await send_notices(context, notices)
+
+
 async def cancel_keeping_draft(update: Update, context: KepuContext) -> None:
     """/cancel during an application: stop asking, but say the draft is kept."""
     dialog = await get_dialog(update, context)

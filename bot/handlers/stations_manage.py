@@ -11,8 +11,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.stations import actor_of, error_text, send_notices
-from bot.handlers.stations_review import card_text, review_buttons, start_reason
+from bot.handlers.stations import actor_of, error_text, report_decision, station_button
+from bot.handlers.stations_review import ask_reason_if_allowed, card_text, review_buttons
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
 from bot.services import review as review_service
@@ -191,42 +191,32 @@ async def station_command(update: Update, context: KepuContext) -> None:
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle MGT:… buttons."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, sid = (query.data.split(":") + ["", ""])[:3]
-    if not sid.isdigit():
+    assert query is not None
+    button = station_button(update)
+    if button is None:
         await query.answer()
         return
-    station_id, actor, now = int(sid), actor_of(context), context.runtime.now()
+    action, station_id = button
     try:
         if action == "open":
             await query.answer()
             await show_station(update, context, station_id)
         elif action in ("rect", "revoke"):
             decision = "rectify" if action == "rect" else "revoke"
-            await review_service.authorise(
-                session=context.session,
-                actor=actor,
-                action=decision,
-                station_id=station_id,
-                now=now,
-            )
-            await query.answer()
-            await start_reason(update, context, decision, station_id)
+            await ask_reason_if_allowed(update, context, decision, station_id)
         elif action == "lift":
             outcome = await review_service.lift(
-                session=context.session, station_id=station_id, actor=actor, now=now
+                session=context.session,
+                station_id=station_id,
+                actor=actor_of(context),
+                now=context.runtime.now(),
             )
-            await query.answer()
-            await query.edit_message_reply_markup(None)
-            await reply(
-                update,
-                context.t(
-                    "Done: {name} is now {state}.",
-                    name=esc(outcome.station.name),
-                    state=context.t(STATE_NAMES[outcome.station.status]),
-                ),
+            text = context.t(
+                "Done: {name} is now {state}.",
+                name=esc(outcome.station.name),
+                state=context.t(STATE_NAMES[outcome.station.status]),
             )
-            await send_notices(context, outcome.notices)
+            await report_decision(update, context, text, outcome.notices)
         else:
             await query.answer()
     except StationError as exc:

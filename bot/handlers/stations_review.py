@@ -16,7 +16,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, end_dialog, goto, register_flow, start_dialog
-from bot.handlers.stations import actor_of, error_text, send_notices
+from bot.handlers.stations import (
+    actor_of,
+    error_text,
+    report_decision,
+    send_notices,
+    station_button,
+)
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
 from bot.services import regions as region_service
@@ -189,12 +195,12 @@ async def open_card(update: Update, context: KepuContext, station_id: int) -> No
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle REV:… buttons: open a card, start a decision."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, sid = (query.data.split(":") + ["", ""])[:3]
-    if not sid.isdigit():
+    assert query is not None
+    button = station_button(update)
+    if button is None:
         await query.answer()
         return
-    station_id = int(sid)
+    action, station_id = button
     actor, now = actor_of(context), context.runtime.now()
     try:
         if action == "open":
@@ -213,29 +219,16 @@ async def on_button(update: Update, context: KepuContext) -> None:
             await ask_date(update, context)
         elif action in ("no", "back"):
             decision = "county_reject" if action == "no" else "city_send_back"
-            await review_service.authorise(
-                session=context.session,
-                actor=actor,
-                action=decision,
-                station_id=station_id,
-                now=now,
-            )
-            await query.answer()
-            await start_reason(update, context, decision, station_id)
+            await ask_reason_if_allowed(update, context, decision, station_id)
         elif action == "rec":
             outcome = await review_service.city_recognise(
                 session=context.session, station_id=station_id, actor=actor, now=now
             )
-            await query.answer()
-            await query.edit_message_reply_markup(None)
-            await reply(
-                update,
-                context.t(
-                    "🏅 {name} is now recognised and counted in the statistics.",
-                    name=esc(outcome.station.name),
-                ),
+            text = context.t(
+                "🏅 {name} is now recognised and counted in the statistics.",
+                name=esc(outcome.station.name),
             )
-            await send_notices(context, outcome.notices)
+            await report_decision(update, context, text, outcome.notices)
         elif action in ("today", "yday"):
             await _date_button(update, context, station_id, action)
         else:
@@ -400,6 +393,22 @@ async def start_reason(update: Update, context: KepuContext, action: str, statio
         update,
         context.t(REASON_PROMPTS[action]) + "\n" + context.t("(/cancel to stop without deciding)"),
     )
+
+
+async def ask_reason_if_allowed(
+    update: Update, context: KepuContext, decision: str, station_id: int
+) -> None:
+    """A decision button: check the person may take it (or raise), then ask the reason."""
+    await review_service.authorise(
+        session=context.session,
+        actor=actor_of(context),
+        action=decision,
+        station_id=station_id,
+        now=context.runtime.now(),
+    )
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await start_reason(update, context, decision, station_id)
 
 
 async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> None:
