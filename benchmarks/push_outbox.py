@@ -26,8 +26,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
+from benchmarks.seeding import seed_station_with_informants  # noqa: E402
 from bot.app import build_runtime  # noqa: E402
 from bot.content.importer import import_source  # noqa: E402
 from bot.content.taxonomy import default_taxonomy  # noqa: E402
@@ -38,7 +39,7 @@ from bot.services import push as push_service  # noqa: E402
 from storage import outbox as outbox_store  # noqa: E402
 from storage.db import create_nullpool_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import ContentItem, Informant, Person, Region, Station  # noqa: E402
+from storage.models import ContentItem  # noqa: E402
 
 CAP = 30.0  # Telegram's broadcast cap, messages per second
 
@@ -47,49 +48,7 @@ async def _seed(runtime: Any, user_ids: list[int]) -> int:
     """Bulk-insert one station and an informant per user; return the item to push."""
     now = runtime.now()
     async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(Region),
-            [
-                {"code": "330000", "name": "浙江省", "level": "province", "parent_code": None},
-                {"code": "330100", "name": "杭州市", "level": "city", "parent_code": "330000"},
-                {"code": "330106", "name": "西湖区", "level": "county", "parent_code": "330100"},
-            ],
-        )
-        station = Station(
-            name="西湖区文化站",
-            venue_type="cultural_centre",
-            region_code="330106",
-            status="recognised",
-            created_at=now,
-        )
-        session.add(station)
-        await session.flush()
-        await session.execute(
-            insert(Person),
-            [
-                {
-                    "telegram_id": uid,
-                    "first_name": f"信息员{uid}",
-                    "unreachable": False,
-                    "created_at": now,
-                }
-                for uid in user_ids
-            ],
-        )
-        people = dict((await session.execute(select(Person.telegram_id, Person.id))).all())
-        await session.execute(
-            insert(Informant),
-            [
-                {
-                    "person_id": people[uid],
-                    "station_id": station.id,
-                    "interests": [],
-                    "paused": False,
-                    "joined_at": now,
-                }
-                for uid in user_ids
-            ],
-        )
+        await seed_station_with_informants(session, user_ids, now)
         report = await import_source(
             session=session,
             source=str(ROOT / "bot/content/packs/starter"),

@@ -41,19 +41,13 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, TypeHandler  # noqa: E402
 
+from benchmarks.seeding import seed_station_with_informants  # noqa: E402
 from bot.app import build_runtime  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.harness import running_bot, sandbox_settings  # noqa: E402
 from storage.db import create_nullpool_engine  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
-from storage.models import (  # noqa: E402
-    ContentItem,
-    Informant,
-    Person,
-    Region,
-    ShareEvent,
-    Station,
-)
+from storage.models import ContentItem, ShareEvent  # noqa: E402
 
 FIRST_USER = 700_000_000
 PUBLISHED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -126,23 +120,9 @@ async def run_bare(payloads: list[dict[str, Any]]) -> float:
 async def seed(runtime: Any, informants: int, items: int) -> None:
     """Bulk-insert a region, a station, items and informants."""
     async with runtime.sessions() as session, session.begin():
-        await session.execute(
-            insert(Region),
-            [
-                {"code": "330000", "name": "浙江省", "level": "province", "parent_code": None},
-                {"code": "330100", "name": "杭州市", "level": "city", "parent_code": "330000"},
-                {"code": "330106", "name": "西湖区", "level": "county", "parent_code": "330100"},
-            ],
+        await seed_station_with_informants(
+            session, [FIRST_USER + k for k in range(informants)], PUBLISHED
         )
-        station = Station(
-            name="西湖区文化站",
-            venue_type="cultural_centre",
-            region_code="330106",
-            status="recognised",
-            created_at=PUBLISHED,
-        )
-        session.add(station)
-        await session.flush()
         await session.execute(
             insert(ContentItem),
             [
@@ -160,33 +140,6 @@ async def seed(runtime: Any, informants: int, items: int) -> None:
                     "created_at": PUBLISHED,
                 }
                 for i in range(1, items + 1)
-            ],
-        )
-        await session.execute(
-            insert(Person),
-            [
-                {
-                    "id": k + 1,
-                    "telegram_id": FIRST_USER + k,
-                    "first_name": f"信息员{k}",
-                    "unreachable": False,
-                    "created_at": PUBLISHED,
-                }
-                for k in range(informants)
-            ],
-        )
-        await session.execute(
-            insert(Informant),
-            [
-                {
-                    "person_id": k + 1,
-                    "station_id": station.id,
-                    "real_name": f"信息员{k}",
-                    "interests": [],
-                    "joined_at": PUBLISHED,
-                    "paused": False,
-                }
-                for k in range(informants)
             ],
         )
 
