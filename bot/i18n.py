@@ -134,7 +134,9 @@ class Translator:
         """Format a date the locale's way."""
         return dates.format_date(value, format=fmt, locale=self._babel_locale)
 
-    def datetime(self, value: dt.datetime, fmt: str = "medium", tz: str | None = None) -> str:
+    def datetime(
+        self, value: dt.datetime, fmt: str = "medium", tz: str | dt.tzinfo | None = None
+    ) -> str:
         """Format a timezone-aware datetime in ``tz`` (default: keep its own zone)."""
         return dates.format_datetime(
             value, format=fmt, tzinfo=dates.get_timezone(tz) if tz else value.tzinfo,

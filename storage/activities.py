@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import (
     Activity,
@@ -75,8 +76,8 @@ async def photos_of(*, session: AsyncSession, activity_id: int) -> Sequence[Acti
     """Return an activity's photos in the order they were sent."""
     result = await session.execute(
         select(ActivityPhoto)
-        .where(ActivityPhoto.activity_id == activity_id)
-        .order_by(ActivityPhoto.id)  # type: ignore[arg-type]
+        .where(col(ActivityPhoto.activity_id) == activity_id)
+        .order_by(col(ActivityPhoto.id))
     )
     return result.scalars().all()
 
@@ -85,7 +86,9 @@ async def replace_photos(
     *, session: AsyncSession, activity_id: int, photos: Sequence[PhotoRef]
 ) -> None:
     """Set an activity's photos (a photo sent twice is stored once)."""
-    await session.execute(delete(ActivityPhoto).where(ActivityPhoto.activity_id == activity_id))
+    await session.execute(
+        delete(ActivityPhoto).where(col(ActivityPhoto.activity_id) == activity_id)
+    )
     seen: set[str] = set()
     for photo in photos:
         if photo.file_unique_id in seen:
@@ -103,12 +106,12 @@ async def station_activities(
     *, session: AsyncSession, station_id: int, offset: int = 0, limit: int = 5
 ) -> tuple[Sequence[Activity], int]:
     """Return one page of a station's activities (newest first) and the total count."""
-    where = (Activity.station_id == station_id, Activity.deleted_at.is_(None))  # type: ignore[union-attr]
+    where = (col(Activity.station_id) == station_id, col(Activity.deleted_at).is_(None))
     total = await session.execute(select(func.count()).select_from(Activity).where(*where))
     result = await session.execute(
         select(Activity)
         .where(*where)
-        .order_by(Activity.held_on.desc(), Activity.id.desc())  # type: ignore[attr-defined,union-attr]
+        .order_by(col(Activity.held_on).desc(), col(Activity.id).desc())
         .offset(offset)
         .limit(limit)
     )
@@ -124,21 +127,25 @@ async def photo_matches(
         return []
     matches: list[PhotoMatch] = []
     used = await session.execute(
-        select(ActivityPhoto.file_unique_id, Activity.id, Activity.station_id)
-        .join(Activity, Activity.id == ActivityPhoto.activity_id)  # type: ignore[arg-type]
+        select(col(ActivityPhoto.file_unique_id), col(Activity.id), col(Activity.station_id))
+        .join(Activity, col(Activity.id) == ActivityPhoto.activity_id)
         .where(
-            ActivityPhoto.file_unique_id.in_(ids),  # type: ignore[attr-defined]
-            Activity.id != exclude_activity_id,
-            Activity.deleted_at.is_(None),  # type: ignore[union-attr]
+            col(ActivityPhoto.file_unique_id).in_(ids),
+            col(Activity.id) != exclude_activity_id,
+            col(Activity.deleted_at).is_(None),
         )
-        .order_by(Activity.id)  # type: ignore[arg-type]
+        .order_by(col(Activity.id))
     )
     for unique_id, activity_id, station_id in used.all():
         matches.append(PhotoMatch(unique_id, "activity", activity_id, station_id))
     evidence = await session.execute(
-        select(StationEvidence.file_unique_id, StationEvidence.id, StationEvidence.station_id)
-        .where(StationEvidence.file_unique_id.in_(ids))  # type: ignore[union-attr]
-        .order_by(StationEvidence.id)  # type: ignore[arg-type]
+        select(
+            col(StationEvidence.file_unique_id),
+            col(StationEvidence.id),
+            col(StationEvidence.station_id),
+        )
+        .where(col(StationEvidence.file_unique_id).in_(ids))
+        .order_by(col(StationEvidence.id))
     )
     for unique_id, evidence_id, station_id in evidence.all():
         matches.append(PhotoMatch(unique_id, "station_evidence", evidence_id, station_id))
@@ -158,11 +165,12 @@ async def flags_of(
 ) -> Sequence[IntegrityFlag]:
     """Return the flags raised about one subject."""
     stmt = select(IntegrityFlag).where(
-        IntegrityFlag.subject_type == subject_type, IntegrityFlag.subject_id == subject_id
+        col(IntegrityFlag.subject_type) == subject_type,
+        col(IntegrityFlag.subject_id) == subject_id,
     )
     if kind is not None:
-        stmt = stmt.where(IntegrityFlag.kind == kind)
-    result = await session.execute(stmt.order_by(IntegrityFlag.id))  # type: ignore[arg-type]
+        stmt = stmt.where(col(IntegrityFlag.kind) == kind)
+    result = await session.execute(stmt.order_by(col(IntegrityFlag.id)))
     return result.scalars().all()
 
 
@@ -177,39 +185,41 @@ async def export_rows(
 ) -> list[ExportRow]:
     """Return the live activities of stations in a region held between two dates."""
     photo_counts = (
-        select(ActivityPhoto.activity_id, func.count().label("n"))
-        .group_by(ActivityPhoto.activity_id)  # type: ignore[arg-type]
+        select(col(ActivityPhoto.activity_id), func.count().label("n"))
+        .group_by(col(ActivityPhoto.activity_id))
         .subquery()
     )
     result = await session.execute(
         select(
             Activity,
-            Station.name,
-            Station.region_code,
-            Region.name,
+            col(Station.name),
+            col(Station.region_code),
+            col(Region.name),
             func.coalesce(photo_counts.c.n, 0),
         )
-        .join(Station, Station.id == Activity.station_id)  # type: ignore[arg-type]
-        .outerjoin(Region, Region.code == Station.region_code)  # type: ignore[arg-type]
+        .join(Station, col(Station.id) == Activity.station_id)
+        .outerjoin(Region, col(Region.code) == Station.region_code)
         .outerjoin(photo_counts, photo_counts.c.activity_id == Activity.id)
         .where(
-            Station.region_code.startswith(region_prefix),  # type: ignore[union-attr]
-            Station.status.in_(station_statuses),  # type: ignore[attr-defined]
-            Activity.held_on >= date_from,
-            Activity.held_on <= date_to,
-            Activity.deleted_at.is_(None),  # type: ignore[union-attr]
+            col(Station.region_code).startswith(region_prefix),
+            col(Station.status).in_(station_statuses),
+            col(Activity.held_on) >= date_from,
+            col(Activity.held_on) <= date_to,
+            col(Activity.deleted_at).is_(None),
         )
-        .order_by(Station.region_code, Station.name, Activity.held_on, Activity.id)  # type: ignore[arg-type]
+        .order_by(
+            col(Station.region_code), col(Station.name), col(Activity.held_on), col(Activity.id)
+        )
     )
     rows = result.all()
     ids = [row[0].id for row in rows]
     kinds: dict[int, set[str]] = {}
     if ids:
         flags = await session.execute(
-            select(IntegrityFlag.subject_id, IntegrityFlag.kind).where(
-                IntegrityFlag.subject_type == "activity",
-                IntegrityFlag.subject_id.in_(ids),  # type: ignore[union-attr]
-                IntegrityFlag.resolved_at.is_(None),  # type: ignore[union-attr]
+            select(col(IntegrityFlag.subject_id), col(IntegrityFlag.kind)).where(
+                col(IntegrityFlag.subject_type) == "activity",
+                col(IntegrityFlag.subject_id).in_(ids),
+                col(IntegrityFlag.resolved_at).is_(None),
             )
         )
         for subject_id, kind in flags.all():
@@ -234,9 +244,7 @@ async def stations_by_id(
     """Return stations by id."""
     if not station_ids:
         return {}
-    result = await session.execute(
-        select(Station).where(Station.id.in_(station_ids))  # type: ignore[union-attr]
-    )
+    result = await session.execute(select(Station).where(col(Station.id).in_(station_ids)))
     return {s.id: s for s in result.scalars().all() if s.id is not None}
 
 
@@ -245,21 +253,21 @@ async def recent_content(
 ) -> Sequence[ContentItem]:
     """Return live catalogue items, newest first, optionally matching every word."""
     stmt = select(ContentItem).where(
-        ContentItem.retired_at.is_(None),  # type: ignore[union-attr]
-        or_(ContentItem.publish_at.is_(None), ContentItem.publish_at <= now),  # type: ignore[union-attr,operator]
+        col(ContentItem.retired_at).is_(None),
+        or_(col(ContentItem.publish_at).is_(None), col(ContentItem.publish_at) <= now),
     )
     for word in words:
         pattern = "%" + _LIKE_ESCAPE.sub(r"\\\g<0>", word) + "%"
         stmt = stmt.where(
             or_(
-                ContentItem.title.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
-                ContentItem.title_en.ilike(pattern, escape="\\"),  # type: ignore[union-attr]
-                ContentItem.summary.ilike(pattern, escape="\\"),  # type: ignore[attr-defined]
+                col(ContentItem.title).ilike(pattern, escape="\\"),
+                col(ContentItem.title_en).ilike(pattern, escape="\\"),
+                col(ContentItem.summary).ilike(pattern, escape="\\"),
             )
         )
-    order = func.coalesce(ContentItem.publish_at, ContentItem.created_at)
+    order = func.coalesce(col(ContentItem.publish_at), col(ContentItem.created_at))
     result = await session.execute(
-        stmt.order_by(order.desc(), ContentItem.id.desc()).limit(limit)  # type: ignore[union-attr]
+        stmt.order_by(order.desc(), col(ContentItem.id).desc()).limit(limit)
     )
     return result.scalars().all()
 
@@ -283,8 +291,8 @@ async def content_uses(
     """Return a station's recorded content uses, newest first."""
     result = await session.execute(
         select(ContentUse)
-        .where(ContentUse.station_id == station_id)
-        .order_by(ContentUse.used_on.desc(), ContentUse.id.desc())  # type: ignore[attr-defined,union-attr]
+        .where(col(ContentUse.station_id) == station_id)
+        .order_by(col(ContentUse.used_on).desc(), col(ContentUse.id).desc())
         .limit(limit)
     )
     return result.scalars().all()

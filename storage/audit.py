@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import AuditLog
 
@@ -47,12 +48,12 @@ async def entries(
     """Return recent entries, newest first, filtered as asked."""
     stmt = select(AuditLog)
     if subject_type is not None:
-        stmt = stmt.where(AuditLog.subject_type == subject_type)
+        stmt = stmt.where(col(AuditLog.subject_type) == subject_type)
     if subject_id is not None:
-        stmt = stmt.where(AuditLog.subject_id == subject_id)
+        stmt = stmt.where(col(AuditLog.subject_id) == subject_id)
     if region_prefix:
-        stmt = stmt.where(AuditLog.region_code.startswith(region_prefix))  # type: ignore[union-attr]
+        stmt = stmt.where(col(AuditLog.region_code).startswith(region_prefix))
     if action is not None:
-        stmt = stmt.where(AuditLog.action == action)
-    result = await session.execute(stmt.order_by(AuditLog.id.desc()).limit(limit))  # type: ignore[union-attr]
+        stmt = stmt.where(col(AuditLog.action) == action)
+    result = await session.execute(stmt.order_by(col(AuditLog.id).desc()).limit(limit))
     return result.scalars().all()

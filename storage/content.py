@@ -11,7 +11,9 @@ from typing import Any
 from sqlalchemy import String, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
+from storage.db import rowcount
 from storage.models import ContentItem, Informant, Person, Push, RoleGrant, Station
 
 
@@ -32,10 +34,10 @@ class Candidate:
 def _visible(now: dt.datetime) -> list[ColumnElement[bool]]:
     """Conditions for an item informants may see: published, not retired, not expired."""
     return [
-        ContentItem.publish_at.is_not(None),  # type: ignore[union-attr]
-        ContentItem.publish_at <= now,  # type: ignore[operator]
-        ContentItem.retired_at.is_(None),  # type: ignore[union-attr]
-        or_(ContentItem.expires_at.is_(None), ContentItem.expires_at > now),  # type: ignore[union-attr,operator]
+        col(ContentItem.publish_at).is_not(None),
+        col(ContentItem.publish_at) <= now,
+        col(ContentItem.retired_at).is_(None),
+        or_(col(ContentItem.expires_at).is_(None), col(ContentItem.expires_at) > now),
     ]
 
 
@@ -43,7 +45,7 @@ async def get_item(*, session: AsyncSession, content_id: int) -> ContentItem | N
     """Return one item by id."""
     result = await session.execute(
         select(ContentItem)
-        .where(ContentItem.id == content_id)
+        .where(col(ContentItem.id) == content_id)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -58,7 +60,7 @@ async def get_items(
         return {}
     result = await session.execute(
         select(ContentItem)
-        .where(ContentItem.id.in_(ids))  # type: ignore[union-attr]
+        .where(col(ContentItem.id).in_(ids))
         .execution_options(populate_existing=True)
     )
     return {item.id: item for item in result.scalars() if item.id is not None}
@@ -74,12 +76,12 @@ async def existing_keys(
         chunk_g, chunk_u = guids[start : start + 500], urls[start : start + 500]
         if chunk_g:
             rows = await session.execute(
-                select(ContentItem.guid).where(ContentItem.guid.in_(chunk_g))  # type: ignore[attr-defined]
+                select(col(ContentItem.guid)).where(col(ContentItem.guid).in_(chunk_g))
             )
             found_guids.update(rows.scalars())
         if chunk_u:
             rows = await session.execute(
-                select(ContentItem.url).where(ContentItem.url.in_(chunk_u))  # type: ignore[attr-defined]
+                select(col(ContentItem.url)).where(col(ContentItem.url).in_(chunk_u))
             )
             found_urls.update(rows.scalars())
     return found_guids, found_urls
@@ -98,10 +100,7 @@ async def list_items(
     """Return a page of the whole catalogue (newest first) and the total count."""
     total = (await session.execute(select(func.count()).select_from(ContentItem))).scalar_one()
     result = await session.execute(
-        select(ContentItem)
-        .order_by(ContentItem.id.desc())  # type: ignore[union-attr]
-        .offset(offset)
-        .limit(limit)
+        select(ContentItem).order_by(col(ContentItem.id).desc()).offset(offset).limit(limit)
     )
     return list(result.scalars()), int(total)
 
@@ -117,14 +116,14 @@ async def browse(
     """Return a page of visible items (newest first), optionally of one category."""
     conditions = _visible(now)
     if category:
-        conditions.append(ContentItem.category == category)
+        conditions.append(col(ContentItem.category) == category)
     total = (
         await session.execute(select(func.count()).select_from(ContentItem).where(*conditions))
     ).scalar_one()
     result = await session.execute(
         select(ContentItem)
         .where(*conditions)
-        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+        .order_by(col(ContentItem.publish_at).desc(), col(ContentItem.id).desc())
         .offset(offset)
         .limit(limit)
     )
@@ -148,11 +147,13 @@ async def search(
     for word in words:
         conditions.append(
             or_(
-                ContentItem.title.icontains(word, autoescape=True),  # type: ignore[attr-defined]
-                ContentItem.summary.icontains(word, autoescape=True),  # type: ignore[attr-defined]
-                ContentItem.title_en.icontains(word, autoescape=True),  # type: ignore[union-attr]
-                ContentItem.summary_en.icontains(word, autoescape=True),  # type: ignore[union-attr]
-                cast(ContentItem.tags, String).icontains(_json_fragment(word), autoescape=True),
+                col(ContentItem.title).icontains(word, autoescape=True),
+                col(ContentItem.summary).icontains(word, autoescape=True),
+                col(ContentItem.title_en).icontains(word, autoescape=True),
+                col(ContentItem.summary_en).icontains(word, autoescape=True),
+                cast(col(ContentItem.tags), String).icontains(
+                    _json_fragment(word), autoescape=True
+                ),
             )
         )
     total = (
@@ -161,7 +162,7 @@ async def search(
     result = await session.execute(
         select(ContentItem)
         .where(*conditions)
-        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+        .order_by(col(ContentItem.publish_at).desc(), col(ContentItem.id).desc())
         .limit(limit)
     )
     return list(result.scalars()), int(total)
@@ -170,16 +171,16 @@ async def search(
 async def update_item(*, session: AsyncSession, content_id: int, **values: Any) -> bool:
     """Change fields of an item; return whether it exists."""
     result = await session.execute(
-        update(ContentItem).where(ContentItem.id == content_id).values(**values)
+        update(ContentItem).where(col(ContentItem.id) == content_id).values(**values)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def set_media_file_id(*, session: AsyncSession, content_id: int, file_id: str) -> None:
     """Cache the Telegram file id of an item's uploaded media (first upload wins)."""
     await session.execute(
         update(ContentItem)
-        .where(ContentItem.id == content_id, ContentItem.media_file_id.is_(None))  # type: ignore[union-attr]
+        .where(col(ContentItem.id) == content_id, col(ContentItem.media_file_id).is_(None))
         .values(media_file_id=file_id)
     )
 
@@ -190,7 +191,7 @@ async def pushed_content_ids(*, session: AsyncSession, content_ids: Iterable[int
     if not ids:
         return set()
     result = await session.execute(
-        select(Push.content_id).where(Push.content_id.in_(ids)).distinct()  # type: ignore[union-attr]
+        select(col(Push.content_id)).where(col(Push.content_id).in_(ids)).distinct()
     )
     return {cid for cid in result.scalars() if cid is not None}
 
@@ -199,15 +200,15 @@ async def daily_candidates(
     *, session: AsyncSession, now: dt.datetime, since: dt.datetime, limit: int
 ) -> list[ContentItem]:
     """Return visible items published in [since, now] that were never pushed, newest first."""
-    pushed = select(Push.content_id).where(Push.content_id.is_not(None))  # type: ignore[union-attr]
+    pushed = select(col(Push.content_id)).where(col(Push.content_id).is_not(None))
     result = await session.execute(
         select(ContentItem)
         .where(
             *_visible(now),
-            ContentItem.publish_at >= since,  # type: ignore[operator]
-            ContentItem.id.not_in(pushed),
-        )  # type: ignore[union-attr]
-        .order_by(ContentItem.publish_at.desc(), ContentItem.id.desc())  # type: ignore[union-attr]
+            col(ContentItem.publish_at) >= since,
+            col(ContentItem.id).not_in(pushed),
+        )
+        .order_by(col(ContentItem.publish_at).desc(), col(ContentItem.id).desc())
         .limit(limit)
     )
     return list(result.scalars())
@@ -219,34 +220,34 @@ async def push_candidates(
     """Return active, reachable informants (optionally only in stations under the prefixes)."""
     stmt = (
         select(
-            Informant.id,
-            Person.telegram_id,
-            Person.language,
-            Informant.interests,
-            Informant.quiet_start,
-            Informant.quiet_end,
-            Station.region_code,
-            Person.id,
+            col(Informant.id),
+            col(Person.telegram_id),
+            col(Person.language),
+            col(Informant.interests),
+            col(Informant.quiet_start),
+            col(Informant.quiet_end),
+            col(Station.region_code),
+            col(Person.id),
         )
-        .join(Person, Person.id == Informant.person_id)
-        .join(Station, Station.id == Informant.station_id)
+        .join(Person, col(Person.id) == Informant.person_id)
+        .join(Station, col(Station.id) == Informant.station_id)
         .where(
-            Informant.paused.is_(False),  # type: ignore[attr-defined]
-            Informant.removed_at.is_(None),  # type: ignore[union-attr]
-            Informant.forgotten_at.is_(None),  # type: ignore[union-attr]
-            Person.unreachable.is_(False),  # type: ignore[attr-defined]
+            col(Informant.paused).is_(False),
+            col(Informant.removed_at).is_(None),
+            col(Informant.forgotten_at).is_(None),
+            col(Person.unreachable).is_(False),
         )
-        .order_by(Informant.id)
+        .order_by(col(Informant.id))
     )
     if region_prefixes:
-        stmt = stmt.where(
-            or_(*(Station.region_code.startswith(p) for p in region_prefixes))  # type: ignore[union-attr]
-        )
+        stmt = stmt.where(or_(*(col(Station.region_code).startswith(p) for p in region_prefixes)))
     rows = (await session.execute(stmt)).all()
     admins = set(
         (
             await session.execute(
-                select(RoleGrant.person_id).where(RoleGrant.role == "station_admin").distinct()
+                select(col(RoleGrant.person_id))
+                .where(col(RoleGrant.role) == "station_admin")
+                .distinct()
             )
         ).scalars()
     )
@@ -268,9 +269,9 @@ async def push_candidates(
 async def informant_of(*, session: AsyncSession, person_id: int) -> int | None:
     """Return the id of the person's active informant record, if any."""
     result = await session.execute(
-        select(Informant.id).where(
-            Informant.person_id == person_id,
-            Informant.removed_at.is_(None),  # type: ignore[union-attr]
+        select(col(Informant.id)).where(
+            col(Informant.person_id) == person_id,
+            col(Informant.removed_at).is_(None),
         )
     )
     return result.scalar_one_or_none()

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -91,3 +91,12 @@ def is_postgres(engine_or_session: AsyncEngine | AsyncSession) -> bool:
     bind = engine_or_session.bind if isinstance(engine_or_session, AsyncSession) else None
     engine = bind if bind is not None else engine_or_session
     return engine.dialect.name == "postgresql"  # type: ignore[union-attr]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Return ``result.rowcount`` of an executed UPDATE or DELETE.
+
+    ``AsyncSession.execute`` is typed to return a plain ``Result``; for DML it is the
+    ``CursorResult`` that carries ``rowcount``.
+    """
+    return cast(CursorResult[Any], result).rowcount

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import DialogState
+from storage.db import rowcount
+from storage.models import DialogState, table_of
 from storage.upsert import insert_for
 
 
@@ -16,7 +18,7 @@ async def get_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> Di
     """Return the active dialog of a user in a chat."""
     result = await session.execute(
         select(DialogState)
-        .where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
+        .where(col(DialogState.chat_id) == chat_id, col(DialogState.user_id) == user_id)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -34,7 +36,7 @@ async def set_dialog(
 ) -> None:
     """Create or replace the dialog state."""
     values = {"flow": flow, "step": step, "data": data, "updated_at": now}
-    stmt = insert_for(session, DialogState.__table__).values(
+    stmt = insert_for(session, table_of(DialogState)).values(
         chat_id=chat_id, user_id=user_id, **values
     )
     await session.execute(
@@ -45,12 +47,14 @@ async def set_dialog(
 async def clear_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> bool:
     """End the dialog; return whether there was one."""
     result = await session.execute(
-        delete(DialogState).where(DialogState.chat_id == chat_id, DialogState.user_id == user_id)
+        delete(DialogState).where(
+            col(DialogState.chat_id) == chat_id, col(DialogState.user_id) == user_id
+        )
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def clear_user_dialogs(*, session: AsyncSession, user_id: int) -> int:
     """End every dialog of a user (used when erasing personal data)."""
-    result = await session.execute(delete(DialogState).where(DialogState.user_id == user_id))
-    return result.rowcount or 0
+    result = await session.execute(delete(DialogState).where(col(DialogState.user_id) == user_id))
+    return rowcount(result) or 0

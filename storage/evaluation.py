@@ -14,9 +14,11 @@ from typing import Any
 
 from sqlalchemy import and_, case, delete, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.config import PropagationSettings
 from bot.services.propagation import volume_sql
+from storage.db import rowcount
 from storage.models import (
     Activity,
     ContentUse,
@@ -31,6 +33,7 @@ from storage.models import (
     ShareEvent,
     Station,
     TrackedLink,
+    table_of,
 )
 from storage.upsert import insert_for
 
@@ -83,20 +86,20 @@ def _region_filter(column: Any, prefixes: Sequence[str] | None) -> Any:
 
 
 def _share_agg(key: Any, start: dt.date, end: dt.date) -> Any:
-    tg = ShareEvent.channel.in_(TELEGRAM_CHANNELS)  # type: ignore[attr-defined]
+    tg = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
     return (
         select(
             key.label("k"),
             func.count().label("shares"),
-            func.coalesce(func.sum(case((tg, ShareEvent.audience), else_=0)), 0).label(
+            func.coalesce(func.sum(case((tg, col(ShareEvent.audience)), else_=0)), 0).label(
                 "telegram_reach"
             ),
-            func.coalesce(func.sum(case((tg, 0), else_=ShareEvent.audience)), 0).label(
+            func.coalesce(func.sum(case((tg, 0), else_=col(ShareEvent.audience))), 0).label(
                 "reported_reach"
             ),
-            func.max(ShareEvent.day).label("last_day"),
+            func.max(col(ShareEvent.day)).label("last_day"),
         )
-        .where(ShareEvent.day >= start, ShareEvent.day <= end)
+        .where(col(ShareEvent.day) >= start, col(ShareEvent.day) <= end)
         .group_by(key)
         .subquery()
     )
@@ -104,11 +107,11 @@ def _share_agg(key: Any, start: dt.date, end: dt.date) -> Any:
 
 def _visit_agg(key: Any, start: dt.date, end: dt.date) -> Any:
     return (
-        select(key.label("k"), func.count(LinkVisit.id).label("visits"))  # type: ignore[arg-type]
+        select(key.label("k"), func.count(col(LinkVisit.id)).label("visits"))
         .select_from(LinkVisit)
-        .join(TrackedLink, TrackedLink.id == LinkVisit.link_id)  # type: ignore[arg-type]
-        .join(Informant, Informant.id == TrackedLink.informant_id)  # type: ignore[arg-type]
-        .where(LinkVisit.day >= start, LinkVisit.day <= end)
+        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
+        .join(Informant, col(Informant.id) == TrackedLink.informant_id)
+        .where(col(LinkVisit.day) >= start, col(LinkVisit.day) <= end)
         .group_by(key)
         .subquery()
     )
@@ -138,43 +141,43 @@ async def station_figures(
     """Return the figures of every counted station (recognised or rectifying) in a window."""
     if station_ids is not None and not station_ids:
         return []
-    shares = _share_agg(ShareEvent.station_id, start, end)
-    visits = _visit_agg(Informant.station_id, start, end)
-    live = Activity.deleted_at.is_(None)  # type: ignore[union-attr]
+    shares = _share_agg(col(ShareEvent.station_id), start, end)
+    visits = _visit_agg(col(Informant.station_id), start, end)
+    live = col(Activity.deleted_at).is_(None)
     acts = (
         select(
-            Activity.station_id.label("k"),
-            func.sum(case((Activity.flagged, 0), else_=1)).label("activities"),  # type: ignore[arg-type]
-            func.sum(case((Activity.flagged, 1), else_=0)).label("flagged"),  # type: ignore[arg-type]
-            func.max(Activity.held_on).label("last_day"),
+            col(Activity.station_id).label("k"),
+            func.sum(case((col(Activity.flagged), 0), else_=1)).label("activities"),
+            func.sum(case((col(Activity.flagged), 1), else_=0)).label("flagged"),
+            func.max(col(Activity.held_on)).label("last_day"),
         )
-        .where(live, Activity.held_on >= start, Activity.held_on <= end)
-        .group_by(Activity.station_id)
+        .where(live, col(Activity.held_on) >= start, col(Activity.held_on) <= end)
+        .group_by(col(Activity.station_id))
         .subquery()
     )
     uses = (
         select(
-            ContentUse.station_id.label("k"),
+            col(ContentUse.station_id).label("k"),
             func.count().label("uses"),
-            func.max(ContentUse.used_on).label("last_day"),
+            func.max(col(ContentUse.used_on)).label("last_day"),
         )
-        .where(ContentUse.used_on >= start, ContentUse.used_on <= end)
-        .group_by(ContentUse.station_id)
+        .where(col(ContentUse.used_on) >= start, col(ContentUse.used_on) <= end)
+        .group_by(col(ContentUse.station_id))
         .subquery()
     )
-    conditions: list[Any] = [Station.status.in_(COUNTED_STATES)]  # type: ignore[attr-defined]
-    region = _region_filter(Station.region_code, prefixes)
+    conditions: list[Any] = [col(Station.status).in_(COUNTED_STATES)]
+    region = _region_filter(col(Station.region_code), prefixes)
     if region is not None:
         conditions.append(region)
     if station_ids is not None:
-        conditions.append(Station.id.in_(station_ids))  # type: ignore[union-attr]
+        conditions.append(col(Station.id).in_(station_ids))
     base = (
         select(
-            Station.id.label("station_id"),
-            Station.name,
-            Station.region_code,  # type: ignore[union-attr]
-            Station.status,
-            Station.recognised_at,
+            col(Station.id).label("station_id"),
+            col(Station.name),
+            col(Station.region_code),
+            col(Station.status),
+            col(Station.recognised_at),
             func.coalesce(shares.c.shares, 0).label("shares"),
             func.coalesce(shares.c.telegram_reach, 0).label("telegram_reach"),
             func.coalesce(shares.c.reported_reach, 0).label("reported_reach"),
@@ -237,26 +240,26 @@ async def top_informants(
 
     Forgotten and removed informants are left out; only counted stations' informants count.
     """
-    shares = _share_agg(ShareEvent.informant_id, start, end)
-    visits = _visit_agg(TrackedLink.informant_id, start, end)
+    shares = _share_agg(col(ShareEvent.informant_id), start, end)
+    visits = _visit_agg(col(TrackedLink.informant_id), start, end)
     conditions: list[Any] = [
-        Informant.forgotten_at.is_(None),
-        Informant.removed_at.is_(None),  # type: ignore[union-attr]
-        Station.status.in_(COUNTED_STATES),  # type: ignore[attr-defined]
+        col(Informant.forgotten_at).is_(None),
+        col(Informant.removed_at).is_(None),
+        col(Station.status).in_(COUNTED_STATES),
     ]
-    region = _region_filter(Station.region_code, prefixes)
+    region = _region_filter(col(Station.region_code), prefixes)
     if region is not None:
         conditions.append(region)
     base = (
         select(
-            Informant.id.label("informant_id"),  # type: ignore[union-attr]
-            func.substr(Station.region_code, 1, group_len).label("grp"),
+            col(Informant.id).label("informant_id"),
+            func.substr(col(Station.region_code), 1, group_len).label("grp"),
             func.coalesce(shares.c.shares, 0).label("shares"),
             func.coalesce(shares.c.telegram_reach, 0).label("telegram_reach"),
             func.coalesce(shares.c.reported_reach, 0).label("reported_reach"),
             func.coalesce(visits.c.visits, 0).label("visits"),
         )
-        .join(Station, Station.id == Informant.station_id)  # type: ignore[arg-type]
+        .join(Station, col(Station.id) == Informant.station_id)
         .outerjoin(shares, shares.c.k == Informant.id)
         .outerjoin(visits, visits.c.k == Informant.id)
         .where(and_(*conditions))
@@ -294,7 +297,7 @@ async def upsert_run(
     now: dt.datetime,
 ) -> EvaluationRun:
     """Create the run of (year, region) or refresh it; return it."""
-    table = EvaluationRun.__table__  # type: ignore[attr-defined]
+    table = table_of(EvaluationRun)
     stmt = insert_for(session, table).values(
         year=year, region_code=region_code, created_at=now, params=params, summary={}
     )
@@ -306,7 +309,7 @@ async def upsert_run(
     run = (
         await session.execute(
             select(EvaluationRun)
-            .where(EvaluationRun.year == year, EvaluationRun.region_code == region_code)
+            .where(col(EvaluationRun.year) == year, col(EvaluationRun.region_code) == region_code)
             .execution_options(populate_existing=True)
         )
     ).scalar_one()
@@ -317,10 +320,10 @@ async def replace_scores(
     *, session: AsyncSession, run_id: int, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Replace the scores of a run."""
-    await session.execute(delete(EvaluationScore).where(EvaluationScore.run_id == run_id))
+    await session.execute(delete(EvaluationScore).where(col(EvaluationScore.run_id) == run_id))
     if rows:
         await session.execute(
-            insert_for(session, EvaluationScore.__table__),  # type: ignore[attr-defined]
+            insert_for(session, table_of(EvaluationScore)),
             [dict(r, run_id=run_id) for r in rows],
         )
 
@@ -330,11 +333,11 @@ async def replace_outstanding(
 ) -> None:
     """Replace the outstanding informants of a run."""
     await session.execute(
-        delete(OutstandingInformant).where(OutstandingInformant.run_id == run_id)
+        delete(OutstandingInformant).where(col(OutstandingInformant.run_id) == run_id)
     )
     if rows:
         await session.execute(
-            insert_for(session, OutstandingInformant.__table__),  # type: ignore[attr-defined]
+            insert_for(session, table_of(OutstandingInformant)),
             [dict(r, run_id=run_id) for r in rows],
         )
 
@@ -347,12 +350,12 @@ async def clear_open_proposals(
     for chunk in _chunks(list(station_ids)):
         result = await session.execute(
             delete(EvaluationProposal).where(
-                EvaluationProposal.year == year,
-                EvaluationProposal.status == "proposed",
-                EvaluationProposal.station_id.in_(chunk),  # type: ignore[attr-defined]
+                col(EvaluationProposal.year) == year,
+                col(EvaluationProposal.status) == "proposed",
+                col(EvaluationProposal.station_id).in_(chunk),
             )
         )
-        gone += result.rowcount or 0  # type: ignore[attr-defined]
+        gone += rowcount(result) or 0
     return gone
 
 
@@ -360,7 +363,7 @@ async def add_proposals(*, session: AsyncSession, rows: Sequence[dict[str, Any]]
     """Insert proposals; one already decided for (year, station, kind) is kept as it is."""
     if not rows:
         return
-    stmt = insert_for(session, EvaluationProposal.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    stmt = insert_for(session, table_of(EvaluationProposal)).on_conflict_do_nothing(
         index_elements=["year", "station_id", "kind"]
     )
     await session.execute(stmt, list(rows))
@@ -374,9 +377,9 @@ async def previous_scores(
     for chunk in _chunks(list(station_ids)):
         rows = await session.execute(
             select(EvaluationScore)
-            .join(EvaluationRun, EvaluationRun.id == EvaluationScore.run_id)  # type: ignore[arg-type]
-            .where(EvaluationRun.year == year, EvaluationScore.station_id.in_(chunk))  # type: ignore[attr-defined]
-            .order_by(EvaluationRun.created_at, EvaluationRun.id)  # type: ignore[arg-type]
+            .join(EvaluationRun, col(EvaluationRun.id) == EvaluationScore.run_id)
+            .where(col(EvaluationRun.year) == year, col(EvaluationScore.station_id).in_(chunk))
+            .order_by(col(EvaluationRun.created_at), col(EvaluationRun.id))
         )
         for score in rows.scalars():
             out[score.station_id] = score
@@ -387,8 +390,8 @@ async def run_for(*, session: AsyncSession, year: int, region_code: str) -> Eval
     """Return the newest run of ``year`` whose scope covers ``region_code``."""
     rows = await session.execute(
         select(EvaluationRun)
-        .where(EvaluationRun.year == year)
-        .order_by(EvaluationRun.created_at.desc(), EvaluationRun.id.desc())  # type: ignore[attr-defined,union-attr]
+        .where(col(EvaluationRun.year) == year)
+        .order_by(col(EvaluationRun.created_at).desc(), col(EvaluationRun.id).desc())
     )
     for run in rows.scalars():
         if region_code.startswith(_prefix(run.region_code)):
@@ -408,15 +411,15 @@ async def scores_in(
     """Return a run's scores (with their stations) in the regions, best first."""
     stmt = (
         select(EvaluationScore, Station)
-        .join(Station, Station.id == EvaluationScore.station_id)  # type: ignore[arg-type]
-        .where(EvaluationScore.run_id == run_id)
+        .join(Station, col(Station.id) == EvaluationScore.station_id)
+        .where(col(EvaluationScore.run_id) == run_id)
     )
-    region = _region_filter(EvaluationScore.region_code, prefixes)
+    region = _region_filter(col(EvaluationScore.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
     rows = await session.execute(
-        stmt.order_by(EvaluationScore.score.desc(), EvaluationScore.station_id)
-    )  # type: ignore[attr-defined]
+        stmt.order_by(col(EvaluationScore.score).desc(), col(EvaluationScore.station_id))
+    )
     return list(rows.tuples())
 
 
@@ -431,19 +434,19 @@ async def proposals_in(
 ) -> list[tuple[EvaluationProposal, Station]]:
     """Return proposals (with stations) in the regions, by kind then station."""
     stmt = select(EvaluationProposal, Station).join(
-        Station, Station.id == EvaluationProposal.station_id
-    )  # type: ignore[arg-type]
+        Station, col(Station.id) == EvaluationProposal.station_id
+    )
     if year is not None:
-        stmt = stmt.where(EvaluationProposal.year == year)
-    region = _region_filter(Station.region_code, prefixes)
+        stmt = stmt.where(col(EvaluationProposal.year) == year)
+    region = _region_filter(col(Station.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
     if kinds is not None:
-        stmt = stmt.where(EvaluationProposal.kind.in_(kinds))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(EvaluationProposal.kind).in_(kinds))
     if statuses is not None:
-        stmt = stmt.where(EvaluationProposal.status.in_(statuses))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(EvaluationProposal.status).in_(statuses))
     rows = await session.execute(
-        stmt.order_by(EvaluationProposal.kind, EvaluationProposal.id).limit(limit)
+        stmt.order_by(col(EvaluationProposal.kind), col(EvaluationProposal.id)).limit(limit)
     )
     return list(rows.tuples())
 
@@ -451,11 +454,11 @@ async def proposals_in(
 async def latest_year(*, session: AsyncSession, prefixes: Sequence[str] | None) -> int | None:
     """Return the newest year with proposals or scores in the regions."""
     stmt = (
-        select(func.max(EvaluationRun.year))
+        select(func.max(col(EvaluationRun.year)))
         .select_from(EvaluationScore)
-        .join(EvaluationRun, EvaluationRun.id == EvaluationScore.run_id)
-    )  # type: ignore[arg-type]
-    region = _region_filter(EvaluationScore.region_code, prefixes)
+        .join(EvaluationRun, col(EvaluationRun.id) == EvaluationScore.run_id)
+    )
+    region = _region_filter(col(EvaluationScore.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
     return (await session.execute(stmt)).scalar_one_or_none()
@@ -468,8 +471,8 @@ async def get_proposal(
     row = (
         await session.execute(
             select(EvaluationProposal, Station)
-            .join(Station, Station.id == EvaluationProposal.station_id)  # type: ignore[arg-type]
-            .where(EvaluationProposal.id == proposal_id)
+            .join(Station, col(Station.id) == EvaluationProposal.station_id)
+            .where(col(EvaluationProposal.id) == proposal_id)
         )
     ).first()
     return (row[0], row[1]) if row is not None else None
@@ -481,12 +484,13 @@ async def outstanding_in(
     """Return a run's outstanding informants of one region, best first."""
     rows = await session.execute(
         select(OutstandingInformant, Informant, Station)
-        .join(Informant, Informant.id == OutstandingInformant.informant_id)  # type: ignore[arg-type]
-        .join(Station, Station.id == Informant.station_id)  # type: ignore[arg-type]
+        .join(Informant, col(Informant.id) == OutstandingInformant.informant_id)
+        .join(Station, col(Station.id) == Informant.station_id)
         .where(
-            OutstandingInformant.run_id == run_id, OutstandingInformant.region_code == region_code
+            col(OutstandingInformant.run_id) == run_id,
+            col(OutstandingInformant.region_code) == region_code,
         )
-        .order_by(OutstandingInformant.rank, OutstandingInformant.informant_id)
+        .order_by(col(OutstandingInformant.rank), col(OutstandingInformant.informant_id))
     )
     return list(rows.tuples())
 
@@ -495,13 +499,13 @@ async def informant_people(*, session: AsyncSession, station_id: int) -> Sequenc
     """Return the people behind a station's current informants (not removed or forgotten)."""
     rows = await session.execute(
         select(Person)
-        .join(Informant, Informant.person_id == Person.id)  # type: ignore[arg-type]
+        .join(Informant, col(Informant.person_id) == Person.id)
         .where(
-            Informant.station_id == station_id,
-            Informant.removed_at.is_(None),
-            Informant.forgotten_at.is_(None),
-        )  # type: ignore[union-attr]
-        .order_by(Person.id)
+            col(Informant.station_id) == station_id,
+            col(Informant.removed_at).is_(None),
+            col(Informant.forgotten_at).is_(None),
+        )
+        .order_by(col(Person.id))
     )
     return rows.scalars().all()
 
@@ -512,19 +516,19 @@ async def informant_counts(
 ) -> dict[int, int]:
     """Return how many current informants each counted station in the regions has."""
     stmt = (
-        select(Station.id, func.count(Informant.id))  # type: ignore[arg-type]
+        select(col(Station.id), func.count(col(Informant.id)))
         .outerjoin(
             Informant,
             and_(
-                Informant.station_id == Station.id,
-                Informant.removed_at.is_(None),  # type: ignore[union-attr]
-                Informant.forgotten_at.is_(None),
+                col(Informant.station_id) == Station.id,
+                col(Informant.removed_at).is_(None),
+                col(Informant.forgotten_at).is_(None),
             ),
-        )  # type: ignore[union-attr]
-        .where(Station.status.in_(COUNTED_STATES))  # type: ignore[attr-defined]
-        .group_by(Station.id)
+        )
+        .where(col(Station.status).in_(COUNTED_STATES))
+        .group_by(col(Station.id))
     )
-    region = _region_filter(Station.region_code, prefixes)
+    region = _region_filter(col(Station.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
     return {int(sid): int(n) for sid, n in (await session.execute(stmt)).all()}
@@ -541,17 +545,19 @@ async def flags_in(
     """Return integrity flags of ``kinds`` raised in the regions within a time window."""
     stmt = (
         select(IntegrityFlag, Station)
-        .outerjoin(Station, Station.id == IntegrityFlag.station_id)  # type: ignore[arg-type]
+        .outerjoin(Station, col(Station.id) == IntegrityFlag.station_id)
         .where(
-            IntegrityFlag.kind.in_(kinds),  # type: ignore[attr-defined]
-            IntegrityFlag.created_at >= since,
-            IntegrityFlag.created_at < until,
+            col(IntegrityFlag.kind).in_(kinds),
+            col(IntegrityFlag.created_at) >= since,
+            col(IntegrityFlag.created_at) < until,
         )
     )
-    region = _region_filter(IntegrityFlag.region_code, prefixes)
+    region = _region_filter(col(IntegrityFlag.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
-    rows = await session.execute(stmt.order_by(IntegrityFlag.created_at, IntegrityFlag.id))
+    rows = await session.execute(
+        stmt.order_by(col(IntegrityFlag.created_at), col(IntegrityFlag.id))
+    )
     return list(rows.tuples())
 
 
@@ -568,42 +574,42 @@ async def unverified_reach(
     Rows: (station id, name, region code, reported shares, reported reach, visits).  Visits
     are those of the tracked links of the same informant, content and channel.
     """
-    reported = ShareEvent.channel.notin_(TELEGRAM_CHANNELS)  # type: ignore[attr-defined]
-    in_window = and_(ShareEvent.day >= start, ShareEvent.day <= end)
+    reported = col(ShareEvent.channel).notin_(TELEGRAM_CHANNELS)
+    in_window = and_(col(ShareEvent.day) >= start, col(ShareEvent.day) <= end)
     rep = (
         select(
-            ShareEvent.station_id.label("k"),
+            col(ShareEvent.station_id).label("k"),
             func.count().label("n"),
-            func.sum(ShareEvent.audience).label("reach"),
+            func.sum(col(ShareEvent.audience)).label("reach"),
         )
         .where(reported, in_window)
-        .group_by(ShareEvent.station_id)
+        .group_by(col(ShareEvent.station_id))
         .subquery()
     )
     vis = (
         select(
-            ShareEvent.station_id.label("k"),
-            func.count(func.distinct(LinkVisit.id)).label("visits"),
+            col(ShareEvent.station_id).label("k"),
+            func.count(func.distinct(col(LinkVisit.id))).label("visits"),
         )
         .select_from(ShareEvent)
         .join(
             TrackedLink,
             and_(
-                TrackedLink.informant_id == ShareEvent.informant_id,
-                TrackedLink.content_id == ShareEvent.content_id,
-                TrackedLink.channel == ShareEvent.channel,
+                col(TrackedLink.informant_id) == ShareEvent.informant_id,
+                col(TrackedLink.content_id) == ShareEvent.content_id,
+                col(TrackedLink.channel) == ShareEvent.channel,
             ),
         )
-        .join(LinkVisit, LinkVisit.link_id == TrackedLink.id)  # type: ignore[arg-type]
-        .where(reported, in_window, LinkVisit.day >= start)
-        .group_by(ShareEvent.station_id)
+        .join(LinkVisit, col(LinkVisit.link_id) == TrackedLink.id)
+        .where(reported, in_window, col(LinkVisit.day) >= start)
+        .group_by(col(ShareEvent.station_id))
         .subquery()
     )
     stmt = (
         select(
-            Station.id,
-            Station.name,
-            Station.region_code,
+            col(Station.id),
+            col(Station.name),
+            col(Station.region_code),
             rep.c.n,
             rep.c.reach,
             func.coalesce(vis.c.visits, 0),
@@ -612,8 +618,8 @@ async def unverified_reach(
         .outerjoin(vis, vis.c.k == Station.id)
         .where(rep.c.reach >= threshold, func.coalesce(vis.c.visits, 0) == 0)
     )
-    region = _region_filter(Station.region_code, prefixes)
+    region = _region_filter(col(Station.region_code), prefixes)
     if region is not None:
         stmt = stmt.where(region)
-    rows = await session.execute(stmt.order_by(rep.c.reach.desc(), Station.id))
+    rows = await session.execute(stmt.order_by(rep.c.reach.desc(), col(Station.id)))
     return [(int(a), b, c or "", int(d), int(e), int(f)) for a, b, c, d, e, f in rows.all()]

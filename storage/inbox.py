@@ -9,8 +9,10 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import InboxUpdate
+from storage.db import rowcount
+from storage.models import InboxUpdate, table_of
 from storage.upsert import insert_for
 
 
@@ -26,9 +28,9 @@ async def store_updates(
     if not rows:
         return 0
     stmt = (
-        insert_for(session, InboxUpdate.__table__)
+        insert_for(session, table_of(InboxUpdate))
         .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(InboxUpdate.__table__.c.update_id)
+        .returning(table_of(InboxUpdate).c.update_id)
     )
     # RETURNING, not rowcount: drivers disagree on rowcount for executemany.
     result = await session.execute(stmt, rows)
@@ -44,7 +46,7 @@ class ClaimedUpdate:
     attempts: int
 
 
-_table = InboxUpdate.__table__
+_table = table_of(InboxUpdate)
 
 
 async def claim_pending(
@@ -102,7 +104,7 @@ async def mark_failed(
 async def count_by_status(*, session: AsyncSession) -> dict[str, int]:
     """Return how many updates are in each state."""
     result = await session.execute(
-        select(InboxUpdate.status, func.count()).group_by(InboxUpdate.status)
+        select(col(InboxUpdate.status), func.count()).group_by(col(InboxUpdate.status))
     )
     return {status: count for status, count in result.all()}
 
@@ -115,7 +117,9 @@ async def get_update(*, session: AsyncSession, update_id: int) -> InboxUpdate | 
 async def next_due_at(*, session: AsyncSession) -> dt.datetime | None:
     """Return when the earliest postponed pending update becomes due."""
     result = await session.execute(
-        select(func.min(InboxUpdate.next_attempt_at)).where(InboxUpdate.status == "pending")
+        select(func.min(col(InboxUpdate.next_attempt_at))).where(
+            col(InboxUpdate.status) == "pending"
+        )
     )
     return result.scalar_one_or_none()
 
@@ -124,7 +128,7 @@ async def purge_done(*, session: AsyncSession, before: dt.datetime) -> int:
     """Delete processed updates older than ``before``; parked ones stay for inspection."""
     result = await session.execute(
         delete(InboxUpdate).where(
-            InboxUpdate.status == "done", InboxUpdate.processed_at < before  # type: ignore[operator]
+            col(InboxUpdate.status) == "done", col(InboxUpdate.processed_at) < before
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

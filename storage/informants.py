@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from storage.models import Informant, Person, ShareEvent
 
@@ -30,7 +30,7 @@ async def get_by_person(*, session: AsyncSession, person_id: int) -> Informant |
     """Return the person's informant row (active or removed), if any."""
     result = await session.execute(
         select(Informant)
-        .where(Informant.person_id == person_id)
+        .where(col(Informant.person_id) == person_id)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -50,7 +50,9 @@ async def add_informant(*, session: AsyncSession, informant: Informant) -> Infor
 
 async def update_informant(*, session: AsyncSession, informant_id: int, **values: Any) -> None:
     """Set columns of one informant."""
-    await session.execute(update(Informant).where(Informant.id == informant_id).values(**values))
+    await session.execute(
+        update(Informant).where(col(Informant.id) == informant_id).values(**values)
+    )
 
 
 async def count_active(*, session: AsyncSession, station_id: int) -> int:
@@ -59,8 +61,8 @@ async def count_active(*, session: AsyncSession, station_id: int) -> int:
         select(func.count())
         .select_from(Informant)
         .where(
-            Informant.station_id == station_id,
-            Informant.removed_at.is_(None),  # type: ignore[union-attr]
+            col(Informant.station_id) == station_id,
+            col(Informant.removed_at).is_(None),
         )
     )
     return int(result.scalar_one())
@@ -77,17 +79,17 @@ async def roster(
 ) -> Sequence[RosterRow]:
     """Return a page of a station's active informants with this month's share counts."""
     shares = (
-        select(ShareEvent.informant_id, func.count().label("n"))
-        .where(ShareEvent.day >= month_start, ShareEvent.day < month_end)
-        .group_by(ShareEvent.informant_id)
+        select(col(ShareEvent.informant_id), func.count().label("n"))
+        .where(col(ShareEvent.day) >= month_start, col(ShareEvent.day) < month_end)
+        .group_by(col(ShareEvent.informant_id))
         .subquery()
     )
     stmt = (
-        select(Informant, Person.last_seen_at, func.coalesce(shares.c.n, 0))
-        .outerjoin(Person, Person.id == Informant.person_id)
+        select(Informant, col(Person.last_seen_at), func.coalesce(shares.c.n, 0))
+        .outerjoin(Person, col(Person.id) == Informant.person_id)
         .outerjoin(shares, shares.c.informant_id == Informant.id)
-        .where(Informant.station_id == station_id, Informant.removed_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Informant.joined_at, Informant.id)
+        .where(col(Informant.station_id) == station_id, col(Informant.removed_at).is_(None))
+        .order_by(col(Informant.joined_at), col(Informant.id))
         .offset(offset)
         .limit(limit)
     )
@@ -145,5 +147,5 @@ async def rows_about(
 async def erase_person_names(*, session: AsyncSession, person_id: int) -> None:
     """Blank the Telegram name and username kept on the person row."""
     await session.execute(
-        update(Person).where(Person.id == person_id).values(first_name=None, username=None)
+        update(Person).where(col(Person.id) == person_id).values(first_name=None, username=None)
     )

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from storage.db import rowcount
 from storage.models import InviteLink
 
 
@@ -39,7 +41,7 @@ async def get_by_payload(*, session: AsyncSession, payload: str) -> InviteLink |
     """Return the invite with this payload, if any."""
     result = await session.execute(
         select(InviteLink)
-        .where(InviteLink.payload == payload)
+        .where(col(InviteLink.payload) == payload)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -49,8 +51,8 @@ async def list_for_station(*, session: AsyncSession, station_id: int) -> Sequenc
     """Return every invite of a station, newest first."""
     result = await session.execute(
         select(InviteLink)
-        .where(InviteLink.station_id == station_id)
-        .order_by(InviteLink.id.desc())  # type: ignore[union-attr]
+        .where(col(InviteLink.station_id) == station_id)
+        .order_by(col(InviteLink.id).desc())
     )
     return result.scalars().all()
 
@@ -62,12 +64,12 @@ async def usable_invite(
     result = await session.execute(
         select(InviteLink)
         .where(
-            InviteLink.station_id == station_id,
-            InviteLink.revoked_at.is_(None),  # type: ignore[union-attr]
-            or_(InviteLink.expires_at.is_(None), InviteLink.expires_at > now),  # type: ignore[union-attr,operator]
-            or_(InviteLink.max_uses.is_(None), InviteLink.uses < InviteLink.max_uses),  # type: ignore[union-attr,operator]
+            col(InviteLink.station_id) == station_id,
+            col(InviteLink.revoked_at).is_(None),
+            or_(col(InviteLink.expires_at).is_(None), col(InviteLink.expires_at) > now),
+            or_(col(InviteLink.max_uses).is_(None), col(InviteLink.uses) < InviteLink.max_uses),
         )
-        .order_by(InviteLink.id.desc())  # type: ignore[union-attr]
+        .order_by(col(InviteLink.id).desc())
         .limit(1)
     )
     return result.scalar_one_or_none()
@@ -78,22 +80,22 @@ async def count_use(*, session: AsyncSession, invite_id: int) -> bool:
     result = await session.execute(
         update(InviteLink)
         .where(
-            InviteLink.id == invite_id,
-            or_(InviteLink.max_uses.is_(None), InviteLink.uses < InviteLink.max_uses),  # type: ignore[union-attr,operator]
+            col(InviteLink.id) == invite_id,
+            or_(col(InviteLink.max_uses).is_(None), col(InviteLink.uses) < InviteLink.max_uses),
         )
-        .values(uses=InviteLink.uses + 1)
+        .values(uses=col(InviteLink.uses) + 1)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def revoke(*, session: AsyncSession, invite_id: int, now: dt.datetime) -> bool:
     """Revoke one invite; return whether it was still active."""
     result = await session.execute(
         update(InviteLink)
-        .where(InviteLink.id == invite_id, InviteLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(InviteLink.id) == invite_id, col(InviteLink.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def revoke_station_invites(
@@ -102,7 +104,7 @@ async def revoke_station_invites(
     """Revoke every active invite of a station; return how many."""
     result = await session.execute(
         update(InviteLink)
-        .where(InviteLink.station_id == station_id, InviteLink.revoked_at.is_(None))  # type: ignore[union-attr]
+        .where(col(InviteLink.station_id) == station_id, col(InviteLink.revoked_at).is_(None))
         .values(revoked_at=now)
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import JobRun, Lease
+from storage.models import JobRun, Lease, table_of
 from storage.upsert import insert_for
 
 
@@ -29,7 +30,7 @@ async def claim_run(
         pass
     existing = (
         await session.execute(
-            select(JobRun).where(JobRun.job == job, JobRun.period == period)
+            select(JobRun).where(col(JobRun.job) == job, col(JobRun.period) == period)
             .with_for_update().execution_options(populate_existing=True)
         )
     ).scalar_one()
@@ -52,7 +53,7 @@ async def finish_run(
 ) -> None:
     """Mark a run done (with its result) or failed (with the error)."""
     await session.execute(
-        update(JobRun).where(JobRun.id == run_id).values(
+        update(JobRun).where(col(JobRun.id) == run_id).values(
             status="failed" if error else "done", finished_at=now, result=result or {},
             error=error,
         )
@@ -62,7 +63,7 @@ async def finish_run(
 async def get_run(*, session: AsyncSession, job: str, period: str) -> JobRun | None:
     """Return the run of (job, period), if any."""
     result = await session.execute(
-        select(JobRun).where(JobRun.job == job, JobRun.period == period)
+        select(JobRun).where(col(JobRun.job) == job, col(JobRun.period) == period)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -70,7 +71,7 @@ async def get_run(*, session: AsyncSession, job: str, period: str) -> JobRun | N
 
 async def last_runs(*, session: AsyncSession) -> dict[str, JobRun]:
     """Return the latest run of each job."""
-    result = await session.execute(select(JobRun).order_by(JobRun.started_at))
+    result = await session.execute(select(JobRun).order_by(col(JobRun.started_at)))
     latest: dict[str, JobRun] = {}
     for run in result.scalars():
         latest[run.job] = run
@@ -80,7 +81,7 @@ async def last_runs(*, session: AsyncSession) -> dict[str, JobRun]:
 async def runs_of(*, session: AsyncSession, job: str) -> Sequence[JobRun]:
     """Return every run of a job, oldest first."""
     result = await session.execute(
-        select(JobRun).where(JobRun.job == job).order_by(JobRun.started_at)
+        select(JobRun).where(col(JobRun.job) == job).order_by(col(JobRun.started_at))
     )
     return result.scalars().all()
 
@@ -90,15 +91,15 @@ async def acquire_lease(
 ) -> bool:
     """Take or renew the lease ``name`` unless another holder's is still valid."""
     expires = now + ttl
-    stmt = insert_for(session, Lease.__table__).values(name=name, holder=holder,
+    stmt = insert_for(session, table_of(Lease)).values(name=name, holder=holder,
                                                         expires_at=expires)
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": holder, "expires_at": expires},
-        where=(Lease.__table__.c.holder == holder) | (Lease.__table__.c.expires_at < now),
+        where=(table_of(Lease).c.holder == holder) | (table_of(Lease).c.expires_at < now),
     )
     await session.execute(stmt)
     current = (
-        await session.execute(select(Lease.holder).where(Lease.name == name))
+        await session.execute(select(col(Lease.holder)).where(col(Lease.name) == name))
     ).scalar_one()
     return bool(current == holder)

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import ContentItem, Informant, LinkVisit, TrackedLink
+from storage.models import ContentItem, Informant, LinkVisit, TrackedLink, table_of
 from storage.upsert import insert_for
 
 MAX_CODE_ATTEMPTS = 5
@@ -24,9 +25,9 @@ async def get_link(
     """Return the link of an informant, item and channel, if it exists."""
     result = await session.execute(
         select(TrackedLink).where(
-            TrackedLink.informant_id == informant_id,
-            TrackedLink.content_id == content_id,
-            TrackedLink.channel == channel,
+            col(TrackedLink.informant_id) == informant_id,
+            col(TrackedLink.content_id) == content_id,
+            col(TrackedLink.channel) == channel,
         )
     )
     return result.scalar_one_or_none()
@@ -47,7 +48,7 @@ async def get_or_create_link(
     )
     if existing is not None:
         return existing
-    table = TrackedLink.__table__
+    table = table_of(TrackedLink)
     for _ in range(MAX_CODE_ATTEMPTS):
         # Insert-or-ignore covers both races: another process creating the same owner's
         # link (then we read theirs) and a random code collision (then we try again).
@@ -74,9 +75,9 @@ async def get_or_create_link(
 async def target_of(*, session: AsyncSession, code: str) -> tuple[int, str] | None:
     """Return (link id, the item's catalogue URL) for a code, or None when unknown."""
     result = await session.execute(
-        select(TrackedLink.id, ContentItem.url)
-        .join(ContentItem, ContentItem.id == TrackedLink.content_id)
-        .where(TrackedLink.code == code)
+        select(col(TrackedLink.id), col(ContentItem.url))
+        .join(ContentItem, col(ContentItem.id) == TrackedLink.content_id)
+        .where(col(TrackedLink.code) == code)
     )
     row = result.first()
     return (int(row[0]), str(row[1])) if row is not None else None
@@ -87,10 +88,10 @@ async def record_visit(
 ) -> bool:
     """Count a visit unless this visitor already visited the link that day."""
     stmt = (
-        insert_for(session, LinkVisit.__table__)
+        insert_for(session, table_of(LinkVisit))
         .values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
         .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
-        .returning(LinkVisit.__table__.c.id)
+        .returning(table_of(LinkVisit).c.id)
     )
     result = await session.execute(stmt)
     return result.first() is not None
@@ -101,9 +102,9 @@ async def record_visits(*, session: AsyncSession, rows: list[dict[str, object]])
     if not rows:
         return 0
     stmt = (
-        insert_for(session, LinkVisit.__table__)
+        insert_for(session, table_of(LinkVisit))
         .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
-        .returning(LinkVisit.__table__.c.id)
+        .returning(table_of(LinkVisit).c.id)
     )
     result = await session.execute(stmt, rows)
     return len(result.all())
@@ -119,18 +120,18 @@ async def visits_by_informant(
 ) -> dict[int, int]:
     """Return verified visits in [start, end) per informant (of a station, or listed)."""
     stmt = (
-        select(TrackedLink.informant_id, func.count())
+        select(col(TrackedLink.informant_id), func.count())
         .select_from(LinkVisit)
-        .join(TrackedLink, TrackedLink.id == LinkVisit.link_id)
-        .where(LinkVisit.day >= start, LinkVisit.day < end)
-        .group_by(TrackedLink.informant_id)
+        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
+        .where(col(LinkVisit.day) >= start, col(LinkVisit.day) < end)
+        .group_by(col(TrackedLink.informant_id))
     )
     if station_id is not None:
-        stmt = stmt.join(Informant, Informant.id == TrackedLink.informant_id).where(
-            Informant.station_id == station_id
+        stmt = stmt.join(Informant, col(Informant.id) == TrackedLink.informant_id).where(
+            col(Informant.station_id) == station_id
         )
     if informant_ids is not None:
-        stmt = stmt.where(TrackedLink.informant_id.in_(informant_ids))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(TrackedLink.informant_id).in_(informant_ids))
     result = await session.execute(stmt)
     return {int(i): int(n) for i, n in result.all()}
 
@@ -142,11 +143,15 @@ async def visits_by_station(
     if not station_ids:
         return {}
     result = await session.execute(
-        select(Informant.station_id, func.count())
+        select(col(Informant.station_id), func.count())
         .select_from(LinkVisit)
-        .join(TrackedLink, TrackedLink.id == LinkVisit.link_id)
-        .join(Informant, Informant.id == TrackedLink.informant_id)
-        .where(LinkVisit.day >= start, LinkVisit.day < end, Informant.station_id.in_(station_ids))  # type: ignore[attr-defined]
-        .group_by(Informant.station_id)
+        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
+        .join(Informant, col(Informant.id) == TrackedLink.informant_id)
+        .where(
+            col(LinkVisit.day) >= start,
+            col(LinkVisit.day) < end,
+            col(Informant.station_id).in_(station_ids),
+        )
+        .group_by(col(Informant.station_id))
     )
     return {int(s): int(n) for s, n in result.all()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -14,6 +14,12 @@ from storage.types import UTCDateTime
 def utcnow() -> dt.datetime:
     """Return the current time, timezone-aware in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """Return ``model.__table__`` (SQLModel sets it on table models but does not declare it)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
@@ -577,10 +583,10 @@ class WeeklyRegionTally(SQLModel, table=True):
 
 
 # Indexes on other features' event tables that the week-range scans of the tally need.
-Index("ix_share_event_day_station", ShareEvent.__table__.c.day,
-      ShareEvent.__table__.c.station_id)
-Index("ix_activity_held_on", Activity.__table__.c.held_on)
-Index("ix_content_use_used_on", ContentUse.__table__.c.used_on)
+Index("ix_share_event_day_station", table_of(ShareEvent).c.day,
+      table_of(ShareEvent).c.station_id)
+Index("ix_activity_held_on", table_of(Activity).c.held_on)
+Index("ix_content_use_used_on", table_of(ContentUse).c.used_on)
 
 
 # --- annual evaluation (issue 10) ---------------------------------------------------------

@@ -11,15 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import OutboxMessage, Push
+from storage.db import rowcount
+from storage.models import OutboxMessage, Push, table_of
 from storage.upsert import insert_for
 
-_T = OutboxMessage.__table__
+_T = table_of(OutboxMessage)
 
 
 @dataclass(frozen=True)
@@ -72,25 +74,25 @@ async def create_push(
 async def get_push(*, session: AsyncSession, push_id: int) -> Push | None:
     """Return a push by id."""
     result = await session.execute(
-        select(Push).where(Push.id == push_id).execution_options(populate_existing=True)
+        select(Push).where(col(Push.id) == push_id).execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 
 
 async def recent_pushes(*, session: AsyncSession, limit: int = 10) -> list[Push]:
     """Return the newest pushes."""
-    result = await session.execute(select(Push).order_by(Push.id.desc()).limit(limit))  # type: ignore[union-attr]
+    result = await session.execute(select(Push).order_by(col(Push.id).desc()).limit(limit))
     return list(result.scalars())
 
 
 async def update_push(*, session: AsyncSession, push_id: int, **values: Any) -> None:
     """Change fields of a push."""
-    await session.execute(update(Push).where(Push.id == push_id).values(**values))
+    await session.execute(update(Push).where(col(Push.id) == push_id).values(**values))
 
 
 async def delete_push(*, session: AsyncSession, push_id: int) -> None:
     """Remove a push that got no rows."""
-    await session.execute(delete(Push).where(Push.id == push_id))
+    await session.execute(delete(Push).where(col(Push.id) == push_id))
 
 
 async def enqueue(
@@ -300,7 +302,7 @@ async def fail_pending_content(
     again. The returned count may thus include the few rows a sender was sending at that
     instant (it re-reads the item about once a second while sending).
     """
-    pushes = select(Push.id).where(Push.content_id == content_id)  # type: ignore[call-overload]
+    pushes = select(col(Push.id)).where(col(Push.content_id) == content_id)
     result = await session.execute(
         update(_T)
         .where(
@@ -310,19 +312,19 @@ async def fail_pending_content(
         )
         .values(state="failed", error=error[:1000], next_attempt_at=None)
     )
-    return int(result.rowcount or 0)
+    return int(rowcount(result) or 0)
 
 
 async def settled_pushes(*, session: AsyncSession, limit: int = 50) -> list[int]:
     """Return ids of pushes not marked finished that have no pending row left."""
     pending = select(_T.c.id).where(_T.c.push_id == Push.id, _T.c.state == "pending").exists()
     result = await session.execute(
-        select(Push.id)  # type: ignore[call-overload]
-        .where(Push.finished_at.is_(None), ~pending)  # type: ignore[union-attr]
-        .order_by(Push.id)
+        select(col(Push.id))
+        .where(col(Push.finished_at).is_(None), ~pending)
+        .order_by(col(Push.id))
         .limit(limit)
     )
-    return [int(push_id) for push_id in result.scalars()]
+    return [int(cast(int, push_id)) for push_id in result.scalars()]
 
 
 async def counts(*, session: AsyncSession, push_id: int | None = None) -> dict[str, int]:
@@ -363,7 +365,7 @@ async def unfinished_pushes(*, session: AsyncSession, push_ids: Iterable[int]) -
         return []
     result = await session.execute(
         select(Push)
-        .where(Push.id.in_(ids), Push.finished_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Push.id).in_(ids), col(Push.finished_at).is_(None))
         .execution_options(populate_existing=True)
     )
     return list(result.scalars())
@@ -373,20 +375,20 @@ async def finish_push(*, session: AsyncSession, push_id: int, now: dt.datetime) 
     """Mark a push finished; return False if another process already did."""
     result = await session.execute(
         update(Push)
-        .where(Push.id == push_id, Push.finished_at.is_(None))  # type: ignore[union-attr]
+        .where(col(Push.id) == push_id, col(Push.finished_at).is_(None))
         .values(finished_at=now)
     )
-    return bool(result.rowcount)
+    return bool(rowcount(result))
 
 
 async def messages_of(
     *, session: AsyncSession, push_id: int | None = None, chat_id: int | None = None
 ) -> list[OutboxMessage]:
     """Return rows of a push or a chat (tests, status)."""
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]
+    stmt = select(OutboxMessage).order_by(col(OutboxMessage.id))
     if push_id is not None:
-        stmt = stmt.where(OutboxMessage.push_id == push_id)
+        stmt = stmt.where(col(OutboxMessage.push_id) == push_id)
     if chat_id is not None:
-        stmt = stmt.where(OutboxMessage.chat_id == chat_id)
+        stmt = stmt.where(col(OutboxMessage.chat_id) == chat_id)
     result = await session.execute(stmt.execution_options(populate_existing=True))
     return list(result.scalars())

@@ -6,8 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
-from storage.models import Person
+from storage.models import Person, table_of
 from storage.upsert import insert_for
 
 
@@ -20,7 +21,7 @@ async def upsert_person(
     now: dt.datetime,
 ) -> Person:
     """Create or refresh the person for a Telegram user and return it."""
-    stmt = insert_for(session, Person.__table__).values(
+    stmt = insert_for(session, table_of(Person)).values(
         telegram_id=telegram_id, first_name=first_name, username=username, created_at=now,
         last_seen_at=now, unreachable=False,
     )
@@ -38,7 +39,7 @@ async def upsert_person(
 async def get_person_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Person | None:
     """Return the person with this Telegram id, if any."""
     result = await session.execute(
-        select(Person).where(Person.telegram_id == telegram_id).execution_options(
+        select(Person).where(col(Person.telegram_id) == telegram_id).execution_options(
             populate_existing=True
         )
     )
@@ -63,11 +64,13 @@ async def ensure_person(*, session: AsyncSession, telegram_id: int, now: dt.date
 
 async def set_language(*, session: AsyncSession, person_id: int, language: str) -> None:
     """Store the person's chosen language."""
-    await session.execute(update(Person).where(Person.id == person_id).values(language=language))
+    await session.execute(
+        update(Person).where(col(Person.id) == person_id).values(language=language)
+    )
 
 
 async def mark_unreachable(*, session: AsyncSession, telegram_id: int) -> None:
     """Remember that the user blocked the bot."""
     await session.execute(
-        update(Person).where(Person.telegram_id == telegram_id).values(unreachable=True)
+        update(Person).where(col(Person.telegram_id) == telegram_id).values(unreachable=True)
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import Region
 
@@ -31,7 +32,7 @@ async def get_regions(*, session: AsyncSession, codes: Sequence[str]) -> dict[st
     """Return the regions with ``codes``, by code."""
     if not codes:
         return {}
-    result = await session.execute(select(Region).where(Region.code.in_(codes)))  # type: ignore[attr-defined]
+    result = await session.execute(select(Region).where(col(Region.code).in_(codes)))
     return {region.code: region for region in result.scalars()}
 
 
@@ -39,10 +40,10 @@ async def children(*, session: AsyncSession, parent_code: str | None) -> Sequenc
     """Return the regions directly under ``parent_code`` (provinces when None), by code."""
     stmt = select(Region)
     if parent_code is None:
-        stmt = stmt.where(Region.parent_code.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(Region.parent_code).is_(None))
     else:
-        stmt = stmt.where(Region.parent_code == parent_code)
-    result = await session.execute(stmt.order_by(Region.code))
+        stmt = stmt.where(col(Region.parent_code) == parent_code)
+    result = await session.execute(stmt.order_by(col(Region.code)))
     return result.scalars().all()
 
 
@@ -51,16 +52,16 @@ async def child_counts(*, session: AsyncSession, parent_codes: Sequence[str]) ->
     if not parent_codes:
         return {}
     result = await session.execute(
-        select(Region.parent_code, func.count())
-        .where(Region.parent_code.in_(parent_codes))  # type: ignore[union-attr]
-        .group_by(Region.parent_code)
+        select(col(Region.parent_code), func.count())
+        .where(col(Region.parent_code).in_(parent_codes))
+        .group_by(col(Region.parent_code))
     )
     return {str(code): int(n) for code, n in result.all()}
 
 
 async def known_levels(*, session: AsyncSession) -> dict[str, str]:
     """Return every stored code with its level."""
-    result = await session.execute(select(Region.code, Region.level))
+    result = await session.execute(select(col(Region.code), col(Region.level)))
     return {code: level for code, level in result.all()}
 
 

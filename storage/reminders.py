@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import (
     Activity,
@@ -50,30 +51,30 @@ async def idle_informants(
     """Return (informant id, contact, station name) of reachable informants without a share
     on or after ``no_share_since`` who joined before ``joined_before``."""
     shared = exists().where(
-        ShareEvent.informant_id == Informant.id, ShareEvent.day >= no_share_since
-    )  # type: ignore[operator]
+        col(ShareEvent.informant_id) == Informant.id, col(ShareEvent.day) >= no_share_since
+    )
     result = await session.execute(
         select(
-            Informant.id,
-            Person.id,
-            Person.telegram_id,
-            Person.language,
-            Informant.real_name,
-            Station.name,
+            col(Informant.id),
+            col(Person.id),
+            col(Person.telegram_id),
+            col(Person.language),
+            col(Informant.real_name),
+            col(Station.name),
         )
-        .join(Person, Person.id == Informant.person_id)
-        .join(Station, Station.id == Informant.station_id)
+        .join(Person, col(Person.id) == Informant.person_id)
+        .join(Station, col(Station.id) == Informant.station_id)
         .where(
-            Informant.removed_at.is_(None),
-            Informant.forgotten_at.is_(None),  # type: ignore[union-attr]
-            Informant.consent_at.is_not(None),
-            Informant.paused.is_(False),  # type: ignore[union-attr, attr-defined]
-            Informant.joined_at < joined_before,  # type: ignore[operator]
-            Person.unreachable.is_(False),  # type: ignore[attr-defined]
-            Station.status.in_(list(station_states)),  # type: ignore[attr-defined]
+            col(Informant.removed_at).is_(None),
+            col(Informant.forgotten_at).is_(None),
+            col(Informant.consent_at).is_not(None),
+            col(Informant.paused).is_(False),
+            col(Informant.joined_at) < joined_before,
+            col(Person.unreachable).is_(False),
+            col(Station.status).in_(list(station_states)),
             ~shared,
         )
-        .order_by(Informant.id)
+        .order_by(col(Informant.id))
     )
     return [
         (iid, Contact(pid, int(chat), lang, name), station)
@@ -90,15 +91,15 @@ async def idle_stations(
 ) -> list[StationRef]:
     """Return counted stations (for long enough) with no activity since ``no_activity_since``."""
     ran = exists().where(
-        Activity.station_id == Station.id,
-        Activity.held_on >= no_activity_since,  # type: ignore[operator]
-        Activity.deleted_at.is_(None),
-    )  # type: ignore[union-attr]
-    since = func.coalesce(Station.recognised_at, Station.created_at)
+        col(Activity.station_id) == Station.id,
+        col(Activity.held_on) >= no_activity_since,
+        col(Activity.deleted_at).is_(None),
+    )
+    since = func.coalesce(col(Station.recognised_at), col(Station.created_at))
     result = await session.execute(
-        select(Station.id, Station.name, Station.region_code)
-        .where(Station.status.in_(list(station_states)), since < counted_before, ~ran)  # type: ignore[attr-defined]
-        .order_by(Station.id)
+        select(col(Station.id), col(Station.name), col(Station.region_code))
+        .where(col(Station.status).in_(list(station_states)), since < counted_before, ~ran)
+        .order_by(col(Station.id))
     )
     return [StationRef(sid, name, code) for sid, name, code in result.all()]
 
@@ -106,13 +107,18 @@ async def idle_stations(
 async def rectifications(*, session: AsyncSession, until: dt.date) -> list[StationRef]:
     """Return stations under rectification whose deadline is on or before ``until``."""
     result = await session.execute(
-        select(Station.id, Station.name, Station.region_code, Station.rectify_deadline)
+        select(
+            col(Station.id),
+            col(Station.name),
+            col(Station.region_code),
+            col(Station.rectify_deadline),
+        )
         .where(
-            Station.status == "rectifying",
-            Station.rectify_deadline.is_not(None),  # type: ignore[union-attr]
-            Station.rectify_deadline <= until,
-        )  # type: ignore[operator]
-        .order_by(Station.id)
+            col(Station.status) == "rectifying",
+            col(Station.rectify_deadline).is_not(None),
+            col(Station.rectify_deadline) <= until,
+        )
+        .order_by(col(Station.id))
     )
     return [StationRef(sid, name, code, deadline) for sid, name, code, deadline in result.all()]
 
@@ -125,15 +131,19 @@ async def station_admins(
         return {}
     result = await session.execute(
         select(
-            RoleGrant.station_id, Person.id, Person.telegram_id, Person.language, Person.first_name
+            col(RoleGrant.station_id),
+            col(Person.id),
+            col(Person.telegram_id),
+            col(Person.language),
+            col(Person.first_name),
         )
-        .join(Person, Person.id == RoleGrant.person_id)
+        .join(Person, col(Person.id) == RoleGrant.person_id)
         .where(
-            RoleGrant.role == "station_admin",
-            RoleGrant.station_id.in_(list(station_ids)),  # type: ignore[union-attr]
-            Person.unreachable.is_(False),
-        )  # type: ignore[attr-defined]
-        .order_by(RoleGrant.station_id, Person.id)
+            col(RoleGrant.role) == "station_admin",
+            col(RoleGrant.station_id).in_(list(station_ids)),
+            col(Person.unreachable).is_(False),
+        )
+        .order_by(col(RoleGrant.station_id), col(Person.id))
     )
     admins: dict[int, list[Contact]] = {}
     for sid, pid, chat, lang, name in result.all():
@@ -149,15 +159,18 @@ async def coordinators_of(
         return {}
     result = await session.execute(
         select(
-            RoleGrant.region_code,
-            Person.id,
-            Person.telegram_id,
-            Person.language,
-            Person.first_name,
+            col(RoleGrant.region_code),
+            col(Person.id),
+            col(Person.telegram_id),
+            col(Person.language),
+            col(Person.first_name),
         )
-        .join(Person, Person.id == RoleGrant.person_id)
-        .where(RoleGrant.role == "coordinator", RoleGrant.region_code.in_(list(region_codes)))  # type: ignore[union-attr]
-        .order_by(RoleGrant.region_code, Person.id)
+        .join(Person, col(Person.id) == RoleGrant.person_id)
+        .where(
+            col(RoleGrant.role) == "coordinator",
+            col(RoleGrant.region_code).in_(list(region_codes)),
+        )
+        .order_by(col(RoleGrant.region_code), col(Person.id))
     )
     found: dict[str, list[Contact]] = {}
     for code, pid, chat, lang, name in result.all():
@@ -168,11 +181,11 @@ async def coordinators_of(
 async def recent_keys(*, session: AsyncSession, prefix: str, since: dt.datetime) -> list[str]:
     """Return outbox dedupe keys starting with ``prefix`` created at or after ``since``."""
     result = await session.execute(
-        select(OutboxMessage.dedupe_key).where(
+        select(col(OutboxMessage.dedupe_key)).where(
             and_(
-                OutboxMessage.dedupe_key.startswith(prefix),  # type: ignore[attr-defined]
-                OutboxMessage.created_at >= since,
+                col(OutboxMessage.dedupe_key).startswith(prefix),
+                col(OutboxMessage.created_at) >= since,
             )
-        )  # type: ignore[operator]
+        )
     )
     return list(result.scalars())

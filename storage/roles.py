@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from storage.db import rowcount
 from storage.models import Person, RoleGrant
 
 
@@ -35,8 +37,8 @@ async def grant_role(
     existing = (
         await session.execute(
             select(RoleGrant).where(
-                RoleGrant.person_id == person_id, RoleGrant.role == role,
-                RoleGrant.scope_key == key,
+                col(RoleGrant.person_id) == person_id, col(RoleGrant.role) == role,
+                col(RoleGrant.scope_key) == key,
             )
         )
     ).scalar_one_or_none()
@@ -62,17 +64,17 @@ async def revoke_role(
     """Revoke a role; return how many grants were removed (0 or 1)."""
     result = await session.execute(
         delete(RoleGrant).where(
-            RoleGrant.person_id == person_id, RoleGrant.role == role,
-            RoleGrant.scope_key == scope_key(region_code, station_id),
+            col(RoleGrant.person_id) == person_id, col(RoleGrant.role) == role,
+            col(RoleGrant.scope_key) == scope_key(region_code, station_id),
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def roles_of(*, session: AsyncSession, person_id: int) -> Sequence[RoleGrant]:
     """Return every grant the person holds."""
     result = await session.execute(
-        select(RoleGrant).where(RoleGrant.person_id == person_id).order_by(RoleGrant.id)
+        select(RoleGrant).where(col(RoleGrant.person_id) == person_id).order_by(col(RoleGrant.id))
     )
     return result.scalars().all()
 
@@ -81,10 +83,10 @@ async def list_grants(
     *, session: AsyncSession, role: str | None = None
 ) -> Sequence[tuple[RoleGrant, Person]]:
     """Return all grants with their holders, optionally of one role."""
-    stmt = select(RoleGrant, Person).join(Person, Person.id == RoleGrant.person_id)
+    stmt = select(RoleGrant, Person).join(Person, col(Person.id) == RoleGrant.person_id)
     if role is not None:
-        stmt = stmt.where(RoleGrant.role == role)
-    result = await session.execute(stmt.order_by(RoleGrant.role, Person.telegram_id))
+        stmt = stmt.where(col(RoleGrant.role) == role)
+    result = await session.execute(stmt.order_by(col(RoleGrant.role), col(Person.telegram_id)))
     return [(grant, person) for grant, person in result.all()]
 
 
@@ -93,8 +95,8 @@ async def holders_of(
 ) -> Sequence[Person]:
     """Return people holding ``role`` in any of ``region_codes``."""
     result = await session.execute(
-        select(Person).join(RoleGrant, RoleGrant.person_id == Person.id).where(
-            RoleGrant.role == role, RoleGrant.region_code.in_(region_codes)  # type: ignore[union-attr]
+        select(Person).join(RoleGrant, col(RoleGrant.person_id) == Person.id).where(
+            col(RoleGrant.role) == role, col(RoleGrant.region_code).in_(region_codes)
         )
     )
     return result.scalars().unique().all()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from storage.models import (
     ContentItem,
@@ -18,6 +19,7 @@ from storage.models import (
     ShareEvent,
     Station,
     TrackedLink,
+    table_of,
 )
 from storage.upsert import insert_for
 
@@ -37,10 +39,10 @@ class ShareTotals:
 async def insert_share(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert a share unless its dedupe key exists; return the new id or None."""
     stmt = (
-        insert_for(session, ShareEvent.__table__)
+        insert_for(session, table_of(ShareEvent))
         .values(**values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(ShareEvent.__table__.c.id)
+        .returning(table_of(ShareEvent).c.id)
     )
     row = (await session.execute(stmt)).first()
     return int(row[0]) if row is not None else None
@@ -52,19 +54,19 @@ async def count_since(*, session: AsyncSession, informant_id: int, since: dt.dat
         select(func.count())
         .select_from(ShareEvent)
         .where(
-            ShareEvent.informant_id == informant_id,
-            ShareEvent.created_at >= since,  # type: ignore[operator]
+            col(ShareEvent.informant_id) == informant_id,
+            col(ShareEvent.created_at) >= since,
         )
     )
     return int(result.scalar_one())
 
 
 def _totals_columns() -> list[Any]:
-    telegram = ShareEvent.channel.in_(TELEGRAM_CHANNELS)  # type: ignore[attr-defined]
+    telegram = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
     return [
         func.count(),
-        func.coalesce(func.sum(case((telegram, ShareEvent.audience), else_=0)), 0),
-        func.coalesce(func.sum(case((telegram, 0), else_=ShareEvent.audience)), 0),
+        func.coalesce(func.sum(case((telegram, col(ShareEvent.audience)), else_=0)), 0),
+        func.coalesce(func.sum(case((telegram, 0), else_=col(ShareEvent.audience))), 0),
     ]
 
 
@@ -78,14 +80,14 @@ async def totals_by_informant(
 ) -> dict[int, ShareTotals]:
     """Return shares and reach in [start, end) per informant (of a station, or listed)."""
     stmt = (
-        select(ShareEvent.informant_id, *_totals_columns())
-        .where(ShareEvent.day >= start, ShareEvent.day < end)
-        .group_by(ShareEvent.informant_id)
+        select(col(ShareEvent.informant_id), *_totals_columns())
+        .where(col(ShareEvent.day) >= start, col(ShareEvent.day) < end)
+        .group_by(col(ShareEvent.informant_id))
     )
     if station_id is not None:
-        stmt = stmt.where(ShareEvent.station_id == station_id)
+        stmt = stmt.where(col(ShareEvent.station_id) == station_id)
     if informant_ids is not None:
-        stmt = stmt.where(ShareEvent.informant_id.in_(list(informant_ids)))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(ShareEvent.informant_id).in_(list(informant_ids)))
     result = await session.execute(stmt)
     return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
 
@@ -97,13 +99,13 @@ async def totals_by_station(
     if not station_ids:
         return {}
     result = await session.execute(
-        select(ShareEvent.station_id, *_totals_columns())
+        select(col(ShareEvent.station_id), *_totals_columns())
         .where(
-            ShareEvent.day >= start,
-            ShareEvent.day < end,
-            ShareEvent.station_id.in_(list(station_ids)),
-        )  # type: ignore[attr-defined]
-        .group_by(ShareEvent.station_id)
+            col(ShareEvent.day) >= start,
+            col(ShareEvent.day) < end,
+            col(ShareEvent.station_id).in_(list(station_ids)),
+        )
+        .group_by(col(ShareEvent.station_id))
     )
     return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
 
@@ -113,9 +115,9 @@ async def station_informants(
 ) -> list[tuple[int, str | None]]:
     """Return (id, real name) of a station's active informants."""
     result = await session.execute(
-        select(Informant.id, Informant.real_name)
-        .where(Informant.station_id == station_id, Informant.removed_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Informant.id)
+        select(col(Informant.id), col(Informant.real_name))
+        .where(col(Informant.station_id) == station_id, col(Informant.removed_at).is_(None))
+        .order_by(col(Informant.id))
     )
     return [(int(i), name) for i, name in result.all()]
 
@@ -125,9 +127,12 @@ async def recognised_stations(
 ) -> list[tuple[int, str]]:
     """Return (id, name) of recognised stations whose region starts with ``region_prefix``."""
     result = await session.execute(
-        select(Station.id, Station.name)
-        .where(Station.status == "recognised", Station.region_code.startswith(region_prefix))  # type: ignore[union-attr]
-        .order_by(Station.id)
+        select(col(Station.id), col(Station.name))
+        .where(
+            col(Station.status) == "recognised",
+            col(Station.region_code).startswith(region_prefix),
+        )
+        .order_by(col(Station.id))
     )
     return [(int(i), str(name)) for i, name in result.all()]
 
@@ -161,9 +166,9 @@ async def add_flag(
 async def content_id_by_title(*, session: AsyncSession, title: str) -> int | None:
     """Return the newest item whose Chinese or English title is exactly ``title``."""
     result = await session.execute(
-        select(ContentItem.id)
-        .where((ContentItem.title == title) | (ContentItem.title_en == title))
-        .order_by(ContentItem.id.desc())  # type: ignore[union-attr]
+        select(col(ContentItem.id))
+        .where((col(ContentItem.title) == title) | (col(ContentItem.title_en) == title))
+        .order_by(col(ContentItem.id).desc())
         .limit(1)
     )
     found = result.scalar_one_or_none()
@@ -172,7 +177,9 @@ async def content_id_by_title(*, session: AsyncSession, title: str) -> int | Non
 
 async def content_id_by_code(*, session: AsyncSession, code: str) -> int | None:
     """Return the item a tracked-link code points at."""
-    result = await session.execute(select(TrackedLink.content_id).where(TrackedLink.code == code))
+    result = await session.execute(
+        select(col(TrackedLink.content_id)).where(col(TrackedLink.code) == code)
+    )
     found = result.scalar_one_or_none()
     return int(found) if found is not None else None
 
@@ -182,9 +189,14 @@ async def informant_ref(
 ) -> tuple[int, int, str | None, str | None] | None:
     """Return (informant id, station id, station region, station status) of an active informant."""
     result = await session.execute(
-        select(Informant.id, Informant.station_id, Station.region_code, Station.status)
-        .join(Station, Station.id == Informant.station_id)
-        .where(Informant.person_id == person_id, Informant.removed_at.is_(None))  # type: ignore[union-attr]
+        select(
+            col(Informant.id),
+            col(Informant.station_id),
+            col(Station.region_code),
+            col(Station.status),
+        )
+        .join(Station, col(Station.id) == Informant.station_id)
+        .where(col(Informant.person_id) == person_id, col(Informant.removed_at).is_(None))
     )
     row = result.first()
     return (int(row[0]), int(row[1]), row[2], row[3]) if row is not None else None
@@ -192,7 +204,9 @@ async def informant_ref(
 
 async def content_exists(*, session: AsyncSession, content_id: int) -> bool:
     """Tell whether a content item exists."""
-    result = await session.execute(select(ContentItem.id).where(ContentItem.id == content_id))
+    result = await session.execute(
+        select(col(ContentItem.id)).where(col(ContentItem.id) == content_id)
+    )
     return result.first() is not None
 
 
@@ -204,18 +218,18 @@ async def informants_by_telegram_id(
         return {}
     result = await session.execute(
         select(
-            Person.telegram_id,
-            Informant.id,
-            Informant.station_id,
-            Station.region_code,
-            Station.status,
+            col(Person.telegram_id),
+            col(Informant.id),
+            col(Informant.station_id),
+            col(Station.region_code),
+            col(Station.status),
         )
-        .join(Informant, Informant.person_id == Person.id)
-        .join(Station, Station.id == Informant.station_id)
+        .join(Informant, col(Informant.person_id) == Person.id)
+        .join(Station, col(Station.id) == Informant.station_id)
         .where(
-            Person.telegram_id.in_(list(set(telegram_ids))),  # type: ignore[attr-defined]
-            Informant.removed_at.is_(None),
-        )  # type: ignore[union-attr]
+            col(Person.telegram_id).in_(list(set(telegram_ids))),
+            col(Informant.removed_at).is_(None),
+        )
     )
     return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4]) for r in result.all()}
 
@@ -225,9 +239,9 @@ async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[i
     if not content_ids:
         return set()
     result = await session.execute(
-        select(ContentItem.id).where(ContentItem.id.in_(list(set(content_ids))))  # type: ignore[union-attr]
+        select(col(ContentItem.id)).where(col(ContentItem.id).in_(list(set(content_ids))))
     )
-    return {int(i) for i in result.scalars()}
+    return {int(cast(int, i)) for i in result.scalars()}
 
 
 async def counts_since(
@@ -237,12 +251,12 @@ async def counts_since(
     if not informant_ids:
         return {}
     result = await session.execute(
-        select(ShareEvent.informant_id, func.count())
+        select(col(ShareEvent.informant_id), func.count())
         .where(
-            ShareEvent.informant_id.in_(list(set(informant_ids))),  # type: ignore[attr-defined]
-            ShareEvent.created_at >= since,
-        )  # type: ignore[operator]
-        .group_by(ShareEvent.informant_id)
+            col(ShareEvent.informant_id).in_(list(set(informant_ids))),
+            col(ShareEvent.created_at) >= since,
+        )
+        .group_by(col(ShareEvent.informant_id))
     )
     return {int(i): int(n) for i, n in result.all()}
 
@@ -252,9 +266,9 @@ async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]
     if not rows:
         return 0
     stmt = (
-        insert_for(session, ShareEvent.__table__)
+        insert_for(session, table_of(ShareEvent))
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(ShareEvent.__table__.c.id)
+        .returning(table_of(ShareEvent).c.id)
     )
     result = await session.execute(stmt, list(rows))
     return len(result.all())

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from storage.db import rowcount
 from storage.models import (
     IntegrityFlag,
     Person,
@@ -37,8 +39,11 @@ async def open_application(*, session: AsyncSession, applicant_id: int) -> Stati
     """Return the applicant's newest application that is not decided yet."""
     result = await session.execute(
         select(Station)
-        .where(Station.applicant_id == applicant_id, Station.status.in_(OPEN_APPLICATION_STATES))  # type: ignore[attr-defined]
-        .order_by(Station.id.desc())  # type: ignore[union-attr]
+        .where(
+            col(Station.applicant_id) == applicant_id,
+            col(Station.status).in_(OPEN_APPLICATION_STATES),
+        )
+        .order_by(col(Station.id).desc())
         .limit(1)
     )
     return result.scalar_one_or_none()
@@ -50,15 +55,15 @@ async def find_station(
     """Find a station by external reference, else by name within its region."""
     if external_ref:
         result = await session.execute(
-            select(Station).where(Station.external_ref == external_ref).limit(1)
+            select(Station).where(col(Station.external_ref) == external_ref).limit(1)
         )
         found = result.scalar_one_or_none()
         if found is not None:
             return found
     result = await session.execute(
         select(Station)
-        .where(Station.name == name, Station.region_code == region_code)
-        .order_by(Station.id)
+        .where(col(Station.name) == name, col(Station.region_code) == region_code)
+        .order_by(col(Station.id))
         .limit(1)
     )
     return result.scalar_one_or_none()
@@ -73,12 +78,12 @@ def _filtered(
 ) -> Any | None:
     """Add the status and region filters to ``stmt``; None when no region can match."""
     if statuses is not None:
-        stmt = stmt.where(Station.status.in_(statuses))  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Station.status).in_(statuses))
     conditions: list[Any] = []
     for prefix in region_prefixes or ():
-        conditions.append(Station.region_code.startswith(prefix))  # type: ignore[union-attr]
+        conditions.append(col(Station.region_code).startswith(prefix))
     if region_codes:
-        conditions.append(Station.region_code.in_(region_codes))  # type: ignore[union-attr]
+        conditions.append(col(Station.region_code).in_(region_codes))
     if region_prefixes is not None or region_codes is not None:
         if not conditions:
             return None
@@ -108,7 +113,7 @@ async def list_stations(
     if stmt is None:
         return []
     result = await session.execute(
-        stmt.order_by(Station.submitted_at, Station.id)  # type: ignore[arg-type]
+        stmt.order_by(col(Station.submitted_at), col(Station.id))
         .offset(max(offset, 0))
         .limit(limit)
     )
@@ -138,18 +143,11 @@ async def status_counts(
     *, session: AsyncSession, region_prefixes: Sequence[str] | None = None
 ) -> dict[str, int]:
     """Return how many stations are in each status (inside the regions, when given)."""
-    stmt = select(Station.status, func.count()).group_by(Station.status)
+    stmt = select(col(Station.status), func.count()).group_by(col(Station.status))
     if region_prefixes is not None:
         if not region_prefixes:
             return {}
-        stmt = stmt.where(
-            or_(
-                *(
-                    Station.region_code.startswith(p)
-                    for p in region_prefixes  # type: ignore[union-attr]
-                )
-            )
-        )
+        stmt = stmt.where(or_(*(col(Station.region_code).startswith(p) for p in region_prefixes)))
     result = await session.execute(stmt)
     return {status: int(n) for status, n in result.all()}
 
@@ -158,8 +156,8 @@ async def evidence_of(*, session: AsyncSession, station_id: int) -> Sequence[Sta
     """Return a station's evidence in the order it was given."""
     result = await session.execute(
         select(StationEvidence)
-        .where(StationEvidence.station_id == station_id)
-        .order_by(StationEvidence.id)
+        .where(col(StationEvidence.station_id) == station_id)
+        .order_by(col(StationEvidence.id))
     )
     return result.scalars().all()
 
@@ -192,10 +190,10 @@ async def clear_evidence(*, session: AsyncSession, station_id: int, have: str) -
     """Delete the evidence of one have; return how many rows went."""
     result = await session.execute(
         delete(StationEvidence).where(
-            StationEvidence.station_id == station_id, StationEvidence.have == have
+            col(StationEvidence.station_id) == station_id, col(StationEvidence.have) == have
         )
     )
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 async def add_review(*, session: AsyncSession, review: StationReview) -> StationReview:
@@ -209,8 +207,8 @@ async def reviews_of(*, session: AsyncSession, station_id: int) -> Sequence[Stat
     """Return a station's review records, oldest first."""
     result = await session.execute(
         select(StationReview)
-        .where(StationReview.station_id == station_id)
-        .order_by(StationReview.id)
+        .where(col(StationReview.station_id) == station_id)
+        .order_by(col(StationReview.id))
     )
     return result.scalars().all()
 
@@ -220,15 +218,15 @@ async def submissions_since(
 ) -> Sequence[int]:
     """Return ids of stations of a region submitted at or after ``since``."""
     result = await session.execute(
-        select(Station.id)
+        select(col(Station.id))
         .where(
-            Station.region_code == region_code,
-            Station.submitted_at >= since,  # type: ignore[operator]
-            Station.status != "draft",
+            col(Station.region_code) == region_code,
+            col(Station.submitted_at) >= since,
+            col(Station.status) != "draft",
         )
-        .order_by(Station.id)
+        .order_by(col(Station.id))
     )
-    return [int(i) for i in result.scalars()]
+    return [int(cast(int, i)) for i in result.scalars()]
 
 
 async def recent_flag(
@@ -238,10 +236,10 @@ async def recent_flag(
     result = await session.execute(
         select(IntegrityFlag)
         .where(
-            IntegrityFlag.kind == kind,
-            IntegrityFlag.region_code == region_code,
-            IntegrityFlag.created_at >= since,  # type: ignore[operator]
-            IntegrityFlag.resolved_at.is_(None),  # type: ignore[union-attr]
+            col(IntegrityFlag.kind) == kind,
+            col(IntegrityFlag.region_code) == region_code,
+            col(IntegrityFlag.created_at) >= since,
+            col(IntegrityFlag.resolved_at).is_(None),
         )
         .limit(1)
     )
@@ -260,10 +258,10 @@ async def rectifications_due(*, session: AsyncSession, until: dt.date) -> Sequen
     result = await session.execute(
         select(Station)
         .where(
-            Station.status == "rectifying",
-            Station.rectify_deadline <= until,  # type: ignore[operator]
+            col(Station.status) == "rectifying",
+            col(Station.rectify_deadline) <= until,
         )
-        .order_by(Station.rectify_deadline, Station.id)  # type: ignore[arg-type]
+        .order_by(col(Station.rectify_deadline), col(Station.id))
     )
     return result.scalars().all()
 
@@ -272,8 +270,8 @@ async def station_admins(*, session: AsyncSession, station_id: int) -> Sequence[
     """Return the people who administer a station."""
     result = await session.execute(
         select(Person)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == "station_admin", RoleGrant.station_id == station_id)
-        .order_by(Person.id)
+        .join(RoleGrant, col(RoleGrant.person_id) == Person.id)
+        .where(col(RoleGrant.role) == "station_admin", col(RoleGrant.station_id) == station_id)
+        .order_by(col(Person.id))
     )
     return result.scalars().unique().all()

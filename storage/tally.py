@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import Date, bindparam, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
+from sqlmodel import col
 
+from storage.db import rowcount
 from storage.models import (
     IntegrityFlag,
     JobRun,
@@ -26,6 +28,7 @@ from storage.models import (
     Station,
     WeeklyRegionTally,
     WeeklyStationTally,
+    table_of,
 )
 from storage.types import UTCDateTime
 from storage.upsert import insert_for
@@ -227,8 +230,12 @@ async def recompute_week(
     now: dt.datetime,
 ) -> tuple[int, int]:
     """Replace the week's station and region rows; return how many of each were written."""
-    await session.execute(delete(WeeklyRegionTally).where(WeeklyRegionTally.week == bounds.week))
-    await session.execute(delete(WeeklyStationTally).where(WeeklyStationTally.week == bounds.week))
+    await session.execute(
+        delete(WeeklyRegionTally).where(col(WeeklyRegionTally.week) == bounds.week)
+    )
+    await session.execute(
+        delete(WeeklyStationTally).where(col(WeeklyStationTally.week) == bounds.week)
+    )
     params = {
         "week": bounds.week,
         "start": bounds.start,
@@ -241,7 +248,7 @@ async def recompute_week(
     regions = await session.execute(
         _region_sql(), {"week": bounds.week, "start": bounds.start, "now": now}
     )
-    return int(stations.rowcount or 0), int(regions.rowcount or 0)
+    return int(rowcount(stations) or 0), int(rowcount(regions) or 0)
 
 
 # --- reads ------------------------------------------------------------------------------
@@ -250,12 +257,14 @@ async def recompute_week(
 async def week_computed(*, session: AsyncSession, week: str, job: str) -> bool:
     """Tell whether the week has tally rows or a finished tally run."""
     rows = await session.execute(
-        select(WeeklyStationTally.id).where(WeeklyStationTally.week == week).limit(1)
+        select(col(WeeklyStationTally.id)).where(col(WeeklyStationTally.week) == week).limit(1)
     )
     if rows.first() is not None:
         return True
     run = await session.execute(
-        select(JobRun.id).where(JobRun.job == job, JobRun.period == week, JobRun.status == "done")
+        select(col(JobRun.id)).where(
+            col(JobRun.job) == job, col(JobRun.period) == week, col(JobRun.status) == "done"
+        )
     )
     return run.first() is not None
 
@@ -266,8 +275,8 @@ async def region_rows(
     """Return the region's tally rows of ``weeks``, by week."""
     result = await session.execute(
         select(WeeklyRegionTally).where(
-            WeeklyRegionTally.region_code == region_code,
-            WeeklyRegionTally.week.in_(list(weeks)),  # type: ignore[attr-defined]
+            col(WeeklyRegionTally.region_code) == region_code,
+            col(WeeklyRegionTally.week).in_(list(weeks)),
         )
     )
     return {row.week: row for row in result.scalars()}
@@ -279,14 +288,14 @@ async def station_rows(
     """Return the week's station rows in a region with station name and county code."""
     column = getattr(WeeklyStationTally, LEVEL_COLUMNS[level])
     result = await session.execute(
-        select(WeeklyStationTally, Station.name, Station.region_code)
-        .join(Station, Station.id == WeeklyStationTally.station_id)
-        .where(WeeklyStationTally.week == week, column == region_code)
+        select(WeeklyStationTally, col(Station.name), col(Station.region_code))
+        .join(Station, col(Station.id) == WeeklyStationTally.station_id)
+        .where(col(WeeklyStationTally.week) == week, column == region_code)
         .order_by(
-            WeeklyStationTally.volume.desc(),  # type: ignore[attr-defined]
-            WeeklyStationTally.shares_total.desc(),  # type: ignore[attr-defined]
-            Station.name,
-            Station.id,
+            col(WeeklyStationTally.volume).desc(),
+            col(WeeklyStationTally.shares_total).desc(),
+            col(Station.name),
+            col(Station.id),
         )
     )
     return [(row, name, code) for row, name, code in result.all()]
@@ -299,13 +308,13 @@ async def child_region_rows(
     result = await session.execute(
         select(WeeklyRegionTally)
         .where(
-            WeeklyRegionTally.week == week,
-            WeeklyRegionTally.level == level,
-            WeeklyRegionTally.region_code.startswith(prefix),  # type: ignore[attr-defined]
+            col(WeeklyRegionTally.week) == week,
+            col(WeeklyRegionTally.level) == level,
+            col(WeeklyRegionTally.region_code).startswith(prefix),
         )
         .order_by(
-            WeeklyRegionTally.volume.desc(),  # type: ignore[attr-defined]
-            WeeklyRegionTally.region_code,
+            col(WeeklyRegionTally.volume).desc(),
+            col(WeeklyRegionTally.region_code),
         )
     )
     return list(result.scalars())
@@ -316,7 +325,7 @@ async def region_names(*, session: AsyncSession, codes: Sequence[str]) -> dict[s
     if not codes:
         return {}
     result = await session.execute(
-        select(Region.code, Region.name).where(Region.code.in_(list(codes)))  # type: ignore[attr-defined]
+        select(col(Region.code), col(Region.name)).where(col(Region.code).in_(list(codes)))
     )
     return {code: name for code, name in result.all()}
 
@@ -326,12 +335,12 @@ async def pending_reviews(
 ) -> dict[str, int]:
     """Return how many stations inside the region prefix wait in each of ``statuses``."""
     result = await session.execute(
-        select(Station.status, func.count())
+        select(col(Station.status), func.count())
         .where(
-            Station.status.in_(list(statuses)),  # type: ignore[attr-defined]
-            Station.region_code.startswith(prefix),  # type: ignore[union-attr]
+            col(Station.status).in_(list(statuses)),
+            col(Station.region_code).startswith(prefix),
         )
-        .group_by(Station.status)
+        .group_by(col(Station.status))
     )
     found = {status: int(n) for status, n in result.all()}
     return {status: found.get(status, 0) for status in statuses}
@@ -342,15 +351,15 @@ async def flags_in(
 ) -> list[tuple[IntegrityFlag, str | None]]:
     """Return integrity flags raised in [start_ts, end_ts) inside the region prefix."""
     result = await session.execute(
-        select(IntegrityFlag, Station.name)
-        .outerjoin(Station, Station.id == IntegrityFlag.station_id)
+        select(IntegrityFlag, col(Station.name))
+        .outerjoin(Station, col(Station.id) == IntegrityFlag.station_id)
         .where(
-            IntegrityFlag.created_at >= start_ts,  # type: ignore[operator]
-            IntegrityFlag.created_at < end_ts,  # type: ignore[operator]
-            (IntegrityFlag.region_code.startswith(prefix))  # type: ignore[union-attr]
-            | (Station.region_code.startswith(prefix)),  # type: ignore[union-attr]
+            col(IntegrityFlag.created_at) >= start_ts,
+            col(IntegrityFlag.created_at) < end_ts,
+            (col(IntegrityFlag.region_code).startswith(prefix))
+            | (col(Station.region_code).startswith(prefix)),
         )
-        .order_by(IntegrityFlag.created_at, IntegrityFlag.id)  # type: ignore[arg-type]
+        .order_by(col(IntegrityFlag.created_at), col(IntegrityFlag.id))
     )
     return [(flag, name) for flag, name in result.all()]
 
@@ -374,10 +383,15 @@ class Recipient:
 async def coordinator_recipients(*, session: AsyncSession) -> list[Recipient]:
     """Return every (coordinator, region) pair, ordered by region then person."""
     result = await session.execute(
-        select(Person.id, Person.telegram_id, RoleGrant.region_code, Person.language)
-        .join(RoleGrant, RoleGrant.person_id == Person.id)
-        .where(RoleGrant.role == "coordinator", RoleGrant.region_code.is_not(None))  # type: ignore[union-attr]
-        .order_by(RoleGrant.region_code, Person.id)
+        select(
+            col(Person.id),
+            col(Person.telegram_id),
+            col(RoleGrant.region_code),
+            col(Person.language),
+        )
+        .join(RoleGrant, col(RoleGrant.person_id) == Person.id)
+        .where(col(RoleGrant.role) == "coordinator", col(RoleGrant.region_code).is_not(None))
+        .order_by(col(RoleGrant.region_code), col(Person.id))
     )
     return [
         Recipient(person_id=pid, chat_id=int(chat), region_code=code, language=lang)
@@ -388,9 +402,9 @@ async def coordinator_recipients(*, session: AsyncSession) -> list[Recipient]:
 async def delivered_keys(*, session: AsyncSession, prefix: str) -> set[str]:
     """Return the dedupe keys starting with ``prefix`` whose message was sent."""
     result = await session.execute(
-        select(OutboxMessage.dedupe_key).where(
-            OutboxMessage.dedupe_key.startswith(prefix),  # type: ignore[attr-defined]
-            OutboxMessage.state == "sent",
+        select(col(OutboxMessage.dedupe_key)).where(
+            col(OutboxMessage.dedupe_key).startswith(prefix),
+            col(OutboxMessage.state) == "sent",
         )
     )
     return set(result.scalars())
@@ -409,7 +423,7 @@ async def record_delivery(
     telegram_message_id: int | None = None,
 ) -> None:
     """Record (or update) the outcome of one direct send under its dedupe key."""
-    table = OutboxMessage.__table__
+    table = table_of(OutboxMessage)
     values = {
         "state": state,
         "error": (error or None) and error[:1000],

@@ -118,8 +118,8 @@ async def evaluation(update: Update, context: KepuContext) -> None:
     )
     counts: dict[str, dict[str, int]] = {}
     for proposal, _station in rows:
-        kind = counts.setdefault(proposal.kind, {})
-        kind[proposal.status] = kind.get(proposal.status, 0) + 1
+        by_status = counts.setdefault(proposal.kind, {})
+        by_status[proposal.status] = by_status.get(proposal.status, 0) + 1
     lines = [t("<b>{year} annual evaluation</b>", year=year)]
     buttons = []
     for kind in KINDS:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlmodel import col
 
 from bot.app import build_runtime
 from bot.config import Settings, load_settings
@@ -65,9 +66,9 @@ class RunningBot:
             now = self.runtime.now()
             result = await session.execute(
                 select(func.count()).select_from(InboxUpdate).where(
-                    InboxUpdate.status == "pending",
-                    or_(InboxUpdate.next_attempt_at.is_(None),  # type: ignore[union-attr]
-                        InboxUpdate.next_attempt_at <= now),  # type: ignore[operator]
+                    col(InboxUpdate.status) == "pending",
+                    or_(col(InboxUpdate.next_attempt_at).is_(None),
+                        col(InboxUpdate.next_attempt_at) <= now),
                 )
             )
             return int(result.scalar_one())

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import N_, get_translator
 from bot.services import review
 from bot.services.access import coordinator_grants, is_admin, region_contains
-from bot.services.evaluation import REASON_NAMES, EvaluationError, params_from
+from bot.services.evaluation import REASON_NAMES, EvaluationError, Proposal, params_from
 from bot.services.review import Actor
 from bot.services.stations import Notice, StationError
 from storage import audit
@@ -72,7 +72,7 @@ def may_decide(grants: Sequence[RoleGrant], kind: str, region_code: str | None) 
     )
 
 
-def why_text(proposal: EvaluationProposal, params: Any, translate: Any) -> str:
+def why_text(proposal: EvaluationProposal | Proposal, params: Any, translate: Any) -> str:
     """Return the proposal's reason in words (``translate`` is a Translator)."""
     detail = proposal.detail or {}
     template = REASON_NAMES.get(proposal.reason_code, proposal.reason_code)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from bot.i18n import normalize_locale
 from storage import people as people_store
@@ -77,8 +78,8 @@ async def identify(
     grants = await roles_store.roles_of(session=session, person_id=person.id)
     is_informant = (
         await session.execute(
-            select(Informant.id).where(
-                Informant.person_id == person.id, Informant.removed_at.is_(None)  # type: ignore[union-attr]
+            select(col(Informant.id)).where(
+                col(Informant.person_id) == person.id, col(Informant.removed_at).is_(None)
             )
         )
     ).first() is not None

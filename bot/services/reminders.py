@@ -85,7 +85,7 @@ async def plan(
         ),
         prefix,
     )
-    for informant_id, contact, station in await store.idle_informants(
+    for informant_id, contact, station_name in await store.idle_informants(
         session=session,
         no_share_since=today - dt.timedelta(days=IDLE_INFORMANT_DAYS - 1),
         joined_before=now - dt.timedelta(days=IDLE_INFORMANT_DAYS),
@@ -98,7 +98,7 @@ async def plan(
             "Hello! You have not shared anything for two weeks. One good piece of science "
             "passed on to your groups helps {station} and the people around you — "
             "/feed has the latest.",
-            station=_esc(station),
+            station=_esc(station_name),
         )
         planned.append(
             _message("idle_informant", contact, f"{prefix}{informant_id}:{today}", text, now)

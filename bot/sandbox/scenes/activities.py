@@ -7,6 +7,9 @@ the scene also runs alone), "pushed_content_id" (optional). Sets "activity_ids".
 from __future__ import annotations
 
 import io
+from typing import cast
+
+from sqlmodel import col
 
 from bot.sandbox.demo import Demo
 from bot.sandbox.models import SimMessage
@@ -146,11 +149,9 @@ async def play(demo: Demo) -> None:
         from storage.models import Activity
 
         result = await session.execute(
-            select(Activity.id)
-            .order_by(Activity.id.desc())  # type: ignore[union-attr]
-            .limit(3)
+            select(col(Activity.id)).order_by(col(Activity.id).desc()).limit(3)
         )
-        ids = sorted(int(i) for i in result.scalars())
+        ids = sorted(int(cast(int, i)) for i in result.scalars())
     demo.state["activity_ids"] = ids
 
     content_id = demo.state.get("pushed_content_id")

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.content.importer import import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
@@ -37,6 +38,7 @@ async def _ensure_informants(demo: Demo) -> list[str]:
             )
             session.add(station)
             await session.flush()
+            assert station.id is not None
             station_id = station.id
         for i, name in enumerate(("王秀英", "李建国", "张丽"), start=1):
             key = f"informant_{i}"
@@ -97,7 +99,7 @@ async def play(demo: Demo) -> None:
             session=session, telegram_id=curator.id, role="curator", now=runtime.now()
         )
         item = (
-            await session.execute(select(ContentItem).where(ContentItem.guid == PUSHED_GUID))
+            await session.execute(select(ContentItem).where(col(ContentItem.guid) == PUSHED_GUID))
         ).scalar_one()
     demo.state["curator_key"] = "curator"
     demo.state["pushed_content_id"] = item.id

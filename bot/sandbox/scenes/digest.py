@@ -30,6 +30,7 @@ from storage.models import (
     ShareEvent,
     Station,
     TrackedLink,
+    table_of,
 )
 
 WEEK = "2026-W48"
@@ -186,9 +187,9 @@ async def _history(demo: Demo) -> tuple[int, int]:
                             "created_at": now,
                         }
                     )
-        await session.execute(insert(ShareEvent.__table__), shares)
-        await session.execute(insert(LinkVisit.__table__), visits)
-        await session.execute(insert(Activity.__table__), activities)
+        await session.execute(insert(table_of(ShareEvent)), shares)
+        await session.execute(insert(table_of(LinkVisit)), visits)
+        await session.execute(insert(table_of(Activity)), activities)
     return len(shares), len(activities)
 
 
@@ -242,9 +243,13 @@ async def play(demo: Demo) -> None:
         user = users[level]
         for message in await demo.replies(user):
             if message.photo:
-                files.append(demo.save_file(f"digest-{region}.png", message.media_bytes()))
+                png = message.media_bytes()
+                assert png is not None
+                files.append(demo.save_file(f"digest-{region}.png", png))
             if message.document:
-                files.append(demo.save_file(f"digest-{region}.xlsx", message.document_bytes()))
+                xlsx = message.document_bytes()
+                assert xlsx is not None
+                files.append(demo.save_file(f"digest-{region}.xlsx", xlsx))
     demo.narrate(t("Run again (a restart, or --force): nobody gets the digest twice."))
     again = await run_job(runtime, JOBS["weekly_digest"], bot=bot, period=WEEK, force=True)
     demo.narrate(

@@ -74,6 +74,7 @@ async def _generate(demo: Demo, city: str) -> None:
             )
             session.add(content)
             await session.flush()
+        assert content.id is not None
         for n, (name, county, shares, acts, uses, last) in enumerate(GENERATED):
             station = Station(
                 name=name,
@@ -85,6 +86,7 @@ async def _generate(demo: Demo, city: str) -> None:
             )
             session.add(station)
             await session.flush()
+            assert station.id is not None
             if not shares and not acts:
                 continue  # a paper station: no informant, nothing done
             # fictitious people: nobody to message, so they are marked unreachable
@@ -102,6 +104,7 @@ async def _generate(demo: Demo, city: str) -> None:
             )
             session.add(informant)
             await session.flush()
+            assert informant.id is not None
             for month in range(1, last + 1):
                 for k in range(shares):
                     session.add(

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from bot.handlers.shares_external import PLATFORM_LABELS
 from bot.i18n import N_
@@ -128,9 +129,9 @@ async def _send_card(demo: Demo, user: SimUser, content_id: int) -> SimMessage:
         item = await s.get(ContentItem, content_id)
         informant = (
             await s.execute(
-                select(Informant.id)
-                .join(Person, Person.id == Informant.person_id)
-                .where(Person.telegram_id == user.id)
+                select(col(Informant.id))
+                .join(Person, col(Person.id) == Informant.person_id)
+                .where(col(Person.telegram_id) == user.id)
             )
         ).scalar_one_or_none()
         assert item is not None
@@ -163,9 +164,11 @@ async def _summary(demo: Demo, station_id: int) -> dict[str, Any]:
         by_channel = dict(
             (
                 await s.execute(
-                    select(ShareEvent.channel, func.count()).group_by(ShareEvent.channel)
+                    select(col(ShareEvent.channel), func.count()).group_by(col(ShareEvent.channel))
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         visits = (await s.execute(select(func.count()).select_from(LinkVisit))).scalar_one()
         board = await share_stats.station_board(

@@ -36,8 +36,8 @@ _FIGURES = (
 )
 
 
-def _figure_columns() -> list[sa.Column]:  # type: ignore[type-arg]
-    columns = [sa.Column(name, sa.Integer(), nullable=False) for name in _FIGURES]
+def _figure_columns() -> list[sa.Column]:
+    columns: list[sa.Column] = [sa.Column(name, sa.Integer(), nullable=False) for name in _FIGURES]
     columns.append(sa.Column("volume", sa.Float(), nullable=False))
     return columns
 
