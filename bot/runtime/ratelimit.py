@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.error import RetryAfter, TimedOut
+from telegram.error import RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot.config import LimitsSettings
@@ -107,13 +107,12 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         if chat_id is not None:
             await self._chat_limiter(chat_id).acquire()
         await self.window.acquire()
-        accepted = False
+        accepted = True  # unless the server answered with a refusal
         try:
-            result = await callback(*args, **kwargs)
-            accepted = True
-            return result
-        except TimedOut:
-            accepted = True  # the server may have taken it: count it
+            return await callback(*args, **kwargs)
+        except TelegramError as exc:
+            # An error answer was not taken; a timeout (or a cancelled request) may have been.
+            accepted = isinstance(exc, TimedOut)
             raise
         finally:
             self.window.release(accepted=accepted)
