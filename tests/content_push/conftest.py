@@ -178,6 +178,19 @@ def push_bot(sqlite_url: str, running_clock: RunningClock) -> Callable[..., Any]
     return factory
 
 
+@pytest.fixture
+async def standalone_runtime(
+    sandbox: Sandbox, sqlite_url: str
+) -> AsyncIterator[tuple[Runtime, RunningClock]]:
+    """A runtime on real time for tests that run senders by hand; its engine is disposed."""
+    clock = RunningClock()
+    runtime = build_runtime(sandbox_settings(sandbox, sqlite_url), clock=clock)
+    try:
+        yield runtime, clock
+    finally:
+        await runtime.engine.dispose()
+
+
 @asynccontextmanager
 async def standalone_worker(
     sandbox: Sandbox, runtime: Runtime, options: OutboxOptions = FAST

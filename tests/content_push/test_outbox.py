@@ -18,7 +18,6 @@ from storage.models import ContentItem, OutboxMessage, Person
 from tests.conftest import FIXED_NOW
 from tests.content_push.conftest import (
     FAST,
-    RunningClock,
     seed_world,
     standalone_worker,
     wait_outbox,
@@ -215,14 +214,10 @@ class Crash(BaseException):
 
 @pytest.mark.parametrize("window", [False, True])
 async def test_crash_and_restart_no_gap_no_duplicate(
-    sandbox, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, window: bool
+    sandbox, standalone_runtime, monkeypatch: pytest.MonkeyPatch, window: bool
 ) -> None:
-    from bot.app import build_runtime
-    from bot.sandbox.harness import sandbox_settings
-
-    clock = RunningClock()
-    settings = sandbox_settings(sandbox, sqlite_url)
-    runtime = build_runtime(settings, clock=clock)
+    runtime, clock = standalone_runtime
+    settings = runtime.settings
     users = [sandbox.user(f"U{i}", started=True) for i in range(30)]
     await seed_world(runtime, users)
     async with runtime.sessions() as session, session.begin():
@@ -275,4 +270,3 @@ async def test_crash_and_restart_no_gap_no_duplicate(
     assert sum(c - 1 for c in counts) == (1 if window else 0)  # at most the one in flight
     async with runtime.sessions() as session:
         assert (await outbox_store.counts(session=session))["sent"] == 30
-    await runtime.engine.dispose()

@@ -342,18 +342,15 @@ async def test_curator_retires_a_push_waiting_for_quiet_hours_and_gets_the_repor
 
 
 async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
-    sandbox, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+    sandbox, standalone_runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender re-reads the item while sending, so a claimed batch stops short too."""
-    from bot.app import build_runtime
     from bot.runtime import outbox as outbox_module
     from bot.runtime.outbox import OutboxOptions
-    from bot.sandbox.harness import sandbox_settings
-    from tests.content_push.conftest import RunningClock, standalone_worker
+    from tests.content_push.conftest import standalone_worker
 
-    clock = RunningClock()
-    settings = sandbox_settings(sandbox, sqlite_url)
-    runtime = build_runtime(settings, clock=clock)
+    runtime, clock = standalone_runtime
+    settings = runtime.settings
     users = [sandbox.user(f"U{i}", started=True) for i in range(6)]
     await seed_world(runtime, users)
     async with runtime.sessions() as session, session.begin():
