@@ -103,11 +103,17 @@ class BotApi(MessagingApi):
             return batch
 
         def ready() -> bool:
-            return w.poll_generation != generation or bool(w.take(limit, w.poll_allowed))
+            return (
+                w.closing
+                or w.poll_generation != generation
+                or bool(w.take(limit, w.poll_allowed))
+            )
 
         try:
             await w.wait_for(ready, timeout)
         except TimeoutError:
+            return []
+        if w.closing:
             return []
         if w.poll_generation != generation:
             raise ApiError(

@@ -61,6 +61,9 @@ class Emulator:
 
     async def stop(self) -> None:
         """Stop delivering and close the server."""
+        # Answer pending long polls now: the server's shutdown waits for open handlers.
+        self.w.closing = True
+        await self.w.notify()
         if self._webhook_task is not None:
             self._webhook_task.cancel()
             try:

@@ -110,6 +110,7 @@ class World:
         self.next_update_id = 1
         self.fetched_upto = 0  # highest update_id handed to the bot or dropped
         self.poll_generation = 0
+        self.closing = False  # the server is stopping: pending long polls answer at once
         self.inflight = 0  # API requests being served, long polls excluded
         self.last_activity = time.monotonic()
         self.changed = asyncio.Condition()
