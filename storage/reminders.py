@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -123,59 +124,62 @@ async def rectifications(*, session: AsyncSession, until: dt.date) -> list[Stati
     return [StationRef(sid, name, code, deadline) for sid, name, code, deadline in result.all()]
 
 
-async def station_admins(
-    *, session: AsyncSession, station_ids: Sequence[int]
-) -> dict[int, list[Contact]]:
-    """Return the reachable admins of each station."""
-    if not station_ids:
+async def _contacts(
+    *,
+    session: AsyncSession,
+    key: Any,
+    role: str,
+    keys: Sequence[Any],
+    reachable_only: bool,
+) -> dict[Any, list[Contact]]:
+    """Return the holders of ``role`` whose grant column ``key`` is in ``keys``, by key."""
+    if not keys:
         return {}
+    conditions = [col(RoleGrant.role) == role, key.in_(list(keys))]
+    if reachable_only:
+        conditions.append(col(Person.unreachable).is_(False))
     result = await session.execute(
         select(
-            col(RoleGrant.station_id),
+            key,
             col(Person.id),
             col(Person.telegram_id),
             col(Person.language),
             col(Person.first_name),
         )
         .join(Person, col(Person.id) == RoleGrant.person_id)
-        .where(
-            col(RoleGrant.role) == "station_admin",
-            col(RoleGrant.station_id).in_(list(station_ids)),
-            col(Person.unreachable).is_(False),
-        )
-        .order_by(col(RoleGrant.station_id), col(Person.id))
+        .where(*conditions)
+        .order_by(key, col(Person.id))
     )
-    admins: dict[int, list[Contact]] = {}
-    for sid, pid, chat, lang, name in result.all():
-        admins.setdefault(sid, []).append(Contact(pid, int(chat), lang, name))
-    return admins
+    found: dict[Any, list[Contact]] = {}
+    for value, pid, chat, lang, name in result.all():
+        found.setdefault(value, []).append(Contact(pid, int(chat), lang, name))
+    return found
+
+
+async def station_admins(
+    *, session: AsyncSession, station_ids: Sequence[int]
+) -> dict[int, list[Contact]]:
+    """Return the reachable admins of each station."""
+    return await _contacts(
+        session=session,
+        key=col(RoleGrant.station_id),
+        role="station_admin",
+        keys=station_ids,
+        reachable_only=True,
+    )
 
 
 async def coordinators_of(
     *, session: AsyncSession, region_codes: Sequence[str]
 ) -> dict[str, list[Contact]]:
     """Return the coordinators granted exactly each of ``region_codes``."""
-    if not region_codes:
-        return {}
-    result = await session.execute(
-        select(
-            col(RoleGrant.region_code),
-            col(Person.id),
-            col(Person.telegram_id),
-            col(Person.language),
-            col(Person.first_name),
-        )
-        .join(Person, col(Person.id) == RoleGrant.person_id)
-        .where(
-            col(RoleGrant.role) == "coordinator",
-            col(RoleGrant.region_code).in_(list(region_codes)),
-        )
-        .order_by(col(RoleGrant.region_code), col(Person.id))
+    return await _contacts(
+        session=session,
+        key=col(RoleGrant.region_code),
+        role="coordinator",
+        keys=region_codes,
+        reachable_only=False,
     )
-    found: dict[str, list[Contact]] = {}
-    for code, pid, chat, lang, name in result.all():
-        found.setdefault(code, []).append(Contact(pid, int(chat), lang, name))
-    return found
 
 
 async def recent_keys(*, session: AsyncSession, prefix: str, since: dt.datetime) -> list[str]:
