@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -431,14 +432,26 @@ async def step_type(update: Update, context: KepuContext, dialog: Dialog) -> Non
     await advance(update, context, dialog)
 
 
-async def step_title(update: Update, context: KepuContext, dialog: Dialog) -> None:
-    """Read the title."""
-    try:
-        _fields(dialog)["title"] = service.check_title(_text_of(update))
-    except ActivityError as exc:
-        await _reask(update, context, dialog, exc)
-        return
-    await advance(update, context, dialog)
+def _checked_step(field: str, check: Callable[[str], Any], doc: str) -> StepHandler:
+    """A step that stores ``check(text)`` in ``field``, or says why not and asks again."""
+
+    async def step(update: Update, context: KepuContext, dialog: Dialog) -> None:
+        try:
+            _fields(dialog)[field] = check(_text_of(update))
+        except ActivityError as exc:
+            await _reask(update, context, dialog, exc)
+            return
+        await advance(update, context, dialog)
+
+    step.__doc__ = doc
+    return step
+
+
+step_title = _checked_step("title", service.check_title, "Read the title.")
+step_place = _checked_step("place", service.check_place, "Read the place.")
+step_participants = _checked_step(
+    "participants", service.parse_participants, "Read the head count (45, 四十五, 约120人)."
+)
 
 
 async def step_when(update: Update, context: KepuContext, dialog: Dialog) -> None:
@@ -455,26 +468,6 @@ async def step_when(update: Update, context: KepuContext, dialog: Dialog) -> Non
     fields.pop("held_at_time", None)
     if clock is not None:
         fields["held_at_time"] = clock.strftime("%H:%M")
-    await advance(update, context, dialog)
-
-
-async def step_place(update: Update, context: KepuContext, dialog: Dialog) -> None:
-    """Read the place."""
-    try:
-        _fields(dialog)["place"] = service.check_place(_text_of(update))
-    except ActivityError as exc:
-        await _reask(update, context, dialog, exc)
-        return
-    await advance(update, context, dialog)
-
-
-async def step_participants(update: Update, context: KepuContext, dialog: Dialog) -> None:
-    """Read the head count (45, 四十五, 约120人)."""
-    try:
-        _fields(dialog)["participants"] = service.parse_participants(_text_of(update))
-    except ActivityError as exc:
-        await _reask(update, context, dialog, exc)
-        return
     await advance(update, context, dialog)
 
 
