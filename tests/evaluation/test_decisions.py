@@ -62,18 +62,26 @@ async def _audits(session: AsyncSession, action: str) -> list[AuditLog]:
     return list(rows.scalars())
 
 
+async def _confirm(
+    session: AsyncSession, settings: Any, proposal: Any, actor: Any, **extra: Any
+) -> Any:
+    """Confirm ``proposal`` as ``actor`` on the test day."""
+    return await decisions.confirm(
+        session=session,
+        proposal_id=proposal.id or 0,
+        actor=actor,
+        settings=settings,
+        today=TODAY,
+        now=NOW,
+        **extra,
+    )
+
+
 async def test_county_confirms_rectify_with_deadline(session: AsyncSession, db_url: str) -> None:
     world, settings = await _setup(session, db_url)
     county = await _actor(session, 501, "330108")
     proposal = await _proposal(session, world, "A3")
-    decision = await decisions.confirm(
-        session=session,
-        proposal_id=proposal.id or 0,
-        actor=county,
-        settings=settings,
-        today=TODAY,
-        now=NOW,
-    )
+    decision = await _confirm(session, settings, proposal, county)
     station = await session.get(Station, world.stations["A3"])
     assert station is not None and station.status == "rectifying"
     assert station.rectify_deadline == TODAY + dt.timedelta(days=60)
@@ -85,14 +93,7 @@ async def test_county_confirms_rectify_with_deadline(session: AsyncSession, db_u
     assert entry.detail["from"] == "recognised" and entry.detail["to"] == "rectifying"
     assert [a.detail["to"] for a in await _audits(session, "station.rectify")] == ["rectifying"]
     with pytest.raises(EvaluationError) as err:  # a second press is refused
-        await decisions.confirm(
-            session=session,
-            proposal_id=proposal.id or 0,
-            actor=county,
-            settings=settings,
-            today=TODAY,
-            now=NOW,
-        )
+        await _confirm(session, settings, proposal, county)
     assert err.value.code == "already_decided"
 
 
@@ -104,14 +105,7 @@ async def test_scope_refusals_are_audited(session: AsyncSession, db_url: str) ->
     for actor, key in ((other_county, "A3"), (county, "A4"), (ningbo, "A4")):
         proposal = await _proposal(session, world, key)
         with pytest.raises(EvaluationError) as err:
-            await decisions.confirm(
-                session=session,
-                proposal_id=proposal.id or 0,
-                actor=actor,
-                settings=settings,
-                today=TODAY,
-                now=NOW,
-            )
+            await _confirm(session, settings, proposal, actor)
         assert err.value.code == "not_allowed"
     refused = await _audits(session, "evaluation.confirm")
     assert [(a.allowed, a.reason, a.actor_id) for a in refused] == [
@@ -129,15 +123,7 @@ async def test_city_eliminates_through_the_state_machine(
     world, settings = await _setup(session, db_url)
     city = await _actor(session, 505, "330100")
     proposal = await _proposal(session, world, "A4")
-    decision = await decisions.confirm(
-        session=session,
-        proposal_id=proposal.id or 0,
-        actor=city,
-        settings=settings,
-        today=TODAY,
-        now=NOW,
-        note="连续一年无活动",
-    )
+    decision = await _confirm(session, settings, proposal, city, note="连续一年无活动")
     assert decision.station.status == "revoked"
     assert [a.detail["to"] for a in await _audits(session, "station.rectify")] == ["rectifying"]
     assert [a.detail["to"] for a in await _audits(session, "station.revoke")] == ["revoked"]
@@ -156,14 +142,7 @@ async def test_illegal_transition_is_refused_and_nothing_changes(
     await session.flush()
     proposal = await _proposal(session, world, "B2")
     with pytest.raises(EvaluationError) as err:
-        await decisions.confirm(
-            session=session,
-            proposal_id=proposal.id or 0,
-            actor=city,
-            settings=settings,
-            today=TODAY,
-            now=NOW,
-        )
+        await _confirm(session, settings, proposal, city)
     assert err.value.code == "illegal_transition"
     assert (await session.get(EvaluationProposal, proposal.id)).status == "proposed"  # type: ignore[union-attr]
     [entry] = await _audits(session, "evaluation.confirm")
@@ -206,14 +185,7 @@ async def test_commend_notifies_admin_and_informants(session: AsyncSession, db_u
     )
     county = await _actor(session, 508, "330106")
     proposal = await _proposal(session, world, "A1")
-    decision = await decisions.confirm(
-        session=session,
-        proposal_id=proposal.id or 0,
-        actor=county,
-        settings=settings,
-        today=TODAY,
-        now=NOW,
-    )
+    decision = await _confirm(session, settings, proposal, county)
     assert decision.station.status == "recognised"
     targets = {n.telegram_id: n.message for n in decision.notices}
     # the admin and 张一 (i1); the forgotten 张二 (i2) is not told
