@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -29,6 +30,13 @@ async def _world(session: AsyncSession) -> tuple[int, list[int], int, int]:
     a = await add_informant(session, station.id, 1001, "王秀英")
     b = await add_informant(session, station.id, 1002, "李建国")
     return station.id, items, a, b
+
+
+async def _share(session: AsyncSession, settings: Any, **kw: Any) -> Any:
+    """Record a share at the fixed test instant (``now``/``today`` may be overridden)."""
+    kw.setdefault("now", FIXED_NOW)
+    kw.setdefault("today", TODAY)
+    return await share_service.record_share(session=session, settings=settings, **kw)
 
 
 async def test_dedupe_per_target_and_day(session: AsyncSession, db_url: str) -> None:
@@ -61,49 +69,42 @@ async def test_rate_limit(session: AsyncSession, db_url: str) -> None:
     settings = make_settings(db_url, shares={"max_shares_per_hour": 2})
     station, items, a, b = await _world(session)
     for i, cid in enumerate(items[:2]):
-        await share_service.record_share(
-            session=session,
-            settings=settings,
+        await _share(
+            session,
+            settings,
             informant=ref(a, station),
             content_id=cid,
             channel="telegram_inline",
             target=f"m{i}",
-            now=FIXED_NOW,
-            today=TODAY,
         )
     with pytest.raises(ShareError) as exc:
-        await share_service.record_share(
-            session=session,
-            settings=settings,
+        await _share(
+            session,
+            settings,
             informant=ref(a, station),
             content_id=items[2],
             channel="telegram_inline",
             target="m3",
-            now=FIXED_NOW,
-            today=TODAY,
         )
     assert exc.value.code == "rate_limited"
     # Someone else is not limited, and an hour later the informant may share again.
-    await share_service.record_share(
-        session=session,
-        settings=settings,
+    await _share(
+        session,
+        settings,
         informant=ref(b, station),
         content_id=items[2],
         channel="telegram_inline",
         target="m4",
-        now=FIXED_NOW,
-        today=TODAY,
     )
     later = FIXED_NOW + dt.timedelta(hours=1, seconds=1)
-    out = await share_service.record_share(
-        session=session,
-        settings=settings,
+    out = await _share(
+        session,
+        settings,
         informant=ref(a, station),
         content_id=items[2],
         channel="telegram_inline",
         target="m3",
         now=later,
-        today=TODAY,
     )
     assert out.recorded
 
@@ -111,15 +112,13 @@ async def test_rate_limit(session: AsyncSession, db_url: str) -> None:
 async def test_reported_audience_capped_and_flagged(session: AsyncSession, db_url: str) -> None:
     settings = make_settings(db_url, shares={"max_reported_audience": 500})
     station, items, a, _ = await _world(session)
-    out = await share_service.record_share(
-        session=session,
-        settings=settings,
+    out = await _share(
+        session,
+        settings,
         informant=ref(a, station),
         content_id=items[0],
         channel="wechat_group",
         audience=5000,
-        now=FIXED_NOW,
-        today=TODAY,
     )
     assert out.capped and out.audience == 500
     share = (await session.execute(select(ShareEvent))).scalar_one()
@@ -128,15 +127,13 @@ async def test_reported_audience_capped_and_flagged(session: AsyncSession, db_ur
     assert flag.kind == "audience_capped" and flag.station_id == station
     assert flag.region_code == "330106" and flag.subject_id == share.id
     assert flag.detail["reported"] == 5000
-    ok = await share_service.record_share(
-        session=session,
-        settings=settings,
+    ok = await _share(
+        session,
+        settings,
         informant=ref(a, station),
         content_id=items[0],
         channel="qq_group",
         audience=500,
-        now=FIXED_NOW,
-        today=TODAY,
     )
     assert not ok.capped
     assert len((await session.execute(select(IntegrityFlag))).scalars().all()) == 1
@@ -146,25 +143,17 @@ async def test_bad_input_refused(session: AsyncSession, db_url: str) -> None:
     settings = make_settings(db_url)
     station, items, a, _ = await _world(session)
     with pytest.raises(ShareError, match="no_content"):
-        await share_service.record_share(
-            session=session,
-            settings=settings,
+        await _share(
+            session,
+            settings,
             informant=ref(a, station),
             content_id=99999,
             channel="qq_group",
             audience=5,
-            now=FIXED_NOW,
-            today=TODAY,
         )
     with pytest.raises(ShareError, match="bad_channel"):
-        await share_service.record_share(
-            session=session,
-            settings=settings,
-            informant=ref(a, station),
-            content_id=items[0],
-            channel="fax",
-            now=FIXED_NOW,
-            today=TODAY,
+        await _share(
+            session, settings, informant=ref(a, station), content_id=items[0], channel="fax"
         )
 
 
