@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 import uuid
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.packs import SUMMARY_MAX, TITLE_MAX, is_http_url
 from bot.content.taxonomy import Taxonomy
 from bot.services.regions_csv import is_region_code
+from bot.services.zh_numbers import fold_width
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store
@@ -73,7 +73,8 @@ def check_text(name: str, value: str) -> str:
 def parse_regions(text: str) -> tuple[str, ...]:
     """Parse region codes separated by spaces or commas; raise on a bad code."""
     codes: list[str] = []
-    for part in unicodedata.normalize("NFKC", text).replace(",", " ").split():
+    # Full-width digits and commas (a Chinese IME) fold to ASCII first.
+    for part in fold_width(text).replace(",", " ").split():
         if not is_region_code(part):
             raise CatalogueError("bad_region", value=part)
         if part not in codes:

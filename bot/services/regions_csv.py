@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from bot.services.zh_numbers import fold_width
 
 LEVELS: tuple[str, ...] = ("province", "city", "county")
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")
@@ -137,11 +138,6 @@ def parse_regions_csv(text: str, known: Mapping[str, str] | None = None) -> Regi
     return RegionsParse(rows=[c.row for c in candidates if c.row.code in accepted], errors=errors)
 
 
-def _digits(text: str) -> str:
-    """Fold full-width digits (typed with a Chinese IME) to ASCII: "３３０１０６" → "330106"."""
-    return unicodedata.normalize("NFKC", text)
-
-
 def _cell(record: list[str], columns: Mapping[str, int], name: str) -> str:
     """Return the stripped cell of ``name``, or an empty string if the record is short."""
     index = columns.get(name)
@@ -158,11 +154,11 @@ def _check_record(
     errors: list[RowError],
 ) -> _Candidate | None:
     """Validate one record on its own; return it as a candidate if nothing is wrong."""
-    code = _digits(_cell(record, columns, "code"))
+    code = fold_width(_cell(record, columns, "code"))
     name = _cell(record, columns, "name")
     name_en = _cell(record, columns, "name_en")
     level = _cell(record, columns, "level").lower()
-    parent_code = _digits(_cell(record, columns, "parent_code"))
+    parent_code = fold_width(_cell(record, columns, "parent_code"))
     found: list[RowError] = []
     if not is_region_code(code):
         found.append(RowError(line, "code", "bad_code", {"value": code}))
