@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.handlers.commands import describe, visible_commands
@@ -20,6 +20,11 @@ from bot.services.people import identify
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, KepuContext], Coroutine[Any, Any, None]]
+
+def is_unchanged(exc: BadRequest) -> bool:
+    """Tell whether Telegram refused an edit only because the message would not change."""
+    return "not modified" in str(exc)
+
 
 def esc(value: object) -> str:
     """Escape user input for an HTML message."""

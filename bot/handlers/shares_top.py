@@ -12,7 +12,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
-from bot.handlers.common import reply, requires
+from bot.handlers.common import is_unchanged, reply, requires
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import access, share_stats
@@ -208,7 +208,7 @@ async def on_top_button(update: Update, context: KepuContext) -> None:
     try:
         await query.edit_message_text(text, reply_markup=_markup(context.t, scope, board, period))
     except BadRequest as exc:  # the same board pressed twice
-        if "not modified" not in str(exc):
+        if not is_unchanged(exc):
             raise
 
 

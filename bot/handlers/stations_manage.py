@@ -10,7 +10,7 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
-from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.common import button_rows, esc, is_unchanged, reply, requires
 from bot.handlers.stations import actor_of, error_text, report_decision, station_button
 from bot.handlers.stations_review import ask_reason_if_allowed, card_text, review_buttons
 from bot.i18n import N_
@@ -123,7 +123,7 @@ async def stations_page(update: Update, context: KepuContext) -> None:
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
     except BadRequest as exc:
-        if "not modified" in str(exc):  # the current page pressed again, nothing changed
+        if is_unchanged(exc):  # the current page pressed again
             return
         log.info("stations page not edited, sent anew", extra={"error": str(exc)})
         await reply(update, text, reply_markup=markup)
