@@ -55,9 +55,13 @@ async def identify(
     """
     person = await people_store.get_person_by_telegram_id(session=session,
                                                           telegram_id=telegram_id)
-    if blocked_bot and person is not None:
-        await people_store.mark_unreachable(session=session, telegram_id=telegram_id)
-        person.unreachable = True
+    if blocked_bot:
+        if person is None:
+            person = await people_store.upsert_person(
+                session=session, telegram_id=telegram_id, first_name=first_name,
+                username=username, now=now,
+            )
+        person.unreachable = True  # written with the update's transaction
     elif (
         person is None
         or person.first_name != first_name
@@ -71,9 +75,6 @@ async def identify(
             session=session, telegram_id=telegram_id, first_name=first_name,
             username=username, now=now,
         )
-        if blocked_bot:
-            await people_store.mark_unreachable(session=session, telegram_id=telegram_id)
-            person.unreachable = True
     assert person.id is not None
     grants = await roles_store.roles_of(session=session, person_id=person.id)
     is_informant = (
