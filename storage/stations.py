@@ -69,28 +69,6 @@ async def find_station(
     return result.scalar_one_or_none()
 
 
-def _filtered(
-    stmt: Any,
-    *,
-    statuses: Sequence[str] | None,
-    region_prefixes: Sequence[str] | None,
-    region_codes: Sequence[str] | None,
-) -> Any | None:
-    """Add the status and region filters to ``stmt``; None when no region can match."""
-    if statuses is not None:
-        stmt = stmt.where(col(Station.status).in_(statuses))
-    conditions: list[Any] = []
-    for prefix in region_prefixes or ():
-        conditions.append(col(Station.region_code).startswith(prefix))
-    if region_codes:
-        conditions.append(col(Station.region_code).in_(region_codes))
-    if region_prefixes is not None or region_codes is not None:
-        if not conditions:
-            return None
-        stmt = stmt.where(or_(*conditions))
-    return stmt
-
-
 async def list_stations(
     *,
     session: AsyncSession,
@@ -104,39 +82,24 @@ async def list_stations(
 
     The order (submission time, then id) is total, so ``offset`` pages never overlap.
     """
-    stmt = _filtered(
-        select(Station),
-        statuses=statuses,
-        region_prefixes=region_prefixes,
-        region_codes=region_codes,
-    )
-    if stmt is None:
-        return []
+    stmt = select(Station)
+    if statuses is not None:
+        stmt = stmt.where(col(Station.status).in_(statuses))
+    conditions: list[Any] = []
+    for prefix in region_prefixes or ():
+        conditions.append(col(Station.region_code).startswith(prefix))
+    if region_codes:
+        conditions.append(col(Station.region_code).in_(region_codes))
+    if region_prefixes is not None or region_codes is not None:
+        if not conditions:
+            return []
+        stmt = stmt.where(or_(*conditions))
     result = await session.execute(
         stmt.order_by(col(Station.submitted_at), col(Station.id))
         .offset(max(offset, 0))
         .limit(limit)
     )
     return result.scalars().all()
-
-
-async def count_stations(
-    *,
-    session: AsyncSession,
-    statuses: Sequence[str] | None = None,
-    region_prefixes: Sequence[str] | None = None,
-    region_codes: Sequence[str] | None = None,
-) -> int:
-    """Return how many stations ``list_stations`` would find with no limit."""
-    stmt = _filtered(
-        select(func.count()).select_from(Station),
-        statuses=statuses,
-        region_prefixes=region_prefixes,
-        region_codes=region_codes,
-    )
-    if stmt is None:
-        return 0
-    return int((await session.execute(stmt)).scalar_one())
 
 
 async def status_counts(
