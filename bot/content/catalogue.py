@@ -167,7 +167,7 @@ class Retirement:
     cancelled: int
 
 
-async def retire_and_cancel(
+async def retire_item(
     *, session: AsyncSession, content_id: int, actor_id: int | None, now: dt.datetime
 ) -> Retirement:
     """Retire an item and fail its queued messages in the same transaction; audited.
@@ -196,13 +196,3 @@ async def retire_and_cancel(
     )
     item.retired_at = now
     return Retirement(item=item, cancelled=cancelled)
-
-
-async def retire_item(
-    *, session: AsyncSession, content_id: int, actor_id: int | None, now: dt.datetime
-) -> ContentItem:
-    """Retire an item: it leaves /feed, /search and pending pushes; audited."""
-    retired = await retire_and_cancel(
-        session=session, content_id=content_id, actor_id=actor_id, now=now
-    )
-    return retired.item

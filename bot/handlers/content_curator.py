@@ -17,7 +17,7 @@ from bot.content.catalogue import (
     edit_item,
     item_state,
     parse_regions,
-    retire_and_cancel,
+    retire_item,
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.common import button_rows, esc, reply, requires
@@ -582,7 +582,7 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
             )
         elif action == "retireok":
             await query.answer()
-            retired = await retire_and_cancel(
+            retired = await retire_item(
                 session=context.session,
                 content_id=int(parts[2]),
                 actor_id=actor,

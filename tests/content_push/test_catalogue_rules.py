@@ -250,7 +250,7 @@ async def test_retire_once_audited_then_refused(session: AsyncSession, clock: Fi
     retired = await retire_item(
         session=session, content_id=item.id, actor_id=curator.id, now=clock()
     )
-    assert retired.retired_at == clock()
+    assert retired.item.retired_at == clock() and retired.cancelled == 0
     session.expunge_all()
     stored = await content_store.get_item(session=session, content_id=item.id)
     assert stored is not None and stored.retired_at == clock()

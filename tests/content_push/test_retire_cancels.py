@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content.catalogue import CatalogueError, NewItem, create_item, retire_and_cancel
+from bot.content.catalogue import CatalogueError, NewItem, create_item, retire_item
 from bot.content.taxonomy import default_taxonomy
 from bot.runtime.outbox import notify_outbox
 from bot.sandbox.harness import RunningBot
@@ -247,9 +247,7 @@ async def test_retire_cancels_a_quiet_hours_push_in_the_same_transaction(
     assert {(r.state, r.next_attempt_at) for r in rows} == {("pending", TOMORROW_8)}
 
     clock.advance(minutes=5)
-    retired = await retire_and_cancel(
-        session=session, content_id=content_id, actor_id=None, now=clock()
-    )
+    retired = await retire_item(session=session, content_id=content_id, actor_id=None, now=clock())
 
     assert retired.cancelled == 3 and retired.item.retired_at == clock()
     rows = await outbox_store.messages_of(session=session)
@@ -257,7 +255,7 @@ async def test_retire_cancels_a_quiet_hours_push_in_the_same_transaction(
     assert pushed.push_id is not None
     assert await outbox_store.settled_pushes(session=session) == [pushed.push_id]
     with pytest.raises(CatalogueError) as caught:
-        await retire_and_cancel(session=session, content_id=content_id, actor_id=None, now=clock())
+        await retire_item(session=session, content_id=content_id, actor_id=None, now=clock())
     assert caught.value.code == "already_retired"
 
 
@@ -368,7 +366,7 @@ async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
         message = await real_send(*args, **kwargs)  # type: ignore[arg-type]
         if sends == 2:  # the curator retires the item while the batch is being sent
             async with runtime.sessions() as session, session.begin():
-                await retire_and_cancel(
+                await retire_item(
                     session=session, content_id=content_id, actor_id=None, now=clock()
                 )
         return message
