@@ -152,7 +152,9 @@ def main() -> int:
         "--scale", type=float, default=1.0, help="time compression (cap = 30 × scale msg/s)"
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2,
+        "--concurrency",
+        type=int,
+        default=2,
         help="sends in flight (content.sender_concurrency; default 2 as in production)",
     )
     parser.add_argument(

@@ -46,7 +46,10 @@ def build_runtime(
     """Create the engine and session factory for ``settings``."""
     engine = create_engine(settings.database.url, echo=settings.database.echo)
     return Runtime(
-        settings=settings, engine=engine, sessions=session_factory(engine), clock=clock,
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock,
         bot_username=settings.telegram.bot_username or "kepubot",
     )
 

@@ -77,9 +77,7 @@ class DatabaseSettings(_Section):
     @classmethod
     def _supported_driver(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ValueError(
-                "must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'"
-            )
+            raise ValueError("must start with 'sqlite+aiosqlite://' or 'postgresql+asyncpg://'")
         return value
 
 
@@ -193,7 +191,7 @@ class ActivitiesSettings(_Section):
 
 
 class PropagationSettings(_Section):
-    """Weights of the propagation volume formula (see bot/services/propagation.py)."""
+    """Weights of the propagation volume formula (see bot/core/propagation.py)."""
 
     w_shares: float = Field(default=1.0, ge=0)
     w_telegram_reach: float = Field(default=1.0, ge=0)
@@ -237,7 +235,9 @@ class Settings(BaseSettings):
     """All of kepubot's settings."""
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
         case_sensitive=False,
     )
 

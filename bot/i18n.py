@@ -139,7 +139,9 @@ class Translator:
     ) -> str:
         """Format a timezone-aware datetime in ``tz`` (default: keep its own zone)."""
         return dates.format_datetime(
-            value, format=fmt, tzinfo=dates.get_timezone(tz) if tz else value.tzinfo,
+            value,
+            format=fmt,
+            tzinfo=dates.get_timezone(tz) if tz else value.tzinfo,
             locale=self._babel_locale,
         )
 

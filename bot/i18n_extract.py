@@ -16,7 +16,9 @@ def extract_messages() -> dict[str | tuple[str, str], list[str]]:
     found: dict[str | tuple[str, str], list[str]] = {}
     for package in PACKAGE_DIRS:
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            ROOT / package, method_map=[("**.py", "python")], keywords=KEYWORDS,
+            ROOT / package,
+            method_map=[("**.py", "python")],
+            keywords=KEYWORDS,
         ):
             if not message:
                 continue

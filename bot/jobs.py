@@ -7,59 +7,18 @@ Periods name what a run covers: ``2026-11-23`` (a day), ``2026-W47`` (an ISO wee
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
-
-DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
-
-
-def day_period(fired: dt.datetime) -> str:
-    """Return the local date of a firing."""
-    return fired.date().isoformat()
-
-
-def previous_week_period(fired: dt.datetime) -> str:
-    """Return the ISO week that ended before a firing (e.g. Monday → last week)."""
-    year, week, _ = (fired.date() - dt.timedelta(days=7)).isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def previous_year_period(fired: dt.datetime) -> str:
-    """Return the year before a firing."""
-    return str(fired.year - 1)
-
-
-def parse_week(period: str) -> tuple[dt.date, dt.date]:
-    """Return the Monday and Sunday of an ISO week like ``2026-W48``."""
-    match = WEEK_RE.match(period)
-    if not match:
-        raise ValueError(f"not an ISO week: {period!r} (expected e.g. 2026-W48)")
-    monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
-    return monday, monday + dt.timedelta(days=6)
-
-
-def is_week(period: str) -> bool:
-    """Tell whether ``period`` is a valid ISO week."""
-    try:
-        parse_week(period)
-    except ValueError:
-        return False
-    return True
-
-
-def is_day(period: str) -> bool:
-    """Tell whether ``period`` is a valid date."""
-    if not DAY_RE.match(period):
-        return False
-    try:
-        dt.date.fromisoformat(period)
-    except ValueError:
-        return False
-    return True
+from bot.core.periods import (
+    day_period,
+    is_day,
+    is_week,
+    is_year,
+    previous_week_period,
+    previous_year_period,
+)
 
 
 def daily_at(attr: str) -> object:
@@ -77,8 +36,12 @@ def weekly_at(day_attr: str, time_attr: str) -> object:
 
     def make(settings: Settings) -> CronTrigger:
         at: dt.time = getattr(settings.scheduler, time_attr)
-        return CronTrigger(day_of_week=getattr(settings.scheduler, day_attr), hour=at.hour,
-                           minute=at.minute, timezone=settings.scheduler.tz)
+        return CronTrigger(
+            day_of_week=getattr(settings.scheduler, day_attr),
+            hour=at.hour,
+            minute=at.minute,
+            timezone=settings.scheduler.tz,
+        )
 
     return make
 
@@ -93,58 +56,78 @@ def load_jobs() -> None:
         async def daily_push(ctx: JobContext) -> dict[str, object]:
             return await daily_push_job(ctx.runtime, ctx.now)
 
-        register_job(JobSpec(
-            name="daily_push",
-            description="Push today's new content to informants (quiet hours respected)",
-            trigger=daily_at("push_time"),  # type: ignore[arg-type]
-            period=day_period, func=daily_push, validate_period=is_day,
-        ))
+        register_job(
+            JobSpec(
+                name="daily_push",
+                description="Push today's new content to informants (quiet hours respected)",
+                trigger=daily_at("push_time"),  # type: ignore[arg-type]
+                period=day_period,
+                func=daily_push,
+                validate_period=is_day,
+            )
+        )
 
     if "weekly_tally" not in JOBS:
         from bot.services.tally import weekly_tally_job
 
-        register_job(JobSpec(
-            name="weekly_tally",
-            description="Tally last week's figures per station, rolled up to regions",
-            trigger=weekly_at("tally_day", "tally_time"),  # type: ignore[arg-type]
-            period=previous_week_period, func=weekly_tally_job, validate_period=is_week,
-        ))
+        register_job(
+            JobSpec(
+                name="weekly_tally",
+                description="Tally last week's figures per station, rolled up to regions",
+                trigger=weekly_at("tally_day", "tally_time"),  # type: ignore[arg-type]
+                period=previous_week_period,
+                func=weekly_tally_job,
+                validate_period=is_week,
+            )
+        )
     if "weekly_digest" not in JOBS:
         from bot.handlers.digest import weekly_digest_job
 
-        register_job(JobSpec(
-            name="weekly_digest",
-            description="Send each coordinator last week's digest (text, chart, XLSX)",
-            trigger=weekly_at("digest_day", "digest_time"),  # type: ignore[arg-type]
-            period=previous_week_period, func=weekly_digest_job, validate_period=is_week,
-        ))
+        register_job(
+            JobSpec(
+                name="weekly_digest",
+                description="Send each coordinator last week's digest (text, chart, XLSX)",
+                trigger=weekly_at("digest_day", "digest_time"),  # type: ignore[arg-type]
+                period=previous_week_period,
+                func=weekly_digest_job,
+                validate_period=is_week,
+            )
+        )
     if "reminders" not in JOBS:
         from bot.services.reminders import reminders_job
 
-        register_job(JobSpec(
-            name="reminders",
-            description="Nudge idle informants and stations; rectification deadlines",
-            trigger=daily_at("reminders_time"),  # type: ignore[arg-type]
-            period=day_period, func=reminders_job, validate_period=is_day,
-        ))
+        register_job(
+            JobSpec(
+                name="reminders",
+                description="Nudge idle informants and stations; rectification deadlines",
+                trigger=daily_at("reminders_time"),  # type: ignore[arg-type]
+                period=day_period,
+                func=reminders_job,
+                validate_period=is_day,
+            )
+        )
     if "annual_evaluation" not in JOBS:  # issue 10: the January evaluation of last year
         from bot.services.evaluation import scheduled_evaluation
 
-        register_job(JobSpec(
-            name="annual_evaluation",
-            description="Evaluate last year: scores, ranks and proposals for coordinators",
-            trigger=yearly_evaluation_trigger, period=previous_year_period,
-            func=scheduled_evaluation, lookback=dt.timedelta(days=400),
-            validate_period=is_year,
-        ))
+        register_job(
+            JobSpec(
+                name="annual_evaluation",
+                description="Evaluate last year: scores, ranks and proposals for coordinators",
+                trigger=yearly_evaluation_trigger,
+                period=previous_year_period,
+                func=scheduled_evaluation,
+                lookback=dt.timedelta(days=400),
+                validate_period=is_year,
+            )
+        )
 
 
 def yearly_evaluation_trigger(settings: Settings) -> CronTrigger:
     """Fire on day 5 of ``scheduler.evaluation_month`` at 09:00 (after New Year reporting)."""
-    return CronTrigger(month=settings.scheduler.evaluation_month, day=5, hour=9, minute=0,
-                       timezone=settings.scheduler.tz)
-
-
-def is_year(period: str) -> bool:
-    """Tell whether ``period`` is a year such as ``2026``."""
-    return len(period) == 4 and period.isdigit() and period >= "2000"
+    return CronTrigger(
+        month=settings.scheduler.evaluation_month,
+        day=5,
+        hour=9,
+        minute=0,
+        timezone=settings.scheduler.tz,
+    )

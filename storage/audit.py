@@ -28,8 +28,15 @@ async def record(
 ) -> AuditLog:
     """Append one audit entry."""
     entry = AuditLog(
-        at=now, actor_id=actor_id, action=action, allowed=allowed, subject_type=subject_type,
-        subject_id=subject_id, region_code=region_code, reason=reason, detail=detail or {},
+        at=now,
+        actor_id=actor_id,
+        action=action,
+        allowed=allowed,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        region_code=region_code,
+        reason=reason,
+        detail=detail or {},
     )
     session.add(entry)
     await session.flush()

@@ -2,7 +2,7 @@
 
 The figures come straight from the event tables (ShareEvent, LinkVisit, Activity,
 ContentUse) for a date window, so an evaluation never depends on the weekly tally having
-run.  Propagation volume is the one formula of ``bot.services.propagation``.
+run.  Propagation volume is the one formula of ``bot.core.propagation``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.config import PropagationSettings
-from bot.services.propagation import volume_sql
+from bot.core.propagation import volume_sql
 from storage.db import rowcount
 from storage.models import (
     Activity,

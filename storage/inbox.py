@@ -21,8 +21,13 @@ async def store_updates(
 ) -> int:
     """Store raw updates, ignoring ones already stored; return how many were new."""
     rows = [
-        {"update_id": int(p["update_id"]), "payload": p, "status": "pending", "attempts": 0,
-         "received_at": now}
+        {
+            "update_id": int(p["update_id"]),
+            "payload": p,
+            "status": "pending",
+            "attempts": 0,
+            "received_at": now,
+        }
         for p in payloads
     ]
     if not rows:
@@ -96,9 +101,7 @@ async def mark_failed(
         values.update(status="parked", processed_at=now)
     else:
         values.update(next_attempt_at=retry_at)
-    await session.execute(
-        update(_table).where(_table.c.update_id == update_id).values(**values)
-    )
+    await session.execute(update(_table).where(_table.c.update_id == update_id).values(**values))
 
 
 async def count_by_status(*, session: AsyncSession) -> dict[str, int]:

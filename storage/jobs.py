@@ -16,7 +16,12 @@ from storage.upsert import insert_for
 
 
 async def claim_run(
-    *, session: AsyncSession, job: str, period: str, now: dt.datetime, stale_after: dt.timedelta,
+    *,
+    session: AsyncSession,
+    job: str,
+    period: str,
+    now: dt.datetime,
+    stale_after: dt.timedelta,
     force: bool = False,
 ) -> JobRun | None:
     """Claim (job, period) for this process; None if it is done or running elsewhere."""
@@ -30,8 +35,10 @@ async def claim_run(
         pass
     existing = (
         await session.execute(
-            select(JobRun).where(col(JobRun.job) == job, col(JobRun.period) == period)
-            .with_for_update().execution_options(populate_existing=True)
+            select(JobRun)
+            .where(col(JobRun.job) == job, col(JobRun.period) == period)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
     ).scalar_one()
     retake = (
@@ -48,13 +55,21 @@ async def claim_run(
 
 
 async def finish_run(
-    *, session: AsyncSession, run_id: int, now: dt.datetime, result: dict[str, Any] | None = None,
+    *,
+    session: AsyncSession,
+    run_id: int,
+    now: dt.datetime,
+    result: dict[str, Any] | None = None,
     error: str | None = None,
 ) -> None:
     """Mark a run done (with its result) or failed (with the error)."""
     await session.execute(
-        update(JobRun).where(col(JobRun.id) == run_id).values(
-            status="failed" if error else "done", finished_at=now, result=result or {},
+        update(JobRun)
+        .where(col(JobRun.id) == run_id)
+        .values(
+            status="failed" if error else "done",
+            finished_at=now,
+            result=result or {},
             error=error,
         )
     )
@@ -63,7 +78,8 @@ async def finish_run(
 async def get_run(*, session: AsyncSession, job: str, period: str) -> JobRun | None:
     """Return the run of (job, period), if any."""
     result = await session.execute(
-        select(JobRun).where(col(JobRun.job) == job, col(JobRun.period) == period)
+        select(JobRun)
+        .where(col(JobRun.job) == job, col(JobRun.period) == period)
         .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
@@ -91,8 +107,9 @@ async def acquire_lease(
 ) -> bool:
     """Take or renew the lease ``name`` unless another holder's is still valid."""
     expires = now + ttl
-    stmt = insert_for(session, table_of(Lease)).values(name=name, holder=holder,
-                                                        expires_at=expires)
+    stmt = insert_for(session, table_of(Lease)).values(
+        name=name, holder=holder, expires_at=expires
+    )
     stmt = stmt.on_conflict_do_update(
         index_elements=["name"],
         set_={"holder": holder, "expires_at": expires},

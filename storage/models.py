@@ -100,12 +100,24 @@ class Station(SQLModel, table=True):
 
     __tablename__ = "station"
     STATES: ClassVar[tuple[str, ...]] = (
-        "draft", "submitted", "county_approved", "recognised", "rejected", "rectifying",
+        "draft",
+        "submitted",
+        "county_approved",
+        "recognised",
+        "rejected",
+        "rectifying",
         "revoked",
     )
     VENUE_TYPES: ClassVar[tuple[str, ...]] = (
-        "civilisation_centre", "service_centre", "cultural_centre", "school", "hospital",
-        "rural_association", "science_base", "transport_station", "other",
+        "civilisation_centre",
+        "service_centre",
+        "cultural_centre",
+        "school",
+        "hospital",
+        "rural_association",
+        "science_base",
+        "transport_station",
+        "other",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -129,7 +141,11 @@ class StationEvidence(SQLModel, table=True):
 
     __tablename__ = "station_evidence"
     HAVES: ClassVar[tuple[str, ...]] = (
-        "network", "personnel", "venue", "activities", "terminals",
+        "network",
+        "personnel",
+        "venue",
+        "activities",
+        "terminals",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -270,8 +286,13 @@ class ShareEvent(SQLModel, table=True):
 
     __tablename__ = "share_event"
     CHANNELS: ClassVar[tuple[str, ...]] = (
-        "telegram_inline", "telegram_forward", "wechat_group", "wechat_moments", "qq_group",
-        "public_account", "other",
+        "telegram_inline",
+        "telegram_forward",
+        "wechat_group",
+        "wechat_moments",
+        "qq_group",
+        "public_account",
+        "other",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -314,7 +335,12 @@ class Activity(SQLModel, table=True):
 
     __tablename__ = "activity"
     TYPES: ClassVar[tuple[str, ...]] = (
-        "lecture", "exhibition", "consultation", "competition", "online_live", "other",
+        "lecture",
+        "exhibition",
+        "consultation",
+        "competition",
+        "online_live",
+        "other",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -583,8 +609,7 @@ class WeeklyRegionTally(SQLModel, table=True):
 
 
 # Indexes on other features' event tables that the week-range scans of the tally need.
-Index("ix_share_event_day_station", table_of(ShareEvent).c.day,
-      table_of(ShareEvent).c.station_id)
+Index("ix_share_event_day_station", table_of(ShareEvent).c.day, table_of(ShareEvent).c.station_id)
 Index("ix_activity_held_on", table_of(Activity).c.held_on)
 Index("ix_content_use_used_on", table_of(ContentUse).c.used_on)
 
@@ -674,6 +699,5 @@ class OutstandingInformant(SQLModel, table=True):
     rank: int = 0
 
     __table_args__ = (
-        UniqueConstraint("run_id", "region_code", "informant_id",
-                         name="uq_outstanding_informant"),
+        UniqueConstraint("run_id", "region_code", "informant_id", name="uq_outstanding_informant"),
     )

@@ -22,13 +22,21 @@ async def upsert_person(
 ) -> Person:
     """Create or refresh the person for a Telegram user and return it."""
     stmt = insert_for(session, table_of(Person)).values(
-        telegram_id=telegram_id, first_name=first_name, username=username, created_at=now,
-        last_seen_at=now, unreachable=False,
+        telegram_id=telegram_id,
+        first_name=first_name,
+        username=username,
+        created_at=now,
+        last_seen_at=now,
+        unreachable=False,
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["telegram_id"],
-        set_={"first_name": first_name, "username": username, "last_seen_at": now,
-              "unreachable": False},
+        set_={
+            "first_name": first_name,
+            "username": username,
+            "last_seen_at": now,
+            "unreachable": False,
+        },
     )
     await session.execute(stmt)
     person = await get_person_by_telegram_id(session=session, telegram_id=telegram_id)
@@ -39,9 +47,9 @@ async def upsert_person(
 async def get_person_by_telegram_id(*, session: AsyncSession, telegram_id: int) -> Person | None:
     """Return the person with this Telegram id, if any."""
     result = await session.execute(
-        select(Person).where(col(Person.telegram_id) == telegram_id).execution_options(
-            populate_existing=True
-        )
+        select(Person)
+        .where(col(Person.telegram_id) == telegram_id)
+        .execution_options(populate_existing=True)
     )
     return result.scalar_one_or_none()
 

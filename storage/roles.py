@@ -37,7 +37,8 @@ async def grant_role(
     existing = (
         await session.execute(
             select(RoleGrant).where(
-                col(RoleGrant.person_id) == person_id, col(RoleGrant.role) == role,
+                col(RoleGrant.person_id) == person_id,
+                col(RoleGrant.role) == role,
                 col(RoleGrant.scope_key) == key,
             )
         )
@@ -45,8 +46,13 @@ async def grant_role(
     if existing is not None:
         return existing, False
     grant = RoleGrant(
-        person_id=person_id, role=role, region_code=region_code, station_id=station_id,
-        scope_key=key, granted_by=granted_by, granted_at=now,
+        person_id=person_id,
+        role=role,
+        region_code=region_code,
+        station_id=station_id,
+        scope_key=key,
+        granted_by=granted_by,
+        granted_at=now,
     )
     session.add(grant)
     await session.flush()
@@ -64,7 +70,8 @@ async def revoke_role(
     """Revoke a role; return how many grants were removed (0 or 1)."""
     result = await session.execute(
         delete(RoleGrant).where(
-            col(RoleGrant.person_id) == person_id, col(RoleGrant.role) == role,
+            col(RoleGrant.person_id) == person_id,
+            col(RoleGrant.role) == role,
             col(RoleGrant.scope_key) == scope_key(region_code, station_id),
         )
     )
@@ -95,8 +102,8 @@ async def holders_of(
 ) -> Sequence[Person]:
     """Return people holding ``role`` in any of ``region_codes``."""
     result = await session.execute(
-        select(Person).join(RoleGrant, col(RoleGrant.person_id) == Person.id).where(
-            col(RoleGrant.role) == role, col(RoleGrant.region_code).in_(region_codes)
-        )
+        select(Person)
+        .join(RoleGrant, col(RoleGrant.person_id) == Person.id)
+        .where(col(RoleGrant.role) == role, col(RoleGrant.region_code).in_(region_codes))
     )
     return result.scalars().unique().all()

@@ -107,8 +107,9 @@ async def _private_database(url: str) -> str:
 
 def _drop_database(url: str, name: str) -> None:
     async def drop() -> None:
-        admin = create_async_engine(make_url(url), isolation_level="AUTOCOMMIT",
-                                    poolclass=NullPool)
+        admin = create_async_engine(
+            make_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool
+        )
         try:
             async with admin.connect() as conn:
                 await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -162,8 +163,11 @@ def make_settings(db_url: str, **sections: dict[str, object]) -> Settings:
         "database": {"url": db_url},
         "telegram": {"token": "123456:TEST-TOKEN", "poll_timeout": 1},
         "web": {"port": 0, "public_base_url": "http://127.0.0.1:8080"},
-        "limits": {"global_per_second": 10_000, "per_chat_per_second": 10_000,
-                   "per_group_per_minute": 100_000},
+        "limits": {
+            "global_per_second": 10_000,
+            "per_chat_per_second": 10_000,
+            "per_group_per_minute": 100_000,
+        },
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
@@ -188,8 +192,12 @@ async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
 
 @pytest.fixture
 def runtime(db_url: str, engine: AsyncEngine, clock: FixedClock) -> Runtime:
-    return Runtime(settings=make_settings(db_url), engine=engine,
-                   sessions=session_factory(engine), clock=clock)
+    return Runtime(
+        settings=make_settings(db_url),
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=clock,
+    )
 
 
 @pytest.fixture(autouse=True)

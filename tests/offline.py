@@ -7,9 +7,15 @@ from typing import Any
 
 from telegram.request import BaseRequest, RequestData
 
-BOT_USER = {"id": 123456, "is_bot": True, "first_name": "kepubot", "username": "kepubot_bot",
-            "can_join_groups": True, "can_read_all_group_messages": True,
-            "supports_inline_queries": True}
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "kepubot",
+    "username": "kepubot_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": True,
+    "supports_inline_queries": True,
+}
 
 
 class OfflineRequest(BaseRequest):
@@ -27,8 +33,13 @@ class OfflineRequest(BaseRequest):
         """Nothing to close."""
 
     async def do_request(
-        self, url: str, method: str, request_data: RequestData | None = None,
-        read_timeout: Any = None, write_timeout: Any = None, connect_timeout: Any = None,
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         """Serve getMe; raise on every other method."""

@@ -50,6 +50,7 @@ async def cli_session(settings: Settings) -> AsyncIterator[tuple[Runtime, AsyncS
 
 def run_async(coro: Awaitable[int]) -> int:
     """Run a command coroutine."""
+
     async def _main() -> int:
         return await coro
 
@@ -73,6 +74,12 @@ def positive_int(value: str) -> int:
 
 
 __all__ = [
-    "CliError", "Command", "cli_runtime", "cli_session", "positive_int", "run_async",
-    "set_command", "translator",
+    "CliError",
+    "Command",
+    "cli_runtime",
+    "cli_session",
+    "positive_int",
+    "run_async",
+    "set_command",
+    "translator",
 ]

@@ -27,18 +27,34 @@ async def _grant(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with cli_session(settings) as (runtime, session):
             result = await role_service.grant(
-                session=session, telegram_id=args.telegram_id, role=args.role,
-                region_code=args.region, station_id=args.station, now=runtime.now(),
+                session=session,
+                telegram_id=args.telegram_id,
+                role=args.role,
+                region_code=args.region,
+                station_id=args.station,
+                now=runtime.now(),
             )
     except role_service.RoleError as exc:
         raise CliError(t(ROLE_ERRORS[exc.code], **exc.params)) from exc
     scope = args.region or (f"station {args.station}" if args.station else "-")
     if result.changed:
-        print(t("Granted {role} to {telegram_id} (scope: {scope}).", role=args.role,
-                telegram_id=args.telegram_id, scope=scope))
+        print(
+            t(
+                "Granted {role} to {telegram_id} (scope: {scope}).",
+                role=args.role,
+                telegram_id=args.telegram_id,
+                scope=scope,
+            )
+        )
     else:
-        print(t("{telegram_id} already holds {role} (scope: {scope}).", role=args.role,
-                telegram_id=args.telegram_id, scope=scope))
+        print(
+            t(
+                "{telegram_id} already holds {role} (scope: {scope}).",
+                role=args.role,
+                telegram_id=args.telegram_id,
+                scope=scope,
+            )
+        )
     return 0
 
 
@@ -47,14 +63,23 @@ async def _revoke(args: argparse.Namespace, settings: Settings) -> int:
     try:
         async with cli_session(settings) as (runtime, session):
             result = await role_service.revoke(
-                session=session, telegram_id=args.telegram_id, role=args.role,
-                region_code=args.region, station_id=args.station, now=runtime.now(),
+                session=session,
+                telegram_id=args.telegram_id,
+                role=args.role,
+                region_code=args.region,
+                station_id=args.station,
+                now=runtime.now(),
             )
     except role_service.RoleError as exc:
         raise CliError(t(ROLE_ERRORS[exc.code], **exc.params)) from exc
     if not result.changed:
-        print(t("{telegram_id} does not hold {role} with that scope.", role=args.role,
-                telegram_id=args.telegram_id))
+        print(
+            t(
+                "{telegram_id} does not hold {role} with that scope.",
+                role=args.role,
+                telegram_id=args.telegram_id,
+            )
+        )
         return 1
     print(t("Revoked {role} from {telegram_id}.", role=args.role, telegram_id=args.telegram_id))
     return 0
@@ -83,8 +108,11 @@ def _scope_args(parser: argparse.ArgumentParser) -> None:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot admin …`."""
-    admin = sub.add_parser("admin", help="grant, revoke and list roles",
-                           description="Grant, revoke and list roles (audited).")
+    admin = sub.add_parser(
+        "admin",
+        help="grant, revoke and list roles",
+        description="Grant, revoke and list roles (audited).",
+    )
     admin_sub = admin.add_subparsers(dest="admin_command", required=True, metavar="COMMAND")
     grant = admin_sub.add_parser("grant", help="grant a role to a Telegram user")
     _scope_args(grant)

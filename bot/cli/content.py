@@ -9,9 +9,9 @@ from bot.config import Settings
 from bot.content.catalogue import item_state
 from bot.content.importer import ImportFailed, failure_text, import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
+from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
 from bot.services import push as push_service
-from bot.services.regions_csv import is_region_code
 from storage import content as content_store
 from storage import outbox as outbox_store
 

@@ -17,8 +17,7 @@ async def _upgrade(args: argparse.Namespace, settings: Settings) -> int:
     if before == after:
         print(t("Database already at revision {revision}.", revision=after))
     else:
-        print(t("Database upgraded from {before} to {after}.", before=before or "-",
-                after=after))
+        print(t("Database upgraded from {before} to {after}.", before=before or "-", after=after))
     return 0
 
 
@@ -35,8 +34,7 @@ async def _current(args: argparse.Namespace, settings: Settings) -> int:
     async with cli_runtime(settings) as runtime:
         current = await current_revision(runtime.engine)
     head = head_revision()
-    print(t("Database revision: {current} (newest: {head}).", current=current or "-",
-            head=head))
+    print(t("Database revision: {current} (newest: {head}).", current=current or "-", head=head))
     return 0 if current == head else 1
 
 

@@ -36,31 +36,51 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     load_jobs()
     spec = JOBS.get(args.name)
     if spec is None:
-        raise CliError(t("Unknown job {name}. Known jobs: {names}.", name=args.name,
-                         names=", ".join(JOBS) or "-"))
+        raise CliError(
+            t(
+                "Unknown job {name}. Known jobs: {names}.",
+                name=args.name,
+                names=", ".join(JOBS) or "-",
+            )
+        )
     if args.period is not None and not spec.validate_period(args.period):
-        raise CliError(t("Invalid period {period} for job {name}.", period=args.period,
-                         name=args.name))
+        raise CliError(
+            t("Invalid period {period} for job {name}.", period=args.period, name=args.name)
+        )
     bot: Any = None
     async with cli_runtime(settings) as runtime:
         if settings.telegram.token is not None:
             from telegram import Bot
 
-            bot = Bot(settings.telegram.token.get_secret_value(),
-                      base_url=settings.telegram.base_url,
-                      base_file_url=settings.telegram.base_file_url)
+            bot = Bot(
+                settings.telegram.token.get_secret_value(),
+                base_url=settings.telegram.base_url,
+                base_file_url=settings.telegram.base_file_url,
+            )
         try:
             outcome = await run_job(runtime, spec, bot=bot, period=args.period, force=args.force)
         finally:
             if bot is not None:
                 await bot.shutdown()
     if outcome.status == "skipped":
-        print(t("{name} {period}: already done (use --force to run it again).",
-                name=spec.name, period=outcome.period))
+        print(
+            t(
+                "{name} {period}: already done (use --force to run it again).",
+                name=spec.name,
+                period=outcome.period,
+            )
+        )
         return 0
     if outcome.status == "failed":
-        raise CliError(t("{name} {period} failed: {error}", name=spec.name,
-                         period=outcome.period, error=outcome.error or ""), code=1)
+        raise CliError(
+            t(
+                "{name} {period} failed: {error}",
+                name=spec.name,
+                period=outcome.period,
+                error=outcome.error or "",
+            ),
+            code=1,
+        )
     print(t("{name} {period}: done.", name=spec.name, period=outcome.period))
     for key, value in outcome.result.items():
         print(f"  {key}: {value}")
@@ -69,14 +89,18 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot jobs …`."""
-    jobs = sub.add_parser("jobs", help="list scheduled jobs or run one by hand",
-                          description="Scheduled jobs (times in [scheduler] settings).")
+    jobs = sub.add_parser(
+        "jobs",
+        help="list scheduled jobs or run one by hand",
+        description="Scheduled jobs (times in [scheduler] settings).",
+    )
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
     lst = jobs_sub.add_parser("list", help="list jobs with their next and last run")
     set_command(lst, _list)
     run = jobs_sub.add_parser("run", help="run a job now (once per period unless --force)")
     run.add_argument("name", help="job name, see 'kepubot jobs list'")
-    run.add_argument("--period", help="period to run, e.g. 2026-11-23 or 2026-W48 (default: "
-                     "the latest due)")
+    run.add_argument(
+        "--period", help="period to run, e.g. 2026-11-23 or 2026-W48 (default: the latest due)"
+    )
     run.add_argument("--force", action="store_true", help="run even if the period is done")
     set_command(run, _run)

@@ -24,7 +24,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot run`."""
     run = sub.add_parser(
-        "run", help="run the bot (polling or webhook, as configured)",
+        "run",
+        help="run the bot (polling or webhook, as configured)",
         description="Run the bot until SIGTERM/SIGINT. Refuses an un-migrated database.",
     )
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])

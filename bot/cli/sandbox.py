@@ -13,15 +13,17 @@ from bot.config import Settings
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.demo import run_demo
 
-    await run_demo(out_dir=Path(args.out), lang=args.lang or settings.i18n.default_locale,
-                   quiet=args.quiet)
+    await run_demo(
+        out_dir=Path(args.out), lang=args.lang or settings.i18n.default_locale, quiet=args.quiet
+    )
     return 0
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot demo`."""
     demo = sub.add_parser(
-        "demo", help="play a scripted week against the local Bot API sandbox",
+        "demo",
+        help="play a scripted week against the local Bot API sandbox",
         description="Start the local Bot API sandbox and the real bot on a fresh SQLite "
         "database, play a scripted week in one sample region, print the transcript and write "
         "what coordinators receive to the output folder. Language: --lang before 'demo'.",
@@ -35,20 +37,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
     from bot.sandbox.chat import run_chat, stdin_lines
 
-    return await run_chat(role=args.role, lines=stdin_lines(), out=sys.stdout,
-                          work_dir=Path(args.dir), lang=args.lang or settings.i18n.default_locale)
+    return await run_chat(
+        role=args.role,
+        lines=stdin_lines(),
+        out=sys.stdout,
+        work_dir=Path(args.dir),
+        lang=args.lang or settings.i18n.default_locale,
+    )
 
 
 def add_chat_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot chat`."""
     chat = sub.add_parser(
-        "chat", help="chat with the bot in this terminal (through the local sandbox)",
+        "chat",
+        help="chat with the bot in this terminal (through the local sandbox)",
         description="Talk to the real bot through the local Bot API sandbox, as an informant, "
         "a station admin or a coordinator of a sample region. Type messages or /commands; "
         "a number presses that button; :help lists :contact, :photo, :location, :quit.",
     )
-    chat.add_argument("--as", dest="role", choices=["informant", "station-admin", "coordinator"],
-                      default="informant", help="who you are (default: informant)")
-    chat.add_argument("--dir", default="var/chat", help="where the chat database and received "
-                      "files go (default: var/chat)")
+    chat.add_argument(
+        "--as",
+        dest="role",
+        choices=["informant", "station-admin", "coordinator"],
+        default="informant",
+        help="who you are (default: informant)",
+    )
+    chat.add_argument(
+        "--dir",
+        default="var/chat",
+        help="where the chat database and received files go (default: var/chat)",
+    )
     set_command(chat, _chat)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.packs import SUMMARY_MAX, TITLE_MAX, is_http_url
 from bot.content.taxonomy import Taxonomy
-from bot.services.regions_csv import is_region_code
-from bot.services.zh_numbers import fold_width
+from bot.core.regions_csv import is_region_code
+from bot.core.zh_numbers import fold_width
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store

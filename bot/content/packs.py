@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.content.taxonomy import Taxonomy
-from bot.services.regions_csv import is_region_code
+from bot.core.regions_csv import is_region_code
 
 MANIFEST_NAMES: tuple[str, ...] = ("pack.toml", "pack.json")
 REQUIRED_FIELDS: tuple[str, ...] = ("guid", "title", "summary", "category", "kind", "url")

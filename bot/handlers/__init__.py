@@ -36,7 +36,13 @@ FALLBACK_GROUP = 30
 
 # Feature modules, in the order their handlers are tried within a group.
 FEATURE_MODULES: list[Any] = [
-    informants, stations, content, shares, activities, digest, evaluation,
+    informants,
+    stations,
+    content,
+    shares,
+    activities,
+    digest,
+    evaluation,
 ]
 
 

@@ -21,6 +21,7 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.zh_numbers import fold_width
 from bot.handlers.activities_view import (
     FIELD_LABELS,
     FORM_CAMPAIGNS,
@@ -44,7 +45,6 @@ from bot.runtime.context import KepuContext
 from bot.services import activities as service
 from bot.services.activities import FLAG_PARTICIPANTS_HIGH, FLAG_PHOTO_REUSE, ActivityError
 from bot.services.activity_text import parse_activity_text
-from bot.services.zh_numbers import fold_width
 from storage import activities as store
 
 log = logging.getLogger(__name__)

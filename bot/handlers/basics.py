@@ -72,7 +72,8 @@ async def language(update: Update, context: KepuContext) -> None:
         for code in SUPPORTED_LOCALES
     ]
     await reply(
-        update, context.t("Choose your language:"),
+        update,
+        context.t("Choose your language:"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
 
@@ -85,8 +86,9 @@ async def language_chosen(update: Update, context: KepuContext) -> None:
     if code not in SUPPORTED_LOCALES or context.person is None or context.person.id is None:
         await query.answer()
         return
-    await people_store.set_language(session=context.session, person_id=context.person.id,
-                                    language=code)
+    await people_store.set_language(
+        session=context.session, person_id=context.person.id, language=code
+    )
     context.scope.translator = get_translator(code)
     await query.answer()
     await query.edit_message_text(context.t("Done! I will talk to you in English from now on."))
@@ -124,4 +126,3 @@ def register_fallback(app: Application[Any, Any, Any, Any, Any, Any], *, group: 
         MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.VIA_BOT, fallback),
         group=group,
     )
-

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, KepuContext], Coroutine[Any, Any, None]]
 
+
 def is_unchanged(exc: BadRequest) -> bool:
     """Tell whether Telegram refused an edit only because the message would not change."""
     return "not modified" in str(exc)
@@ -45,9 +46,13 @@ async def load_scope(update: Update, context: KepuContext) -> None:
         and change.new_chat_member.status == "kicked"
     )
     identity = await identify(
-        session=context.session, telegram_id=user.id, first_name=user.first_name,
-        username=user.username, language_code=user.language_code,
-        default_locale=runtime.settings.i18n.default_locale, now=runtime.now(),
+        session=context.session,
+        telegram_id=user.id,
+        first_name=user.first_name,
+        username=user.username,
+        language_code=user.language_code,
+        default_locale=runtime.settings.i18n.default_locale,
+        now=runtime.now(),
         blocked_bot=blocked,
     )
     scope.person = identity.person

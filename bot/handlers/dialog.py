@@ -58,8 +58,13 @@ async def get_dialog(update: Update, context: KepuContext) -> Dialog | None:
 async def save_dialog(context: KepuContext, dialog: Dialog) -> None:
     """Store the dialog as it is now."""
     await dialog_store.set_dialog(
-        session=context.session, chat_id=dialog.chat_id, user_id=dialog.user_id,
-        flow=dialog.flow, step=dialog.step, data=dialog.data, now=context.runtime.now(),
+        session=context.session,
+        chat_id=dialog.chat_id,
+        user_id=dialog.user_id,
+        flow=dialog.flow,
+        step=dialog.step,
+        data=dialog.data,
+        now=context.runtime.now(),
     )
 
 

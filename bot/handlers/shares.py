@@ -230,12 +230,18 @@ async def chosen_results_in_bulk(
     choices = []
     for payload in payloads:
         chosen = payload["chosen_inline_result"]
-        choices.append(share_service.InlineChoice(
-            telegram_id=int(chosen["from"]["id"]), result_id=str(chosen["result_id"]),
-            inline_message_id=chosen.get("inline_message_id"),
-        ))
+        choices.append(
+            share_service.InlineChoice(
+                telegram_id=int(chosen["from"]["id"]),
+                result_id=str(chosen["result_id"]),
+                inline_message_id=chosen.get("inline_message_id"),
+            )
+        )
     await share_service.record_inline_shares(
-        session=session, settings=runtime.settings, choices=choices, now=runtime.now(),
+        session=session,
+        settings=runtime.settings,
+        choices=choices,
+        now=runtime.now(),
         today=runtime.today(),
     )
 

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+from bot.core.zh_dates import parse_date
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, end_dialog, goto, register_flow, start_dialog
@@ -30,7 +31,6 @@ from bot.services import review as review_service
 from bot.services import stations as station_service
 from bot.services.access import can_act_on_station
 from bot.services.stations import HAVE_NAMES, STATE_NAMES, VENUE_NAMES, StationError
-from bot.services.zh_dates import parse_date
 from storage import stations as station_store
 from storage.models import Station
 

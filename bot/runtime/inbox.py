@@ -69,7 +69,7 @@ class BatchResult:
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(2 ** attempts, 300))
+    return dt.timedelta(seconds=min(2**attempts, 300))
 
 
 async def record_handler_error(update: object, context: Any) -> None:
@@ -117,7 +117,7 @@ class InboxProcessor:
                 # connection) rolled the batch back: nothing is lost, try again shortly.
                 failures += 1
                 log.exception("inbox batch failed", extra={"failures": failures})
-                await self._sleep(min(2.0 ** failures / 4, 30.0))
+                await self._sleep(min(2.0**failures / 4, 30.0))
                 continue
             if result.total:
                 continue
@@ -219,8 +219,10 @@ class InboxProcessor:
                 async with session.begin_nested():
                     await BATCH_HANDLERS[kind](self.runtime, session, [r.payload for r in members])
             except Exception:
-                log.exception("batch handler failed; processing one by one",
-                              extra={"kind": kind, "updates": len(members)})
+                log.exception(
+                    "batch handler failed; processing one by one",
+                    extra={"kind": kind, "updates": len(members)},
+                )
                 rest.extend(members)
                 continue
             done.extend(r.update_id for r in members)

@@ -20,9 +20,7 @@ log = logging.getLogger(__name__)
 
 # The poller asks for getUpdates through do_api_request on purpose (raw JSON, see
 # poll_once); PTB suggests its typed method for known endpoints.
-warnings.filterwarnings(
-    "ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning
-)
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
 
 ALL_TYPES = list(Update.ALL_TYPES)
 

@@ -99,12 +99,17 @@ async def run_job(
         fired = last_fire_time(spec, runtime.settings, now)
         period = spec.period((fired or now).astimezone(runtime.settings.scheduler.tz))
     async with runtime.sessions() as session, session.begin():
-        run = await job_store.claim_run(session=session, job=spec.name, period=period, now=now,
-                                        stale_after=STALE_AFTER, force=force)
+        run = await job_store.claim_run(
+            session=session,
+            job=spec.name,
+            period=period,
+            now=now,
+            stale_after=STALE_AFTER,
+            force=force,
+        )
         run_id = run.id if run is not None else None
     if run_id is None:
-        log.info("job period already done or running", extra={"job": spec.name,
-                                                               "period": period})
+        log.info("job period already done or running", extra={"job": spec.name, "period": period})
         return JobOutcome(spec.name, period, "skipped", {})
     log.info("job started", extra={"job": spec.name, "period": period})
     try:
@@ -113,12 +118,14 @@ async def run_job(
         log.exception("job failed", extra={"job": spec.name, "period": period})
         error = f"{type(exc).__name__}: {exc}"[:2000]
         async with runtime.sessions() as session, session.begin():
-            await job_store.finish_run(session=session, run_id=run_id, now=runtime.now(),
-                                       error=error)
+            await job_store.finish_run(
+                session=session, run_id=run_id, now=runtime.now(), error=error
+            )
         return JobOutcome(spec.name, period, "failed", {}, error)
     async with runtime.sessions() as session, session.begin():
-        await job_store.finish_run(session=session, run_id=run_id, now=runtime.now(),
-                                   result=result)
+        await job_store.finish_run(
+            session=session, run_id=run_id, now=runtime.now(), result=result
+        )
     log.info("job done", extra={"job": spec.name, "period": period, "result": result})
     return JobOutcome(spec.name, period, "done", result)
 
@@ -131,10 +138,13 @@ class Scheduler:
         self.bot = bot
         self._aps = AsyncIOScheduler(
             timezone=runtime.settings.scheduler.tz,
-            job_defaults={"coalesce": True, "max_instances": 1,
-                          # A late firing still runs (the default grace of 1 s skips it);
-                          # job_run makes sure it runs only once per period.
-                          "misfire_grace_time": 6 * 3600},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                # A late firing still runs (the default grace of 1 s skips it);
+                # job_run makes sure it runs only once per period.
+                "misfire_grace_time": 6 * 3600,
+            },
         )
 
     async def catch_up(self, now: dt.datetime | None = None) -> list[JobOutcome]:
@@ -152,8 +162,9 @@ class Scheduler:
                 existing = await job_store.get_run(session=session, job=spec.name, period=period)
             if existing is not None and existing.status == "done":
                 continue
-            outcomes.append(await run_job(self.runtime, spec, bot=self.bot, period=period,
-                                          now=now))
+            outcomes.append(
+                await run_job(self.runtime, spec, bot=self.bot, period=period, now=now)
+            )
         return outcomes
 
     async def _fire(self, name: str) -> None:
@@ -162,9 +173,14 @@ class Scheduler:
     def start(self) -> None:
         """Add every job with its fixed id and start firing."""
         for spec in JOBS.values():
-            self._aps.add_job(self._fire, trigger=spec.trigger(self.runtime.settings),
-                              id=spec.name, name=spec.name, args=[spec.name],
-                              replace_existing=True)
+            self._aps.add_job(
+                self._fire,
+                trigger=spec.trigger(self.runtime.settings),
+                id=spec.name,
+                name=spec.name,
+                args=[spec.name],
+                replace_existing=True,
+            )
         self._aps.start()
 
     def shutdown(self) -> None:

@@ -104,9 +104,7 @@ class BotApi(MessagingApi):
 
         def ready() -> bool:
             return (
-                w.closing
-                or w.poll_generation != generation
-                or bool(w.take(limit, w.poll_allowed))
+                w.closing or w.poll_generation != generation or bool(w.take(limit, w.poll_allowed))
             )
 
         try:

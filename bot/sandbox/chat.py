@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
+from bot.core.regions_csv import parse_regions_csv
 from bot.i18n import Translator, get_translator
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.world import SimUser
-from bot.services.regions_csv import parse_regions_csv
 from storage import roles as roles_store
 from storage.db import create_nullpool_engine
 from storage.migrate import upgrade
@@ -50,23 +50,45 @@ async def _seed(bot: RunningBot, user: SimUser, role: str) -> list[str]:
     parsed = parse_regions_csv(Path(REGIONS_SAMPLE_CSV).read_text(encoding="utf-8"))
     async with runtime.sessions() as session, session.begin():
         for row in parsed.rows:
-            session.add(Region(code=row.code, name=row.name, name_en=row.name_en,
-                               level=row.level, parent_code=row.parent_code))
+            session.add(
+                Region(
+                    code=row.code,
+                    name=row.name,
+                    name_en=row.name_en,
+                    level=row.level,
+                    parent_code=row.parent_code,
+                )
+            )
             await session.flush()
-        station = Station(name="西湖区文化馆科普e站", venue_type="cultural_centre",
-                          region_code=SAMPLE_COUNTY, status="recognised", created_at=now,
-                          recognised_at=now)
+        station = Station(
+            name="西湖区文化馆科普e站",
+            venue_type="cultural_centre",
+            region_code=SAMPLE_COUNTY,
+            status="recognised",
+            created_at=now,
+            recognised_at=now,
+        )
         session.add(station)
         await session.flush()
         assert station.id is not None
         person = await ensure_person(session=session, telegram_id=user.id, now=now)
         assert person.id is not None
         if role == "station-admin":
-            await roles_store.grant_role(session=session, person_id=person.id,
-                                         role="station_admin", station_id=station.id, now=now)
+            await roles_store.grant_role(
+                session=session,
+                person_id=person.id,
+                role="station_admin",
+                station_id=station.id,
+                now=now,
+            )
         elif role == "coordinator":
-            await roles_store.grant_role(session=session, person_id=person.id,
-                                         role="coordinator", region_code=SAMPLE_COUNTY, now=now)
+            await roles_store.grant_role(
+                session=session,
+                person_id=person.id,
+                role="coordinator",
+                region_code=SAMPLE_COUNTY,
+                now=now,
+            )
     return [f"station_id={station.id}", f"region={SAMPLE_COUNTY}"]
 
 
@@ -91,8 +113,9 @@ def _print_message(out: TextIO, message: SimMessage, save_dir: Path) -> None:
         print(f"   {number}. [{button.text}]{extra}", file=out)
 
 
-async def _act(user: SimUser, line: str, last: SimMessage | None, t: Translator,
-               out: TextIO) -> bool:
+async def _act(
+    user: SimUser, line: str, last: SimMessage | None, t: Translator, out: TextIO
+) -> bool:
     """Perform one typed line; return False to quit."""
     if line.isdigit() and last is not None:
         buttons = _numbered(last)
@@ -135,16 +158,26 @@ async def _act(user: SimUser, line: str, last: SimMessage | None, t: Translator,
         except ValueError:
             print(t("Usage: :location LATITUDE LONGITUDE"), file=out)
     else:
-        print(t(":contact [PHONE] — share your phone number\n"
+        print(
+            t(
+                ":contact [PHONE] — share your phone number\n"
                 ":photo PATH [CAPTION] — send a photo\n"
                 ":location LAT LON — share a location\n"
                 "N — press button N of the last message\n"
-                ":quit — leave"), file=out)
+                ":quit — leave"
+            ),
+            file=out,
+        )
     return True
 
 
 async def run_chat(
-    *, role: str, lines: AsyncIterator[str], out: TextIO, work_dir: Path, lang: str = "zh_CN",
+    *,
+    role: str,
+    lines: AsyncIterator[str],
+    out: TextIO,
+    work_dir: Path,
+    lang: str = "zh_CN",
 ) -> int:
     """Run an interactive chat as ``role`` until the input ends or ``:quit``."""
     t = get_translator(lang)
@@ -157,13 +190,23 @@ async def run_chat(
     async with Sandbox(token="123456:CHAT-TOKEN", bot_username="kepubot_chat_bot") as sandbox:
         settings = sandbox_settings(sandbox, database_url, i18n={"default_locale": lang})
         async with running_bot(sandbox, settings) as bot:
-            user = sandbox.user("我" if lang == "zh_CN" else "Me",
-                                language_code="zh-hans" if lang == "zh_CN" else "en")
+            user = sandbox.user(
+                "我" if lang == "zh_CN" else "Me",
+                language_code="zh-hans" if lang == "zh_CN" else "en",
+            )
             hints = await _seed(bot, user, role)
-            print(t("Chatting with kepubot as {role} (sandbox, database {db}).", role=role,
-                    db=work_dir / f"chat-{stamp}.db"), file=out)
-            print(t("Type a message or /command; a number presses a button; :help for more."),
-                  file=out)
+            print(
+                t(
+                    "Chatting with kepubot as {role} (sandbox, database {db}).",
+                    role=role,
+                    db=work_dir / f"chat-{stamp}.db",
+                ),
+                file=out,
+            )
+            print(
+                t("Type a message or /command; a number presses a button; :help for more."),
+                file=out,
+            )
             print("  " + ", ".join(hints), file=out)
             last: SimMessage | None = None
             shown: dict[int, tuple[str | None, int]] = {}  # id -> (text, edits) printed

@@ -156,8 +156,13 @@ class Demo:
         return await self.replies(user, show=show)
 
     async def press(
-        self, user: SimUser, message: SimMessage, text: str | None = None, *,
-        data: str | None = None, show: bool = True,
+        self,
+        user: SimUser,
+        message: SimMessage,
+        text: str | None = None,
+        *,
+        data: str | None = None,
+        show: bool = True,
     ) -> list[SimMessage]:
         """The user presses a button; return the bot's new messages (edits are shown too)."""
         if show:
@@ -195,12 +200,22 @@ async def run_demo(
     t = get_translator(lang)
     async with Sandbox(token="123456:DEMO-TOKEN", bot_username="kepubot_demo_bot") as sandbox:
         settings = sandbox_settings(
-            sandbox, database_url, web={"public_base_url": "http://127.0.0.1:8080"},
+            sandbox,
+            database_url,
+            web={"public_base_url": "http://127.0.0.1:8080"},
             i18n={"default_locale": lang},
         )
         async with running_bot(sandbox, settings, clock=clock) as bot:
-            demo = Demo(sandbox=sandbox, bot=bot, clock=clock, out_dir=out_dir, t=t,
-                        lang=lang, out=out, quiet=quiet)
+            demo = Demo(
+                sandbox=sandbox,
+                bot=bot,
+                clock=clock,
+                out_dir=out_dir,
+                t=t,
+                lang=lang,
+                out=out,
+                quiet=quiet,
+            )
             demo.line(t("kepubot demo — the real bot against the local Bot API sandbox"))
             demo.line(t("Database: {path}", path=out_dir / "demo.db"))
             for scene in SCENES:
@@ -209,8 +224,14 @@ async def run_demo(
     demo.scene(t("Done"))
     stats = sandbox.stats
     seconds = f"{time.monotonic() - started:.1f}"
-    demo.narrate(t("{n} Bot API calls, {m} messages sent by the bot, in {s} seconds.",
-                   n=sum(stats.calls.values()), m=stats.sent_messages, s=seconds))
+    demo.narrate(
+        t(
+            "{n} Bot API calls, {m} messages sent by the bot, in {s} seconds.",
+            n=sum(stats.calls.values()),
+            m=stats.sent_messages,
+            s=seconds,
+        )
+    )
     transcript = out_dir / "transcript.txt"
     transcript.write_text("\n".join(demo.transcript) + "\n", encoding="utf-8")
     demo.files.append(transcript)

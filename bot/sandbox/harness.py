@@ -20,16 +20,23 @@ from bot.runtime.runner import run_bot
 from bot.sandbox.sandbox import Sandbox
 from storage.models import InboxUpdate
 
-FAST_LIMITS = {"global_per_second": 10_000.0, "per_chat_per_second": 10_000.0,
-               "per_group_per_minute": 1_000_000.0}
+FAST_LIMITS = {
+    "global_per_second": 10_000.0,
+    "per_chat_per_second": 10_000.0,
+    "per_group_per_minute": 1_000_000.0,
+}
 
 
 def sandbox_settings(sandbox: Sandbox, database_url: str, **sections: dict[str, Any]) -> Settings:
     """Return settings that point the bot at ``sandbox`` (fast limits unless overridden)."""
     data: dict[str, dict[str, Any]] = {
-        "telegram": {"token": sandbox.token, "base_url": sandbox.base_url,
-                     "base_file_url": sandbox.base_file_url, "poll_timeout": 1,
-                     "mode": "polling"},
+        "telegram": {
+            "token": sandbox.token,
+            "base_url": sandbox.base_url,
+            "base_file_url": sandbox.base_file_url,
+            "poll_timeout": 1,
+            "mode": "polling",
+        },
         "database": {"url": database_url},
         "web": {"host": "127.0.0.1", "port": 0},
         "limits": dict(FAST_LIMITS),
@@ -65,10 +72,14 @@ class RunningBot:
         async with self.runtime.sessions() as session:
             now = self.runtime.now()
             result = await session.execute(
-                select(func.count()).select_from(InboxUpdate).where(
+                select(func.count())
+                .select_from(InboxUpdate)
+                .where(
                     col(InboxUpdate.status) == "pending",
-                    or_(col(InboxUpdate.next_attempt_at).is_(None),
-                        col(InboxUpdate.next_attempt_at) <= now),
+                    or_(
+                        col(InboxUpdate.next_attempt_at).is_(None),
+                        col(InboxUpdate.next_attempt_at) <= now,
+                    ),
                 )
             )
             return int(result.scalar_one())
@@ -76,8 +87,7 @@ class RunningBot:
     def _quiet(self) -> bool:
         poller = self.runtime.extras.get("poller")
         in_transit = poller.in_transit if poller is not None else 0
-        return (self.sandbox.pending_updates == 0 and in_transit == 0
-                and not self.processor.busy)
+        return self.sandbox.pending_updates == 0 and in_transit == 0 and not self.processor.busy
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every update is delivered, processed and its replies are sent."""

@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.zh_dates import parse_date, parse_time
+from bot.core.zh_numbers import parse_quantity
 from bot.services.access import administered_station_ids, can_admin_station, is_admin
 from bot.services.activity_text import (
     ERR_DATE_INVALID,
@@ -21,8 +23,6 @@ from bot.services.activity_text import (
     ERR_PARTICIPANTS_ZERO,
     parse_activity_text,
 )
-from bot.services.zh_dates import parse_date, parse_time
-from bot.services.zh_numbers import parse_quantity
 from storage import activities as store
 from storage import audit
 from storage.activities import PhotoRef

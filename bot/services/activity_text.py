@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from bot.services.zh_dates import looks_like_date, parse_date, parse_time
-from bot.services.zh_numbers import QUANTITY_PATTERN, fold_width, parse_quantity
+from bot.core.zh_dates import looks_like_date, parse_date, parse_time
+from bot.core.zh_numbers import QUANTITY_PATTERN, fold_width, parse_quantity
 
 MAX_TEXT_CHARS = 4096  # Telegram's own message limit; captions are shorter still
 MAX_TITLE_CHARS = 100

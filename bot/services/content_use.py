@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.zh_numbers import parse_quantity
 from bot.services.access import can_admin_station
 from bot.services.activities import MAX_PARTICIPANTS, MAX_PLACE_CHARS
-from bot.services.zh_numbers import parse_quantity
 from storage import activities as store
 from storage import audit
 from storage.models import ContentUse, RoleGrant

@@ -7,7 +7,7 @@ on that component, and a weak city does not pull its stations down against a str
     score = 100 × (w_volume·V/V_max + w_activities·A/A_max + w_content_use·C/C_max)
                 / (w_volume + w_activities + w_content_use)
 
-V is the propagation volume (``bot.services.propagation``), A the activities that carry no
+V is the propagation volume (``bot.core.propagation``), A the activities that carry no
 integrity flag, C the content uses, all counted from 1 January (or the day of recognition,
 if later) to 31 December (or ``as_of``, for a preview).  Nothing here commits.
 """

@@ -225,14 +225,28 @@ async def confirm(
         await session.refresh(station)
         raise await _refuse(session, actor, "confirm", proposal, station, now, exc.code) from exc
     note = " ".join((note or "").split())[:REASON_MAX] or None
-    await _decide(session, actor, proposal, station, "confirmed", note, now,
-                  {"from": before, "to": station.status})
+    await _decide(
+        session,
+        actor,
+        proposal,
+        station,
+        "confirmed",
+        note,
+        now,
+        {"from": before, "to": station.status},
+    )
     return Decision(proposal, station, notices)
 
 
 async def _decide(
-    session: AsyncSession, actor: Actor, proposal: Any, station: Any, status: str,
-    reason: str | None, now: dt.datetime, extra: dict[str, Any],
+    session: AsyncSession,
+    actor: Actor,
+    proposal: Any,
+    station: Any,
+    status: str,
+    reason: str | None,
+    now: dt.datetime,
+    extra: dict[str, Any],
 ) -> None:
     """Record a decision on the proposal and audit it (evaluation.confirm / .override)."""
     proposal.status = status

@@ -53,13 +53,15 @@ async def identify(
     change to "kicked"). It is no sign of life: the person is marked unreachable instead of
     reachable again, whichever of this update and a refused push is processed first.
     """
-    person = await people_store.get_person_by_telegram_id(session=session,
-                                                          telegram_id=telegram_id)
+    person = await people_store.get_person_by_telegram_id(session=session, telegram_id=telegram_id)
     if blocked_bot:
         if person is None:
             person = await people_store.upsert_person(
-                session=session, telegram_id=telegram_id, first_name=first_name,
-                username=username, now=now,
+                session=session,
+                telegram_id=telegram_id,
+                first_name=first_name,
+                username=username,
+                now=now,
             )
         person.unreachable = True  # written with the update's transaction
     elif (
@@ -72,8 +74,11 @@ async def identify(
     ):
         # Writing only when something changed keeps a busy update stream read-mostly.
         person = await people_store.upsert_person(
-            session=session, telegram_id=telegram_id, first_name=first_name,
-            username=username, now=now,
+            session=session,
+            telegram_id=telegram_id,
+            first_name=first_name,
+            username=username,
+            now=now,
         )
     assert person.id is not None
     grants = await roles_store.roles_of(session=session, person_id=person.id)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.regions_csv import RowError, decode_regions_csv, parse_regions_csv
+from bot.core.regions_csv import RowError, decode_regions_csv, parse_regions_csv
 from bot.services.stations import StationError
 from storage import audit
 from storage import regions as store

@@ -74,13 +74,23 @@ async def grant(
     person = await people.ensure_person(session=session, telegram_id=telegram_id, now=now)
     assert person.id is not None
     grant_row, created = await roles.grant_role(
-        session=session, person_id=person.id, role=role, region_code=region_code,
-        station_id=station_id, granted_by=actor_id, now=now,
+        session=session,
+        person_id=person.id,
+        role=role,
+        region_code=region_code,
+        station_id=station_id,
+        granted_by=actor_id,
+        now=now,
     )
     if created:
         await audit.record(
-            session=session, actor_id=actor_id, action="role.grant", now=now,
-            subject_type="person", subject_id=person.id, region_code=region_code,
+            session=session,
+            actor_id=actor_id,
+            action="role.grant",
+            now=now,
+            subject_type="person",
+            subject_id=person.id,
+            region_code=region_code,
             detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
         )
     return GrantResult(grant=grant_row, changed=created)
@@ -102,13 +112,21 @@ async def revoke(
     if person is None or person.id is None:
         return GrantResult(grant=None, changed=False)
     removed = await roles.revoke_role(
-        session=session, person_id=person.id, role=role, region_code=region_code,
+        session=session,
+        person_id=person.id,
+        role=role,
+        region_code=region_code,
         station_id=station_id,
     )
     if removed:
         await audit.record(
-            session=session, actor_id=actor_id, action="role.revoke", now=now,
-            subject_type="person", subject_id=person.id, region_code=region_code,
+            session=session,
+            actor_id=actor_id,
+            action="role.revoke",
+            now=now,
+            subject_type="person",
+            subject_id=person.id,
+            region_code=region_code,
             detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
         )
     return GrantResult(grant=None, changed=bool(removed))

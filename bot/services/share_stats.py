@@ -1,6 +1,6 @@
 """Share figures: an informant's own stats (/me) and leaderboards (/top).
 
-Volume is always ``bot.services.propagation.propagation_volume`` of shares, Telegram reach,
+Volume is always ``bot.core.propagation.propagation_volume`` of shares, Telegram reach,
 reported reach and verified visits.  Shares count for the station recorded on the share;
 visits for the informant's current station.  Only recognised stations are ranked on area
 boards; a station's informants are ranked among themselves whatever its status.
@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.propagation import ShareFigures, propagation_volume
 from bot.i18n import N_
-from bot.services.propagation import ShareFigures, propagation_volume
 from storage import links as link_store
 from storage import shares as share_store
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.zh_numbers import parse_quantity
 from bot.services import links as link_service
-from bot.services.zh_numbers import parse_quantity
 from storage import content as content_store
 from storage import links as link_store
 from storage import shares as share_store

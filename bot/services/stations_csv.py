@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.regions_csv import decode_regions_csv
 from bot.services import roles as role_service
-from bot.services.regions_csv import decode_regions_csv
 from bot.services.stations import (
     StationError,
     check_venue,

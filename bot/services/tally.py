@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import PropagationSettings, Settings
-from bot.jobs import parse_week
-from bot.services.propagation import volume_sql
+from bot.core.periods import parse_week
+from bot.core.propagation import volume_sql
 from storage import tally as tally_store
 from storage.tally import WeekBounds
 

@@ -20,8 +20,8 @@ from bot.content.catalogue import (
     retire_item,
 )
 from bot.content.taxonomy import default_taxonomy
+from bot.core.regions_csv import is_region_code
 from bot.services import push as push_service
-from bot.services.regions_csv import is_region_code
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store

@@ -63,14 +63,20 @@ async def test_unknown_text_gets_a_localised_hint(bot_env: RunningBot) -> None:
 async def test_admin_sees_admin_commands_after_grant(bot_env: RunningBot) -> None:
     user = bot_env.sandbox.user("管理员")
     async with bot_env.runtime.sessions() as session, session.begin():
-        await role_service.grant(session=session, telegram_id=user.id, role="admin",
-                                 now=bot_env.runtime.now())
+        await role_service.grant(
+            session=session, telegram_id=user.id, role="admin", now=bot_env.runtime.now()
+        )
     await user.command("help")
     assert (await user.wait_for_message()).text
 
 
 def test_cli_help_lists_every_command() -> None:
-    out = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     for name in ("run", "db", "admin"):
         assert name in out

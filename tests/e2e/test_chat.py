@@ -22,9 +22,13 @@ async def feed(lines: list[str]) -> AsyncIterator[str]:
 
 async def test_chat_sends_presses_and_shows_edits(tmp_path: Path) -> None:
     out = io.StringIO()
-    code = await run_chat(role="informant", out=out, work_dir=tmp_path, lang="zh_CN",
-                          lines=feed(["/start", "/language", "2", "7", ":location x y",
-                                      ":quit", "/help"]))
+    code = await run_chat(
+        role="informant",
+        out=out,
+        work_dir=tmp_path,
+        lang="zh_CN",
+        lines=feed(["/start", "/language", "2", "7", ":location x y", ":quit", "/help"]),
+    )
     text = out.getvalue()
     assert code == 0
     assert "欢迎加入科普中国信息员" in text
@@ -38,9 +42,23 @@ async def test_chat_sends_presses_and_shows_edits(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_chat_process_on_a_pipe(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "--lang", "en", "chat", "--as", "station-admin",
-         "--dir", str(tmp_path)],
-        input="/help\n:quit\n", capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--lang",
+            "en",
+            "chat",
+            "--as",
+            "station-admin",
+            "--dir",
+            str(tmp_path),
+        ],
+        input="/help\n:quit\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Chatting with kepubot as station-admin" in proc.stdout

@@ -37,10 +37,18 @@ async def test_poison_update_is_reported(
     user, admin = sandbox.user("小张"), sandbox.user("管理员", language_code="en", started=True)
     async with running_bot(sandbox, settings, clock=clock) as bot:
         async with bot.runtime.sessions() as session, session.begin():
-            await role_service.grant(session=session, telegram_id=admin.id, role="admin",
-                                     now=clock())
-            await dialogs.set_dialog(session=session, chat_id=user.id, user_id=user.id,
-                                     flow="broken_test", step="x", data={}, now=clock())
+            await role_service.grant(
+                session=session, telegram_id=admin.id, role="admin", now=clock()
+            )
+            await dialogs.set_dialog(
+                session=session,
+                chat_id=user.id,
+                user_id=user.id,
+                flow="broken_test",
+                step="x",
+                data={},
+                now=clock(),
+            )
         await user.send("会出错的消息")
         apology = await user.wait_for_message()
         alert = await admin.wait_for_message()

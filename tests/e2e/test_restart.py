@@ -44,8 +44,15 @@ async def test_conversation_resumes_after_restart(
     user = sandbox.user("小明")
     async with running_bot(sandbox, settings, clock=clock) as bot:
         async with bot.runtime.sessions() as session, session.begin():
-            await dialogs.set_dialog(session=session, chat_id=user.id, user_id=user.id,
-                                     flow="restart_test", step="name", data={}, now=clock())
+            await dialogs.set_dialog(
+                session=session,
+                chat_id=user.id,
+                user_id=user.id,
+                flow="restart_test",
+                step="name",
+                data={},
+                now=clock(),
+            )
         await user.send("小明")
         assert (await user.wait_for_message()).text == "name=小明; city?"
     # The process is gone; a new one starts on the same database.
@@ -61,12 +68,19 @@ async def test_unknown_flow_state_is_cleared_politely(
     user = sandbox.user("小红")
     async with running_bot(sandbox, settings, clock=clock) as bot:
         async with bot.runtime.sessions() as session, session.begin():
-            await dialogs.set_dialog(session=session, chat_id=user.id, user_id=user.id,
-                                     flow="removed_in_new_version", step="x", data={},
-                                     now=clock())
+            await dialogs.set_dialog(
+                session=session,
+                chat_id=user.id,
+                user_id=user.id,
+                flow="removed_in_new_version",
+                step="x",
+                data={},
+                now=clock(),
+            )
         await user.send("hello")
         assert "对话已过期" in ((await user.wait_for_message()).text or "")
         await bot.settle()
         async with bot.runtime.sessions() as session:
-            assert await dialogs.get_dialog(session=session, chat_id=user.id,
-                                            user_id=user.id) is None
+            assert (
+                await dialogs.get_dialog(session=session, chat_id=user.id, user_id=user.id) is None
+            )

@@ -23,8 +23,9 @@ def test_example_config_loads_and_documents_every_key() -> None:
     for section, model in settings.model_dump().items():
         assert f"[{section}]" in text
         for key in model:
-            line = next((ln for ln in text.splitlines() if ln.lstrip("# ").startswith(f"{key} =")),
-                        None)
+            line = next(
+                (ln for ln in text.splitlines() if ln.lstrip("# ").startswith(f"{key} =")), None
+            )
             assert line is not None, f"{section}.{key} missing from config.example.toml"
 
 
@@ -90,7 +91,10 @@ def test_cli_config_error_exits_2_without_traceback(tmp_path: Path) -> None:
     cfg.write_text("[limits]\nglobal_per_second = -1\n")
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "--config", str(cfg), "db", "current"],
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("config error: limits.global_per_second")
@@ -101,19 +105,44 @@ def test_cli_grant_errors_are_localised_lines(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
     env = {"KEPUBOT_DATABASE__URL": f"sqlite+aiosqlite:///{db}", "PATH": "/usr/bin:/bin"}
     run = [sys.executable, "-m", "bot"]
-    subprocess.run([*run, "db", "upgrade"], env=env, cwd=ROOT, check=True, timeout=60,
-                   capture_output=True)
+    subprocess.run(
+        [*run, "db", "upgrade"], env=env, cwd=ROOT, check=True, timeout=60, capture_output=True
+    )
     proc = subprocess.run(
-        [*run, "admin", "grant", "--telegram-id", "5", "--role", "coordinator",
-         "--region", "999999"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        [
+            *run,
+            "admin",
+            "grant",
+            "--telegram-id",
+            "5",
+            "--role",
+            "coordinator",
+            "--region",
+            "999999",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "未知地区代码 999999，请先导入行政区划。"
-    missing = subprocess.run([*run, "admin", "grant", "--telegram-id", "5", "--role",
-                              "coordinator"], env=env, cwd=ROOT, capture_output=True,
-                             text=True, timeout=60)
+    missing = subprocess.run(
+        [*run, "admin", "grant", "--telegram-id", "5", "--role", "coordinator"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 2 and "--region" in missing.stderr
-    ok = subprocess.run([*run, "--lang", "en", "admin", "grant", "--telegram-id", "5",
-                         "--role", "admin"], env=env, cwd=ROOT, capture_output=True,
-                        text=True, timeout=60)
+    ok = subprocess.run(
+        [*run, "--lang", "en", "admin", "grant", "--telegram-id", "5", "--role", "admin"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0 and ok.stdout.strip() == "Granted admin to 5 (scope: -)."

@@ -28,7 +28,8 @@ def test_every_message_has_a_chinese_translation() -> None:
     entries = catalogue_entries("zh_CN")
     used = extract_messages()
     missing = [
-        f"{where[0]}: {msgid!r}" for msgid, where in used.items()
+        f"{where[0]}: {msgid!r}"
+        for msgid, where in used.items()
         if isinstance(msgid, str) and not any(text for _, text in entries.get(msgid, []))
     ]
     assert not missing, "untranslated (run tools/i18n_missing.py):\n" + "\n".join(missing)

@@ -30,7 +30,9 @@ def message_update(update_id: int, text: str = "hi", user: int = 42) -> dict[str
     return {
         "update_id": update_id,
         "message": {
-            "message_id": update_id, "date": 1_700_000_000, "text": text,
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "text": text,
             "chat": {"id": user, "type": "private", "first_name": "U"},
             "from": {"id": user, "is_bot": False, "first_name": "U"},
         },
@@ -44,9 +46,14 @@ async def build_app(
 
     async def handle(update: Update, context: KepuContext) -> None:
         text = update.effective_message.text if update.effective_message else ""
-        await audit.record(session=context.session, actor_id=None, action="seen",
-                           now=context.runtime.now(), subject_id=update.update_id,
-                           detail={"text": text})
+        await audit.record(
+            session=context.session,
+            actor_id=None,
+            action="seen",
+            now=context.runtime.now(),
+            subject_id=update.update_id,
+            detail={"text": text},
+        )
         if text == "boom":
             raise ValueError("handler bug")
         if text == "crash" and behaviour.get("crash", True):
@@ -54,9 +61,13 @@ async def build_app(
         behaviour.setdefault("order", []).append(update.update_id)
 
     app = (
-        ApplicationBuilder().token("1:TEST").updater(None).request(OfflineRequest())
+        ApplicationBuilder()
+        .token("1:TEST")
+        .updater(None)
+        .request(OfflineRequest())
         .get_updates_request(OfflineRequest())
-        .context_types(ContextTypes(context=KepuContext)).build()
+        .context_types(ContextTypes(context=KepuContext))
+        .build()
     )
     app.bot_data["runtime"] = runtime
     app.add_handler(TypeHandler(Update, handle))
@@ -96,8 +107,12 @@ async def test_crash_between_store_and_processing_loses_nothing(
     # The process dies here. A new process with a new engine starts on the same database.
     engine: AsyncEngine = create_engine(db_url)
     try:
-        fresh = Runtime(settings=make_settings(db_url), engine=engine,
-                        sessions=session_factory(engine), clock=clock)
+        fresh = Runtime(
+            settings=make_settings(db_url),
+            engine=engine,
+            sessions=session_factory(engine),
+            clock=clock,
+        )
         behaviour: dict[str, Any] = {}
         result = await InboxProcessor(await build_app(fresh, behaviour)).drain()
         assert result.done == 3
@@ -109,8 +124,9 @@ async def test_crash_between_store_and_processing_loses_nothing(
 
 async def test_crash_mid_batch_rolls_back_and_replays_exactly_once(runtime: Runtime) -> None:
     behaviour: dict[str, Any] = {}
-    await store_and_notify(runtime, None, [message_update(1), message_update(2, "crash"),
-                                           message_update(3)])
+    await store_and_notify(
+        runtime, None, [message_update(1), message_update(2, "crash"), message_update(3)]
+    )
     try:
         await InboxProcessor(await build_app(runtime, behaviour)).drain()
     except Crash:
@@ -136,8 +152,9 @@ async def test_poison_update_is_parked_and_does_not_block_others(
         alerts.append((payload["update_id"], str(error)))
 
     processor.on_parked.append(alert)
-    await store_and_notify(runtime, processor, [message_update(1), message_update(2, "boom"),
-                                                message_update(3)])
+    await store_and_notify(
+        runtime, processor, [message_update(1), message_update(2, "boom"), message_update(3)]
+    )
     first = await processor.drain()
     assert (first.done, first.retried) == (2, 1)
     # Its savepoint was rolled back: the failed attempt left no trace.
@@ -165,9 +182,12 @@ async def test_two_processes_share_the_inbox_without_double_processing(
         pytest.skip("several processes share one inbox on PostgreSQL")
     other_engine = create_engine(db_url)
     try:
-        other = Runtime(settings=make_settings(db_url, limits={"inbox_batch_size": 7}),
-                        engine=other_engine, sessions=session_factory(other_engine),
-                        clock=clock)
+        other = Runtime(
+            settings=make_settings(db_url, limits={"inbox_batch_size": 7}),
+            engine=other_engine,
+            sessions=session_factory(other_engine),
+            clock=clock,
+        )
         runtime.settings.limits.inbox_batch_size = 7
         await store_and_notify(runtime, None, [message_update(i, user=i) for i in range(1, 101)])
         first = InboxProcessor(await build_app(runtime, {}))
@@ -181,9 +201,14 @@ async def test_two_processes_share_the_inbox_without_double_processing(
 
 
 def inline_choice(update_id: int, user: int = 42) -> dict[str, Any]:
-    return {"update_id": update_id, "chosen_inline_result": {
-        "result_id": f"r{update_id}", "query": "", "from": {"id": user, "is_bot": False,
-                                                             "first_name": "U"}}}
+    return {
+        "update_id": update_id,
+        "chosen_inline_result": {
+            "result_id": f"r{update_id}",
+            "query": "",
+            "from": {"id": user, "is_bot": False, "first_name": "U"},
+        },
+    }
 
 
 async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> None:
@@ -192,15 +217,23 @@ async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> Non
     async def bulk(rt: Runtime, session: Any, payloads: list[dict[str, Any]]) -> None:
         calls.append([p["update_id"] for p in payloads])
         for p in payloads:
-            await audit.record(session=session, actor_id=None, action="bulk", now=rt.now(),
-                               subject_id=p["update_id"])
+            await audit.record(
+                session=session,
+                actor_id=None,
+                action="bulk",
+                now=rt.now(),
+                subject_id=p["update_id"],
+            )
 
     behaviour: dict[str, Any] = {}
     processor = InboxProcessor(await build_app(runtime, behaviour))
     inbox_module.register_batch_handler("chosen_inline_result", bulk)
     try:
-        await store_and_notify(runtime, processor, [message_update(1), inline_choice(2),
-                                                    inline_choice(3), message_update(4)])
+        await store_and_notify(
+            runtime,
+            processor,
+            [message_update(1), inline_choice(2), inline_choice(3), message_update(4)],
+        )
         result = await processor.drain()
     finally:
         inbox_module.BATCH_HANDLERS.pop("chosen_inline_result", None)
@@ -212,8 +245,9 @@ async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> Non
 
 async def test_failing_batch_handler_falls_back_to_one_by_one(runtime: Runtime) -> None:
     async def broken(rt: Runtime, session: Any, payloads: list[dict[str, Any]]) -> None:
-        await audit.record(session=session, actor_id=None, action="half", now=rt.now(),
-                           subject_id=999)
+        await audit.record(
+            session=session, actor_id=None, action="half", now=rt.now(), subject_id=999
+        )
         raise RuntimeError("bulk bug")
 
     behaviour: dict[str, Any] = {}

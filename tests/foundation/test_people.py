@@ -12,8 +12,13 @@ from tests.factories import NOW, make_regions, make_station
 
 
 async def who(session: AsyncSession, now: dt.datetime, **kw: object) -> object:
-    params: dict[str, object] = {"telegram_id": 77, "first_name": "甲", "username": "jia",
-                                 "language_code": "en-US", "default_locale": "zh_CN"}
+    params: dict[str, object] = {
+        "telegram_id": 77,
+        "first_name": "甲",
+        "username": "jia",
+        "language_code": "en-US",
+        "default_locale": "zh_CN",
+    }
     params.update(kw)
     return await identify(session=session, now=now, **params)  # type: ignore[arg-type]
 
@@ -23,10 +28,12 @@ async def test_identity_carries_roles_and_language(session: AsyncSession) -> Non
     station = await make_station(session)
     first = await who(session, NOW)
     assert first.locale == "en" and first.role_names == frozenset()  # type: ignore[attr-defined]
-    await role_service.grant(session=session, telegram_id=77, role="station_admin",
-                             station_id=station.id, now=NOW)
-    await role_service.grant(session=session, telegram_id=77, role="coordinator",
-                             region_code="330106", now=NOW)
+    await role_service.grant(
+        session=session, telegram_id=77, role="station_admin", station_id=station.id, now=NOW
+    )
+    await role_service.grant(
+        session=session, telegram_id=77, role="coordinator", region_code="330106", now=NOW
+    )
     again = await who(session, NOW, language_code="zh-hans")
     assert again.role_names == {"station_admin", "coordinator"}  # type: ignore[attr-defined]
     assert again.locale == "zh_CN"  # type: ignore[attr-defined]

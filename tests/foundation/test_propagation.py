@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import PropagationSettings
-from bot.services.propagation import ShareFigures, propagation_volume, volume_sql
+from bot.core.propagation import ShareFigures, propagation_volume, volume_sql
 
 
 def test_default_weights_discount_reported_reach() -> None:
@@ -17,8 +17,7 @@ def test_default_weights_discount_reported_reach() -> None:
     assert propagation_volume(figures, weights) == 10 + 300 + 100 + 25
 
 
-@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6),
-       st.integers(0, 10**6))
+@given(st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6), st.integers(0, 10**6))
 def test_volume_is_monotonic_in_every_figure(a: int, b: int, c: int, d: int) -> None:
     weights = PropagationSettings()
     base = propagation_volume(ShareFigures(a, b, c, d), weights)
@@ -27,9 +26,9 @@ def test_volume_is_monotonic_in_every_figure(a: int, b: int, c: int, d: int) -> 
 
 
 async def test_sql_expression_matches_python(session: AsyncSession) -> None:
-    weights = PropagationSettings(w_shares=2, w_telegram_reach=0.5, w_reported_reach=0.25,
-                                  w_visits=3)
-    expr = volume_sql(weights, shares="7", telegram_reach="120", reported_reach="40",
-                      visits="9")
+    weights = PropagationSettings(
+        w_shares=2, w_telegram_reach=0.5, w_reported_reach=0.25, w_visits=3
+    )
+    expr = volume_sql(weights, shares="7", telegram_reach="120", reported_reach="40", visits="9")
     value = (await session.execute(text(f"SELECT {expr}"))).scalar_one()
     assert float(value) == propagation_volume(ShareFigures(7, 120, 40, 9), weights)

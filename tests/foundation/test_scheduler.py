@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.jobs import is_week, parse_week, previous_week_period, weekly_at
+from bot.core.periods import is_week, parse_week, previous_week_period
+from bot.jobs import weekly_at
 from bot.runtime.context import Runtime
 from bot.runtime.scheduler import JOBS, JobContext, JobSpec, Scheduler, last_fire_time, run_job
 from storage import jobs as job_store
@@ -31,9 +32,14 @@ def calls() -> Iterator[list[tuple[str, dt.datetime]]]:
             raise RuntimeError("bad week")
         return {"stations": 3}
 
-    spec = JobSpec(name="test_tally", description="test", trigger=weekly_at("tally_day",
-                   "tally_time"), period=previous_week_period, func=tally,
-                   validate_period=is_week)
+    spec = JobSpec(
+        name="test_tally",
+        description="test",
+        trigger=weekly_at("tally_day", "tally_time"),
+        period=previous_week_period,
+        func=tally,
+        validate_period=is_week,
+    )
     saved = dict(JOBS)
     JOBS.clear()
     JOBS[spec.name] = spec
@@ -44,8 +50,13 @@ def calls() -> Iterator[list[tuple[str, dt.datetime]]]:
 
 def test_periods_and_last_fire_time() -> None:
     settings = make_settings("sqlite+aiosqlite:///x.db")
-    spec = JobSpec(name="x", description="", trigger=weekly_at("tally_day", "tally_time"),
-                   period=previous_week_period, func=None)  # type: ignore[arg-type]
+    spec = JobSpec(
+        name="x",
+        description="",
+        trigger=weekly_at("tally_day", "tally_time"),
+        period=previous_week_period,
+        func=None,
+    )  # type: ignore[arg-type]
     # Wednesday 25 Nov 2026: the last Monday 01:00 was 23 Nov, covering week 47.
     now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=SH)
     fired = last_fire_time(spec, settings, now)
@@ -99,33 +110,40 @@ async def test_catch_up_runs_the_missed_period_once(
 
 async def test_stale_running_period_is_taken_over(runtime: Runtime, clock: FixedClock) -> None:
     async with runtime.sessions() as session, session.begin():
-        run = await job_store.claim_run(session=session, job="j", period="p", now=clock(),
-                                        stale_after=dt.timedelta(hours=2))
+        run = await job_store.claim_run(
+            session=session, job="j", period="p", now=clock(), stale_after=dt.timedelta(hours=2)
+        )
         assert run is not None
     async with runtime.sessions() as session, session.begin():
-        busy = await job_store.claim_run(session=session, job="j", period="p", now=clock(),
-                                         stale_after=dt.timedelta(hours=2))
+        busy = await job_store.claim_run(
+            session=session, job="j", period="p", now=clock(), stale_after=dt.timedelta(hours=2)
+        )
         assert busy is None  # still running elsewhere
     clock.advance(hours=3)  # that process died
     async with runtime.sessions() as session, session.begin():
-        retaken = await job_store.claim_run(session=session, job="j", period="p", now=clock(),
-                                            stale_after=dt.timedelta(hours=2))
+        retaken = await job_store.claim_run(
+            session=session, job="j", period="p", now=clock(), stale_after=dt.timedelta(hours=2)
+        )
         assert retaken is not None
 
 
 async def test_lease_has_one_holder_at_a_time(runtime: Runtime, clock: FixedClock) -> None:
     ttl = dt.timedelta(seconds=30)
     async with runtime.sessions() as session, session.begin():
-        assert await job_store.acquire_lease(session=session, name="sender", holder="a",
-                                             now=clock(), ttl=ttl)
-        assert not await job_store.acquire_lease(session=session, name="sender", holder="b",
-                                                 now=clock(), ttl=ttl)
-        assert await job_store.acquire_lease(session=session, name="sender", holder="a",
-                                             now=clock(), ttl=ttl)
+        assert await job_store.acquire_lease(
+            session=session, name="sender", holder="a", now=clock(), ttl=ttl
+        )
+        assert not await job_store.acquire_lease(
+            session=session, name="sender", holder="b", now=clock(), ttl=ttl
+        )
+        assert await job_store.acquire_lease(
+            session=session, name="sender", holder="a", now=clock(), ttl=ttl
+        )
     clock.advance(seconds=31)
     async with runtime.sessions() as session, session.begin():
-        assert await job_store.acquire_lease(session=session, name="sender", holder="b",
-                                             now=clock(), ttl=ttl)
+        assert await job_store.acquire_lease(
+            session=session, name="sender", holder="b", now=clock(), ttl=ttl
+        )
 
 
 @pytest.mark.postgres
@@ -136,11 +154,14 @@ async def test_two_schedulers_on_postgres_run_a_period_once(
         pytest.skip("two processes sharing one database is the PostgreSQL deployment")
     other_engine: AsyncEngine = create_engine(db_url)
     try:
-        other = Runtime(settings=make_settings(db_url), engine=other_engine,
-                        sessions=session_factory(other_engine), clock=clock)
+        other = Runtime(
+            settings=make_settings(db_url),
+            engine=other_engine,
+            sessions=session_factory(other_engine),
+            clock=clock,
+        )
         clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=SH))
-        results = await asyncio.gather(Scheduler(runtime).catch_up(),
-                                       Scheduler(other).catch_up())
+        results = await asyncio.gather(Scheduler(runtime).catch_up(), Scheduler(other).catch_up())
     finally:
         await other_engine.dispose()
     statuses = sorted(o.status for outcomes in results for o in outcomes)

@@ -13,11 +13,13 @@ from tests.factories import NOW, make_regions, make_station
 
 
 async def test_upsert_person_creates_then_refreshes(session: AsyncSession) -> None:
-    first = await people.upsert_person(session=session, telegram_id=10, first_name="甲",
-                                       username="a", now=NOW)
+    first = await people.upsert_person(
+        session=session, telegram_id=10, first_name="甲", username="a", now=NOW
+    )
     later = NOW + dt.timedelta(hours=1)
-    again = await people.upsert_person(session=session, telegram_id=10, first_name="甲乙",
-                                       username=None, now=later)
+    again = await people.upsert_person(
+        session=session, telegram_id=10, first_name="甲乙", username=None, now=later
+    )
     assert again.id == first.id
     assert again.first_name == "甲乙" and again.username is None
     assert again.last_seen_at == later
@@ -42,38 +44,63 @@ async def test_grants_are_unique_per_scope(session: AsyncSession) -> None:
     station = await make_station(session)
     person = await people.ensure_person(session=session, telegram_id=7, now=NOW)
     assert person.id is not None
-    _, new = await roles.grant_role(session=session, person_id=person.id, role="coordinator",
-                                    region_code="330106", now=NOW)
-    _, again = await roles.grant_role(session=session, person_id=person.id, role="coordinator",
-                                      region_code="330106", now=NOW)
-    _, other = await roles.grant_role(session=session, person_id=person.id, role="coordinator",
-                                      region_code="330100", now=NOW)
+    _, new = await roles.grant_role(
+        session=session, person_id=person.id, role="coordinator", region_code="330106", now=NOW
+    )
+    _, again = await roles.grant_role(
+        session=session, person_id=person.id, role="coordinator", region_code="330106", now=NOW
+    )
+    _, other = await roles.grant_role(
+        session=session, person_id=person.id, role="coordinator", region_code="330100", now=NOW
+    )
     _, admin = await roles.grant_role(session=session, person_id=person.id, role="admin", now=NOW)
-    _, sadmin = await roles.grant_role(session=session, person_id=person.id,
-                                       role="station_admin", station_id=station.id, now=NOW)
+    _, sadmin = await roles.grant_role(
+        session=session, person_id=person.id, role="station_admin", station_id=station.id, now=NOW
+    )
     assert (new, again, other, admin, sadmin) == (True, False, True, True, True)
     held = await roles.roles_of(session=session, person_id=person.id)
-    assert sorted(g.role for g in held) == ["admin", "coordinator", "coordinator",
-                                            "station_admin"]
+    assert sorted(g.role for g in held) == ["admin", "coordinator", "coordinator", "station_admin"]
     listed = await roles.list_grants(session=session, role="coordinator")
     assert {g.region_code for g, _ in listed} == {"330106", "330100"}
-    holders = await roles.holders_of(session=session, role="coordinator",
-                                     region_codes=["330100"])
+    holders = await roles.holders_of(session=session, role="coordinator", region_codes=["330100"])
     assert [p.telegram_id for p in holders] == [7]
-    assert await roles.revoke_role(session=session, person_id=person.id, role="coordinator",
-                                   region_code="330106") == 1
-    assert await roles.revoke_role(session=session, person_id=person.id, role="coordinator",
-                                   region_code="330106") == 0
+    assert (
+        await roles.revoke_role(
+            session=session, person_id=person.id, role="coordinator", region_code="330106"
+        )
+        == 1
+    )
+    assert (
+        await roles.revoke_role(
+            session=session, person_id=person.id, role="coordinator", region_code="330106"
+        )
+        == 0
+    )
 
 
 async def test_audit_records_and_filters(session: AsyncSession) -> None:
     session.add(Region(code="330000", name="浙江省", level="province"))
-    await audit.record(session=session, actor_id=None, action="station.approve", now=NOW,
-                       subject_type="station", subject_id=5, region_code="330106",
-                       reason="现场核查通过", detail={"k": 1})
-    await audit.record(session=session, actor_id=None, action="station.approve", now=NOW,
-                       allowed=False, subject_type="station", subject_id=6,
-                       region_code="330203")
+    await audit.record(
+        session=session,
+        actor_id=None,
+        action="station.approve",
+        now=NOW,
+        subject_type="station",
+        subject_id=5,
+        region_code="330106",
+        reason="现场核查通过",
+        detail={"k": 1},
+    )
+    await audit.record(
+        session=session,
+        actor_id=None,
+        action="station.approve",
+        now=NOW,
+        allowed=False,
+        subject_type="station",
+        subject_id=6,
+        region_code="330203",
+    )
     hz = await audit.entries(session=session, region_prefix="3301")
     assert [e.subject_id for e in hz] == [5]
     assert hz[0].detail == {"k": 1} and hz[0].at == NOW
@@ -92,8 +119,14 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     assert claimed[0].payload == {"update_id": 1, "message": {"text": "1"}}
     assert claimed[0].attempts == 0
     await inbox.mark_done(session=session, update_ids=[1], now=NOW - dt.timedelta(days=8))
-    await inbox.mark_failed(session=session, update_id=2, attempts=1, error="E: x", now=NOW,
-                            retry_at=NOW + dt.timedelta(minutes=5))
+    await inbox.mark_failed(
+        session=session,
+        update_id=2,
+        attempts=1,
+        error="E: x",
+        now=NOW,
+        retry_at=NOW + dt.timedelta(minutes=5),
+    )
     due = await inbox.claim_pending(session=session, now=NOW, limit=9)
     assert [r.update_id for r in due] == [3]
     assert await inbox.next_due_at(session=session) == NOW + dt.timedelta(minutes=5)
@@ -104,18 +137,34 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     assert stored is not None and stored.payload == {"update_id": 3, "message": {"text": "3"}}
     retried = await inbox.get_update(session=session, update_id=2)
     assert retried is not None and (retried.attempts, retried.last_error) == (1, "E: x")
-    await inbox.mark_failed(session=session, update_id=2, attempts=5, error="E: y", now=NOW,
-                            retry_at=None)
+    await inbox.mark_failed(
+        session=session, update_id=2, attempts=5, error="E: y", now=NOW, retry_at=None
+    )
     assert await inbox.count_by_status(session=session) == {"parked": 1, "pending": 1}
 
 
 async def test_dialog_state_round_trip(session: AsyncSession) -> None:
-    await dialogs.set_dialog(session=session, chat_id=5, user_id=5, flow="join", step="name",
-                             data={"station": 1}, now=NOW)
-    await dialogs.set_dialog(session=session, chat_id=5, user_id=5, flow="join", step="phone",
-                             data={"station": 1, "name": "张三"}, now=NOW)
-    await dialogs.set_dialog(session=session, chat_id=-9, user_id=5, flow="x", step="y",
-                             data={}, now=NOW)
+    await dialogs.set_dialog(
+        session=session,
+        chat_id=5,
+        user_id=5,
+        flow="join",
+        step="name",
+        data={"station": 1},
+        now=NOW,
+    )
+    await dialogs.set_dialog(
+        session=session,
+        chat_id=5,
+        user_id=5,
+        flow="join",
+        step="phone",
+        data={"station": 1, "name": "张三"},
+        now=NOW,
+    )
+    await dialogs.set_dialog(
+        session=session, chat_id=-9, user_id=5, flow="x", step="y", data={}, now=NOW
+    )
     state = await dialogs.get_dialog(session=session, chat_id=5, user_id=5)
     assert state is not None and (state.step, state.data["name"]) == ("phone", "张三")
     assert await dialogs.clear_dialog(session=session, chat_id=5, user_id=5)
@@ -126,5 +175,10 @@ async def test_dialog_state_round_trip(session: AsyncSession) -> None:
 
 async def test_naive_datetimes_are_refused(session: AsyncSession) -> None:
     with pytest.raises(Exception, match="naive"):
-        await people.upsert_person(session=session, telegram_id=1, first_name=None,
-                                   username=None, now=dt.datetime(2026, 1, 1))
+        await people.upsert_person(
+            session=session,
+            telegram_id=1,
+            first_name=None,
+            username=None,
+            now=dt.datetime(2026, 1, 1),
+        )

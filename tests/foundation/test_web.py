@@ -28,12 +28,14 @@ async def test_webhook_checks_secret_and_stores_before_answering(runtime: Runtim
         assert (no_secret.status, wrong.status) == (403, 403)
         ok = await client.post(path, json=message_update(7), headers={SECRET_HEADER: "s3cret_-x"})
         assert ok.status == 200
-        again = await client.post(path, json=message_update(7),
-                                  headers={SECRET_HEADER: "s3cret_-x"})
+        again = await client.post(
+            path, json=message_update(7), headers={SECRET_HEADER: "s3cret_-x"}
+        )
         assert again.status == 200  # a redelivery is acknowledged, stored once
         bad = await client.post(path, data=b"{not json", headers={SECRET_HEADER: "s3cret_-x"})
-        not_update = await client.post(path, json={"hello": 1},
-                                       headers={SECRET_HEADER: "s3cret_-x"})
+        not_update = await client.post(
+            path, json={"hello": 1}, headers={SECRET_HEADER: "s3cret_-x"}
+        )
         assert (bad.status, not_update.status) == (400, 400)
         health = await client.get("/healthz")
         assert health.status == 200
@@ -48,15 +50,20 @@ async def test_webhook_checks_secret_and_stores_before_answering(runtime: Runtim
 async def test_no_webhook_route_in_polling_mode(runtime: Runtime) -> None:
     app = build_web_app(runtime, None, webhook=False)
     async with TestClient(TestServer(app)) as client:
-        response = await client.post(runtime.settings.telegram.webhook_path,
-                                     json=message_update(1))
+        response = await client.post(
+            runtime.settings.telegram.webhook_path, json=message_update(1)
+        )
         assert response.status in (404, 405)
 
 
 async def test_health_reports_database_failure(runtime: Runtime) -> None:
     engine = create_engine("sqlite+aiosqlite:////proc/kepubot-no-such-dir/x.db")
-    broken = Runtime(settings=runtime.settings, engine=engine,
-                     sessions=session_factory(engine), clock=runtime.clock)
+    broken = Runtime(
+        settings=runtime.settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        clock=runtime.clock,
+    )
     try:
         async with TestClient(TestServer(build_web_app(broken, None))) as client:
             response = await client.get("/healthz")

@@ -209,8 +209,11 @@ async def test_a_long_queue_costs_a_poll_only_what_it_returns(
     for i in range(500):
         await sandbox.push_update(
             "chosen_inline_result",
-            {"result_id": str(i), "from": {"id": erin.id, "is_bot": False, "first_name": "E"},
-             "query": "q"},
+            {
+                "result_id": str(i),
+                "from": {"id": erin.id, "is_bot": False, "first_name": "E"},
+                "query": "q",
+            },
         )
     world = sandbox.world
     looked = 0

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.data import REGIONS_SAMPLE_CSV
-from bot.services.regions_csv import (
+from bot.core.regions_csv import (
     RegionRow,
     RowError,
     decode_regions_csv,
     parse_regions_csv,
     region_level_for_code,
 )
+from bot.data import REGIONS_SAMPLE_CSV
 
 HEADER = "code,name,name_en,level,parent_code\n"
 
@@ -203,7 +203,8 @@ def test_full_width_codes_are_folded_to_ascii() -> None:
     result = parse_regions_csv(text)
     assert result.errors == []
     assert [(r.code, r.parent_code) for r in result.rows] == [
-        ("330000", None), ("330100", "330000")
+        ("330000", None),
+        ("330100", "330000"),
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.services.zh_dates import (
+from bot.core.zh_dates import (
     FUTURE_WINDOW_DAYS,
     infer_year,
     looks_like_date,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.services.zh_numbers import Quantity, parse_number, parse_quantity
+from bot.core.zh_numbers import Quantity, parse_number, parse_quantity
 
 _DIGITS = "零一二三四五六七八九"
 _UNITS = ((10_000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, ""))

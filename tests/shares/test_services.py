@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.propagation import ShareFigures, propagation_volume
 from bot.services import share_stats
 from bot.services import shares as share_service
-from bot.services.propagation import ShareFigures, propagation_volume
 from bot.services.shares import ShareError
 from storage import links as link_store
 from storage.models import IntegrityFlag, ShareEvent

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.services.zh_numbers import fold_width
+from bot.core.zh_numbers import fold_width
 
 LEVELS: tuple[str, ...] = ("province", "city", "county")
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent_code")

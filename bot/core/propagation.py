@@ -38,7 +38,11 @@ def propagation_volume(figures: ShareFigures, weights: PropagationSettings) -> f
 
 
 def volume_sql(
-    weights: PropagationSettings, *, shares: str, telegram_reach: str, reported_reach: str,
+    weights: PropagationSettings,
+    *,
+    shares: str,
+    telegram_reach: str,
+    reported_reach: str,
     visits: str,
 ) -> str:
     """Return the same formula as a SQL expression over the named columns."""

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from bot.services.zh_numbers import fold_width, parse_number
+from bot.core.zh_numbers import fold_width, parse_number
 
 FUTURE_WINDOW_DAYS = 30
 MAX_TEXT_CHARS = 10_000
