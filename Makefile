@@ -29,10 +29,17 @@ test-postgres: $(STAMP)
 	@test -n "$$KEPUBOT_TEST_DATABASE_URL" || { echo "set KEPUBOT_TEST_DATABASE_URL"; exit 2; }
 	$(PY) -m pytest -m postgres
 
-lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff mypy
-	$(VENV)/bin/ruff check bot storage tests
+# Lint: ruff (rules and format), mypy, and the import-linter layer contracts (.importlinter).
+LINT_STAMP := $(VENV)/.lint-stamp
+$(LINT_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[test,dev]'
+	@touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(VENV)/bin/ruff check bot storage tests benchmarks
+	$(VENV)/bin/ruff format --check bot storage tests benchmarks
 	$(VENV)/bin/mypy bot storage
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) var demo-output build *.egg-info

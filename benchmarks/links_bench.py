@@ -44,7 +44,7 @@ def serve(url: str, port: int, ready: multiprocessing.synchronize.Event) -> None
     async def main() -> None:
         from bot.app import build_runtime
         from bot.config import load_settings
-        from bot.runtime.links_web import install_link_routes
+        from bot.handlers.links_web import install_link_routes
         from bot.runtime.web import build_web_app, start_site
 
         settings = load_settings(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+import io
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import lru_cache
@@ -52,7 +53,6 @@ def _load_one(po_path: Path) -> Translations:
     if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
         with mo_path.open("rb") as fh:
             return Translations(fp=fh, domain=po_path.stem)
-    import io
 
     with po_path.open("rb") as fh:
         catalog = read_po(fh, locale=po_path.parent.parent.name)

@@ -1,12 +1,18 @@
 """Every scheduled job, defined in one place. Times come from ``[scheduler]`` settings.
 
-Periods name what a run covers: ``2026-11-23`` (a day), ``2026-W47`` (an ISO week),
-``2026`` (a year). A weekly job firing on Monday covers the ISO week that just ended.
+A job here is small: it opens its transaction, calls a service that returns a result, and
+returns a summary for ``job_run``. Messages go through the outbox in the same transaction
+(the sender is woken when it commits). Features list the jobs they bring in their
+declaration; periods (``2026-11-23``, ``2026-W47``, ``2026``) are in ``bot.core.periods``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
@@ -19,9 +25,28 @@ from bot.core.periods import (
     previous_week_period,
     previous_year_period,
 )
+from bot.handlers.digest_delivery import RenderedDigest, deliver
+from bot.i18n import get_translator
+from bot.reports.digest import render
+from bot.runtime.context import Runtime
+from bot.runtime.scheduler import JobContext, JobSpec, run_job
+from bot.services import digest as digest_service
+from bot.services import evaluation as evaluation_service
+from bot.services import push as push_service
+from bot.services import reminders as reminder_service
+from bot.services import tally as tally_service
+from bot.services.tally import TALLY_JOB, TallyError, shift_week
+from storage import outbox as outbox_store
+from storage import people as people_store
+from storage import tally as tally_store
+from storage.outbox import NewMessage
+
+log = logging.getLogger(__name__)
+
+Trigger = Callable[[Settings], CronTrigger]
 
 
-def daily_at(attr: str) -> object:
+def daily_at(attr: str) -> Trigger:
     """Return a trigger factory firing every day at ``settings.scheduler.<attr>``."""
 
     def make(settings: Settings) -> CronTrigger:
@@ -31,7 +56,7 @@ def daily_at(attr: str) -> object:
     return make
 
 
-def weekly_at(day_attr: str, time_attr: str) -> object:
+def weekly_at(day_attr: str, time_attr: str) -> Trigger:
     """Return a trigger factory firing weekly on the configured day and time."""
 
     def make(settings: Settings) -> CronTrigger:
@@ -46,82 +71,6 @@ def weekly_at(day_attr: str, time_attr: str) -> object:
     return make
 
 
-def load_jobs() -> None:
-    """Import the feature modules whose jobs are registered (idempotent)."""
-    from bot.runtime.scheduler import JOBS, JobContext, JobSpec, register_job
-
-    if "daily_push" not in JOBS:
-        from bot.services.push import daily_push_job
-
-        async def daily_push(ctx: JobContext) -> dict[str, object]:
-            return await daily_push_job(ctx.runtime, ctx.now)
-
-        register_job(
-            JobSpec(
-                name="daily_push",
-                description="Push today's new content to informants (quiet hours respected)",
-                trigger=daily_at("push_time"),  # type: ignore[arg-type]
-                period=day_period,
-                func=daily_push,
-                validate_period=is_day,
-            )
-        )
-
-    if "weekly_tally" not in JOBS:
-        from bot.services.tally import weekly_tally_job
-
-        register_job(
-            JobSpec(
-                name="weekly_tally",
-                description="Tally last week's figures per station, rolled up to regions",
-                trigger=weekly_at("tally_day", "tally_time"),  # type: ignore[arg-type]
-                period=previous_week_period,
-                func=weekly_tally_job,
-                validate_period=is_week,
-            )
-        )
-    if "weekly_digest" not in JOBS:
-        from bot.handlers.digest import weekly_digest_job
-
-        register_job(
-            JobSpec(
-                name="weekly_digest",
-                description="Send each coordinator last week's digest (text, chart, XLSX)",
-                trigger=weekly_at("digest_day", "digest_time"),  # type: ignore[arg-type]
-                period=previous_week_period,
-                func=weekly_digest_job,
-                validate_period=is_week,
-            )
-        )
-    if "reminders" not in JOBS:
-        from bot.services.reminders import reminders_job
-
-        register_job(
-            JobSpec(
-                name="reminders",
-                description="Nudge idle informants and stations; rectification deadlines",
-                trigger=daily_at("reminders_time"),  # type: ignore[arg-type]
-                period=day_period,
-                func=reminders_job,
-                validate_period=is_day,
-            )
-        )
-    if "annual_evaluation" not in JOBS:  # issue 10: the January evaluation of last year
-        from bot.services.evaluation import scheduled_evaluation
-
-        register_job(
-            JobSpec(
-                name="annual_evaluation",
-                description="Evaluate last year: scores, ranks and proposals for coordinators",
-                trigger=yearly_evaluation_trigger,
-                period=previous_year_period,
-                func=scheduled_evaluation,
-                lookback=dt.timedelta(days=400),
-                validate_period=is_year,
-            )
-        )
-
-
 def yearly_evaluation_trigger(settings: Settings) -> CronTrigger:
     """Fire on day 5 of ``scheduler.evaluation_month`` at 09:00 (after New Year reporting)."""
     return CronTrigger(
@@ -131,3 +80,219 @@ def yearly_evaluation_trigger(settings: Settings) -> CronTrigger:
         minute=0,
         timezone=settings.scheduler.tz,
     )
+
+
+# --- daily push --------------------------------------------------------------------------
+
+
+async def daily_push(ctx: JobContext) -> dict[str, Any]:
+    """Push today's new content to informants (by interest and region, quiet hours kept)."""
+    runtime, settings = ctx.runtime, ctx.runtime.settings
+    async with runtime.sessions() as session, session.begin():
+        result = await push_service.run_daily_push(
+            session=session,
+            now=ctx.now,
+            tz=settings.scheduler.tz,
+            default_locale=settings.i18n.default_locale,
+            max_items=settings.content.daily_push_items,
+            lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
+        )
+    summary = result.as_dict()
+    log.info("daily push", extra=summary)
+    return summary
+
+
+# --- weekly tally and digest ----------------------------------------------------------------
+
+
+async def weekly_tally(ctx: JobContext) -> dict[str, Any]:
+    """Recompute the period's week in one transaction."""
+    runtime = ctx.runtime
+    async with runtime.sessions() as session, session.begin():
+        result = await tally_service.tally_week(
+            session=session, week=ctx.period, settings=runtime.settings, now=runtime.now()
+        )
+    return {"week": result.week, "stations": result.stations, "regions": result.regions}
+
+
+async def ensure_tally(runtime: Runtime, weeks: Sequence[str]) -> None:
+    """Run the weekly tally for each of ``weeks`` that has not run (once per period)."""
+    for week in weeks:
+        async with runtime.sessions() as session:
+            done = await tally_store.week_computed(session=session, week=week, job=TALLY_JOB)
+        if not done:
+            outcome = await run_job(runtime, WEEKLY_TALLY, period=week)
+            if outcome.status == "failed":
+                raise TallyError("tally_failed", week=week, error=outcome.error or "")
+
+
+async def weekly_digest(ctx: JobContext) -> dict[str, Any]:
+    """Send every coordinator the period's digest of each region, once per week."""
+    runtime, week = ctx.runtime, ctx.period
+    if ctx.bot is None:
+        raise RuntimeError("no bot to send with: set telegram.token")
+    await ensure_tally(runtime, [shift_week(week, -1), week])
+    async with runtime.sessions() as session:
+        recipients = await tally_store.coordinator_recipients(session=session)
+        done = await tally_store.delivered_keys(session=session, prefix=f"digest:{week}:")
+    cache: dict[tuple[str, str], RenderedDigest | None] = {}
+    counts: Counter[str] = Counter()
+    for person in recipients:
+        key = f"digest:{week}:{person.region_code}:{person.chat_id}"
+        if key in done:
+            counts["skipped"] += 1
+            continue
+        locale = get_translator(person.language or runtime.settings.i18n.default_locale).locale
+        digest = await _rendered(runtime, cache, person.region_code, week, locale)
+        if digest is None:
+            counts["unknown_region"] += 1
+            continue
+        outcome = await deliver(ctx.bot, person.chat_id, digest)
+        if outcome.state == "failed":
+            log.warning(
+                "digest not delivered", extra={"chat_id": person.chat_id, "error": outcome.error}
+            )
+        async with runtime.sessions() as session, session.begin():
+            await tally_store.record_delivery(
+                session=session,
+                chat_id=person.chat_id,
+                kind="digest",
+                dedupe_key=key,
+                state=outcome.state,
+                now=runtime.now(),
+                error=outcome.error,
+                telegram_message_id=outcome.message_id,
+                payload={"week": week, "region": person.region_code, "locale": locale},
+            )
+            if outcome.state == "blocked":
+                await people_store.mark_unreachable(session=session, telegram_id=person.chat_id)
+        counts[outcome.state] += 1
+    return {"week": week, "recipients": len(recipients), **{k: counts[k] for k in sorted(counts)}}
+
+
+async def _rendered(
+    runtime: Runtime,
+    cache: dict[tuple[str, str], RenderedDigest | None],
+    region: str,
+    week: str,
+    locale: str,
+) -> RenderedDigest | None:
+    """Build and render a region's digest once per language."""
+    if (region, locale) not in cache:
+        try:
+            async with runtime.sessions() as session:
+                data = await digest_service.build_digest(
+                    session=session, region_code=region, week=week, settings=runtime.settings
+                )
+        except TallyError:
+            cache[(region, locale)] = None
+        else:
+            cache[(region, locale)] = await render(
+                get_translator(locale), data, runtime.settings.propagation
+            )
+    return cache[(region, locale)]
+
+
+# --- reminders -------------------------------------------------------------------------
+
+
+async def reminders(ctx: JobContext) -> dict[str, Any]:
+    """Enqueue today's reminders; the outbox sender delivers them."""
+    runtime = ctx.runtime
+    async with runtime.sessions() as session, session.begin():
+        planned = await reminder_service.plan(
+            session=session,
+            today=dt.date.fromisoformat(ctx.period),
+            now=runtime.now(),
+            default_locale=runtime.settings.i18n.default_locale,
+        )
+        added = await outbox_store.enqueue(
+            session=session, push_id=None, messages=[p.message for p in planned], now=runtime.now()
+        )
+    counts = Counter(p.rule for p in planned)
+    return {"day": ctx.period, "enqueued": added, **{k: counts[k] for k in sorted(counts)}}
+
+
+# --- annual evaluation -------------------------------------------------------------------
+
+
+async def annual_evaluation(ctx: JobContext) -> dict[str, Any]:
+    """Evaluate the year named by the period everywhere; tell coordinators through the outbox."""
+    runtime = ctx.runtime
+    year = int(ctx.period)
+    as_of = ctx.now.astimezone(runtime.settings.scheduler.tz).date()
+    default = runtime.settings.i18n.default_locale
+    async with runtime.sessions() as session, session.begin():
+        result = await evaluation_service.run_evaluation(
+            session=session,
+            settings=runtime.settings,
+            year=year,
+            region_code="",
+            as_of=as_of,
+            now=ctx.now,
+        )
+        notices = await evaluation_service.coordinator_notices(session=session, year=year)
+        messages = [
+            NewMessage(
+                chat_id=telegram_id,
+                kind="message",
+                payload={
+                    "text": get_translator(language or default)(
+                        "The {year} annual evaluation is ready: {n} proposals in your area wait "
+                        "for a decision. Send /evaluation to review them.",
+                        year=year,
+                        n=n,
+                    )
+                },
+                dedupe_key=f"evaluation:{year}:{telegram_id}",
+                due_at=ctx.now,
+            )
+            for telegram_id, language, n in notices
+        ]
+        queued = await outbox_store.enqueue(
+            session=session, push_id=None, messages=messages, now=ctx.now
+        )
+    return {**result.summary(), "notified": queued}
+
+
+DAILY_PUSH = JobSpec(
+    name="daily_push",
+    description="Push today's new content to informants (quiet hours respected)",
+    trigger=daily_at("push_time"),
+    period=day_period,
+    func=daily_push,
+    validate_period=is_day,
+)
+WEEKLY_TALLY = JobSpec(
+    name=TALLY_JOB,
+    description="Tally last week's figures per station, rolled up to regions",
+    trigger=weekly_at("tally_day", "tally_time"),
+    period=previous_week_period,
+    func=weekly_tally,
+    validate_period=is_week,
+)
+WEEKLY_DIGEST = JobSpec(
+    name="weekly_digest",
+    description="Send each coordinator last week's digest (text, chart, XLSX)",
+    trigger=weekly_at("digest_day", "digest_time"),
+    period=previous_week_period,
+    func=weekly_digest,
+    validate_period=is_week,
+)
+REMINDERS = JobSpec(
+    name="reminders",
+    description="Nudge idle informants and stations; rectification deadlines",
+    trigger=daily_at("reminders_time"),
+    period=day_period,
+    func=reminders,
+    validate_period=is_day,
+)
+ANNUAL_EVALUATION = JobSpec(
+    name="annual_evaluation",
+    description="Evaluate last year: scores, ranks and proposals for coordinators",
+    trigger=yearly_evaluation_trigger,
+    period=previous_year_period,
+    func=annual_evaluation,
+    lookback=dt.timedelta(days=400),
+    validate_period=is_year,
+)

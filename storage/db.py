@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 
@@ -72,9 +73,22 @@ def create_nullpool_engine(url: str) -> AsyncEngine:
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Return the session factory for ``engine``; objects stay usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def session_factory(
+    engine: AsyncEngine, *, after_commit: Callable[[Session], None] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Return the session factory for ``engine``; objects stay usable after commit.
+
+    ``after_commit`` runs after each committed transaction of the factory's sessions (not
+    savepoints): e.g. to wake the outbox sender once what it must send is visible.
+    """
+    if after_commit is None:
+        return async_sessionmaker(engine, expire_on_commit=False)
+
+    class CommitHookSession(Session):
+        """A session class of this factory alone, so the hook never leaks to others."""
+
+    event.listen(CommitHookSession, "after_commit", after_commit)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=CommitHookSession)
 
 
 @asynccontextmanager

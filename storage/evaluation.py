@@ -2,13 +2,13 @@
 
 The figures come straight from the event tables (ShareEvent, LinkVisit, Activity,
 ContentUse) for a date window, so an evaluation never depends on the weekly tally having
-run.  Propagation volume is the one formula of ``bot.core.propagation``.
+run.  Propagation volume is the one formula of ``bot.core.propagation``, passed in as SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +16,6 @@ from sqlalchemy import and_, case, delete, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.config import PropagationSettings
-from bot.core.propagation import volume_sql
 from storage.db import rowcount
 from storage.models import (
     Activity,
@@ -117,16 +115,13 @@ def _visit_agg(key: Any, start: dt.date, end: dt.date) -> Any:
     )
 
 
-def _volume(weights: PropagationSettings, alias: str) -> Any:
-    return literal_column(
-        volume_sql(
-            weights,
-            shares=f"{alias}.shares",
-            telegram_reach=f"{alias}.telegram_reach",
-            reported_reach=f"{alias}.reported_reach",
-            visits=f"{alias}.visits",
-        )
-    )
+# The propagation volume formula as SQL over a subquery alias's columns (shares,
+# telegram_reach, reported_reach, visits); the services pass the one configured formula.
+VolumeSql = Callable[[str], str]
+
+
+def _volume(volume: VolumeSql, alias: str) -> Any:
+    return literal_column(volume(alias))
 
 
 async def station_figures(
@@ -134,7 +129,7 @@ async def station_figures(
     session: AsyncSession,
     start: dt.date,
     end: dt.date,
-    weights: PropagationSettings,
+    volume: VolumeSql,
     prefixes: Sequence[str] | None = None,
     station_ids: Sequence[int] | None = None,
 ) -> list[StationFigures]:
@@ -196,7 +191,7 @@ async def station_figures(
         .where(and_(*conditions))
         .subquery("base")
     )
-    query = select(base, _volume(weights, "base").label("volume")).order_by(base.c.station_id)
+    query = select(base, _volume(volume, "base").label("volume")).order_by(base.c.station_id)
     out = []
     for row in (await session.execute(query)).mappings():
         days = [d for d in (row["last_share"], row["last_activity"], row["last_use"]) if d]
@@ -231,7 +226,7 @@ async def top_informants(
     session: AsyncSession,
     start: dt.date,
     end: dt.date,
-    weights: PropagationSettings,
+    volume: VolumeSql,
     prefixes: Sequence[str] | None,
     group_len: int,
     top: int,
@@ -265,15 +260,15 @@ async def top_informants(
         .where(and_(*conditions))
         .subquery("ibase")
     )
-    volume = _volume(weights, "ibase")
+    volume_col = _volume(volume, "ibase")
     ranked = (
         select(
             base.c.informant_id,
             base.c.grp,
-            volume.label("volume"),
-            func.rank().over(partition_by=base.c.grp, order_by=volume.desc()).label("rnk"),
+            volume_col.label("volume"),
+            func.rank().over(partition_by=base.c.grp, order_by=volume_col.desc()).label("rnk"),
         )
-        .where(volume > 0)
+        .where(volume_col > 0)
         .subquery("ranked")
     )
     rows = await session.execute(
@@ -386,23 +381,14 @@ async def previous_scores(
     return out
 
 
-async def run_for(*, session: AsyncSession, year: int, region_code: str) -> EvaluationRun | None:
-    """Return the newest run of ``year`` whose scope covers ``region_code``."""
+async def runs_of_year(*, session: AsyncSession, year: int) -> list[EvaluationRun]:
+    """Return the runs of ``year``, newest first."""
     rows = await session.execute(
         select(EvaluationRun)
         .where(col(EvaluationRun.year) == year)
         .order_by(col(EvaluationRun.created_at).desc(), col(EvaluationRun.id).desc())
     )
-    for run in rows.scalars():
-        if region_code.startswith(_prefix(run.region_code)):
-            return run
-    return None
-
-
-def _prefix(code: str) -> str:
-    from bot.services.access import region_prefix
-
-    return region_prefix(code) if code else ""
+    return list(rows.scalars())
 
 
 async def scores_in(

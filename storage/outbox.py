@@ -23,6 +23,9 @@ from storage.upsert import insert_for
 
 _T = table_of(OutboxMessage)
 
+# Set in ``session.info`` when a transaction adds rows to send (read by an after-commit hook).
+ENQUEUED = "outbox_enqueued"
+
 
 @dataclass(frozen=True)
 class ClaimedMessage:
@@ -127,6 +130,8 @@ async def enqueue(
         )
         result = await session.execute(stmt, rows)
         added += len(result.all())
+    if added:
+        session.info[ENQUEUED] = True
     return added
 
 
@@ -158,6 +163,8 @@ async def bring_forward(
             await session.execute(
                 update(_T).where(*where).values(push_id=push_id, next_attempt_at=at)
             )
+    if moved:
+        session.info[ENQUEUED] = True
     return moved
 
 

@@ -5,42 +5,45 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from telegram import Bot
+
+from bot.app import FEATURES
 from bot.cli import CliError, cli_runtime, set_command, translator
 from bot.config import Settings
-from bot.jobs import load_jobs
-from bot.runtime.scheduler import JOBS, run_job
+from bot.handlers.feature import Assembly
+from bot.runtime.scheduler import run_job
 from storage import jobs as job_store
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args, settings)
-    load_jobs()
+    jobs = Assembly.of(FEATURES).jobs
     async with cli_runtime(settings) as runtime:
         async with runtime.sessions() as session:
             latest = await job_store.last_runs(session=session)
         now = runtime.now()
-        for spec in JOBS.values():
+        for spec in jobs.values():
             trigger = spec.trigger(settings)
             upcoming = trigger.get_next_fire_time(None, now.astimezone(settings.scheduler.tz))
             last = latest.get(spec.name)
             last_text = f"{last.period} {last.status}" if last else "-"
             print(f"{spec.name}\t{spec.description}")
             print("  " + t("next: {next}; last run: {last}", next=upcoming, last=last_text))
-        if not JOBS:
+        if not jobs:
             print(t("No jobs are registered."))
     return 0
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args, settings)
-    load_jobs()
-    spec = JOBS.get(args.name)
+    jobs = Assembly.of(FEATURES).jobs
+    spec = jobs.get(args.name)
     if spec is None:
         raise CliError(
             t(
                 "Unknown job {name}. Known jobs: {names}.",
                 name=args.name,
-                names=", ".join(JOBS) or "-",
+                names=", ".join(jobs) or "-",
             )
         )
     if args.period is not None and not spec.validate_period(args.period):
@@ -50,8 +53,6 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     bot: Any = None
     async with cli_runtime(settings) as runtime:
         if settings.telegram.token is not None:
-            from telegram import Bot
-
             bot = Bot(
                 settings.telegram.token.get_secret_value(),
                 base_url=settings.telegram.base_url,

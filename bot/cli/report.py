@@ -9,9 +9,10 @@ from bot.cli import CliError, cli_runtime, set_command, translator
 from bot.config import Settings
 from bot.handlers.digest import ERRORS, WEEK_ARG
 from bot.i18n import get_translator
+from bot.jobs import ensure_tally
+from bot.reports.digest import render
 from bot.services import digest as digest_service
-from bot.services.digest_render import render
-from bot.services.tally import TallyError, check_finished, ensure_tally, shift_week
+from bot.services.tally import TallyError, check_finished, shift_week
 
 
 async def _weekly(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from bot.app import run_bot
 from bot.cli import CliError, set_command, translator
 from bot.config import Settings, require_token
 from bot.runtime.logs import setup_logging
-from bot.runtime.runner import NotMigrated, run_bot
+from bot.runtime.runner import NotMigrated
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

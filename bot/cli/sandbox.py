@@ -8,10 +8,11 @@ from pathlib import Path
 
 from bot.cli import set_command
 from bot.config import Settings
+from bot.sandbox.chat import run_chat, stdin_lines
+from bot.sandbox.demo import run_demo
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.demo import run_demo
 
     await run_demo(
         out_dir=Path(args.out), lang=args.lang or settings.i18n.default_locale, quiet=args.quiet
@@ -35,7 +36,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 async def _chat(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sandbox.chat import run_chat, stdin_lines
 
     return await run_chat(
         role=args.role,

@@ -14,7 +14,7 @@ from bot.services import stations as station_service
 from bot.services.access import level_of, region_prefix
 from bot.services.stations import STATE_NAMES, StationError
 from bot.services.stations_csv import import_stations
-from storage import audit
+from storage import audit, people
 from storage import regions as region_store
 from storage import stations as station_store
 
@@ -206,7 +206,6 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             else None,
             limit=args.limit,
         )
-        from storage import people
 
         actors = {}
         for entry in entries:

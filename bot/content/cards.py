@@ -1,8 +1,8 @@
 """Content cards: an item rendered for one recipient, in their language, with its buttons.
 
-Other features add buttons through ``CARD_BUTTON_PROVIDERS`` (the share feature adds
-"Share", "I shared it elsewhere" and a tracked link); until one does, a card carries only
-a plain "Open" link — never a button that does nothing.
+Other features add buttons by declaring card button providers (the share feature adds
+"Share", "I shared it elsewhere" and a tracked link); without one, a card carries only a
+plain "Open" link — never a button that does nothing.
 """
 
 from __future__ import annotations
@@ -64,9 +64,8 @@ class CardButtons:
     open_url: str | None = None
 
 
+# Async callables(recipient) -> CardButtons that features declare (``Feature.card_buttons``).
 ButtonProvider = Callable[[CardRecipient], Awaitable[CardButtons]]
-# Async callables(recipient) -> CardButtons; features append to this in their register().
-CARD_BUTTON_PROVIDERS: list[ButtonProvider] = []
 
 OPEN_LABEL = N_("🔗 Open")
 USED_OFFLINE_LABEL = N_("Used offline")
@@ -141,11 +140,16 @@ def render_card(
     )
 
 
-async def build_card(recipient: CardRecipient, *, taxonomy: Taxonomy | None = None) -> Card:
-    """Render a card with every registered feature's buttons."""
+async def build_card(
+    recipient: CardRecipient,
+    providers: Sequence[ButtonProvider] = (),
+    *,
+    taxonomy: Taxonomy | None = None,
+) -> Card:
+    """Render a card with the buttons of every provider given."""
     rows: Rows = []
     open_url: str | None = None
-    for provider in CARD_BUTTON_PROVIDERS:
+    for provider in providers:
         extra = await provider(recipient)
         rows.extend(extra.rows)
         open_url = extra.open_url or open_url

@@ -11,6 +11,7 @@ are what a share actually brought. Weights live in ``[propagation]`` settings.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.config import PropagationSettings
@@ -51,3 +52,18 @@ def volume_sql(
         f" + {weights.w_reported_reach!r} * {reported_reach}"
         f" + {weights.w_visits!r} * {visits})"
     )
+
+
+def volume_over(weights: PropagationSettings) -> Callable[[str], str]:
+    """Return the formula as SQL over an alias's columns (``shares``, ``telegram_reach``…)."""
+
+    def over(alias: str) -> str:
+        return volume_sql(
+            weights,
+            shares=f"{alias}.shares",
+            telegram_reach=f"{alias}.telegram_reach",
+            reported_reach=f"{alias}.reported_reach",
+            visits=f"{alias}.visits",
+        )
+
+    return over

@@ -3,16 +3,13 @@
 Split by responsibility: ``activities_form`` (the guided and one-message forms and edits,
 one DB dialog), ``activities_list`` (/activities), ``activities_use`` (/used and the
 "Used offline" card button), ``activities_view`` (labels and texts). This module declares
-the commands and registers the handlers.
+the feature.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Message, Update
 from telegram.ext import (
-    Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
@@ -23,19 +20,25 @@ from telegram.ext import (
 from bot.handlers import activities_form, activities_list, activities_use
 from bot.handlers.commands import command
 from bot.handlers.common import requires
+from bot.handlers.feature import COMMAND_GROUP, FREEFORM_GROUP, Feature, in_group
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
 
-command("activity", N_("Register an activity your station ran"), "station_admin", order=40)
-command(
-    "activities", N_("Your station's activities (edit within 7 days)"), "station_admin", order=41
-)
-command(
-    "used",
-    N_("Record content used offline (video played, poster put up)"),
-    "station_admin",
-    order=42,
+COMMANDS = (
+    command("activity", N_("Register an activity your station ran"), "station_admin", order=40),
+    command(
+        "activities",
+        N_("Your station's activities (edit within 7 days)"),
+        "station_admin",
+        order=41,
+    ),
+    command(
+        "used",
+        N_("Record content used offline (video played, poster put up)"),
+        "station_admin",
+        order=42,
+    ),
 )
 
 
@@ -72,31 +75,34 @@ async def on_bare_photo(update: Update, context: KepuContext) -> None:
     raise ApplicationHandlerStop
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register commands and buttons (group 0) and the one-message form (group 20)."""
-    command_group, freeform_group = 0, 20
-    private = filters.ChatType.PRIVATE & ~filters.VIA_BOT
-    for handler in (
-        CommandHandler("activity", activity_command, filters=filters.ChatType.PRIVATE),
-        CommandHandler(
-            "activities", activities_list.list_command, filters=filters.ChatType.PRIVATE
+PRIVATE = filters.ChatType.PRIVATE & ~filters.VIA_BOT
+
+FEATURE = Feature(
+    name="activities",
+    handlers=(
+        *in_group(
+            COMMAND_GROUP,
+            CommandHandler("activity", activity_command, filters=filters.ChatType.PRIVATE),
+            CommandHandler(
+                "activities", activities_list.list_command, filters=filters.ChatType.PRIVATE
+            ),
+            CommandHandler("used", activities_use.used_command, filters=filters.ChatType.PRIVATE),
+            CallbackQueryHandler(activities_form.on_button, pattern=r"^ACT:"),
+            CallbackQueryHandler(activities_list.on_button, pattern=r"^ALS:"),
+            CallbackQueryHandler(activities_use.on_button, pattern=r"^CU:"),
+            CallbackQueryHandler(activities_use.on_use_button, pattern=r"^USE:\d+$"),
         ),
-        CommandHandler("used", activities_use.used_command, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(activities_form.on_button, pattern=r"^ACT:"),
-        CallbackQueryHandler(activities_list.on_button, pattern=r"^ALS:"),
-        CallbackQueryHandler(activities_use.on_button, pattern=r"^CU:"),
-        CallbackQueryHandler(activities_use.on_use_button, pattern=r"^USE:\d+$"),
-    ):
-        app.add_handler(handler, group=command_group)
-    app.add_handler(
-        MessageHandler(
-            private & ~filters.COMMAND & (filters.TEXT | filters.PHOTO) & TRIGGER, on_report
+        # One-message reports and bare photos that no dialog claimed.
+        *in_group(
+            FREEFORM_GROUP,
+            MessageHandler(
+                PRIVATE & ~filters.COMMAND & (filters.TEXT | filters.PHOTO) & TRIGGER, on_report
+            ),
+            MessageHandler(
+                PRIVATE & filters.PHOTO & ~filters.CAPTION & ~filters.FORWARDED, on_bare_photo
+            ),
         ),
-        group=freeform_group,
-    )
-    app.add_handler(
-        MessageHandler(
-            private & filters.PHOTO & ~filters.CAPTION & ~filters.FORWARDED, on_bare_photo
-        ),
-        group=freeform_group,
-    )
+    ),
+    flows={**activities_form.FLOWS, **activities_use.FLOWS},
+    commands=COMMANDS,
+)

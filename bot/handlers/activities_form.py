@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -36,7 +36,6 @@ from bot.handlers.dialog import (
     StepHandler,
     end_dialog,
     get_dialog,
-    register_flow,
     save_dialog,
     start_dialog,
 )
@@ -511,9 +510,8 @@ async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     await ask(update, context, dialog)
 
 
-register_flow(
-    FLOW,
-    {
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    FLOW: {
         name: _step(handler)
         for name, handler in {
             "station": step_station,
@@ -527,7 +525,7 @@ register_flow(
             "confirm": step_confirm,
         }.items()
     },
-)
+}
 
 
 # --- buttons -----------------------------------------------------------------------------

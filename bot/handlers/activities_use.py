@@ -5,6 +5,7 @@ Dialog ``content_use``: [station] → pick → kind → place → audience, then
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -12,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.handlers.activities_form import _close
 from bot.handlers.activities_view import error_text
 from bot.handlers.common import esc, reply, requires
-from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as activity_service
@@ -201,16 +202,15 @@ async def step_audience(update: Update, context: KepuContext, dialog: Dialog) ->
     )
 
 
-register_flow(
-    FLOW,
-    {
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    FLOW: {
         "station": step_buttons_only,
         "pick": step_pick,
         "kind": step_buttons_only,
         "place": step_place,
         "audience": step_audience,
     },
-)
+}
 
 
 async def on_button(update: Update, context: KepuContext) -> None:

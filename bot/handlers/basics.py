@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
     filters,
 )
 
-from bot.handlers.commands import describe, visible_commands
+from bot.handlers.commands import command, describe, visible_commands
 from bot.handlers.common import reply, role_names, sync_command_menu
 from bot.handlers.dialog import end_dialog
-from bot.i18n import SUPPORTED_LOCALES, get_translator
+from bot.handlers.feature import COMMAND_GROUP, FALLBACK_GROUP, Feature, assembly_of, in_group
+from bot.i18n import N_, SUPPORTED_LOCALES, get_translator
 from bot.runtime.context import KepuContext
 from storage import people as people_store
 
@@ -25,15 +24,20 @@ log = logging.getLogger(__name__)
 
 LANGUAGE_NAMES = {"zh_CN": "简体中文", "en": "English"}
 
-# Payload handlers other modules register: first one that accepts a payload wins.
-START_PAYLOAD_HANDLERS: list[Any] = []
+COMMANDS = (
+    command("start", N_("Start, or join a station with its invite link"), order=0),
+    command("help", N_("What I can do for you"), order=1),
+    command("language", N_("Change language"), order=90),
+    command("cancel", N_("Leave the current step without saving"), order=99),
+)
 
 
 async def start(update: Update, context: KepuContext) -> None:
     """Greet the user; with a payload, hand it to whoever understands it."""
     await sync_command_menu(update, context)
     if context.args:
-        for handler in START_PAYLOAD_HANDLERS:
+        # Payload handlers the features declare: the first that accepts the payload wins.
+        for handler in assembly_of(context.application).start_payloads:
             if await handler(update, context, context.args[0]):
                 return
         await reply(
@@ -60,7 +64,7 @@ async def help_command(update: Update, context: KepuContext) -> None:
     """List the commands the user's roles allow."""
     await sync_command_menu(update, context)
     t = context.t
-    specs = visible_commands(role_names(context))
+    specs = visible_commands(assembly_of(context.application).commands, role_names(context))
     body = "\n".join(f"/{spec.name} — {describe(spec, t)}" for spec in specs)
     await reply(update, t("What I can do for you:") + "\n\n" + body)
 
@@ -111,18 +115,20 @@ async def fallback(update: Update, context: KepuContext) -> None:
     await reply(update, context.t("I did not understand that. Send /help to see what I can do."))
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], *, group: int = 0) -> None:
-    """Register the basic commands."""
-    app.add_handler(CommandHandler("start", start), group=group)
-    app.add_handler(CommandHandler("help", help_command), group=group)
-    app.add_handler(CommandHandler("language", language), group=group)
-    app.add_handler(CommandHandler("cancel", cancel), group=group)
-    app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^LANG:"), group=group)
+PRIVATE_TEXT = filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.VIA_BOT
 
-
-def register_fallback(app: Application[Any, Any, Any, Any, Any, Any], *, group: int) -> None:
-    """Register the last-resort answer for private messages."""
-    app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.VIA_BOT, fallback),
-        group=group,
-    )
+FEATURE = Feature(
+    name="basics",
+    handlers=(
+        *in_group(
+            COMMAND_GROUP,
+            CommandHandler("start", start),
+            CommandHandler("help", help_command),
+            CommandHandler("language", language),
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(language_chosen, pattern=r"^LANG:"),
+        ),
+        *in_group(FALLBACK_GROUP, MessageHandler(PRIVATE_TEXT, fallback)),
+    ),
+    commands=COMMANDS,
+)

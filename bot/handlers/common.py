@@ -13,6 +13,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.handlers.commands import describe, visible_commands
+from bot.handlers.feature import assembly_of
 from bot.i18n import get_translator
 from bot.runtime.context import KepuContext
 from bot.services.people import identify
@@ -96,7 +97,7 @@ async def sync_command_menu(update: Update, context: KepuContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type != "private":
         return
-    specs = visible_commands(role_names(context))
+    specs = visible_commands(assembly_of(context.application).commands, role_names(context))
     t = context.t
     key = (t.locale, *(spec.name for spec in specs))
     # Menus already set per chat by this process: avoids a setMyCommands on every /help.

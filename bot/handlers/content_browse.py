@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.content.cards import (
     CardRecipient,
@@ -17,6 +17,7 @@ from bot.content.cards import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.common import button_rows, esc, reply, role_names
+from bot.handlers.feature import assembly_of
 from bot.i18n import Translator
 from bot.runtime.context import KepuContext
 from storage import content as content_store
@@ -181,7 +182,8 @@ async def _send_card(update: Update, context: KepuContext, item: ContentItem) ->
             locale=context.t.locale,
             informant_id=informant_id,
             station_admin="station_admin" in role_names(context),
-        )
+        ),
+        assembly_of(context.application).card_providers(context.runtime),
     )
     message = await send_card(context.bot, chat.id, card)
     file_id = sent_file_id(message)
@@ -191,8 +193,10 @@ async def _send_card(update: Update, context: KepuContext, item: ContentItem) ->
         )
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], group: int = 0) -> None:
-    """Register /feed, /search and their buttons."""
-    app.add_handler(CommandHandler("feed", feed), group=group)
-    app.add_handler(CommandHandler("search", search), group=group)
-    app.add_handler(CallbackQueryHandler(feed_button, pattern=r"^FEED:"), group=group)
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Return /feed, /search and their buttons (command group)."""
+    return [
+        CommandHandler("feed", feed),
+        CommandHandler("search", search),
+        CallbackQueryHandler(feed_button, pattern=r"^FEED:"),
+    ]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.content.cards import progress_text, render_card
 from bot.content.catalogue import (
@@ -21,7 +22,7 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.runtime.outbox import notify_outbox
@@ -670,9 +671,8 @@ async def step_edit_value(update: Update, context: KepuContext, dialog: Dialog) 
     )
 
 
-register_flow(
-    "newcontent",
-    {
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    "newcontent": {
         "media": step_media,
         "title": step_title,
         "summary": step_summary,
@@ -682,13 +682,15 @@ register_flow(
         "schedule": step_schedule,
         "confirm": step_confirm,
     },
-)
-register_flow("content_edit", {"value": step_edit_value})
+    "content_edit": {"value": step_edit_value},
+}
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any], group: int = 0) -> None:
-    """Register the curator handlers."""
-    app.add_handler(CommandHandler("newcontent", newcontent), group=group)
-    app.add_handler(CommandHandler("catalog", catalog), group=group)
-    app.add_handler(CallbackQueryHandler(newcontent_button, pattern=r"^NC:"), group=group)
-    app.add_handler(CallbackQueryHandler(catalog_button, pattern=r"^CAT:"), group=group)
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Return the curator handlers (command group)."""
+    return [
+        CommandHandler("newcontent", newcontent),
+        CommandHandler("catalog", catalog),
+        CallbackQueryHandler(newcontent_button, pattern=r"^NC:"),
+        CallbackQueryHandler(catalog_button, pattern=r"^CAT:"),
+    ]

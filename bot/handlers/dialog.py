@@ -7,7 +7,7 @@ written in the update's own transaction, so it commits exactly when the update d
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +18,7 @@ from bot.runtime.context import KepuContext
 from storage import dialogs as dialog_store
 
 StepHandler = Callable[[Update, KepuContext, "Dialog"], Awaitable[None]]
-
-_FLOWS: dict[str, dict[str, StepHandler]] = {}
+Callback = Callable[[Update, KepuContext], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -31,11 +30,6 @@ class Dialog:
     flow: str
     step: str
     data: dict[str, Any] = field(default_factory=dict)
-
-
-def register_flow(name: str, steps: dict[str, StepHandler]) -> None:
-    """Register the step handlers of a flow (called at import time by handler modules)."""
-    _FLOWS[name] = steps
 
 
 def _keys(update: Update) -> tuple[int, int] | None:
@@ -96,19 +90,23 @@ async def end_dialog(update: Update, context: KepuContext) -> bool:
     )
 
 
-async def route_message(update: Update, context: KepuContext) -> None:
-    """Send a message to the step of the user's active dialog, then stop other handlers."""
-    dialog = await get_dialog(update, context)
-    if dialog is None:
-        return
-    step = _FLOWS.get(dialog.flow, {}).get(dialog.step)
-    if step is None:
-        # State from an older version of the bot: start over rather than guess.
-        await end_dialog(update, context)
-        if update.effective_message is not None:
-            await update.effective_message.reply_text(
-                context.t("That conversation has expired. Please start again.")
-            )
+def dialog_router(flows: Mapping[str, Mapping[str, StepHandler]]) -> Callback:
+    """Return the handler that sends a message to the step of the user's active dialog."""
+
+    async def route_message(update: Update, context: KepuContext) -> None:
+        dialog = await get_dialog(update, context)
+        if dialog is None:
+            return
+        step = flows.get(dialog.flow, {}).get(dialog.step)
+        if step is None:
+            # State from an older version of the bot: start over rather than guess.
+            await end_dialog(update, context)
+            if update.effective_message is not None:
+                await update.effective_message.reply_text(
+                    context.t("That conversation has expired. Please start again.")
+                )
+            raise ApplicationHandlerStop
+        await step(update, context, dialog)
         raise ApplicationHandlerStop
-    await step(update, context, dialog)
-    raise ApplicationHandlerStop
+
+    return route_message

@@ -1,35 +1,29 @@
-"""The weekly digest: /digest on demand for coordinators, and the weekly_digest job's sends."""
+"""The weekly digest: /digest on demand for coordinators; the tally and digest jobs."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections import Counter
-from typing import Any
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, CommandHandler, filters
+from telegram.ext import CommandHandler, filters
 
+from bot import jobs
 from bot.handlers.commands import command
 from bot.handlers.common import esc, requires
-from bot.i18n import N_, Translator, get_translator
-from bot.runtime.context import KepuContext, Runtime
-from bot.runtime.ratelimit import retry_after_seconds
-from bot.runtime.scheduler import JobContext
+from bot.handlers.digest_delivery import deliver
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.i18n import N_, Translator
+from bot.reports.digest import render
+from bot.runtime.context import KepuContext
 from bot.services import digest as digest_service
 from bot.services.access import coordinates, coordinator_regions
-from bot.services.digest_render import RenderedDigest, render
 from bot.services.tally import (
     TALLY_JOB,
     TallyError,
     check_finished,
-    ensure_tally,
     last_full_week,
-    shift_week,
 )
-from storage import people as people_store
 from storage import tally as tally_store
 
 log = logging.getLogger(__name__)
@@ -38,11 +32,13 @@ WEEK_ARG = re.compile(r"^(\d{4})-?[Ww](\d{1,2})$")
 REGION_ARG = re.compile(r"^\d{6}$")
 SEND_ATTEMPTS = 3
 
-command(
-    "digest",
-    N_("Weekly digest of your region (optionally: /digest 2026-W48 330106)"),
-    "coordinator",
-    order=60,
+COMMANDS = (
+    command(
+        "digest",
+        N_("Weekly digest of your region (optionally: /digest 2026-W48 330106)"),
+        "coordinator",
+        order=60,
+    ),
 )
 
 ERRORS = {
@@ -116,106 +112,12 @@ async def digest_command(update: Update, context: KepuContext) -> None:
         await deliver(context.bot, message.chat_id, digest)
 
 
-async def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call a send method, waiting out flood control and retrying network errors."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await func(*args, **kwargs)
-        except RetryAfter as exc:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(retry_after_seconds(exc))
-        except NetworkError:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(attempt)
-    raise AssertionError("unreachable")
-
-
-async def deliver(bot: Any, chat_id: int, digest: RenderedDigest) -> int:
-    """Send the text, the chart and the spreadsheet; return the text's message id."""
-    first = await _call(bot.send_message, chat_id, digest.text, parse_mode="HTML")
-    await _call(
-        bot.send_photo, chat_id, digest.png, caption=digest.caption, filename=digest.png_name
-    )
-    await _call(
-        bot.send_document, chat_id, digest.xlsx, filename=digest.xlsx_name, caption=digest.caption
-    )
-    return int(first.message_id)
-
-
-async def weekly_digest_job(ctx: JobContext) -> dict[str, Any]:
-    """Job: send every coordinator the period's digest of each region, once per week."""
-    runtime, week = ctx.runtime, ctx.period
-    if ctx.bot is None:
-        raise RuntimeError("no bot to send with: set telegram.token")
-    await ensure_tally(runtime, [shift_week(week, -1), week])
-    async with runtime.sessions() as session:
-        recipients = await tally_store.coordinator_recipients(session=session)
-        done = await tally_store.delivered_keys(session=session, prefix=f"digest:{week}:")
-    cache: dict[tuple[str, str], RenderedDigest | None] = {}
-    counts: Counter[str] = Counter()
-    for person in recipients:
-        key = f"digest:{week}:{person.region_code}:{person.chat_id}"
-        if key in done:
-            counts["skipped"] += 1
-            continue
-        locale = get_translator(person.language or runtime.settings.i18n.default_locale).locale
-        digest = await _rendered(runtime, cache, person.region_code, week, locale)
-        if digest is None:
-            counts["unknown_region"] += 1
-            continue
-        state, error, message_id = "sent", None, None
-        try:
-            message_id = await deliver(ctx.bot, person.chat_id, digest)
-        except Forbidden as exc:
-            state, error = "blocked", f"Forbidden: {exc.message}"
-        except TelegramError as exc:
-            state, error = "failed", f"{type(exc).__name__}: {exc.message}"
-            log.warning("digest not delivered", extra={"chat_id": person.chat_id, "error": error})
-        async with runtime.sessions() as session, session.begin():
-            await tally_store.record_delivery(
-                session=session,
-                chat_id=person.chat_id,
-                kind="digest",
-                dedupe_key=key,
-                state=state,
-                now=runtime.now(),
-                error=error,
-                telegram_message_id=message_id,
-                payload={"week": week, "region": person.region_code, "locale": locale},
-            )
-            if state == "blocked":
-                await people_store.mark_unreachable(session=session, telegram_id=person.chat_id)
-        counts[state] += 1
-    return {"week": week, "recipients": len(recipients), **{k: counts[k] for k in sorted(counts)}}
-
-
-async def _rendered(
-    runtime: Runtime,
-    cache: dict[tuple[str, str], RenderedDigest | None],
-    region: str,
-    week: str,
-    locale: str,
-) -> RenderedDigest | None:
-    """Build and render a region's digest once per language."""
-    if (region, locale) not in cache:
-        try:
-            async with runtime.sessions() as session:
-                data = await digest_service.build_digest(
-                    session=session, region_code=region, week=week, settings=runtime.settings
-                )
-        except TallyError:
-            cache[(region, locale)] = None
-        else:
-            cache[(region, locale)] = await render(
-                get_translator(locale), data, runtime.settings.propagation
-            )
-    return cache[(region, locale)]
-
-
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /digest."""
-    app.add_handler(
-        CommandHandler("digest", digest_command, filters=filters.ChatType.PRIVATE), group=0
-    )
+FEATURE = Feature(
+    name="digest",
+    handlers=in_group(
+        COMMAND_GROUP,
+        CommandHandler("digest", digest_command, filters=filters.ChatType.PRIVATE),
+    ),
+    commands=COMMANDS,
+    jobs=(jobs.WEEKLY_TALLY, jobs.WEEKLY_DIGEST),
+)

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
+from bot import jobs
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.dialog import Dialog, end_dialog, register_flow, start_dialog
-from bot.handlers.stations import actor_of, send_notices
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.handlers.stations_common import actor_of, send_notices
 from bot.i18n import N_, Translator
+from bot.reports.evaluation import evaluation_workbook
 from bot.runtime.context import KepuContext
+from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError, params_from
@@ -22,13 +26,15 @@ from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
 from storage.models import EvaluationProposal, Station
 
-command(
-    "evaluation",
-    N_("Annual evaluation: review commend, rectify, eliminate and revoke proposals"),
-    "coordinator",
-    order=60,
+COMMANDS = (
+    command(
+        "evaluation",
+        N_("Annual evaluation: review commend, rectify, eliminate and revoke proposals"),
+        "coordinator",
+        order=60,
+    ),
+    command("integrity", N_("Integrity report of your area"), "coordinator", order=61),
 )
-command("integrity", N_("Integrity report of your area"), "coordinator", order=61)
 
 Markup = InlineKeyboardMarkup
 LIST_LIMIT = 10
@@ -196,7 +202,9 @@ async def outstanding(update: Update, context: KepuContext, year: int) -> None:
     t = context.t
     lines = [t("<b>Outstanding informants {year}</b>", year=year)]
     for code in _regions(context):
-        run = await store.run_for(session=context.session, year=year, region_code=code)
+        run = await evaluation_service.run_for(
+            session=context.session, year=year, region_code=code
+        )
         rows = (
             await store.outstanding_in(session=context.session, run_id=run.id, region_code=code)
             if run and run.id
@@ -220,7 +228,6 @@ async def outstanding(update: Update, context: KepuContext, year: int) -> None:
 
 async def send_xlsx(update: Update, context: KepuContext, year: int) -> None:
     """Send the evaluation workbook of each region the coordinator holds."""
-    from bot.reports.evaluation import evaluation_workbook
 
     chat = update.effective_chat
     assert chat is not None
@@ -344,7 +351,9 @@ async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> N
     )
 
 
-register_flow("evaluation_override", {"reason": step_reason})
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    "evaluation_override": {"reason": step_reason},
+}
 
 
 @requires("coordinator")
@@ -437,8 +446,15 @@ async def integrity(update: Update, context: KepuContext) -> None:
 _PAPER = {"no_informants": N_("no informant"), "inactive": N_("nothing for {days} days")}
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /evaluation, /integrity and the EVA: buttons."""
-    app.add_handler(CommandHandler("evaluation", evaluation), group=0)
-    app.add_handler(CommandHandler("integrity", integrity), group=0)
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^EVA:"), group=0)
+FEATURE = Feature(
+    name="evaluation",
+    handlers=in_group(
+        COMMAND_GROUP,
+        CommandHandler("evaluation", evaluation),
+        CommandHandler("integrity", integrity),
+        CallbackQueryHandler(on_button, pattern=r"^EVA:"),
+    ),
+    flows=FLOWS,
+    commands=COMMANDS,
+    jobs=(jobs.ANNUAL_EVALUATION,),
+)

@@ -2,35 +2,32 @@
 
 The feature is split by audience: ``informants_join`` (the joining dialog),
 ``informants_self`` (/me, /settings, /mydata, /forget) and ``informants_admin``
-(/invite, /informants). This module declares the commands and registers the handlers.
+(/invite, /informants). This module declares the feature.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.handlers import informants_admin, informants_join, informants_self
 from bot.handlers.commands import command
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_
 
-command("me", N_("Your informant profile"), "informant", order=20)
-command("settings", N_("Language, topics, pushes and quiet hours"), order=21)
-command("invite", N_("Invite informants (link and QR poster)"), "station_admin", order=30)
-command("informants", N_("Your station's informants"), "station_admin", order=31)
-command("mydata", N_("Everything stored about you, as a file"), order=80)
-command("forget", N_("Erase your personal data"), order=81)
+COMMANDS = (
+    command("me", N_("Your informant profile"), "informant", order=20),
+    command("settings", N_("Language, topics, pushes and quiet hours"), order=21),
+    command("invite", N_("Invite informants (link and QR poster)"), "station_admin", order=30),
+    command("informants", N_("Your station's informants"), "station_admin", order=31),
+    command("mydata", N_("Everything stored about you, as a file"), order=80),
+    command("forget", N_("Erase your personal data"), order=81),
+)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register this feature's handlers (commands and buttons in group 0)."""
-    from bot.handlers import basics
-
-    group = 0
-    if informants_join.on_start_payload not in basics.START_PAYLOAD_HANDLERS:
-        basics.START_PAYLOAD_HANDLERS.append(informants_join.on_start_payload)
-    handlers = [
+FEATURE = Feature(
+    name="informants",
+    handlers=in_group(
+        COMMAND_GROUP,
         CommandHandler("me", informants_self.me),
         CommandHandler("settings", informants_self.settings),
         CommandHandler("mydata", informants_self.mydata),
@@ -42,6 +39,8 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         CallbackQueryHandler(informants_self.on_forget_button, pattern=r"^FGT:"),
         CallbackQueryHandler(informants_admin.on_invite_button, pattern=r"^INV:"),
         CallbackQueryHandler(informants_admin.on_roster_button, pattern=r"^ROS:"),
-    ]
-    for handler in handlers:
-        app.add_handler(handler, group=group)
+    ),
+    flows=informants_join.FLOWS,
+    commands=COMMANDS,
+    start_payloads=(informants_join.on_start_payload,),
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import (
@@ -17,7 +18,7 @@ from telegram import (
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
-from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services import informants as informant_service
@@ -334,9 +335,8 @@ async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     await reply(update, context.t("Please use the buttons above: confirm, or edit a detail."))
 
 
-register_flow(
-    FLOW,
-    {
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    FLOW: {
         "consent": step_consent,
         "transfer": step_transfer,
         "name": step_name,
@@ -344,7 +344,7 @@ register_flow(
         "topics": step_topics,
         "confirm": step_confirm,
     },
-)
+}
 
 
 # --- buttons -----------------------------------------------------------------------------

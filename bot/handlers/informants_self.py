@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
+from bot.handlers.feature import assembly_of
 from bot.handlers.informants_join import topic_names, topics_markup
 from bot.i18n import SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
@@ -73,7 +74,10 @@ async def me(update: Update, context: KepuContext) -> None:
     if person is None or person.id is None:
         return
     prof = await informant_service.profile(
-        session=context.session, person_id=person.id, now=context.runtime.now()
+        session=context.session,
+        person_id=person.id,
+        now=context.runtime.now(),
+        providers=assembly_of(context.application).profile_providers(context.runtime.settings),
     )
     if prof is None:
         await reply(update, _not_joined(context.t))

@@ -29,7 +29,6 @@ from telegram import (
 )
 from telegram.error import TelegramError
 from telegram.ext import (
-    Application,
     ChatMemberHandler,
     ChosenInlineResultHandler,
     InlineQueryHandler,
@@ -37,10 +36,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot.content.cards import ButtonProvider, CardButtons, CardRecipient
 from bot.handlers import shares_external, shares_top
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.handlers.links_web import install_link_routes
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
-from bot.runtime.inbox import register_batch_handler
+from bot.services import share_stats
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
 from storage import groups as group_store
@@ -57,7 +59,7 @@ SUMMARY_CHARS = 300
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm")
 
 
-# --- card buttons (bot.content.cards.CARD_BUTTON_PROVIDERS) -----------------------------
+# --- card buttons ---------------------------------------------------------------------------
 
 
 def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton]]:
@@ -79,9 +81,8 @@ def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton
     ]
 
 
-def card_provider(runtime: Runtime):  # type: ignore[no-untyped-def]
+def card_provider(runtime: Runtime) -> ButtonProvider:
     """Return the card button provider: share rows and the card's tracked "Open" link."""
-    from bot.content.cards import CardButtons, CardRecipient
 
     async def share_card_buttons(recipient: CardRecipient) -> CardButtons:
         item = recipient.item
@@ -100,7 +101,6 @@ def card_provider(runtime: Runtime):  # type: ignore[no-untyped-def]
             rows=share_rows(get_translator(recipient.locale), item.id), open_url=url
         )
 
-    share_card_buttons.kepubot_shares = True  # type: ignore[attr-defined]
     return share_card_buttons
 
 
@@ -419,41 +419,26 @@ async def on_group_forward(update: Update, context: KepuContext) -> None:
         log.info("forward not counted", extra={"code": exc.code})
 
 
-# --- registration ------------------------------------------------------------------------
+# --- the feature --------------------------------------------------------------------------
 
 
-def _replace(providers: list[Any], provider: Any) -> None:
-    """Put ``provider`` in ``providers`` instead of any earlier one of this feature."""
-    providers[:] = [p for p in providers if not getattr(p, "kepubot_shares", False)]
-    providers.append(provider)
-
-
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register handlers, card buttons, the /me stats provider and the link routes."""
-    from bot.content.cards import CARD_BUTTON_PROVIDERS
-    from bot.handlers import basics
-    from bot.runtime import runner
-    from bot.runtime.links_web import install_link_routes
-    from bot.services import share_stats
-    from bot.services.informants import PROFILE_STATS_PROVIDERS
-
-    runtime: Runtime = app.bot_data["runtime"]
-    group = 0
-    handlers: list[Any] = [
+FEATURE = Feature(
+    name="shares",
+    handlers=in_group(
+        COMMAND_GROUP,
         InlineQueryHandler(on_inline_query),
         ChosenInlineResultHandler(on_chosen_inline_result),
         GroupMembershipHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.GROUPS & filters.FORWARDED, on_group_forward),
         *shares_external.handlers(),
         *shares_top.handlers(),
-    ]
-    for handler in handlers:
-        app.add_handler(handler, group=group)
-    if on_share_start not in basics.START_PAYLOAD_HANDLERS:
-        basics.START_PAYLOAD_HANDLERS.append(on_share_start)
-    _replace(CARD_BUTTON_PROVIDERS, card_provider(runtime))
-    _replace(PROFILE_STATS_PROVIDERS, share_stats.profile_provider(runtime.settings))
-    if install_link_routes not in runner.WEB_INSTALLERS:
-        runner.WEB_INSTALLERS.append(install_link_routes)
+    ),
+    flows=shares_external.FLOWS,
+    commands=shares_top.COMMANDS,
+    web_routes=(install_link_routes,),
+    card_buttons=(card_provider,),
+    start_payloads=(on_share_start,),
     # Inline shares arrive in floods and need no reply: record each batch in one go.
-    register_batch_handler("chosen_inline_result", chosen_results_in_bulk)
+    batch_handlers={"chosen_inline_result": chosen_results_in_bulk},
+    profile_stats=(share_stats.profile_provider,),
+)

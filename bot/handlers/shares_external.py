@@ -8,13 +8,14 @@ Nothing is written before the audience is known.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
-from telegram.ext import CallbackQueryHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.handlers.common import button_rows, reply
-from bot.handlers.dialog import Dialog, end_dialog, get_dialog, register_flow, start_dialog
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, start_dialog
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import shares as share_service
@@ -275,10 +276,12 @@ async def step_audience(update: Update, context: KepuContext, dialog: Dialog) ->
     await reply(update, text, link_preview_options=NO_PREVIEW)
 
 
-register_flow(FLOW, {"platform": step_platform, "audience": step_audience})
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    FLOW: {"platform": step_platform, "audience": step_audience},
+}
 
 
-def handlers() -> list[Any]:
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return this dialog's button handlers (group 0)."""
     return [
         CallbackQueryHandler(on_elsewhere, pattern=rf"^{ELSEWHERE}:"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
 from bot.handlers.common import is_unchanged, reply, requires
@@ -24,7 +24,7 @@ from storage.models import Station
 PREFIX = "TOP"
 ROLES = ("informant", "station_admin", "coordinator")
 
-command("top", N_("Leaderboards of propagation volume"), *ROLES, order=25)
+COMMANDS = (command("top", N_("Leaderboards of propagation volume"), *ROLES, order=25),)
 
 
 class Scope:
@@ -212,7 +212,7 @@ async def on_top_button(update: Update, context: KepuContext) -> None:
             raise
 
 
-def handlers() -> list[Any]:
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return the /top handlers (group 0)."""
     return [
         CommandHandler("top", top),

@@ -6,15 +6,16 @@ so a restart or /cancel never loses them: /apply resumes where the applicant sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, lines, reply
-from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
-from bot.handlers.stations import error_text, send_notices
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.stations_common import error_text, send_notices
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
 from bot.services import regions as region_service
@@ -23,7 +24,7 @@ from bot.services import stations as station_service
 from bot.services.stations import HAVE_HINTS, HAVE_NAMES, HAVES, VENUE_NAMES, StationError
 from storage.models import Station
 
-command("apply", N_("Apply to set up a Kepu China e-station"), order=40)
+COMMANDS = (command("apply", N_("Apply to set up a Kepu China e-station"), order=40),)
 
 Markup = InlineKeyboardMarkup
 
@@ -353,9 +354,8 @@ async def step_have(update: Update, context: KepuContext, dialog: Dialog) -> Non
     )
 
 
-register_flow(
-    "apply",
-    {
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    "apply": {
         "name": step_name,
         "venue": step_buttons_only,
         "address": step_address,
@@ -363,7 +363,7 @@ register_flow(
         "have": step_have,
         "summary": step_buttons_only,
     },
-)
+}
 
 
 # --- buttons ------------------------------------------------------------------------------
@@ -510,7 +510,9 @@ async def _submit(update: Update, context: KepuContext, dialog: Dialog) -> None:
     await send_notices(context, outcome.notices)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /apply and its buttons."""
-    app.add_handler(CommandHandler("apply", apply, filters=filters.ChatType.PRIVATE), group=0)
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^APP:"), group=0)
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Return /apply and its buttons (command group)."""
+    return [
+        CommandHandler("apply", apply, filters=filters.ChatType.PRIVATE),
+        CallbackQueryHandler(on_button, pattern=r"^APP:"),
+    ]

@@ -7,11 +7,11 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, is_unchanged, reply, requires
-from bot.handlers.stations import actor_of, error_text, report_decision, station_button
+from bot.handlers.stations_common import actor_of, error_text, report_decision, station_button
 from bot.handlers.stations_review import ask_reason_if_allowed, card_text, review_buttons
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
@@ -29,13 +29,15 @@ from storage.models import Station
 
 log = logging.getLogger(__name__)
 
-command("stations", N_("Stations in your area, by status"), "coordinator", order=51)
-command(
-    "station",
-    N_("One station's status and actions: /station ID"),
-    "coordinator",
-    "station_admin",
-    order=52,
+COMMANDS = (
+    command("stations", N_("Stations in your area, by status"), "coordinator", order=51),
+    command(
+        "station",
+        N_("One station's status and actions: /station ID"),
+        "coordinator",
+        "station_admin",
+        order=52,
+    ),
 )
 
 Markup = InlineKeyboardMarkup
@@ -221,16 +223,12 @@ async def on_button(update: Update, context: KepuContext) -> None:
         await query.answer(error_text(context.t, exc)[:190], show_alert=True)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /stations (and its pages), /station and the management buttons."""
-    app.add_handler(CommandHandler("stations", requires("coordinator")(stations_list)), group=0)
-    app.add_handler(
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Return /stations (and its pages), /station and the management buttons."""
+    return [
+        CommandHandler("stations", requires("coordinator")(stations_list)),
         CommandHandler("station", requires("coordinator", "station_admin")(station_command)),
-        group=0,
-    )
-    # Pages of /stations before the other MGT: buttons; the role is checked on every press.
-    app.add_handler(
+        # Pages of /stations before the other MGT: buttons; the role is checked on every press.
         CallbackQueryHandler(requires("coordinator")(stations_page), pattern=r"^MGT:page:\d+$"),
-        group=0,
-    )
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^MGT:"), group=0)
+        CallbackQueryHandler(on_button, pattern=r"^MGT:"),
+    ]

@@ -7,17 +7,18 @@ rectify, revoke).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.core.zh_dates import parse_date
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.dialog import Dialog, end_dialog, goto, register_flow, start_dialog
-from bot.handlers.stations import (
+from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.stations_common import (
     actor_of,
     error_text,
     report_decision,
@@ -34,7 +35,11 @@ from bot.services.stations import HAVE_NAMES, STATE_NAMES, VENUE_NAMES, StationE
 from storage import stations as station_store
 from storage.models import Station
 
-command("pending", N_("Station applications waiting for your review"), "coordinator", order=50)
+COMMANDS = (
+    command(
+        "pending", N_("Station applications waiting for your review"), "coordinator", order=50
+    ),
+)
 
 Markup = InlineKeyboardMarkup
 INSPECTOR_MAX = 64
@@ -258,7 +263,6 @@ async def ask_date(update: Update, context: KepuContext) -> None:
 
 
 async def _date_button(update: Update, context: KepuContext, _station_id: int, which: str) -> None:
-    from bot.handlers.dialog import get_dialog
 
     query = update.callback_query
     assert query is not None
@@ -375,12 +379,6 @@ async def step_proof(update: Update, context: KepuContext, dialog: Dialog) -> No
         ),
     )
     await send_notices(context, outcome.notices)
-
-
-register_flow(
-    "onsite",
-    {"date": step_date, "inspector": step_inspector, "note": step_note, "proof": step_proof},
-)
 
 
 # --- reasons (reject, send back, rectify, revoke) -----------------------------------------
@@ -503,10 +501,20 @@ async def decide(
     await send_notices(context, outcome.notices)
 
 
-register_flow("station_reason", {"reason": step_reason, "deadline": step_deadline})
+FLOWS: dict[str, Mapping[str, StepHandler]] = {
+    "onsite": {
+        "date": step_date,
+        "inspector": step_inspector,
+        "note": step_note,
+        "proof": step_proof,
+    },
+    "station_reason": {"reason": step_reason, "deadline": step_deadline},
+}
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Register /pending and the review buttons."""
-    app.add_handler(CommandHandler("pending", requires("coordinator")(pending)), group=0)
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^REV:"), group=0)
+def handlers() -> list[BaseHandler[Any, Any, Any]]:
+    """Return /pending and the review buttons (command group)."""
+    return [
+        CommandHandler("pending", requires("coordinator")(pending)),
+        CallbackQueryHandler(on_button, pattern=r"^REV:"),
+    ]

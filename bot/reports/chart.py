@@ -1,4 +1,9 @@
-"""Render the weekly statistics chart (trend lines plus a top-stations bar chart) as PNG."""
+"""Render the weekly statistics chart (trend lines plus a top-stations bar chart) as PNG.
+
+Start-up speed: matplotlib is imported inside the functions that draw, never at import
+time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
+the project's one kind of import inside a function.
+"""
 
 from __future__ import annotations
 
@@ -83,6 +88,8 @@ def format_number(value: float) -> str:
 
 def render_weekly_chart(data: WeeklyChartData) -> bytes:
     """Render the weekly chart to PNG bytes (1280x960)."""
+    # matplotlib is imported when a chart is drawn: it adds about half a second to every
+    # start of the bot and the CLI, and most runs never draw one.
     import matplotlib as mpl
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -145,6 +152,7 @@ def _peak(values: Sequence[float]) -> float:
 
 def _style_value_axis(ax: Axes, values: Sequence[float], axis: str = "y") -> None:
     """Give a value axis a zero baseline, a few round ticks and thousands separators."""
+    # Lazily, as in render_weekly_chart (start-up speed).
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     finite = [v for v in values if math.isfinite(v)]

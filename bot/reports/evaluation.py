@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_, Translator
 from bot.reports.xlsx import Sheet, write_table_xlsx
+from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
 from bot.services.evaluation import KIND_NAMES, params_from
 from bot.services.evaluation_decisions import why_text
@@ -76,7 +77,7 @@ async def evaluation_workbook(
     *, session: AsyncSession, settings: Any, year: int, region_code: str, t: Translator
 ) -> bytes | None:
     """Return the workbook of ``region_code`` for ``year``, or None if it was not evaluated."""
-    run = await store.run_for(session=session, year=year, region_code=region_code)
+    run = await evaluation_service.run_for(session=session, year=year, region_code=region_code)
     if run is None or run.id is None:
         return None
     params = params_from(settings)

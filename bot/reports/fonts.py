@@ -6,12 +6,17 @@ matplotlib >= 3.10 registers every face of a collection (``FontManager.addfont``
 ``findfont`` returns a ``FontPath`` carrying the face index, and Pillow takes
 ``index=`` directly, so no face is extracted to disk. Everything is resolved lazily on
 first use and cached for the life of the process.
+
+Start-up speed: matplotlib, Pillow and fontTools are imported inside the functions that
+draw, never at import time (most runs draw nothing; tests/reports/test_fonts.py checks it).
+These imports are the project's one kind of import inside a function.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -135,7 +140,6 @@ def pil_font(size: int) -> FreeTypeFont:
 
 def display_width(text: str) -> int:
     """Return the width of text in columns, counting wide (CJK) characters as two."""
-    import unicodedata
 
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 

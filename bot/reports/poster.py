@@ -1,4 +1,9 @@
-"""Render a printable A4 invite poster with the station's QR code and Chinese text."""
+"""Render a printable A4 invite poster with the station's QR code and Chinese text.
+
+Start-up speed: Pillow and segno are imported inside the functions that draw, never at import
+time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
+the project's one kind of import inside a function.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Write tables to an XLSX workbook that opens cleanly in Excel, WPS and LibreOffice."""
+"""Write tables to an XLSX workbook that opens cleanly in Excel, WPS and LibreOffice.
+
+Start-up speed: openpyxl is imported inside the functions that draw, never at import
+time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
+the project's one kind of import inside a function.
+"""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,26 +32,11 @@ class HandlerFailed(Exception):
 
 
 # Set-based handlers for update kinds that arrive in floods and need no reply (e.g.
-# chosen_inline_result): one call per batch instead of one PTB dispatch per update.
+# chosen_inline_result): one call per batch instead of one PTB dispatch per update. A
+# feature declares them by the payload key they handle. The handler gets the raw payloads
+# and the batch's session; it must apply the same rules as the per-update handler. If it
+# raises, its savepoint is rolled back and those updates go one by one instead.
 BatchHandler = Callable[[Runtime, AsyncSession, list[dict[str, Any]]], Awaitable[None]]
-BATCH_HANDLERS: dict[str, BatchHandler] = {}
-
-
-def register_batch_handler(kind: str, handler: BatchHandler) -> None:
-    """Handle every update whose payload carries ``kind`` in batches with ``handler``.
-
-    The handler gets the raw payloads and the batch's session; it must apply the same rules
-    as the per-update handler. If it raises, its savepoint is rolled back and those updates
-    go through the ordinary per-update path instead.
-    """
-    BATCH_HANDLERS[kind] = handler
-
-
-def _batch_kind(payload: dict[str, Any]) -> str | None:
-    for kind in BATCH_HANDLERS:
-        if kind in payload:
-            return kind
-    return None
 
 
 @dataclass
@@ -87,8 +72,14 @@ async def record_handler_error(update: object, context: Any) -> None:
 class InboxProcessor:
     """Claim pending inbox rows and feed them to the PTB application."""
 
-    def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        *,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
+    ) -> None:
         self.application = application
+        self.batch_handlers = dict(batch_handlers or {})
         self.runtime: Runtime = application.bot_data["runtime"]
         self.wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -206,18 +197,20 @@ class InboxProcessor:
 
         Return the ids they handled and the rows left for one-by-one processing.
         """
-        if not BATCH_HANDLERS:
+        if not self.batch_handlers:
             return [], list(rows)
         groups: dict[str, list[inbox_store.ClaimedUpdate]] = {}
         rest: list[inbox_store.ClaimedUpdate] = []
         done: list[int] = []
         for row in rows:
-            kind = _batch_kind(row.payload)
+            kind = next((k for k in self.batch_handlers if k in row.payload), None)
             (groups.setdefault(kind, []) if kind else rest).append(row)
         for kind, members in groups.items():
             try:
                 async with session.begin_nested():
-                    await BATCH_HANDLERS[kind](self.runtime, session, [r.payload for r in members])
+                    await self.batch_handlers[kind](
+                        self.runtime, session, [r.payload for r in members]
+                    )
             except Exception:
                 log.exception(
                     "batch handler failed; processing one by one",

@@ -20,33 +20,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import math
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import ExtBot
+from telegram.ext import Application, ExtBot
 
-from bot.content.cards import (
-    CARD_BUTTON_PROVIDERS,
-    Card,
-    CardRecipient,
-    build_card,
-    progress_text,
-    report_text,
-    send_card,
-    sent_file_id,
-    uploads_file,
-)
-from bot.content.catalogue import item_state
-from bot.i18n import get_translator
 from bot.runtime.context import Runtime, runtime_of
 from bot.runtime.ratelimit import retry_after_seconds
-from storage import content as content_store
 from storage import outbox as outbox_store
 from storage import people as people_store
-from storage.models import ContentItem, Push
+from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +83,8 @@ class _Abandon(Exception):
     """Stop at once, leaving claimed rows leased (``drain(max_sends=…)`` simulates a crash)."""
 
 
-class _Final(Exception):
-    """The row cannot be sent, now or later."""
+class Undeliverable(Exception):
+    """The row cannot be sent, now or later (a deliverer raises it)."""
 
     def __init__(self, state: str, error: str) -> None:
         super().__init__(error)
@@ -104,11 +92,70 @@ class _Final(Exception):
         self.error = error
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What a deliverer sent, and what to write in the transaction that marks it sent."""
+
+    message: Message
+    after: Callable[[AsyncSession], Awaitable[None]] | None = None
+
+
+class Deliverer(Protocol):
+    """Sends the rows of one kind (``outbox_message.kind``) that features declare."""
+
+    async def prepare(self, rows: Sequence[ClaimedMessage]) -> None:
+        """Read what the claimed rows of this kind need, once per batch."""
+
+    async def deliver(self, row: ClaimedMessage) -> Delivery:
+        """Send one row; raise ``Undeliverable`` when it can never be sent."""
+
+
+class SenderObserver(Protocol):
+    """Follows the sender's progress (e.g. a push's progress report)."""
+
+    async def after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
+        """React to a batch that touched rows of ``push_ids``."""
+
+    async def when_idle(self) -> None:
+        """Look around while the sender has nothing to send."""
+
+
+@dataclass(frozen=True)
+class SenderTools:
+    """What deliverers and observers work with: the app, its bot, the runtime, the gate."""
+
+    application: Application[Any, Any, Any, Any, Any, Any]
+    bot: ExtBot[Any]
+    runtime: Runtime
+    options: OutboxOptions
+    gate: Callable[[], Awaitable[None]]
+
+
+DelivererFactory = Callable[[SenderTools], Deliverer]
+ObserverFactory = Callable[[SenderTools], SenderObserver]
+
+
 def notify_outbox(runtime: Runtime) -> None:
     """Wake the sender of this process: rows were (or are about to be) enqueued."""
     event = runtime.extras.get(WAKEUP_KEY)
     if event is not None:
         event.set()
+
+
+def wake_on_commit(extras: dict[str, Any]) -> Callable[[Session], None]:
+    """Return the after-commit hook that wakes the sender when a commit enqueued rows.
+
+    The sender is woken at the commit itself, not at its next poll, and never before the
+    rows are visible to it. ``extras`` is the runtime's (the sender keeps its event there).
+    """
+
+    def wake(session: Session) -> None:
+        if session.info.pop(outbox_store.ENQUEUED, False):
+            event = extras.get(WAKEUP_KEY)
+            if event is not None:
+                event.set()
+
+    return wake
 
 
 def _buttons(rows: Any) -> InlineKeyboardMarkup | None:
@@ -121,12 +168,21 @@ def _buttons(rows: Any) -> InlineKeyboardMarkup | None:
 
 
 class OutboxWorker:
-    """Claim due rows, send them one by one, and record each outcome right away."""
+    """Claim due rows, send them one by one, and record each outcome right away.
+
+    Plain ``message`` rows are sent here; other kinds go to the deliverers features declare.
+    """
 
     def __init__(
-        self, bot: ExtBot[Any], runtime: Runtime, options: OutboxOptions | None = None
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        options: OutboxOptions | None = None,
+        *,
+        deliverers: Mapping[str, DelivererFactory] | None = None,
+        observers: Sequence[ObserverFactory] = (),
     ) -> None:
-        self.bot = bot
+        runtime = runtime_of(application)
+        self.bot: ExtBot[Any] = application.bot
         self.runtime = runtime
         self.options = (
             options
@@ -137,11 +193,11 @@ class OutboxWorker:
         self.stats = SenderStats()
         self.busy = False
         self._stop = asyncio.Event()
-        self._file_ids: dict[int, str] = {}
-        self._progress_at: dict[int, float] = {}
-        self._item_read_at: dict[int, float] = {}
-        self._sweep_at = 0.0  # when an idle sender next looks for settled pushes
+        self._sweep_at = 0.0  # when an idle sender next lets observers look around
         self._sqlite = runtime.engine.dialect.name == "sqlite"
+        tools = SenderTools(application, self.bot, runtime, self.options, self._gate)
+        self._deliverers = {kind: make(tools) for kind, make in (deliverers or {}).items()}
+        self._observers = [make(tools) for make in observers]
 
     # --- loop -------------------------------------------------------------------------
     def stop(self) -> None:
@@ -166,7 +222,7 @@ class OutboxWorker:
                     continue
                 hot = loop.time() < hot_until
                 if hot or loop.time() >= self._sweep_at:
-                    await self._finish_settled()
+                    await self._when_idle()
                     self._sweep_at = loop.time() + self.options.progress_every
                 wait = await self._idle_wait(hot)
                 self.wakeup.clear()
@@ -244,11 +300,11 @@ class OutboxWorker:
         if not rows:
             return 0
         self.stats.claimed += len(rows)
-        content_ids = {int(r.payload["content_id"]) for r in rows if r.kind == "content"}
-        async with self.runtime.sessions() as session:
-            items = await content_store.get_items(session=session, content_ids=content_ids)
+        for kind, deliverer in self._deliverers.items():
+            of_kind = [r for r in rows if r.kind == kind]
+            if of_kind:
+                await deliverer.prepare(of_kind)
         loop = asyncio.get_running_loop()
-        self._item_read_at.update(dict.fromkeys(content_ids, loop.time()))
         touched = {row.push_id for row in rows if row.push_id is not None}
         lease_end = loop.time() + self.options.lease.total_seconds() * 0.8
         # Up to ``concurrency`` sends overlap (network latency); each still commits its own
@@ -257,12 +313,12 @@ class OutboxWorker:
         flood: list[float] = []
         unsent: list[int] = []
 
-        async def one(row: outbox_store.ClaimedMessage) -> None:
+        async def one(row: ClaimedMessage) -> None:
             async with slots:
                 if flood or self._stop.is_set() or loop.time() > lease_end:
                     unsent.append(row.id)
                     return
-                wait = await self._send_one(row, items)
+                wait = await self._send_one(row)
                 if wait is not None:
                     flood.append(wait)
 
@@ -281,7 +337,7 @@ class OutboxWorker:
             await asyncio.sleep(wait)
         elif unsent:
             await self._release(unsent, self.runtime.now())
-        await self._progress(touched, final_check=len(rows) < self.options.batch_size)
+        await self._after_batch(touched, final_check=len(rows) < self.options.batch_size)
         return handled
 
     async def _release(self, ids: list[int], due_at: dt.datetime) -> None:
@@ -305,31 +361,24 @@ class OutboxWorker:
                 return
             await asyncio.sleep(0.005)
 
-    async def _send_one(
-        self, row: outbox_store.ClaimedMessage, items: dict[int, ContentItem]
-    ) -> float | None:
+    async def _send_one(self, row: ClaimedMessage) -> float | None:
         """Send one row and record the outcome; return a flood wait in seconds, if any."""
         attempts = row.attempts + 1
         if self._max_sends is not None and self.stats.sent >= self._max_sends:
             raise _Abandon
         try:
-            message, item = await self._deliver(row, items)
+            delivery = await self._deliver(row)
             await self._gate()
             async with self.runtime.sessions() as session, session.begin():
                 await outbox_store.mark_sent(
                     session=session,
                     message_id=row.id,
                     now=self.runtime.now(),
-                    telegram_message_id=message.message_id,
+                    telegram_message_id=delivery.message.message_id,
                     attempts=attempts,
                 )
-                if item is not None and item.id is not None:
-                    file_id = sent_file_id(message)
-                    if file_id and item.id not in self._file_ids:
-                        self._file_ids[item.id] = file_id
-                        await content_store.set_media_file_id(
-                            session=session, content_id=item.id, file_id=file_id
-                        )
+                if delivery.after is not None:
+                    await delivery.after(session)
             self.stats.sent += 1
             return None
         except _Abandon:
@@ -348,7 +397,7 @@ class OutboxWorker:
             await self._finish(row, "failed", f"BadRequest: {exc.message}", attempts)
         except NetworkError as exc:  # timeouts, 5xx, dropped connections
             await self._retry(row, f"{type(exc).__name__}: {exc.message}", attempts)
-        except _Final as exc:
+        except Undeliverable as exc:
             await self._finish(row, exc.state, exc.error, attempts)
         except TelegramError as exc:
             await self._finish(row, "failed", f"{type(exc).__name__}: {exc.message}", attempts)
@@ -356,77 +405,36 @@ class OutboxWorker:
             await self._finish(row, "failed", f"{type(exc).__name__}: {exc}", attempts)
         return None
 
-    async def _deliver(
-        self, row: outbox_store.ClaimedMessage, items: dict[int, ContentItem]
-    ) -> tuple[Message, ContentItem | None]:
+    async def _deliver(self, row: ClaimedMessage) -> Delivery:
         """Send the message a row describes; no database lock is held while sending."""
-        payload = row.payload
-        if row.kind == "content":
-            item = await self._current_item(int(payload["content_id"]), items)
-            if item is None:
-                raise _Final("failed", "content_missing")
-            state = item_state(item, self.runtime.now())
-            if state in ("retired", "expired"):
-                raise _Final("failed", f"content_{state}")
-            if item.id in self._file_ids and not item.media_file_id:
-                item.media_file_id = self._file_ids[item.id]
-            card = await self._card(row, item)
-            message = await send_card(self.bot, row.chat_id, card, rate_limit_args=NO_RETRY)
-            return message, (item if uploads_file(card) else None)
         if row.kind == "message":
             message = await self.bot.send_message(
                 row.chat_id,
-                payload["text"],
+                row.payload["text"],
                 parse_mode="HTML",
-                reply_markup=_buttons(payload.get("rows")),
+                reply_markup=_buttons(row.payload.get("rows")),
                 rate_limit_args=NO_RETRY,
             )
-            return message, None
-        raise _Final("failed", f"unknown_kind:{row.kind}")
+            return Delivery(message)
+        deliverer = self._deliverers.get(row.kind)
+        if deliverer is None:
+            raise Undeliverable("failed", f"unknown_kind:{row.kind}")
+        return await deliverer.deliver(row)
 
-    async def _current_item(
-        self, content_id: int, items: dict[int, ContentItem]
-    ) -> ContentItem | None:
-        """Return the item, re-read at most every ``item_recheck`` seconds."""
-        loop = asyncio.get_running_loop()
-        last = self._item_read_at.get(content_id, -math.inf)
-        if loop.time() - last >= self.options.item_recheck:
-            self._item_read_at[content_id] = loop.time()
-            async with self.runtime.sessions() as session:
-                fresh = await content_store.get_item(session=session, content_id=content_id)
-            if fresh is None:
-                items.pop(content_id, None)
-            else:
-                items[content_id] = fresh
-        return items.get(content_id)
+    async def _after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
+        for observer in self._observers:
+            await observer.after_batch(push_ids, final_check=final_check)
 
-    async def _card(self, row: outbox_store.ClaimedMessage, item: ContentItem) -> Card:
-        """Render the card; other features' button providers run in their own transaction.
-
-        What providers write (tracked links) commits before the send: a crash in between
-        leaves an unused link, never a message without its link.
-        """
-        payload = row.payload
-        async with self.runtime.sessions() as session:
-            recipient = CardRecipient(
-                session=session,
-                item=item,
-                chat_id=row.chat_id,
-                locale=str(payload.get("locale") or "zh_CN"),
-                informant_id=payload.get("informant_id"),
-                station_admin=bool(payload.get("station_admin")),
-            )
-            if not CARD_BUTTON_PROVIDERS:
-                return await build_card(recipient)
-            await self._gate()
-            async with session.begin():
-                # Write first (the row itself): SQLite then waits for the lock, not fails.
-                await outbox_store.touch(session=session, message_id=row.id)
-                return await build_card(recipient)
+    async def _when_idle(self) -> None:
+        for observer in self._observers:
+            try:
+                await observer.when_idle()
+            except Exception:  # looking around is a courtesy; never stop the sender for it
+                log.exception("outbox observer failed")
 
     async def _finish(
         self,
-        row: outbox_store.ClaimedMessage,
+        row: ClaimedMessage,
         state: str,
         error: str,
         attempts: int,
@@ -447,7 +455,7 @@ class OutboxWorker:
         key = error.split(":")[0]
         self.stats.errors[key] = self.stats.errors.get(key, 0) + 1
 
-    async def _retry(self, row: outbox_store.ClaimedMessage, error: str, attempts: int) -> None:
+    async def _retry(self, row: ClaimedMessage, error: str, attempts: int) -> None:
         if attempts >= self.options.max_attempts:
             await self._finish(row, "failed", error, attempts)
             return
@@ -463,88 +471,15 @@ class OutboxWorker:
             )
         self.stats.retried += 1
 
-    # --- progress ---------------------------------------------------------------------
-    async def _finish_settled(self) -> None:
-        """Finish and report pushes left with nothing pending by others (e.g. a retire).
 
-        ``_progress`` only sees pushes whose rows this sender handled; retiring an item
-        fails its queued rows without a send, and a push's last full batch can end
-        between two progress passes. Runs between batches, when this sender has no send
-        in flight, and only reads unless a push is to be finished (``finish_push`` lets
-        one process report it).
-        """
-        try:
-            async with self.runtime.sessions() as session:
-                push_ids = await outbox_store.settled_pushes(session=session)
-            await self._progress(set(push_ids), final_check=True)
-        except Exception:  # a report is a courtesy; never stop the sender for it
-            log.exception("finishing settled pushes failed")
+def outbox_service(
+    deliverers: Mapping[str, DelivererFactory], observers: Sequence[ObserverFactory]
+) -> Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]]:
+    """Return the service that runs this process's sender until ``stop``."""
 
-    async def _progress(self, push_ids: set[int], *, final_check: bool) -> None:
-        """Edit curators' progress messages now and then; report finished pushes once."""
-        if not push_ids:
-            return
-        loop = asyncio.get_running_loop()
-        for push_id in sorted(push_ids):
-            last = self._progress_at.get(push_id)
-            due = last is None or loop.time() - last >= self.options.progress_every
-            if not (due or final_check):
-                continue
-            self._progress_at[push_id] = loop.time()
-            async with self.runtime.sessions() as session:
-                push = await outbox_store.get_push(session=session, push_id=push_id)
-                counts = await outbox_store.counts(session=session, push_id=push_id)
-                item = (
-                    await content_store.get_item(session=session, content_id=push.content_id)
-                    if push is not None and push.content_id is not None
-                    else None
-                )
-            if push is None or push.finished_at is not None:
-                continue
-            if counts["pending"] == 0:
-                await self._gate()
-                async with self.runtime.sessions() as session, session.begin():
-                    won = await outbox_store.finish_push(
-                        session=session, push_id=push_id, now=self.runtime.now()
-                    )
-                if won:
-                    self._progress_at.pop(push_id, None)
-                    await self._report(push, counts, item, final=True)
-            else:
-                await self._report(push, counts, item, final=False)
+    async def outbox_sender(app: Any, stop: asyncio.Event) -> None:
+        worker = OutboxWorker(app, deliverers=deliverers, observers=observers)
+        runtime_of(app).extras[WORKER_KEY] = worker
+        await worker.run(stop)
 
-    async def _report(
-        self, push: Push, counts: dict[str, int], item: ContentItem | None, *, final: bool
-    ) -> None:
-        """Edit the curator's progress message; send the final report as a new message."""
-        targeting = push.targeting or {}
-        chat_id = targeting.get("report_chat")
-        if final:
-            log.info("push finished", extra={"push_id": push.id, **counts})
-        if chat_id is None:
-            return
-        t = get_translator(str(targeting.get("report_locale") or "zh_CN"))
-        title = item.title if item is not None else "—"
-        try:
-            message_id = targeting.get("progress_message_id")
-            if message_id is not None:
-                await self.bot.edit_message_text(
-                    progress_text(t, push, counts, title, final=final),
-                    chat_id=chat_id,
-                    message_id=int(message_id),
-                    parse_mode="HTML",
-                )
-            if final:
-                await self.bot.send_message(
-                    chat_id, report_text(t, push, counts, title), parse_mode="HTML"
-                )
-        except TelegramError as exc:  # a report is a courtesy; never stop sending for it
-            log.warning("push report failed", extra={"push_id": push.id, "error": str(exc)})
-
-
-async def start_outbox(app: Any, stop: asyncio.Event) -> None:
-    """Service starter for ``kepubot run``: run this process's sender until ``stop``."""
-    runtime = runtime_of(app)
-    worker = OutboxWorker(app.bot, runtime)
-    runtime.extras[WORKER_KEY] = worker
-    await worker.run(stop)
+    return outbox_sender

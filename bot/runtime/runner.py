@@ -1,4 +1,5 @@
-"""Run the bot: inbox processor, poller or webhook, web server, scheduler; stop cleanly."""
+"""Serve a built application: inbox processor, poller or webhook, web server, background
+services (scheduler, outbox sender); stop cleanly. What to serve comes from ``bot.app``."""
 
 from __future__ import annotations
 
@@ -6,25 +7,23 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 
 from telegram import Update
+from telegram.ext import Application
 
-from bot.app import build_application, build_runtime
-from bot.config import Settings
 from bot.runtime.alerts import parked_alert
-from bot.runtime.context import Runtime
-from bot.runtime.inbox import InboxProcessor
+from bot.runtime.context import Runtime, runtime_of
+from bot.runtime.inbox import BatchHandler, InboxProcessor
 from bot.runtime.poller import Poller
 from bot.runtime.web import RouteInstaller, build_web_app, start_site
 from storage.migrate import current_revision, head_revision
 
 log = logging.getLogger(__name__)
 
-# Background services features add (scheduler, outbox sender): async callables(app, stop).
-SERVICE_STARTERS: list[Callable[..., Any]] = []
-WEB_INSTALLERS: list[RouteInstaller] = []
+# A background service: ``async def service(app, stop)`` runs until ``stop`` is set.
+ServiceStarter = Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class NotMigrated(Exception):
@@ -42,17 +41,19 @@ async def ensure_migrated(runtime: Runtime) -> None:
         )
 
 
-async def run_bot(
-    settings: Settings,
+async def serve(
+    app: Application[Any, Any, Any, Any, Any, Any],
     *,
-    runtime: Runtime | None = None,
+    services: Iterable[ServiceStarter] = (),
+    web_routes: Iterable[RouteInstaller] = (),
+    batch_handlers: Mapping[str, BatchHandler] | None = None,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
     install_signals: bool = True,
-    installers: Iterable[RouteInstaller] = (),
 ) -> None:
-    """Run until ``stop`` is set or SIGTERM/SIGINT arrives."""
-    runtime = runtime or build_runtime(settings)
+    """Serve ``app`` until ``stop`` is set or SIGTERM/SIGINT arrives."""
+    runtime = runtime_of(app)
+    settings = runtime.settings
     await ensure_migrated(runtime)
     stop = stop or asyncio.Event()
     if install_signals:
@@ -60,17 +61,14 @@ async def run_bot(
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-    app = build_application(settings, runtime)
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
-    processor = InboxProcessor(app)
+    processor = InboxProcessor(app, batch_handlers=batch_handlers)
     processor.on_parked.append(parked_alert(runtime, app.bot))
     runtime.extras["processor"] = processor
     webhook = settings.telegram.mode == "webhook"
-    web_app = build_web_app(
-        runtime, processor, webhook=webhook, installers=[*WEB_INSTALLERS, *installers]
-    )
+    web_app = build_web_app(runtime, processor, webhook=webhook, installers=list(web_routes))
     web_runner, port = await start_site(web_app, settings.web.host, settings.web.port)
     runtime.extras["web_port"] = port
     tasks: list[asyncio.Task[Any]] = [asyncio.create_task(processor.run(), name="inbox")]
@@ -86,11 +84,7 @@ async def run_bot(
         poller = Poller(app, processor, timeout=settings.telegram.poll_timeout)
         runtime.extras["poller"] = poller
         tasks.append(asyncio.create_task(poller.run(), name="poller"))
-    from bot.jobs import load_jobs
-    from bot.runtime.scheduler import scheduler_service
-
-    load_jobs()
-    for starter in [scheduler_service, *SERVICE_STARTERS]:
+    for starter in services:
         name = getattr(starter, "__name__", "service")
         tasks.append(asyncio.create_task(starter(app, stop), name=name))
     log.info("kepubot running", extra={"mode": settings.telegram.mode, "web_port": port})

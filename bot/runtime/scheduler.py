@@ -9,9 +9,10 @@ on every start, so nothing doubles.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,15 +61,6 @@ class JobOutcome:
     status: str  # done | skipped | failed
     result: dict[str, Any]
     error: str | None = None
-
-
-JOBS: dict[str, JobSpec] = {}
-
-
-def register_job(spec: JobSpec) -> JobSpec:
-    """Add a job to the registry (called from bot/jobs.py only)."""
-    JOBS[spec.name] = spec
-    return spec
 
 
 def last_fire_time(spec: JobSpec, settings: Settings, now: dt.datetime) -> dt.datetime | None:
@@ -131,10 +123,11 @@ async def run_job(
 
 
 class Scheduler:
-    """Fire registered jobs on time and catch up the latest missed period on start."""
+    """Fire the given jobs on time and catch up the latest missed period on start."""
 
-    def __init__(self, runtime: Runtime, bot: Any = None) -> None:
+    def __init__(self, runtime: Runtime, jobs: Mapping[str, JobSpec], bot: Any = None) -> None:
         self.runtime = runtime
+        self.jobs = dict(jobs)
         self.bot = bot
         self._aps = AsyncIOScheduler(
             timezone=runtime.settings.scheduler.tz,
@@ -151,7 +144,7 @@ class Scheduler:
         """Run each job's latest due period if it has not run (e.g. the bot was down)."""
         now = now or self.runtime.now()
         outcomes = []
-        for spec in JOBS.values():
+        for spec in self.jobs.values():
             if not spec.catch_up:
                 continue
             fired = last_fire_time(spec, self.runtime.settings, now)
@@ -168,11 +161,11 @@ class Scheduler:
         return outcomes
 
     async def _fire(self, name: str) -> None:
-        await run_job(self.runtime, JOBS[name], bot=self.bot)
+        await run_job(self.runtime, self.jobs[name], bot=self.bot)
 
     def start(self) -> None:
         """Add every job with its fixed id and start firing."""
-        for spec in JOBS.values():
+        for spec in self.jobs.values():
             self._aps.add_job(
                 self._fire,
                 trigger=spec.trigger(self.runtime.settings),
@@ -189,16 +182,22 @@ class Scheduler:
             self._aps.shutdown(wait=False)
 
 
-async def scheduler_service(app: Any, stop: Any) -> None:
-    """Run the scheduler inside `kepubot run` until ``stop`` is set."""
-    runtime: Runtime = app.bot_data["runtime"]
-    if not runtime.settings.scheduler.enabled:
-        return
-    scheduler = Scheduler(runtime, app.bot)
-    runtime.extras["scheduler"] = scheduler
-    await scheduler.catch_up()
-    scheduler.start()
-    try:
-        await stop.wait()
-    finally:
-        scheduler.shutdown()
+def scheduler_service(
+    jobs: Mapping[str, JobSpec],
+) -> Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]]:
+    """Return the service that runs the scheduler inside `kepubot run` until ``stop``."""
+
+    async def run_scheduler(app: Any, stop: asyncio.Event) -> None:
+        runtime: Runtime = app.bot_data["runtime"]
+        if not runtime.settings.scheduler.enabled:
+            return
+        scheduler = Scheduler(runtime, jobs, app.bot)
+        runtime.extras["scheduler"] = scheduler
+        await scheduler.catch_up()
+        scheduler.start()
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown()
+
+    return run_scheduler

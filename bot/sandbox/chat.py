@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.regions_csv import parse_regions_csv
+from bot.data import REGIONS_SAMPLE_CSV
 from bot.i18n import Translator, get_translator
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.sandbox.models import Button, SimMessage
@@ -43,7 +44,6 @@ async def stdin_lines() -> AsyncIterator[str]:
 
 async def _seed(bot: RunningBot, user: SimUser, role: str) -> list[str]:
     """Give the chat user a sample region, station and role; return hint lines."""
-    from bot.data import REGIONS_SAMPLE_CSV
 
     runtime = bot.runtime
     now = runtime.now()

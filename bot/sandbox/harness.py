@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlmodel import col
 
-from bot.app import build_runtime
+from bot.app import FEATURES, build_runtime, run_bot
 from bot.config import Settings, load_settings
+from bot.handlers.feature import Feature
 from bot.runtime.context import Runtime, system_clock
 from bot.runtime.inbox import InboxProcessor
-from bot.runtime.runner import run_bot
 from bot.sandbox.sandbox import Sandbox
 from storage.models import InboxUpdate
 
@@ -113,12 +113,20 @@ async def running_bot(
     *,
     clock: Callable[[], dt.datetime] = system_clock,
     runtime: Runtime | None = None,
+    features: Sequence[Feature] = FEATURES,
 ) -> AsyncIterator[RunningBot]:
     """Start the real application (unchanged) against ``sandbox``; stop it on exit."""
     runtime = runtime or build_runtime(settings, clock=clock)
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(
-        run_bot(settings, runtime=runtime, stop=stop, ready=ready, install_signals=False)
+        run_bot(
+            settings,
+            runtime=runtime,
+            stop=stop,
+            ready=ready,
+            install_signals=False,
+            features=features,
+        )
     )
     ready_wait = asyncio.create_task(ready.wait())
     await asyncio.wait([task, ready_wait], return_when=asyncio.FIRST_COMPLETED)

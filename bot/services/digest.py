@@ -1,6 +1,6 @@
 """The weekly digest of one region: figures, change, top stations, silent ones, reviews, flags.
 
-``build_digest`` reads the tally (plain values out); ``bot/services/digest_render.py`` turns
+``build_digest`` reads the tally (plain values out); ``bot/reports/digest.py`` turns
 them into the message text, the chart PNG and the XLSX, in the reader's language.
 """
 

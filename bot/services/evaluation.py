@@ -24,10 +24,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.propagation import volume_over
 from bot.i18n import N_
+from bot.services.access import level_of, region_contains, region_prefix
 from storage import evaluation as store
+from storage import roles
 from storage.evaluation import StationFigures
-from storage.models import EvaluationProposal
+from storage.models import EvaluationProposal, EvaluationRun
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 KINDS: tuple[str, ...] = EvaluationProposal.KINDS
@@ -158,7 +161,6 @@ def province_of(code: str) -> str:
 
 def scope_of(region_code: str | None) -> str:
     """Return the region a run covers: a county widens to its city (the comparison group)."""
-    from bot.services.access import level_of
 
     if not region_code:
         return ""
@@ -167,7 +169,6 @@ def scope_of(region_code: str | None) -> str:
 
 def prefixes_of(scope: str) -> list[str] | None:
     """Return the region prefixes of a run scope (None = everywhere)."""
-    from bot.services.access import region_prefix
 
     return [region_prefix(scope)] if scope else None
 
@@ -333,7 +334,7 @@ async def gather_figures(
     """
     weights = settings.propagation
     figures = await store.station_figures(
-        session=session, start=start, end=end, weights=weights, prefixes=prefixes
+        session=session, start=start, end=end, volume=volume_over(weights), prefixes=prefixes
     )
     counted_from: dict[int, dt.date] = {}
     late: dict[dt.date, list[int]] = defaultdict(list)
@@ -348,7 +349,7 @@ async def gather_figures(
         kept[f.station_id] = f
     for day, ids in late.items():
         for f in await store.station_figures(
-            session=session, start=day, end=end, weights=weights, station_ids=ids
+            session=session, start=day, end=end, volume=volume_over(weights), station_ids=ids
         ):
             kept[f.station_id] = f
     return [kept[k] for k in sorted(kept)], counted_from
@@ -469,7 +470,6 @@ async def _outstanding(
     start: dt.date,
     end: dt.date,
 ) -> list[dict[str, Any]]:
-    from bot.services.access import level_of
 
     levels = [(6, ""), (4, "00")]
     if not scope or level_of(scope) == "province":
@@ -480,7 +480,7 @@ async def _outstanding(
             session=session,
             start=start,
             end=end,
-            weights=settings.propagation,
+            volume=volume_over(settings.propagation),
             prefixes=prefixes,
             group_len=length,
             top=params.outstanding_top,
@@ -496,50 +496,18 @@ async def _outstanding(
     return rows
 
 
-async def scheduled_evaluation(ctx: Any) -> dict[str, Any]:
-    """The January job: evaluate the year named by the period everywhere; tell coordinators."""
-    runtime = ctx.runtime
-    year = int(ctx.period)
-    as_of = ctx.now.astimezone(runtime.settings.scheduler.tz).date()
-    async with runtime.sessions() as session, session.begin():
-        result = await run_evaluation(
-            session=session,
-            settings=runtime.settings,
-            year=year,
-            region_code="",
-            as_of=as_of,
-            now=ctx.now,
-        )
-        notices = await coordinator_notices(session=session, year=year)
-    sent = 0
-    if ctx.bot is not None:
-        from bot.i18n import get_translator
-
-        default = runtime.settings.i18n.default_locale
-        for telegram_id, language, n in notices:
-            t = get_translator(language or default)
-            try:
-                await ctx.bot.send_message(
-                    telegram_id,
-                    t(
-                        "The {year} annual evaluation is ready: {n} proposals in your area wait "
-                        "for a decision. Send /evaluation to review them.",
-                        year=year,
-                        n=n,
-                    ),
-                )
-                sent += 1
-            except Exception:  # noqa: BLE001 - best effort; the proposals are stored
-                continue
-    return {**result.summary(), "notified": sent}
+async def run_for(*, session: AsyncSession, year: int, region_code: str) -> EvaluationRun | None:
+    """Return the newest run of ``year`` whose scope covers ``region_code``."""
+    for run in await store.runs_of_year(session=session, year=year):
+        if not run.region_code or region_code.startswith(region_prefix(run.region_code)):
+            return run
+    return None
 
 
 async def coordinator_notices(
     *, session: AsyncSession, year: int
 ) -> list[tuple[int, str | None, int]]:
     """Return (telegram id, language, open proposals in their area) for each coordinator."""
-    from bot.services.access import region_contains
-    from storage import roles
 
     open_ = await store.proposals_in(
         session=session, year=year, prefixes=None, statuses=["proposed"], limit=1_000_000

@@ -223,10 +223,9 @@ class Profile:
     stats: list[ProfileStat] = field(default_factory=list)
 
 
-# HOOK for the share feature: append ``async def provider(*, session, informant_id, now)``
-# returning ProfileStat items (e.g. shares this month, reach, rank); /me shows them all.
+# Figures other features add to /me (``Feature.profile_stats``): ``async def provider(*,
+# session, informant_id, now)`` returning ProfileStat items (shares this month, reach, rank).
 ProfileStatsProvider = Callable[..., Awaitable[Sequence[ProfileStat]]]
-PROFILE_STATS_PROVIDERS: list[ProfileStatsProvider] = []
 
 
 async def active_informant(*, session: AsyncSession, person_id: int) -> Informant | None:
@@ -235,14 +234,20 @@ async def active_informant(*, session: AsyncSession, person_id: int) -> Informan
     return informant if informant is not None and informant.removed_at is None else None
 
 
-async def profile(*, session: AsyncSession, person_id: int, now: dt.datetime) -> Profile | None:
-    """Return the profile of a registered informant, with every registered stat."""
+async def profile(
+    *,
+    session: AsyncSession,
+    person_id: int,
+    now: dt.datetime,
+    providers: Sequence[ProfileStatsProvider] = (),
+) -> Profile | None:
+    """Return the profile of a registered informant, with the figures of ``providers``."""
     informant = await active_informant(session=session, person_id=person_id)
     if informant is None or informant.id is None:
         return None
     station = await session.get(Station, informant.station_id)
     stats: list[ProfileStat] = []
-    for provider in PROFILE_STATS_PROVIDERS:
+    for provider in providers:
         stats.extend(await provider(session=session, informant_id=informant.id, now=now))
     return Profile(
         informant_id=informant.id,

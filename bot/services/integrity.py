@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.propagation import volume_over
 from bot.services.evaluation import SHANGHAI, local_date, params_from, prefixes_of
 from storage import evaluation as store
 
@@ -89,7 +90,7 @@ async def integrity_report(
         session=session,
         start=quiet_since,
         end=end,
-        weights=settings.propagation,
+        volume=volume_over(settings.propagation),
         prefixes=prefixes,
     )
     informants = await store.informant_counts(session=session, prefixes=prefixes)

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +26,6 @@ from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.content import Candidate
 from storage.models import ContentItem, Push
-
-if TYPE_CHECKING:
-    from bot.runtime.context import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -313,26 +310,6 @@ async def run_daily_push(
             )
         )
     return DailyPushResult(day=day, items=results)
-
-
-async def daily_push_job(runtime: Runtime, now: dt.datetime) -> dict[str, Any]:
-    """Run the scheduled daily push in its own transaction and wake the sender."""
-    from bot.runtime.outbox import notify_outbox
-
-    settings = runtime.settings
-    async with runtime.sessions() as session, session.begin():
-        result = await run_daily_push(
-            session=session,
-            now=now,
-            tz=settings.scheduler.tz,
-            default_locale=settings.i18n.default_locale,
-            max_items=settings.content.daily_push_items,
-            lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
-        )
-    notify_outbox(runtime)
-    summary = result.as_dict()
-    log.info("daily push", extra=summary)
-    return summary
 
 
 async def push_status(*, session: AsyncSession, push_id: int) -> PushStatus | None:

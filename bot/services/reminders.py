@@ -16,20 +16,17 @@ same day enqueues nothing new and the rate-limited sender delivers them:
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+import html
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import get_translator
 from bot.services.tally import COUNTED_STATES
 from storage import reminders as store
-from storage.outbox import NewMessage, enqueue
+from storage.outbox import NewMessage
 from storage.reminders import Contact
-
-if TYPE_CHECKING:
-    from bot.runtime.scheduler import JobContext
 
 IDLE_INFORMANT_DAYS = 14
 IDLE_STATION_DAYS = 30
@@ -58,7 +55,6 @@ def _message(rule: str, contact: Contact, key: str, text: str, now: dt.datetime)
 
 
 def _esc(value: object) -> str:
-    import html
 
     return html.escape(str(value), quote=False)
 
@@ -203,25 +199,3 @@ async def _rectifications(
                 )
             )
     return planned
-
-
-async def reminders_job(ctx: JobContext) -> dict[str, Any]:
-    """Job: enqueue today's reminders; the outbox sender delivers them."""
-    runtime = ctx.runtime
-    today = dt.date.fromisoformat(ctx.period)
-    async with runtime.sessions() as session, session.begin():
-        planned = await plan(
-            session=session,
-            today=today,
-            now=runtime.now(),
-            default_locale=runtime.settings.i18n.default_locale,
-        )
-        added = await enqueue(
-            session=session, push_id=None, messages=[p.message for p in planned], now=runtime.now()
-        )
-    if added:
-        from bot.runtime.outbox import notify_outbox
-
-        notify_outbox(runtime)
-    counts = Counter(p.rule for p in planned)
-    return {"day": ctx.period, "enqueued": added, **{k: counts[k] for k in sorted(counts)}}

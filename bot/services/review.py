@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.services import roles as role_service
-from bot.services.access import can_act_on_station
+from bot.services.access import can_act_on_station, coordinator_grants, is_admin
 from bot.services.stations import (
     REASON_REQUIRED,
     STAGES,
@@ -550,7 +550,6 @@ async def pending_for(
     *, session: AsyncSession, grants: Sequence[RoleGrant], limit: int = 20
 ) -> list[Station]:
     """Return applications the person may review now: county stage, then city stage."""
-    from bot.services.access import coordinator_grants, is_admin
 
     if is_admin(grants):
         return list(

@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.core.propagation import ShareFigures, propagation_volume
 from bot.i18n import N_
+from bot.services.informants import ProfileStat, ProfileStatsProvider
 from storage import links as link_store
 from storage import shares as share_store
+from storage.models import Informant
 
 PERIODS: tuple[str, ...] = ("week", "month")
 BOARD_SIZE = 10
@@ -190,11 +192,8 @@ STAT_RANK = N_("🏅 Rank in your station this month: {rank} of {total}")
 STAT_UNRANKED = N_("🏅 Not ranked in a station this month")
 
 
-def profile_provider(settings: Settings):  # type: ignore[no-untyped-def]
-    """Return the /me stats provider for ``bot.services.informants.PROFILE_STATS_PROVIDERS``."""
-    from bot.services.informants import ProfileStat
-    from storage.models import Informant
-
+def profile_provider(settings: Settings) -> ProfileStatsProvider:
+    """Return the /me figures of the share feature (shares, reach, visits, volume, rank)."""
     zone = ZoneInfo(settings.scheduler.timezone)
 
     async def share_profile_stats(
@@ -230,7 +229,6 @@ def profile_provider(settings: Settings):  # type: ignore[no-untyped-def]
             lines.append(ProfileStat(STAT_UNRANKED))
         return lines
 
-    share_profile_stats.kepubot_shares = True  # type: ignore[attr-defined]
     return share_profile_stats
 
 

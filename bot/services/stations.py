@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from bot.i18n import N_, get_translator
 from storage import audit
 from storage import stations as store
 from storage.models import Region, Station, StationEvidence
@@ -290,7 +290,6 @@ def venue_from_text(text: str, translate: Any = None) -> str:
     value = text.strip()
     if value in Station.VENUE_TYPES:
         return value
-    from bot.i18n import get_translator
 
     for locale in ("zh_CN", "en"):
         tr = get_translator(locale)

@@ -9,9 +9,7 @@ see whether such a station improves). Days are local dates in the configured zon
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,10 +19,6 @@ from bot.core.periods import parse_week
 from bot.core.propagation import volume_sql
 from storage import tally as tally_store
 from storage.tally import WeekBounds
-
-if TYPE_CHECKING:
-    from bot.runtime.context import Runtime
-    from bot.runtime.scheduler import JobContext
 
 COUNTED_STATES = ("recognised", "rectifying")
 TALLY_JOB = "weekly_tally"
@@ -104,16 +98,6 @@ async def tally_week(
     return TallyResult(week=week, stations=stations, regions=regions)
 
 
-async def weekly_tally_job(ctx: JobContext) -> dict[str, Any]:
-    """Job: recompute the period's week in one transaction."""
-    runtime = ctx.runtime
-    async with runtime.sessions() as session, session.begin():
-        result = await tally_week(
-            session=session, week=ctx.period, settings=runtime.settings, now=runtime.now()
-        )
-    return {"week": result.week, "stations": result.stations, "regions": result.regions}
-
-
 def check_finished(week: str, today: dt.date) -> None:
     """Refuse a week that is not over yet (its figures would be partial)."""
     try:
@@ -122,18 +106,3 @@ def check_finished(week: str, today: dt.date) -> None:
         raise TallyError("bad_week", week=week) from exc
     if end >= today:
         raise TallyError("week_not_over", week=week)
-
-
-async def ensure_tally(runtime: Runtime, weeks: Sequence[str]) -> None:
-    """Run the weekly_tally job for each of ``weeks`` that has not run (once per period)."""
-    from bot.jobs import load_jobs
-    from bot.runtime.scheduler import JOBS, run_job
-
-    load_jobs()
-    for week in weeks:
-        async with runtime.sessions() as session:
-            done = await tally_store.week_computed(session=session, week=week, job=TALLY_JOB)
-        if not done:
-            outcome = await run_job(runtime, JOBS[TALLY_JOB], period=week)
-            if outcome.status == "failed":
-                raise TallyError("tally_failed", week=week, error=outcome.error or "")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, build_runtime
+from bot.app import build_application, build_runtime, build_sender
 from bot.runtime.context import Runtime
 from bot.runtime.outbox import OPTIONS_KEY, WORKER_KEY, OutboxOptions, OutboxWorker
 from bot.sandbox import Faults, Limits, Sandbox, SimUser
@@ -199,6 +199,6 @@ async def standalone_worker(
     app = build_application(runtime.settings, runtime)
     await app.bot.initialize()
     try:
-        yield OutboxWorker(app.bot, runtime, options)
+        yield build_sender(app, options)
     finally:
         await app.bot.shutdown()

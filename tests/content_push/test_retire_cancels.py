@@ -343,7 +343,7 @@ async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
     sandbox, standalone_runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender re-reads the item while sending, so a claimed batch stops short too."""
-    from bot.runtime import outbox as outbox_module
+    from bot.content import delivery as delivery_module
     from bot.runtime.outbox import OutboxOptions
     from tests.content_push.conftest import standalone_worker
 
@@ -357,7 +357,7 @@ async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
             session=session, content_id=content_id, now=clock(), tz=settings.scheduler.tz
         )
     assert result.queued == 6
-    real_send = outbox_module.send_card
+    real_send = delivery_module.send_card
     sends = 0
 
     async def send_then_retire(*args: object, **kwargs: object) -> object:
@@ -371,7 +371,7 @@ async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
                 )
         return message
 
-    monkeypatch.setattr(outbox_module, "send_card", send_then_retire)
+    monkeypatch.setattr(delivery_module, "send_card", send_then_retire)
     options = OutboxOptions(batch_size=50, item_recheck=0.0)
     async with standalone_worker(sandbox, runtime, options) as worker:
         await worker.drain()

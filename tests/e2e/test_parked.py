@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import select
 from telegram import Update
 
-from bot.handlers import dialog as dialog_module
-from bot.handlers.dialog import Dialog, register_flow
+from bot.app import FEATURES
+from bot.handlers.dialog import Dialog
+from bot.handlers.feature import Feature
 from bot.runtime.context import KepuContext
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import running_bot, sandbox_settings
@@ -23,19 +21,16 @@ async def explode(update: Update, context: KepuContext, dialog: Dialog) -> None:
     raise RuntimeError("step is broken")
 
 
-@pytest.fixture
-def broken_flow() -> Iterator[None]:
-    register_flow("broken_test", {"x": explode})
-    yield
-    dialog_module._FLOWS.pop("broken_test", None)
+# A feature of the test alone: the real features plus one flow.
+TEST_FEATURES = (*FEATURES, Feature(name="broken_test", flows={"broken_test": {"x": explode}}))
 
 
 async def test_poison_update_is_reported(
-    sandbox: Sandbox, sqlite_url: str, clock: FixedClock, broken_flow: None
+    sandbox: Sandbox, sqlite_url: str, clock: FixedClock
 ) -> None:
     settings = sandbox_settings(sandbox, sqlite_url, limits={"inbox_max_attempts": 1})
     user, admin = sandbox.user("小张"), sandbox.user("管理员", language_code="en", started=True)
-    async with running_bot(sandbox, settings, clock=clock) as bot:
+    async with running_bot(sandbox, settings, clock=clock, features=TEST_FEATURES) as bot:
         async with bot.runtime.sessions() as session, session.begin():
             await role_service.grant(
                 session=session, telegram_id=admin.id, role="admin", now=clock()

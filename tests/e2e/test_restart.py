@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from telegram import Update
 
+from bot.app import FEATURES
 from bot.handlers import dialog as dialog_module
-from bot.handlers.dialog import Dialog, goto, register_flow
+from bot.handlers.dialog import Dialog, goto
+from bot.handlers.feature import Feature
 from bot.runtime.context import KepuContext
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import running_bot, sandbox_settings
@@ -30,19 +29,19 @@ async def finish(update: Update, context: KepuContext, dialog: Dialog) -> None:
     )
 
 
-@pytest.fixture
-def test_flow() -> Iterator[None]:
-    register_flow("restart_test", {"name": ask_city, "city": finish})
-    yield
-    dialog_module._FLOWS.pop("restart_test", None)
+# A feature of the test alone: the real features plus one flow.
+TEST_FEATURES = (
+    *FEATURES,
+    Feature(name="restart_test", flows={"restart_test": {"name": ask_city, "city": finish}}),
+)
 
 
 async def test_conversation_resumes_after_restart(
-    sandbox: Sandbox, sqlite_url: str, clock: FixedClock, test_flow: None
+    sandbox: Sandbox, sqlite_url: str, clock: FixedClock
 ) -> None:
     settings = sandbox_settings(sandbox, sqlite_url)
     user = sandbox.user("小明")
-    async with running_bot(sandbox, settings, clock=clock) as bot:
+    async with running_bot(sandbox, settings, clock=clock, features=TEST_FEATURES) as bot:
         async with bot.runtime.sessions() as session, session.begin():
             await dialogs.set_dialog(
                 session=session,
@@ -56,7 +55,7 @@ async def test_conversation_resumes_after_restart(
         await user.send("小明")
         assert (await user.wait_for_message()).text == "name=小明; city?"
     # The process is gone; a new one starts on the same database.
-    async with running_bot(sandbox, settings, clock=clock):
+    async with running_bot(sandbox, settings, clock=clock, features=TEST_FEATURES):
         await user.send("杭州")
         assert (await user.wait_for_message()).text == "done: 小明 / 杭州"
 
@@ -66,7 +65,7 @@ async def test_unknown_flow_state_is_cleared_politely(
 ) -> None:
     settings = sandbox_settings(sandbox, sqlite_url)
     user = sandbox.user("小红")
-    async with running_bot(sandbox, settings, clock=clock) as bot:
+    async with running_bot(sandbox, settings, clock=clock, features=TEST_FEATURES) as bot:
         async with bot.runtime.sessions() as session, session.begin():
             await dialogs.set_dialog(
                 session=session,

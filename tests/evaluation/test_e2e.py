@@ -9,8 +9,8 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from bot.jobs import load_jobs
-from bot.runtime.scheduler import JOBS, run_job
+from bot import jobs
+from bot.runtime.scheduler import run_job
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.world import SimUser
 from bot.services import evaluation as ev
@@ -189,9 +189,7 @@ async def test_january_job_runs_last_year_once(bot_env: RunningBot) -> None:
     rt = bot_env.runtime
     async with rt.sessions() as s, s.begin():
         await build(s)
-    load_jobs()
-    load_jobs()  # registering twice changes nothing
-    spec = JOBS["annual_evaluation"]
+    spec = jobs.ANNUAL_EVALUATION
     fired = dt.datetime(2027, 1, 5, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
     outcome = await run_job(rt, spec, now=fired + dt.timedelta(hours=1))
     assert outcome.period == "2026" and outcome.status == "done"

@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.runtime import inbox as inbox_module
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.inbox import InboxProcessor, record_handler_error, store_and_notify
 from storage import audit
@@ -226,17 +225,15 @@ async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> Non
             )
 
     behaviour: dict[str, Any] = {}
-    processor = InboxProcessor(await build_app(runtime, behaviour))
-    inbox_module.register_batch_handler("chosen_inline_result", bulk)
-    try:
-        await store_and_notify(
-            runtime,
-            processor,
-            [message_update(1), inline_choice(2), inline_choice(3), message_update(4)],
-        )
-        result = await processor.drain()
-    finally:
-        inbox_module.BATCH_HANDLERS.pop("chosen_inline_result", None)
+    processor = InboxProcessor(
+        await build_app(runtime, behaviour), batch_handlers={"chosen_inline_result": bulk}
+    )
+    await store_and_notify(
+        runtime,
+        processor,
+        [message_update(1), inline_choice(2), inline_choice(3), message_update(4)],
+    )
+    result = await processor.drain()
     assert result.done == 4
     assert calls == [[2, 3]]  # one call for the batch's inline results
     assert behaviour["order"] == [1, 4]  # the rest went through PTB, in order
@@ -251,13 +248,11 @@ async def test_failing_batch_handler_falls_back_to_one_by_one(runtime: Runtime) 
         raise RuntimeError("bulk bug")
 
     behaviour: dict[str, Any] = {}
-    processor = InboxProcessor(await build_app(runtime, behaviour))
-    inbox_module.register_batch_handler("chosen_inline_result", broken)
-    try:
-        await store_and_notify(runtime, processor, [inline_choice(5), inline_choice(6)])
-        result = await processor.drain()
-    finally:
-        inbox_module.BATCH_HANDLERS.pop("chosen_inline_result", None)
+    processor = InboxProcessor(
+        await build_app(runtime, behaviour), batch_handlers={"chosen_inline_result": broken}
+    )
+    await store_and_notify(runtime, processor, [inline_choice(5), inline_choice(6)])
+    result = await processor.drain()
     assert result.done == 2
     assert behaviour["order"] == [5, 6]  # handled by the ordinary per-update path
     assert await seen(runtime) == {5: 1, 6: 1}  # the failed bulk attempt left nothing

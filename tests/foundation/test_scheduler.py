@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.core.periods import is_week, parse_week, previous_week_period
 from bot.jobs import weekly_at
 from bot.runtime.context import Runtime
-from bot.runtime.scheduler import JOBS, JobContext, JobSpec, Scheduler, last_fire_time, run_job
+from bot.runtime.scheduler import JobContext, JobSpec, Scheduler, last_fire_time, run_job
 from storage import jobs as job_store
 from storage.db import create_engine, session_factory
 from tests.conftest import FixedClock, make_settings
@@ -22,11 +21,16 @@ SH = dt.timezone(dt.timedelta(hours=8))
 
 
 @pytest.fixture
-def calls() -> Iterator[list[tuple[str, dt.datetime]]]:
-    seen: list[tuple[str, dt.datetime]] = []
+def calls() -> list[tuple[str, dt.datetime]]:
+    return []
+
+
+@pytest.fixture
+def jobs(calls: list[tuple[str, dt.datetime]]) -> dict[str, JobSpec]:
+    """The jobs these tests schedule: one weekly job that records its calls."""
 
     async def tally(ctx: JobContext) -> dict[str, Any]:
-        seen.append((ctx.period, ctx.now))
+        calls.append((ctx.period, ctx.now))
         await asyncio.sleep(0.05)  # long enough for a concurrent runner to collide
         if ctx.period == "2026-W40":
             raise RuntimeError("bad week")
@@ -40,12 +44,7 @@ def calls() -> Iterator[list[tuple[str, dt.datetime]]]:
         func=tally,
         validate_period=is_week,
     )
-    saved = dict(JOBS)
-    JOBS.clear()
-    JOBS[spec.name] = spec
-    yield seen
-    JOBS.clear()
-    JOBS.update(saved)
+    return {spec.name: spec}
 
 
 def test_periods_and_last_fire_time() -> None:
@@ -67,9 +66,9 @@ def test_periods_and_last_fire_time() -> None:
 
 
 async def test_run_once_per_period_even_after_restart(
-    runtime: Runtime, calls: list[tuple[str, dt.datetime]]
+    jobs: dict[str, JobSpec], runtime: Runtime, calls: list[tuple[str, dt.datetime]]
 ) -> None:
-    spec = JOBS["test_tally"]
+    spec = jobs["test_tally"]
     first = await run_job(runtime, spec, period="2026-W47")
     again = await run_job(runtime, spec, period="2026-W47")  # a restarted process
     assert (first.status, again.status) == ("done", "skipped")
@@ -80,9 +79,9 @@ async def test_run_once_per_period_even_after_restart(
 
 
 async def test_failed_period_is_recorded_and_retried(
-    runtime: Runtime, calls: list[tuple[str, dt.datetime]]
+    jobs: dict[str, JobSpec], runtime: Runtime, calls: list[tuple[str, dt.datetime]]
 ) -> None:
-    spec = JOBS["test_tally"]
+    spec = jobs["test_tally"]
     failed = await run_job(runtime, spec, period="2026-W40")
     assert failed.status == "failed" and "bad week" in (failed.error or "")
     async with runtime.sessions() as session:
@@ -93,18 +92,21 @@ async def test_failed_period_is_recorded_and_retried(
 
 
 async def test_catch_up_runs_the_missed_period_once(
-    runtime: Runtime, clock: FixedClock, calls: list[tuple[str, dt.datetime]]
+    jobs: dict[str, JobSpec],
+    runtime: Runtime,
+    clock: FixedClock,
+    calls: list[tuple[str, dt.datetime]],
 ) -> None:
     # The bot was down over Monday 01:00; it starts on Tuesday.
     clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=SH))
-    scheduler = Scheduler(runtime)
+    scheduler = Scheduler(runtime, jobs)
     outcomes = await scheduler.catch_up()
     assert [(o.period, o.status) for o in outcomes] == [("2026-W47", "done")]
     # Restarted again the same day: nothing to catch up.
-    assert await Scheduler(runtime).catch_up() == []
+    assert await Scheduler(runtime, jobs).catch_up() == []
     # A week later, down again over Monday: next period caught up.
     clock.advance(days=7)
-    assert [o.period for o in await Scheduler(runtime).catch_up()] == ["2026-W48"]
+    assert [o.period for o in await Scheduler(runtime, jobs).catch_up()] == ["2026-W48"]
     assert [p for p, _ in calls] == ["2026-W47", "2026-W48"]
 
 
@@ -148,7 +150,11 @@ async def test_lease_has_one_holder_at_a_time(runtime: Runtime, clock: FixedCloc
 
 @pytest.mark.postgres
 async def test_two_schedulers_on_postgres_run_a_period_once(
-    db_url: str, runtime: Runtime, clock: FixedClock, calls: list[tuple[str, dt.datetime]]
+    jobs: dict[str, JobSpec],
+    db_url: str,
+    runtime: Runtime,
+    clock: FixedClock,
+    calls: list[tuple[str, dt.datetime]],
 ) -> None:
     if not db_url.startswith("postgresql"):
         pytest.skip("two processes sharing one database is the PostgreSQL deployment")
@@ -161,7 +167,9 @@ async def test_two_schedulers_on_postgres_run_a_period_once(
             clock=clock,
         )
         clock.set(dt.datetime(2026, 11, 24, 8, 0, tzinfo=SH))
-        results = await asyncio.gather(Scheduler(runtime).catch_up(), Scheduler(other).catch_up())
+        results = await asyncio.gather(
+            Scheduler(runtime, jobs).catch_up(), Scheduler(other, jobs).catch_up()
+        )
     finally:
         await other_engine.dispose()
     statuses = sorted(o.status for outcomes in results for o in outcomes)

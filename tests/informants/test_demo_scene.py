@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.i18n import get_translator
-from bot.sandbox.demo import Demo
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.scenes import informants as scene
+from bot.sandbox.stage import Demo
 from storage.models import Informant
 
 

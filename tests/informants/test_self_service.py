@@ -7,8 +7,13 @@ import json
 
 from sqlalchemy import select
 
-from bot.sandbox.harness import RunningBot
+from bot.app import FEATURES
+from bot.handlers.feature import Feature
+from bot.sandbox import Sandbox
+from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
+from bot.services.informants import ProfileStat
 from storage.models import AuditLog, DialogState, Informant, Person
+from tests.conftest import FixedClock
 from tests.informants.helpers import informant_of, join, last, setup_station
 
 
@@ -24,21 +29,20 @@ async def test_me_shows_profile_or_explains_joining(bot_env: RunningBot) -> None
     assert "+8613800000001" in text
 
 
-async def test_profile_stats_hook(bot_env: RunningBot) -> None:
-    from bot.services import informants as service
-
+async def test_profile_stats_of_a_declared_feature(
+    sandbox: Sandbox, sqlite_url: str, clock: FixedClock
+) -> None:
     async def provider(*, session, informant_id, now):  # type: ignore[no-untyped-def]
-        return [service.ProfileStat("Shares this month: {n}", {"n": 7})]
+        return [ProfileStat("Shares this month: {n}", {"n": 7})]
 
-    service.PROFILE_STATS_PROVIDERS.append(provider)
-    try:
-        _, payload = await setup_station(bot_env)
-        user = bot_env.sandbox.user("Lu", language_code="en")
-        await join(bot_env, user, payload, name="Lu Xun")
+    extra = Feature(name="test_stats", profile_stats=(lambda _settings: provider,))
+    settings = sandbox_settings(sandbox, sqlite_url, web={"public_base_url": "http://kepu.test"})
+    async with running_bot(sandbox, settings, clock=clock, features=(*FEATURES, extra)) as env:
+        _, payload = await setup_station(env)
+        user = env.sandbox.user("Lu", language_code="en")
+        await join(env, user, payload, name="Lu Xun")
         await user.command("me")
-        assert "Shares this month: 7" in ((await last(user, bot_env)).text or "")
-    finally:
-        service.PROFILE_STATS_PROVIDERS.remove(provider)
+        assert "Shares this month: 7" in ((await last(user, env)).text or "")
 
 
 async def test_settings_topics_pause_quiet_hours_language(bot_env: RunningBot) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, load_settings
+from bot.handlers.links_web import client_address, install_link_routes, link_server
 from bot.runtime.context import Runtime
-from bot.runtime.links_web import client_address, install_link_routes, link_server
 from bot.runtime.web import build_web_app
 from storage.db import session_factory
 from storage.models import LinkVisit

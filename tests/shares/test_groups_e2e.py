@@ -11,6 +11,7 @@ from tests.shares.helpers import setup_world, shares
 
 async def _send_card(bot_env: RunningBot, user_id: int, content_id: int) -> None:
     from bot.content.cards import CardRecipient, build_card, send_card
+    from bot.handlers.feature import assembly_of
     from storage.content import get_item
 
     app = bot_env.processor.application
@@ -18,7 +19,10 @@ async def _send_card(bot_env: RunningBot, user_id: int, content_id: int) -> None
         item = await get_item(session=s, content_id=content_id)
         assert item is not None
         card = await build_card(
-            CardRecipient(session=s, item=item, chat_id=user_id, locale="zh_CN", informant_id=None)
+            CardRecipient(
+                session=s, item=item, chat_id=user_id, locale="zh_CN", informant_id=None
+            ),
+            assembly_of(app).card_providers(bot_env.runtime),
         )
     await send_card(app.bot, user_id, card)
 

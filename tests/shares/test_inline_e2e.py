@@ -72,6 +72,7 @@ async def test_search_words_and_non_informant(bot_env: RunningBot) -> None:
 
 async def test_share_button_on_card_opens_inline_for_item(bot_env: RunningBot) -> None:
     from bot.content.cards import CardRecipient, build_card
+    from bot.handlers.feature import assembly_of
 
     sb = bot_env.sandbox
     alice = sb.user("王秀英", started=True)
@@ -89,7 +90,8 @@ async def test_share_button_on_card_opens_inline_for_item(bot_env: RunningBot) -
                 chat_id=alice.id,
                 locale="zh_CN",
                 informant_id=world.informants[alice.id],
-            )
+            ),
+            assembly_of(bot_env.processor.application).card_providers(bot_env.runtime),
         )
     flat = [b for row in card.rows for b in row]
     share = next(b for b in flat if b.switch_inline_query_chosen_chat is not None)

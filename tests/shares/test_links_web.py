@@ -9,8 +9,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.handlers.links_web import install_link_routes, link_server
 from bot.runtime.context import Runtime
-from bot.runtime.links_web import install_link_routes, link_server
 from bot.runtime.web import build_web_app
 from bot.services import links as link_service
 from storage import links as link_store

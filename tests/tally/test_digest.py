@@ -11,11 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import get_translator
-from bot.reports.fonts import missing_glyphs
-from bot.runtime.context import Runtime
-from bot.services import digest as digest_service
-from bot.services import tally as tally_service
-from bot.services.digest_render import (
+from bot.reports.digest import (
     change_text,
     chart_labels,
     formula_text,
@@ -23,6 +19,10 @@ from bot.services.digest_render import (
     render_text,
     render_xlsx,
 )
+from bot.reports.fonts import missing_glyphs
+from bot.runtime.context import Runtime
+from bot.services import digest as digest_service
+from bot.services import tally as tally_service
 from tests.tally.fixtures import WEEK, add_flags_and_people, build_week
 
 NOW = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)

@@ -10,9 +10,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot import jobs
 from bot.__main__ import main as cli_main
-from bot.jobs import load_jobs
-from bot.runtime.scheduler import JOBS, run_job
+from bot.runtime.scheduler import run_job
 from bot.sandbox.harness import RunningBot
 from bot.services import roles as role_service
 from storage.models import OutboxMessage, WeeklyStationTally
@@ -33,7 +33,6 @@ async def _world(bot_env: RunningBot, clock: FixedClock) -> tuple[World, object,
                 session=s, telegram_id=user.id, role="coordinator", region_code=region, now=clock()
             )
     clock.set(MONDAY_AFTER)
-    load_jobs()
     return w, county, city
 
 
@@ -44,7 +43,7 @@ async def test_digest_command_sends_text_chart_and_spreadsheet(
     await county.command("digest")
     refusal = await county.wait_for_message()
     assert "尚未统计" in (refusal.text or "")  # not tallied yet: said so, nothing else
-    assert (await run_job(bot_env.runtime, JOBS["weekly_tally"], period=WEEK)).status == "done"
+    assert (await run_job(bot_env.runtime, jobs.WEEKLY_TALLY, period=WEEK)).status == "done"
     await county.command("digest")
     text = await county.wait_for_message(timeout=30)
     photo = await county.wait_for_message()
@@ -78,7 +77,7 @@ async def test_weekly_digest_job_sends_once_per_coordinator(
 ) -> None:
     _, county, city = await _world(bot_env, clock)
     bot = bot_env.processor.application.bot
-    first = await run_job(bot_env.runtime, JOBS["weekly_digest"], bot=bot, period=WEEK)
+    first = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK)
     assert first.status == "done"
     assert first.result == {"week": WEEK, "recipients": 2, "sent": 2}
     await bot_env.settle()
@@ -90,7 +89,7 @@ async def test_weekly_digest_job_sends_once_per_coordinator(
         assert weeks == {"2026-W47", WEEK}
     # Forced again (or re-run after a crash): nobody gets it twice.
     before = len(county.messages) + len(city.messages)
-    again = await run_job(bot_env.runtime, JOBS["weekly_digest"], bot=bot, period=WEEK, force=True)
+    again = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK, force=True)
     assert again.result == {"week": WEEK, "recipients": 2, "skipped": 2}
     await bot_env.settle()
     assert len(county.messages) + len(city.messages) == before
@@ -116,10 +115,10 @@ async def test_blocked_coordinator_is_recorded_and_others_still_get_it(
     _, county, city = await _world(bot_env, clock)
     await county.block_bot()
     bot = bot_env.processor.application.bot
-    outcome = await run_job(bot_env.runtime, JOBS["weekly_digest"], bot=bot, period=WEEK)
+    outcome = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK)
     assert outcome.result == {"week": WEEK, "recipients": 2, "blocked": 1, "sent": 1}
     await county.unblock_bot()
-    retry = await run_job(bot_env.runtime, JOBS["weekly_digest"], bot=bot, period=WEEK, force=True)
+    retry = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK, force=True)
     assert retry.result == {"week": WEEK, "recipients": 2, "sent": 1, "skipped": 1}
     async with bot_env.runtime.sessions() as s:
         n = (

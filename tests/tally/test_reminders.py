@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.jobs import load_jobs
+from bot import jobs
 from bot.runtime.context import Runtime
-from bot.runtime.scheduler import JOBS, run_job
+from bot.runtime.scheduler import run_job
 from storage.models import (
     ContentItem,
     Informant,
@@ -109,8 +109,7 @@ async def _keys(runtime: Runtime) -> list[str]:
 
 async def test_reminders_are_due_once(runtime: Runtime, clock: FixedClock) -> None:
     ids = await _setup(runtime)
-    load_jobs()
-    spec = JOBS["reminders"]
+    spec = jobs.REMINDERS
     # Monday 23 Nov: deadline 28 Nov is 5 days away → the 7-day notice.
     first = await run_job(runtime, spec, period="2026-11-23")
     assert first.result["idle_informant"] == 1 and first.result["idle_station"] == 2

@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 from typing import cast
 
+from PIL import Image, ImageDraw
+from sqlalchemy import select
 from sqlmodel import col
 
-from bot.sandbox.demo import Demo
 from bot.sandbox.models import SimMessage
+from bot.sandbox.stage import Demo
 from bot.services import roles as role_service
-from storage.models import Region, Station
+from storage.models import Activity, Region, Station
 
 DEMO_REGIONS = [("330000", "浙江省", "province", None), ("330100", "杭州市", "city", "330000"),
                 ("330106", "西湖区", "county", "330100")]  # fmt: skip
@@ -22,7 +24,6 @@ DEMO_REGIONS = [("330000", "浙江省", "province", None), ("330100", "杭州市
 
 def demo_photo(seed: int, label: str = "") -> bytes:
     """Draw a small PNG 'photo' of an activity (different seeds give different files)."""
-    from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (160, 120), (40 + seed * 50 % 200, 90, 160 - seed * 30 % 120))
     draw = ImageDraw.Draw(image)
@@ -144,10 +145,6 @@ async def play(demo: Demo) -> None:
     await demo.press(admin, _last_with(admin.messages, "✅"), "✅ " + t("Confirm"))
 
     async with demo.bot.runtime.sessions() as session:
-        from sqlalchemy import select
-
-        from storage.models import Activity
-
         result = await session.execute(
             select(col(Activity.id)).order_by(col(Activity.id).desc()).limit(3)
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.sandbox.demo import Demo
+from bot.sandbox.stage import Demo
 from bot.services import roles as role_service
 
 

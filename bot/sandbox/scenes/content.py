@@ -15,7 +15,7 @@ from sqlmodel import col
 
 from bot.content.importer import import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
-from bot.sandbox.demo import Demo
+from bot.sandbox.stage import Demo
 from bot.services import roles as role_service
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Informant, Person, Station

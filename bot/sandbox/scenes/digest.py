@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bot.jobs import load_jobs
-from bot.runtime.scheduler import JOBS, run_job
-from bot.sandbox.demo import SHANGHAI, Demo
+from bot.jobs import WEEKLY_DIGEST, WEEKLY_TALLY
+from bot.runtime.scheduler import run_job
+from bot.sandbox.stage import SHANGHAI, Demo
 from bot.services import regions as region_service
 from bot.services import roles as role_service
 from bot.services.tally import shift_week
@@ -197,7 +197,6 @@ async def play(demo: Demo) -> None:
     """Play the scene."""
     t = demo.t
     runtime = demo.bot.runtime
-    load_jobs()
     demo.scene(t("Monday: the weekly tally and the coordinators' digest"))
     county, city = await _ensure_world(demo)
     users = await _coordinators(demo, county, city)
@@ -215,8 +214,8 @@ async def play(demo: Demo) -> None:
     demo.clock.set_local(dt.datetime(2026, 11, 30, 1, 0, tzinfo=SHANGHAI))
     demo.narrate(t("Monday 30 November, 01:00: the weekly_tally job runs for {week}.", week=WEEK))
     for back in range(HISTORY_WEEKS - 1, 0, -1):
-        await run_job(runtime, JOBS["weekly_tally"], period=shift_week(WEEK, -back))
-    outcome = await run_job(runtime, JOBS["weekly_tally"], period=WEEK)
+        await run_job(runtime, WEEKLY_TALLY, period=shift_week(WEEK, -back))
+    outcome = await run_job(runtime, WEEKLY_TALLY, period=WEEK)
     demo.narrate(
         t(
             "Tally {week}: {status}, {stations} stations and {regions} region rows.",
@@ -229,7 +228,7 @@ async def play(demo: Demo) -> None:
     demo.clock.set_local(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI))
     demo.narrate(t("09:00: the weekly_digest job sends each coordinator their region's digest."))
     bot = demo.bot.processor.application.bot
-    outcome = await run_job(runtime, JOBS["weekly_digest"], bot=bot, period=WEEK)
+    outcome = await run_job(runtime, WEEKLY_DIGEST, bot=bot, period=WEEK)
     demo.narrate(
         t(
             "Digest {week}: {status}, {result}.",
@@ -251,7 +250,7 @@ async def play(demo: Demo) -> None:
                 assert xlsx is not None
                 files.append(demo.save_file(f"digest-{region}.xlsx", xlsx))
     demo.narrate(t("Run again (a restart, or --force): nobody gets the digest twice."))
-    again = await run_job(runtime, JOBS["weekly_digest"], bot=bot, period=WEEK, force=True)
+    again = await run_job(runtime, WEEKLY_DIGEST, bot=bot, period=WEEK, force=True)
     demo.narrate(
         t(
             "Digest {week}: {status}, {result}.",

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.i18n import get_translator
 from bot.reports.evaluation import evaluation_workbook
-from bot.sandbox.demo import Demo
 from bot.sandbox.models import SimMessage
+from bot.sandbox.stage import Demo
 from bot.services import evaluation as ev
 from bot.services import roles as role_service
 from bot.services.evaluation_decisions import why_text

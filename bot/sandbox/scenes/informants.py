@@ -8,7 +8,7 @@ keys of the informants who joined, first one shown in full).
 
 from __future__ import annotations
 
-from bot.sandbox.demo import Demo
+from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
 from storage.models import Station

@@ -17,10 +17,13 @@ import aiohttp
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot.content.cards import CardRecipient, build_card, send_card
+from bot.handlers.feature import assembly_of
+from bot.handlers.links_web import link_server
 from bot.handlers.shares_external import PLATFORM_LABELS
 from bot.i18n import N_
-from bot.sandbox.demo import Demo
 from bot.sandbox.models import SimMessage
+from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
 from bot.services import share_stats
 from storage.models import ContentItem, Informant, LinkVisit, Person, ShareEvent, Station
@@ -122,7 +125,6 @@ async def _content(demo: Demo) -> int:
 
 async def _send_card(demo: Demo, user: SimUser, content_id: int) -> SimMessage:
     """Send the item's card to an informant, as a push would."""
-    from bot.content.cards import CardRecipient, build_card, send_card
 
     runtime = demo.bot.runtime
     async with runtime.sessions() as s, s.begin():
@@ -138,14 +140,14 @@ async def _send_card(demo: Demo, user: SimUser, content_id: int) -> SimMessage:
         card = await build_card(
             CardRecipient(
                 session=s, item=item, chat_id=user.id, locale=demo.lang, informant_id=informant
-            )
+            ),
+            assembly_of(demo.bot.processor.application).card_providers(demo.bot.runtime),
         )
     await send_card(demo.bot.processor.application.bot, user.id, card)
     return (await demo.replies(user, show=False))[-1]
 
 
 async def _visit(demo: Demo, code: str, agents: list[str]) -> None:
-    from bot.runtime.links_web import link_server
 
     async with aiohttp.ClientSession() as http:
         for agent in agents:

@@ -13,8 +13,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sandbox.demo import Demo
 from bot.sandbox.models import SimMessage
+from bot.sandbox.stage import Demo
 from bot.services import regions as region_service
 from bot.services import roles as role_service
 from bot.services.stations_csv import import_stations
