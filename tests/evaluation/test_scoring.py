@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import EvaluationSettings
 from bot.services import evaluation as ev
 from storage import evaluation as store
-from storage.models import EvaluationProposal, EvaluationScore, OutstandingInformant
+from storage.models import EvaluationProposal, EvaluationScore, OutstandingInformant, Station
 from tests.conftest import make_settings
 from tests.evaluation.world import EXPECTED_PROPOSALS, EXPECTED_SCORES, YEAR_END, build
 
@@ -153,6 +153,37 @@ async def test_city_run_and_county_widening(session: AsyncSession, db_url: str) 
     result = await _run(session, db_url, region="330108")  # a county widens to its city
     assert result.region_code == "330100"
     assert {world.key_of(s.station_id) for s in result.scores} == {"A1", "A2", "A3", "A4", "A5"}
+
+
+async def test_recognition_day_follows_the_configured_zone(
+    session: AsyncSession, db_url: str
+) -> None:
+    world = await build(session)
+    a5 = await session.get(Station, world.stations["A5"])
+    assert a5 is not None
+    # 17:30 UTC on 31 October: already 1 November in Shanghai, still 31 October in Urumqi
+    a5.recognised_at = dt.datetime(2026, 10, 31, 17, 30, tzinfo=dt.UTC)
+    await session.flush()
+    counted_from = {}
+    for zone in ("Asia/Shanghai", "Asia/Urumqi", "UTC"):
+        settings = make_settings(db_url, scheduler={"timezone": zone})
+        result = await ev.run_evaluation(
+            session=session,
+            evaluation=settings.evaluation,
+            propagation=settings.propagation,
+            tz=settings.scheduler.tz,
+            year=2026,
+            region_code="330000",
+            as_of=dt.date(2027, 1, 5),
+            now=NOW,
+        )
+        scores = {world.key_of(s.station_id): s for s in result.scores}
+        counted_from[zone] = scores["A5"].counted_from
+    assert counted_from == {
+        "Asia/Shanghai": dt.date(2026, 11, 1),
+        "Asia/Urumqi": dt.date(2026, 10, 31),
+        "UTC": dt.date(2026, 10, 31),
+    }
 
 
 async def test_settings_change_the_proposals(session: AsyncSession, db_url: str) -> None:
