@@ -54,6 +54,7 @@ async def _seed(runtime: Any, user_ids: list[int]) -> int:
             source=str(ROOT / "bot/content/packs/starter"),
             taxonomy=default_taxonomy(),
             now=now,
+            tz=runtime.settings.scheduler.tz,
         )
         poster = (
             await session.execute(

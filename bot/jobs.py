@@ -225,7 +225,9 @@ async def annual_evaluation(ctx: JobContext) -> dict[str, Any]:
     async with runtime.sessions() as session, session.begin():
         result = await evaluation_service.run_evaluation(
             session=session,
-            settings=runtime.settings,
+            evaluation=runtime.settings.evaluation,
+            propagation=runtime.settings.propagation,
+            tz=runtime.settings.scheduler.tz,
             year=year,
             region_code="",
             as_of=as_of,

@@ -38,6 +38,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
                 source=args.source,
                 taxonomy=default_taxonomy(),
                 now=runtime.now(),
+                tz=settings.scheduler.tz,
                 category=args.category,
             )
     except ImportFailed as exc:

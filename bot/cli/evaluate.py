@@ -36,7 +36,9 @@ async def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
         try:
             result = await ev.run_evaluation(
                 session=session,
-                settings=settings,
+                evaluation=settings.evaluation,
+                propagation=settings.propagation,
+                tz=settings.scheduler.tz,
                 year=args.year,
                 region_code=args.region,
                 as_of=runtime.today(),
@@ -88,7 +90,13 @@ async def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
                 codes += sorted({ev.province_of(c) for c in codes})
             for code in codes:
                 data = await evaluation_workbook(
-                    session=session, settings=settings, year=args.year, region_code=code, t=t
+                    session=session,
+                    evaluation=settings.evaluation,
+                    propagation=settings.propagation,
+                    tz=settings.scheduler.tz,
+                    year=args.year,
+                    region_code=code,
+                    t=t,
                 )
                 if data is not None:
                     path = out / f"evaluation-{code}-{args.year}.xlsx"

@@ -18,8 +18,6 @@ from storage import audit, people
 from storage import regions as region_store
 from storage import stations as station_store
 
-SHANGHAI = "Asia/Shanghai"
-
 # Messages for the error codes of regions_csv, stations_csv and the station service.
 LINE_ERRORS: dict[str, str] = {
     "empty_file": N_("the file is empty"),
@@ -221,7 +219,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
         who = f"{person.telegram_id}({person.first_name or ''})" if person else "cli/system"
         verdict = "ok" if entry.allowed else "DENIED"
         subject = f"{entry.subject_type or '-'}:{entry.subject_id or '-'}"
-        when = t.datetime(entry.at, "yyyy-MM-dd HH:mm", tz=SHANGHAI)
+        when = t.datetime(entry.at, "yyyy-MM-dd HH:mm", tz=settings.scheduler.timezone)
         print(
             "\t".join(
                 [

@@ -16,7 +16,6 @@ import feedparser
 
 from bot.content.packs import (
     GUID_MAX,
-    SHANGHAI,
     SUMMARY_MAX,
     TITLE_MAX,
     ContentDraft,
@@ -258,10 +257,10 @@ def _image_url(entry: Mapping[str, Any]) -> str | None:
 
 
 def _moment(value: time.struct_time | None) -> dt.datetime | None:
-    """Convert feedparser's UTC struct_time to an aware Asia/Shanghai datetime."""
+    """Convert feedparser's UTC struct_time to an aware UTC datetime."""
     if value is None:
         return None
-    return dt.datetime(*value[:6], tzinfo=dt.UTC).astimezone(SHANGHAI)
+    return dt.datetime(*value[:6], tzinfo=dt.UTC)
 
 
 def _truncate(text: str, limit: int) -> str:

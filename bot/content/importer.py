@@ -109,6 +109,7 @@ async def import_source(
     source: str,
     taxonomy: Taxonomy,
     now: dt.datetime,
+    tz: dt.tzinfo,
     category: str | None = None,
     fetch: AsyncFetch | None = None,
     actor_id: int | None = None,
@@ -127,7 +128,7 @@ async def import_source(
             raise ImportFailed("not_found", path=str(path))
         if _is_pack(path):
             try:
-                parsed = parse_pack(path, taxonomy)
+                parsed = parse_pack(path, taxonomy, tz)
             except PackError as exc:
                 raise ImportFailed(f"pack_{exc.code}", line=exc.line, **exc.params) from exc
             report = ImportReport(

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.content.taxonomy import Taxonomy
 from bot.core.regions_csv import is_region_code
@@ -29,17 +28,6 @@ URL_MAX = 2048
 _PACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _TOML_POSITION_RE = re.compile(r"at line (\d+), column (\d+)")
 _Reject = Callable[..., None]
-
-
-def _shanghai() -> dt.tzinfo:
-    """Return Asia/Shanghai, or the identical fixed +08:00 if tzdata is missing."""
-    try:
-        return ZoneInfo("Asia/Shanghai")
-    except ZoneInfoNotFoundError:  # China has had no DST since 1991: +08:00 is exact.
-        return dt.timezone(dt.timedelta(hours=8), "CST")
-
-
-SHANGHAI: dt.tzinfo = _shanghai()
 
 
 @dataclass(frozen=True)
@@ -128,8 +116,8 @@ def is_http_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
-def to_aware_datetime(value: object) -> dt.datetime:
-    """Convert an ISO 8601 string or TOML date/datetime to an aware datetime (naive → CST)."""
+def to_aware_datetime(value: object, tz: dt.tzinfo) -> dt.datetime:
+    """Convert an ISO 8601 string or TOML date/datetime to an aware datetime (naive → ``tz``)."""
     if isinstance(value, dt.datetime):
         moment = value
     elif isinstance(value, dt.date):
@@ -138,11 +126,11 @@ def to_aware_datetime(value: object) -> dt.datetime:
         moment = dt.datetime.fromisoformat(value.strip())
     else:
         raise ValueError("not a date")
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=SHANGHAI)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=tz)
 
 
-def parse_pack(path: Path, taxonomy: Taxonomy) -> PackParse:
-    """Parse a pack directory or manifest file; raise PackError if the pack is unusable."""
+def parse_pack(path: Path, taxonomy: Taxonomy, tz: dt.tzinfo) -> PackParse:
+    """Parse a pack (naive times are in ``tz``); raise PackError if the pack is unusable."""
     manifest, data = _load_manifest(path)
     root = manifest.parent.resolve()
     info = _pack_info(data.get("pack", {}), root, manifest)
@@ -153,7 +141,7 @@ def parse_pack(path: Path, taxonomy: Taxonomy) -> PackParse:
     rejected: list[Rejection] = []
     first_index: dict[str, int] = {}
     for index, raw in enumerate(raw_items):
-        draft, problems = _check_item(index, raw, info, taxonomy, first_index)
+        draft, problems = _check_item(index, raw, info, taxonomy, first_index, tz)
         if draft is not None:
             items.append(draft)
         rejected.extend(problems)
@@ -227,6 +215,7 @@ def _check_item(
     info: PackInfo,
     taxonomy: Taxonomy,
     first_index: dict[str, int],
+    tz: dt.tzinfo,
 ) -> tuple[ContentDraft | None, list[Rejection]]:
     """Validate one item; return the draft, or None with every problem found."""
     if not isinstance(raw, dict):
@@ -282,7 +271,7 @@ def _check_item(
         moments[key] = None
         if value is not None:
             try:
-                moments[key] = to_aware_datetime(value)
+                moments[key] = to_aware_datetime(value, tz)
             except ValueError:
                 reject("bad_date", key, value=str(value)[:64])
     publish_at, expires_at = moments["publish_at"], moments["expires_at"]

@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
+from bot.config import ActivitiesSettings
 from bot.content.taxonomy import default_taxonomy
 from bot.core.zh_numbers import fold_width
 from bot.handlers.activities_view import (
@@ -86,8 +87,8 @@ def _add_photo(dialog: Dialog, photo: list[str]) -> bool:
     return True
 
 
-def _rules(context: KepuContext) -> service.Rules:
-    return service.rules_from(context.runtime.settings)
+def _rules(context: KepuContext) -> ActivitiesSettings:
+    return context.runtime.settings.activities
 
 
 # --- starting ---------------------------------------------------------------------------------

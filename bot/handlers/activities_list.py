@@ -63,7 +63,7 @@ async def _page(
             "or send a photo with a caption starting with #活动.",
             station=esc(station_name),
         ), None
-    rules = service.rules_from(context.runtime.settings)
+    rules = context.runtime.settings.activities
     now = context.runtime.now()
     header = t(
         "Activities of {station} — {total} in all, page {page} of {pages}:",
@@ -137,7 +137,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
                 grants=grants,
                 actor_id=_actor(context),
                 now=context.runtime.now(),
-                rules=service.rules_from(context.runtime.settings),
+                rules=context.runtime.settings.activities,
                 action="activity.delete",
             )
         except ActivityError as exc:
@@ -159,7 +159,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
                 grants=grants,
                 actor_id=_actor(context),
                 now=context.runtime.now(),
-                rules=service.rules_from(context.runtime.settings),
+                rules=context.runtime.settings.activities,
             )
         except ActivityError as exc:
             await _close(query, error_text(t, exc))

@@ -20,7 +20,7 @@ from bot.runtime.context import KepuContext
 from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
 from bot.services.access import coordinator_regions, is_admin, region_prefix
-from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError, params_from
+from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
@@ -82,7 +82,7 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
     """Return one proposal as a short card."""
     t = context.t
     detail = proposal.detail or {}
-    params = params_from(context.runtime.settings)
+    params = context.runtime.settings.evaluation
     parts = [
         t(
             "{icon} <b>{kind}</b>: #{id} {name}",
@@ -235,7 +235,9 @@ async def send_xlsx(update: Update, context: KepuContext, year: int) -> None:
     for code in _regions(context)[:3]:
         data = await evaluation_workbook(
             session=context.session,
-            settings=context.runtime.settings,
+            evaluation=context.runtime.settings.evaluation,
+            propagation=context.runtime.settings.propagation,
+            tz=context.runtime.settings.scheduler.tz,
             year=year,
             region_code=code,
             t=context.t,
@@ -300,7 +302,8 @@ async def _confirm(update: Update, context: KepuContext, proposal_id: int) -> No
         session=context.session,
         proposal_id=proposal_id,
         actor=actor_of(context),
-        settings=context.runtime.settings,
+        evaluation=context.runtime.settings.evaluation,
+        locale=context.runtime.settings.i18n.default_locale,
         today=context.runtime.today(),
         now=context.runtime.now(),
     )
@@ -362,11 +365,13 @@ async def integrity(update: Update, context: KepuContext) -> None:
     t = context.t
     today = context.runtime.today()
     codes = _regions(context) or ([""] if is_admin(context.scope.roles) else [])
-    days = params_from(context.runtime.settings).inactive_days
+    days = context.runtime.settings.evaluation.inactive_days
     for code in codes[:3]:
         report = await integrity_report(
             session=context.session,
-            settings=context.runtime.settings,
+            evaluation=context.runtime.settings.evaluation,
+            propagation=context.runtime.settings.propagation,
+            tz=context.runtime.settings.scheduler.tz,
             region_code=code,
             start=dt.date(today.year, 1, 1),
             end=today,

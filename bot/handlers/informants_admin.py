@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
@@ -164,7 +165,7 @@ async def on_invite_button(update: Update, context: KepuContext) -> None:
 
 
 def _roster_screen(
-    t: Translator, page: informant_service.RosterPage
+    t: Translator, page: informant_service.RosterPage, tz: dt.tzinfo
 ) -> tuple[str, InlineKeyboardMarkup]:
     lines = [
         t(
@@ -178,7 +179,6 @@ def _roster_screen(
         lines += ["", t("No informants yet. Send /invite for the link and the QR poster.")]
     first = page.page * informant_service.ROSTER_PAGE_SIZE
     for number, entry in enumerate(page.entries, start=first + 1):
-        tz = informant_service.SHANGHAI
         joined = t.date(entry.joined_at.astimezone(tz).date())
         seen = t.date(entry.last_active_at.astimezone(tz).date()) if entry.last_active_at else "—"
         lines.append(
@@ -231,7 +231,7 @@ async def _roster(
     roster = await informant_service.roster_page(
         session=context.session, station_id=station_id, page=page, today=context.runtime.today()
     )
-    return _roster_screen(context.t, roster)
+    return _roster_screen(context.t, roster, context.runtime.settings.scheduler.tz)
 
 
 @requires("station_admin")

@@ -44,14 +44,14 @@ def _not_joined(t: Translator) -> str:
 # --- /me ---------------------------------------------------------------------------------
 
 
-def render_profile(t: Translator, prof: Profile) -> str:
+def render_profile(t: Translator, prof: Profile, tz: dt.tzinfo) -> str:
     """Return the /me text for a profile (stats from the share feature included)."""
     parts = [
         t("👤 <b>{name}</b>", name=esc(prof.real_name)),
         t("Station: {station}", station=esc(prof.station_name)),
         t(
             "Joined: {date}",
-            date=t.date(prof.joined_at.astimezone(informant_service.SHANGHAI).date()),
+            date=t.date(prof.joined_at.astimezone(tz).date()),
         ),
         t("Phone: {phone}", phone=esc(prof.phone)),
         t("Topics: {topics}", topics=esc(topic_names(t, prof.interests))),
@@ -82,7 +82,7 @@ async def me(update: Update, context: KepuContext) -> None:
     if prof is None:
         await reply(update, _not_joined(context.t))
         return
-    await reply(update, render_profile(context.t, prof))
+    await reply(update, render_profile(context.t, prof, context.runtime.settings.scheduler.tz))
 
 
 # --- /settings -----------------------------------------------------------------------------

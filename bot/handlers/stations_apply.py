@@ -487,7 +487,7 @@ async def _submit(update: Update, context: KepuContext, dialog: Dialog) -> None:
             station_id=int(dialog.data["station_id"]),
             applicant_id=_person_id(context),
             now=context.runtime.now(),
-            settings=context.runtime.settings,
+            stations=context.runtime.settings.stations,
         )
     except StationError as exc:
         await query.answer()

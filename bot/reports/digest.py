@@ -232,9 +232,10 @@ def render_xlsx(t: Translator, data: DigestData, formula: str) -> bytes:
     """Return the workbook: per-station table, totals with change, sub-regions."""
     period = week_label(t, data)
     note = t(
-        "{region}, {period}. Days are Asia/Shanghai dates. Propagation volume = {formula}.",
+        "{region}, {period}. Days are dates in {timezone}. Propagation volume = {formula}.",
         region=region_title(t, data),
         period=period,
+        timezone=data.timezone,
         formula=formula,
     )
     stations = Sheet(

@@ -4,15 +4,15 @@ integrity), with localised headers (Chinese by default)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import EvaluationSettings, PropagationSettings
 from bot.i18n import N_, Translator
 from bot.reports.xlsx import Sheet, write_table_xlsx
 from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
-from bot.services.evaluation import KIND_NAMES, params_from
+from bot.services.evaluation import KIND_NAMES
 from bot.services.evaluation_decisions import why_text
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
@@ -74,13 +74,20 @@ FINDINGS = {
 
 
 async def evaluation_workbook(
-    *, session: AsyncSession, settings: Any, year: int, region_code: str, t: Translator
+    *,
+    session: AsyncSession,
+    evaluation: EvaluationSettings,
+    propagation: PropagationSettings,
+    tz: dt.tzinfo,
+    year: int,
+    region_code: str,
+    t: Translator,
 ) -> bytes | None:
     """Return the workbook of ``region_code`` for ``year``, or None if it was not evaluated."""
     run = await evaluation_service.run_for(session=session, year=year, region_code=region_code)
     if run is None or run.id is None:
         return None
-    params = params_from(settings)
+    params = evaluation
     prefixes = [region_prefix(region_code)]
     scores = await store.scores_in(session=session, run_id=run.id, prefixes=prefixes)
     counties = await get_regions(
@@ -119,7 +126,7 @@ async def evaluation_workbook(
         session=session, year=year, prefixes=prefixes, limit=1_000_000
     ):
         score = by_station.get(p.station_id)
-        decided = p.decided_at.astimezone(settings.scheduler.tz).date() if p.decided_at else ""
+        decided = p.decided_at.astimezone(tz).date() if p.decided_at else ""
         proposal_rows.append(
             [
                 p.id,
@@ -144,7 +151,9 @@ async def evaluation_workbook(
     end = dt.date.fromisoformat(run.params.get("end", f"{year}-12-31"))
     report = await integrity_report(
         session=session,
-        settings=settings,
+        evaluation=evaluation,
+        propagation=propagation,
+        tz=tz,
         region_code=region_code,
         start=dt.date(year, 1, 1),
         end=end,

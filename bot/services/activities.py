@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import ActivitiesSettings
 from bot.core.zh_dates import parse_date, parse_time
 from bot.core.zh_numbers import parse_quantity
 from bot.services.access import administered_station_ids, can_admin_station, is_admin
@@ -52,28 +53,6 @@ class ActivityError(Exception):
         super().__init__(code)
         self.code = code
         self.params = params
-
-
-@dataclass(frozen=True)
-class Rules:
-    """Configurable bounds (settings section ``activities``)."""
-
-    max_age_days: int = 30
-    edit_days: int = 7
-    participants_flag_above: int = 500
-
-
-def rules_from(settings: object) -> Rules:
-    """Read the rules from settings, falling back to the defaults for missing keys."""
-    section = getattr(settings, "activities", None)
-    default = Rules()
-    return Rules(
-        max_age_days=int(getattr(section, "max_age_days", default.max_age_days)),
-        edit_days=int(getattr(section, "edit_days", default.edit_days)),
-        participants_flag_above=int(
-            getattr(section, "participants_flag_above", default.participants_flag_above)
-        ),
-    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +126,7 @@ def check_place(text: str) -> str:
     return place
 
 
-def check_held_on(held_on: dt.date, *, today: dt.date, rules: Rules) -> dt.date:
+def check_held_on(held_on: dt.date, *, today: dt.date, rules: ActivitiesSettings) -> dt.date:
     """Refuse a date in the future or more than ``max_age_days`` back."""
     if held_on > today:
         raise ActivityError("date_in_future")
@@ -174,7 +153,9 @@ def parse_participants(text: str) -> int:
     return check_participants(quantity.value)
 
 
-def parse_when(text: str, *, today: dt.date, rules: Rules) -> tuple[dt.date, dt.time | None]:
+def parse_when(
+    text: str, *, today: dt.date, rules: ActivitiesSettings
+) -> tuple[dt.date, dt.time | None]:
     """Read a date (and optional time) in any form the one-message parser accepts."""
     found = parse_date(text, today=today)
     if found is None:
@@ -197,7 +178,7 @@ def check_campaign(code: str | None, known: Iterable[str]) -> str | None:
 
 
 def validate(
-    data: ActivityInput, *, today: dt.date, rules: Rules, check_date: bool = True
+    data: ActivityInput, *, today: dt.date, rules: ActivitiesSettings, check_date: bool = True
 ) -> None:
     """Check a whole activity before it is stored."""
     check_type(data.type)
@@ -214,7 +195,7 @@ def validate(
 
 
 # --- the one-message form ----------------------------------------------------------------------
-def draft_from_text(text: str, *, today: dt.date, rules: Rules) -> Draft:
+def draft_from_text(text: str, *, today: dt.date, rules: ActivitiesSettings) -> Draft:
     """Turn a one-message report into dialog fields plus the steps still to ask."""
     parsed = parse_activity_text(text, today=today)
     draft = Draft()
@@ -331,7 +312,7 @@ async def register_activity(
     data: ActivityInput,
     now: dt.datetime,
     today: dt.date,
-    rules: Rules,
+    rules: ActivitiesSettings,
 ) -> Saved:
     """Store a new activity with its photos; raise the flags it deserves."""
     station = await _station_for_write(session, grants, station_id)
@@ -371,7 +352,7 @@ async def editable_activity(
     grants: Sequence[RoleGrant],
     actor_id: int | None,
     now: dt.datetime,
-    rules: Rules,
+    rules: ActivitiesSettings,
     action: str = "activity.edit",
 ) -> Activity:
     """Return an activity the person may still change, or refuse (refusals are audited)."""
@@ -387,7 +368,7 @@ async def editable_activity(
     return activity
 
 
-def can_edit(activity: Activity, *, now: dt.datetime, rules: Rules) -> bool:
+def can_edit(activity: Activity, *, now: dt.datetime, rules: ActivitiesSettings) -> bool:
     """Tell whether an activity is still within its edit window."""
     return now - activity.created_at <= dt.timedelta(days=rules.edit_days)
 
@@ -401,7 +382,7 @@ async def update_activity(
     data: ActivityInput,
     now: dt.datetime,
     today: dt.date,
-    rules: Rules,
+    rules: ActivitiesSettings,
 ) -> Saved:
     """Change an activity within its edit window (audited); flag what became suspicious."""
     activity = await editable_activity(
@@ -449,7 +430,7 @@ async def delete_activity(
     grants: Sequence[RoleGrant],
     actor_id: int | None,
     now: dt.datetime,
-    rules: Rules,
+    rules: ActivitiesSettings,
 ) -> Activity:
     """Delete an activity within its edit window (kept as a row, marked deleted; audited)."""
     activity = await editable_activity(
@@ -519,7 +500,7 @@ async def _raise_flags(
     data: ActivityInput,
     *,
     now: dt.datetime,
-    rules: Rules,
+    rules: ActivitiesSettings,
 ) -> tuple[str, ...]:
     """Flag a high head count and photos used elsewhere; return the kinds raised now."""
     assert activity.id is not None

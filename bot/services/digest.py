@@ -104,6 +104,7 @@ class DigestData:
     week: str
     start: dt.date
     end: dt.date
+    timezone: str  # the zone its days are local dates of (scheduler.timezone)
     this: Figures
     last: Figures
     trend_weeks: list[str]
@@ -195,6 +196,7 @@ async def build_digest(
         week=week,
         start=bounds.start,
         end=bounds.end,
+        timezone=settings.scheduler.timezone,
         this=Figures.of(rows.get(week)),
         last=Figures.of(rows.get(shift_week(week, -1))),
         trend_weeks=weeks,

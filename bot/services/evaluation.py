@@ -18,12 +18,12 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import EvaluationSettings, PropagationSettings
 from bot.core.propagation import volume_over
 from bot.i18n import N_
 from bot.services.access import level_of, region_contains, region_prefix
@@ -32,7 +32,6 @@ from storage import roles
 from storage.evaluation import StationFigures
 from storage.models import EvaluationProposal, EvaluationRun
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 KINDS: tuple[str, ...] = EvaluationProposal.KINDS
 KIND_NAMES: dict[str, str] = {
     "commend": N_("commend"),
@@ -57,34 +56,6 @@ class EvaluationError(Exception):
         super().__init__(code)
         self.code = code
         self.params = params
-
-
-@dataclass(frozen=True)
-class Params:
-    """The ``[evaluation]`` settings; these defaults apply to keys that are not set."""
-
-    w_volume: float = 0.5
-    w_activities: float = 0.3
-    w_content_use: float = 0.2
-    commend_share: float = 0.10  # top share of each city proposed for commendation
-    eliminate_count: int = 1  # last places of each city that may be eliminated
-    inactive_days: int = 90  # "nothing for a quarter"
-    bottom_share: float = 0.20  # "at the bottom": the last share of the city
-    revoke_min_flags: int = 1  # reused-evidence flags that make a revoke candidate
-    rectify_days: int = 60  # deadline of a confirmed rectification
-    outstanding_top: int = 10  # outstanding informants per region
-    reported_reach_alert: int = 1000  # integrity: self-reported reach with no visit
-
-
-def params_from(settings: Any) -> Params:
-    """Read ``settings.evaluation`` (if any), falling back to the defaults key by key."""
-    section = getattr(settings, "evaluation", None)
-    default = Params()
-    values = {}
-    for name, value in asdict(default).items():
-        got = getattr(section, name, value) if section is not None else value
-        values[name] = type(value)(got)
-    return Params(**values)
 
 
 @dataclass
@@ -197,7 +168,7 @@ def competition_ranks(values: Sequence[tuple[int, float]]) -> dict[int, int]:
 def score_stations(
     figures: Sequence[StationFigures],
     counted_from: dict[int, dt.date],
-    params: Params,
+    params: EvaluationSettings,
     end: dt.date,
 ) -> list[StationScore]:
     """Score, rank and classify stations (pure: figures in, scores out)."""
@@ -254,7 +225,7 @@ def in_bottom(position: int, count: int, share: float) -> bool:
 
 def propose(
     scores: Sequence[StationScore],
-    params: Params,
+    params: EvaluationSettings,
     *,
     fraud_flags: dict[int, int],
     previous: dict[int, Any],
@@ -314,15 +285,16 @@ def propose(
     return out
 
 
-def local_date(moment: dt.datetime | None) -> dt.date | None:
-    """Return the Shanghai calendar day of a moment."""
-    return moment.astimezone(SHANGHAI).date() if moment is not None else None
+def local_date(moment: dt.datetime | None, tz: dt.tzinfo) -> dt.date | None:
+    """Return the calendar day of a moment in ``tz``."""
+    return moment.astimezone(tz).date() if moment is not None else None
 
 
 async def gather_figures(
     *,
     session: AsyncSession,
-    settings: Any,
+    propagation: PropagationSettings,
+    tz: dt.tzinfo,
     prefixes: list[str] | None,
     start: dt.date,
     end: dt.date,
@@ -332,15 +304,14 @@ async def gather_figures(
     Stations recognised inside the window are re-queried per recognition day (few distinct
     days in practice), so every query stays one set-based aggregate.
     """
-    weights = settings.propagation
     figures = await store.station_figures(
-        session=session, start=start, end=end, volume=volume_over(weights), prefixes=prefixes
+        session=session, start=start, end=end, volume=volume_over(propagation), prefixes=prefixes
     )
     counted_from: dict[int, dt.date] = {}
     late: dict[dt.date, list[int]] = defaultdict(list)
     kept: dict[int, StationFigures] = {}
     for f in figures:
-        day = local_date(f.recognised_at)
+        day = local_date(f.recognised_at, tz)
         if day is not None and day > end:
             continue  # recognised after the window: not evaluated this time
         counted_from[f.station_id] = max(start, day) if day else start
@@ -349,18 +320,23 @@ async def gather_figures(
         kept[f.station_id] = f
     for day, ids in late.items():
         for f in await store.station_figures(
-            session=session, start=day, end=end, volume=volume_over(weights), station_ids=ids
+            session=session, start=day, end=end, volume=volume_over(propagation), station_ids=ids
         ):
             kept[f.station_id] = f
     return [kept[k] for k in sorted(kept)], counted_from
 
 
 async def fraud_flag_counts(
-    *, session: AsyncSession, prefixes: list[str] | None, start: dt.date, end: dt.date
+    *,
+    session: AsyncSession,
+    tz: dt.tzinfo,
+    prefixes: list[str] | None,
+    start: dt.date,
+    end: dt.date,
 ) -> dict[int, int]:
     """Count unresolved reused-evidence flags per station raised within the window."""
-    since = dt.datetime.combine(start, dt.time(), SHANGHAI)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    since = dt.datetime.combine(start, dt.time(), tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
     counts: dict[int, int] = defaultdict(int)
     for flag, _station in await store.flags_in(
         session=session, kinds=["photo_reuse"], prefixes=prefixes, since=since, until=until
@@ -373,7 +349,9 @@ async def fraud_flag_counts(
 async def run_evaluation(
     *,
     session: AsyncSession,
-    settings: Any,
+    evaluation: EvaluationSettings,
+    propagation: PropagationSettings,
+    tz: dt.tzinfo,
     year: int,
     region_code: str | None,
     as_of: dt.date,
@@ -384,24 +362,31 @@ async def run_evaluation(
     Re-running replaces the run's scores and the undecided proposals; decided proposals
     stay as they were.
     """
-    params = params_from(settings)
+    params = evaluation
     scope = scope_of(region_code)
     prefixes = prefixes_of(scope)
     start, end = window(year, as_of)
     figures, counted_from = await gather_figures(
-        session=session, settings=settings, prefixes=prefixes, start=start, end=end
+        session=session,
+        propagation=propagation,
+        tz=tz,
+        prefixes=prefixes,
+        start=start,
+        end=end,
     )
     scores = score_stations(figures, counted_from, params, end)
     ids = [s.station_id for s in scores]
     previous = await store.previous_scores(session=session, year=year - 1, station_ids=ids)
-    flags = await fraud_flag_counts(session=session, prefixes=prefixes, start=start, end=end)
+    flags = await fraud_flag_counts(
+        session=session, tz=tz, prefixes=prefixes, start=start, end=end
+    )
     proposals = propose(scores, params, fraud_flags=flags, previous=previous)
     run = await store.upsert_run(
         session=session,
         year=year,
         region_code=scope,
         now=now,
-        params={**asdict(params), "start": start.isoformat(), "end": end.isoformat()},
+        params={**params.model_dump(), "start": start.isoformat(), "end": end.isoformat()},
     )
     assert run.id is not None
     await store.replace_scores(
@@ -446,7 +431,7 @@ async def run_evaluation(
             for p in proposals
         ],
     )
-    outstanding = await _outstanding(session, settings, params, scope, prefixes, start, end)
+    outstanding = await _outstanding(session, propagation, params, scope, prefixes, start, end)
     await store.replace_outstanding(session=session, run_id=run.id, rows=outstanding)
     result = RunResult(
         run.id, year, scope, start, end, scores, proposals, outstanding=len(outstanding)
@@ -463,8 +448,8 @@ async def run_evaluation(
 
 async def _outstanding(
     session: AsyncSession,
-    settings: Any,
-    params: Params,
+    propagation: PropagationSettings,
+    params: EvaluationSettings,
     scope: str,
     prefixes: list[str] | None,
     start: dt.date,
@@ -480,7 +465,7 @@ async def _outstanding(
             session=session,
             start=start,
             end=end,
-            volume=volume_over(settings.propagation),
+            volume=volume_over(propagation),
             prefixes=prefixes,
             group_len=length,
             top=params.outstanding_top,

@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import EvaluationSettings
 from bot.i18n import N_, get_translator
 from bot.services import review
 from bot.services.access import coordinator_grants, is_admin, region_contains
-from bot.services.evaluation import REASON_NAMES, EvaluationError, Proposal, params_from
+from bot.services.evaluation import REASON_NAMES, EvaluationError, Proposal
 from bot.services.review import Actor
 from bot.services.stations import Notice, StationError
 from storage import audit
@@ -72,7 +73,9 @@ def may_decide(grants: Sequence[RoleGrant], kind: str, region_code: str | None) 
     )
 
 
-def why_text(proposal: EvaluationProposal | Proposal, params: Any, translate: Any) -> str:
+def why_text(
+    proposal: EvaluationProposal | Proposal, params: EvaluationSettings, translate: Any
+) -> str:
     """Return the proposal's reason in words (``translate`` is a Translator)."""
     detail = proposal.detail or {}
     template = REASON_NAMES.get(proposal.reason_code, proposal.reason_code)
@@ -164,7 +167,8 @@ async def _commend_notices(session: AsyncSession, station: Station, year: int) -
 
 async def _apply(
     session: AsyncSession,
-    settings: Any,
+    params: EvaluationSettings,
+    locale: str,
     actor: Actor,
     proposal: EvaluationProposal,
     station: Station,
@@ -175,8 +179,7 @@ async def _apply(
     assert station.id is not None
     if proposal.kind == "commend":
         return await _commend_notices(session, station, proposal.year)
-    params = params_from(settings)
-    t = get_translator(getattr(getattr(settings, "i18n", None), "default_locale", "zh_CN"))
+    t = get_translator(locale)
     reason = t(STATION_REASON, year=proposal.year, why=why_text(proposal, params, t))
     if proposal.kind == "rectify":
         outcome = await review.rectify(
@@ -210,7 +213,8 @@ async def confirm(
     session: AsyncSession,
     proposal_id: int,
     actor: Actor,
-    settings: Any,
+    evaluation: EvaluationSettings,
+    locale: str,
     today: dt.date,
     now: dt.datetime,
     note: str | None = None,
@@ -220,7 +224,9 @@ async def confirm(
     before = station.status
     try:
         async with session.begin_nested():  # an illegal move leaves nothing half done
-            notices = await _apply(session, settings, actor, proposal, station, today, now)
+            notices = await _apply(
+                session, evaluation, locale, actor, proposal, station, today, now
+            )
     except StationError as exc:
         await session.refresh(station)
         raise await _refuse(session, actor, "confirm", proposal, station, now, exc.code) from exc

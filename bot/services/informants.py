@@ -8,7 +8,6 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +24,6 @@ from storage.models import Informant, Person, Station
 CONSENT_VERSION = "2026-1"
 NAME_MIN, NAME_MAX = 2, 30
 ROSTER_PAGE_SIZE = 10
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 _LETTER = r"A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u3400-\u4DBF\u4E00-\u9FFF"
 _NAME_RE = re.compile(rf"^[{_LETTER}](?:[{_LETTER}·・ ]*[{_LETTER}])?$")
@@ -313,12 +311,12 @@ async def set_quiet_hours(
     )
 
 
-def in_quiet_hours(informant: Informant, at: dt.datetime) -> bool:
-    """Tell whether ``at`` (aware) falls in the informant's quiet hours (Shanghai time)."""
+def in_quiet_hours(informant: Informant, at: dt.datetime, tz: dt.tzinfo) -> bool:
+    """Tell whether ``at`` (aware) falls in the informant's quiet hours (local time in ``tz``)."""
     start, end = informant.quiet_start, informant.quiet_end
     if start is None or end is None:
         return False
-    local = at.astimezone(SHANGHAI).time()
+    local = at.astimezone(tz).time()
     if start < end:
         return start <= local < end
     return local >= start or local < end  # spans midnight, e.g. 22:00–07:00

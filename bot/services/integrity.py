@@ -17,8 +17,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import EvaluationSettings, PropagationSettings
 from bot.core.propagation import volume_over
-from bot.services.evaluation import SHANGHAI, local_date, params_from, prefixes_of
+from bot.services.evaluation import local_date, prefixes_of
 from storage import evaluation as store
 
 
@@ -79,10 +80,17 @@ class IntegrityReport:
 
 
 async def integrity_report(
-    *, session: AsyncSession, settings: Any, region_code: str, start: dt.date, end: dt.date
+    *,
+    session: AsyncSession,
+    evaluation: EvaluationSettings,
+    propagation: PropagationSettings,
+    tz: dt.tzinfo,
+    region_code: str,
+    start: dt.date,
+    end: dt.date,
 ) -> IntegrityReport:
     """Build the report for ``region_code`` ('' = everywhere) over ``start``..``end``."""
-    params = params_from(settings)
+    params = evaluation
     prefixes = prefixes_of(region_code)
     report = IntegrityReport(region_code, start, end)
     quiet_since = end - dt.timedelta(days=params.inactive_days - 1)
@@ -90,12 +98,12 @@ async def integrity_report(
         session=session,
         start=quiet_since,
         end=end,
-        volume=volume_over(settings.propagation),
+        volume=volume_over(propagation),
         prefixes=prefixes,
     )
     informants = await store.informant_counts(session=session, prefixes=prefixes)
     for f in recent:
-        recognised = local_date(f.recognised_at)
+        recognised = local_date(f.recognised_at, tz)
         if recognised is not None and recognised > end:
             continue
         reasons = []
@@ -115,8 +123,8 @@ async def integrity_report(
                     tuple(reasons),
                 )
             )
-    since = dt.datetime.combine(start, dt.time(), SHANGHAI)
-    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), SHANGHAI)
+    since = dt.datetime.combine(start, dt.time(), tz)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
     for flag, station in await store.flags_in(
         session=session,
         kinds=["application_burst", "photo_reuse"],
@@ -130,7 +138,7 @@ async def integrity_report(
             flag.station_id,
             station.name if station else "",
             flag.region_code or (station.region_code if station else "") or "",
-            local_date(flag.created_at) or start,
+            local_date(flag.created_at, tz) or start,
             flag.resolved_at is not None,
             dict(flag.detail or {}),
         )

@@ -2,10 +2,11 @@
 
 A visitor is ``sha256(salt ‖ IP ‖ User-Agent)``; no raw IP or User-Agent is stored.  The salt
 is ``HMAC-SHA256(secret, "kepubot-visit-salt:" ‖ period)`` where the period number advances
-every ``shares.visit_salt_rotation_hours`` on the Shanghai clock (so with the default 24 h
-the salt changes exactly when the visit day does).  The secret is the bot token: every bot
-process already has it and it never leaves the server, so several processes agree on the
-hash without another table; hashes of different periods cannot be linked without it.
+every ``shares.visit_salt_rotation_hours`` on the local clock of ``scheduler.timezone`` (so
+with the default 24 h the salt changes exactly when the visit day does).  The secret is the
+bot token: every bot process already has it and it never leaves the server, so several
+processes agree on the hash without another table; hashes of different periods cannot be
+linked without it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from storage import links as link_store
 ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 9  # 62**9 ≈ 1.35e16 codes
 CODE_RE = re.compile(r"^[A-Za-z0-9]{6,16}$")
-SHANGHAI_OFFSET = dt.timedelta(hours=8)
 
 # Link-preview fetchers and crawlers (case-insensitive substrings of the User-Agent).
 PREVIEW_AGENTS: tuple[str, ...] = (
@@ -101,9 +101,10 @@ def is_preview_agent(user_agent: str | None) -> bool:
     return bool(_GENERIC_BOT.search(cleaned))
 
 
-def salt_period(now: dt.datetime, rotation_hours: int) -> int:
-    """Return the number of the salt period ``now`` falls in (Shanghai-aligned)."""
-    local_seconds = int((now + SHANGHAI_OFFSET).timestamp())
+def salt_period(now: dt.datetime, rotation_hours: int, tz: dt.tzinfo) -> int:
+    """Return the number of the salt period ``now`` falls in (aligned to midnight in ``tz``)."""
+    offset = now.astimezone(tz).utcoffset() or dt.timedelta()
+    local_seconds = int((now + offset).timestamp())
     return local_seconds // (rotation_hours * 3600)
 
 
@@ -146,7 +147,6 @@ def countable_visitor(
     """Return the hashed visitor key of a request that counts, or None (bots, no address)."""
     if not ip or is_preview_agent(user_agent):
         return None
-    salt = visit_salt(
-        settings_secret(settings), salt_period(now, settings.shares.visit_salt_rotation_hours)
-    )
+    period = salt_period(now, settings.shares.visit_salt_rotation_hours, settings.scheduler.tz)
+    salt = visit_salt(settings_secret(settings), period)
     return visitor_key(salt, ip, user_agent or "")

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import StationsSettings
 from bot.i18n import N_
 from bot.services import roles as role_service
 from bot.services.access import can_act_on_station, coordinator_grants, is_admin
@@ -31,10 +32,6 @@ from storage import audit, people, roles
 from storage import stations as store
 from storage.models import IntegrityFlag, Person, RoleGrant, Station, StationReview
 
-# Formalism alarm defaults, used when the settings have no [stations] section.
-BURST_WINDOW_HOURS = 24
-BURST_THRESHOLD = 5
-REMINDER_DAYS = 3
 REASON_MAX = 1000
 
 
@@ -65,15 +62,6 @@ class Outcome:
     station: Station
     notices: list[Notice] = field(default_factory=list)
     flag: IntegrityFlag | None = None
-
-
-def burst_settings(settings: Any) -> tuple[int, int]:
-    """Return (window hours, threshold) from ``settings.stations`` or the defaults."""
-    section = getattr(settings, "stations", None)
-    return (
-        int(getattr(section, "burst_window_hours", BURST_WINDOW_HOURS)),
-        int(getattr(section, "burst_threshold", BURST_THRESHOLD)),
-    )
 
 
 def city_code_of(county_code: str) -> str:
@@ -222,7 +210,7 @@ async def submit(
     station_id: int,
     applicant_id: int,
     now: dt.datetime,
-    settings: Any = None,
+    stations: StationsSettings,
 ) -> Outcome:
     """Submit a complete application to the county; raise the burst alarm if due."""
     station = await _get(session, station_id)
@@ -257,15 +245,15 @@ async def submit(
         name=station.name,
         id=station.id,
     )
-    outcome.flag, flag_notices = await _burst_check(session, station, now, settings)
+    outcome.flag, flag_notices = await _burst_check(session, station, now, stations)
     outcome.notices += flag_notices
     return outcome
 
 
 async def _burst_check(
-    session: AsyncSession, station: Station, now: dt.datetime, settings: Any
+    session: AsyncSession, station: Station, now: dt.datetime, stations: StationsSettings
 ) -> tuple[IntegrityFlag | None, list[Notice]]:
-    window, threshold = burst_settings(settings)
+    window, threshold = stations.burst_window_hours, stations.burst_threshold
     since = now - dt.timedelta(hours=window)
     assert station.region_code is not None
     ids = await store.submissions_since(
@@ -530,7 +518,7 @@ class DueRectification:
 
 
 async def due_rectifications(
-    session: AsyncSession, today: dt.date, within_days: int = REMINDER_DAYS
+    session: AsyncSession, today: dt.date, within_days: int
 ) -> list[DueRectification]:
     """Return stations in rectification whose deadline passed or is within ``within_days``."""
     rows = await store.rectifications_due(

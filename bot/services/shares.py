@@ -1,7 +1,7 @@
 """Shares: record one with dedupe, rate limit and audience cap; find what a message shares.
 
 Anti-inflation rules (docs/shares.md):
-* one share per (informant, item, channel, target) per Shanghai day — ``dedupe_key`` is
+* one share per (informant, item, channel, target) per local day — ``dedupe_key`` is
   unique, so repeats and redelivered updates are an insert that does nothing;
 * at most ``shares.max_shares_per_hour`` shares per informant per rolling hour;
 * a reported audience above ``shares.max_reported_audience`` is capped to it, the claim is

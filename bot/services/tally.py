@@ -3,7 +3,7 @@
 Counted stations are those in ``COUNTED_STATES``: recognised, and recognised stations under
 a rectification order (rectifying does not withdraw recognition, and coordinators need to
 see whether such a station improves). Days are local dates in the configured zone
-(Asia/Shanghai). Definitions of every figure: docs/tally-and-digest.md.
+(``scheduler.timezone``). Definitions of every figure: docs/tally-and-digest.md.
 """
 
 from __future__ import annotations

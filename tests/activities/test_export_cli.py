@@ -13,8 +13,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.__main__ import main
+from bot.config import ActivitiesSettings
 from bot.services import activities as service
-from bot.services.activities import ActivityInput, Rules
+from bot.services.activities import ActivityInput
 from storage.activities import PhotoRef
 from storage.db import create_nullpool_engine, session_factory
 from storage.models import RoleGrant
@@ -53,7 +54,7 @@ async def _fill(url: str) -> None:
                 ),
                 now=NOW,
                 today=TODAY,
-                rules=Rules(),
+                rules=ActivitiesSettings(),
             )
     await engine.dispose()
 

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import ActivitiesSettings
 from bot.services import activities as service
 from bot.services import content_use
-from bot.services.activities import ActivityError, ActivityInput, Rules
+from bot.services.activities import ActivityError, ActivityInput
 from bot.services.content_use import ContentUseError
 from storage import activities as store
 from storage import audit
@@ -19,7 +20,7 @@ from tests.factories import make_person, make_regions, make_station
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 23)
-RULES = Rules()
+RULES = ActivitiesSettings()
 
 
 def grant(station_id: int, person_id: int = 1) -> RoleGrant:
@@ -127,7 +128,7 @@ async def test_refusals(session: AsyncSession) -> None:
     saved = await service.register_activity(
         grants=[grant(a)],
         data=data(participants=101, photos=(PhotoRef("F7", "U7"),)),
-        **{**kwargs, "rules": Rules(participants_flag_above=100)},
+        **{**kwargs, "rules": ActivitiesSettings(participants_flag_above=100)},
     )  # type: ignore[arg-type]
     assert saved.new_flags == ("participants_high",)
 
@@ -205,18 +206,6 @@ async def test_draft_from_text_and_field_parsers() -> None:
             service.parse_participants(bad)
     with pytest.raises(ActivityError):
         service.parse_when("下周", today=TODAY, rules=RULES)
-
-
-async def test_rules_from_settings_fall_back() -> None:
-    assert service.rules_from(object()) == Rules()
-
-    class Section:
-        participants_flag_above = 50
-
-    class Settings:
-        activities = Section()
-
-    assert service.rules_from(Settings()).participants_flag_above == 50
 
 
 async def test_content_use(session: AsyncSession) -> None:

@@ -45,7 +45,7 @@ def write_json_pack(root: Path, items: Sequence[object]) -> Path:
 
 
 def test_good_pack(taxonomy: Taxonomy) -> None:
-    result = parse_pack(PACKS / "good", taxonomy)
+    result = parse_pack(PACKS / "good", taxonomy, CST)
     assert result.rejected == []
     assert result.pack.name == "county-demo"
     assert result.pack.title == "示范县科协内容包"
@@ -74,7 +74,7 @@ def test_good_pack(taxonomy: Taxonomy) -> None:
 
 
 def test_naive_and_date_only_times_are_shanghai(taxonomy: Taxonomy) -> None:
-    items = {item.guid: item for item in parse_pack(PACKS / "good", taxonomy).items}
+    items = {item.guid: item for item in parse_pack(PACKS / "good", taxonomy, CST).items}
     publish = items["demo-002"].publish_at
     expires = items["demo-002"].expires_at
     date_only = items["demo-003"].publish_at
@@ -87,13 +87,13 @@ def test_naive_and_date_only_times_are_shanghai(taxonomy: Taxonomy) -> None:
 
 
 def test_manifest_file_path_is_accepted(taxonomy: Taxonomy) -> None:
-    by_dir = parse_pack(PACKS / "good", taxonomy)
-    by_file = parse_pack(PACKS / "good" / "pack.toml", taxonomy)
+    by_dir = parse_pack(PACKS / "good", taxonomy, CST)
+    by_file = parse_pack(PACKS / "good" / "pack.toml", taxonomy, CST)
     assert by_file.items == by_dir.items
 
 
 def test_every_rejection_code(taxonomy: Taxonomy) -> None:
-    result = parse_pack(PACKS / "rejections", taxonomy)
+    result = parse_pack(PACKS / "rejections", taxonomy, CST)
     assert [item.guid for item in result.items] == ["r-000"]
     got = [(r.index, r.code, r.field) for r in result.rejected]
     assert got == [
@@ -124,14 +124,14 @@ def test_every_rejection_code(taxonomy: Taxonomy) -> None:
 def test_all_problems_of_one_item_are_reported(tmp_path: Path, taxonomy: Taxonomy) -> None:
     item = {**VALID_ITEM, "category": "astrology", "url": "javascript:alert(1)"}
     del item["title"]
-    result = parse_pack(write_json_pack(tmp_path / "p", [item]), taxonomy)
+    result = parse_pack(write_json_pack(tmp_path / "p", [item]), taxonomy, CST)
     assert result.items == []
     assert sorted(r.code for r in result.rejected) == ["bad_category", "bad_url", "missing_field"]
     assert {r.guid for r in result.rejected} == {"t-1"}
 
 
 def test_json_pack_with_non_table_and_wrong_type(taxonomy: Taxonomy) -> None:
-    result = parse_pack(PACKS / "json_pack", taxonomy)
+    result = parse_pack(PACKS / "json_pack", taxonomy, CST)
     assert [item.guid for item in result.items] == ["json-001"]
     assert result.items[0].source == "pack:json-demo"
     assert result.items[0].publish_at == dt.datetime(2024, 2, 4, tzinfo=dt.UTC)
@@ -143,13 +143,13 @@ def test_json_pack_with_non_table_and_wrong_type(taxonomy: Taxonomy) -> None:
 
 def test_malformed_toml_is_one_error_with_line() -> None:
     with pytest.raises(PackError) as caught:
-        parse_pack(PACKS / "malformed_toml", default_taxonomy())
+        parse_pack(PACKS / "malformed_toml", default_taxonomy(), CST)
     assert (caught.value.code, caught.value.line) == ("bad_toml", 6)
 
 
 def test_malformed_json_is_one_error_with_line() -> None:
     with pytest.raises(PackError) as caught:
-        parse_pack(PACKS / "malformed_json", default_taxonomy())
+        parse_pack(PACKS / "malformed_json", default_taxonomy(), CST)
     assert (caught.value.code, caught.value.line) == ("bad_json", 4)
 
 
@@ -191,7 +191,7 @@ def test_unusable_packs_raise_pack_error(tmp_path: Path, setup: object, code: st
     root = tmp_path / "pack"
     setup(root)  # type: ignore[operator]
     with pytest.raises(PackError) as caught:
-        parse_pack(root, default_taxonomy())
+        parse_pack(root, default_taxonomy(), CST)
     assert caught.value.code == code
 
 
@@ -199,12 +199,12 @@ def test_unsupported_manifest_suffix(tmp_path: Path) -> None:
     path = tmp_path / "pack.yaml"
     path.write_text("items: []", encoding="utf-8")
     with pytest.raises(PackError) as caught:
-        parse_pack(path, default_taxonomy())
+        parse_pack(path, default_taxonomy(), CST)
     assert caught.value.code == "unsupported_format"
 
 
 def test_pack_name_defaults_to_directory(tmp_path: Path, taxonomy: Taxonomy) -> None:
-    result = parse_pack(write_json_pack(tmp_path / "spring2025", [VALID_ITEM]), taxonomy)
+    result = parse_pack(write_json_pack(tmp_path / "spring2025", [VALID_ITEM]), taxonomy, CST)
     assert result.pack.name == "spring2025"
     assert result.items[0].source == "pack:spring2025"
 
@@ -222,7 +222,7 @@ def test_symlink_escaping_the_pack_is_rejected(tmp_path: Path, taxonomy: Taxonom
         {**VALID_ITEM, "guid": "b", "media": "media/../media/real.png"},
         {**VALID_ITEM, "guid": "c", "media": "media/../../secret.png"},
     ]
-    result = parse_pack(write_json_pack(root, items), taxonomy)
+    result = parse_pack(write_json_pack(root, items), taxonomy, CST)
     assert [item.guid for item in result.items] == ["b"]
     assert [(r.guid, r.code) for r in result.rejected] == [
         ("a", "media_outside_pack"),
@@ -235,7 +235,7 @@ def test_regions_accept_integers_and_drop_duplicates(tmp_path: Path, taxonomy: T
         {**VALID_ITEM, "regions": [330106, "330106", "330100"]},
         {**VALID_ITEM, "guid": "t-2", "regions": [True]},
     ]
-    result = parse_pack(write_json_pack(tmp_path / "p", items), taxonomy)
+    result = parse_pack(write_json_pack(tmp_path / "p", items), taxonomy, CST)
     assert result.items[0].regions == ("330106", "330100")
     assert [(r.guid, r.code) for r in result.rejected] == [("t-2", "bad_region")]
 
@@ -243,7 +243,7 @@ def test_regions_accept_integers_and_drop_duplicates(tmp_path: Path, taxonomy: T
 def test_equal_publish_and_expiry_is_rejected(tmp_path: Path, taxonomy: Taxonomy) -> None:
     moment = "2024-09-01T08:00:00+08:00"
     items = [{**VALID_ITEM, "publish_at": moment, "expires_at": "2024-09-01T00:00:00Z"}]
-    result = parse_pack(write_json_pack(tmp_path / "p", items), taxonomy)
+    result = parse_pack(write_json_pack(tmp_path / "p", items), taxonomy, CST)
     assert [r.code for r in result.rejected] == ["expires_before_publish"]
 
 
@@ -266,9 +266,13 @@ def test_is_http_url(url: str, ok: bool) -> None:
 
 
 def test_to_aware_datetime() -> None:
-    assert to_aware_datetime("2024-09-01T08:00:00Z") == dt.datetime(2024, 9, 1, 8, tzinfo=dt.UTC)
-    assert to_aware_datetime("2024-09-01 08:00") == dt.datetime(2024, 9, 1, 8, tzinfo=CST)
-    assert to_aware_datetime(dt.date(2024, 9, 1)) == dt.datetime(2024, 9, 1, tzinfo=CST)
+    assert to_aware_datetime("2024-09-01T08:00:00Z", CST) == dt.datetime(
+        2024, 9, 1, 8, tzinfo=dt.UTC
+    )
+    assert to_aware_datetime("2024-09-01 08:00", CST) == dt.datetime(2024, 9, 1, 8, tzinfo=CST)
+    assert to_aware_datetime(dt.date(2024, 9, 1), CST) == dt.datetime(2024, 9, 1, tzinfo=CST)
+    # a naive time is read in the configured zone: 08:00 on a UTC clock is 16:00 in Shanghai
+    assert to_aware_datetime("2024-09-01 08:00", dt.UTC) == dt.datetime(2024, 9, 1, 16, tzinfo=CST)
     for bad in ("", "yesterday", 20240901, None, "2024-13-01"):
         with pytest.raises(ValueError):
-            to_aware_datetime(bad)
+            to_aware_datetime(bad, CST)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
@@ -16,7 +17,7 @@ STARTER = Path(__file__).resolve().parents[2] / "bot" / "content" / "packs" / "s
 
 @pytest.fixture(scope="module")
 def starter() -> PackParse:
-    return parse_pack(STARTER, default_taxonomy())
+    return parse_pack(STARTER, default_taxonomy(), ZoneInfo("Asia/Shanghai"))
 
 
 def test_starter_pack_parses_cleanly(starter: PackParse) -> None:

@@ -40,6 +40,7 @@ async def import_starter(bot: RunningBot) -> None:
             source=str(STARTER),
             taxonomy=default_taxonomy(),
             now=bot.runtime.now(),
+            tz=bot.runtime.settings.scheduler.tz,
         )
 
 

@@ -35,6 +35,7 @@ async def import_starter(bot: RunningBot) -> list[int]:
             source=str(STARTER),
             taxonomy=default_taxonomy(),
             now=bot.runtime.now(),
+            tz=bot.runtime.settings.scheduler.tz,
         )
     return report.content_ids
 

@@ -19,7 +19,7 @@ from bot.content.importer import (
 from bot.content.taxonomy import default_taxonomy
 from bot.i18n import get_translator
 from storage.models import AuditLog, ContentItem
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, SHANGHAI
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests/fixtures"
@@ -30,7 +30,12 @@ EN = get_translator("en")
 
 async def _import(session: AsyncSession, source: Path | str, **kw: object):
     return await import_source(
-        session=session, source=str(source), taxonomy=default_taxonomy(), now=FIXED_NOW, **kw
+        session=session,
+        source=str(source),
+        taxonomy=default_taxonomy(),
+        now=FIXED_NOW,
+        tz=SHANGHAI,
+        **kw,
     )  # type: ignore[arg-type]
 
 

@@ -21,6 +21,7 @@ async def _import_starter(bot: RunningBot) -> list[int]:
             source=str(STARTER),
             taxonomy=default_taxonomy(),
             now=bot.runtime.now(),
+            tz=bot.runtime.settings.scheduler.tz,
         )
     return report.content_ids
 

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.i18n import get_translator
 from bot.reports.evaluation import evaluation_workbook
 from bot.services import evaluation as ev
@@ -23,17 +24,24 @@ from storage import evaluation as store
 from storage import roles as role_store
 from storage.models import AuditLog, EvaluationProposal, Station
 from tests.conftest import make_settings
-from tests.evaluation.world import World, build, settings_with
+from tests.evaluation.world import World, build
 
 NOW = dt.datetime(2027, 1, 5, 1, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2027, 1, 5)
 
 
-async def _setup(session: AsyncSession, db_url: str) -> tuple[World, Any]:
+async def _setup(session: AsyncSession, db_url: str) -> tuple[World, Settings]:
     world = await build(session)
-    settings = settings_with(make_settings(db_url))
+    settings = make_settings(db_url)
     await ev.run_evaluation(
-        session=session, settings=settings, year=2026, region_code="330000", as_of=TODAY, now=NOW
+        session=session,
+        evaluation=settings.evaluation,
+        propagation=settings.propagation,
+        tz=settings.scheduler.tz,
+        year=2026,
+        region_code="330000",
+        as_of=TODAY,
+        now=NOW,
     )
     return world, settings
 
@@ -63,14 +71,15 @@ async def _audits(session: AsyncSession, action: str) -> list[AuditLog]:
 
 
 async def _confirm(
-    session: AsyncSession, settings: Any, proposal: Any, actor: Any, **extra: Any
+    session: AsyncSession, settings: Settings, proposal: Any, actor: Any, **extra: Any
 ) -> Any:
     """Confirm ``proposal`` as ``actor`` on the test day."""
     return await decisions.confirm(
         session=session,
         proposal_id=proposal.id or 0,
         actor=actor,
-        settings=settings,
+        evaluation=settings.evaluation,
+        locale=settings.i18n.default_locale,
         today=TODAY,
         now=NOW,
         **extra,
@@ -195,10 +204,12 @@ async def test_commend_notifies_admin_and_informants(session: AsyncSession, db_u
 
 async def test_integrity_report(session: AsyncSession, db_url: str) -> None:
     world = await build(session)
-    settings = settings_with(make_settings(db_url), reported_reach_alert=500)
+    settings = make_settings(db_url, evaluation={"reported_reach_alert": 500})
     report = await integrity_report(
         session=session,
-        settings=settings,
+        evaluation=settings.evaluation,
+        propagation=settings.propagation,
+        tz=settings.scheduler.tz,
         region_code="330000",
         start=dt.date(2026, 1, 1),
         end=dt.date(2026, 12, 31),
@@ -215,7 +226,9 @@ async def test_integrity_report(session: AsyncSession, db_url: str) -> None:
     ] == [("B1", 600, 0)]
     city = await integrity_report(
         session=session,
-        settings=settings,
+        evaluation=settings.evaluation,
+        propagation=settings.propagation,
+        tz=settings.scheduler.tz,
         region_code="330100",
         start=dt.date(2026, 1, 1),
         end=dt.date(2026, 12, 31),
@@ -227,7 +240,9 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     world, settings = await _setup(session, db_url)
     data = await evaluation_workbook(
         session=session,
-        settings=settings,
+        evaluation=settings.evaluation,
+        propagation=settings.propagation,
+        tz=settings.scheduler.tz,
         year=2026,
         region_code="330100",
         t=get_translator("zh_CN"),
@@ -257,7 +272,9 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     assert (
         await evaluation_workbook(
             session=session,
-            settings=settings,
+            evaluation=settings.evaluation,
+            propagation=settings.propagation,
+            tz=settings.scheduler.tz,
             year=2025,
             region_code="330100",
             t=get_translator("zh_CN"),

@@ -40,7 +40,9 @@ async def _setup(bot_env: RunningBot) -> tuple[World, SimUser, SimUser, SimUser]
         )
         await ev.run_evaluation(
             session=s,
-            settings=rt.settings,
+            evaluation=rt.settings.evaluation,
+            propagation=rt.settings.propagation,
+            tz=rt.settings.scheduler.tz,
             year=2026,
             region_code="330000",
             as_of=dt.date(2026, 12, 31),

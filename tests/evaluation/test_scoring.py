@@ -7,17 +7,12 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import EvaluationSettings
 from bot.services import evaluation as ev
 from storage import evaluation as store
-from storage.models import EvaluationProposal, EvaluationScore, OutstandingInformant
+from storage.models import EvaluationProposal, EvaluationScore, OutstandingInformant, Station
 from tests.conftest import make_settings
-from tests.evaluation.world import (
-    EXPECTED_PROPOSALS,
-    EXPECTED_SCORES,
-    YEAR_END,
-    build,
-    settings_with,
-)
+from tests.evaluation.world import EXPECTED_PROPOSALS, EXPECTED_SCORES, YEAR_END, build
 
 NOW = dt.datetime(2027, 1, 5, 1, 0, tzinfo=dt.UTC)
 
@@ -25,10 +20,12 @@ NOW = dt.datetime(2027, 1, 5, 1, 0, tzinfo=dt.UTC)
 async def _run(
     session: AsyncSession, db_url: str, region: str | None = "330000", **evaluation: object
 ) -> ev.RunResult:
-    settings = settings_with(make_settings(db_url), **evaluation)
+    settings = make_settings(db_url, evaluation=evaluation)
     return await ev.run_evaluation(
         session=session,
-        settings=settings,
+        evaluation=settings.evaluation,
+        propagation=settings.propagation,
+        tz=settings.scheduler.tz,
         year=2026,
         region_code=region,
         as_of=dt.date(2027, 1, 5),
@@ -158,6 +155,37 @@ async def test_city_run_and_county_widening(session: AsyncSession, db_url: str) 
     assert {world.key_of(s.station_id) for s in result.scores} == {"A1", "A2", "A3", "A4", "A5"}
 
 
+async def test_recognition_day_follows_the_configured_zone(
+    session: AsyncSession, db_url: str
+) -> None:
+    world = await build(session)
+    a5 = await session.get(Station, world.stations["A5"])
+    assert a5 is not None
+    # 17:30 UTC on 31 October: already 1 November in Shanghai, still 31 October in Urumqi
+    a5.recognised_at = dt.datetime(2026, 10, 31, 17, 30, tzinfo=dt.UTC)
+    await session.flush()
+    counted_from = {}
+    for zone in ("Asia/Shanghai", "Asia/Urumqi", "UTC"):
+        settings = make_settings(db_url, scheduler={"timezone": zone})
+        result = await ev.run_evaluation(
+            session=session,
+            evaluation=settings.evaluation,
+            propagation=settings.propagation,
+            tz=settings.scheduler.tz,
+            year=2026,
+            region_code="330000",
+            as_of=dt.date(2027, 1, 5),
+            now=NOW,
+        )
+        scores = {world.key_of(s.station_id): s for s in result.scores}
+        counted_from[zone] = scores["A5"].counted_from
+    assert counted_from == {
+        "Asia/Shanghai": dt.date(2026, 11, 1),
+        "Asia/Urumqi": dt.date(2026, 10, 31),
+        "UTC": dt.date(2026, 10, 31),
+    }
+
+
 async def test_settings_change_the_proposals(session: AsyncSession, db_url: str) -> None:
     world = await build(session)
     result = await _run(session, db_url, eliminate_count=0, commend_share=0.4, inactive_days=400)
@@ -192,7 +220,7 @@ def test_bottom_without_improvement() -> None:
         )
         for i, v in enumerate([100, 80, 60, 40, 20], start=1)
     ]
-    params = ev.Params(eliminate_count=0)
+    params = EvaluationSettings(eliminate_count=0)
     scores = ev.score_stations(
         figures, {f.station_id: dt.date(2026, 1, 1) for f in figures}, params, YEAR_END
     )
@@ -208,7 +236,7 @@ def test_bottom_without_improvement() -> None:
     assert 4 not in kinds  # S4 improved (40 now, 10 before) and is not in the bottom 20 %
     assert kinds[1] == ("commend", "top_share")
     got = ev.propose(
-        scores, ev.Params(eliminate_count=1), fraud_flags={}, previous={5: Prev(30.0, 5)}
+        scores, EvaluationSettings(eliminate_count=1), fraud_flags={}, previous={5: Prev(30.0, 5)}
     )
     assert {p.station_id: p.reason_code for p in got}[5] == "last_no_improvement"
 

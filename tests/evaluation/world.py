@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,16 +68,6 @@ class World:
 
     def key_of(self, station_id: int) -> str:
         return next(k for k, v in self.stations.items() if v == station_id)
-
-
-def settings_with(settings: Any, **evaluation: Any) -> Any:
-    """Wrap settings with an ``evaluation`` section (the real one is added by the lead)."""
-    return SimpleNamespace(
-        propagation=settings.propagation,
-        i18n=settings.i18n,
-        scheduler=settings.scheduler,
-        evaluation=SimpleNamespace(**evaluation),
-    )
 
 
 async def add_regions(session: AsyncSession) -> None:

@@ -60,9 +60,16 @@ def test_invalid_names(name: str) -> None:
 def test_quiet_hours_span_midnight() -> None:
     informant = Informant(station_id=1, quiet_start=dt.time(22), quiet_end=dt.time(7))
     shanghai = dt.timezone(dt.timedelta(hours=8))
-    assert service.in_quiet_hours(informant, dt.datetime(2026, 1, 1, 23, tzinfo=shanghai))
-    assert service.in_quiet_hours(informant, dt.datetime(2026, 1, 1, 6, 59, tzinfo=shanghai))
-    assert not service.in_quiet_hours(informant, dt.datetime(2026, 1, 1, 7, tzinfo=shanghai))
+    at = dt.datetime(2026, 1, 1, 23, tzinfo=shanghai)
+    assert service.in_quiet_hours(informant, at, shanghai)
+    assert service.in_quiet_hours(
+        informant, dt.datetime(2026, 1, 1, 6, 59, tzinfo=shanghai), shanghai
+    )
+    assert not service.in_quiet_hours(
+        informant, dt.datetime(2026, 1, 1, 7, tzinfo=shanghai), shanghai
+    )
+    # 23:00 in Shanghai is 15:00 UTC: outside the quiet hours read on a UTC clock
+    assert not service.in_quiet_hours(informant, at, dt.UTC)
 
 
 async def test_invite_limits_and_expiry(session: AsyncSession) -> None:

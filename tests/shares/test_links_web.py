@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -138,9 +139,14 @@ def test_preview_detection_and_salt() -> None:
     assert not link_service.is_preview_agent("Mozilla/5.0 (Linux; Android 9; CUBOT P30)")
     day = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 Shanghai
     midnight = dt.datetime(2026, 11, 23, 16, 0, tzinfo=dt.UTC)  # 00:00 next day Shanghai
-    p = link_service.salt_period(day, 24)
-    assert link_service.salt_period(midnight - dt.timedelta(seconds=1), 24) == p
-    assert link_service.salt_period(midnight, 24) == p + 1
+    shanghai = ZoneInfo("Asia/Shanghai")
+    p = link_service.salt_period(day, 24, shanghai)
+    assert link_service.salt_period(midnight - dt.timedelta(seconds=1), 24, shanghai) == p
+    assert link_service.salt_period(midnight, 24, shanghai) == p + 1
+    # on a UTC clock the period turns at 00:00 UTC, eight hours later
+    assert link_service.salt_period(midnight, 24, dt.UTC) == link_service.salt_period(
+        day, 24, dt.UTC
+    )
     s1, s2 = link_service.visit_salt("tok", p), link_service.visit_salt("tok", p + 1)
     assert s1 != s2 and s1 == link_service.visit_salt("tok", p)
     assert link_service.visit_salt("other", p) != s1

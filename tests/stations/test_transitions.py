@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import StationsSettings
 from bot.services import review
 from bot.services.review import Actor, OnsiteCheck
 from bot.services.stations import ACTIONS, TRANSITIONS, StationError
@@ -39,7 +40,11 @@ async def _act(session: AsyncSession, action: str, station: Station, actor: Acto
         assert station.applicant_id is not None
         return (
             await review.submit(
-                session=session, station_id=sid, applicant_id=station.applicant_id, now=NOW
+                session=session,
+                station_id=sid,
+                applicant_id=station.applicant_id,
+                now=NOW,
+                stations=StationsSettings(),
             )
         ).station
     if action == "county_approve":
@@ -176,14 +181,22 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
     await session.flush()
     with pytest.raises(StationError) as caught:
         await review.submit(
-            session=session, station_id=station.id or 0, applicant_id=applicant.id, now=NOW
+            session=session,
+            station_id=station.id or 0,
+            applicant_id=applicant.id,
+            now=NOW,
+            stations=StationsSettings(),
         )
     assert caught.value.code == "incomplete"
     assert caught.value.params["missing"][:2] == ["address", "region"]
     other = await make_person(session, 2)
     with pytest.raises(StationError, match="not_allowed"):
         await review.submit(
-            session=session, station_id=station.id or 0, applicant_id=other.id or 0, now=NOW
+            session=session,
+            station_id=station.id or 0,
+            applicant_id=other.id or 0,
+            now=NOW,
+            stations=StationsSettings(),
         )
 
 
@@ -195,11 +208,7 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
         session=session, person_id=city.id, role="coordinator", region_code=HANGZHOU, now=NOW
     )
 
-    class Settings:
-        class stations:  # noqa: N801 - mimics settings.stations
-            burst_window_hours = 24
-            burst_threshold = 2
-
+    stations = StationsSettings(burst_window_hours=24, burst_threshold=2)
     flagged = []
     for i in range(4):
         person = await make_person(session, 100 + i)
@@ -212,7 +221,7 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
             station_id=station.id or 0,
             applicant_id=person.id,
             now=NOW + dt.timedelta(hours=i),
-            settings=Settings,
+            stations=stations,
         )
         flagged.append(outcome.flag is not None)
         if outcome.flag is not None:
@@ -221,10 +230,6 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
     flag = (await session.execute(select(IntegrityFlag))).scalar_one()
     assert flag.kind == "application_burst" and flag.region_code == XIHU
     assert flag.detail["count"] == 3
-
-
-async def test_burst_defaults_without_settings() -> None:
-    assert review.burst_settings(None) == (24, 5)
 
 
 async def test_due_rectifications(session: AsyncSession) -> None:

@@ -125,6 +125,8 @@ async def test_message_text_chart_and_spreadsheet(session: AsyncSession, runtime
     assert first[:5] == [1, "西湖一站", "西湖区", 282, 4]
     assert sheet.cell(row=4, column=2).value == "滨江站"
     assert sheet.cell(row=4, column=len(headers)).value == "是"
+    notes = [r[0] for r in sheet.iter_rows(values_only=True) if "日期按" in str(r[0])]
+    assert len(notes) == 1 and "Asia/Shanghai" in notes[0]  # the configured zone, named
     totals = book["合计"]
     assert [c.value for c in totals[2]][:3] == ["传播量", 335, 47]
     assert abs(totals.cell(row=2, column=4).value - (335 - 47) / 47) < 1e-9

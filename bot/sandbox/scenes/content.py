@@ -87,7 +87,11 @@ async def play(demo: Demo) -> None:
     )
     async with runtime.sessions() as session, session.begin():
         report = await import_source(
-            session=session, source=str(STARTER), taxonomy=default_taxonomy(), now=runtime.now()
+            session=session,
+            source=str(STARTER),
+            taxonomy=default_taxonomy(),
+            now=runtime.now(),
+            tz=runtime.settings.scheduler.tz,
         )
     demo.line("    " + report_lines(report, t)[0])
     demo.state["content_ids"] = report.content_ids

@@ -172,7 +172,9 @@ async def play(demo: Demo) -> None:
         )
         result = await ev.run_evaluation(
             session=session,
-            settings=runtime.settings,
+            evaluation=runtime.settings.evaluation,
+            propagation=runtime.settings.propagation,
+            tz=runtime.settings.scheduler.tz,
             year=2026,
             region_code=city,
             as_of=runtime.today(),
@@ -197,7 +199,7 @@ async def play(demo: Demo) -> None:
             )
         )
     names = {s.station_id: s.figures.name for s in result.scores}
-    params = ev.params_from(runtime.settings)
+    params = runtime.settings.evaluation
     for proposal in result.proposals:
         demo.narrate(
             t(
@@ -247,7 +249,9 @@ async def play(demo: Demo) -> None:
     async with runtime.sessions() as session:
         data = await evaluation_workbook(
             session=session,
-            settings=runtime.settings,
+            evaluation=runtime.settings.evaluation,
+            propagation=runtime.settings.propagation,
+            tz=runtime.settings.scheduler.tz,
             year=2026,
             region_code=city,
             t=get_translator(demo.lang),
