@@ -8,6 +8,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc, reply, requires
 from bot.i18n import Translator, get_translator
 from bot.reports.poster import render_invite_poster
@@ -91,16 +92,8 @@ async def send_invite(
             renew=renew,
         )
     except InviteError as exc:
-        if exc.code == "station_not_open":
-            await reply(
-                update,
-                t(
-                    "{station} is not a recognised station yet, so it cannot invite informants.",
-                    station=esc(exc.params["station"]),
-                ),
-            )
-        else:
-            await reply(update, t("That station does not exist."))
+        params = {"station": esc(exc.params["station"])} if "station" in exc.params else {}
+        await reply(update, domain_text(exc, t, params=params))
         return
     count = await informant_service.count_informants(
         session=context.session, station_id=station_id

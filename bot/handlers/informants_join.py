@@ -15,6 +15,7 @@ from telegram import (
 )
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
 from bot.handlers.dialog import Dialog, end_dialog, get_dialog, goto, register_flow, start_dialog
@@ -27,28 +28,6 @@ from bot.services.invites import InviteError
 from storage import people as people_store
 
 FLOW = "join"
-
-INVITE_ERRORS = {
-    "unknown_invite": N_(
-        "This invite link is not valid. Ask your station for a new link or scan the QR code "
-        "on its notice board."
-    ),
-    "revoked": N_(
-        "This invite link has been withdrawn by its station. Ask the station for its current "
-        "link or scan the QR code on its notice board."
-    ),
-    "expired": N_(
-        "This invite link has expired. Ask the station for a new link or scan the QR code "
-        "on its notice board."
-    ),
-    "used_up": N_(
-        "This invite link has been used as often as allowed. Ask the station for a new link."
-    ),
-    "station_closed": N_(
-        "{station} is not accepting new informants at the moment. Please ask your local "
-        "science association (科协) which station you can join."
-    ),
-}
 
 PRIVACY_NOTICE = N_(
     "<b>Join {station} as a Kepu China informant</b>\n\n"
@@ -69,7 +48,7 @@ PRIVACY_NOTICE = N_(
 
 def invite_error_text(t: Translator, exc: InviteError) -> str:
     """Return the localised explanation of a refused invite."""
-    return t(INVITE_ERRORS.get(exc.code, INVITE_ERRORS["unknown_invite"]), **exc.params)
+    return domain_text(exc, t)
 
 
 # --- screens -----------------------------------------------------------------------------

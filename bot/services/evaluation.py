@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from bot.i18n import N_
 from storage import evaluation as store
 from storage.evaluation import StationFigures
@@ -47,13 +48,8 @@ REASON_NAMES: dict[str, str] = {
 }
 
 
-class EvaluationError(Exception):
+class EvaluationError(DomainError, area="evaluation"):
     """A refusal; ``code`` names it and ``params`` fill its message."""
-
-    def __init__(self, code: str, /, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
