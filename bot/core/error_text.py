@@ -183,6 +183,24 @@ MESSAGES: dict[str, str] = {
     ),
     "share.no_content": N_("That content is no longer available."),
     "share.bad_channel": N_("Sorry, that share could not be recorded."),
+    # Informants (bot.services.informants).
+    "informant.bad_name": N_(
+        "That does not look like a real name. Please send 2–30 Chinese or Latin letters; "
+        "a middle dot (·) or spaces between parts are fine, digits and symbols are not."
+    ),
+    "informant.bad_phone": N_("That phone number looks wrong. Please try the button again."),
+    "informant.no_interests": N_("Please choose at least one topic."),
+    "informant.last_interest": N_("Keep at least one topic."),
+    "informant.bad_quiet_hours": N_("Those hours do not work. Please choose again."),
+    "informant.already_registered": N_(
+        "You are already registered. Send /me to see your profile."
+    ),
+    "informant.not_informant": N_(
+        "You are not an informant yet. Open your station's invite link to join."
+    ),
+    "informant.not_in_station": N_("That informant is no longer in the roster."),
+    "informant.unknown_person": N_("You are not registered with the bot yet. Send /start."),
+    "informant.unknown_station": N_("That station does not exist."),
     # Role grants (bot.services.roles).
     "role.unknown_role": N_("Unknown role: {role}."),
     "role.region_required": N_("The role {role} needs --region CODE."),

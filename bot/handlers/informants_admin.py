@@ -302,8 +302,8 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
                 actor_id=person.id if person else None,
                 now=context.runtime.now(),
             )
-        except InformantError:
-            await query.answer(t("That informant is no longer in the roster."), show_alert=True)
+        except InformantError as exc:
+            await query.answer(domain_text(exc, t), show_alert=True)
         else:
             await query.answer(t("{name} was removed.", name=removal.name), show_alert=True)
             await _tell_removed(context, removal)

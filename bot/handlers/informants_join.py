@@ -287,10 +287,10 @@ async def step_phone(update: Update, context: KepuContext, dialog: Dialog) -> No
         return
     try:
         phone = informant_service.clean_phone(contact.phone_number)
-    except InformantError:
+    except InformantError as exc:
         await reply(
             update,
-            t("That phone number looks wrong. Please try the button again."),
+            domain_text(exc, t),
             reply_markup=_phone_keyboard(t),
         )
         return
@@ -460,8 +460,8 @@ async def _done(update: Update, context: KepuContext, dialog: Dialog, args: list
     t = context.t
     try:
         chosen = informant_service.clean_interests(dialog.data.get("interests", []))
-    except InformantError:
-        await query.answer(t("Please choose at least one topic."), show_alert=True)
+    except InformantError as exc:
+        await query.answer(domain_text(exc, t), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
