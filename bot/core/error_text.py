@@ -39,6 +39,8 @@ MESSAGES: dict[str, str] = {
     "activity.title_too_long": N_(
         "That title is too long (at most {limit} characters). Please send a shorter one."
     ),
+    "activity.place_empty": N_("The place cannot be empty. Where was it held?"),
+    "activity.place_too_long": N_("That is too long for a place (at most {limit} characters)."),
     "activity.date_in_future": N_(
         "The date is in the future. Activities are registered after they took place — "
         "please send the date it was held."
@@ -60,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "activity.campaign_unknown": N_("Please pick a campaign with the buttons."),
     "activity.photos_missing": N_("At least one photo of the activity is needed."),
     "activity.photos_too_many": N_("At most {limit} photos per activity, please."),
+    "activity.not_station_admin": N_("Only the station's administrators can do that."),
     "activity.station_unknown": N_("That station does not exist any more."),
     "activity.station_closed": N_("This station has been revoked; it cannot register activities."),
     "activity.activity_unknown": N_("That activity no longer exists."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import re
 from collections.abc import Iterator
@@ -56,6 +57,9 @@ REJECTED = re.compile(r"\b(?:Rejection\([^,()]+,\s*[^,()]+,\s*|reject\()\"(\w+)\
 
 
 def _areas() -> dict[str, str]:
+    for path, text in _sources():  # every area's class, not only those imported so far
+        if "(DomainError" in text:
+            importlib.import_module(".".join(path.relative_to(BOT.parent).with_suffix("").parts))
     found: dict[str, str] = {}
     todo = list(DomainError.__subclasses__())
     while todo:
