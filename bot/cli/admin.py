@@ -6,20 +6,11 @@ import argparse
 
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
-from bot.i18n import N_
+from bot.core.error_text import error_text as domain_text
 from bot.services import roles as role_service
 from storage import roles as roles_store
 
 ROLE_CHOICES = ["admin", "curator", "coordinator", "station-admin"]
-
-ROLE_ERRORS = {
-    "unknown_role": N_("Unknown role: {role}."),
-    "region_required": N_("The role {role} needs --region CODE."),
-    "unknown_region": N_("Unknown region code {region}. Import regions first."),
-    "station_required": N_("The role {role} needs --station ID."),
-    "unknown_station": N_("Unknown station {station_id}."),
-    "station_not_allowed": N_("The role {role} is not scoped to a station."),
-}
 
 
 async def _grant(args: argparse.Namespace, settings: Settings) -> int:
@@ -35,7 +26,7 @@ async def _grant(args: argparse.Namespace, settings: Settings) -> int:
                 now=runtime.now(),
             )
     except role_service.RoleError as exc:
-        raise CliError(t(ROLE_ERRORS[exc.code], **exc.params)) from exc
+        raise CliError(domain_text(exc, t)) from exc
     scope = args.region or (f"station {args.station}" if args.station else "-")
     if result.changed:
         print(
@@ -71,7 +62,7 @@ async def _revoke(args: argparse.Namespace, settings: Settings) -> int:
                 now=runtime.now(),
             )
     except role_service.RoleError as exc:
-        raise CliError(t(ROLE_ERRORS[exc.code], **exc.params)) from exc
+        raise CliError(domain_text(exc, t)) from exc
     if not result.changed:
         print(
             t(

@@ -7,8 +7,9 @@ import argparse
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
 from bot.content.catalogue import item_state
-from bot.content.importer import ImportFailed, failure_text, import_source, report_lines
+from bot.content.importer import ImportFailed, import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
 from bot.services import push as push_service
@@ -21,11 +22,6 @@ STATE_NAMES = {
     "published": N_("published"),
     "expired": N_("expired"),
     "retired": N_("retired"),
-}
-PUSH_ERRORS = {
-    "not_found": N_("No content item #{content_id}."),
-    "retired": N_("Item #{content_id} is retired; it cannot be pushed."),
-    "expired": N_("Item #{content_id} has expired; it cannot be pushed."),
 }
 
 
@@ -42,7 +38,7 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
                 category=args.category,
             )
     except ImportFailed as exc:
-        raise CliError(failure_text(exc, t)) from exc
+        raise CliError(domain_text(exc, t)) from exc
     except OSError as exc:  # network errors of the download
         raise CliError(
             t(
@@ -127,7 +123,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                 regions=args.region,
             )
     except push_service.PushError as exc:
-        raise CliError(t(PUSH_ERRORS[exc.code], **exc.params)) from exc
+        raise CliError(domain_text(exc, t, cli=True)) from exc
     print(
         t(
             "Push #{push} of item #{item}: {queued} messages queued ({deferred} after quiet "

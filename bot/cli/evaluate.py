@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
+from bot.core.error_text import error_text as domain_text
 from bot.reports.evaluation import evaluation_workbook
 from bot.services import evaluation as ev
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
@@ -45,7 +46,7 @@ async def _evaluate(args: argparse.Namespace, settings: Settings) -> int:
                 now=runtime.now(),
             )
         except EvaluationError as exc:
-            raise CliError(t("The year {year} has not started yet.", year=args.year)) from exc
+            raise CliError(domain_text(exc, t)) from exc
         print(
             t(
                 "Annual evaluation {year}, region {region}: {n} stations counted from {start} "

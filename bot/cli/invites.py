@@ -6,19 +6,9 @@ import argparse
 
 from bot.cli import CliError, cli_session, positive_int, set_command, translator
 from bot.config import Settings
+from bot.core.error_text import error_text as domain_text
 from bot.i18n import N_, Translator
 from bot.services import invites as invite_service
-
-INVITE_ERRORS = {
-    "unknown_station": N_("Unknown station {station_id}."),
-    "station_not_open": N_(
-        "Station {station} is {status}: only recognised stations accept informants."
-    ),
-    "bad_expiry": N_("--expires-days must be positive."),
-    "bad_max_uses": N_("--max-uses must be positive."),
-    "unknown_invite": N_("No invite link {payload} for this station."),
-    "already_revoked": N_("The invite link {payload} was already revoked."),
-}
 
 STATUS_NAMES = {
     "active": N_("active"),
@@ -79,7 +69,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
                 max_uses=args.max_uses,
             )
     except invite_service.InviteError as exc:
-        raise CliError(t(INVITE_ERRORS.get(exc.code, exc.code), **exc.params)) from exc
+        raise CliError(domain_text(exc, t, cli=True)) from exc
     print(info.link)
     return 0
 

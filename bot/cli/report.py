@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.cli import CliError, cli_runtime, set_command, translator
 from bot.config import Settings
-from bot.handlers.digest import ERRORS, WEEK_ARG
+from bot.core.error_text import error_text as domain_text
+from bot.handlers.digest import WEEK_ARG
 from bot.i18n import get_translator
 from bot.jobs import ensure_tally
 from bot.reports.digest import render
@@ -19,7 +20,7 @@ async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args, settings)
     match = WEEK_ARG.match(args.week.strip())
     if match is None:
-        raise CliError(t(ERRORS["bad_week"], week=args.week))
+        raise CliError(domain_text(TallyError("bad_week", week=args.week), t))
     week = f"{match[1]}-W{int(match[2]):02d}"
     out = Path(args.out)
     async with cli_runtime(settings) as runtime:
@@ -36,7 +37,7 @@ async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
                     session=session, region_code=args.region, week=week, settings=settings
                 )
         except TallyError as exc:
-            raise CliError(t(ERRORS.get(exc.code, ERRORS["usage"]), **exc.params)) from exc
+            raise CliError(domain_text(exc, t)) from exc
         rendered = await render(get_translator(t.locale), data, settings.propagation)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from bot.cli import CliError, cli_session, invites, positive_int, set_command, translator
 from bot.config import Settings
-from bot.i18n import N_, Translator
+from bot.core.error_text import code_text
+from bot.i18n import Translator
 from bot.services import regions as region_service
 from bot.services import roles as role_service
 from bot.services import stations as station_service
@@ -18,41 +19,12 @@ from storage import audit, people
 from storage import regions as region_store
 from storage import stations as station_store
 
-# Messages for the error codes of regions_csv, stations_csv and the station service.
-LINE_ERRORS: dict[str, str] = {
-    "empty_file": N_("the file is empty"),
-    "bad_csv": N_("not valid CSV ({detail})"),
-    "bad_delimiter": N_("columns are separated by “{delimiter}”; use commas"),
-    "missing_column": N_("the required column is missing"),
-    "bad_code": N_("“{value}” is not a 6-digit region code"),
-    "bad_level": N_("“{value}” is not province, city or county"),
-    "level_code_mismatch": N_("level “{value}” does not match the code (expected {expected})"),
-    "empty_name": N_("the name is empty"),
-    "bad_encoding": N_("“{value}” looks garbled: save the file as UTF-8"),
-    "name_too_long": N_("the name is longer than {max} characters"),
-    "duplicate_code": N_("code {value} already appeared on line {first_line}"),
-    "missing_parent": N_("parent “{parent_code}” is neither in the file nor imported"),
-    "unexpected_parent": N_("a province has no parent (got {parent_code})"),
-    "parent_level_mismatch": N_("parent {parent_code} is a {actual}, expected {expected}"),
-    "code_prefix_mismatch": N_("the code must start with {prefix} like its parent {parent_code}"),
-    "bad_name": N_("a station name has {min}–{max} characters"),
-    "bad_address": N_("the address is too long (at most {max} characters)"),
-    "bad_venue": N_("“{value}” is not a venue type (use one of: {choices})"),
-    "bad_region_code": N_("“{value}” is not a 6-digit region code"),
-    "unknown_region": N_("region {code} is not imported (run `kepubot regions import`)"),
-    "not_county": N_("{code} ({name}) is not a county-level region"),
-    "region_required": N_("a region code is required"),
-    "bad_telegram_id": N_("“{value}” is not a Telegram user id"),
-    "bad_date": N_("“{value}” is not a date (YYYY-MM-DD)"),
-    "duplicate_row": N_("the same station already appeared on line {first_line}"),
-}
-
 
 def _line_error(
     t: Translator, line: int, column: str | None, code: str, params: dict[str, object]
 ) -> str:
     values = {"choices": ", ".join(station_service.Station.VENUE_TYPES), **params}
-    message = t(LINE_ERRORS.get(code, code), **{k: str(v) for k, v in values.items()})
+    message = code_text(f"line.{code}", {k: str(v) for k, v in values.items()}, t)
     if column:
         return t(
             "line {line}, column {column}: {message}", line=line, column=column, message=message
@@ -108,7 +80,7 @@ async def _regions_list(args: argparse.Namespace, settings: Settings) -> int:
             args.parent
             and await region_store.get_region(session=session, code=args.parent) is None
         ):
-            raise CliError(t(LINE_ERRORS["unknown_region"], code=args.parent), 1)
+            raise CliError(code_text("line.unknown_region", {"code": args.parent}, t), 1)
         rows = await region_store.children(session=session, parent_code=args.parent)
         counts = await region_store.child_counts(
             session=session, parent_codes=[r.code for r in rows]

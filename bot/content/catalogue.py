@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.packs import SUMMARY_MAX, TITLE_MAX, is_http_url
 from bot.content.taxonomy import Taxonomy
+from bot.core.errors import DomainError
 from bot.core.regions_csv import is_region_code
 from bot.core.zh_numbers import fold_width
 from storage import audit
@@ -20,13 +21,8 @@ from storage.models import ContentItem
 EDITABLE = ("title", "summary", "url")
 
 
-class CatalogueError(Exception):
+class CatalogueError(DomainError, area="catalogue"):
     """A catalogue change is refused; ``code`` says why, ``params`` fill the message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

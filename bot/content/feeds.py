@@ -23,6 +23,7 @@ from bot.content.packs import (
     is_http_url,
 )
 from bot.content.taxonomy import Taxonomy
+from bot.core.errors import DomainError
 
 Fetch = Callable[[str], bytes]
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -34,13 +35,8 @@ _BLOCK_TAGS = frozenset(
 _SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title"})
 
 
-class FeedError(Exception):
+class FeedError(DomainError, area="feed"):
     """The feed as a whole is unusable; ``code`` is a machine code."""
-
-    def __init__(self, code: str, **params: str) -> None:
-        super().__init__(f"{code} {params}" if params else code)
-        self.code = code
-        self.params: dict[str, str] = dict(params)
 
 
 @dataclass(frozen=True)

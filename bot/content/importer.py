@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.feeds import FeedError, parse_feed
 from bot.content.packs import ContentDraft, PackError, Rejection, parse_pack
 from bot.content.taxonomy import Taxonomy
-from bot.i18n import N_, Translator
+from bot.core.error_text import code_text
+from bot.core.errors import DomainError
+from bot.i18n import Translator
 from storage import audit
 from storage import content as content_store
 from storage.models import ContentItem
@@ -30,13 +32,8 @@ FETCH_MAX_BYTES = 5 * 1024 * 1024
 PACK_SUFFIXES = (".toml", ".json")
 
 
-class ImportFailed(Exception):
+class ImportFailed(DomainError, area="import"):
     """The source as a whole cannot be imported; ``code`` and ``params`` say why."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(f"{code} {params}" if params else code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ async def import_source(
             try:
                 parsed = parse_pack(path, taxonomy, tz)
             except PackError as exc:
-                raise ImportFailed(f"pack_{exc.code}", line=exc.line, **exc.params) from exc
+                raise ImportFailed(f"pack_{exc.code}", **exc.params) from exc
             report = ImportReport(
                 source=parsed.pack.source,
                 kind="pack",
@@ -226,75 +223,12 @@ async def _store(
 
 
 # --- sentences --------------------------------------------------------------------------
-REJECTIONS = {
-    "bad_item": N_("the entry is not a table of fields"),
-    "missing_field": N_("“{field}” is missing"),
-    "bad_field": N_("“{field}” has the wrong type ({type})"),
-    "too_long": N_("“{field}” is too long ({length} characters, at most {max})"),
-    "duplicate_guid": N_("the guid repeats item {first}"),
-    "bad_category": N_("unknown category “{value}”"),
-    "bad_kind": N_("unknown kind “{value}” (video, article or poster)"),
-    "bad_campaign": N_("unknown campaign “{value}”"),
-    "bad_url": N_("the link is not an http(s) address: {value}"),
-    "bad_region": N_("“{value}” is not a 6-digit region code"),
-    "bad_date": N_("“{value}” in “{field}” is not a date"),
-    "expires_before_publish": N_("it expires before it is published"),
-    "media_missing": N_("media file “{value}” does not exist"),
-    "media_outside_pack": N_("media file “{value}” is outside the pack"),
-    "bad_media_type": N_("media file “{value}” is not an image or video"),
-}
-
-FAILURES = {
-    "not_found": N_("Not found: {path}"),
-    "bad_category": N_("Unknown category “{value}”. Use one of: {codes}"),
-    "category_required": N_(
-        "A feed needs --category CODE for entries without a matching tag. Codes: {codes}"
-    ),
-    "fetch_status": N_("Could not download {url}: HTTP status {status}"),
-    "fetch_too_large": N_("{url} is larger than {max} bytes; not imported"),
-    "pack_not_found": N_("Not found: {path}"),
-    "pack_no_manifest": N_("{path} has neither pack.toml nor pack.json"),
-    "pack_ambiguous_manifest": N_("{path} has both pack.toml and pack.json; keep one"),
-    "pack_unsupported_format": N_("{path} is not a .toml or .json pack manifest"),
-    "pack_bad_encoding": N_("{path} is not UTF-8 text"),
-    "pack_bad_toml": N_("The pack manifest is not valid TOML (line {line}): {detail}"),
-    "pack_bad_json": N_("The pack manifest is not valid JSON (line {line}): {detail}"),
-    "pack_bad_manifest": N_("The pack manifest is malformed (section “{field}”)"),
-    "pack_bad_pack_name": N_("Bad pack name “{value}” (lowercase letters, digits, - and _)"),
-    "feed_fetch_required": N_("Cannot download {url}"),
-    "feed_fetch_failed": N_("Could not download {url}: {detail}"),
-    "feed_not_found": N_("Not found: {path}"),
-    "feed_empty_source": N_("The feed is empty"),
-    "feed_malformed_feed": N_("The feed is malformed: {detail}"),
-    "feed_not_a_feed": N_("This is not an RSS or Atom feed"),
-    "feed_bad_default_category": N_("Unknown category “{value}”"),
-    "feed_bad_default_kind": N_("Unknown kind “{value}”"),
-}
-
-
-class _Blank(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
-def _fill(t: Translator, msgid: str, params: dict[str, object]) -> str:
-    return t(msgid).format_map(_Blank({k: v for k, v in params.items() if v is not None}))
-
-
-def failure_text(exc: ImportFailed, t: Translator) -> str:
-    """Return the sentence for a failed import."""
-    msgid = FAILURES.get(exc.code)
-    if msgid is None:
-        return t("Import failed: {code}", code=exc.code)
-    return _fill(t, msgid, dict(exc.params))
-
-
 def rejection_text(rejection: Rejection, t: Translator) -> str:
     """Return one line explaining why an item was rejected."""
     params: dict[str, object] = {"field": rejection.field or "", **rejection.params}
     if "first_index" in params:
         params["first"] = int(str(params["first_index"])) + 1
-    reason = _fill(t, REJECTIONS.get(rejection.code, rejection.code), params)
+    reason = code_text(f"rejection.{rejection.code}", params, t)
     return t(
         "item {n} ({guid}): {reason}",
         n=rejection.index + 1,

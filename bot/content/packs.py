@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.content.taxonomy import Taxonomy
+from bot.core.errors import DomainError
 from bot.core.regions_csv import is_region_code
 
 MANIFEST_NAMES: tuple[str, ...] = ("pack.toml", "pack.json")
@@ -90,18 +91,8 @@ class PackParse:
     rejected: list[Rejection]
 
 
-class PackError(Exception):
+class PackError(DomainError, area="pack"):
     """The pack as a whole is unusable (missing, unreadable or malformed manifest)."""
-
-    def __init__(
-        self, code: str, *, line: int | None = None, column: int | None = None, **params: str
-    ) -> None:
-        where = f" at line {line}" if line is not None else ""
-        super().__init__(f"{code}{where} {params}" if params else f"{code}{where}")
-        self.code = code
-        self.line = line
-        self.column = column
-        self.params: dict[str, str] = dict(params)
 
 
 def is_http_url(url: str) -> bool:

@@ -10,18 +10,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.errors import DomainError
+
 DEFAULT_TAXONOMY_PATH = Path(__file__).resolve().parent / "categories.toml"
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _SECTIONS: tuple[str, ...] = ("categories", "kinds", "campaigns")
 
 
-class TaxonomyError(Exception):
+class TaxonomyError(DomainError, area="taxonomy"):
     """The taxonomy file is unusable; ``code`` is a machine code."""
-
-    def __init__(self, code: str, **params: str | int) -> None:
-        super().__init__(f"{code} {params}" if params else code)
-        self.code = code
-        self.params: dict[str, str | int] = dict(params)
 
 
 @dataclass(frozen=True)

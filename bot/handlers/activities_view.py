@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc
 from bot.i18n import N_, Translator
 from bot.services.activities import ActivityError
@@ -35,56 +36,12 @@ FIELD_LABELS: dict[str, str] = {
     "photos": N_("Photos"),
 }
 
-ERRORS: dict[str, str] = {
-    "type_unknown": N_("Please pick one of the types with the buttons."),
-    "title_empty": N_("The title cannot be empty. What was the activity's title or topic?"),
-    "title_too_long": N_(
-        "That title is too long (at most {limit} characters). Please send a shorter one."
-    ),
-    "place_empty": N_("The place cannot be empty. Where was it held?"),
-    "place_too_long": N_("That is too long for a place (at most {limit} characters)."),
-    "date_in_future": N_(
-        "The date is in the future. Activities are registered after they "
-        "took place — please send the date it was held."
-    ),
-    "date_too_old": N_(
-        "That date is more than {days} days ago; activities must be registered "
-        "within {days} days. Please check the date."
-    ),
-    "date_unreadable": N_(
-        "I could not read a date there. Try 今天, 昨天, 3月12日, 2026-03-12 or 12/3 (day/month)."
-    ),
-    "participants_unreadable": N_("Please send the number of participants, e.g. 45 or 四十五."),
-    "participants_zero": N_("The number of participants must be at least 1."),
-    "participants_too_many": N_(
-        "That is more than {limit} participants — please check the number."
-    ),
-    "campaign_unknown": N_("Please pick a campaign with the buttons."),
-    "photos_missing": N_("At least one photo of the activity is needed."),
-    "photos_too_many": N_("At most {limit} photos per activity, please."),
-    "not_station_admin": N_("Only the station's administrators can do that."),
-    "station_unknown": N_("That station does not exist any more."),
-    "station_closed": N_("This station has been revoked; it cannot register activities."),
-    "activity_unknown": N_("That activity no longer exists."),
-    "edit_window_over": N_(
-        "Activities can be changed only within {days} days of "
-        "registering them. Ask your county coordinator if something "
-        "must be corrected."
-    ),
-    "incomplete": N_("Something is still missing."),
-    "content_unknown": N_("That content item is no longer in the catalogue."),
-    "kind_unknown": N_("Please pick how it was used with the buttons."),
-    "audience_unreadable": N_("Please send how many people saw it, e.g. 80 or 八十."),
-    "audience_zero": N_("The number of people must be at least 1."),
-    "audience_too_many": N_("That is more than {limit} people — please check the number."),
-}
-
 
 def error_text(t: Translator, exc: ActivityError | ContentUseError) -> str:
     """Return the localised message of a refusal."""
     params = {k: (t.date(v, "long") if isinstance(v, dt.date) else v)
               for k, v in exc.params.items()}  # fmt: skip
-    return t(ERRORS.get(exc.code, ERRORS["incomplete"]), **params)
+    return domain_text(exc, t, params=params)
 
 
 def type_label(t: Translator, code: str | None) -> str:

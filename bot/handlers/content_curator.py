@@ -21,6 +21,7 @@ from bot.content.catalogue import (
     retire_item,
 )
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
@@ -37,28 +38,11 @@ STATE_MARKS = {
     "expired": "⌛",
     "retired": "🗄",
 }
-CATALOGUE_ERRORS = {
-    "empty": N_("Please send some text."),
-    "too_long": N_("That is too long: {length} characters, at most {max}. Please shorten it."),
-    "bad_url": N_("That is not a web link. Please send a link starting with http:// or https://"),
-    "bad_region": N_(
-        "“{value}” is not a 6-digit region code. Send codes like 330106, or press “All regions”."
-    ),
-    "bad_category": N_("Unknown category."),
-    "not_found": N_("This item no longer exists."),
-    "already_retired": N_("This item is already retired."),
-    "not_editable": N_("This field cannot be edited."),
-}
-PUSH_ERRORS = {
-    "not_found": N_("This item no longer exists."),
-    "retired": N_("This item is retired; it cannot be pushed."),
-    "expired": N_("This item has expired; it cannot be pushed."),
-}
 FIELD_NAMES = {"title": N_("title"), "summary": N_("summary"), "url": N_("link")}
 
 
 def _error(t: Translator, exc: CatalogueError) -> str:
-    return t(CATALOGUE_ERRORS.get(exc.code, exc.code), **exc.params)
+    return domain_text(exc, t)
 
 
 def _markup(rows: list[list[InlineKeyboardButton]]) -> InlineKeyboardMarkup:
@@ -399,7 +383,7 @@ async def _start_push(
             report_locale=t.locale,
         )
     except push_service.PushError as exc:
-        await reply(update, t(PUSH_ERRORS[exc.code]))
+        await reply(update, domain_text(exc, t))
         return
     if result.queued == 0 or result.push_id is None:
         await reply(
@@ -643,7 +627,7 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
     except CatalogueError as exc:
         await reply(update, _error(t, exc))
     except push_service.PushError as exc:
-        await reply(update, t(PUSH_ERRORS[exc.code]))
+        await reply(update, domain_text(exc, t))
 
 
 async def step_edit_value(update: Update, context: KepuContext, dialog: Dialog) -> None:

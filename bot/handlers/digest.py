@@ -9,6 +9,7 @@ from telegram import Update
 from telegram.ext import CommandHandler, filters
 
 from bot import jobs
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.commands import command
 from bot.handlers.common import esc, requires
 from bot.handlers.digest_delivery import deliver
@@ -41,27 +42,11 @@ COMMANDS = (
     ),
 )
 
-ERRORS = {
-    "bad_week": N_("{week} is not a week. Write it like 2026-W48."),
-    "week_not_over": N_("Week {week} is not over yet; digests cover finished weeks."),
-    "unknown_region": N_("Unknown region code {region}."),
-    "not_computed": N_(
-        "The figures of week {week} have not been tallied yet (the tally runs "
-        "every Monday night); please try again later."
-    ),
-    "not_your_region": N_("Region {region} is outside the regions you coordinate."),
-    "no_region": N_("You coordinate no region. Ask for one with a code: /digest 330106"),
-    "usage": N_(
-        "I did not understand {arg}. Use /digest, /digest 2026-W48 or /digest 2026-W48 330106."
-    ),
-    "tally_failed": N_("The tally of week {week} failed; the administrators were told."),
-}
-
 
 def error_text(t: Translator, exc: TallyError) -> str:
     """Return the localised text of a refused digest request."""
     params = {key: esc(value) for key, value in exc.params.items()}
-    return t(ERRORS.get(exc.code, ERRORS["usage"]), **params)
+    return domain_text(exc, t, params=params)
 
 
 def parse_args(args: list[str]) -> tuple[str | None, list[str]]:

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Upda
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
@@ -40,17 +41,6 @@ Markup = InlineKeyboardMarkup
 LIST_LIMIT = 10
 SHOW_LIMIT = 5
 KIND_ICONS = {"commend": "🏅", "rectify": "⚠", "eliminate": "⛔", "revoke": "✖"}
-ERRORS: dict[str, str] = {
-    "not_allowed": N_(
-        "Sorry, this proposal is outside your area or your level does not "
-        "decide it (eliminate and revoke are decided by the city)."
-    ),
-    "already_decided": N_("This proposal has already been decided."),
-    "reason_required": N_("Please give a reason."),
-    "proposal_not_found": N_("That proposal was not found."),
-    "illegal_transition": N_("That is not possible now: the station is {state_name}."),
-    "deadline_not_future": N_("The deadline must be after today."),
-}
 STATUS_NAMES = {
     "proposed": N_("open"),
     "confirmed": N_("confirmed"),
@@ -61,11 +51,7 @@ STATUS_NAMES = {
 def error_text(t: Translator, exc: EvaluationError) -> str:
     """Return the localised sentence for a refusal."""
     state = exc.params.get("state", "")
-    return t(
-        ERRORS.get(exc.code, N_("Sorry, that did not work ({code}).")),
-        code=exc.code,
-        state_name=t(STATE_NAMES.get(state, state)),
-    )
+    return domain_text(exc, t, params={"state_name": t(STATE_NAMES.get(state, state))})
 
 
 def _regions(context: KepuContext) -> list[str]:

@@ -9,6 +9,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc, reply, requires
 from bot.i18n import Translator, get_translator
 from bot.reports.poster import render_invite_poster
@@ -92,16 +93,8 @@ async def send_invite(
             renew=renew,
         )
     except InviteError as exc:
-        if exc.code == "station_not_open":
-            await reply(
-                update,
-                t(
-                    "{station} is not a recognised station yet, so it cannot invite informants.",
-                    station=esc(exc.params["station"]),
-                ),
-            )
-        else:
-            await reply(update, t("That station does not exist."))
+        params = {"station": esc(exc.params["station"])} if "station" in exc.params else {}
+        await reply(update, domain_text(exc, t, params=params))
         return
     count = await informant_service.count_informants(
         session=context.session, station_id=station_id
@@ -309,8 +302,8 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
                 actor_id=person.id if person else None,
                 now=context.runtime.now(),
             )
-        except InformantError:
-            await query.answer(t("That informant is no longer in the roster."), show_alert=True)
+        except InformantError as exc:
+            await query.answer(domain_text(exc, t), show_alert=True)
         else:
             await query.answer(t("{name} was removed.", name=removal.name), show_alert=True)
             await _tell_removed(context, removal)

@@ -16,6 +16,7 @@ from telegram import (
 )
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
@@ -28,28 +29,6 @@ from bot.services.invites import InviteError
 from storage import people as people_store
 
 FLOW = "join"
-
-INVITE_ERRORS = {
-    "unknown_invite": N_(
-        "This invite link is not valid. Ask your station for a new link or scan the QR code "
-        "on its notice board."
-    ),
-    "revoked": N_(
-        "This invite link has been withdrawn by its station. Ask the station for its current "
-        "link or scan the QR code on its notice board."
-    ),
-    "expired": N_(
-        "This invite link has expired. Ask the station for a new link or scan the QR code "
-        "on its notice board."
-    ),
-    "used_up": N_(
-        "This invite link has been used as often as allowed. Ask the station for a new link."
-    ),
-    "station_closed": N_(
-        "{station} is not accepting new informants at the moment. Please ask your local "
-        "science association (科协) which station you can join."
-    ),
-}
 
 PRIVACY_NOTICE = N_(
     "<b>Join {station} as a Kepu China informant</b>\n\n"
@@ -70,7 +49,7 @@ PRIVACY_NOTICE = N_(
 
 def invite_error_text(t: Translator, exc: InviteError) -> str:
     """Return the localised explanation of a refused invite."""
-    return t(INVITE_ERRORS.get(exc.code, INVITE_ERRORS["unknown_invite"]), **exc.params)
+    return domain_text(exc, t)
 
 
 # --- screens -----------------------------------------------------------------------------
@@ -309,10 +288,10 @@ async def step_phone(update: Update, context: KepuContext, dialog: Dialog) -> No
         return
     try:
         phone = informant_service.clean_phone(contact.phone_number)
-    except InformantError:
+    except InformantError as exc:
         await reply(
             update,
-            t("That phone number looks wrong. Please try the button again."),
+            domain_text(exc, t),
             reply_markup=_phone_keyboard(t),
         )
         return
@@ -481,8 +460,8 @@ async def _done(update: Update, context: KepuContext, dialog: Dialog, args: list
     t = context.t
     try:
         chosen = informant_service.clean_interests(dialog.data.get("interests", []))
-    except InformantError:
-        await query.answer(t("Please choose at least one topic."), show_alert=True)
+    except InformantError as exc:
+        await query.answer(domain_text(exc, t), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)

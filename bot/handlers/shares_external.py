@@ -14,6 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import button_rows, reply
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, start_dialog
 from bot.i18n import N_, Translator
@@ -40,20 +41,8 @@ PLATFORM_LABELS: dict[str, str] = {
 
 def error_text(t: Translator, exc: ShareError) -> str:
     """Return the localised refusal for a share error."""
-    if exc.code == "rate_limited":
-        return t(
-            "You have recorded {limit} shares in the last hour. Please try again later.",
-            limit=exc.params.get("limit", ""),
-        )
-    if exc.code == "bad_audience":
-        return t(
-            "Please send the approximate number of people as a number between 1 and "
-            "{max}, e.g. 200 or 两百.",
-            max=t.number(int(str(exc.params.get("max", 0)))),
-        )
-    if exc.code == "no_content":
-        return t("That content is no longer available.")
-    return t("Sorry, that share could not be recorded.")
+    params = {"max": t.number(int(str(exc.params["max"])))} if "max" in exc.params else {}
+    return domain_text(exc, t, params=params)
 
 
 def _platform_markup(t: Translator, content_id: int) -> InlineKeyboardMarkup:

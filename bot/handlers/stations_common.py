@@ -11,9 +11,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc, reply
 from bot.handlers.dialog import end_dialog, get_dialog
-from bot.i18n import N_, Translator, get_translator
+from bot.i18n import Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services.review import Actor
 from bot.services.stations import STATE_NAMES, Notice, StationError, describe_missing
@@ -22,36 +23,6 @@ log = logging.getLogger(__name__)
 
 # Flows whose answers are already stored as a draft: /cancel keeps them.
 DRAFT_FLOWS = ("apply",)
-
-ERRORS: dict[str, str] = {
-    "illegal_transition": N_("That is not possible now: the station is {state_name}."),
-    "not_allowed": N_(
-        "Sorry, this station is outside your area or your role does not allow that."
-    ),
-    "not_found": N_("Station #{station_id} was not found."),
-    "not_editable": N_("This application can no longer be edited: it is {state_name}."),
-    "reason_required": N_("Please give a reason."),
-    "bad_name": N_("A station name has {min}–{max} characters. Please send the name again."),
-    "bad_address": N_("Please send the address in one message (up to {max} characters)."),
-    "bad_venue": N_("Please pick the venue type with the buttons."),
-    "bad_region_code": N_(
-        "“{value}” is not a region code. Send a 6-digit county code such "
-        "as 330106, or pick with the buttons."
-    ),
-    "unknown_region": N_(
-        "There is no region with code {code}. Check the code, or pick with the buttons."
-    ),
-    "not_county": N_(
-        "{code} is {name}, not a county. Pick one of its counties, or send a county code."
-    ),
-    "region_required": N_("Please choose the county first."),
-    "incomplete": N_("The application is not complete yet. Still missing: {missing}."),
-    "empty_evidence": N_("Please send a photo or a description."),
-    "onsite_date_future": N_("The on-site check date cannot be in the future."),
-    "onsite_inspector_required": N_("Please send the inspector's name."),
-    "onsite_proof_required": N_("Please send a photo taken on site or share the location."),
-    "deadline_not_future": N_("The deadline must be after today. Send a date such as 2027-01-31."),
-}
 
 
 def error_text(t: Translator, exc: StationError) -> str:
@@ -63,8 +34,7 @@ def error_text(t: Translator, exc: StationError) -> str:
         params["missing"] = ("、" if t.locale == "zh_CN" else ", ").join(
             t(msgid, **p) for msgid, p in describe_missing(exc.params.get("missing", []))
         )
-    template = ERRORS.get(exc.code, N_("Sorry, that did not work ({code})."))
-    return t(template, **{"code": exc.code, **params})
+    return domain_text(exc, t, params=params)
 
 
 def actor_of(context: KepuContext) -> Actor:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ActivitiesSettings
+from bot.core.errors import DomainError
 from bot.core.zh_dates import parse_date, parse_time
 from bot.core.zh_numbers import parse_quantity
 from bot.services.access import administered_station_ids, can_admin_station, is_admin
@@ -46,13 +47,8 @@ FIELDS: tuple[str, ...] = ("type", "title", "when", "place", "participants", "ca
 REQUIRED: tuple[str, ...] = ("type", "title", "when", "participants", "photos")
 
 
-class ActivityError(Exception):
+class ActivityError(DomainError, area="activity"):
     """A refusal; ``code`` names it and ``params`` fill its message."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

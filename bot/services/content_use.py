@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from bot.core.zh_numbers import parse_quantity
 from bot.services.access import can_admin_station
 from bot.services.activities import MAX_PARTICIPANTS, MAX_PLACE_CHARS
@@ -19,13 +20,8 @@ USE_KINDS: tuple[str, ...] = ("played", "posted", "other")
 MAX_SEARCH_WORDS = 5
 
 
-class ContentUseError(Exception):
+class ContentUseError(DomainError, area="content_use"):
     """A refusal; ``code`` names it and ``params`` fill its message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

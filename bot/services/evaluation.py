@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import EvaluationSettings, PropagationSettings
+from bot.core.errors import DomainError
 from bot.core.propagation import volume_over
 from bot.i18n import N_
 from bot.services.access import level_of, region_contains, region_prefix
@@ -49,13 +50,8 @@ REASON_NAMES: dict[str, str] = {
 }
 
 
-class EvaluationError(Exception):
+class EvaluationError(DomainError, area="evaluation"):
     """A refusal; ``code`` names it and ``params`` fill its message."""
-
-    def __init__(self, code: str, /, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass

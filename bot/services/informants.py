@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.errors import DomainError
 from bot.services import invites as invite_service
 from storage import audit
 from storage import dialogs as dialog_store
@@ -29,13 +30,8 @@ _LETTER = r"A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u024F\u3400-\u4DBF\u4E00-\u9
 _NAME_RE = re.compile(rf"^[{_LETTER}](?:[{_LETTER}·・ ]*[{_LETTER}])?$")
 
 
-class InformantError(Exception):
+class InformantError(DomainError, area="informant"):
     """A request about an informant is refused; ``code`` says why."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 # --- validation --------------------------------------------------------------------------

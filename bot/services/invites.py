@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from storage import audit
 from storage import invites as invite_store
 from storage.models import InviteLink, Station
@@ -21,13 +22,8 @@ PAYLOAD_RE = re.compile(r"^j_[A-Za-z0-9_-]{22}$")
 OPEN_STATES = frozenset({"recognised", "rectifying"})
 
 
-class InviteError(Exception):
+class InviteError(DomainError, area="invite"):
     """An invite cannot be made or used; ``code`` says why, ``params`` fill the message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

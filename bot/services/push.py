@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.catalogue import item_state
 from bot.content.targeting import in_regions, quiet_until, wants_category
+from bot.core.errors import DomainError
 from bot.i18n import normalize_locale
 from bot.services.access import region_prefix
 from storage import audit
@@ -34,13 +35,8 @@ DAILY_MAX_ITEMS = 3  # items per scheduled daily push; the rest wait for the nex
 DAILY_LOOKBACK = dt.timedelta(days=7)  # older never-pushed items are not pushed by schedule
 
 
-class PushError(Exception):
+class PushError(DomainError, area="push"):
     """A push is refused; ``code`` says why."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -7,19 +7,15 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from storage import audit, people, roles
 from storage.models import Region, RoleGrant, Station
 
 ROLE_ALIASES = {"station-admin": "station_admin"}
 
 
-class RoleError(ValueError):
+class RoleError(DomainError, ValueError, area="role"):
     """A grant request is invalid; ``code`` says why, ``params`` fill the message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.errors import DomainError
 from bot.core.zh_numbers import parse_quantity
 from bot.services import links as link_service
 from storage import content as content_store
@@ -43,13 +44,8 @@ _CODE_IN_TEXT = re.compile(r"/s/([A-Za-z0-9]{6,16})\b")
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
-class ShareError(Exception):
+class ShareError(DomainError, area="share"):
     """A refused share; ``code`` picks the localised message, ``params`` fill it."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.errors import DomainError
 from bot.i18n import N_, get_translator
 from storage import audit
 from storage import stations as store
@@ -99,13 +100,8 @@ STATE_NAMES: dict[str, str] = {
 }
 
 
-class StationError(Exception):
+class StationError(DomainError, area="station"):
     """A station request was refused; ``code`` says why, ``params`` fill the message."""
-
-    def __init__(self, code: str, /, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

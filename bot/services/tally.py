@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import PropagationSettings, Settings
+from bot.core.errors import DomainError
 from bot.core.periods import parse_week
 from bot.core.propagation import volume_sql
 from storage import tally as tally_store
@@ -24,13 +25,8 @@ COUNTED_STATES = ("recognised", "rectifying")
 TALLY_JOB = "weekly_tally"
 
 
-class TallyError(Exception):
+class TallyError(DomainError, area="tally"):
     """A refused tally request, with a ``code`` the caller maps to localised text."""
-
-    def __init__(self, code: str, /, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -144,13 +144,13 @@ def test_json_pack_with_non_table_and_wrong_type(taxonomy: Taxonomy) -> None:
 def test_malformed_toml_is_one_error_with_line() -> None:
     with pytest.raises(PackError) as caught:
         parse_pack(PACKS / "malformed_toml", default_taxonomy(), CST)
-    assert (caught.value.code, caught.value.line) == ("bad_toml", 6)
+    assert (caught.value.code, caught.value.params["line"]) == ("bad_toml", 6)
 
 
 def test_malformed_json_is_one_error_with_line() -> None:
     with pytest.raises(PackError) as caught:
         parse_pack(PACKS / "malformed_json", default_taxonomy(), CST)
-    assert (caught.value.code, caught.value.line) == ("bad_json", 4)
+    assert (caught.value.code, caught.value.params["line"]) == ("bad_json", 4)
 
 
 @pytest.mark.parametrize(

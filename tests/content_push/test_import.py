@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.importer import (
     ImportFailed,
-    failure_text,
     fetch_url,
     import_source,
     report_lines,
 )
 from bot.content.taxonomy import default_taxonomy
+from bot.core.error_text import error_text
 from bot.i18n import get_translator
 from storage.models import AuditLog, ContentItem
 from tests.conftest import FIXED_NOW, SHANGHAI
@@ -90,7 +90,7 @@ async def test_malformed_packs_fail_with_clear_errors(
 ) -> None:
     with pytest.raises(ImportFailed) as err:
         await _import(session, FIXTURES / "packs" / name)
-    assert needle in failure_text(err.value, EN)
+    assert needle in error_text(err.value, EN)
     assert await _count(session) == 0
 
 
@@ -132,23 +132,23 @@ async def test_same_link_under_a_new_guid_is_a_duplicate(session: AsyncSession) 
 async def test_feed_errors_are_clear(session: AsyncSession) -> None:
     with pytest.raises(ImportFailed) as err:
         await _import(session, FIXTURES / "feeds/rss_kepu.xml")
-    assert "--category" in failure_text(err.value, EN)
+    assert "--category" in error_text(err.value, EN)
     with pytest.raises(ImportFailed) as err:
         await _import(session, FIXTURES / "feeds/rss_kepu.xml", category="nonsense")
-    assert "Unknown category “nonsense”" in failure_text(err.value, EN)
+    assert "Unknown category “nonsense”" in error_text(err.value, EN)
     with pytest.raises(ImportFailed) as err:
         await _import(session, FIXTURES / "feeds/malformed.xml", category="health")
-    assert failure_text(err.value, ZH).startswith(("订阅源格式错误", "这不是"))
+    assert error_text(err.value, ZH).startswith(("订阅源格式错误", "这不是"))
     with pytest.raises(ImportFailed) as err:
         await _import(session, FIXTURES / "nope.xml", category="health")
-    assert "nope.xml" in failure_text(err.value, EN)
+    assert "nope.xml" in error_text(err.value, EN)
 
     async def broken(url: str) -> bytes:
         return b"   "
 
     with pytest.raises(ImportFailed) as err:
         await _import(session, "https://example.org/feed", category="health", fetch=broken)
-    assert failure_text(err.value, EN) == "The feed is empty"
+    assert error_text(err.value, EN) == "The feed is empty"
 
 
 async def test_fetch_url_caps_size_and_checks_status(unused_tcp_port: int) -> None:
@@ -173,6 +173,6 @@ async def test_fetch_url_caps_size_and_checks_status(unused_tcp_port: int) -> No
         assert err.value.code == "fetch_too_large"
         with pytest.raises(ImportFailed) as err:
             await fetch_url(f"{base}/missing")
-        assert "HTTP" in failure_text(err.value, EN) and "404" in failure_text(err.value, EN)
+        assert "HTTP" in error_text(err.value, EN) and "404" in error_text(err.value, EN)
     finally:
         await runner.cleanup()
