@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_person, make_region_tree, make_station
 from bot.services import activities as service
 from bot.services import content_use
 from bot.services.activities import ActivityError, ActivityInput, Rules
@@ -15,7 +16,6 @@ from storage import activities as store
 from storage import audit
 from storage.activities import PhotoRef
 from storage.models import ContentItem, RoleGrant, StationEvidence
-from tests.factories import make_person, make_regions, make_station
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 23)
@@ -44,10 +44,10 @@ def data(**over: object) -> ActivityInput:
 
 
 async def setup(session: AsyncSession) -> tuple[int, int, int]:
-    await make_regions(session)
+    await make_region_tree(session)
     a = await make_station(session)
-    b = await make_station(session, name="海曙科普站", region="330203")
-    person = await make_person(session, 1001)
+    b = await make_station(session, name="海曙科普站", county="330203")
+    person = await make_person(session, telegram_id=1001)
     assert a.id and b.id and person.id
     return a.id, b.id, person.id
 

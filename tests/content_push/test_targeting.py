@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.targeting import in_regions, quiet_until, wants_category
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.services import push as push_service
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Informant, OutboxMessage, Person, RoleGrant
 from tests.conftest import FIXED_NOW
-from tests.factories import make_regions, make_station
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -53,9 +53,9 @@ def test_quiet_until(
 
 
 async def _world(session: AsyncSession) -> dict[str, int]:
-    await make_regions(session)
-    xihu = await make_station(session, region="330106")
-    haishu = await make_station(session, name="海曙站", region="330203")
+    await make_region_tree(session)
+    xihu = await make_station(session, county="330106")
+    haishu = await make_station(session, name="海曙站", county="330203")
     people: dict[str, int] = {}
 
     async def informant(name: str, tg: int, station: int, **kw: object) -> None:

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.world import SimUser
 from bot.services.shares import InformantRef
 from storage.models import ContentItem, Informant, Person, ShareEvent
-from tests.factories import make_regions, make_station
 
 PUBLISHED = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
@@ -79,7 +79,7 @@ class World:
 async def setup_world(bot_env: RunningBot, users: list[SimUser], items: int = 2) -> World:
     """Create regions, a recognised station, items and informants for ``users``."""
     async with bot_env.runtime.sessions() as s, s.begin():
-        await make_regions(s)
+        await make_region_tree(s)
         station = await make_station(s)
         assert station.id is not None
         ids = await add_items(s, items)

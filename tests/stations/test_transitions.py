@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_person
 from bot.services import review
 from bot.services.review import Actor, OnsiteCheck
 from bot.services.stations import ACTIONS, TRANSITIONS, StationError
 from storage import roles as roles_store
 from storage.models import AuditLog, IntegrityFlag, RoleGrant, Station, StationReview
-from tests.factories import make_person
 from tests.stations.helpers import HANGZHOU, XIHU, complete_application, load_sample
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -23,7 +23,7 @@ ONSITE = OnsiteCheck(date=TODAY, inspector="李", note="ok", latitude=30.0, long
 
 
 async def _admin(session: AsyncSession) -> Actor:
-    person = await make_person(session, 900, "admin")
+    person = await make_person(session, telegram_id=900, first_name="admin")
     assert person.id is not None
     grant, _ = await roles_store.grant_role(
         session=session, person_id=person.id, role="admin", now=NOW
@@ -81,7 +81,7 @@ async def _act(session: AsyncSession, action: str, station: Station, actor: Acto
 async def test_every_pair_on_the_database(session: AsyncSession, state: str, action: str) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1, "申报人")
+    applicant = await make_person(session, telegram_id=1, first_name="申报人")
     assert applicant.id is not None
     station = await complete_application(session, applicant_id=applicant.id, status=state, now=NOW)
     if (state, action) in TRANSITIONS:
@@ -103,7 +103,7 @@ async def test_every_pair_on_the_database(session: AsyncSession, state: str, act
 async def test_recognise_grants_station_admin_and_records_review(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = await complete_application(
         session, applicant_id=applicant.id, status="county_approved", now=NOW
@@ -126,7 +126,7 @@ async def test_recognise_grants_station_admin_and_records_review(session: AsyncS
 async def test_reasons_onsite_and_deadlines_are_required(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = await complete_application(
         session, applicant_id=applicant.id, status="submitted", now=NOW
@@ -167,7 +167,7 @@ async def test_reasons_onsite_and_deadlines_are_required(session: AsyncSession) 
 
 async def test_incomplete_application_cannot_be_submitted(session: AsyncSession) -> None:
     await load_sample(session, NOW)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = Station(
         name="空站", venue_type="school", status="draft", applicant_id=applicant.id, created_at=NOW
@@ -180,7 +180,7 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
         )
     assert caught.value.code == "incomplete"
     assert caught.value.params["missing"][:2] == ["address", "region"]
-    other = await make_person(session, 2)
+    other = await make_person(session, telegram_id=2)
     with pytest.raises(StationError, match="not_allowed"):
         await review.submit(
             session=session, station_id=station.id or 0, applicant_id=other.id or 0, now=NOW
@@ -189,7 +189,7 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
 
 async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> None:
     await load_sample(session, NOW)
-    city = await make_person(session, 50, "市科协")
+    city = await make_person(session, telegram_id=50, first_name="市科协")
     assert city.id is not None
     await roles_store.grant_role(
         session=session, person_id=city.id, role="coordinator", region_code=HANGZHOU, now=NOW
@@ -202,7 +202,7 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
 
     flagged = []
     for i in range(4):
-        person = await make_person(session, 100 + i)
+        person = await make_person(session, telegram_id=100 + i)
         assert person.id is not None
         station = await complete_application(
             session, applicant_id=person.id, name=f"站{i}", now=NOW
