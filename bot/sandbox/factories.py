@@ -173,6 +173,7 @@ async def make_informant(
     person: Person | None = None,
     telegram_id: int | None = None,
     real_name: str | None = "王秀英",
+    first_name: str | None = None,
     phone: str | None = None,
     language: str | None = None,
     unreachable: bool = False,
@@ -184,12 +185,15 @@ async def make_informant(
     removed_at: dt.datetime | None = None,
     forgotten_at: dt.datetime | None = None,
 ) -> Informant:
-    """Add a registered informant; with ``telegram_id`` (and no ``person``) add the person too."""
+    """Add a registered informant; with ``telegram_id`` (and no ``person``) add the person too.
+
+    The person's first name is ``first_name``, or else the real name.
+    """
     if person is None and telegram_id is not None:
         person = await make_person(
             session,
             telegram_id=telegram_id,
-            first_name=real_name,
+            first_name=first_name or real_name,
             language=language,
             unreachable=unreachable,
             created_at=joined_at,
@@ -251,6 +255,7 @@ async def make_content(
     campaign: str | None = None,
     publish_at: dt.datetime | None = None,
     expires_at: dt.datetime | None = None,
+    retired_at: dt.datetime | None = None,
     created_at: dt.datetime = NOW,
 ) -> ContentItem:
     """Add a content item (unpublished unless ``publish_at`` is given)."""
@@ -267,6 +272,7 @@ async def make_content(
         campaign=campaign,
         publish_at=publish_at,
         expires_at=expires_at,
+        retired_at=retired_at,
         created_at=created_at,
     )
     session.add(item)
