@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sandbox.factories import make_person, make_region_tree, make_station
+from bot.sandbox.factories import make_content, make_person, make_region_tree, make_station
 from bot.services import activities as service
 from bot.services import content_use
 from bot.services.activities import ActivityError, ActivityInput, Rules
@@ -15,7 +15,7 @@ from bot.services.content_use import ContentUseError
 from storage import activities as store
 from storage import audit
 from storage.activities import PhotoRef
-from storage.models import ContentItem, RoleGrant, StationEvidence
+from storage.models import RoleGrant, StationEvidence
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 23)
@@ -221,15 +221,9 @@ async def test_rules_from_settings_fall_back() -> None:
 
 async def test_content_use(session: AsyncSession) -> None:
     a, b, person = await setup(session)
-    item = ContentItem(
-        guid="g",
-        title="科学健身 100%_攻略",
-        category="health",
-        kind="video",
-        url="https://example.org",
+    item = await make_content(
+        session, guid="g", title="科学健身 100%_攻略", kind="video", url="https://example.org"
     )
-    session.add(item)
-    await session.flush()
     assert item.id is not None
     found = await content_use.find_items(session=session, now=NOW, query="100%_")
     assert [i.id for i in found] == [item.id]
