@@ -117,6 +117,7 @@ async def make_station(
     county: str | None = "330106",
     status: str = "recognised",
     venue_type: str = "cultural_centre",
+    address: str | None = None,
     created_at: dt.datetime = NOW,
     recognised_at: dt.datetime | None = None,
     rectify_deadline: dt.date | None = None,
@@ -126,6 +127,7 @@ async def make_station(
     station = Station(
         name=name,
         venue_type=venue_type,
+        address=address,
         region_code=county,
         status=status,
         created_at=created_at,

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sandbox.factories import make_person
+from bot.sandbox.factories import make_person, make_station
 from bot.services import review
 from bot.services.review import Actor, OnsiteCheck
 from bot.services.stations import ACTIONS, TRANSITIONS, StationError
@@ -169,11 +169,15 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
     await load_sample(session, NOW)
     applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
-    station = Station(
-        name="空站", venue_type="school", status="draft", applicant_id=applicant.id, created_at=NOW
+    station = await make_station(
+        session,
+        name="空站",
+        venue_type="school",
+        county=None,
+        status="draft",
+        applicant_id=applicant.id,
+        created_at=NOW,
     )
-    session.add(station)
-    await session.flush()
     with pytest.raises(StationError) as caught:
         await review.submit(
             session=session, station_id=station.id or 0, applicant_id=applicant.id, now=NOW
@@ -230,17 +234,15 @@ async def test_burst_defaults_without_settings() -> None:
 async def test_due_rectifications(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     for name, days in [("逾期", -1), ("临近", 2), ("尚早", 10)]:
-        session.add(
-            Station(
-                name=name,
-                venue_type="school",
-                region_code=XIHU,
-                status="rectifying",
-                created_at=NOW,
-                rectify_deadline=TODAY + dt.timedelta(days=days),
-            )
+        await make_station(
+            session,
+            name=name,
+            venue_type="school",
+            county=XIHU,
+            status="rectifying",
+            created_at=NOW,
+            rectify_deadline=TODAY + dt.timedelta(days=days),
         )
-    await session.flush()
     due = await review.due_rectifications(session, TODAY, within_days=3)
     assert [(d.name, d.days_left, d.overdue) for d in due] == [
         ("逾期", -1, True),
