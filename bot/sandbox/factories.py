@@ -37,6 +37,7 @@ from storage.upsert import insert_for
 
 # Monday 2026-11-23 10:00 in Shanghai: the tests' fixed "now" and the demo's first day.
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 11, 23)
 
 # Names of the regions the worlds use (GB/T 2260 codes of Zhejiang).
 REGION_NAMES: dict[str, str] = {
@@ -74,6 +75,7 @@ async def make_region(
     *,
     code: str = "330106",
     name: str | None = None,
+    name_en: str | None = None,
     level: str | None = None,
     parent_code: str | None = None,
 ) -> Region:
@@ -86,6 +88,7 @@ async def make_region(
         .values(
             code=code,
             name=name or REGION_NAMES[code],
+            name_en=name_en,
             level=level,
             parent_code=parent_code,
         )
@@ -316,7 +319,7 @@ async def make_share(
     informant_id: int,
     station_id: int,
     content_id: int,
-    day: dt.date = NOW.date(),
+    day: dt.date = TODAY,
     channel: str = "telegram_inline",
     audience: int = 0,
     target: str = "",
@@ -377,7 +380,7 @@ async def make_visit(
     session: AsyncSession,
     *,
     link_id: int,
-    day: dt.date = NOW.date(),
+    day: dt.date = TODAY,
     visitor_hash: str = "v1",
     created_at: dt.datetime = NOW,
 ) -> LinkVisit:
@@ -418,7 +421,7 @@ async def make_activity(
     session: AsyncSession,
     *,
     station_id: int,
-    held_on: dt.date = NOW.date(),
+    held_on: dt.date = TODAY,
     type: str = "lecture",
     title: str = "科普讲座",
     participants: int = 30,
@@ -449,7 +452,7 @@ async def make_content_use(
     *,
     station_id: int,
     content_id: int,
-    used_on: dt.date = NOW.date(),
+    used_on: dt.date = TODAY,
     use_kind: str = "played",
     audience: int = 0,
     created_at: dt.datetime = NOW,
@@ -510,8 +513,8 @@ async def bulk_informants(
     station_id: int,
     telegram_ids: Sequence[int],
     now: dt.datetime = NOW,
-) -> dict[int, int]:
-    """Insert a person and an informant per Telegram id in bulk; return person ids by id."""
+) -> None:
+    """Insert a person and an informant per Telegram id, each table in one executemany."""
     names = {uid: f"信息员{uid % 100_000}" for uid in telegram_ids}
     await insert_rows(
         session,
@@ -539,4 +542,3 @@ async def bulk_informants(
             for uid in telegram_ids
         ],
     )
-    return {uid: int(people[uid]) for uid in telegram_ids}
