@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import build_application, build_runtime
 from bot.runtime.context import Runtime
@@ -79,6 +80,24 @@ async def seed_world(
             assert informant.id is not None
             ids.append(informant.id)
         return ids
+
+
+async def add_readers(
+    session: AsyncSession, *, first_id: int, quiet: tuple[dt.time, dt.time] | None = None
+) -> None:
+    """Add the regions, a station and three readers (Telegram ids from ``first_id``)."""
+    await make_region_tree(session)
+    station = await make_station(session)
+    assert station.id is not None
+    for n in range(3):
+        await make_informant(
+            session,
+            station_id=station.id,
+            telegram_id=first_id + n,
+            real_name=f"读者{n}",
+            consent_at=None,
+            quiet=quiet,
+        )
 
 
 async def grant(runtime: Runtime, telegram_id: int, role: str, **scope: Any) -> None:

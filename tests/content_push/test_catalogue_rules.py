@@ -21,13 +21,14 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.core.regions_csv import is_region_code
-from bot.sandbox.factories import make_informant, make_person, make_region_tree, make_station
+from bot.sandbox.factories import make_person
 from bot.services import push as push_service
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.models import AuditLog, ContentItem
 from tests.conftest import SHANGHAI, FixedClock
+from tests.content_push.conftest import add_readers
 
 NEW = NewItem(
     title="  冬季预防一氧化碳中毒 ",
@@ -306,17 +307,7 @@ async def test_pushing_a_scheduled_item_now_brings_its_rows_forward(
 ) -> None:
     """Regression: "Push now" on a scheduled item used to enqueue nothing (dedupe) and
     leave every message waiting for the scheduled time."""
-    await make_region_tree(session)
-    station = await make_station(session)
-    assert station.id is not None
-    for n in range(3):
-        await make_informant(
-            session,
-            station_id=station.id,
-            telegram_id=600 + n,
-            real_name=f"读者{n}",
-            consent_at=None,
-        )
+    await add_readers(session, first_id=600)
     later = clock() + dt.timedelta(days=3)
     item = await _create(session, clock, publish_at=later)
     assert item.id is not None

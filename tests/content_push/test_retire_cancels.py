@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.catalogue import CatalogueError, NewItem, create_item, retire_item
 from bot.content.taxonomy import default_taxonomy
 from bot.runtime.outbox import notify_outbox
-from bot.sandbox.factories import make_informant, make_region_tree, make_station
 from bot.sandbox.harness import RunningBot
 from bot.services import push as push_service
 from storage import outbox as outbox_store
 from storage.models import ContentItem, OutboxMessage, Push
 from tests.conftest import FIXED_NOW, SHANGHAI, FixedClock
-from tests.content_push.conftest import seed_world
+from tests.content_push.conftest import add_readers, seed_world
 from tests.content_push.test_curator_e2e import (
     audit_of,
     import_starter,
@@ -224,18 +223,7 @@ async def test_cancelled_rows_are_never_claimed_again_but_a_send_in_flight_wins(
 async def test_retire_cancels_a_quiet_hours_push_in_the_same_transaction(
     session: AsyncSession, clock: FixedClock
 ) -> None:
-    await make_region_tree(session)
-    station = await make_station(session)
-    assert station.id is not None
-    for n in range(3):
-        await make_informant(
-            session,
-            station_id=station.id,
-            telegram_id=700 + n,
-            real_name=f"读者{n}",
-            consent_at=None,
-            quiet=QUIET,
-        )
+    await add_readers(session, first_id=700, quiet=QUIET)
     content_id = await _item(session, "冬季预防一氧化碳中毒")
     pushed = await push_service.push_item(
         session=session, content_id=content_id, now=clock(), tz=SHANGHAI
