@@ -30,6 +30,15 @@ sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 
+from bot.sandbox.factories import (  # noqa: E402
+    make_content,
+    make_informant,
+    make_link,
+    make_station,
+)
+from storage.db import create_nullpool_engine, session_factory  # noqa: E402
+from storage.migrate import upgrade  # noqa: E402
+
 BROWSER = (
     "Mozilla/5.0 (Linux; Android 13) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/116.0 Mobile Safari/537.36 MicroMessenger/8.0.{i}"
@@ -64,42 +73,25 @@ def serve(url: str, port: int, ready: multiprocessing.synchronize.Event) -> None
 
 async def seed(url: str) -> None:
     """Create the schema, one informant and one link."""
-    from sqlalchemy import insert
-
-    from storage.db import create_nullpool_engine, session_factory
-    from storage.migrate import upgrade
-    from storage.models import ContentItem, Informant, Person, Station, TrackedLink
-
     engine = create_nullpool_engine(url)
     await upgrade(engine)
     async with session_factory(engine)() as s, s.begin():
-        s.add(Station(id=1, name="站", venue_type="other", status="recognised"))
-        s.add(Person(id=1, telegram_id=1, first_name="x"))
-        await s.flush()
-        s.add(Informant(id=1, person_id=1, station_id=1))
-        s.add(
-            ContentItem(
-                id=1,
-                guid="g",
-                title="t",
-                category="health",
-                kind="article",
-                url="https://www.kepuchina.cn/1",
-                publish_at=PUBLISHED,
-            )
+        station = await make_station(s, name="站", venue_type="other", county=None)
+        assert station.id is not None
+        informant = await make_informant(
+            s, station_id=station.id, telegram_id=1, first_name="x", real_name=None
         )
-        await s.flush()
-        await s.execute(
-            insert(TrackedLink),
-            [
-                {
-                    "code": CODE,
-                    "informant_id": 1,
-                    "content_id": 1,
-                    "channel": "wechat_group",
-                    "created_at": PUBLISHED,
-                }
-            ],
+        item = await make_content(
+            s, guid="g", title="t", url="https://www.kepuchina.cn/1", publish_at=PUBLISHED
+        )
+        assert informant.id is not None and item.id is not None
+        await make_link(
+            s,
+            code=CODE,
+            informant_id=informant.id,
+            content_id=item.id,
+            channel="wechat_group",
+            created_at=PUBLISHED,
         )
     await engine.dispose()
 

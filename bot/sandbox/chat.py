@@ -18,6 +18,7 @@ from typing import TextIO
 from bot.core.regions_csv import parse_regions_csv
 from bot.data import REGIONS_SAMPLE_CSV
 from bot.i18n import Translator, get_translator
+from bot.sandbox.factories import make_region, make_station
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.sandbox import Sandbox
@@ -25,7 +26,6 @@ from bot.sandbox.world import SimUser
 from storage import roles as roles_store
 from storage.db import create_nullpool_engine
 from storage.migrate import upgrade
-from storage.models import Region, Station
 from storage.people import ensure_person
 
 ROLES = ("informant", "station-admin", "coordinator")
@@ -50,26 +50,21 @@ async def _seed(bot: RunningBot, user: SimUser, role: str) -> list[str]:
     parsed = parse_regions_csv(Path(REGIONS_SAMPLE_CSV).read_text(encoding="utf-8"))
     async with runtime.sessions() as session, session.begin():
         for row in parsed.rows:
-            session.add(
-                Region(
-                    code=row.code,
-                    name=row.name,
-                    name_en=row.name_en,
-                    level=row.level,
-                    parent_code=row.parent_code,
-                )
+            await make_region(
+                session,
+                code=row.code,
+                name=row.name,
+                name_en=row.name_en,
+                level=row.level,
+                parent_code=row.parent_code,
             )
-            await session.flush()
-        station = Station(
+        station = await make_station(
+            session,
             name="西湖区文化馆科普e站",
-            venue_type="cultural_centre",
-            region_code=SAMPLE_COUNTY,
-            status="recognised",
+            county=SAMPLE_COUNTY,
             created_at=now,
             recognised_at=now,
         )
-        session.add(station)
-        await session.flush()
         assert station.id is not None
         person = await ensure_person(session=session, telegram_id=user.id, now=now)
         assert person.id is not None

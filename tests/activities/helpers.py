@@ -8,11 +8,11 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
 from storage.models import Activity, ActivityPhoto, IntegrityFlag
-from tests.factories import make_regions, make_station
 
 
 def png(seed: int, size: int = 64) -> bytes:
@@ -32,10 +32,10 @@ async def setup_admin(
     ids = []
     async with bot_env.runtime.sessions() as s, s.begin():
         if regions:
-            await make_regions(s)
+            await make_region_tree(s)
         for i in range(stations):
             station = await make_station(
-                s, name=["西湖区文化站", "滨江科普站"][i], region=["330106", "330108"][i]
+                s, name=["西湖区文化站", "滨江科普站"][i], county=["330106", "330108"][i]
             )
             assert station.id is not None
             ids.append(station.id)

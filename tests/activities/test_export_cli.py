@@ -14,12 +14,12 @@ from openpyxl import load_workbook
 
 from bot.__main__ import main
 from bot.config import ActivitiesSettings
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.services import activities as service
 from bot.services.activities import ActivityInput
 from storage.activities import PhotoRef
 from storage.db import create_nullpool_engine, session_factory
 from storage.models import RoleGrant
-from tests.factories import make_regions, make_station
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 23)
@@ -28,9 +28,9 @@ TODAY = dt.date(2026, 11, 23)
 async def _fill(url: str) -> None:
     engine = create_nullpool_engine(url)
     async with session_factory(engine)() as session, session.begin():
-        await make_regions(session)
+        await make_region_tree(session)
         west = await make_station(session)
-        ningbo = await make_station(session, name="海曙科普站", region="330203")
+        ningbo = await make_station(session, name="海曙科普站", county="330203")
         for station, title, n, campaign in (
             (west, "防范电信诈骗", 45, "science_day"),
             (west, "大讲堂", 900, None),

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.sandbox.factories import make_content
 from bot.sandbox.harness import RunningBot
-from storage.models import AuditLog, ContentItem, ContentUse
+from storage.models import AuditLog, ContentUse
 from tests.activities.helpers import activities, flags, photos, png, setup_admin
 from tests.activities.test_form_e2e import last, press, say
 from tests.conftest import FixedClock
@@ -85,14 +86,16 @@ async def test_edit_refused_after_seven_days(bot_env: RunningBot, clock: FixedCl
 async def add_content(bot_env: RunningBot) -> list[int]:
     async with bot_env.runtime.sessions() as s, s.begin():
         items = [
-            ContentItem(
+            await make_content(
+                s,
                 guid="v1",
                 title="防范电信诈骗动画",
                 category="safety",
                 kind="video",
                 url="https://example.org/v1",
             ),
-            ContentItem(
+            await make_content(
+                s,
                 guid="p1",
                 title="垃圾分类挂图",
                 category="environment",
@@ -100,8 +103,6 @@ async def add_content(bot_env: RunningBot) -> list[int]:
                 url="https://example.org/p1",
             ),
         ]
-        s.add_all(items)
-        await s.flush()
         return [int(i.id or 0) for i in items]
 
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ActivitiesSettings
+from bot.sandbox.factories import make_content, make_person, make_region_tree, make_station
 from bot.services import activities as service
 from bot.services import content_use
 from bot.services.activities import ActivityError, ActivityInput
@@ -15,8 +16,7 @@ from bot.services.content_use import ContentUseError
 from storage import activities as store
 from storage import audit
 from storage.activities import PhotoRef
-from storage.models import ContentItem, RoleGrant, StationEvidence
-from tests.factories import make_person, make_regions, make_station
+from storage.models import RoleGrant, StationEvidence
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 TODAY = dt.date(2026, 11, 23)
@@ -45,10 +45,10 @@ def data(**over: object) -> ActivityInput:
 
 
 async def setup(session: AsyncSession) -> tuple[int, int, int]:
-    await make_regions(session)
+    await make_region_tree(session)
     a = await make_station(session)
-    b = await make_station(session, name="海曙科普站", region="330203")
-    person = await make_person(session, 1001)
+    b = await make_station(session, name="海曙科普站", county="330203")
+    person = await make_person(session, telegram_id=1001)
     assert a.id and b.id and person.id
     return a.id, b.id, person.id
 
@@ -210,15 +210,9 @@ async def test_draft_from_text_and_field_parsers() -> None:
 
 async def test_content_use(session: AsyncSession) -> None:
     a, b, person = await setup(session)
-    item = ContentItem(
-        guid="g",
-        title="科学健身 100%_攻略",
-        category="health",
-        kind="video",
-        url="https://example.org",
+    item = await make_content(
+        session, guid="g", title="科学健身 100%_攻略", kind="video", url="https://example.org"
     )
-    session.add(item)
-    await session.flush()
     assert item.id is not None
     found = await content_use.find_items(session=session, now=NOW, query="100%_")
     assert [i.id for i in found] == [item.id]

@@ -10,14 +10,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import build_application, build_runtime, build_sender
 from bot.runtime.context import Runtime
 from bot.runtime.outbox import OPTIONS_KEY, WORKER_KEY, OutboxOptions, OutboxWorker
 from bot.sandbox import Faults, Limits, Sandbox, SimUser
+from bot.sandbox.factories import make_grant, make_informant, make_region_tree, make_station
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from storage import outbox as outbox_store
-from storage.models import Informant, Person, Region, RoleGrant, Station
+from storage.models import Person
 from storage.people import get_person_by_telegram_id
 from storage.upsert import insert_for
 from tests.conftest import FIXED_NOW
@@ -58,50 +60,44 @@ async def seed_world(
     quiet: tuple[dt.time, dt.time] | None = None,
 ) -> list[int]:
     """Create Zhejiang regions, one station per county and an informant per user."""
-    regions = [
-        {"code": "330000", "name": "浙江省", "level": "province", "parent_code": None},
-        {"code": "330100", "name": "杭州市", "level": "city", "parent_code": "330000"},
-        {"code": "330200", "name": "宁波市", "level": "city", "parent_code": "330000"},
-        {"code": "330106", "name": "西湖区", "level": "county", "parent_code": "330100"},
-        {"code": "330203", "name": "海曙区", "level": "county", "parent_code": "330200"},
-    ]
-    # Write first: on SQLite a transaction that reads first cannot write after a commit.
+    # The regions go first: make_region writes before it reads (see there).
     async with runtime.sessions() as session, session.begin():
-        for row in regions:
-            await session.execute(
-                insert_for(session, Region.__table__)
-                .values(**row)
-                .on_conflict_do_nothing(index_elements=["code"])
-            )
-        station = Station(
-            name=f"站点{region}",
-            venue_type="cultural_centre",
-            region_code=region,
-            status="recognised",
-        )
-        session.add(station)
-        await session.flush()
+        await make_region_tree(session, ("330106", "330203"))
+        station = await make_station(session, name=f"站点{region}", county=region)
+        assert station.id is not None
         ids = []
         for user in users:
-            person = Person(
-                telegram_id=user.id,
-                first_name=user.first_name,
-                language="en" if user.user.get("language_code") == "en" else None,
-            )
-            session.add(person)
-            await session.flush()
-            informant = Informant(
-                person_id=person.id,
+            informant = await make_informant(
+                session,
                 station_id=station.id,
-                interests=list(interests),
+                telegram_id=user.id,
                 real_name=user.first_name,
-                quiet_start=quiet[0] if quiet else None,
-                quiet_end=quiet[1] if quiet else None,
+                language="en" if user.user.get("language_code") == "en" else None,
+                interests=interests,
+                consent_at=None,
+                quiet=quiet,
             )
-            session.add(informant)
-            await session.flush()
+            assert informant.id is not None
             ids.append(informant.id)
         return ids
+
+
+async def add_readers(
+    session: AsyncSession, *, first_id: int, quiet: tuple[dt.time, dt.time] | None = None
+) -> None:
+    """Add the regions, a station and three readers (Telegram ids from ``first_id``)."""
+    await make_region_tree(session)
+    station = await make_station(session)
+    assert station.id is not None
+    for n in range(3):
+        await make_informant(
+            session,
+            station_id=station.id,
+            telegram_id=first_id + n,
+            real_name=f"读者{n}",
+            consent_at=None,
+            quiet=quiet,
+        )
 
 
 async def grant(runtime: Runtime, telegram_id: int, role: str, **scope: Any) -> None:
@@ -118,14 +114,9 @@ async def grant(runtime: Runtime, telegram_id: int, role: str, **scope: Any) -> 
             .on_conflict_do_nothing(index_elements=["telegram_id"])
         )
         person = await get_person_by_telegram_id(session=session, telegram_id=telegram_id)
-        assert person is not None
-        session.add(
-            RoleGrant(
-                person_id=person.id,
-                role=role,
-                scope_key=str(scope.get("station_id") or ""),
-                **scope,
-            )
+        assert person is not None and person.id is not None
+        await make_grant(
+            session, person_id=person.id, role=role, granted_at=runtime.now(), **scope
         )
 
 

@@ -21,13 +21,14 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.core.regions_csv import is_region_code
+from bot.sandbox.factories import make_person
 from bot.services import push as push_service
 from storage import audit
 from storage import content as content_store
 from storage import outbox as outbox_store
-from storage.models import AuditLog, ContentItem, Informant
+from storage.models import AuditLog, ContentItem
 from tests.conftest import SHANGHAI, FixedClock
-from tests.factories import make_person, make_regions, make_station
+from tests.content_push.conftest import add_readers
 
 NEW = NewItem(
     title="  冬季预防一氧化碳中毒 ",
@@ -60,7 +61,7 @@ async def _entries(session: AsyncSession, action: str) -> list[AuditLog]:
 async def test_create_stores_trimmed_values_and_audits(
     session: AsyncSession, clock: FixedClock
 ) -> None:
-    curator = await make_person(session, 501, "策展人")
+    curator = await make_person(session, telegram_id=501, first_name="策展人")
     publish_at = clock() + dt.timedelta(days=2)
     item = await create_item(
         session=session,
@@ -159,7 +160,7 @@ async def test_http_and_https_links_are_accepted(session: AsyncSession, clock: F
 async def test_edit_changes_each_field_and_audits_old_and_new(
     session: AsyncSession, clock: FixedClock
 ) -> None:
-    curator = await make_person(session, 502, "策展人")
+    curator = await make_person(session, telegram_id=502, first_name="策展人")
     item = await _create(session, clock)
     assert item.id is not None
     clock.advance(hours=1)
@@ -243,7 +244,7 @@ async def test_edit_refusals_leave_the_item_unchanged(
 
 # --- retire -------------------------------------------------------------------------------
 async def test_retire_once_audited_then_refused(session: AsyncSession, clock: FixedClock) -> None:
-    curator = await make_person(session, 503, "策展人")
+    curator = await make_person(session, telegram_id=503, first_name="策展人")
     item = await _create(session, clock, publish_at=clock())
     assert item.id is not None and item_state(item, clock()) == "published"
     clock.advance(minutes=30)
@@ -306,12 +307,7 @@ async def test_pushing_a_scheduled_item_now_brings_its_rows_forward(
 ) -> None:
     """Regression: "Push now" on a scheduled item used to enqueue nothing (dedupe) and
     leave every message waiting for the scheduled time."""
-    await make_regions(session)
-    station = await make_station(session)
-    readers = [await make_person(session, 600 + n, f"读者{n}") for n in range(3)]
-    for person in readers:
-        session.add(Informant(person_id=person.id, station_id=station.id, interests=[]))
-    await session.flush()
+    await add_readers(session, first_id=600)
     later = clock() + dt.timedelta(days=3)
     item = await _create(session, clock, publish_at=later)
     assert item.id is not None

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime.outbox import OutboxOptions, notify_outbox
 from bot.sandbox import Faults, Limits
+from bot.sandbox.factories import make_content
 from bot.services import push as push_service
 from storage import outbox as outbox_store
-from storage.models import ContentItem, OutboxMessage, Person
+from storage.models import OutboxMessage, Person
 from tests.conftest import FIXED_NOW
 from tests.content_push.conftest import (
     FAST,
@@ -221,18 +222,16 @@ async def test_crash_and_restart_no_gap_no_duplicate(
     users = [sandbox.user(f"U{i}", started=True) for i in range(30)]
     await seed_world(runtime, users)
     async with runtime.sessions() as session, session.begin():
-        item = ContentItem(
+        item = await make_content(
+            session,
             guid="g",
             title="防诈骗",
             summary="摘要",
             category="anti_fraud",
-            kind="article",
             url="https://kepu.example/a",
             publish_at=clock() - dt.timedelta(hours=1),
             created_at=clock(),
         )
-        session.add(item)
-        await session.flush()
         result = await push_service.push_item(
             session=session, content_id=item.id or 0, now=clock(), tz=settings.scheduler.tz
         )

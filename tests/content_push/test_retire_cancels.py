@@ -15,9 +15,9 @@ from bot.runtime.outbox import notify_outbox
 from bot.sandbox.harness import RunningBot
 from bot.services import push as push_service
 from storage import outbox as outbox_store
-from storage.models import ContentItem, Informant, OutboxMessage, Push
+from storage.models import ContentItem, OutboxMessage, Push
 from tests.conftest import FIXED_NOW, SHANGHAI, FixedClock
-from tests.content_push.conftest import seed_world
+from tests.content_push.conftest import add_readers, seed_world
 from tests.content_push.test_curator_e2e import (
     audit_of,
     import_starter,
@@ -26,7 +26,6 @@ from tests.content_push.test_curator_e2e import (
     tap,
     text_of,
 )
-from tests.factories import make_person, make_regions, make_station
 
 LATER = FIXED_NOW + dt.timedelta(hours=22)  # the next morning, e.g. after quiet hours
 # 09:00-08:00 in Shanghai: at 10:00 (FIXED_NOW) the informant waits until 08:00 tomorrow.
@@ -224,20 +223,7 @@ async def test_cancelled_rows_are_never_claimed_again_but_a_send_in_flight_wins(
 async def test_retire_cancels_a_quiet_hours_push_in_the_same_transaction(
     session: AsyncSession, clock: FixedClock
 ) -> None:
-    await make_regions(session)
-    station = await make_station(session)
-    for n in range(3):
-        person = await make_person(session, 700 + n, f"读者{n}")
-        session.add(
-            Informant(
-                person_id=person.id,
-                station_id=station.id,
-                interests=[],
-                quiet_start=QUIET[0],
-                quiet_end=QUIET[1],
-            )
-        )
-    await session.flush()
+    await add_readers(session, first_id=700, quiet=QUIET)
     content_id = await _item(session, "冬季预防一氧化碳中毒")
     pushed = await push_service.push_item(
         session=session, content_id=content_id, now=clock(), tz=SHANGHAI

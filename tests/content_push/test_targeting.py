@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,11 +11,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.targeting import in_regions, quiet_until, wants_category
+from bot.sandbox.factories import (
+    make_content,
+    make_grant,
+    make_informant,
+    make_region_tree,
+    make_station,
+)
 from bot.services import push as push_service
 from storage import outbox as outbox_store
-from storage.models import ContentItem, Informant, OutboxMessage, Person, RoleGrant
+from storage.models import ContentItem, OutboxMessage, Person
 from tests.conftest import FIXED_NOW
-from tests.factories import make_regions, make_station
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -53,60 +60,54 @@ def test_quiet_until(
 
 
 async def _world(session: AsyncSession) -> dict[str, int]:
-    await make_regions(session)
-    xihu = await make_station(session, region="330106")
-    haishu = await make_station(session, name="海曙站", region="330203")
+    await make_region_tree(session)
+    xihu = await make_station(session, county="330106")
+    haishu = await make_station(session, name="海曙站", county="330203")
+    assert xihu.id is not None and haishu.id is not None
     people: dict[str, int] = {}
 
-    async def informant(name: str, tg: int, station: int, **kw: object) -> None:
-        person = Person(
+    async def informant(name: str, tg: int, station: int, **kw: Any) -> None:
+        await make_informant(
+            session,
+            station_id=station,
             telegram_id=tg,
             first_name=name,
-            created_at=FIXED_NOW,
-            unreachable=bool(kw.pop("unreachable", False)),
-            language=kw.pop("language", None),
-        )  # type: ignore[arg-type]
-        session.add(person)
-        await session.flush()
-        session.add(Informant(person_id=person.id, station_id=station, **kw))  # type: ignore[arg-type]
+            real_name=None,
+            consent_at=None,
+            **kw,
+        )
         people[name] = tg
 
-    await informant("all", 1, xihu.id)  # type: ignore[arg-type]
-    await informant("health", 2, xihu.id, interests=["health"], language="en")  # type: ignore[arg-type]
-    await informant("farm", 3, xihu.id, interests=["agriculture"])  # type: ignore[arg-type]
-    await informant("ningbo", 4, haishu.id, interests=["health"])  # type: ignore[arg-type]
-    await informant("paused", 5, xihu.id, paused=True)  # type: ignore[arg-type]
-    await informant("removed", 6, xihu.id, removed_at=FIXED_NOW)  # type: ignore[arg-type]
-    await informant("forgotten", 7, xihu.id, forgotten_at=FIXED_NOW)  # type: ignore[arg-type]
-    await informant("blocked", 8, xihu.id, unreachable=True)  # type: ignore[arg-type]
-    await informant("sleepy", 9, xihu.id, quiet_start=dt.time(8), quiet_end=dt.time(12))  # type: ignore[arg-type]
+    await informant("all", 1, xihu.id)
+    await informant("health", 2, xihu.id, interests=["health"], language="en")
+    await informant("farm", 3, xihu.id, interests=["agriculture"])
+    await informant("ningbo", 4, haishu.id, interests=["health"])
+    await informant("paused", 5, xihu.id, paused=True)
+    await informant("removed", 6, xihu.id, removed_at=FIXED_NOW)
+    await informant("forgotten", 7, xihu.id, forgotten_at=FIXED_NOW)
+    await informant("blocked", 8, xihu.id, unreachable=True)
+    await informant("sleepy", 9, xihu.id, quiet=(dt.time(8), dt.time(12)))
     admin = (await session.execute(select(Person).where(Person.telegram_id == 1))).scalar_one()
-    session.add(
-        RoleGrant(
-            person_id=admin.id, role="station_admin", station_id=xihu.id, scope_key=str(xihu.id)
-        )
-    )
-    await session.flush()
+    assert admin.id is not None
+    await make_grant(session, person_id=admin.id, role="station_admin", station_id=xihu.id)
     return people
 
 
 async def _item(
-    session: AsyncSession, category: str = "health", regions: list[str] | None = None, **kw: object
+    session: AsyncSession, category: str = "health", regions: list[str] | None = None, **kw: Any
 ) -> int:
-    item = ContentItem(
+    item = await make_content(
+        session,
         guid=f"g-{category}-{regions}-{kw}",
         title="标题",
         summary="摘要",
         category=category,
-        kind="article",
         url="https://kepu.example/1",
         regions=regions or [],
         publish_at=FIXED_NOW - dt.timedelta(hours=1),
         created_at=FIXED_NOW,
         **kw,
-    )  # type: ignore[arg-type]
-    session.add(item)
-    await session.flush()
+    )
     assert item.id is not None
     return item.id
 
@@ -181,16 +182,9 @@ async def test_daily_push_is_idempotent_and_capped(session: AsyncSession) -> Non
         .where(ContentItem.__table__.c.id == old)
         .values(publish_at=FIXED_NOW - dt.timedelta(days=30))
     )
-    draft = ContentItem(
-        guid="draft",
-        title="草稿",
-        category="health",
-        kind="article",
-        url="https://kepu.example/d",
-        created_at=FIXED_NOW,
+    draft = await make_content(
+        session, guid="draft", title="草稿", url="https://kepu.example/d", created_at=FIXED_NOW
     )
-    session.add(draft)
-    await session.flush()
     first = await push_service.run_daily_push(session=session, now=FIXED_NOW, tz=SH, max_items=3)
     assert len(first.items) == 3 and old not in first.as_dict()["items"]
     assert draft.id not in first.as_dict()["items"]

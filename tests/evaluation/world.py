@@ -16,19 +16,20 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Activity,
-    ContentItem,
-    ContentUse,
-    Informant,
-    IntegrityFlag,
-    LinkVisit,
-    Person,
-    Region,
-    ShareEvent,
-    Station,
-    TrackedLink,
+from bot.sandbox.factories import (
+    make_activity,
+    make_content,
+    make_content_use,
+    make_flag,
+    make_informant,
+    make_link,
+    make_person,
+    make_region,
+    make_share,
+    make_station,
+    make_visit,
 )
+from storage.models import Activity, Person
 
 UTC = dt.UTC
 RECOGNISED = dt.datetime(2025, 6, 1, 2, 0, tzinfo=UTC)
@@ -72,9 +73,7 @@ class World:
 
 async def add_regions(session: AsyncSession) -> None:
     for code, name, level, parent in REGIONS:
-        if await session.get(Region, code) is None:
-            session.add(Region(code=code, name=name, level=level, parent_code=parent))
-            await session.flush()
+        await make_region(session, code=code, name=name, level=level, parent_code=parent)
 
 
 async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
@@ -82,16 +81,14 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
     await add_regions(session)
     world = World()
     now = dt.datetime(2026, 1, 1, tzinfo=UTC)
-    content = ContentItem(
+    content = await make_content(
+        session,
         guid="eval-1",
         title="测试内容",
-        category="health",
-        kind="article",
         url="https://example.org/1",
         created_at=now,
     )
-    session.add(content)
-    await session.flush()
+    assert content.id is not None
     specs = [("A1", "西湖一站", "330106", RECOGNISED, "recognised"),
              ("A2", "西湖二站", "330106", RECOGNISED, "recognised"),
              ("A3", "滨江一站", "330108", RECOGNISED, "recognised"),
@@ -102,16 +99,14 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
              ("B3", "江北一站", "330205", RECOGNISED, "recognised"),
              ("B4", "江北旧站", "330205", RECOGNISED, "revoked")]  # fmt: skip
     for key, name, region, recognised, status in specs:
-        station = Station(
+        station = await make_station(
+            session,
             name=name,
-            venue_type="cultural_centre",
-            region_code=region,
+            county=region,
             status=status,
             recognised_at=recognised,
             created_at=recognised,
         )
-        session.add(station)
-        await session.flush()
         assert station.id is not None
         world.stations[key] = station.id
     informants = [
@@ -126,11 +121,12 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
         ("i9", "B4", "吴九"),
     ]
     for n, (key, station_key, real_name) in enumerate(informants):
-        person = Person(telegram_id=telegram_base + n, first_name=real_name, created_at=now)
-        session.add(person)
-        await session.flush()
-        informant = Informant(
-            person_id=person.id,
+        person = await make_person(
+            session, telegram_id=telegram_base + n, first_name=real_name, created_at=now
+        )
+        informant = await make_informant(
+            session,
+            person=person,
             station_id=world.stations[station_key],
             real_name=real_name,
             phone=f"+86138000000{n:02d}",
@@ -138,139 +134,129 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
             consent_at=now,
             forgotten_at=now if key == "i2" else None,
         )
-        session.add(informant)
-        await session.flush()
         assert informant.id is not None
         world.informants[key] = informant.id
         world.people[key] = person
     serial = 0
 
-    def share(inf: str, station: str, day: dt.date, channel: str, audience: int) -> None:
+    async def share(inf: str, station: str, day: dt.date, channel: str, audience: int) -> None:
         nonlocal serial
         serial += 1
-        session.add(
-            ShareEvent(
-                informant_id=world.informants[inf],
-                station_id=world.stations[station],
-                content_id=content.id,
-                channel=channel,
-                audience=audience,
-                day=day,
-                dedupe_key=f"eval-{serial}",
-                created_at=now,
-            )
+        assert content.id is not None
+        await make_share(
+            session,
+            informant_id=world.informants[inf],
+            station_id=world.stations[station],
+            content_id=content.id,
+            channel=channel,
+            audience=audience,
+            day=day,
+            dedupe_key=f"eval-{serial}",
+            created_at=now,
         )
 
     for i in range(8):
-        share("i1", "A1", dt.date(2026, 12, 1 + i), "telegram_inline", 100)
+        await share("i1", "A1", dt.date(2026, 12, 1 + i), "telegram_inline", 100)
     for i in range(2):
-        share("i2", "A1", dt.date(2026, 12, 10 + i), "telegram_inline", 100)
+        await share("i2", "A1", dt.date(2026, 12, 10 + i), "telegram_inline", 100)
     for i in range(5):
-        share("i3", "A2", dt.date(2026, 12, 5 + i), "telegram_forward", 100)
+        await share("i3", "A2", dt.date(2026, 12, 5 + i), "telegram_forward", 100)
     for i in range(2):
-        share("i4", "A3", dt.date(2026, 3, 10 + i), "telegram_inline", 50)
-    share("i5", "A5", dt.date(2026, 10, 1), "telegram_inline", 1000)  # before recognition
-    share("i5", "A5", dt.date(2026, 11, 10), "telegram_inline", 20)
+        await share("i4", "A3", dt.date(2026, 3, 10 + i), "telegram_inline", 50)
+    await share("i5", "A5", dt.date(2026, 10, 1), "telegram_inline", 1000)  # before recognition
+    await share("i5", "A5", dt.date(2026, 11, 10), "telegram_inline", 20)
     for i in range(3):
-        share("i6", "B1", dt.date(2026, 12, 1 + i), "wechat_group", 200)
-    share("i7", "B2", dt.date(2026, 12, 2), "telegram_inline", 10)
-    share("i9", "B4", dt.date(2026, 12, 2), "telegram_inline", 5000)  # revoked: ignored
-    share("i1", "A1", dt.date(2025, 12, 31), "telegram_inline", 9999)  # last year
-    await session.flush()
-    link = TrackedLink(
+        await share("i6", "B1", dt.date(2026, 12, 1 + i), "wechat_group", 200)
+    await share("i7", "B2", dt.date(2026, 12, 2), "telegram_inline", 10)
+    await share("i9", "B4", dt.date(2026, 12, 2), "telegram_inline", 5000)  # revoked: ignored
+    await share("i1", "A1", dt.date(2025, 12, 31), "telegram_inline", 9999)  # last year
+    link = await make_link(
+        session,
         code="evalA1",
         informant_id=world.informants["i1"],
         content_id=content.id,
         channel="telegram_inline",
         created_at=now,
     )
-    session.add(link)
-    await session.flush()
+    assert link.id is not None
     for i in range(5):
-        session.add(
-            LinkVisit(
-                link_id=link.id, day=dt.date(2026, 12, 2), visitor_hash=f"v{i}", created_at=now
-            )
+        await make_visit(
+            session,
+            link_id=link.id,
+            day=dt.date(2026, 12, 2),
+            visitor_hash=f"v{i}",
+            created_at=now,
         )
-    session.add(
-        LinkVisit(link_id=link.id, day=dt.date(2025, 12, 2), visitor_hash="old", created_at=now)
+    await make_visit(
+        session, link_id=link.id, day=dt.date(2025, 12, 2), visitor_hash="old", created_at=now
     )
 
-    def activity(station: str, day: dt.date, *, flagged: bool = False) -> Activity:
-        act = Activity(
+    async def activity(station: str, day: dt.date, *, flagged: bool = False) -> Activity:
+        return await make_activity(
+            session,
             station_id=world.stations[station],
-            type="lecture",
             title="讲座",
             held_on=day,
             participants=30,
             flagged=flagged,
             created_at=now,
         )
-        session.add(act)
-        return act
 
     for i in range(4):
-        activity("A1", dt.date(2026, 12, 1 + i))
-    activity("A1", dt.date(2026, 12, 20), flagged=True)  # a flagged one does not count
+        await activity("A1", dt.date(2026, 12, 1 + i))
+    await activity("A1", dt.date(2026, 12, 20), flagged=True)  # a flagged one does not count
     for i in range(2):
-        activity("A2", dt.date(2026, 11, 1 + i))
-    activity("A3", dt.date(2026, 2, 1))
+        await activity("A2", dt.date(2026, 11, 1 + i))
+    await activity("A3", dt.date(2026, 2, 1))
     for i in range(3):
-        activity("B1", dt.date(2026, 12, 1 + i))
-    b2 = activity("B2", dt.date(2026, 12, 3))
-    activity("B3", dt.date(2026, 11, 20))
-    await session.flush()
+        await activity("B1", dt.date(2026, 12, 1 + i))
+    b2 = await activity("B2", dt.date(2026, 12, 3))
+    await activity("B3", dt.date(2026, 11, 20))
 
-    def use(station: str, day: dt.date) -> None:
-        session.add(
-            ContentUse(
-                station_id=world.stations[station],
-                content_id=content.id,
-                use_kind="played",
-                used_on=day,
-                created_at=now,
-            )
+    async def use(station: str, day: dt.date) -> None:
+        assert content.id is not None
+        await make_content_use(
+            session,
+            station_id=world.stations[station],
+            content_id=content.id,
+            used_on=day,
+            created_at=now,
         )
 
-    use("A1", dt.date(2026, 12, 1))
-    use("A1", dt.date(2026, 12, 2))
-    use("A2", dt.date(2026, 12, 1))
-    use("A2", dt.date(2026, 12, 2))
-    use("B1", dt.date(2026, 12, 1))
-    use("B3", dt.date(2026, 11, 21))
+    await use("A1", dt.date(2026, 12, 1))
+    await use("A1", dt.date(2026, 12, 2))
+    await use("A2", dt.date(2026, 12, 1))
+    await use("A2", dt.date(2026, 12, 2))
+    await use("B1", dt.date(2026, 12, 1))
+    await use("B3", dt.date(2026, 11, 21))
     flag_time = dt.datetime(2026, 6, 1, 2, tzinfo=UTC)
-    session.add(
-        IntegrityFlag(
-            kind="photo_reuse",
-            station_id=world.stations["B2"],
-            region_code="330203",
-            subject_type="activity",
-            subject_id=b2.id,
-            detail={"file_unique_id": "x"},
-            created_at=flag_time,
-        )
+    await make_flag(
+        session,
+        kind="photo_reuse",
+        station_id=world.stations["B2"],
+        region_code="330203",
+        subject_type="activity",
+        subject_id=b2.id,
+        detail={"file_unique_id": "x"},
+        created_at=flag_time,
     )
-    session.add(
-        IntegrityFlag(
-            kind="photo_reuse",
-            station_id=world.stations["B1"],
-            region_code="330203",
-            subject_type="activity",
-            subject_id=None,
-            detail={},
-            created_at=flag_time,
-            resolved_at=flag_time,
-        )
+    await make_flag(
+        session,
+        kind="photo_reuse",
+        station_id=world.stations["B1"],
+        region_code="330203",
+        subject_type="activity",
+        subject_id=None,
+        created_at=flag_time,
+        resolved_at=flag_time,
     )
-    session.add(
-        IntegrityFlag(
-            kind="application_burst",
-            station_id=world.stations["A3"],
-            region_code="330108",
-            subject_type="region",
-            detail={"count": 7},
-            created_at=flag_time,
-        )
+    await make_flag(
+        session,
+        kind="application_burst",
+        station_id=world.stations["A3"],
+        region_code="330108",
+        subject_type="region",
+        detail={"count": 7},
+        created_at=flag_time,
     )
-    await session.flush()
     return world

@@ -6,9 +6,9 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import NOW, make_region_tree, make_station
 from bot.services import roles as role_service
 from bot.services.people import identify
-from tests.factories import NOW, make_regions, make_station
 
 
 async def who(session: AsyncSession, now: dt.datetime, **kw: object) -> object:
@@ -24,7 +24,7 @@ async def who(session: AsyncSession, now: dt.datetime, **kw: object) -> object:
 
 
 async def test_identity_carries_roles_and_language(session: AsyncSession) -> None:
-    await make_regions(session)
+    await make_region_tree(session)
     station = await make_station(session)
     first = await who(session, NOW)
     assert first.locale == "en" and first.role_names == frozenset()  # type: ignore[attr-defined]

@@ -7,9 +7,8 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import NOW, make_region, make_region_tree, make_station
 from storage import audit, dialogs, inbox, people, roles
-from storage.models import Region
-from tests.factories import NOW, make_regions, make_station
 
 
 async def test_upsert_person_creates_then_refreshes(session: AsyncSession) -> None:
@@ -40,7 +39,7 @@ async def test_person_lookups_language_and_unreachable(session: AsyncSession) ->
 
 
 async def test_grants_are_unique_per_scope(session: AsyncSession) -> None:
-    await make_regions(session)
+    await make_region_tree(session)
     station = await make_station(session)
     person = await people.ensure_person(session=session, telegram_id=7, now=NOW)
     assert person.id is not None
@@ -79,7 +78,7 @@ async def test_grants_are_unique_per_scope(session: AsyncSession) -> None:
 
 
 async def test_audit_records_and_filters(session: AsyncSession) -> None:
-    session.add(Region(code="330000", name="浙江省", level="province"))
+    await make_region(session, code="330000")
     await audit.record(
         session=session,
         actor_id=None,

@@ -6,13 +6,13 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.models import SimMessage
 from bot.sandbox.world import SimUser
 from bot.services import invites as invite_service
 from bot.services import roles as role_service
 from storage.models import Informant, Person
-from tests.factories import make_regions, make_station
 
 
 async def setup_station(
@@ -26,7 +26,7 @@ async def setup_station(
     """Create a station and an invite; return (station id, payload)."""
     async with bot_env.runtime.sessions() as s, s.begin():
         if regions:
-            await make_regions(s)
+            await make_region_tree(s)
         station = await make_station(s, name=name, status="recognised")
         assert station.id is not None
         info = await invite_service.create_invite(

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from bot.__main__ import main
+from bot.sandbox.factories import make_region_tree, make_station
 from storage.db import create_nullpool_engine, session_factory
-from tests.factories import make_regions, make_station
 
 
 async def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -23,7 +23,7 @@ async def test_station_invite_cli(
     monkeypatch.setenv("KEPUBOT_DATABASE__URL", sqlite_url)
     engine = create_nullpool_engine(sqlite_url)
     async with session_factory(engine)() as s, s.begin():
-        await make_regions(s)
+        await make_region_tree(s)
         station = await make_station(s)
         draft = await make_station(s, name="草稿站", status="draft")
     await engine.dispose()

@@ -9,16 +9,23 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import (
+    NOW,
+    make_content,
+    make_person,
+    make_region_tree,
+    make_share,
+    make_station,
+)
 from bot.services import informants as service
 from bot.services import invites as invite_service
 from bot.services.informants import InformantError
 from bot.services.invites import InviteError
-from storage.models import AuditLog, ContentItem, Informant, InviteLink, ShareEvent
-from tests.factories import NOW, make_person, make_regions, make_station
+from storage.models import AuditLog, Informant, InviteLink, ShareEvent
 
 
 async def _station(session: AsyncSession, **kw: object) -> int:
-    await make_regions(session)
+    await make_region_tree(session)
     station = await make_station(session, **kw)  # type: ignore[arg-type]
     assert station.id is not None
     return station.id
@@ -84,8 +91,8 @@ async def test_invite_limits_and_expiry(session: AsyncSession) -> None:
         max_uses=1,
     )
     assert info.link == f"https://t.me/b?start={info.payload}"
-    first = await make_person(session, 1)
-    second = await make_person(session, 2)
+    first = await make_person(session, telegram_id=1)
+    second = await make_person(session, telegram_id=2)
     assert first.id and second.id
     await _register(session, first.id, info.payload)
     with pytest.raises(InviteError) as exc:
@@ -160,7 +167,7 @@ async def test_register_transfer_remove_forget_roster(session: AsyncSession) -> 
     b = await invite_service.create_invite(
         session=session, station_id=other.id, bot_username="b", actor_id=None, now=NOW
     )
-    person = await make_person(session, 10)
+    person = await make_person(session, telegram_id=10)
     assert person.id
     informant = await _register(session, person.id, a.payload, interests=["elderly", "health"])
     assert informant.interests == ["health", "elderly"]  # taxonomy order
@@ -175,25 +182,19 @@ async def test_register_transfer_remove_forget_roster(session: AsyncSession) -> 
     )
     assert old == station_id and moved.station_id == other.id
 
-    item = ContentItem(
-        guid="g", title="t", category="health", kind="video", url="u", created_at=NOW
-    )
-    session.add(item)
-    await session.flush()
+    item = await make_content(session, guid="g", title="t", kind="video", url="u")
+    assert moved.id is not None and other.id is not None and item.id is not None
     day = dt.date(2026, 11, 23)
     for n, d in enumerate([day, dt.date(2026, 11, 1), dt.date(2026, 10, 31)]):
-        session.add(
-            ShareEvent(
-                informant_id=moved.id,
-                station_id=other.id,
-                content_id=item.id,
-                channel="other",
-                day=d,
-                dedupe_key=f"d{n}",
-                created_at=NOW,
-            )
+        await make_share(
+            session,
+            informant_id=moved.id,
+            station_id=other.id,
+            content_id=item.id,
+            channel="other",
+            day=d,
+            dedupe_key=f"d{n}",
         )
-    await session.flush()
     page = await service.roster_page(session=session, station_id=other.id, page=5, today=day)
     assert page.page == 0 and page.total == 1
     assert page.entries[0].shares_this_month == 2 and page.entries[0].name == "张三"

@@ -9,8 +9,9 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
+from bot.sandbox.factories import make_content, make_share
 from bot.sandbox.harness import RunningBot
-from storage.models import AuditLog, ContentItem, InviteLink, ShareEvent
+from storage.models import AuditLog, InviteLink
 from tests.informants.helpers import (
     grant_station_admin,
     informant_of,
@@ -120,27 +121,20 @@ async def test_roster_pages_counts_shares_and_removes(bot_env: RunningBot) -> No
     assert first is not None and first.id is not None
     today = bot_env.runtime.today()
     async with bot_env.runtime.sessions() as s, s.begin():
-        item = ContentItem(
-            guid="g1",
-            title="t",
-            category="health",
-            kind="article",
-            url="https://example.org",
-            created_at=bot_env.runtime.now(),
+        item = await make_content(
+            s, guid="g1", title="t", url="https://example.org", created_at=bot_env.runtime.now()
         )
-        s.add(item)
-        await s.flush()
+        assert item.id is not None
         for n, day in enumerate([today, today.replace(day=1), today - dt.timedelta(days=40)]):
-            s.add(
-                ShareEvent(
-                    informant_id=first.id,
-                    station_id=station_id,
-                    content_id=item.id,
-                    channel="wechat_group",
-                    day=day,
-                    dedupe_key=f"k{n}",
-                    created_at=bot_env.runtime.now(),
-                )
+            await make_share(
+                s,
+                informant_id=first.id,
+                station_id=station_id,
+                content_id=item.id,
+                channel="wechat_group",
+                day=day,
+                dedupe_key=f"k{n}",
+                created_at=bot_env.runtime.now(),
             )
     admin = bot_env.sandbox.user("Boss", language_code="en")
     await grant_station_admin(bot_env, admin, station_id)

@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from bot.handlers.links_web import install_link_routes, link_server
 from bot.runtime.context import Runtime
 from bot.runtime.web import build_web_app
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.services import links as link_service
 from storage import links as link_store
 from storage.models import LinkVisit
 from tests.conftest import FixedClock
-from tests.factories import make_regions, make_station
 from tests.shares.helpers import add_informant, add_items
 
 BROWSER = (
@@ -45,7 +45,7 @@ CODE = "Abc123xyz"
 async def seed_link(runtime: Runtime, code: str = CODE) -> None:
     """One informant's tracked link ``code`` to one item."""
     async with runtime.sessions() as s, s.begin():
-        await make_regions(s)
+        await make_region_tree(s)
         station = await make_station(s)
         assert station.id is not None
         items = await add_items(s, 1)

@@ -10,20 +10,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.propagation import ShareFigures, propagation_volume
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.services import share_stats
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
 from storage import links as link_store
 from storage.models import IntegrityFlag, ShareEvent
 from tests.conftest import FIXED_NOW, make_settings
-from tests.factories import make_regions, make_station
 from tests.shares.helpers import add_informant, add_items, ref
 
 TODAY = dt.date(2026, 11, 23)
 
 
 async def _world(session: AsyncSession) -> tuple[int, list[int], int, int]:
-    await make_regions(session)
+    await make_region_tree(session)
     station = await make_station(session)
     assert station.id is not None
     items = await add_items(session, 3)
@@ -199,8 +199,8 @@ def test_formula_matches_settings() -> None:
 async def test_figures_and_boards(session: AsyncSession, db_url: str) -> None:
     settings = make_settings(db_url)
     station, items, a, b = await _world(session)
-    other = await make_station(session, name="滨江站", region="330108")
-    pending = await make_station(session, name="未认定站", region="330106", status="submitted")
+    other = await make_station(session, name="滨江站", county="330108")
+    pending = await make_station(session, name="未认定站", county="330106", status="submitted")
     assert other.id is not None and pending.id is not None
     c = await add_informant(session, other.id, 1003, "张丽")
     d = await add_informant(session, pending.id, 1004, "刘洋")

@@ -10,6 +10,7 @@ from typing import TypeVar
 from PIL import Image
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.models import SimMessage
 from bot.sandbox.world import SimUser
@@ -60,17 +61,16 @@ async def complete_application(
     now: dt.datetime,
 ) -> Station:
     """Store an application with every part filled in."""
-    station = Station(
+    station = await make_station(
+        session,
         name=name,
         venue_type="school",
         address="文三路1号",
-        region_code=region,
+        county=region,
         status=status,
         applicant_id=applicant_id,
         created_at=now,
     )
-    session.add(station)
-    await session.flush()
     assert station.id is not None
     for have in StationEvidence.HAVES:
         session.add(

@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_person, make_region
 from bot.services.review import Actor
 from bot.services.stations import StationError
 from storage import roles as roles_store
-from storage.models import AuditLog, Region
-from tests.factories import make_person
+from storage.models import AuditLog
 from tests.stations.helpers import complete_application, load_sample
 from tests.stations.test_transitions import NOW, _act
 
@@ -66,9 +66,8 @@ def expected(kind: str, placement: str, action: str) -> bool:
 @pytest.mark.parametrize(("kind", "placement", "action"), CASES)
 async def test_matrix(session: AsyncSession, kind: str, placement: str, action: str) -> None:
     await load_sample(session, NOW)
-    session.add(Region(code="320000", name="江苏省", level="province"))
-    await session.flush()
-    applicant = await make_person(session, 1)
+    await make_region(session, code="320000", name="江苏省")
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = await complete_application(
         session, applicant_id=applicant.id, status=ACTIONS_FROM[action], now=NOW
@@ -76,7 +75,7 @@ async def test_matrix(session: AsyncSession, kind: str, placement: str, action: 
     other = await complete_application(
         session, applicant_id=applicant.id, name="别站", status="recognised", now=NOW
     )
-    person = await make_person(session, 2, kind)
+    person = await make_person(session, telegram_id=2, first_name=kind)
     assert person.id is not None
     scope = ACTORS[kind][placement]
     grants = []

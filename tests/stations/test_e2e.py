@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_person, make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.world import SimUser
 from storage.models import AuditLog, Person, RoleGrant, Station, StationEvidence, StationReview
@@ -192,18 +193,10 @@ async def test_rectification_lift_and_revocation(bot_env: RunningBot) -> None:
     applicant, county, city = await _world(bot_env)
 
     async def setup(s: AsyncSession) -> int:
-        person = Person(telegram_id=applicant.id, first_name="王站长")
-        s.add(person)
-        await s.flush()
-        station = Station(
-            name="拱宸桥e站",
-            venue_type="school",
-            region_code=XIHU,
-            status="recognised",
-            applicant_id=person.id,
+        person = await make_person(s, telegram_id=applicant.id, first_name="王站长")
+        station = await make_station(
+            s, name="拱宸桥e站", venue_type="school", county=XIHU, applicant_id=person.id
         )
-        s.add(station)
-        await s.flush()
         assert station.id is not None
         return station.id
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox.factories import make_station
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.models import SimMessage
 from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
 from storage import stations as station_store
-from tests.factories import make_station
 from tests.stations.helpers import (
     BINJIANG,
     HANGZHOU,
@@ -37,12 +37,12 @@ async def _world(
         for i in range(n):
             status = ("recognised", "rectifying", "submitted", "county_approved")[i % 4]
             station = await make_station(
-                s, name=f"西湖{i + 1:02d}号e站", region=XIHU, status=status
+                s, name=f"西湖{i + 1:02d}号e站", county=XIHU, status=status
             )
             assert station.id is not None
             ids.append(station.id)
-        await make_station(s, name="西湖草稿", region=XIHU, status="draft")
-        await make_station(s, name="西湖已撤销", region=XIHU, status="revoked")
+        await make_station(s, name="西湖草稿", county=XIHU, status="draft")
+        await make_station(s, name="西湖已撤销", county=XIHU, status="revoked")
         return ids
 
     return coordinator, await in_tx(bot_env, setup)
@@ -149,7 +149,7 @@ async def test_page_requests_recheck_the_role(bot_env: RunningBot) -> None:
 
     async def add_binjiang(s: AsyncSession) -> list[int]:
         return [
-            (await make_station(s, name=f"滨江{i}号e站", region=BINJIANG)).id or 0
+            (await make_station(s, name=f"滨江{i}号e站", county=BINJIANG)).id or 0
             for i in range(3)
         ]
 

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import StationsSettings
+from bot.sandbox.factories import make_person, make_station
 from bot.services import review
 from bot.services.review import Actor, OnsiteCheck
 from bot.services.stations import ACTIONS, TRANSITIONS, StationError
 from storage import roles as roles_store
 from storage.models import AuditLog, IntegrityFlag, RoleGrant, Station, StationReview
-from tests.factories import make_person
 from tests.stations.helpers import HANGZHOU, XIHU, complete_application, load_sample
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -24,7 +24,7 @@ ONSITE = OnsiteCheck(date=TODAY, inspector="李", note="ok", latitude=30.0, long
 
 
 async def _admin(session: AsyncSession) -> Actor:
-    person = await make_person(session, 900, "admin")
+    person = await make_person(session, telegram_id=900, first_name="admin")
     assert person.id is not None
     grant, _ = await roles_store.grant_role(
         session=session, person_id=person.id, role="admin", now=NOW
@@ -86,7 +86,7 @@ async def _act(session: AsyncSession, action: str, station: Station, actor: Acto
 async def test_every_pair_on_the_database(session: AsyncSession, state: str, action: str) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1, "申报人")
+    applicant = await make_person(session, telegram_id=1, first_name="申报人")
     assert applicant.id is not None
     station = await complete_application(session, applicant_id=applicant.id, status=state, now=NOW)
     if (state, action) in TRANSITIONS:
@@ -108,7 +108,7 @@ async def test_every_pair_on_the_database(session: AsyncSession, state: str, act
 async def test_recognise_grants_station_admin_and_records_review(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = await complete_application(
         session, applicant_id=applicant.id, status="county_approved", now=NOW
@@ -131,7 +131,7 @@ async def test_recognise_grants_station_admin_and_records_review(session: AsyncS
 async def test_reasons_onsite_and_deadlines_are_required(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     actor = await _admin(session)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
     station = await complete_application(
         session, applicant_id=applicant.id, status="submitted", now=NOW
@@ -172,13 +172,17 @@ async def test_reasons_onsite_and_deadlines_are_required(session: AsyncSession) 
 
 async def test_incomplete_application_cannot_be_submitted(session: AsyncSession) -> None:
     await load_sample(session, NOW)
-    applicant = await make_person(session, 1)
+    applicant = await make_person(session, telegram_id=1)
     assert applicant.id is not None
-    station = Station(
-        name="空站", venue_type="school", status="draft", applicant_id=applicant.id, created_at=NOW
+    station = await make_station(
+        session,
+        name="空站",
+        venue_type="school",
+        county=None,
+        status="draft",
+        applicant_id=applicant.id,
+        created_at=NOW,
     )
-    session.add(station)
-    await session.flush()
     with pytest.raises(StationError) as caught:
         await review.submit(
             session=session,
@@ -189,7 +193,7 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
         )
     assert caught.value.code == "incomplete"
     assert caught.value.params["missing"][:2] == ["address", "region"]
-    other = await make_person(session, 2)
+    other = await make_person(session, telegram_id=2)
     with pytest.raises(StationError, match="not_allowed"):
         await review.submit(
             session=session,
@@ -202,7 +206,7 @@ async def test_incomplete_application_cannot_be_submitted(session: AsyncSession)
 
 async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> None:
     await load_sample(session, NOW)
-    city = await make_person(session, 50, "市科协")
+    city = await make_person(session, telegram_id=50, first_name="市科协")
     assert city.id is not None
     await roles_store.grant_role(
         session=session, person_id=city.id, role="coordinator", region_code=HANGZHOU, now=NOW
@@ -211,7 +215,7 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
     stations = StationsSettings(burst_window_hours=24, burst_threshold=2)
     flagged = []
     for i in range(4):
-        person = await make_person(session, 100 + i)
+        person = await make_person(session, telegram_id=100 + i)
         assert person.id is not None
         station = await complete_application(
             session, applicant_id=person.id, name=f"站{i}", now=NOW
@@ -235,17 +239,15 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
 async def test_due_rectifications(session: AsyncSession) -> None:
     await load_sample(session, NOW)
     for name, days in [("逾期", -1), ("临近", 2), ("尚早", 10)]:
-        session.add(
-            Station(
-                name=name,
-                venue_type="school",
-                region_code=XIHU,
-                status="rectifying",
-                created_at=NOW,
-                rectify_deadline=TODAY + dt.timedelta(days=days),
-            )
+        await make_station(
+            session,
+            name=name,
+            venue_type="school",
+            county=XIHU,
+            status="rectifying",
+            created_at=NOW,
+            rectify_deadline=TODAY + dt.timedelta(days=days),
         )
-    await session.flush()
     due = await review.due_rectifications(session, TODAY, within_days=3)
     assert [(d.name, d.days_left, d.overdue) for d in due] == [
         ("逾期", -1, True),

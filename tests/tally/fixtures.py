@@ -11,23 +11,24 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    Activity,
-    ContentItem,
-    ContentUse,
-    Informant,
-    IntegrityFlag,
-    LinkVisit,
-    Person,
-    RoleGrant,
-    ShareEvent,
-    Station,
-    TrackedLink,
+from bot.sandbox.factories import (
+    NOW,
+    make_activity,
+    make_content,
+    make_content_use,
+    make_flag,
+    make_grant,
+    make_informant,
+    make_link,
+    make_person,
+    make_region_tree,
+    make_station,
+    make_visit,
+    share_row,
 )
+from storage.models import Person, ShareEvent
 from storage.upsert import insert_for
-from tests.factories import make_regions
 
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 WEEK = "2026-W48"
 D = dt.date
 
@@ -168,7 +169,7 @@ EXPECTED_REGIONS = {
 async def build_week(session: AsyncSession) -> World:
     """Insert the regions, stations and events of the hand-computed week."""
     w = World()
-    await make_regions(session)
+    await make_region_tree(session)
     for key, name, region, status in (
         ("A", "西湖一站", "330106", "recognised"),
         ("B", "西湖二站", "330106", "rectifying"),
@@ -177,23 +178,19 @@ async def build_week(session: AsyncSession) -> World:
         ("E", "草稿站", "330106", "submitted"),  # not counted: its events are ignored
         ("F", "待复核站", "330108", "county_approved"),
     ):
-        station = Station(
-            name=name, venue_type="school", region_code=region, status=status, created_at=NOW
+        station = await make_station(
+            session, name=name, venue_type="school", county=region, status=status
         )
-        session.add(station)
-        await session.flush()
         assert station.id is not None
         w.stations[key] = station.id
-    item = ContentItem(
+    item = await make_content(
+        session,
         guid="g1",
         title="防诈骗",
         category="safety",
         kind="video",
         url="https://example.org/1",
-        created_at=NOW,
     )
-    session.add(item)
-    await session.flush()
     assert item.id is not None
     w.content_id = item.id
     joined = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
@@ -207,15 +204,14 @@ async def build_week(session: AsyncSession) -> World:
         ("d1", "D", True, None),
         ("e1", "E", True, None),
     ):
-        informant = Informant(
+        informant = await make_informant(
+            session,
             station_id=w.stations[station],
             real_name=key,
             joined_at=joined,
             consent_at=joined if consent else None,
             removed_at=removed,
         )
-        session.add(informant)
-        await session.flush()
         assert informant.id is not None
         w.informants[key] = informant.id
     shares = [
@@ -231,18 +227,15 @@ async def build_week(session: AsyncSession) -> World:
         ("c1", "wechat_group", 80, D(2026, 11, 16)),  # week before
     ]
     rows = [
-        {
-            "informant_id": w.informants[who],
-            "station_id": _station_of(w, who),
-            "content_id": item.id,
-            "channel": channel,
-            "target": "",
-            "audience": audience,
-            "flagged": False,
-            "day": day,
-            "dedupe_key": f"{who}:{channel}:{day}",
-            "created_at": NOW,
-        }
+        share_row(
+            informant_id=w.informants[who],
+            station_id=_station_of(w, who),
+            content_id=item.id,
+            channel=channel,
+            audience=audience,
+            day=day,
+            dedupe_key=f"{who}:{channel}:{day}",
+        )
         for who, channel, audience, day in shares
     ]
     stmt = insert_for(session, ShareEvent.__table__).on_conflict_do_nothing(
@@ -256,15 +249,14 @@ async def build_week(session: AsyncSession) -> World:
         ("c1", "wechat_group"),
         ("e1", "telegram_inline"),
     ):
-        link = TrackedLink(
+        link = await make_link(
+            session,
             code=f"L{who}",
             informant_id=w.informants[who],
             content_id=item.id,
             channel=channel,
-            created_at=NOW,
         )
-        session.add(link)
-        await session.flush()
+        assert link.id is not None
         links[who] = link.id
     for who, day, visitor in (
         ("a1", D(2026, 11, 23), "v1"),
@@ -275,7 +267,7 @@ async def build_week(session: AsyncSession) -> World:
         ("c1", D(2026, 11, 25), "v3"),
         ("e1", D(2026, 11, 25), "v1"),  # uncounted station
     ):
-        session.add(LinkVisit(link_id=links[who], day=day, visitor_hash=visitor, created_at=NOW))
+        await make_visit(session, link_id=links[who], day=day, visitor_hash=visitor)
     for station, kind, day, participants, deleted in (
         ("A", "lecture", D(2026, 11, 24), 40, False),
         ("A", "exhibition", D(2026, 11, 28), 60, True),  # deleted: not counted
@@ -283,38 +275,31 @@ async def build_week(session: AsyncSession) -> World:
         ("D", "lecture", D(2026, 11, 29), 25, False),
         ("E", "lecture", D(2026, 11, 25), 99, False),  # uncounted station
     ):
-        session.add(
-            Activity(
-                station_id=w.stations[station],
-                type=kind,
-                title=f"{kind}",
-                held_on=day,
-                participants=participants,
-                created_at=NOW,
-                deleted_at=NOW if deleted else None,
-            )
+        await make_activity(
+            session,
+            station_id=w.stations[station],
+            type=kind,
+            title=f"{kind}",
+            held_on=day,
+            participants=participants,
+            deleted_at=NOW if deleted else None,
         )
-    session.add(
-        ContentUse(
-            station_id=w.stations["B"],
-            content_id=item.id,
-            use_kind="played",
-            audience=30,
-            used_on=D(2026, 11, 25),
-            created_at=NOW,
-        )
+    await make_content_use(
+        session,
+        station_id=w.stations["B"],
+        content_id=item.id,
+        use_kind="played",
+        audience=30,
+        used_on=D(2026, 11, 25),
     )
-    session.add(
-        ContentUse(
-            station_id=w.stations["B"],
-            content_id=item.id,
-            use_kind="posted",
-            audience=5,
-            used_on=D(2026, 12, 1),
-            created_at=NOW,
-        )
+    await make_content_use(
+        session,
+        station_id=w.stations["B"],
+        content_id=item.id,
+        use_kind="posted",
+        audience=5,
+        used_on=D(2026, 12, 1),
     )  # outside
-    await session.flush()
     return w
 
 
@@ -332,32 +317,21 @@ async def add_flags_and_people(session: AsyncSession, w: World) -> None:
         ("application_burst", None, "330100", inside),
         ("photo_reuse", "A", None, dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)),  # next wk
     ):
-        session.add(
-            IntegrityFlag(
-                kind=kind,
-                station_id=w.stations[station] if station else None,
-                region_code=region,
-                detail={},
-                created_at=at,
-            )
+        await make_flag(
+            session,
+            kind=kind,
+            station_id=w.stations[station] if station else None,
+            region_code=region,
+            created_at=at,
         )
     for key, telegram_id, region, language in (
         ("county", 9001, "330106", None),
         ("city", 9002, "330100", "zh_CN"),
         ("province", 9003, "330000", "en"),
     ):
-        person = Person(telegram_id=telegram_id, first_name=key, language=language, created_at=NOW)
-        session.add(person)
-        await session.flush()
-        assert person.id is not None
-        session.add(
-            RoleGrant(
-                person_id=person.id,
-                role="coordinator",
-                region_code=region,
-                scope_key=f"r:{region}",
-                granted_at=NOW,
-            )
+        person = await make_person(
+            session, telegram_id=telegram_id, first_name=key, language=language
         )
+        assert person.id is not None
+        await make_grant(session, person_id=person.id, role="coordinator", region_code=region)
         w.people[key] = person
-    await session.flush()

@@ -9,17 +9,17 @@ from sqlalchemy import select
 from bot import jobs
 from bot.runtime.context import Runtime
 from bot.runtime.scheduler import run_job
-from storage.models import (
-    ContentItem,
-    Informant,
-    OutboxMessage,
-    Person,
-    RoleGrant,
-    ShareEvent,
-    Station,
+from bot.sandbox.factories import (
+    make_content,
+    make_grant,
+    make_informant,
+    make_person,
+    make_region_tree,
+    make_share,
+    make_station,
 )
+from storage.models import OutboxMessage, Person
 from tests.conftest import FixedClock
-from tests.factories import make_regions
 
 LONG_AGO = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 
@@ -27,77 +27,62 @@ LONG_AGO = dt.datetime(2026, 9, 1, tzinfo=dt.UTC)
 async def _setup(runtime: Runtime) -> dict[str, int]:
     ids: dict[str, int] = {}
     async with runtime.sessions() as s, s.begin():
-        await make_regions(s)
+        await make_region_tree(s)
         people = {}
         for key, tg in (("idle", 1), ("busy", 2), ("admin", 3), ("county", 4), ("admin2", 5)):
-            p = Person(telegram_id=tg, first_name=key, created_at=LONG_AGO)
-            s.add(p)
-            await s.flush()
+            p = await make_person(s, telegram_id=tg, first_name=key, created_at=LONG_AGO)
+            assert p.id is not None
             people[key] = p.id
-        quiet = Station(
-            name="安静站",
-            venue_type="school",
-            region_code="330106",
-            status="recognised",
-            created_at=LONG_AGO,
-        )
-        fixing = Station(
+        quiet = await make_station(s, name="安静站", venue_type="school", created_at=LONG_AGO)
+        fixing = await make_station(
+            s,
             name="整改站",
             venue_type="school",
-            region_code="330106",
             status="rectifying",
             created_at=LONG_AGO,
             rectify_deadline=dt.date(2026, 11, 28),
         )
-        s.add_all([quiet, fixing])
-        await s.flush()
-        ids["quiet"], ids["fixing"] = quiet.id, fixing.id  # type: ignore[assignment]
-        item = ContentItem(
-            guid="g",
-            title="x",
-            category="health",
-            kind="video",
-            url="https://e.org",
+        assert quiet.id is not None and fixing.id is not None
+        ids["quiet"], ids["fixing"] = quiet.id, fixing.id
+        item = await make_content(
+            s, guid="g", title="x", kind="video", url="https://e.org", created_at=LONG_AGO
+        )
+        assert item.id is not None
+        for key in ("idle", "busy"):
+            inf = await make_informant(
+                s,
+                station_id=quiet.id,
+                person=await s.get(Person, people[key]),
+                real_name=None,
+                consent_at=LONG_AGO,
+                joined_at=LONG_AGO,
+            )
+            assert inf.id is not None
+            ids[key] = inf.id
+        await make_share(
+            s,
+            informant_id=ids["busy"],
+            station_id=quiet.id,
+            content_id=item.id,
+            channel="wechat_group",
+            day=dt.date(2026, 11, 20),
+            dedupe_key="k",
             created_at=LONG_AGO,
         )
-        s.add(item)
-        await s.flush()
-        for key in ("idle", "busy"):
-            inf = Informant(
-                person_id=people[key], station_id=quiet.id, consent_at=LONG_AGO, joined_at=LONG_AGO
-            )
-            s.add(inf)
-            await s.flush()
-            ids[key] = inf.id  # type: ignore[assignment]
-        s.add(
-            ShareEvent(
-                informant_id=ids["busy"],
-                station_id=quiet.id,
-                content_id=item.id,
-                channel="wechat_group",
-                day=dt.date(2026, 11, 20),
-                dedupe_key="k",
-                created_at=LONG_AGO,
-            )
-        )
         for person, station in (("admin", quiet.id), ("admin2", fixing.id)):
-            s.add(
-                RoleGrant(
-                    person_id=people[person],
-                    role="station_admin",
-                    station_id=station,
-                    scope_key=f"s:{station}",
-                    granted_at=LONG_AGO,
-                )
-            )
-        s.add(
-            RoleGrant(
-                person_id=people["county"],
-                role="coordinator",
-                region_code="330106",
-                scope_key="r:330106",
+            await make_grant(
+                s,
+                person_id=people[person],
+                role="station_admin",
+                station_id=station,
                 granted_at=LONG_AGO,
             )
+        await make_grant(
+            s,
+            person_id=people["county"],
+            role="coordinator",
+            region_code="330106",
+            granted_at=LONG_AGO,
         )
     return ids
 

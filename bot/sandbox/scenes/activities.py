@@ -13,13 +13,11 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
 from bot.services import roles as role_service
-from storage.models import Activity, Region, Station
-
-DEMO_REGIONS = [("330000", "浙江省", "province", None), ("330100", "杭州市", "city", "330000"),
-                ("330106", "西湖区", "county", "330100")]  # fmt: skip
+from storage.models import Activity
 
 
 def demo_photo(seed: int, label: str = "") -> bytes:
@@ -47,20 +45,11 @@ async def _ensure_station_admin(demo: Demo) -> tuple[str, int]:
     key = key or "station_admin"
     admin = demo.user(key, "王站长")
     async with demo.bot.runtime.sessions() as session, session.begin():
-        for code, name, level, parent in DEMO_REGIONS:
-            if await session.get(Region, code) is None:
-                session.add(Region(code=code, name=name, level=level, parent_code=parent))
-                await session.flush()
+        await make_region_tree(session, ("330106",))
         if station_id is None:
-            station = Station(
-                name="西湖区文化站科普e站",
-                venue_type="cultural_centre",
-                region_code="330106",
-                status="recognised",
-                created_at=demo.bot.runtime.now(),
+            station = await make_station(
+                session, name="西湖区文化站科普e站", created_at=demo.bot.runtime.now()
             )
-            session.add(station)
-            await session.flush()
             station_id = station.id
         await role_service.grant(
             session=session,

@@ -15,10 +15,11 @@ from sqlmodel import col
 
 from bot.content.importer import import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
+from bot.sandbox.factories import make_informant, make_station
 from bot.sandbox.stage import Demo
 from bot.services import roles as role_service
 from storage import outbox as outbox_store
-from storage.models import ContentItem, Informant, Person, Station
+from storage.models import ContentItem
 
 STARTER = Path(__file__).resolve().parents[2] / "content" / "packs" / "starter"
 PUSHED_GUID = "starter-health-003"  # 七步洗手法 — a poster, so the card carries a picture
@@ -33,27 +34,20 @@ async def _ensure_informants(demo: Demo) -> list[str]:
     async with runtime.sessions() as session, session.begin():
         station_id = demo.state.get("station_id")
         if station_id is None:
-            station = Station(
-                name="西湖区文化站", venue_type="cultural_centre", status="recognised"
-            )
-            session.add(station)
-            await session.flush()
+            station = await make_station(session, county=None, created_at=runtime.now())
             assert station.id is not None
             station_id = station.id
         for i, name in enumerate(("王秀英", "李建国", "张丽"), start=1):
             key = f"informant_{i}"
             user = demo.user(key, name, started=True)
-            person = Person(telegram_id=user.id, first_name=name, created_at=runtime.now())
-            session.add(person)
-            await session.flush()
-            session.add(
-                Informant(
-                    person_id=person.id,
-                    station_id=station_id,
-                    real_name=name,
-                    interests=["health"],
-                    consent_at=runtime.now(),
-                )
+            await make_informant(
+                session,
+                station_id=station_id,
+                telegram_id=user.id,
+                real_name=name,
+                interests=["health"],
+                consent_at=runtime.now(),
+                joined_at=runtime.now(),
             )
             keys.append(key)
     demo.state["informant_keys"] = keys

@@ -13,25 +13,24 @@ import datetime as dt
 import random
 from typing import Any
 
-from sqlalchemy import insert
-
 from bot.jobs import WEEKLY_DIGEST, WEEKLY_TALLY
 from bot.runtime.scheduler import run_job
+from bot.sandbox.factories import (
+    activity_row,
+    insert_rows,
+    make_content,
+    make_informant,
+    make_link,
+    make_region,
+    make_station,
+    share_row,
+    visit_row,
+)
 from bot.sandbox.stage import SHANGHAI, Demo
 from bot.services import regions as region_service
 from bot.services import roles as role_service
 from bot.services.tally import shift_week
-from storage.models import (
-    Activity,
-    ContentItem,
-    Informant,
-    LinkVisit,
-    Region,
-    ShareEvent,
-    Station,
-    TrackedLink,
-    table_of,
-)
+from storage.models import Activity, LinkVisit, Region, ShareEvent, Station
 
 WEEK = "2026-W48"
 HISTORY_WEEKS = 12
@@ -55,9 +54,8 @@ async def _ensure_world(demo: Demo) -> tuple[str, str]:
     async with runtime.sessions() as session, session.begin():
         if await session.get(Region, county) is None:
             await region_service.import_sample(session=session, now=runtime.now())
-        for code, name in (("330102", "上城区"), ("330105", "拱墅区")):
-            if await session.get(Region, code) is None:
-                session.add(Region(code=code, name=name, level="county", parent_code="330100"))
+        for code in ("330102", "330105"):
+            await make_region(session, code=code)
         station_id = demo.state.get("station_id")
         station = await session.get(Station, station_id) if station_id else None
         if station is not None and station.region_code is None:
@@ -100,46 +98,37 @@ async def _history(demo: Demo) -> tuple[int, int]:
     visits: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
     async with runtime.sessions() as session, session.begin():
-        item = ContentItem(
+        item = await make_content(
+            session,
             guid="demo-digest-history",
             title="秋冬季流感预防",
-            category="health",
-            kind="article",
             url="https://www.kepuchina.cn/",
             created_at=now,
         )
-        session.add(item)
-        await session.flush()
+        assert item.id is not None
         for index, (name, county) in enumerate(NEIGHBOURS):
-            station = Station(
-                name=name,
-                venue_type="cultural_centre",
-                region_code=county,
-                status="recognised",
-                created_at=now,
-                recognised_at=now,
+            station = await make_station(
+                session, name=name, county=county, created_at=now, recognised_at=now
             )
-            session.add(station)
-            await session.flush()
+            assert station.id is not None
             informants = []
             for n in range(3):
-                informant = Informant(
-                    station_id=station.id or 0,
+                informant = await make_informant(
+                    session,
+                    station_id=station.id,
                     real_name=f"信息员{index}{n}",
                     consent_at=now - dt.timedelta(days=120),
                     joined_at=now - dt.timedelta(days=120),
                 )
-                session.add(informant)
-                await session.flush()
-                link = TrackedLink(
+                assert informant.id is not None
+                link = await make_link(
+                    session,
                     code=f"demo{index}{n}",
-                    informant_id=informant.id or 0,
-                    content_id=item.id or 0,
-                    channel="wechat_group",
+                    informant_id=informant.id,
+                    content_id=item.id,
                     created_at=now,
                 )
-                session.add(link)
-                await session.flush()
+                assert link.id is not None
                 informants.append((informant.id, link.id))
             pace = 0.3 + 0.25 * (len(NEIGHBOURS) - index)  # some busier than others
             for back in range(HISTORY_WEEKS):
@@ -153,43 +142,39 @@ async def _history(demo: Demo) -> tuple[int, int]:
                     day = monday + dt.timedelta(days=rng.randrange(7))
                     audience = rng.choice((0, 40, 120, 200, 350))
                     shares.append(
-                        {
-                            "informant_id": informant_id,
-                            "station_id": station.id,
-                            "content_id": item.id,
-                            "channel": channel,
-                            "target": "",
-                            "audience": audience,
-                            "flagged": False,
-                            "day": day,
-                            "dedupe_key": f"demo-history:{station.id}:{week}:{k}",
-                            "created_at": now,
-                        }
+                        share_row(
+                            informant_id=informant_id,
+                            station_id=station.id,
+                            content_id=item.id,
+                            channel=channel,
+                            audience=audience,
+                            day=day,
+                            dedupe_key=f"demo-history:{station.id}:{week}:{k}",
+                            created_at=now,
+                        )
                     )
                     for v in range(rng.randrange(4)):
                         visits.append(
-                            {
-                                "link_id": link_id,
-                                "day": day,
-                                "visitor_hash": f"h{k}-{v}-{week}",
-                                "created_at": now,
-                            }
+                            visit_row(
+                                link_id=link_id,
+                                day=day,
+                                visitor_hash=f"h{k}-{v}-{week}",
+                                created_at=now,
+                            )
                         )
                 if back % 2 == index % 2:
                     activities.append(
-                        {
-                            "station_id": station.id,
-                            "type": "lecture",
-                            "title": "健康科普讲座",
-                            "held_on": monday + dt.timedelta(days=5),
-                            "participants": rng.randint(20, 80),
-                            "flagged": False,
-                            "created_at": now,
-                        }
+                        activity_row(
+                            station_id=station.id,
+                            title="健康科普讲座",
+                            held_on=monday + dt.timedelta(days=5),
+                            participants=rng.randint(20, 80),
+                            created_at=now,
+                        )
                     )
-        await session.execute(insert(table_of(ShareEvent)), shares)
-        await session.execute(insert(table_of(LinkVisit)), visits)
-        await session.execute(insert(table_of(Activity)), activities)
+        await insert_rows(session, ShareEvent, shares)
+        await insert_rows(session, LinkVisit, visits)
+        await insert_rows(session, Activity, activities)
     return len(shares), len(activities)
 
 

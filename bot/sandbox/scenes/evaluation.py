@@ -15,21 +15,22 @@ from sqlalchemy import select
 
 from bot.i18n import get_translator
 from bot.reports.evaluation import evaluation_workbook
+from bot.sandbox.factories import (
+    insert_rows,
+    make_activity,
+    make_content,
+    make_content_use,
+    make_informant,
+    make_region,
+    make_station,
+    share_row,
+)
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
 from bot.services import evaluation as ev
 from bot.services import roles as role_service
 from bot.services.evaluation_decisions import why_text
-from storage.models import (
-    Activity,
-    ContentItem,
-    ContentUse,
-    Informant,
-    Person,
-    Region,
-    ShareEvent,
-    Station,
-)
+from storage.models import ContentItem, ShareEvent
 
 # name, county, shares per month, activities, content uses, last active month
 GENERATED = [
@@ -54,93 +55,73 @@ async def _generate(demo: Demo, city: str) -> None:
     now = demo.bot.runtime.now()
     recognised = dt.datetime(2025, 3, 1, 2, tzinfo=dt.UTC)
     async with demo.bot.runtime.sessions() as session, session.begin():
-        for code, name, level, parent in (
-            ("330000", "浙江省", "province", None),
-            (city, "杭州市", "city", "330000"),
-            ("330106", "西湖区", "county", city),
-        ):
-            if await session.get(Region, code) is None:
-                session.add(Region(code=code, name=name, level=level, parent_code=parent))
-                await session.flush()
+        await make_region(session, code="330000")
+        await make_region(session, code=city, name="杭州市")
+        await make_region(session, code="330106", parent_code=city)
         content = (await session.execute(select(ContentItem).limit(1))).scalar_one_or_none()
         if content is None:
-            content = ContentItem(
+            content = await make_content(
+                session,
                 guid="demo-eval",
                 title="科学洗手",
-                category="health",
-                kind="article",
                 url="https://www.kepuchina.cn/",
                 created_at=now,
             )
-            session.add(content)
-            await session.flush()
         assert content.id is not None
         for n, (name, county, shares, acts, uses, last) in enumerate(GENERATED):
-            station = Station(
-                name=name,
-                venue_type="cultural_centre",
-                region_code=county,
-                status="recognised",
-                recognised_at=recognised,
-                created_at=now,
+            station = await make_station(
+                session, name=name, county=county, recognised_at=recognised, created_at=now
             )
-            session.add(station)
-            await session.flush()
             assert station.id is not None
             if not shares and not acts:
                 continue  # a paper station: no informant, nothing done
             # fictitious people: nobody to message, so they are marked unreachable
-            person = Person(
-                telegram_id=880_000 + n, first_name=f"信息员{n}", created_at=now, unreachable=True
-            )
-            session.add(person)
-            await session.flush()
-            informant = Informant(
-                person_id=person.id,
+            informant = await make_informant(
+                session,
                 station_id=station.id,
+                telegram_id=880_000 + n,
+                first_name=f"信息员{n}",
+                unreachable=True,
                 real_name=f"{name[:2]}信息员",
                 joined_at=now,
                 consent_at=now,
             )
-            session.add(informant)
-            await session.flush()
             assert informant.id is not None
-            for month in range(1, last + 1):
-                for k in range(shares):
-                    session.add(
-                        ShareEvent(
-                            informant_id=informant.id,
-                            station_id=station.id,
-                            content_id=content.id,
-                            channel="wechat_group" if k % 2 else "telegram_inline",
-                            audience=80,
-                            day=dt.date(2026, month, 1 + k),
-                            dedupe_key=f"demo-eval-{station.id}-{month}-{k}",
-                            created_at=now,
-                        )
-                    )
-            for k in range(acts):
-                session.add(
-                    Activity(
-                        station_id=station.id,
-                        type="lecture",
-                        title="科普讲座",
-                        held_on=dt.date(2026, min(last, 1 + k), 10),
-                        participants=40,
-                        created_at=now,
-                    )
-                )
-            for k in range(uses):
-                session.add(
-                    ContentUse(
+            await insert_rows(
+                session,
+                ShareEvent,
+                [
+                    share_row(
+                        informant_id=informant.id,
                         station_id=station.id,
                         content_id=content.id,
-                        use_kind="played",
-                        used_on=dt.date(2026, min(last, 1 + k), 12),
+                        channel="wechat_group" if k % 2 else "telegram_inline",
+                        audience=80,
+                        day=dt.date(2026, month, 1 + k),
+                        dedupe_key=f"demo-eval-{station.id}-{month}-{k}",
                         created_at=now,
                     )
+                    for month in range(1, last + 1)
+                    for k in range(shares)
+                ],
+            )
+            for k in range(acts):
+                await make_activity(
+                    session,
+                    station_id=station.id,
+                    title="科普讲座",
+                    held_on=dt.date(2026, min(last, 1 + k), 10),
+                    participants=40,
+                    created_at=now,
                 )
-        await session.flush()
+            for k in range(uses):
+                await make_content_use(
+                    session,
+                    station_id=station.id,
+                    content_id=content.id,
+                    used_on=dt.date(2026, min(last, 1 + k), 12),
+                    created_at=now,
+                )
 
 
 async def play(demo: Demo) -> None:

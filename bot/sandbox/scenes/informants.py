@@ -8,6 +8,7 @@ keys of the informants who joined, first one shown in full).
 
 from __future__ import annotations
 
+from bot.sandbox.factories import make_station
 from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
@@ -46,15 +47,14 @@ async def _ensure_station(demo: Demo) -> int:
             if station is not None and station.status in ("recognised", "rectifying"):
                 return int(station_id)
     async with demo.bot.runtime.sessions() as session, session.begin():
-        station = Station(
+        station = await make_station(
+            session,
             name="西湖区北山街道新时代文明实践站",
             venue_type="civilisation_centre",
-            status="recognised",
+            county=None,
             created_at=demo.bot.runtime.now(),
             recognised_at=demo.bot.runtime.now(),
         )
-        session.add(station)
-        await session.flush()
         assert station.id is not None
         demo.state["station_id"] = station.id
         return station.id

@@ -22,11 +22,12 @@ from bot.handlers.feature import assembly_of
 from bot.handlers.links_web import link_server
 from bot.handlers.shares_external import PLATFORM_LABELS
 from bot.i18n import N_
+from bot.sandbox.factories import make_content, make_informant, make_station
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
 from bot.services import share_stats
-from storage.models import ContentItem, Informant, LinkVisit, Person, ShareEvent, Station
+from storage.models import ContentItem, Informant, LinkVisit, Person, ShareEvent
 
 CODE_RE = re.compile(r"/s/([A-Za-z0-9]{6,16})")
 PHONES = [
@@ -52,15 +53,14 @@ async def _station(demo: Demo) -> int:
         return int(station_id)
     runtime = demo.bot.runtime
     async with runtime.sessions() as s, s.begin():
-        station = Station(
+        station = await make_station(
+            s,
             name="西湖区北山街道新时代文明实践站",
             venue_type="civilisation_centre",
-            status="recognised",
+            county=None,
             created_at=runtime.now(),
             recognised_at=runtime.now(),
         )
-        s.add(station)
-        await s.flush()
         assert station.id is not None
         demo.state["station_id"] = station.id
         return station.id
@@ -77,19 +77,13 @@ async def _informants(demo: Demo, station_id: int) -> list[SimUser]:
     ]
     async with runtime.sessions() as s, s.begin():
         for user in users:
-            person = Person(
-                telegram_id=user.id, first_name=user.first_name, created_at=runtime.now()
-            )
-            s.add(person)
-            await s.flush()
-            s.add(
-                Informant(
-                    person_id=person.id,
-                    station_id=station_id,
-                    real_name=user.first_name,
-                    consent_at=runtime.now(),
-                    joined_at=runtime.now(),
-                )
+            await make_informant(
+                s,
+                station_id=station_id,
+                telegram_id=user.id,
+                real_name=user.first_name,
+                consent_at=runtime.now(),
+                joined_at=runtime.now(),
             )
     demo.state["informant_keys"] = [f"informant_{i + 1}" for i in range(len(users))]
     return users
@@ -104,20 +98,18 @@ async def _content(demo: Demo) -> int:
             return value
     runtime = demo.bot.runtime
     async with runtime.sessions() as s, s.begin():
-        item = ContentItem(
+        item = await make_content(
+            s,
             guid="demo-shares-1",
             title="警惕“冒充客服退款”诈骗",
             summary="接到自称客服要求退款、共享屏幕或提供验证码的电话，一律挂断，"
             "通过官方渠道核实。",
             title_en="Beware of fake refund calls",
             category="anti_fraud",
-            kind="article",
             url="https://www.kepuchina.cn/demo/anti-fraud-refund",
             publish_at=runtime.now() - dt.timedelta(days=1),
             created_at=runtime.now(),
         )
-        s.add(item)
-        await s.flush()
         assert item.id is not None
         demo.state["content_ids"] = [item.id]
         return item.id
