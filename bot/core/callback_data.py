@@ -12,8 +12,17 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
-from typing import Any, ClassVar, Generic, Literal, Self, TypeVar, get_args, get_origin
-from typing import get_type_hints
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Self,
+    TypeVar,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
 
 MAX_BYTES = 64  # Telegram's limit on callback_data
 SEPARATOR = ":"

@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers.callbacks import LanguageChoice, answer_invalid
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.common import reply, role_names, sync_command_menu
 from bot.handlers.dialog import end_dialog
@@ -68,7 +69,7 @@ async def help_command(update: Update, context: KepuContext) -> None:
 async def language(update: Update, context: KepuContext) -> None:
     """Offer the supported languages."""
     buttons = [
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"LANG:{code}")
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LanguageChoice(code).encode())
         for code in SUPPORTED_LOCALES
     ]
     await reply(
@@ -81,8 +82,12 @@ async def language(update: Update, context: KepuContext) -> None:
 async def language_chosen(update: Update, context: KepuContext) -> None:
     """Store the chosen language and confirm in it."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    code = query.data.split(":", 1)[1]
+    assert query is not None
+    button = LanguageChoice.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    code = button.locale
     if code not in SUPPORTED_LOCALES or context.person is None or context.person.id is None:
         await query.answer()
         return
@@ -117,7 +122,9 @@ def register(app: Application[Any, Any, Any, Any, Any, Any], *, group: int = 0) 
     app.add_handler(CommandHandler("help", help_command), group=group)
     app.add_handler(CommandHandler("language", language), group=group)
     app.add_handler(CommandHandler("cancel", cancel), group=group)
-    app.add_handler(CallbackQueryHandler(language_chosen, pattern=r"^LANG:"), group=group)
+    app.add_handler(
+        CallbackQueryHandler(language_chosen, pattern=LanguageChoice.pattern), group=group
+    )
 
 
 def register_fallback(app: Application[Any, Any, Any, Any, Any, Any], *, group: int) -> None:

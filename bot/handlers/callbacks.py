@@ -305,7 +305,7 @@ CATALOG: Family[CatalogPage | CatalogItem | CatalogEdit] = Family(
 # --- shares: elsewhere (SHX), platform (SHP), audience (SHA), cancel (SHC), /top (TOP) -----
 @dataclass(frozen=True)
 class ShareElsewhere(CallbackData, prefix="SHX"):
-    """"I shared it elsewhere" under an item's card."""
+    """ "I shared it elsewhere" under an item's card."""
 
     content_id: int
 
@@ -332,11 +332,14 @@ class ShareCancel(CallbackData, prefix="SHC"):
     """Drop the share report."""
 
 
+TopBoardCode = Literal["s", "a"]  # this station, this area
+
+
 @dataclass(frozen=True)
 class TopBoard(CallbackData, prefix="TOP"):
     """Switch /top to a board (station or area) and period."""
 
-    board: Literal["s", "a"]
+    board: TopBoardCode
     period: str
 
 
@@ -390,7 +393,7 @@ class ActivityEdit(CallbackData, prefix="ACT:ed"):
     field: str
 
 
-ACTIVITY_FORM: Family[
+ActivityFormButton = (
     ActivityAction
     | ActivityStation
     | ActivityType
@@ -398,7 +401,8 @@ ACTIVITY_FORM: Family[
     | ActivitySkip
     | ActivityCampaign
     | ActivityEdit
-] = Family(
+)
+ACTIVITY_FORM: Family[ActivityFormButton] = Family(
     "ACT",
     ActivityAction,
     ActivityStation,

@@ -38,6 +38,7 @@ from telegram.ext import (
 )
 
 from bot.handlers import shares_external, shares_top
+from bot.handlers.callbacks import ShareElsewhere
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.inbox import register_batch_handler
@@ -73,7 +74,7 @@ def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton
         [InlineKeyboardButton(t(SHARE_LABEL), switch_inline_query_chosen_chat=chosen)],
         [
             InlineKeyboardButton(
-                t(ELSEWHERE_LABEL), callback_data=f"{shares_external.ELSEWHERE}:{content_id}"
+                t(ELSEWHERE_LABEL), callback_data=ShareElsewhere(content_id).encode()
             )
         ],
     ]
