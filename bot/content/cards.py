@@ -18,14 +18,21 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.ext import ExtBot
 
 from bot.content.taxonomy import Taxonomy, default_taxonomy
+from bot.core.callback_data import CallbackData
 from bot.i18n import N_, Translator, get_translator
 from storage.models import ContentItem, Push
 
 CAPTION_MAX = 1024
 TEXT_MAX = 4096
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm")
-USE_PREFIX = "USE"
 Rows = list[list[InlineKeyboardButton]]
+
+
+@dataclass(frozen=True)
+class UseOffline(CallbackData, prefix="USE"):
+    """The card's "Used offline" button (station admins)."""
+
+    content_id: int
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,11 @@ def render_card(
     rows.append([InlineKeyboardButton(t(OPEN_LABEL), url=open_url or item.url)])
     if station_admin and item.id is not None:
         rows.append(
-            [InlineKeyboardButton(t(USED_OFFLINE_LABEL), callback_data=f"{USE_PREFIX}:{item.id}")]
+            [
+                InlineKeyboardButton(
+                    t(USED_OFFLINE_LABEL), callback_data=UseOffline(item.id).encode()
+                )
+            ]
         )
     return Card(
         text=card_text(item, locale, taxonomy, limit),

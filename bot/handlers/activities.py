@@ -17,7 +17,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.content.cards import UseOffline
 from bot.handlers import activities_form, activities_list, activities_use
+from bot.handlers.callbacks import ACTIVITIES_LIST, ACTIVITY_FORM, CONTENT_USE
 from bot.handlers.commands import command
 from bot.handlers.common import requires
 from bot.handlers.feature import COMMAND_GROUP, FREEFORM_GROUP, Feature, in_group
@@ -87,10 +89,10 @@ FEATURE = Feature(
                 "activities", activities_list.list_command, filters=filters.ChatType.PRIVATE
             ),
             CommandHandler("used", activities_use.used_command, filters=filters.ChatType.PRIVATE),
-            CallbackQueryHandler(activities_form.on_button, pattern=r"^ACT:"),
-            CallbackQueryHandler(activities_list.on_button, pattern=r"^ALS:"),
-            CallbackQueryHandler(activities_use.on_button, pattern=r"^CU:"),
-            CallbackQueryHandler(activities_use.on_use_button, pattern=r"^USE:\d+$"),
+            CallbackQueryHandler(activities_form.on_button, pattern=ACTIVITY_FORM.pattern),
+            CallbackQueryHandler(activities_list.on_button, pattern=ACTIVITIES_LIST.pattern),
+            CallbackQueryHandler(activities_use.on_button, pattern=CONTENT_USE.pattern),
+            CallbackQueryHandler(activities_use.on_use_button, pattern=UseOffline.pattern),
         ),
         # One-message reports and bare photos that no dialog claimed.
         *in_group(

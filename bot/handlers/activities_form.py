@@ -22,6 +22,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.config import ActivitiesSettings
 from bot.content.taxonomy import default_taxonomy
+from bot.core.callback_data import CallbackData
 from bot.core.zh_numbers import fold_width
 from bot.handlers.activities_view import (
     FIELD_LABELS,
@@ -30,6 +31,18 @@ from bot.handlers.activities_view import (
     campaign_label,
     error_text,
     summary,
+)
+from bot.handlers.callbacks import (
+    ACTIVITY_FORM,
+    ActivityAction,
+    ActivityCampaign,
+    ActivityDay,
+    ActivityEdit,
+    ActivityFormButton,
+    ActivitySkip,
+    ActivityStation,
+    ActivityType,
+    answer_invalid,
 )
 from bot.handlers.common import button_rows, esc, reply
 from bot.handlers.dialog import (
@@ -50,7 +63,6 @@ from storage import activities as store
 log = logging.getLogger(__name__)
 
 FLOW = "activity"
-PREFIX = "ACT"
 TRIGGER_RE = re.compile(r"\s*(?:#\s*活动(?!周)|#activity(?![A-Za-z0-9_])|活动\s*:)", re.I)
 NONE_WORDS = frozenset({"无", "没有", "不是", "否", "none", "no", "-", "—"})
 ERROR_STEP = {
@@ -234,8 +246,8 @@ def _actor(context: KepuContext) -> int | None:
 
 
 # --- prompts --------------------------------------------------------------------------------
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=f"{PREFIX}:{data}")
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.encode())
 
 
 async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
@@ -249,13 +261,13 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
             return
         text = t("Which station is this activity for?")
         markup = InlineKeyboardMarkup(
-            [[_button(name[:40], f"st:{sid}")] for sid, name in stations[:20]]
+            [[_button(name[:40], ActivityStation(sid))] for sid, name in stations[:20]]
         )
     elif step == "type":
         text = t("What kind of activity was it?")
         markup = InlineKeyboardMarkup(
             button_rows(
-                [_button(t(label), f"ty:{code}") for code, label in TYPE_LABELS.items()], 2
+                [_button(t(label), ActivityType(code)) for code, label in TYPE_LABELS.items()], 2
             )
         )
     elif step == "title":
@@ -266,19 +278,22 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
             "2026-03-12 or 12/3 (day/month), with a time if you like (下午3点)."
         )
         markup = InlineKeyboardMarkup(
-            [[_button(t("Today"), "d:0"), _button(t("Yesterday"), "d:1")]]
+            [[_button(t("Today"), ActivityDay(0)), _button(t("Yesterday"), ActivityDay(1))]]
         )
     elif step == "place":
         text = t("Where was it held?")
-        markup = InlineKeyboardMarkup([[_button(t("Skip"), "skip:place")]])
+        markup = InlineKeyboardMarkup([[_button(t("Skip"), ActivitySkip("place"))]])
     elif step == "participants":
         text = t("How many people took part? A number such as 45 or 四十五.")
     elif step == "campaign":
         text = t("Was it part of a national campaign?")
         markup = InlineKeyboardMarkup(
             button_rows(
-                [_button(campaign_label(t, code), f"cp:{code}") for code in FORM_CAMPAIGNS]
-                + [_button(t("No campaign"), "cp:none")],
+                [
+                    _button(campaign_label(t, code), ActivityCampaign(code))
+                    for code in FORM_CAMPAIGNS
+                ]
+                + [_button(t("No campaign"), ActivityCampaign("none"))],
                 2,
             )
         )
@@ -286,7 +301,9 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         count = len(_fields(dialog).get("photos") or [])
         if count:
             text = _photo_count_text(t, count)
-            markup = InlineKeyboardMarkup([[_button(t("All photos sent"), "done")]])
+            markup = InlineKeyboardMarkup(
+                [[_button(t("All photos sent"), ActivityAction("done"))]]
+            )
         else:
             text = t("Send at least one photo of the activity (an album is fine).")
     else:
@@ -310,10 +327,15 @@ def _photo_count_text(t: Translator, count: int) -> str:
 
 
 def _confirm_markup(t: Translator, dialog: Dialog) -> InlineKeyboardMarkup:
-    edits = [_button("✏️ " + t(FIELD_LABELS[name]), f"ed:{name}") for name in service.FIELDS]
+    edits = [_button("✏️ " + t(FIELD_LABELS[name]), ActivityEdit(name)) for name in service.FIELDS]
     rows = button_rows(edits, 3)
     confirm = t("Save changes") if dialog.data.get("mode") == "edit" else t("Confirm")
-    rows.append([_button("✅ " + confirm, "ok"), _button(t("Cancel"), "no")])
+    rows.append(
+        [
+            _button("✅ " + confirm, ActivityAction("ok")),
+            _button(t("Cancel"), ActivityAction("no")),
+        ]
+    )
     return InlineKeyboardMarkup(rows)
 
 
@@ -337,7 +359,7 @@ async def _refresh_screen(context: KepuContext, dialog: Dialog) -> None:
         markup = _confirm_markup(t, dialog)
     elif dialog.step == "photos":
         text = _photo_count_text(t, len(_fields(dialog).get("photos") or []))
-        markup = InlineKeyboardMarkup([[_button(t("All photos sent"), "done")]])
+        markup = InlineKeyboardMarkup([[_button(t("All photos sent"), ActivityAction("done"))]])
     else:
         return
     try:
@@ -530,69 +552,81 @@ FLOWS: dict[str, Mapping[str, StepHandler]] = {
 
 
 # --- buttons -----------------------------------------------------------------------------
+# Which dialog step each button belongs to (the others: see _step_of).
+_BUTTON_STEPS: dict[type[CallbackData], str] = {
+    ActivityStation: "station",
+    ActivityType: "type",
+    ActivityDay: "when",
+    ActivityCampaign: "campaign",
+    ActivityEdit: "confirm",
+}
+
+
+def _step_of(button: ActivityFormButton) -> str | None:
+    """Return the step a form button belongs to, or None if it works at any step (Cancel)."""
+    if isinstance(button, ActivitySkip):
+        return button.step
+    if isinstance(button, ActivityAction):
+        return {"done": "photos", "ok": "confirm"}.get(button.action)
+    return _BUTTON_STEPS[type(button)]
+
+
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle every ACT: button of the form."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, *rest = query.data.split(":") + [""]
-    arg = rest[0] if rest else ""
+    assert query is not None
+    button = ACTIVITY_FORM.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     dialog = await get_dialog(update, context)
     t = context.t
     if dialog is None or dialog.flow != FLOW:
         await query.answer(t("This button is no longer active."), show_alert=True)
         return
-    expected = {
-        "st": "station",
-        "ty": "type",
-        "d": "when",
-        "cp": "campaign",
-        "done": "photos",
-        "ed": "confirm",
-        "ok": "confirm",
-    }.get(action)
-    if action == "skip":
-        expected = arg
+    expected = _step_of(button)
     if expected is not None and dialog.step != expected:
         await query.answer(t("This button is no longer active."), show_alert=True)
         return
     await query.answer()
     fields = _fields(dialog)
-    if action == "no":
+    if button == ActivityAction("no"):
         await end_dialog(update, context)
         await _close(query, t("Cancelled. Nothing was saved."))
         return
-    if action == "st":
+    if isinstance(button, ActivityStation):
         stations = dict(await _stations(update, context) or [])
-        if not arg.isdigit() or int(arg) not in stations:
+        if button.station_id not in stations:
             await reply(update, error_text(t, ActivityError("not_station_admin")))
             return
-        dialog.data["station_id"] = int(arg)
-        await _close(query, t("Station: {name}", name=esc(stations[int(arg)])))
-    elif action == "ty" and arg in TYPE_LABELS:
-        fields["type"] = arg
-        await _close(query, t("Type: {value}", value=t(TYPE_LABELS[arg])))
-    elif action == "d" and arg in ("0", "1"):
-        day = context.runtime.today() - dt.timedelta(days=int(arg))
+        dialog.data["station_id"] = button.station_id
+        await _close(query, t("Station: {name}", name=esc(stations[button.station_id])))
+    elif isinstance(button, ActivityType) and button.code in TYPE_LABELS:
+        fields["type"] = button.code
+        await _close(query, t("Type: {value}", value=t(TYPE_LABELS[button.code])))
+    elif isinstance(button, ActivityDay) and button.days_ago in (0, 1):
+        day = context.runtime.today() - dt.timedelta(days=button.days_ago)
         fields["held_on"] = day.isoformat()
         fields.pop("held_at_time", None)
         await _close(query, t("Date: {value}", value=t.date(day, "long")))
-    elif action == "skip" and arg == "place":
+    elif isinstance(button, ActivitySkip):
         fields.pop("place", None)
         await _close(query, t("Place: {value}", value="—"))
-    elif action == "cp":
-        if arg == "none":
+    elif isinstance(button, ActivityCampaign):
+        if button.code == "none":
             fields.pop("campaign", None)
-        elif default_taxonomy().get_campaign(arg) is not None:
-            fields["campaign"] = arg
+        elif default_taxonomy().get_campaign(button.code) is not None:
+            fields["campaign"] = button.code
         await _close(
             query, t("Campaign: {value}", value=campaign_label(t, fields.get("campaign")))
         )
-    elif action == "done":
+    elif button == ActivityAction("done"):
         if not fields.get("photos"):
             await reply(update, error_text(t, ActivityError("photos_missing")))
             return
         await _close(query, None)
-    elif action == "ed" and arg in service.FIELDS:
+    elif isinstance(button, ActivityEdit) and button.field in service.FIELDS:
+        arg = button.field
         await _close(query, None)
         dialog.step = arg
         dialog.data["queue"] = [arg]
@@ -602,7 +636,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
         await save_dialog(context, dialog)
         await ask(update, context, dialog)
         return
-    elif action == "ok":
+    elif button == ActivityAction("ok"):
         await _confirm(update, context, dialog)
         return
     else:

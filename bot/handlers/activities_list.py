@@ -7,8 +7,16 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
+from bot.core.callback_data import CallbackData
 from bot.handlers.activities_form import _close, start_edit
 from bot.handlers.activities_view import activity_line, error_text
+from bot.handlers.callbacks import (
+    ACTIVITIES_LIST,
+    ActivitiesPage,
+    ActivityButton,
+    ActivityKeep,
+    answer_invalid,
+)
 from bot.handlers.common import esc, reply, requires
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
@@ -17,12 +25,11 @@ from bot.services.activities import ActivityError
 
 log = logging.getLogger(__name__)
 
-PREFIX = "ALS"
 PER_PAGE = 5
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=f"{PREFIX}:{data}")
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.encode())
 
 
 @requires("station_admin")
@@ -40,7 +47,11 @@ async def list_command(update: Update, context: KepuContext) -> None:
         )
         return
     if len(stations) > 1:
-        buttons = [[_button(s.name[:40], f"p:{s.id}:0")] for s in stations[:20]]
+        buttons = [
+            [_button(s.name[:40], ActivitiesPage(s.id, 0))]
+            for s in stations[:20]
+            if s.id is not None
+        ]
         await reply(
             update, t("Which station's activities?"), reply_markup=InlineKeyboardMarkup(buttons)
         )
@@ -75,11 +86,11 @@ async def _page(
     lines, rows = [header], []
     for number, activity in enumerate(result.items, start=1 + result.page * PER_PAGE):
         lines.append(f"{number}. " + activity_line(t, activity))
-        if service.can_edit(activity, now=now, rules=rules):
+        if activity.id is not None and service.can_edit(activity, now=now, rules=rules):
             rows.append(
                 [
-                    _button(t("✏️ Edit {n}", n=number), f"e:{activity.id}"),
-                    _button(t("🗑 Delete {n}", n=number), f"d:{activity.id}"),
+                    _button(t("✏️ Edit {n}", n=number), ActivityButton("e", activity.id)),
+                    _button(t("🗑 Delete {n}", n=number), ActivityButton("d", activity.id)),
                 ]
             )
     if result.items and len(rows) < len(result.items):
@@ -88,9 +99,9 @@ async def _page(
         )
     nav = []
     if result.page > 0:
-        nav.append(_button("◀", f"p:{station_id}:{result.page - 1}"))
+        nav.append(_button("◀", ActivitiesPage(station_id, result.page - 1)))
     if result.page + 1 < result.pages:
-        nav.append(_button("▶", f"p:{station_id}:{result.page + 1}"))
+        nav.append(_button("▶", ActivitiesPage(station_id, result.page + 1)))
     if nav:
         rows.append(nav)
     return "\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
@@ -99,14 +110,15 @@ async def _page(
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle ALS: buttons (pages, edit, delete and its confirmation)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = ACTIVITIES_LIST.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
-    parts = query.data.split(":")
-    action = parts[1] if len(parts) > 1 else ""
-    args = [int(p) for p in parts[2:] if p.isdigit()]
     grants = context.scope.roles
-    if action == "p" and len(args) == 2:
-        station_id, page = args
+    if isinstance(button, ActivitiesPage):
+        station_id, page = button.station_id, button.page
         if not can_admin_station(grants, station_id):
             await query.answer(error_text(t, ActivityError("not_station_admin")), show_alert=True)
             return
@@ -119,16 +131,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
         except BadRequest as exc:
             log.debug("page not changed", extra={"error": str(exc)})
         return
-    if not args:
+    if isinstance(button, ActivityKeep):
         await query.answer()
-        if action == "dn":
-            await _close(query, t("Kept; nothing was deleted."))
+        await _close(query, t("Kept; nothing was deleted."))
         return
-    activity_id = args[0]
-    if action == "e":
+    activity_id = button.activity_id
+    if button.action == "e":
         await query.answer()
         await start_edit(update, context, activity_id)
-    elif action == "d":
+    elif button.action == "d":
         await query.answer()
         try:
             activity = await service.editable_activity(
@@ -147,10 +158,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
             update,
             t("Delete “{title}”? This cannot be undone.", title=esc(activity.title)),
             reply_markup=InlineKeyboardMarkup(
-                [[_button(t("Yes, delete"), f"dy:{activity_id}"), _button(t("Keep it"), "dn")]]
+                [
+                    [
+                        _button(t("Yes, delete"), ActivityButton("dy", activity_id)),
+                        _button(t("Keep it"), ActivityKeep()),
+                    ]
+                ]
             ),
         )
-    elif action == "dy":
+    else:  # dy: the deletion is confirmed
         await query.answer()
         try:
             activity = await service.delete_activity(
@@ -165,8 +181,6 @@ async def on_button(update: Update, context: KepuContext) -> None:
             await _close(query, error_text(t, exc))
             return
         await _close(query, t("Deleted “{title}”.", title=esc(activity.title)))
-    else:
-        await query.answer()
 
 
 def _actor(context: KepuContext) -> int | None:

@@ -10,8 +10,18 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.content.cards import UseOffline
+from bot.core.callback_data import CallbackData
 from bot.handlers.activities_form import _close
 from bot.handlers.activities_view import error_text
+from bot.handlers.callbacks import (
+    CONTENT_USE,
+    UseItem,
+    UseKind,
+    UseSkip,
+    UseStation,
+    answer_invalid,
+)
 from bot.handlers.common import esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
@@ -21,7 +31,6 @@ from bot.services import content_use as service
 from bot.services.content_use import ContentUseError, ItemView
 
 FLOW = "content_use"
-PREFIX = "CU"
 KIND_LABELS = {
     "played": N_("▶️ Played the video"),
     "posted": N_("📌 Put up the poster"),
@@ -34,8 +43,8 @@ SUMMARY_KINDS = {
 }
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text, callback_data=f"{PREFIX}:{data}")
+def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=data.encode())
 
 
 def _title(t: Translator, item: ItemView) -> str:
@@ -52,12 +61,13 @@ async def used_command(update: Update, context: KepuContext) -> None:
 async def on_use_button(update: Update, context: KepuContext) -> None:
     """The "Used offline" button on a content card: USE:<content_id>."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    raw = query.data.split(":", 1)[1]
-    await query.answer()
-    if not raw.isdigit():
+    assert query is not None
+    button = UseOffline.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
         return
-    await _start(update, context, content_id=int(raw), query="")
+    await query.answer()
+    await _start(update, context, content_id=button.content_id, query="")
 
 
 async def _start(
@@ -100,7 +110,7 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         )
         text = t("Which station used it?")
         markup = InlineKeyboardMarkup(
-            [[_button(s.name[:40], f"st:{s.id}")] for s in stations[:20]]
+            [[_button(s.name[:40], UseStation(s.id))] for s in stations[:20] if s.id is not None]
         )
     elif step == "pick":
         words = dialog.data.get("query") or ""
@@ -120,7 +130,7 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
                 else t("Found for “{words}”:", words=esc(words))
             )
             markup = InlineKeyboardMarkup(
-                [[_button(_title(t, i)[:48], f"it:{i.id}")] for i in items]
+                [[_button(_title(t, i)[:48], UseItem(i.id))] for i in items]
             )
     elif step == "kind":
         item = await service.get_item(
@@ -129,10 +139,10 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         text = t("How did you use “{title}”?", title=esc(_title(t, item)))
         suggested = service.default_kind(item.kind)
         order = [suggested] + [k for k in service.USE_KINDS if k != suggested]
-        markup = InlineKeyboardMarkup([[_button(t(KIND_LABELS[k]), f"k:{k}")] for k in order])
+        markup = InlineKeyboardMarkup([[_button(t(KIND_LABELS[k]), UseKind(k))] for k in order])
     elif step == "place":
         text = t("Where? For example: 社区活动室, 村委会公告栏.")
-        markup = InlineKeyboardMarkup([[_button(t("Skip"), "skip")]])
+        markup = InlineKeyboardMarkup([[_button(t("Skip"), UseSkip())]])
     else:
         text = t("About how many people saw it? A number such as 80 or 八十.")
     await context.bot.send_message(
@@ -213,42 +223,52 @@ FLOWS: dict[str, Mapping[str, StepHandler]] = {
 }
 
 
+# Which dialog step each button belongs to.
+_BUTTON_STEPS: dict[type[CallbackData], str] = {
+    UseStation: "station",
+    UseItem: "pick",
+    UseKind: "kind",
+    UseSkip: "place",
+}
+
+
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle CU: buttons of the content-use dialog."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = CONTENT_USE.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
-    parts = query.data.split(":")
-    action, arg = parts[1], (parts[2] if len(parts) > 2 else "")
     dialog = await get_dialog(update, context)
-    expected = {"st": "station", "it": "pick", "k": "kind", "skip": "place"}.get(action)
-    if dialog is None or dialog.flow != FLOW or dialog.step != expected:
+    if dialog is None or dialog.flow != FLOW or dialog.step != _BUTTON_STEPS[type(button)]:
         await query.answer(t("This button is no longer active."), show_alert=True)
         return
     await query.answer()
     data: dict[str, Any] = {}
-    if action == "st" and arg.isdigit():
+    if isinstance(button, UseStation):
         stations = await activity_service.admin_stations(
             session=context.session, grants=context.scope.roles
         )
-        match = next((s for s in stations if s.id == int(arg)), None)
+        match = next((s for s in stations if s.id == button.station_id), None)
         if match is None:
             return
         data = {"station_id": match.id}
         step = "kind" if dialog.data.get("content_id") else "pick"
         await _close(query, t("Station: {name}", name=esc(match.name)))
-    elif action == "it" and arg.isdigit():
+    elif isinstance(button, UseItem):
         try:
-            item = await service.get_item(session=context.session, content_id=int(arg))
+            item = await service.get_item(session=context.session, content_id=button.content_id)
         except ContentUseError as exc:
             await reply(update, error_text(t, exc))
             return
         data, step = {"content_id": item.id}, "kind"
         await _close(query, "📄 " + esc(_title(t, item)))
-    elif action == "k" and arg in service.USE_KINDS:
-        data, step = {"kind": arg}, "place"
-        await _close(query, t(KIND_LABELS[arg]))
-    elif action == "skip":
+    elif isinstance(button, UseKind) and button.kind in service.USE_KINDS:
+        data, step = {"kind": button.kind}, "place"
+        await _close(query, t(KIND_LABELS[button.kind]))
+    elif isinstance(button, UseSkip):
         data, step = {"place": None}, "audience"
         await _close(query, None)
     else:

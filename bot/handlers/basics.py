@@ -12,6 +12,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.handlers.callbacks import LanguageChoice, answer_invalid
 from bot.handlers.commands import command, describe, visible_commands
 from bot.handlers.common import reply, role_names, sync_command_menu
 from bot.handlers.dialog import end_dialog
@@ -72,7 +73,7 @@ async def help_command(update: Update, context: KepuContext) -> None:
 async def language(update: Update, context: KepuContext) -> None:
     """Offer the supported languages."""
     buttons = [
-        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=f"LANG:{code}")
+        InlineKeyboardButton(LANGUAGE_NAMES[code], callback_data=LanguageChoice(code).encode())
         for code in SUPPORTED_LOCALES
     ]
     await reply(
@@ -85,8 +86,12 @@ async def language(update: Update, context: KepuContext) -> None:
 async def language_chosen(update: Update, context: KepuContext) -> None:
     """Store the chosen language and confirm in it."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    code = query.data.split(":", 1)[1]
+    assert query is not None
+    button = LanguageChoice.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    code = button.locale
     if code not in SUPPORTED_LOCALES or context.person is None or context.person.id is None:
         await query.answer()
         return
@@ -126,7 +131,10 @@ FEATURE = Feature(
             CommandHandler("help", help_command),
             CommandHandler("language", language),
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(language_chosen, pattern=r"^LANG:"),
+            CallbackQueryHandler(language_chosen, pattern=LanguageChoice.pattern),
+            # Last of the group: a press no feature's pattern took (a forged or retired
+            # button) gets a clear answer instead of silence.
+            CallbackQueryHandler(answer_invalid),
         ),
         *in_group(FALLBACK_GROUP, MessageHandler(PRIVATE_TEXT, fallback)),
     ),

@@ -16,6 +16,7 @@ from bot.content.cards import (
     uploads_file,
 )
 from bot.content.taxonomy import default_taxonomy
+from bot.handlers.callbacks import FEED, FeedPage, FeedShow, answer_invalid
 from bot.handlers.common import button_rows, esc, reply, role_names
 from bot.handlers.feature import assembly_of
 from bot.i18n import Translator
@@ -39,10 +40,10 @@ def _lines(t: Translator, items: list[ContentItem], start: int = 0) -> list[str]
 
 
 def _show_buttons(items: list[ContentItem], start: int = 0) -> list[list[InlineKeyboardButton]]:
-    buttons = [
-        InlineKeyboardButton(str(n), callback_data=f"FEED:show:{item.id}")
-        for n, item in enumerate(items, start=start + 1)
-    ]
+    buttons = []
+    for n, item in enumerate(items, start=start + 1):
+        assert item.id is not None
+        buttons.append(InlineKeyboardButton(str(n), callback_data=FeedShow(item.id).encode()))
     return button_rows(buttons, 5)
 
 
@@ -76,16 +77,18 @@ async def _feed_page(
         nav = []
         if page > 0:
             nav.append(
-                InlineKeyboardButton(t("◀ Previous"), callback_data=f"FEED:c:{code}:{page - 1}")
+                InlineKeyboardButton(
+                    t("◀ Previous"), callback_data=FeedPage(code, page - 1).encode()
+                )
             )
         if page + 1 < pages:
             nav.append(
-                InlineKeyboardButton(t("Next ▶"), callback_data=f"FEED:c:{code}:{page + 1}")
+                InlineKeyboardButton(t("Next ▶"), callback_data=FeedPage(code, page + 1).encode())
             )
         if nav:
             rows.append(nav)
-    categories = [InlineKeyboardButton(t("All"), callback_data="FEED:c:all:0")] + [
-        InlineKeyboardButton(term.label(t.locale), callback_data=f"FEED:c:{term.code}:0")
+    categories = [InlineKeyboardButton(t("All"), callback_data=FeedPage("all", 0).encode())] + [
+        InlineKeyboardButton(term.label(t.locale), callback_data=FeedPage(term.code, 0).encode())
         for term in taxonomy.categories
     ]
     rows.extend(button_rows(categories, 3))
@@ -135,34 +138,34 @@ async def search(update: Update, context: KepuContext) -> None:
 async def feed_button(update: Update, context: KepuContext) -> None:
     """Switch category or page, or open an item's card."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
+    assert query is not None
+    button = FEED.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
-    if parts[1] == "c" and len(parts) == 4:
+    if isinstance(button, FeedPage):
         await query.answer()
-        code = None if parts[2] == "all" else parts[2]
+        code = None if button.category == "all" else button.category
         if code is not None and default_taxonomy().get(code) is None:
             code = None
-        text, markup = await _feed_page(context, code, max(int(parts[3]), 0))
+        text, markup = await _feed_page(context, code, button.page)
         await query.edit_message_text(text, reply_markup=markup)
         return
-    if parts[1] == "show" and len(parts) == 3:
-        item = await content_store.get_item(session=context.session, content_id=int(parts[2]))
-        now = context.runtime.now()
-        visible = (
-            item is not None
-            and item.retired_at is None
-            and item.publish_at is not None
-            and item.publish_at <= now
-            and (item.expires_at is None or item.expires_at > now)
-        )
-        if item is None or not visible:
-            await query.answer(t("This item is no longer available."), show_alert=True)
-            return
-        await query.answer()
-        await _send_card(update, context, item)
+    item = await content_store.get_item(session=context.session, content_id=button.content_id)
+    now = context.runtime.now()
+    visible = (
+        item is not None
+        and item.retired_at is None
+        and item.publish_at is not None
+        and item.publish_at <= now
+        and (item.expires_at is None or item.expires_at > now)
+    )
+    if item is None or not visible:
+        await query.answer(t("This item is no longer available."), show_alert=True)
         return
     await query.answer()
+    await _send_card(update, context, item)
 
 
 async def _send_card(update: Update, context: KepuContext, item: ContentItem) -> None:
@@ -198,5 +201,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("feed", feed),
         CommandHandler("search", search),
-        CallbackQueryHandler(feed_button, pattern=r"^FEED:"),
+        CallbackQueryHandler(feed_button, pattern=FEED.pattern),
     ]

@@ -22,6 +22,16 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
+from bot.handlers.callbacks import (
+    CATALOG,
+    NEW_CONTENT,
+    CatalogEdit,
+    CatalogItem,
+    CatalogPage,
+    NewContentAction,
+    NewContentCategory,
+    answer_invalid,
+)
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
@@ -61,7 +71,9 @@ async def newcontent(update: Update, context: KepuContext) -> None:
             "New content (1/7). Send a picture for the card, or press "
             "“Skip”. /cancel stops without saving."
         ),
-        reply_markup=_markup([[InlineKeyboardButton(t("Skip"), callback_data="NC:skip")]]),
+        reply_markup=_markup(
+            [[InlineKeyboardButton(t("Skip"), callback_data=NewContentAction("skip").encode())]]
+        ),
     )
 
 
@@ -78,7 +90,15 @@ async def step_media(update: Update, context: KepuContext, dialog: Dialog) -> No
         await reply(
             update,
             t("Please send a picture, or press “Skip”."),
-            reply_markup=_markup([[InlineKeyboardButton(t("Skip"), callback_data="NC:skip")]]),
+            reply_markup=_markup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            t("Skip"), callback_data=NewContentAction("skip").encode()
+                        )
+                    ]
+                ]
+            ),
         )
         return
     await goto(context, dialog, "title", media_file_id=message.photo[-1].file_id)
@@ -108,7 +128,9 @@ async def step_title(update: Update, context: KepuContext, dialog: Dialog) -> No
 def _category_rows(t: Translator) -> list[list[InlineKeyboardButton]]:
     taxonomy = default_taxonomy()
     buttons = [
-        InlineKeyboardButton(term.label(t.locale), callback_data=f"NC:cat:{term.code}")
+        InlineKeyboardButton(
+            term.label(t.locale), callback_data=NewContentCategory(term.code).encode()
+        )
         for term in taxonomy.categories
     ]
     return button_rows(buttons, 3)
@@ -163,7 +185,15 @@ async def _ask_regions(update: Update, context: KepuContext) -> None:
             "6/7 — Which regions is it for? Send region codes separated by "
             "spaces (e.g. 330106 330100), or press “All regions”."
         ),
-        reply_markup=_markup([[InlineKeyboardButton(t("All regions"), callback_data="NC:all")]]),
+        reply_markup=_markup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t("All regions"), callback_data=NewContentAction("all").encode()
+                    )
+                ]
+            ]
+        ),
     )
 
 
@@ -191,8 +221,12 @@ async def _ask_schedule(update: Update, context: KepuContext) -> None:
         reply_markup=_markup(
             [
                 [
-                    InlineKeyboardButton(t("Push now"), callback_data="NC:now"),
-                    InlineKeyboardButton(t("Publish later"), callback_data="NC:later"),
+                    InlineKeyboardButton(
+                        t("Push now"), callback_data=NewContentAction("now").encode()
+                    ),
+                    InlineKeyboardButton(
+                        t("Publish later"), callback_data=NewContentAction("later").encode()
+                    ),
                 ]
             ]
         ),
@@ -264,8 +298,12 @@ async def _ask_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
         reply_markup=_markup(
             [
                 [
-                    InlineKeyboardButton(t("Save"), callback_data="NC:save"),
-                    InlineKeyboardButton(t("Cancel"), callback_data="NC:cancel"),
+                    InlineKeyboardButton(
+                        t("Save"), callback_data=NewContentAction("save").encode()
+                    ),
+                    InlineKeyboardButton(
+                        t("Cancel"), callback_data=NewContentAction("cancel").encode()
+                    ),
                 ]
             ]
         ),
@@ -281,7 +319,11 @@ async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
 async def newcontent_button(update: Update, context: KepuContext) -> None:
     """Handle the buttons of the new-content dialog."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = NEW_CONTENT.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
     dialog = await get_dialog(update, context)
     if dialog is None or dialog.flow != "newcontent":
@@ -290,22 +332,28 @@ async def newcontent_button(update: Update, context: KepuContext) -> None:
         )
         return
     await query.answer()
-    parts = query.data.split(":")
-    action = parts[1]
-    if action == "skip" and dialog.step == "media":
+    if button == NewContentAction("skip") and dialog.step == "media":
         await goto(context, dialog, "title", media_file_id=None)
         await _ask_title(update, context)
-    elif action == "cat" and dialog.step == "category" and default_taxonomy().get(parts[2]):
-        await _after_category(update, context, dialog, parts[2])
-    elif action == "all" and dialog.step == "regions":
+    elif (
+        isinstance(button, NewContentCategory)
+        and dialog.step == "category"
+        and default_taxonomy().get(button.code)
+    ):
+        await _after_category(update, context, dialog, button.code)
+    elif button == NewContentAction("all") and dialog.step == "regions":
         await goto(context, dialog, "schedule", regions=[])
         await _ask_schedule(update, context)
-    elif action in ("now", "later") and dialog.step == "schedule":
-        await goto(context, dialog, "confirm", schedule=action, publish_at=None)
+    elif (
+        isinstance(button, NewContentAction)
+        and button.action in ("now", "later")
+        and dialog.step == "schedule"
+    ):
+        await goto(context, dialog, "confirm", schedule=button.action, publish_at=None)
         await _ask_confirm(update, context, dialog)
-    elif action == "save" and dialog.step == "confirm":
+    elif button == NewContentAction("save") and dialog.step == "confirm":
         await _save(update, context, dialog)
-    elif action == "cancel" and dialog.step == "confirm":
+    elif button == NewContentAction("cancel") and dialog.step == "confirm":
         await end_dialog(update, context)
         await reply(update, t("Cancelled. Nothing was saved."))
     else:
@@ -452,13 +500,20 @@ async def _catalog_page(context: KepuContext, page: int) -> tuple[str, InlineKey
         lines.append(
             f"{mark} #{item.id} {esc(item.title)} · {esc(taxonomy.name(item.category, t.locale))}"
         )
-        buttons.append(InlineKeyboardButton(f"#{item.id}", callback_data=f"CAT:view:{item.id}"))
+        assert item.id is not None
+        buttons.append(
+            InlineKeyboardButton(
+                f"#{item.id}", callback_data=CatalogItem("view", item.id).encode()
+            )
+        )
     rows = button_rows(buttons, 4)
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton(t("◀ Previous"), callback_data=f"CAT:page:{page - 1}"))
+        nav.append(
+            InlineKeyboardButton(t("◀ Previous"), callback_data=CatalogPage(page - 1).encode())
+        )
     if page + 1 < pages:
-        nav.append(InlineKeyboardButton(t("Next ▶"), callback_data=f"CAT:page:{page + 1}"))
+        nav.append(InlineKeyboardButton(t("Next ▶"), callback_data=CatalogPage(page + 1).encode()))
     if nav:
         rows.append(nav)
     return "\n".join(lines), _markup(rows)
@@ -494,17 +549,35 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
     )
     rows: list[list[InlineKeyboardButton]] = []
     if state not in ("retired", "expired"):
-        rows.append([InlineKeyboardButton(t("🚀 Push now"), callback_data=f"CAT:push:{item.id}")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t("🚀 Push now"), callback_data=CatalogItem("push", content_id).encode()
+                )
+            ]
+        )
     rows.append(
         [
-            InlineKeyboardButton(t("✏️ Title"), callback_data=f"CAT:edit:title:{item.id}"),
-            InlineKeyboardButton(t("✏️ Summary"), callback_data=f"CAT:edit:summary:{item.id}"),
-            InlineKeyboardButton(t("✏️ Link"), callback_data=f"CAT:edit:url:{item.id}"),
+            InlineKeyboardButton(
+                t("✏️ Title"), callback_data=CatalogEdit("title", content_id).encode()
+            ),
+            InlineKeyboardButton(
+                t("✏️ Summary"), callback_data=CatalogEdit("summary", content_id).encode()
+            ),
+            InlineKeyboardButton(
+                t("✏️ Link"), callback_data=CatalogEdit("url", content_id).encode()
+            ),
         ]
     )
     if state != "retired":
-        rows.append([InlineKeyboardButton(t("🗄 Retire"), callback_data=f"CAT:retire:{item.id}")])
-    rows.append([InlineKeyboardButton(t("◀ Catalogue"), callback_data="CAT:page:0")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t("🗄 Retire"), callback_data=CatalogItem("retire", content_id).encode()
+                )
+            ]
+        )
+    rows.append([InlineKeyboardButton(t("◀ Catalogue"), callback_data=CatalogPage(0).encode())])
     return text, _markup(rows)
 
 
@@ -512,23 +585,21 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
 async def catalog_button(update: Update, context: KepuContext) -> None:
     """Handle the catalogue's buttons."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = CATALOG.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
-    parts = query.data.split(":")
-    action = parts[1]
     runtime = context.runtime
     actor = context.person.id if context.person is not None else None
     try:
-        if action == "page":
+        if isinstance(button, CatalogPage):
             await query.answer()
-            text, markup = await _catalog_page(context, max(int(parts[2]), 0))
+            text, markup = await _catalog_page(context, button.page)
             await query.edit_message_text(text, reply_markup=markup)
-        elif action == "view":
-            await query.answer()
-            text, markup = await _item_view(context, int(parts[2]))
-            await query.edit_message_text(text, reply_markup=markup)
-        elif action == "edit":
-            field, content_id = parts[2], int(parts[3])
+        elif isinstance(button, CatalogEdit):
+            field, content_id = button.field, button.content_id
             await query.answer()
             await start_dialog(
                 update, context, "content_edit", "value", field=field, content_id=content_id
@@ -541,9 +612,15 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     id=content_id,
                 ),
             )
-        elif action == "retire":
+        elif button.action == "view":
             await query.answer()
-            item = await content_store.get_item(session=context.session, content_id=int(parts[2]))
+            text, markup = await _item_view(context, button.content_id)
+            await query.edit_message_text(text, reply_markup=markup)
+        elif button.action == "retire":
+            await query.answer()
+            item = await content_store.get_item(
+                session=context.session, content_id=button.content_id
+            )
             if item is None:
                 await reply(update, t("This item no longer exists."))
                 return
@@ -558,18 +635,21 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     [
                         [
                             InlineKeyboardButton(
-                                t("Yes, retire"), callback_data=f"CAT:retireok:{item.id}"
+                                t("Yes, retire"),
+                                callback_data=CatalogItem("retireok", button.content_id).encode(),
                             ),
-                            InlineKeyboardButton(t("Cancel"), callback_data="CAT:no:0"),
+                            InlineKeyboardButton(
+                                t("Cancel"), callback_data=CatalogItem("no", 0).encode()
+                            ),
                         ]
                     ]
                 ),
             )
-        elif action == "retireok":
+        elif button.action == "retireok":
             await query.answer()
             retired = await retire_item(
                 session=context.session,
-                content_id=int(parts[2]),
+                content_id=button.content_id,
                 actor_id=actor,
                 now=runtime.now(),
             )
@@ -587,9 +667,9 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
             else:
                 done = t("Retired #{id} “{title}”.", id=item.id, title=esc(item.title))
             await query.edit_message_text(done)
-        elif action == "push":
+        elif button.action == "push":
             await query.answer()
-            content_id = int(parts[2])
+            content_id = button.content_id
             n = await push_service.count_targets(
                 session=context.session,
                 content_id=content_id,
@@ -608,18 +688,21 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     [
                         [
                             InlineKeyboardButton(
-                                t("Yes, push"), callback_data=f"CAT:pushok:{content_id}"
+                                t("Yes, push"),
+                                callback_data=CatalogItem("pushok", content_id).encode(),
                             ),
-                            InlineKeyboardButton(t("Cancel"), callback_data="CAT:no:0"),
+                            InlineKeyboardButton(
+                                t("Cancel"), callback_data=CatalogItem("no", 0).encode()
+                            ),
                         ]
                     ]
                 ),
             )
-        elif action == "pushok":
+        elif button.action == "pushok":
             await query.answer()
             await query.edit_message_reply_markup(None)
-            await _start_push(update, context, int(parts[2]))
-        elif action == "no":
+            await _start_push(update, context, button.content_id)
+        elif button.action == "no":
             await query.answer()
             await query.edit_message_text(t("Cancelled."))
         else:
@@ -675,6 +758,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     return [
         CommandHandler("newcontent", newcontent),
         CommandHandler("catalog", catalog),
-        CallbackQueryHandler(newcontent_button, pattern=r"^NC:"),
-        CallbackQueryHandler(catalog_button, pattern=r"^CAT:"),
+        CallbackQueryHandler(newcontent_button, pattern=NEW_CONTENT.pattern),
+        CallbackQueryHandler(catalog_button, pattern=CATALOG.pattern),
     ]

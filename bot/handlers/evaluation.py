@@ -10,6 +10,13 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs
 from bot.core.error_text import error_text as domain_text
+from bot.handlers.callbacks import (
+    EVALUATION,
+    EvaluationDecision,
+    EvaluationKind,
+    EvaluationYear,
+    answer_invalid,
+)
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
@@ -130,15 +137,19 @@ async def evaluation(update: Update, context: KepuContext) -> None:
         buttons.append(
             InlineKeyboardButton(
                 f"{KIND_ICONS[kind]} {t(KIND_NAMES[kind])} ({got.get('proposed', 0)})",
-                callback_data=f"EVA:k:{kind}:{year}",
+                callback_data=EvaluationKind(kind, year).encode(),
             )
         )
     if not counts:
         lines.append(t("No proposals in your area."))
     buttons.append(
-        InlineKeyboardButton(t("🌟 Outstanding informants"), callback_data=f"EVA:inf:{year}")
+        InlineKeyboardButton(
+            t("🌟 Outstanding informants"), callback_data=EvaluationYear("inf", year).encode()
+        )
     )
-    buttons.append(InlineKeyboardButton(t("📎 XLSX"), callback_data=f"EVA:x:{year}"))
+    buttons.append(
+        InlineKeyboardButton(t("📎 XLSX"), callback_data=EvaluationYear("x", year).encode())
+    )
     await reply(update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 2)))
 
 
@@ -150,11 +161,16 @@ def _decide_buttons(
     ):
         return None
     t = context.t
+    assert proposal.id is not None
     return Markup(
         [
             [
-                InlineKeyboardButton(t("✅ Confirm"), callback_data=f"EVA:ok:{proposal.id}"),
-                InlineKeyboardButton(t("✏ Override"), callback_data=f"EVA:ov:{proposal.id}"),
+                InlineKeyboardButton(
+                    t("✅ Confirm"), callback_data=EvaluationDecision("ok", proposal.id).encode()
+                ),
+                InlineKeyboardButton(
+                    t("✏ Override"), callback_data=EvaluationDecision("ov", proposal.id).encode()
+                ),
             ]
         ]
     )
@@ -241,31 +257,33 @@ async def send_xlsx(update: Update, context: KepuContext, year: int) -> None:
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle EVA:… buttons."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    action, arg = (parts + ["", "", ""])[1:3]
+    assert query is not None
+    button = EVALUATION.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     try:
-        if action == "k" and len(parts) == 4 and parts[3].isdigit() and arg in KINDS:
+        if isinstance(button, EvaluationKind) and button.kind in KINDS:
             await query.answer()
-            await list_kind(update, context, arg, int(parts[3]))
-        elif action == "inf" and arg.isdigit():
+            await list_kind(update, context, button.kind, button.year)
+        elif isinstance(button, EvaluationYear) and button.action == "inf":
             await query.answer()
-            await outstanding(update, context, int(arg))
-        elif action == "x" and arg.isdigit():
+            await outstanding(update, context, button.year)
+        elif isinstance(button, EvaluationYear) and button.action == "x":
             await query.answer()
-            await send_xlsx(update, context, int(arg))
-        elif action == "ok" and arg.isdigit():
-            await _confirm(update, context, int(arg))
-        elif action == "ov" and arg.isdigit():
+            await send_xlsx(update, context, button.year)
+        elif isinstance(button, EvaluationDecision) and button.action == "ok":
+            await _confirm(update, context, button.proposal_id)
+        elif isinstance(button, EvaluationDecision) and button.action == "ov":
             await decisions.check_may_override(
                 session=context.session,
-                proposal_id=int(arg),
+                proposal_id=button.proposal_id,
                 actor=actor_of(context),
                 now=context.runtime.now(),
             )
             await query.answer()
             await start_dialog(
-                update, context, "evaluation_override", "reason", proposal_id=int(arg)
+                update, context, "evaluation_override", "reason", proposal_id=button.proposal_id
             )
             await reply(
                 update,
@@ -443,7 +461,7 @@ FEATURE = Feature(
         COMMAND_GROUP,
         CommandHandler("evaluation", evaluation),
         CommandHandler("integrity", integrity),
-        CallbackQueryHandler(on_button, pattern=r"^EVA:"),
+        CallbackQueryHandler(on_button, pattern=EVALUATION.pattern),
     ),
     flows=FLOWS,
     commands=COMMANDS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.handlers import informants_admin, informants_join, informants_self
+from bot.handlers.callbacks import JOIN, ROSTER, SETTINGS, ForgetAnswer, InviteButton
 from bot.handlers.commands import command
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_
@@ -34,11 +35,11 @@ FEATURE = Feature(
         CommandHandler("forget", informants_self.forget),
         CommandHandler("invite", informants_admin.invite),
         CommandHandler("informants", informants_admin.informants),
-        CallbackQueryHandler(informants_join.on_join_button, pattern=r"^JN:"),
-        CallbackQueryHandler(informants_self.on_settings_button, pattern=r"^SET:"),
-        CallbackQueryHandler(informants_self.on_forget_button, pattern=r"^FGT:"),
-        CallbackQueryHandler(informants_admin.on_invite_button, pattern=r"^INV:"),
-        CallbackQueryHandler(informants_admin.on_roster_button, pattern=r"^ROS:"),
+        CallbackQueryHandler(informants_join.on_join_button, pattern=JOIN.pattern),
+        CallbackQueryHandler(informants_self.on_settings_button, pattern=SETTINGS.pattern),
+        CallbackQueryHandler(informants_self.on_forget_button, pattern=ForgetAnswer.pattern),
+        CallbackQueryHandler(informants_admin.on_invite_button, pattern=InviteButton.pattern),
+        CallbackQueryHandler(informants_admin.on_roster_button, pattern=ROSTER.pattern),
     ),
     flows=informants_join.FLOWS,
     commands=COMMANDS,

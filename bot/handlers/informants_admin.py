@@ -5,11 +5,21 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.error import TelegramError
 
+from bot.core.callback_data import CallbackData
 from bot.core.error_text import error_text as domain_text
+from bot.handlers.callbacks import (
+    ROSTER,
+    InviteButton,
+    RosterPage,
+    RosterPick,
+    RosterRemove,
+    answer_invalid,
+)
 from bot.handlers.common import esc, reply, requires
 from bot.i18n import Translator, get_translator
 from bot.reports.poster import render_invite_poster
@@ -32,7 +42,9 @@ async def _stations(context: KepuContext) -> list[tuple[int, str]]:
     )
 
 
-async def _pick_station(update: Update, context: KepuContext, prefix: str) -> int | None:
+async def _pick_station(
+    update: Update, context: KepuContext, pick: Callable[[int], CallbackData]
+) -> int | None:
     """Return the only administered station, or offer a choice and return None."""
     t = context.t
     stations = await _stations(context)
@@ -48,7 +60,7 @@ async def _pick_station(update: Update, context: KepuContext, prefix: str) -> in
     if len(stations) == 1:
         return stations[0][0]
     buttons = [
-        [InlineKeyboardButton(name, callback_data=f"{prefix}{sid}")] for sid, name in stations
+        [InlineKeyboardButton(name, callback_data=pick(sid).encode())] for sid, name in stations
     ]
     await reply(update, t("Which station?"), reply_markup=InlineKeyboardMarkup(buttons))
     return None
@@ -110,7 +122,8 @@ async def send_invite(
     buttons = [
         [
             InlineKeyboardButton(
-                t("🔄 New link (the old one stops working)"), callback_data=f"INV:new:{station_id}"
+                t("🔄 New link (the old one stops working)"),
+                callback_data=InviteButton("new", station_id).encode(),
             )
         ]
     ]
@@ -135,7 +148,7 @@ async def send_invite(
 @requires("station_admin")
 async def invite(update: Update, context: KepuContext) -> None:
     """Give a station admin the invite link and QR poster."""
-    station_id = await _pick_station(update, context, "INV:s:")
+    station_id = await _pick_station(update, context, lambda sid: InviteButton("s", sid))
     if station_id is not None:
         await send_invite(update, context, station_id)
 
@@ -144,14 +157,17 @@ async def invite(update: Update, context: KepuContext) -> None:
 async def on_invite_button(update: Update, context: KepuContext) -> None:
     """A station was chosen, or a new link asked for."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    if len(parts) != 3 or not parts[2].isdigit() or not _allowed(context, int(parts[2])):
+    assert query is not None
+    button = InviteButton.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    if not _allowed(context, button.station_id):
         await query.answer(context.t("Sorry, you are not allowed to do that."), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    await send_invite(update, context, int(parts[2]), renew=parts[1] == "new")
+    await send_invite(update, context, button.station_id, renew=button.action == "new")
 
 
 # --- /informants -----------------------------------------------------------------------------
@@ -189,7 +205,9 @@ def _roster_screen(
             [
                 InlineKeyboardButton(
                     t("Remove {name}", name=entry.name),
-                    callback_data=f"ROS:rm:{page.station_id}:{entry.informant_id}:{page.page}",
+                    callback_data=RosterRemove(
+                        "rm", page.station_id, entry.informant_id, page.page
+                    ).encode(),
                 )
             ]
         )
@@ -197,20 +215,20 @@ def _roster_screen(
     if page.page > 0:
         nav.append(
             InlineKeyboardButton(
-                t("◀ Prev"), callback_data=f"ROS:p:{page.station_id}:{page.page - 1}"
+                t("◀ Prev"), callback_data=RosterPage(page.station_id, page.page - 1).encode()
             )
         )
     if page.pages > 1:
         nav.append(
             InlineKeyboardButton(
                 f"{page.page + 1}/{page.pages}",
-                callback_data=f"ROS:p:{page.station_id}:{page.page}",
+                callback_data=RosterPage(page.station_id, page.page).encode(),
             )
         )
     if page.page + 1 < page.pages:
         nav.append(
             InlineKeyboardButton(
-                t("Next ▶"), callback_data=f"ROS:p:{page.station_id}:{page.page + 1}"
+                t("Next ▶"), callback_data=RosterPage(page.station_id, page.page + 1).encode()
             )
         )
     if nav:
@@ -230,7 +248,7 @@ async def _roster(
 @requires("station_admin")
 async def informants(update: Update, context: KepuContext) -> None:
     """Show the first page of the station's roster."""
-    station_id = await _pick_station(update, context, "ROS:p:")
+    station_id = await _pick_station(update, context, RosterPick)
     if station_id is None:
         return
     text, markup = await _roster(context, station_id, 0)
@@ -241,21 +259,19 @@ async def informants(update: Update, context: KepuContext) -> None:
 async def on_roster_button(update: Update, context: KepuContext) -> None:
     """Page through the roster; remove an informant after confirmation."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     t = context.t
-    parts = query.data.split(":")
-    numbers = parts[2:]
-    if (
-        len(parts) < 3
-        or not all(p.isdigit() for p in numbers)
-        or not _allowed(context, int(parts[2]))
-    ):
+    button = ROSTER.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    if not _allowed(context, button.station_id):
         await query.answer(t("Sorry, you are not allowed to do that."), show_alert=True)
         return
-    action, station_id = parts[1], int(parts[2])
-    page = int(numbers[-1]) if len(numbers) > 1 else 0
-    if action == "rm" and len(numbers) == 3:
-        informant_id = int(numbers[1])
+    station_id = button.station_id
+    page = 0 if isinstance(button, RosterPick) else button.page
+    if isinstance(button, RosterRemove) and button.action == "rm":
+        informant_id = button.informant_id
         informant = next(
             (
                 e
@@ -278,9 +294,11 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
                 [
                     InlineKeyboardButton(
                         t("Yes, remove"),
-                        callback_data=f"ROS:rmy:{station_id}:{informant_id}:{page}",
+                        callback_data=RosterRemove("rmy", station_id, informant_id, page).encode(),
                     ),
-                    InlineKeyboardButton(t("No"), callback_data=f"ROS:p:{station_id}:{page}"),
+                    InlineKeyboardButton(
+                        t("No"), callback_data=RosterPage(station_id, page).encode()
+                    ),
                 ]
             ]
             await query.answer()
@@ -292,13 +310,13 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
                 reply_markup=InlineKeyboardMarkup(buttons),
             )
             return
-    elif action == "rmy" and len(numbers) == 3:
+    elif isinstance(button, RosterRemove):  # rmy: removal confirmed
         person = context.person
         try:
             removal = await informant_service.remove(
                 session=context.session,
                 station_id=station_id,
-                informant_id=int(numbers[1]),
+                informant_id=button.informant_id,
                 actor_id=person.id if person else None,
                 now=context.runtime.now(),
             )

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from telegram import (
     InlineKeyboardButton,
@@ -16,8 +15,20 @@ from telegram import (
 )
 
 from bot.content.taxonomy import default_taxonomy
+from bot.core.callback_data import CallbackData
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.basics import LANGUAGE_NAMES
+from bot.handlers.callbacks import (
+    JOIN,
+    JoinConfirm,
+    JoinConsent,
+    JoinEdit,
+    JoinLanguage,
+    JoinTopic,
+    JoinTopicsDone,
+    JoinTransfer,
+    answer_invalid,
+)
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
@@ -60,11 +71,13 @@ def _consent_screen(t: Translator, station: str) -> tuple[str, InlineKeyboardMar
     other = [code for code in SUPPORTED_LOCALES if code != t.locale]
     buttons = [
         [
-            InlineKeyboardButton(t("✅ Agree"), callback_data="JN:agree"),
-            InlineKeyboardButton(t("Decline"), callback_data="JN:decline"),
+            InlineKeyboardButton(t("✅ Agree"), callback_data=JoinConsent("agree").encode()),
+            InlineKeyboardButton(t("Decline"), callback_data=JoinConsent("decline").encode()),
         ],
         [
-            InlineKeyboardButton("🌐 " + LANGUAGE_NAMES[code], callback_data=f"JN:lang:{code}")
+            InlineKeyboardButton(
+                "🌐 " + LANGUAGE_NAMES[code], callback_data=JoinLanguage(code).encode()
+            )
             for code in other
         ],
     ]
@@ -80,19 +93,22 @@ def _phone_keyboard(t: Translator) -> ReplyKeyboardMarkup:
 
 
 def topics_markup(
-    t: Translator, chosen: list[str], prefix: str, done: str | None
+    t: Translator,
+    chosen: list[str],
+    toggle: Callable[[str], CallbackData],
+    done: CallbackData | None,
 ) -> InlineKeyboardMarkup:
     """Return a multi-select keyboard of the content categories."""
     buttons = [
         InlineKeyboardButton(
             ("✅ " if term.code in chosen else "") + term.label(t.locale),
-            callback_data=f"{prefix}{term.code}",
+            callback_data=toggle(term.code).encode(),
         )
         for term in default_taxonomy().categories
     ]
     rows = button_rows(buttons, 2)
     if done is not None:
-        rows.append([InlineKeyboardButton(t("Done ✔"), callback_data=done)])
+        rows.append([InlineKeyboardButton(t("Done ✔"), callback_data=done.encode())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -130,7 +146,9 @@ async def _ask_topics(update: Update, context: KepuContext, dialog: Dialog) -> N
     await reply(
         update,
         t("Step 3 of 3: which topics interest you? Tap one or more, then tap Done."),
-        reply_markup=topics_markup(t, dialog.data.get("interests", []), "JN:int:", "JN:done"),
+        reply_markup=topics_markup(
+            t, dialog.data.get("interests", []), JoinTopic, JoinTopicsDone()
+        ),
     )
 
 
@@ -148,11 +166,11 @@ async def _show_confirm(update: Update, context: KepuContext, dialog: Dialog) ->
     )
     buttons = [
         [
-            InlineKeyboardButton(t("✏️ Name"), callback_data="JN:edit:name"),
-            InlineKeyboardButton(t("✏️ Phone"), callback_data="JN:edit:phone"),
-            InlineKeyboardButton(t("✏️ Topics"), callback_data="JN:edit:topics"),
+            InlineKeyboardButton(t("✏️ Name"), callback_data=JoinEdit("name").encode()),
+            InlineKeyboardButton(t("✏️ Phone"), callback_data=JoinEdit("phone").encode()),
+            InlineKeyboardButton(t("✏️ Topics"), callback_data=JoinEdit("topics").encode()),
         ],
-        [InlineKeyboardButton(t("✅ Confirm and join"), callback_data="JN:ok")],
+        [InlineKeyboardButton(t("✅ Confirm and join"), callback_data=JoinConfirm().encode())],
     ]
     await reply(update, text, reply_markup=InlineKeyboardMarkup(buttons))
 
@@ -201,8 +219,10 @@ async def on_start_payload(update: Update, context: KepuContext, payload: str) -
         )
         buttons = [
             [
-                InlineKeyboardButton(t("Move to the new station"), callback_data="JN:move"),
-                InlineKeyboardButton(t("Stay"), callback_data="JN:stay"),
+                InlineKeyboardButton(
+                    t("Move to the new station"), callback_data=JoinTransfer("move").encode()
+                ),
+                InlineKeyboardButton(t("Stay"), callback_data=JoinTransfer("stay").encode()),
             ]
         ]
         await reply(
@@ -329,37 +349,54 @@ FLOWS: dict[str, Mapping[str, StepHandler]] = {
 # --- buttons -----------------------------------------------------------------------------
 
 # Which dialog step each button belongs to.
-_BUTTON_STEPS = {
-    "agree": "consent",
-    "decline": "consent",
-    "lang": "consent",
-    "move": "transfer",
-    "stay": "transfer",
-    "int": "topics",
-    "done": "topics",
-    "edit": "confirm",
-    "ok": "confirm",
+_BUTTON_STEPS: dict[type[CallbackData], str] = {
+    JoinConsent: "consent",
+    JoinLanguage: "consent",
+    JoinTransfer: "transfer",
+    JoinTopic: "topics",
+    JoinTopicsDone: "topics",
+    JoinEdit: "confirm",
+    JoinConfirm: "confirm",
 }
 
 
 async def on_join_button(update: Update, context: KepuContext) -> None:
     """Handle every button of the joining dialog."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     t = context.t
-    action, *args = query.data.split(":")[1:]
+    button = JOIN.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     dialog = await get_dialog(update, context)
-    if dialog is None or dialog.flow != FLOW or dialog.step != _BUTTON_STEPS.get(action):
+    if dialog is None or dialog.flow != FLOW or dialog.step != _BUTTON_STEPS[type(button)]:
         await query.answer(t("This button is no longer active."), show_alert=True)
         return
-    handler = _ACTIONS[action]
-    await handler(update, context, dialog, args)
+    match button:
+        case JoinLanguage(locale=code):
+            await _lang(update, context, dialog, code)
+        case JoinConsent(answer="agree"):
+            await _agree(update, context, dialog)
+        case JoinConsent():
+            await _decline(update, context, dialog)
+        case JoinTransfer(answer="move"):
+            await _move(update, context, dialog)
+        case JoinTransfer():
+            await _stay(update, context, dialog)
+        case JoinTopic(code=code):
+            await _toggle(update, context, dialog, code)
+        case JoinTopicsDone():
+            await _done(update, context, dialog)
+        case JoinEdit(what=what):
+            await _edit(update, context, dialog, what)
+        case JoinConfirm():
+            await _confirm(update, context, dialog)
 
 
-async def _lang(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _lang(update: Update, context: KepuContext, dialog: Dialog, code: str) -> None:
     query = update.callback_query
     assert query is not None
-    code = args[0] if args else ""
     person = context.person
     if code not in SUPPORTED_LOCALES or person is None or person.id is None:
         await query.answer()
@@ -372,7 +409,7 @@ async def _lang(update: Update, context: KepuContext, dialog: Dialog, args: list
     await sync_command_menu(update, context)
 
 
-async def _agree(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _agree(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer(context.t("Thank you!"))
@@ -381,7 +418,7 @@ async def _agree(update: Update, context: KepuContext, dialog: Dialog, args: lis
     await _ask_name(update, context)
 
 
-async def _decline(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _decline(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None
     await end_dialog(update, context)
@@ -396,7 +433,7 @@ async def _decline(update: Update, context: KepuContext, dialog: Dialog, args: l
     )
 
 
-async def _move(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _move(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None and context.person is not None and context.person.id is not None
     t = context.t
@@ -425,7 +462,7 @@ async def _move(update: Update, context: KepuContext, dialog: Dialog, args: list
     )
 
 
-async def _stay(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _stay(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None
     await end_dialog(update, context)
@@ -437,10 +474,9 @@ async def _stay(update: Update, context: KepuContext, dialog: Dialog, args: list
     )
 
 
-async def _toggle(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _toggle(update: Update, context: KepuContext, dialog: Dialog, code: str) -> None:
     query = update.callback_query
     assert query is not None
-    code = args[0] if args else ""
     chosen: list[str] = list(dialog.data.get("interests", []))
     if default_taxonomy().get(code) is None:
         await query.answer()
@@ -451,10 +487,12 @@ async def _toggle(update: Update, context: KepuContext, dialog: Dialog, args: li
         chosen.append(code)
     await goto(context, dialog, "topics", interests=chosen)
     await query.answer()
-    await query.edit_message_reply_markup(topics_markup(context.t, chosen, "JN:int:", "JN:done"))
+    await query.edit_message_reply_markup(
+        topics_markup(context.t, chosen, JoinTopic, JoinTopicsDone())
+    )
 
 
-async def _done(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _done(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None
     t = context.t
@@ -469,10 +507,9 @@ async def _done(update: Update, context: KepuContext, dialog: Dialog, args: list
     await _show_confirm(update, context, dialog)
 
 
-async def _edit(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _edit(update: Update, context: KepuContext, dialog: Dialog, what: str) -> None:
     query = update.callback_query
     assert query is not None
-    what = args[0] if args else ""
     await query.answer()
     await query.edit_message_reply_markup(None)
     if what == "name":
@@ -486,7 +523,7 @@ async def _edit(update: Update, context: KepuContext, dialog: Dialog, args: list
         await _ask_topics(update, context, dialog)
 
 
-async def _confirm(update: Update, context: KepuContext, dialog: Dialog, args: list[str]) -> None:
+async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None:
     query = update.callback_query
     assert query is not None and context.person is not None and context.person.id is not None
     t = context.t
@@ -528,16 +565,3 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog, args: l
         ),
     )
     await sync_command_menu(update, context)
-
-
-_ACTIONS: dict[str, Any] = {
-    "lang": _lang,
-    "agree": _agree,
-    "decline": _decline,
-    "move": _move,
-    "stay": _stay,
-    "int": _toggle,
-    "done": _done,
-    "edit": _edit,
-    "ok": _confirm,
-}

@@ -9,6 +9,16 @@ import json
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
 from bot.handlers.basics import LANGUAGE_NAMES
+from bot.handlers.callbacks import (
+    SETTINGS,
+    ForgetAnswer,
+    QuietEnd,
+    QuietStart,
+    SettingsAction,
+    SettingsLanguage,
+    SettingsTopic,
+    answer_invalid,
+)
 from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
 from bot.handlers.feature import assembly_of
 from bot.handlers.informants_join import topic_names, topics_markup
@@ -100,7 +110,9 @@ def _menu(t: Translator, informant: Informant | None) -> tuple[str, InlineKeyboa
         t("⚙️ <b>Settings</b>"),
         t("Language: {language}", language=LANGUAGE_NAMES.get(t.locale, t.locale)),
     ]
-    buttons = [[InlineKeyboardButton(t("🌐 Language"), callback_data="SET:lang")]]
+    buttons = [
+        [InlineKeyboardButton(t("🌐 Language"), callback_data=SettingsAction("lang").encode())]
+    ]
     if informant is None:
         lines += ["", _not_joined(t)]
         return "\n".join(lines), InlineKeyboardMarkup(buttons)
@@ -110,12 +122,23 @@ def _menu(t: Translator, informant: Informant | None) -> tuple[str, InlineKeyboa
         t("Quiet hours: {hours}", hours=quiet_text(t, informant.quiet_start, informant.quiet_end)),
     ]
     pause = (
-        InlineKeyboardButton(t("▶️ Resume pushes"), callback_data="SET:resume")
+        InlineKeyboardButton(t("▶️ Resume pushes"), callback_data=SettingsAction("resume").encode())
         if informant.paused
-        else InlineKeyboardButton(t("⏸ Pause pushes"), callback_data="SET:pause")
+        else InlineKeyboardButton(
+            t("⏸ Pause pushes"), callback_data=SettingsAction("pause").encode()
+        )
     )
-    buttons[0].append(InlineKeyboardButton(t("📚 Topics"), callback_data="SET:topics"))
-    buttons.append([pause, InlineKeyboardButton(t("🌙 Quiet hours"), callback_data="SET:quiet")])
+    buttons[0].append(
+        InlineKeyboardButton(t("📚 Topics"), callback_data=SettingsAction("topics").encode())
+    )
+    buttons.append(
+        [
+            pause,
+            InlineKeyboardButton(
+                t("🌙 Quiet hours"), callback_data=SettingsAction("quiet").encode()
+            ),
+        ]
+    )
     return "\n".join(lines), InlineKeyboardMarkup(buttons)
 
 
@@ -128,24 +151,27 @@ async def settings(update: Update, context: KepuContext) -> None:
 async def on_settings_button(update: Update, context: KepuContext) -> None:
     """Handle every button of the settings menu (the message is edited in place)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    action, *args = query.data.split(":")[1:]
+    assert query is not None
+    button = SETTINGS.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
     person = context.person
     if person is None or person.id is None:
         await query.answer()
         return
     informant = await _informant(context)
-    if action == "lang":
-        if args and args[0] in SUPPORTED_LOCALES:
+    if isinstance(button, SettingsLanguage) or button == SettingsAction("lang"):
+        if isinstance(button, SettingsLanguage) and button.locale in SUPPORTED_LOCALES:
             await people_store.set_language(
-                session=context.session, person_id=person.id, language=args[0]
+                session=context.session, person_id=person.id, language=button.locale
             )
-            context.scope.translator = get_translator(args[0])
+            context.scope.translator = get_translator(button.locale)
             await sync_command_menu(update, context)
         else:
             buttons = [
-                InlineKeyboardButton(LANGUAGE_NAMES[c], callback_data=f"SET:lang:{c}")
+                InlineKeyboardButton(LANGUAGE_NAMES[c], callback_data=SettingsLanguage(c).encode())
                 for c in SUPPORTED_LOCALES
             ]
             await query.answer()
@@ -156,59 +182,71 @@ async def on_settings_button(update: Update, context: KepuContext) -> None:
     elif informant is None:
         await query.answer(_not_joined(t), show_alert=True)
         return
-    elif action == "topics":
+    elif button == SettingsAction("topics"):
         await query.answer()
         await query.edit_message_text(
             t("Tap a topic to add or remove it, then tap Done."),
-            reply_markup=topics_markup(t, list(informant.interests), "SET:t:", "SET:menu"),
+            reply_markup=topics_markup(
+                t, list(informant.interests), SettingsTopic, SettingsAction("menu")
+            ),
         )
         return
-    elif action == "t":
+    elif isinstance(button, SettingsTopic):
         try:
             chosen = await informant_service.toggle_interest(
-                session=context.session, person_id=person.id, code=args[0] if args else ""
+                session=context.session, person_id=person.id, code=button.code
             )
         except InformantError:
             await query.answer(t("Keep at least one topic."), show_alert=True)
             return
         await query.answer()
-        await query.edit_message_reply_markup(topics_markup(t, chosen, "SET:t:", "SET:menu"))
-        return
-    elif action in ("pause", "resume"):
-        await informant_service.set_paused(
-            session=context.session, person_id=person.id, paused=action == "pause"
+        await query.edit_message_reply_markup(
+            topics_markup(t, chosen, SettingsTopic, SettingsAction("menu"))
         )
-    elif action == "quiet":
+        return
+    elif isinstance(button, SettingsAction) and button.action in ("pause", "resume"):
+        await informant_service.set_paused(
+            session=context.session, person_id=person.id, paused=button.action == "pause"
+        )
+    elif button == SettingsAction("quiet"):
         starts = [
-            InlineKeyboardButton(f"{h:02d}:00", callback_data=f"SET:qs:{h}") for h in QUIET_STARTS
+            InlineKeyboardButton(f"{h:02d}:00", callback_data=QuietStart(h).encode())
+            for h in QUIET_STARTS
         ]
         rows = button_rows(starts, 5)
-        rows.append([InlineKeyboardButton(t("No quiet hours"), callback_data="SET:qoff")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t("No quiet hours"), callback_data=SettingsAction("qoff").encode()
+                )
+            ]
+        )
         await query.answer()
         await query.edit_message_text(
             t("🌙 From when should I stay quiet?"), reply_markup=InlineKeyboardMarkup(rows)
         )
         return
-    elif action == "qs" and args and args[0].isdigit():
+    elif isinstance(button, QuietStart):
         ends = [
-            InlineKeyboardButton(f"{h:02d}:00", callback_data=f"SET:qe:{args[0]}:{h}")
+            InlineKeyboardButton(f"{h:02d}:00", callback_data=QuietEnd(button.hour, h).encode())
             for h in QUIET_ENDS
         ]
-        start_text = f"{int(args[0]):02d}:00"
+        start_text = f"{button.hour:02d}:00"
         await query.answer()
         await query.edit_message_text(
             t("🌙 Quiet from {start} until when?", start=start_text),
             reply_markup=InlineKeyboardMarkup(button_rows(ends, 5)),
         )
         return
-    elif action in ("qe", "qoff"):
+    elif isinstance(button, QuietEnd) or button == SettingsAction("qoff"):
+        quiet = button if isinstance(button, QuietEnd) else None
         try:
-            start = dt.time(int(args[0]) % 24) if action == "qe" else None
-            end = dt.time(int(args[1]) % 24) if action == "qe" else None
+            start = dt.time(quiet.start % 24) if quiet is not None else None
+            end = dt.time(quiet.end % 24) if quiet is not None else None
             await informant_service.set_quiet_hours(
                 session=context.session, person_id=person.id, start=start, end=end
             )
-        except (InformantError, ValueError, IndexError):
+        except (InformantError, ValueError):
             await query.answer(t("Those hours do not work. Please choose again."), show_alert=True)
             return
     # Back to the menu, showing the saved state.
@@ -248,8 +286,10 @@ async def forget(update: Update, context: KepuContext) -> None:
     t = context.t
     buttons = [
         [
-            InlineKeyboardButton(t("Yes, erase my data"), callback_data="FGT:yes"),
-            InlineKeyboardButton(t("No, keep it"), callback_data="FGT:no"),
+            InlineKeyboardButton(
+                t("Yes, erase my data"), callback_data=ForgetAnswer("yes").encode()
+            ),
+            InlineKeyboardButton(t("No, keep it"), callback_data=ForgetAnswer("no").encode()),
         ]
     ]
     await reply(
@@ -266,11 +306,15 @@ async def forget(update: Update, context: KepuContext) -> None:
 async def on_forget_button(update: Update, context: KepuContext) -> None:
     """Erase (or not) after the user's answer."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = ForgetAnswer.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     t = context.t
     person = context.person
     await query.answer()
-    if query.data != "FGT:yes" or person is None or person.id is None:
+    if button.answer != "yes" or person is None or person.id is None:
         await query.edit_message_text(t("Nothing was erased."))
         return
     await informant_service.forget(

@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from bot.content.cards import ButtonProvider, CardButtons, CardRecipient
 from bot.handlers import shares_external, shares_top
+from bot.handlers.callbacks import ShareElsewhere
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.links_web import install_link_routes
 from bot.i18n import N_, Translator, get_translator
@@ -75,7 +76,7 @@ def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton
         [InlineKeyboardButton(t(SHARE_LABEL), switch_inline_query_chosen_chat=chosen)],
         [
             InlineKeyboardButton(
-                t(ELSEWHERE_LABEL), callback_data=f"{shares_external.ELSEWHERE}:{content_id}"
+                t(ELSEWHERE_LABEL), callback_data=ShareElsewhere(content_id).encode()
             )
         ],
     ]

@@ -15,6 +15,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.error_text import error_text as domain_text
+from bot.handlers.callbacks import (
+    ShareAudience,
+    ShareCancel,
+    ShareElsewhere,
+    SharePlatform,
+    answer_invalid,
+)
 from bot.handlers.common import button_rows, reply
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, start_dialog
 from bot.i18n import N_, Translator
@@ -23,10 +30,6 @@ from bot.services import shares as share_service
 from bot.services.shares import ShareError, ShareOutcome
 from storage import content as content_store
 
-ELSEWHERE = "SHX"
-PLATFORM = "SHP"
-AUDIENCE = "SHA"
-CANCEL = "SHC"
 FLOW = "share_ext"
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
@@ -47,23 +50,23 @@ def error_text(t: Translator, exc: ShareError) -> str:
 
 def _platform_markup(t: Translator, content_id: int) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(t(label), callback_data=f"{PLATFORM}:{content_id}:{code}")
+        InlineKeyboardButton(t(label), callback_data=SharePlatform(content_id, code).encode())
         for code, label in PLATFORM_LABELS.items()
     ]
     rows = button_rows(buttons, 2)
-    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=CANCEL)])
+    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=ShareCancel().encode())])
     return InlineKeyboardMarkup(rows)
 
 
 def _audience_markup(t: Translator, content_id: int, platform: str) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            t("~{n}", n=n), callback_data=f"{AUDIENCE}:{content_id}:{platform}:{n}"
+            t("~{n}", n=n), callback_data=ShareAudience(content_id, platform, n).encode()
         )
         for n in share_service.AUDIENCE_CHOICES
     ]
     rows = button_rows(buttons, 4)
-    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=CANCEL)])
+    rows.append([InlineKeyboardButton(t("Cancel"), callback_data=ShareCancel().encode())])
     return InlineKeyboardMarkup(rows)
 
 
@@ -90,15 +93,15 @@ async def _informant_or_refuse(update: Update, context: KepuContext) -> Any:
 async def on_elsewhere(update: Update, context: KepuContext) -> None:
     """Ask where the item was shared."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = ShareElsewhere.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     informant = await _informant_or_refuse(update, context)
     if informant is None:
         return
-    try:
-        content_id = int(query.data.split(":")[1])
-    except (IndexError, ValueError):
-        await query.answer()
-        return
+    content_id = button.content_id
     item = await content_store.get_item(session=context.session, content_id=content_id)
     t = context.t
     if item is None:
@@ -116,15 +119,15 @@ async def on_elsewhere(update: Update, context: KepuContext) -> None:
 async def on_platform(update: Update, context: KepuContext) -> None:
     """Ask for the approximate audience on the chosen platform."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = SharePlatform.decode(query.data)
+    if button is None or button.platform not in PLATFORM_LABELS:
+        await answer_invalid(update, context)
+        return
     informant = await _informant_or_refuse(update, context)
     if informant is None:
         return
-    parts = query.data.split(":")
-    if len(parts) != 3 or parts[2] not in PLATFORM_LABELS or not parts[1].isdigit():
-        await query.answer()
-        return
-    content_id, platform = int(parts[1]), parts[2]
+    content_id, platform = button.content_id, button.platform
     await query.answer()
     await start_dialog(update, context, FLOW, "audience", content_id=content_id, platform=platform)
     await query.edit_message_text(
@@ -196,21 +199,18 @@ def result_text(t: Translator, outcome: ShareOutcome, platform: str, url: str, c
 async def on_audience_button(update: Update, context: KepuContext) -> None:
     """Record the share with the audience of the pressed button."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = ShareAudience.decode(query.data)
+    if button is None or button.platform not in PLATFORM_LABELS:
+        await answer_invalid(update, context)
+        return
     informant = await _informant_or_refuse(update, context)
     if informant is None:
         return
-    parts = query.data.split(":")
-    if (
-        len(parts) != 4
-        or parts[2] not in PLATFORM_LABELS
-        or not parts[1].isdigit()
-        or not parts[3].isdigit()
-    ):
-        await query.answer()
-        return
     await query.answer()
-    text = await _record(update, context, informant, int(parts[1]), parts[2], int(parts[3]))
+    text = await _record(
+        update, context, informant, button.content_id, button.platform, button.audience
+    )
     await end_dialog(update, context)
     await query.edit_message_text(text, link_preview_options=NO_PREVIEW)
 
@@ -219,6 +219,9 @@ async def on_cancel(update: Update, context: KepuContext) -> None:
     """Drop the report without recording anything."""
     query = update.callback_query
     assert query is not None
+    if ShareCancel.decode(query.data) is None:
+        await answer_invalid(update, context)
+        return
     await query.answer()
     dialog = await get_dialog(update, context)
     if dialog is not None and dialog.flow == FLOW:
@@ -273,8 +276,8 @@ FLOWS: dict[str, Mapping[str, StepHandler]] = {
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return this dialog's button handlers (group 0)."""
     return [
-        CallbackQueryHandler(on_elsewhere, pattern=rf"^{ELSEWHERE}:"),
-        CallbackQueryHandler(on_platform, pattern=rf"^{PLATFORM}:"),
-        CallbackQueryHandler(on_audience_button, pattern=rf"^{AUDIENCE}:"),
-        CallbackQueryHandler(on_cancel, pattern=rf"^{CANCEL}$"),
+        CallbackQueryHandler(on_elsewhere, pattern=ShareElsewhere.pattern),
+        CallbackQueryHandler(on_platform, pattern=SharePlatform.pattern),
+        CallbackQueryHandler(on_audience_button, pattern=ShareAudience.pattern),
+        CallbackQueryHandler(on_cancel, pattern=ShareCancel.pattern),
     ]

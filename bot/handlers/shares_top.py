@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.handlers.callbacks import TopBoard, TopBoardCode, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import is_unchanged, reply, requires
 from bot.i18n import N_, Translator
@@ -21,7 +22,6 @@ from bot.services.share_stats import Board
 from storage import regions as region_store
 from storage.models import Station
 
-PREFIX = "TOP"
 ROLES = ("informant", "station_admin", "coordinator")
 
 COMMANDS = (command("top", N_("Leaderboards of propagation volume"), *ROLES, order=25),)
@@ -115,12 +115,12 @@ def _row_text(t: Translator, row: share_stats.Ranked, mine: str | None) -> str:
     return f"👉 <b>{text}</b>" if mine else text
 
 
-def _markup(t: Translator, scope: Scope, board: str, period: str) -> InlineKeyboardMarkup:
+def _markup(t: Translator, scope: Scope, board: TopBoardCode, period: str) -> InlineKeyboardMarkup:
     def mark(label: str, on: bool) -> str:
         return f"• {label} •" if on else label
 
     rows: list[list[InlineKeyboardButton]] = []
-    kinds = []
+    kinds: list[tuple[TopBoardCode, str]] = []
     if scope.station is not None:
         kinds.append(("s", t("This station")))
     if scope.area_prefix is not None:
@@ -129,7 +129,7 @@ def _markup(t: Translator, scope: Scope, board: str, period: str) -> InlineKeybo
         rows.append(
             [
                 InlineKeyboardButton(
-                    mark(label, code == board), callback_data=f"{PREFIX}:{code}:{period}"
+                    mark(label, code == board), callback_data=TopBoard(code, period).encode()
                 )
                 for code, label in kinds
             ]
@@ -137,10 +137,12 @@ def _markup(t: Translator, scope: Scope, board: str, period: str) -> InlineKeybo
     rows.append(
         [
             InlineKeyboardButton(
-                mark(t("This week"), period == "week"), callback_data=f"{PREFIX}:{board}:week"
+                mark(t("This week"), period == "week"),
+                callback_data=TopBoard(board, "week").encode(),
             ),
             InlineKeyboardButton(
-                mark(t("This month"), period == "month"), callback_data=f"{PREFIX}:{board}:month"
+                mark(t("This month"), period == "month"),
+                callback_data=TopBoard(board, "month").encode(),
             ),
         ]
     )
@@ -184,7 +186,7 @@ async def top(update: Update, context: KepuContext) -> None:
     if scope.station is None and scope.area_prefix is None:
         await reply(update, context.t("There is no leaderboard for you yet."))
         return
-    board = "s" if scope.station is not None else "a"
+    board: TopBoardCode = "s" if scope.station is not None else "a"
     text = await _render(context, scope, board, "month")
     await reply(update, text, reply_markup=_markup(context.t, scope, board, "month"))
 
@@ -193,13 +195,14 @@ async def top(update: Update, context: KepuContext) -> None:
 async def on_top_button(update: Update, context: KepuContext) -> None:
     """Switch board or period in place."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    parts = query.data.split(":")
-    await query.answer()
-    if len(parts) != 3 or parts[1] not in ("s", "a") or parts[2] not in share_stats.PERIODS:
+    assert query is not None
+    button = TopBoard.decode(query.data)
+    if button is None or button.period not in share_stats.PERIODS:
+        await answer_invalid(update, context)
         return
+    await query.answer()
     scope = await _scope(context)
-    board, period = parts[1], parts[2]
+    board, period = button.board, button.period
     if board == "s" and scope.station is None:
         board = "a"
     if board == "a" and scope.area_prefix is None:
@@ -216,5 +219,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return the /top handlers (group 0)."""
     return [
         CommandHandler("top", top),
-        CallbackQueryHandler(on_top_button, pattern=rf"^{PREFIX}:"),
+        CallbackQueryHandler(on_top_button, pattern=TopBoard.pattern),
     ]

@@ -12,6 +12,14 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
+from bot.handlers.callbacks import (
+    APPLY,
+    ApplyAction,
+    ApplyEdit,
+    ApplyRegion,
+    ApplyVenue,
+    answer_invalid,
+)
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, lines, reply
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
@@ -45,7 +53,7 @@ async def ask_venue(update: Update, context: KepuContext) -> None:
     """Offer the nine venue types of the measures."""
     t = context.t
     buttons = [
-        InlineKeyboardButton(t(name), callback_data=f"APP:venue:{code}")
+        InlineKeyboardButton(t(name), callback_data=ApplyVenue(code).encode())
         for code, name in VENUE_NAMES.items()
     ]
     await reply(
@@ -73,10 +81,18 @@ async def ask_region(
             ),
         )
         return
-    buttons = [InlineKeyboardButton(o.name, callback_data=f"APP:rg:{o.code}") for o in options]
+    buttons = [
+        InlineKeyboardButton(o.name, callback_data=ApplyRegion(o.code).encode()) for o in options
+    ]
     rows = button_rows(buttons, 3)
     if parent is not None:
-        rows.append([InlineKeyboardButton(t("« Back to provinces"), callback_data="APP:rg:top")])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t("« Back to provinces"), callback_data=ApplyRegion("top").encode()
+                )
+            ]
+        )
     where = await region_service.full_name(session=context.session, code=parent)
     text = t("Which county (区/县) is it in? Pick below, or send its 6-digit code.")
     if where:
@@ -103,8 +119,10 @@ def _have_buttons(context: KepuContext) -> InlineKeyboardMarkup:
     return Markup(
         [
             [
-                InlineKeyboardButton(t("Next step ▶"), callback_data="APP:next"),
-                InlineKeyboardButton(t("Clear and redo"), callback_data="APP:clear"),
+                InlineKeyboardButton(t("Next step ▶"), callback_data=ApplyAction("next").encode()),
+                InlineKeyboardButton(
+                    t("Clear and redo"), callback_data=ApplyAction("clear").encode()
+                ),
             ]
         ]
     )
@@ -137,16 +155,16 @@ async def show_summary(update: Update, context: KepuContext, station: Station) -
     if station.status == "rejected" and station.status_reason:
         parts.append(t("Sent back because: {reason}", reason=esc(station.status_reason)))
     buttons = [
-        [InlineKeyboardButton(t("✅ Submit"), callback_data="APP:submit")],
+        [InlineKeyboardButton(t("✅ Submit"), callback_data=ApplyAction("submit").encode())],
         [
-            InlineKeyboardButton(t("Edit name"), callback_data="APP:edit:name"),
-            InlineKeyboardButton(t("Edit venue"), callback_data="APP:edit:venue"),
+            InlineKeyboardButton(t("Edit name"), callback_data=ApplyEdit("name").encode()),
+            InlineKeyboardButton(t("Edit venue"), callback_data=ApplyEdit("venue").encode()),
         ],
         [
-            InlineKeyboardButton(t("Edit address"), callback_data="APP:edit:address"),
-            InlineKeyboardButton(t("Edit county"), callback_data="APP:edit:region"),
+            InlineKeyboardButton(t("Edit address"), callback_data=ApplyEdit("address").encode()),
+            InlineKeyboardButton(t("Edit county"), callback_data=ApplyEdit("region").encode()),
         ],
-        [InlineKeyboardButton(t("Edit evidence"), callback_data="APP:edit:have")],
+        [InlineKeyboardButton(t("Edit evidence"), callback_data=ApplyEdit("have").encode())],
     ]
     await reply(update, "\n".join(parts), reply_markup=Markup(buttons))
 
@@ -370,16 +388,18 @@ FLOWS: dict[str, Mapping[str, StepHandler]] = {
 async def on_button(update: Update, context: KepuContext) -> None:
     """Handle the application's buttons (APP:…)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
     t = context.t
+    button = APPLY.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     dialog = await get_dialog(update, context)
     if dialog is None or dialog.flow != "apply" or context.person is None:
         await query.answer(t("This form is closed. Send /apply to continue."), show_alert=True)
         return
-    _, action, *rest = query.data.split(":")
-    arg = rest[0] if rest else ""
     try:
-        await _button(update, context, dialog, action, arg)
+        await _button(update, context, dialog, button)
     except StationError as exc:
         await query.answer()
         await reply(update, error_text(t, exc))
@@ -388,15 +408,18 @@ async def on_button(update: Update, context: KepuContext) -> None:
 
 
 async def _button(
-    update: Update, context: KepuContext, dialog: Dialog, action: str, arg: str
+    update: Update,
+    context: KepuContext,
+    dialog: Dialog,
+    button: ApplyAction | ApplyVenue | ApplyRegion | ApplyEdit,
 ) -> None:
     query = update.callback_query
     assert query is not None
     t = context.t
     now = context.runtime.now()
-    if action == "venue" and dialog.step == "venue":
+    if isinstance(button, ApplyVenue) and dialog.step == "venue":
         await query.answer()
-        venue = station_service.check_venue(arg)
+        venue = station_service.check_venue(button.code)
         await query.edit_message_reply_markup(None)
         await reply(update, t("Venue: {venue} ✓", venue=t(VENUE_NAMES[venue])))
         if "station_id" in dialog.data:
@@ -417,8 +440,9 @@ async def _button(
             )
             dialog.data["station_id"] = station.id
         await advance(update, context, dialog)
-    elif action == "rg" and dialog.step == "region":
+    elif isinstance(button, ApplyRegion) and dialog.step == "region":
         await query.answer()
+        arg = button.code
         if arg == "top":
             await ask_region(update, context)
             return
@@ -429,7 +453,7 @@ async def _button(
         county = await region_service.resolve_county(session=context.session, text=arg)
         await query.edit_message_reply_markup(None)
         await _set_region(update, context, dialog, county.code)
-    elif action == "next" and dialog.step == "have":
+    elif button == ApplyAction("next") and dialog.step == "have":
         have = HAVES[int(dialog.data.get("have", 0))]
         summary = await station_service.evidence_summary(
             session=context.session, station_id=int(dialog.data["station_id"])
@@ -448,7 +472,7 @@ async def _button(
             return
         dialog.data.pop("editing_haves", None)
         await advance(update, context, dialog)
-    elif action == "clear" and dialog.step == "have":
+    elif button == ApplyAction("clear") and dialog.step == "have":
         have = HAVES[int(dialog.data.get("have", 0))]
         await station_service.clear_draft_evidence(
             session=context.session,
@@ -458,20 +482,15 @@ async def _button(
         )
         await query.answer(t("Cleared. Send the evidence again."))
         await ask_have(update, context, dialog)
-    elif action == "edit" and dialog.step == "summary":
+    elif isinstance(button, ApplyEdit) and dialog.step == "summary":
         await query.answer()
         await query.edit_message_reply_markup(None)
-        extra: dict[str, Any] = {"editing": arg != "have", "have": 0}
-        if arg == "have":
+        extra: dict[str, Any] = {"editing": button.part != "have", "have": 0}
+        if button.part == "have":
             extra["editing_haves"] = True
-        await goto(
-            context,
-            dialog,
-            arg if arg in ("name", "venue", "address", "region", "have") else "summary",
-            **extra,
-        )
+        await goto(context, dialog, button.part, **extra)
         await prompt(update, context, dialog)
-    elif action == "submit" and dialog.step == "summary":
+    elif button == ApplyAction("submit") and dialog.step == "summary":
         await _submit(update, context, dialog)
     else:
         await query.answer(t("That button is from an earlier step."), show_alert=False)
@@ -514,5 +533,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return /apply and its buttons (command group)."""
     return [
         CommandHandler("apply", apply, filters=filters.ChatType.PRIVATE),
-        CallbackQueryHandler(on_button, pattern=r"^APP:"),
+        CallbackQueryHandler(on_button, pattern=APPLY.pattern),
     ]

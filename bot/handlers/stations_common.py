@@ -69,14 +69,6 @@ async def send_notices(context: KepuContext, notices: Iterable[Notice]) -> int:
     return sent
 
 
-def station_button(update: Update) -> tuple[str, int] | None:
-    """Return (action, station id) of a ``PREFIX:action:id`` button, or None if malformed."""
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    _, action, sid = (query.data.split(":") + ["", ""])[:3]
-    return (action, int(sid)) if sid.isdigit() else None
-
-
 async def report_decision(
     update: Update, context: KepuContext, text: str, notices: Iterable[Notice]
 ) -> None:

@@ -9,9 +9,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from bot.handlers.callbacks import ManageButton, StationsPage, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, is_unchanged, reply, requires
-from bot.handlers.stations_common import actor_of, error_text, report_decision, station_button
+from bot.handlers.stations_common import actor_of, error_text, report_decision
 from bot.handlers.stations_review import ask_reason_if_allowed, card_text, review_buttons
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
@@ -43,7 +44,6 @@ COMMANDS = (
 Markup = InlineKeyboardMarkup
 LIST_LIMIT = 20  # station buttons per page of /stations
 LISTED_STATES = ("recognised", "rectifying", "submitted", "county_approved")
-PAGE_DATA = "MGT:page:"  # + the 0-based page number
 
 
 def _prefixes(context: KepuContext) -> list[str] | None:
@@ -77,8 +77,11 @@ async def _list_page(context: KepuContext, page: int) -> tuple[str, Markup | Non
         limit=LIST_LIMIT,
     )
     buttons = [
-        InlineKeyboardButton(f"#{s.id} {s.name}"[:40], callback_data=f"MGT:open:{s.id}")
+        InlineKeyboardButton(
+            f"#{s.id} {s.name}"[:40], callback_data=ManageButton("open", s.id).encode()
+        )
         for s in stations
+        if s.id is not None
     ]
     rows = button_rows(buttons, 1)
     if pages > 1:
@@ -94,16 +97,20 @@ async def _list_page(context: KepuContext, page: int) -> tuple[str, Markup | Non
         nav: list[InlineKeyboardButton] = []
         if page > 0:
             nav.append(
-                InlineKeyboardButton(t("‹ Previous"), callback_data=f"{PAGE_DATA}{page - 1}")
+                InlineKeyboardButton(
+                    t("‹ Previous"), callback_data=StationsPage(page - 1).encode()
+                )
             )
         nav.append(  # pressing it reloads the page
             InlineKeyboardButton(
                 t("Page {page}/{pages}", page=page + 1, pages=pages),
-                callback_data=f"{PAGE_DATA}{page}",
+                callback_data=StationsPage(page).encode(),
             )
         )
         if page + 1 < pages:
-            nav.append(InlineKeyboardButton(t("Next ›"), callback_data=f"{PAGE_DATA}{page + 1}"))
+            nav.append(
+                InlineKeyboardButton(t("Next ›"), callback_data=StationsPage(page + 1).encode())
+            )
         rows.append(nav)
     return "\n".join(lines), Markup(rows) if rows else None
 
@@ -117,9 +124,13 @@ async def stations_list(update: Update, context: KepuContext) -> None:
 async def stations_page(update: Update, context: KepuContext) -> None:
     """Show another page of /stations in the same message (MGT:page:N)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    button = StationsPage.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
     await query.answer()
-    text, markup = await _list_page(context, int(query.data.removeprefix(PAGE_DATA)))
+    text, markup = await _list_page(context, button.page)
     try:
         await query.edit_message_text(text, parse_mode="HTML", reply_markup=markup)
     except BadRequest as exc:
@@ -133,6 +144,7 @@ def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
     """Return the management actions this person may take on the station now."""
     t = context.t
     grants, sid = context.scope.roles, station.id
+    assert sid is not None
 
     def may(action: str) -> bool:
         return can_act_on_station(grants, action, station.region_code, sid)
@@ -140,14 +152,20 @@ def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
     row: list[InlineKeyboardButton] = []
     if station.status == "recognised" and may("rectify"):
         row.append(
-            InlineKeyboardButton(t("⚠ Order rectification"), callback_data=f"MGT:rect:{sid}")
+            InlineKeyboardButton(
+                t("⚠ Order rectification"), callback_data=ManageButton("rect", sid).encode()
+            )
         )
     if station.status == "rectifying" and may("lift"):
         row.append(
-            InlineKeyboardButton(t("✔ Lift rectification"), callback_data=f"MGT:lift:{sid}")
+            InlineKeyboardButton(
+                t("✔ Lift rectification"), callback_data=ManageButton("lift", sid).encode()
+            )
         )
     if station.status == "rectifying" and may("revoke"):
-        row.append(InlineKeyboardButton(t("✖ Revoke"), callback_data=f"MGT:revoke:{sid}"))
+        row.append(
+            InlineKeyboardButton(t("✖ Revoke"), callback_data=ManageButton("revoke", sid).encode())
+        )
     return review_buttons(context, station) + ([row] if row else [])
 
 
@@ -192,11 +210,11 @@ async def on_button(update: Update, context: KepuContext) -> None:
     """Handle MGT:… buttons."""
     query = update.callback_query
     assert query is not None
-    button = station_button(update)
+    button = ManageButton.decode(query.data)
     if button is None:
-        await query.answer()
+        await answer_invalid(update, context)
         return
-    action, station_id = button
+    action, station_id = button.action, button.station_id
     try:
         if action == "open":
             await query.answer()
@@ -229,6 +247,6 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("stations", requires("coordinator")(stations_list)),
         CommandHandler("station", requires("coordinator", "station_admin")(station_command)),
         # Pages of /stations before the other MGT: buttons; the role is checked on every press.
-        CallbackQueryHandler(requires("coordinator")(stations_page), pattern=r"^MGT:page:\d+$"),
-        CallbackQueryHandler(on_button, pattern=r"^MGT:"),
+        CallbackQueryHandler(requires("coordinator")(stations_page), pattern=StationsPage.pattern),
+        CallbackQueryHandler(on_button, pattern=ManageButton.pattern),
     ]

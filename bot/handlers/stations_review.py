@@ -15,6 +15,7 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.core.zh_dates import parse_date
+from bot.handlers.callbacks import ReviewButton, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
@@ -23,7 +24,6 @@ from bot.handlers.stations_common import (
     error_text,
     report_decision,
     send_notices,
-    station_button,
 )
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
@@ -67,6 +67,7 @@ async def pending(update: Update, context: KepuContext) -> None:
     lines = [t("<b>Waiting for your review</b>")]
     buttons = []
     for station in stations:
+        assert station.id is not None
         where = await region_service.full_name(session=context.session, code=station.region_code)
         lines.append(
             t(
@@ -79,7 +80,8 @@ async def pending(update: Update, context: KepuContext) -> None:
         )
         buttons.append(
             InlineKeyboardButton(
-                f"#{station.id} {station.name}"[:40], callback_data=f"REV:open:{station.id}"
+                f"#{station.id} {station.name}"[:40],
+                callback_data=ReviewButton("open", station.id).encode(),
             )
         )
     await reply(update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 1)))
@@ -153,6 +155,7 @@ def review_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
     """Return the review decisions this person may take on the station now."""
     t = context.t
     grants, sid = context.scope.roles, station.id
+    assert sid is not None
 
     def may(action: str) -> bool:
         return can_act_on_station(grants, action, station.region_code, sid)
@@ -162,16 +165,22 @@ def review_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
         rows.append(
             [
                 InlineKeyboardButton(
-                    t("✅ Approve (on-site check)"), callback_data=f"REV:ok:{sid}"
+                    t("✅ Approve (on-site check)"), callback_data=ReviewButton("ok", sid).encode()
                 ),
-                InlineKeyboardButton(t("❌ Reject"), callback_data=f"REV:no:{sid}"),
+                InlineKeyboardButton(
+                    t("❌ Reject"), callback_data=ReviewButton("no", sid).encode()
+                ),
             ]
         )
     if station.status == "county_approved" and may("city_recognise"):
         rows.append(
             [
-                InlineKeyboardButton(t("🏅 Recognise"), callback_data=f"REV:rec:{sid}"),
-                InlineKeyboardButton(t("↩ Send back"), callback_data=f"REV:back:{sid}"),
+                InlineKeyboardButton(
+                    t("🏅 Recognise"), callback_data=ReviewButton("rec", sid).encode()
+                ),
+                InlineKeyboardButton(
+                    t("↩ Send back"), callback_data=ReviewButton("back", sid).encode()
+                ),
             ]
         )
     return rows
@@ -201,11 +210,11 @@ async def on_button(update: Update, context: KepuContext) -> None:
     """Handle REV:… buttons: open a card, start a decision."""
     query = update.callback_query
     assert query is not None
-    button = station_button(update)
+    button = ReviewButton.decode(query.data)
     if button is None:
-        await query.answer()
+        await answer_invalid(update, context)
         return
-    action, station_id = button
+    action, station_id = button.action, button.station_id
     actor, now = actor_of(context), context.runtime.now()
     try:
         if action == "open":
@@ -248,8 +257,8 @@ async def ask_date(update: Update, context: KepuContext) -> None:
     t = context.t
     buttons = [
         [
-            InlineKeyboardButton(t("Today"), callback_data="REV:today:0"),
-            InlineKeyboardButton(t("Yesterday"), callback_data="REV:yday:0"),
+            InlineKeyboardButton(t("Today"), callback_data=ReviewButton("today", 0).encode()),
+            InlineKeyboardButton(t("Yesterday"), callback_data=ReviewButton("yday", 0).encode()),
         ]
     ]
     await reply(
@@ -516,5 +525,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return /pending and the review buttons (command group)."""
     return [
         CommandHandler("pending", requires("coordinator")(pending)),
-        CallbackQueryHandler(on_button, pattern=r"^REV:"),
+        CallbackQueryHandler(on_button, pattern=ReviewButton.pattern),
     ]
