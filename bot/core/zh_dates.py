@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.core.zh_numbers import fold_width, parse_number
 
@@ -279,3 +279,22 @@ def _to_24h(hour: int, period: str | None, ampm: str) -> int:
     if (period == "凌晨" or ampm == "am") and hour == 12:
         return 0
     return hour
+
+
+def parse_upcoming(text: str, *, now: datetime) -> datetime | None:
+    """Return the future moment a date and time in text mean (publishing, scheduling).
+
+    The same forms as ``parse_date`` (2026-12-01 09:30, 12月1日 9:30, 下周三上午10点…), and a
+    time is required. A date written without a year that has already passed this year
+    means next year's: a schedule is about the future. ``now`` is local and aware; the
+    result carries its timezone. None when the text names no such moment.
+    """
+    found = parse_date(text, today=now.date())
+    if found is None or found.time is None:
+        return None
+    moment = datetime.combine(found.value, found.time, tzinfo=now.tzinfo)
+    if moment <= now and found.form in ("month_day", "day_month"):
+        next_year = _make_date(found.value.year + 1, found.value.month, found.value.day)
+        if next_year is not None:
+            moment = datetime.combine(next_year, found.time, tzinfo=now.tzinfo)
+    return moment

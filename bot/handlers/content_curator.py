@@ -22,6 +22,7 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
+from bot.core.zh_dates import parse_upcoming
 from bot.handlers.callbacks import (
     CATALOG,
     NEW_CONTENT,
@@ -233,23 +234,14 @@ async def _ask_schedule(update: Update, context: KepuContext) -> None:
     )
 
 
-def parse_local_datetime(text: str, tz: Any) -> dt.datetime | None:
-    """Parse "YYYY-MM-DD HH:MM" (or with T) as local time; None if it is not one."""
-    cleaned = text.strip().replace("T", " ").replace("：", ":")
-    for fmt in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return dt.datetime.strptime(cleaned, fmt).replace(tzinfo=tz)
-        except ValueError:
-            continue
-    return None
-
-
 async def step_schedule(update: Update, context: KepuContext, dialog: Dialog) -> None:
     """Take a date and time in the future."""
     message = update.effective_message
     runtime = context.runtime
-    when = parse_local_datetime(
-        message.text or "" if message else "", runtime.settings.scheduler.tz
+    # The project's one date parser: 2026-12-01 09:30, 12月1日 上午9点半, 下周三 10:00 …
+    when = parse_upcoming(
+        message.text or "" if message else "",
+        now=runtime.now().astimezone(runtime.settings.scheduler.tz),
     )
     t = context.t
     if when is None:

@@ -92,7 +92,7 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
             count=detail.get("city_count", "—"),
         ),
     ]
-    if proposal.status != "proposed":
+    if not decisions.is_open(proposal):
         parts.append(t("Decision: {status}", status=t(STATUS_NAMES[proposal.status])))
     return "\n".join(parts)
 
@@ -156,9 +156,7 @@ async def evaluation(update: Update, context: KepuContext) -> None:
 def _decide_buttons(
     context: KepuContext, proposal: EvaluationProposal, station: Station
 ) -> Markup | None:
-    if proposal.status != "proposed" or not decisions.may_decide(
-        context.scope.roles, proposal.kind, station.region_code
-    ):
+    if not decisions.may_decide_now(context.scope.roles, proposal, station.region_code):
         return None
     t = context.t
     assert proposal.id is not None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -19,7 +19,6 @@ from bot.runtime.context import KepuContext
 from bot.services import review as review_service
 from bot.services.access import (
     administered_station_ids,
-    can_act_on_station,
     coordinator_regions,
     is_admin,
     region_prefix,
@@ -140,32 +139,24 @@ async def stations_page(update: Update, context: KepuContext) -> None:
         await reply(update, text, reply_markup=markup)
 
 
+# Dynamic management (state machine actions) as buttons: label and callback tag.
+MANAGE_BUTTONS: dict[str, tuple[str, Literal["rect", "lift", "revoke"]]] = {
+    "rectify": (N_("⚠ Order rectification"), "rect"),
+    "lift": (N_("✔ Lift rectification"), "lift"),
+    "revoke": (N_("✖ Revoke"), "revoke"),
+}
+
+
 def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKeyboardButton]]:
     """Return the management actions this person may take on the station now."""
-    t = context.t
-    grants, sid = context.scope.roles, station.id
+    sid = station.id
     assert sid is not None
-
-    def may(action: str) -> bool:
-        return can_act_on_station(grants, action, station.region_code, sid)
-
-    row: list[InlineKeyboardButton] = []
-    if station.status == "recognised" and may("rectify"):
-        row.append(
-            InlineKeyboardButton(
-                t("⚠ Order rectification"), callback_data=ManageButton("rect", sid).encode()
-            )
-        )
-    if station.status == "rectifying" and may("lift"):
-        row.append(
-            InlineKeyboardButton(
-                t("✔ Lift rectification"), callback_data=ManageButton("lift", sid).encode()
-            )
-        )
-    if station.status == "rectifying" and may("revoke"):
-        row.append(
-            InlineKeyboardButton(t("✖ Revoke"), callback_data=ManageButton("revoke", sid).encode())
-        )
+    allowed = review_service.available_actions(context.scope.roles, station)
+    row = [
+        InlineKeyboardButton(context.t(label), callback_data=ManageButton(tag, sid).encode())
+        for action, (label, tag) in MANAGE_BUTTONS.items()
+        if action in allowed
+    ]
     return review_buttons(context, station) + ([row] if row else [])
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
 from telegram.error import TelegramError
@@ -30,7 +30,6 @@ from bot.runtime.context import KepuContext
 from bot.services import regions as region_service
 from bot.services import review as review_service
 from bot.services import stations as station_service
-from bot.services.access import can_act_on_station
 from bot.services.stations import HAVE_NAMES, STATE_NAMES, VENUE_NAMES, StationError
 from storage import stations as station_store
 from storage.models import Station
@@ -151,38 +150,39 @@ async def card_text(context: KepuContext, station: Station) -> str:
     return "\n".join(parts)
 
 
+# The review decisions (state machine actions) as buttons: label and callback tag.
+REVIEW_ROWS = (("county_approve", "county_reject"), ("city_recognise", "city_send_back"))
+REVIEW_LABELS = {
+    "county_approve": N_("✅ Approve (on-site check)"),
+    "county_reject": N_("❌ Reject"),
+    "city_recognise": N_("🏅 Recognise"),
+    "city_send_back": N_("↩ Send back"),
+}
+REVIEW_TAGS: dict[str, Literal["ok", "no", "rec", "back"]] = {
+    "county_approve": "ok",
+    "county_reject": "no",
+    "city_recognise": "rec",
+    "city_send_back": "back",
+}
+
+
 def review_buttons(context: KepuContext, station: Station) -> list[list[InlineKeyboardButton]]:
     """Return the review decisions this person may take on the station now."""
-    t = context.t
-    grants, sid = context.scope.roles, station.id
+    sid = station.id
     assert sid is not None
-
-    def may(action: str) -> bool:
-        return can_act_on_station(grants, action, station.region_code, sid)
-
+    allowed = review_service.available_actions(context.scope.roles, station)
     rows: list[list[InlineKeyboardButton]] = []
-    if station.status == "submitted" and may("county_approve"):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    t("✅ Approve (on-site check)"), callback_data=ReviewButton("ok", sid).encode()
-                ),
-                InlineKeyboardButton(
-                    t("❌ Reject"), callback_data=ReviewButton("no", sid).encode()
-                ),
-            ]
-        )
-    if station.status == "county_approved" and may("city_recognise"):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    t("🏅 Recognise"), callback_data=ReviewButton("rec", sid).encode()
-                ),
-                InlineKeyboardButton(
-                    t("↩ Send back"), callback_data=ReviewButton("back", sid).encode()
-                ),
-            ]
-        )
+    for stage in REVIEW_ROWS:  # one row per review stage: decide, or refuse
+        row = [
+            InlineKeyboardButton(
+                context.t(REVIEW_LABELS[action]),
+                callback_data=ReviewButton(REVIEW_TAGS[action], sid).encode(),
+            )
+            for action in stage
+            if action in allowed
+        ]
+        if row:
+            rows.append(row)
     return rows
 
 

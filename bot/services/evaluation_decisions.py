@@ -73,6 +73,18 @@ def may_decide(grants: Sequence[RoleGrant], kind: str, region_code: str | None) 
     )
 
 
+def is_open(proposal: EvaluationProposal) -> bool:
+    """Tell whether a proposal still waits for a decision."""
+    return proposal.status == "proposed"
+
+
+def may_decide_now(
+    grants: Sequence[RoleGrant], proposal: EvaluationProposal, region_code: str | None
+) -> bool:
+    """Tell whether the person may decide this proposal now: still open, and in their area."""
+    return is_open(proposal) and may_decide(grants, proposal.kind, region_code)
+
+
 def why_text(
     proposal: EvaluationProposal | Proposal, params: EvaluationSettings, translate: Any
 ) -> str:

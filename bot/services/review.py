@@ -25,6 +25,7 @@ from bot.services.stations import (
     TRANSITIONS,
     Notice,
     StationError,
+    legal_actions,
     missing_parts,
     next_state,
 )
@@ -78,6 +79,15 @@ def _notices(people_: Iterable[Person], message: str, **params: Any) -> list[Not
         seen.add(person.telegram_id)
         out.append(Notice(person.telegram_id, person.language, message, dict(params)))
     return out
+
+
+def available_actions(grants: Iterable[RoleGrant], station: Station) -> list[str]:
+    """Return what this person may do to the station now: legal in its state and in their role."""
+    return [
+        action
+        for action in legal_actions(station.status)
+        if can_act_on_station(grants, action, station.region_code, station.id)
+    ]
 
 
 async def _coordinators(session: AsyncSession, codes: Sequence[str]) -> Sequence[Person]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from datetime import date, time, timedelta
 
@@ -15,6 +16,7 @@ from bot.core.zh_dates import (
     looks_like_date,
     parse_date,
     parse_time,
+    parse_upcoming,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -239,3 +241,30 @@ def test_never_raises(text: str, today: date) -> None:
         assert 0 <= found.start < found.end <= len(text)
     parse_time(text)
     looks_like_date(text)
+
+
+NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-12-02 09:30", dt.datetime(2026, 12, 2, 9, 30)),
+        ("2026/12/5 08:00", dt.datetime(2026, 12, 5, 8, 0)),
+        ("12月3日 下午3点", dt.datetime(2026, 12, 3, 15, 0)),
+        ("下周三 10:00", dt.datetime(2026, 12, 9, 10, 0)),
+        # Passed this year and written without a year: next year's.
+        ("11月20日 9:30", dt.datetime(2027, 11, 20, 9, 30)),
+        # A written year is taken as written, even in the past (the caller refuses it).
+        ("2026-12-01 09:30", dt.datetime(2026, 12, 1, 9, 30)),
+    ],
+)
+def test_upcoming_moments_for_schedules(text: str, expected: dt.datetime) -> None:
+    found = parse_upcoming(text, now=NOW)
+    assert found is not None
+    assert found.replace(tzinfo=None) == expected and found.utcoffset() == NOW.utcoffset()
+
+
+@pytest.mark.parametrize("text", ["12月3日", "hello", "", "2月30日 10:00"])
+def test_no_upcoming_moment_without_a_valid_date_and_time(text: str) -> None:
+    assert parse_upcoming(text, now=NOW) is None
