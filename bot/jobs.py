@@ -25,9 +25,8 @@ from bot.core.periods import (
     previous_week_period,
     previous_year_period,
 )
-from bot.handlers.digest_delivery import RenderedDigest, deliver
 from bot.i18n import get_translator
-from bot.reports.digest import render
+from bot.reports.digest import RenderedDigest, deliver, render
 from bot.runtime.context import Runtime
 from bot.runtime.scheduler import JobContext, JobSpec, run_job
 from bot.services import digest as digest_service

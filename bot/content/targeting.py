@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.services.access import region_contains
+from bot.core.regions import region_contains
 
 
 def wants_category(interests: Sequence[str], categories: Iterable[str]) -> bool:

@@ -7,9 +7,9 @@ deliverer and the curators' push progress reports.
 from __future__ import annotations
 
 from bot import jobs
-from bot.content.delivery import ContentDeliverer, PushProgress
 from bot.handlers import content_browse, content_curator
 from bot.handlers.commands import command
+from bot.handlers.content_delivery import ContentDeliverer, PushProgress
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_
 

@@ -12,10 +12,9 @@ from bot import jobs
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.commands import command
 from bot.handlers.common import esc, requires
-from bot.handlers.digest_delivery import deliver
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_, Translator
-from bot.reports.digest import render
+from bot.reports.digest import deliver, render
 from bot.runtime.context import KepuContext
 from bot.services import digest as digest_service
 from bot.services.access import coordinates, coordinator_regions

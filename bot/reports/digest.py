@@ -1,15 +1,21 @@
-"""Render a digest for one reader: HTML message text, chart PNG and XLSX, all localised."""
+"""A digest for one reader: HTML message text, chart PNG and XLSX, all localised; sending it."""
 
 from __future__ import annotations
 
 import asyncio
 import html
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
+
+from telegram import Message
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.config import PropagationSettings
 from bot.i18n import N_, Translator
 from bot.reports.chart import ChartSeries, WeeklyChartData, render_weekly_chart
 from bot.reports.xlsx import Sheet, write_table_xlsx
+from bot.runtime.ratelimit import retry_after_seconds
 from bot.services.digest import DigestData, change
 from storage.models import ShareEvent
 
@@ -331,3 +337,54 @@ def formula_text(t: Translator, weights: PropagationSettings) -> str:
         wr=wr,
         wv=wv,
     )
+
+
+# --- sending -----------------------------------------------------------------------------
+
+SEND_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class DigestDelivery:
+    """How one delivery ended: sent, blocked or failed, and the text's message id."""
+
+    state: str
+    error: str | None = None
+    message_id: int | None = None
+
+
+async def _call(func: Callable[..., Awaitable[Message]], *args: Any, **kwargs: Any) -> Message:
+    """Call a send method, waiting out flood control and retrying network errors."""
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await func(*args, **kwargs)
+        except RetryAfter as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(retry_after_seconds(exc))
+        except NetworkError:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(attempt)
+    raise AssertionError("unreachable")
+
+
+async def deliver(bot: Any, chat_id: int, digest: RenderedDigest) -> DigestDelivery:
+    """Send the text, the chart and the spreadsheet; tell how it ended."""
+    try:
+        first = await _call(bot.send_message, chat_id, digest.text, parse_mode="HTML")
+        await _call(
+            bot.send_photo, chat_id, digest.png, caption=digest.caption, filename=digest.png_name
+        )
+        await _call(
+            bot.send_document,
+            chat_id,
+            digest.xlsx,
+            filename=digest.xlsx_name,
+            caption=digest.caption,
+        )
+    except Forbidden as exc:
+        return DigestDelivery("blocked", f"Forbidden: {exc.message}")
+    except TelegramError as exc:
+        return DigestDelivery("failed", f"{type(exc).__name__}: {exc.message}")
+    return DigestDelivery("sent", message_id=int(first.message_id))

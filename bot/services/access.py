@@ -9,28 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from bot.core.regions import LEVEL_PREFIX, level_of, region_contains, region_prefix
 from storage.models import RoleGrant
 
-LEVEL_PREFIX = {"province": 2, "city": 4, "county": 6}
-
-
-def level_of(code: str) -> str:
-    """Return the level a 6-digit code denotes (xx0000 province, xxxx00 city, else county)."""
-    if code.endswith("0000"):
-        return "province"
-    if code.endswith("00"):
-        return "city"
-    return "county"
-
-
-def region_prefix(code: str, level: str | None = None) -> str:
-    """Return the code prefix every region inside ``code`` starts with."""
-    return code[: LEVEL_PREFIX[level or level_of(code)]]
-
-
-def region_contains(outer: str, inner: str, outer_level: str | None = None) -> bool:
-    """Tell whether region ``inner`` lies inside (or is) region ``outer``."""
-    return inner.startswith(region_prefix(outer, outer_level))
+__all__ = ["LEVEL_PREFIX", "level_of", "region_contains", "region_prefix"]
 
 
 def is_admin(grants: Iterable[RoleGrant]) -> bool:
