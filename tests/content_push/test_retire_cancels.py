@@ -329,7 +329,7 @@ async def test_a_retire_stops_the_rest_of_a_batch_already_claimed(
     sandbox, standalone_runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender re-reads the item while sending, so a claimed batch stops short too."""
-    from bot.content import delivery as delivery_module
+    from bot.handlers import content_delivery as delivery_module
     from bot.runtime.outbox import OutboxOptions
     from tests.content_push.conftest import standalone_worker
 
