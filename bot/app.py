@@ -55,6 +55,7 @@ from bot.handlers.feature import (
 )
 from bot.i18n import get_translator
 from bot.runtime.context import KepuContext, Runtime, system_clock
+from bot.runtime.effects import KepuBot
 from bot.runtime.inbox import record_handler_error
 from bot.runtime.outbox import OutboxOptions, OutboxWorker, outbox_service, wake_on_commit
 from bot.runtime.ratelimit import KepuRateLimiter
@@ -130,18 +131,22 @@ def build_application(
     runtime = runtime or build_runtime(settings)
     assembly = Assembly.of(features)
     tg = settings.telegram
+    # Our bot class: inside an update, visible effects go to the outbox (bot.runtime.effects).
+    bot = KepuBot(
+        token=token,
+        base_url=tg.base_url,
+        base_file_url=tg.base_file_url,
+        request=HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=30),
+        get_updates_request=HTTPXRequest(read_timeout=tg.poll_timeout + 15),
+        defaults=Defaults(parse_mode="HTML", tzinfo=settings.scheduler.tz),
+        arbitrary_callback_data=False,
+        rate_limiter=KepuRateLimiter(settings.limits),
+    )
     app: KepuApplication = (
         ApplicationBuilder()
-        .token(token)
-        .base_url(tg.base_url)
-        .base_file_url(tg.base_file_url)
+        .bot(bot)
         .updater(None)  # our poller/webhook stores updates in the inbox first
         .context_types(ContextTypes(context=KepuContext))
-        .rate_limiter(KepuRateLimiter(settings.limits))
-        .request(HTTPXRequest(connection_pool_size=64, read_timeout=15, write_timeout=30))
-        .get_updates_request(HTTPXRequest(read_timeout=tg.poll_timeout + 15))
-        .defaults(Defaults(parse_mode="HTML", tzinfo=settings.scheduler.tz))
-        .arbitrary_callback_data(False)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .build()

@@ -172,6 +172,9 @@ class LimitsSettings(_Section):
     max_retries: int = Field(default=3, ge=0)
     inbox_max_attempts: int = Field(default=5, ge=1)
     inbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Unsent replies one chat may have before further replies are dropped (with one notice
+    # a minute): a user writing faster than Telegram lets the bot answer is throttled.
+    reply_backlog: int = Field(default=8, ge=1)
 
 
 class StationsSettings(_Section):

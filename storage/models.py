@@ -479,6 +479,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_outbox_message_dedupe"),
         Index("ix_outbox_message_state", "state", "next_attempt_at"),
+        # A chat's replies go out in order: the claim looks for earlier unsent ones.
+        Index("ix_outbox_message_chat", "chat_id", "state", "id"),
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -135,6 +135,56 @@ async def enqueue(
     return added
 
 
+async def enqueue_one(
+    *, session: AsyncSession, message: NewMessage, now: dt.datetime
+) -> int | None:
+    """Insert one message row; return its id (None when its dedupe key already exists)."""
+    stmt = (
+        insert_for(session, _T)
+        .values(
+            push_id=None,
+            chat_id=message.chat_id,
+            kind=message.kind,
+            payload=message.payload,
+            state="pending",
+            attempts=0,
+            next_attempt_at=message.due_at,
+            dedupe_key=message.dedupe_key,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(_T.c.id)
+    )
+    row_id = (await session.execute(stmt)).scalar_one_or_none()
+    if row_id is not None:
+        session.info[ENQUEUED] = True
+    return row_id
+
+
+# Conversation rows (replies and notices) of one chat go out in order; pushes need not.
+ORDERED_KINDS = ("api", "message")
+
+
+async def pending_count(*, session: AsyncSession, chat_id: int) -> int:
+    """Return how many conversation rows to ``chat_id`` are still unsent."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(_T)
+        .where(
+            _T.c.chat_id == chat_id, _T.c.state == "pending", _T.c.kind.in_(ORDERED_KINDS)
+        )
+    )
+    return int(count or 0)
+
+
+async def sent_message_id(*, session: AsyncSession, row_id: int) -> int | None:
+    """Return the Telegram message id a sent row got (None if it was not sent)."""
+    value = await session.scalar(
+        select(_T.c.telegram_message_id).where(_T.c.id == row_id, _T.c.state == "sent")
+    )
+    return int(value) if value is not None else None
+
+
 async def bring_forward(
     *, session: AsyncSession, push_id: int, due: dict[str, dt.datetime]
 ) -> dict[int | None, int]:
@@ -171,10 +221,29 @@ async def bring_forward(
 async def claim_due(
     *, session: AsyncSession, now: dt.datetime, lease_until: dt.datetime, limit: int
 ) -> list[ClaimedMessage]:
-    """Lease up to ``limit`` due pending rows to the caller, oldest due first."""
+    """Lease up to ``limit`` due pending rows to the caller, oldest due first.
+
+    A conversation row is not due while an earlier one of its chat waits (leased to a
+    sender, or put off): replies and edits reach a chat in the order they were written.
+    """
+    earlier = _T.alias("earlier")
+    waiting_before = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.chat_id == _T.c.chat_id,
+            earlier.c.kind.in_(ORDERED_KINDS),
+            earlier.c.state == "pending",
+            earlier.c.id < _T.c.id,
+        )
+        .exists()
+    )
     due = (
         select(_T.c.id)
-        .where(_T.c.state == "pending", _T.c.next_attempt_at <= now)
+        .where(
+            _T.c.state == "pending",
+            _T.c.next_attempt_at <= now,
+            or_(_T.c.kind.not_in(ORDERED_KINDS), ~waiting_before),
+        )
         .order_by(_T.c.next_attempt_at, _T.c.id)
         .limit(limit)
     )
@@ -389,10 +458,16 @@ async def finish_push(*, session: AsyncSession, push_id: int, now: dt.datetime) 
 
 
 async def messages_of(
-    *, session: AsyncSession, push_id: int | None = None, chat_id: int | None = None
+    *,
+    session: AsyncSession,
+    push_id: int | None = None,
+    chat_id: int | None = None,
+    kind: str | None = None,
 ) -> list[OutboxMessage]:
-    """Return rows of a push or a chat (tests, status)."""
+    """Return rows of a push, a chat or a kind (tests, status)."""
     stmt = select(OutboxMessage).order_by(col(OutboxMessage.id))
+    if kind is not None:
+        stmt = stmt.where(col(OutboxMessage.kind) == kind)
     if push_id is not None:
         stmt = stmt.where(col(OutboxMessage.push_id) == push_id)
     if chat_id is not None:

@@ -8,21 +8,17 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.content.cards import (
-    CardRecipient,
-    build_card,
     localised,
-    send_card,
-    sent_file_id,
-    uploads_file,
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.handlers.callbacks import FEED, FeedPage, FeedShow, answer_invalid
 from bot.handlers.common import button_rows, esc, reply, role_names
-from bot.handlers.feature import assembly_of
 from bot.i18n import Translator
 from bot.runtime.context import KepuContext
 from storage import content as content_store
+from storage import outbox as outbox_store
 from storage.models import ContentItem
+from storage.outbox import NewMessage
 
 FEED_PAGE = 5
 SEARCH_LIMIT = 10
@@ -169,31 +165,33 @@ async def feed_button(update: Update, context: KepuContext) -> None:
 
 
 async def _send_card(update: Update, context: KepuContext, item: ContentItem) -> None:
+    """Queue the item's card for this chat: the sender renders it with every feature's
+    buttons and tracked links, and keeps the uploaded file's id (as for a push)."""
     chat = update.effective_chat
-    assert chat is not None
+    assert chat is not None and item.id is not None
     person = context.person
     informant_id = (
         await content_store.informant_of(session=context.session, person_id=person.id)
         if person is not None and person.id is not None
         else None
     )
-    card = await build_card(
-        CardRecipient(
-            session=context.session,
-            item=item,
+    now = context.runtime.now()
+    await outbox_store.enqueue_one(
+        session=context.session,
+        message=NewMessage(
             chat_id=chat.id,
-            locale=context.t.locale,
-            informant_id=informant_id,
-            station_admin="station_admin" in role_names(context),
+            kind="content",
+            payload={
+                "content_id": item.id,
+                "locale": context.t.locale,
+                "informant_id": informant_id,
+                "station_admin": "station_admin" in role_names(context),
+            },
+            dedupe_key=f"feed:{context.scope.update_id}:{item.id}",
+            due_at=now,
         ),
-        assembly_of(context.application).card_providers(context.runtime),
+        now=now,
     )
-    message = await send_card(context.bot, chat.id, card)
-    file_id = sent_file_id(message)
-    if uploads_file(card) and file_id and item.id is not None:
-        await content_store.set_media_file_id(
-            session=context.session, content_id=item.id, file_id=file_id
-        )
 
 
 def handlers() -> list[BaseHandler[Any, Any, Any]]:

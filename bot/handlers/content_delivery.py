@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
-from telegram.error import TelegramError
 
 from bot.content.cards import (
     Card,
@@ -30,11 +29,12 @@ from bot.content.cards import (
 from bot.content.catalogue import item_state
 from bot.handlers.feature import assembly_of
 from bot.i18n import get_translator
+from bot.runtime.effects import API_KIND
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
 from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Push
-from storage.outbox import ClaimedMessage
+from storage.outbox import ClaimedMessage, NewMessage
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class ContentDeliverer:
         card = await self._card(row, item)
         message = await send_card(self.tools.bot, row.chat_id, card, rate_limit_args=NO_RETRY)
         if not uploads_file(card):
-            return Delivery(message)
-        return Delivery(message, after=self._keeper(item, message))
+            return Delivery(message.message_id)
+        return Delivery(message.message_id, after=self._keeper(item, message))
 
     def _keeper(
         self, item: ContentItem, message: Message
@@ -134,6 +134,7 @@ class PushProgress:
     def __init__(self, tools: SenderTools) -> None:
         self.tools = tools
         self._progress_at: dict[int, float] = {}
+        self._edits = 0  # numbers this sender's progress edits (their dedupe keys)
 
     async def when_idle(self) -> None:
         """Finish and report pushes left with nothing pending by others (e.g. a retire).
@@ -187,27 +188,51 @@ class PushProgress:
     async def _report(
         self, push: Push, counts: dict[str, int], item: ContentItem | None, *, final: bool
     ) -> None:
-        """Edit the curator's progress message; send the final report as a new message."""
+        """Queue the edit of the curator's progress message, and the final report once.
+
+        Both go through the outbox as conversation rows, so they reach the curator after
+        the replies written before them (the progress message itself among them).
+        """
         targeting = push.targeting or {}
         chat_id = targeting.get("report_chat")
         if final:
             log.info("push finished", extra={"push_id": push.id, **counts})
-        if chat_id is None:
+        if not isinstance(chat_id, int):
             return
         t = get_translator(str(targeting.get("report_locale") or "zh_CN"))
         title = item.title if item is not None else "—"
-        try:
-            message_id = targeting.get("progress_message_id")
-            if message_id is not None:
-                await self.tools.bot.edit_message_text(
-                    progress_text(t, push, counts, title, final=final),
+        now = self.tools.runtime.now()
+        rows: list[NewMessage] = []
+        progress_id = targeting.get("progress_message_id")
+        if isinstance(progress_id, int) and progress_id != 0:
+            self._edits += 1
+            rows.append(
+                NewMessage(
                     chat_id=chat_id,
-                    message_id=int(message_id),
-                    parse_mode="HTML",
+                    kind=API_KIND,
+                    payload={
+                        "method": "editMessageText",
+                        "params": {
+                            "chat_id": chat_id,
+                            "message_id": progress_id,
+                            "text": progress_text(t, push, counts, title, final=final),
+                            "parse_mode": "HTML",
+                        },
+                    },
+                    dedupe_key=f"progress:{push.id}:{now.timestamp()}:{self._edits}",
+                    due_at=now,
                 )
-            if final:
-                await self.tools.bot.send_message(
-                    chat_id, report_text(t, push, counts, title), parse_mode="HTML"
+            )
+        if final:
+            rows.append(
+                NewMessage(
+                    chat_id=chat_id,
+                    kind="message",
+                    payload={"text": report_text(t, push, counts, title)},
+                    dedupe_key=f"push-report:{push.id}",
+                    due_at=now,
                 )
-        except TelegramError as exc:  # a report is a courtesy; never stop sending for it
-            log.warning("push report failed", extra={"push_id": push.id, "error": str(exc)})
+            )
+        await self.tools.gate()
+        async with self.tools.runtime.sessions() as session, session.begin():
+            await outbox_store.enqueue(session=session, push_id=None, messages=rows, now=now)

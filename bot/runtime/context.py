@@ -49,6 +49,11 @@ class UpdateScope:
 
     session: AsyncSession
     update_id: int | None = None
+    runtime: Runtime | None = None
+    user_id: int | None = None
+    # While True, Bot API calls with visible effects go to the outbox (bot.runtime.effects).
+    defer_effects: bool = False
+    effects: int = 0  # effects deferred so far (numbers their dedupe keys)
     person: Person | None = None
     roles: list[RoleGrant] = field(default_factory=list)
     role_names: frozenset[str] = frozenset()

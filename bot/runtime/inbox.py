@@ -225,9 +225,18 @@ class InboxProcessor:
     async def _process_one(
         self, session: AsyncSession, update_id: int, payload: dict[str, Any]
     ) -> BaseException | None:
-        scope = UpdateScope(session=session, update_id=update_id)
+        user_id = _user_id(payload)
+        # Replies and other visible effects go to the outbox in this savepoint and are sent
+        # after the batch commits (bot.runtime.effects).
+        scope = UpdateScope(
+            session=session,
+            update_id=update_id,
+            runtime=self.runtime,
+            user_id=user_id,
+            defer_effects=True,
+        )
         token = current_scope.set(scope)
-        ctx_token = log_context.set({"update_id": update_id, "user_id": _user_id(payload)})
+        ctx_token = log_context.set({"update_id": update_id, "user_id": user_id})
         try:
             async with session.begin_nested():
                 update = Update.de_json(payload, self.application.bot)

@@ -26,12 +26,13 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ExtBot
 
 from bot.runtime.context import Runtime, runtime_of
-from bot.runtime.ratelimit import retry_after_seconds
+from bot.runtime.effects import API_KIND, decode_call
+from bot.runtime.ratelimit import KepuRateLimiter, retry_after_seconds
 from storage import outbox as outbox_store
 from storage import people as people_store
 from storage.outbox import ClaimedMessage
@@ -42,6 +43,7 @@ OPTIONS_KEY = "outbox_options"
 WAKEUP_KEY = "outbox_wakeup"
 WORKER_KEY = "outbox_worker"
 NO_RETRY = {"max_retries": 0}
+BUSY_PAUSE = 0.1  # seconds to wait when every due row's chat is at its per-chat limit
 
 
 @dataclass
@@ -96,7 +98,7 @@ class Undeliverable(Exception):
 class Delivery:
     """What a deliverer sent, and what to write in the transaction that marks it sent."""
 
-    message: Message
+    message_id: int | None  # the Telegram message it created, if any
     after: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
@@ -194,6 +196,7 @@ class OutboxWorker:
         self.busy = False
         self._stop = asyncio.Event()
         self._sweep_at = 0.0  # when an idle sender next lets observers look around
+        self.had_busy = False  # the last batch put off rows of chats at their limit
         self._sqlite = runtime.engine.dialect.name == "sqlite"
         tools = SenderTools(application, self.bot, runtime, self.options, self._gate)
         self._deliverers = {kind: make(tools) for kind, make in (deliverers or {}).items()}
@@ -219,6 +222,10 @@ class OutboxWorker:
                     handled = 0
                     await asyncio.sleep(1.0)
                 if handled:
+                    continue
+                if self.had_busy:  # only rows of chats at their limit: they are free soon
+                    self.had_busy = False
+                    await asyncio.sleep(BUSY_PAUSE)
                     continue
                 hot = loop.time() < hot_until
                 if hot or loop.time() >= self._sweep_at:
@@ -312,8 +319,14 @@ class OutboxWorker:
         slots = asyncio.Semaphore(max(1, self.options.concurrency))
         flood: list[float] = []
         unsent: list[int] = []
+        busy: list[int] = []
 
         async def one(row: ClaimedMessage) -> None:
+            if self._chat_busy(row):
+                # Its chat had its share of this second: put it off rather than hold a
+                # slot, so one user's burst never delays the others.
+                busy.append(row.id)
+                return
             async with slots:
                 if flood or self._stop.is_set() or loop.time() > lease_end:
                     unsent.append(row.id)
@@ -330,7 +343,11 @@ class OutboxWorker:
             for result in results:
                 if isinstance(result, BaseException):
                     raise result
-        handled = len(rows) - len(unsent)
+        handled = len(rows) - len(unsent) - len(busy)
+        # A busy chat's row is given back at once; the loop waits a moment before claiming
+        # again when nothing else was sent (self.had_busy), so it does not spin.
+        await self._release(busy, self.runtime.now())
+        self.had_busy = bool(busy)
         if flood:  # flood control: give the rest back and pause the whole sender
             wait = max(flood)
             await self._release(unsent, self.runtime.now() + dt.timedelta(seconds=wait))
@@ -374,7 +391,7 @@ class OutboxWorker:
                     session=session,
                     message_id=row.id,
                     now=self.runtime.now(),
-                    telegram_message_id=delivery.message.message_id,
+                    telegram_message_id=delivery.message_id,
                     attempts=attempts,
                 )
                 if delivery.after is not None:
@@ -415,11 +432,40 @@ class OutboxWorker:
                 reply_markup=_buttons(row.payload.get("rows")),
                 rate_limit_args=NO_RETRY,
             )
-            return Delivery(message)
+            return Delivery(message.message_id)
+        if row.kind == API_KIND:
+            return await self._deliver_call(row)
         deliverer = self._deliverers.get(row.kind)
         if deliverer is None:
             raise Undeliverable("failed", f"unknown_kind:{row.kind}")
         return await deliverer.deliver(row)
+
+    async def _deliver_call(self, row: ClaimedMessage) -> Delivery:
+        """Send a Bot API call a handler made while its update was processed."""
+        method = str(row.payload["method"])
+        kwargs = decode_call(row.payload)
+        await self._resolve_stand_ins(kwargs)
+        result = await self.bot.do_api_request(method, api_kwargs=kwargs, rate_limit_args=NO_RETRY)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        return Delivery(int(message_id) if message_id is not None else None)
+
+    async def _resolve_stand_ins(self, kwargs: dict[str, Any]) -> None:
+        """Replace a stand-in message id (minus an outbox row's id) by the one it got."""
+        stand_in = kwargs.get("message_id")
+        if not isinstance(stand_in, int) or stand_in >= 0:
+            return
+        async with self.runtime.sessions() as session:
+            real = await outbox_store.sent_message_id(session=session, row_id=-stand_in)
+        if real is None:
+            raise Undeliverable("failed", "stand_in_not_sent")
+        kwargs["message_id"] = real
+
+    def _chat_busy(self, row: ClaimedMessage) -> bool:
+        """Tell whether a conversation row would wait on its chat's limit right now."""
+        limiter = self.bot.rate_limiter
+        if row.kind not in outbox_store.ORDERED_KINDS or not isinstance(limiter, KepuRateLimiter):
+            return False
+        return not limiter.chat_ready(row.chat_id)
 
     async def _after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
         for observer in self._observers:

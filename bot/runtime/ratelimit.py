@@ -63,6 +63,11 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             self._chats[chat_id] = limiter
         return limiter
 
+    def chat_ready(self, chat_id: int | str) -> bool:
+        """Tell whether a send to ``chat_id`` would go out now (not wait on its chat limit)."""
+        limiter = self._chats.get(chat_id)
+        return limiter is None or limiter.has_capacity()
+
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],

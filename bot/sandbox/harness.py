@@ -18,7 +18,8 @@ from bot.handlers.feature import Feature
 from bot.runtime.context import Runtime, system_clock
 from bot.runtime.inbox import InboxProcessor
 from bot.sandbox.sandbox import Sandbox
-from storage.models import InboxUpdate
+from storage.models import InboxUpdate, OutboxMessage
+from storage.outbox import ORDERED_KINDS
 
 FAST_LIMITS = {
     "global_per_second": 10_000.0,
@@ -84,10 +85,32 @@ class RunningBot:
             )
             return int(result.scalar_one())
 
+    async def pending_replies(self) -> int:
+        """Return how many replies and notices wait to be sent (first tries, in flight too)."""
+        async with self.runtime.sessions() as session:
+            result = await session.execute(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    col(OutboxMessage.state) == "pending",
+                    # Replies, notices and cards asked for (not pushes, which may wait for
+                    # quiet hours), on their first try or in flight.
+                    or_(
+                        col(OutboxMessage.kind).in_(ORDERED_KINDS),
+                        col(OutboxMessage.push_id).is_(None),
+                    ),
+                    col(OutboxMessage.attempts) == 0,
+                )
+            )
+            return int(result.scalar_one())
+
     def _quiet(self) -> bool:
         poller = self.runtime.extras.get("poller")
         in_transit = poller.in_transit if poller is not None else 0
         return self.sandbox.pending_updates == 0 and in_transit == 0 and not self.processor.busy
+
+    async def _nothing_left(self) -> bool:
+        return await self.pending_updates() == 0 and await self.pending_replies() == 0
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every update is delivered, processed and its replies are sent."""
@@ -97,9 +120,9 @@ class RunningBot:
             if self.task.done():
                 self.task.result()  # surface a crash of the bot
             await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
-            if self._quiet() and await self.pending_updates() == 0:
+            if self._quiet() and await self._nothing_left():
                 await self.sandbox.wait_idle(timeout=max(deadline - loop.time(), 0.1))
-                if self._quiet() and await self.pending_updates() == 0:
+                if self._quiet() and await self._nothing_left():
                     return
             if loop.time() > deadline:
                 raise TimeoutError("the bot did not settle")

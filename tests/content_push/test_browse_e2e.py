@@ -169,7 +169,8 @@ async def test_feed_lists_newest_with_pages_categories_and_cards(bot_env) -> Non
     assert card.photo and "七步洗手法" in (card.caption or "")
     assert card.buttons[-1][0].text == "🔗 打开查看"
     assert card.buttons[-1][0].url == poster.url
-    # The uploaded picture's file id is cached for later cards.
+    # The uploaded picture's file id is cached for later cards (when the send is recorded).
+    await bot.settle()
     assert (await by_guid(bot))["starter-health-003"].media_file_id
 
     # A text-only item is a text card.

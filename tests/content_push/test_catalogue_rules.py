@@ -315,14 +315,16 @@ async def test_pushing_a_scheduled_item_now_brings_its_rows_forward(
         session=session, content_id=item.id, now=clock(), tz=SHANGHAI, not_before=later
     )
     assert first.queued == 3
-    assert {r.next_attempt_at for r in await outbox_store.messages_of(session=session)} == {later}
+    assert {
+        r.next_attempt_at for r in await outbox_store.messages_of(session=session, kind="content")
+    } == {later}
 
     clock.advance(hours=1)
     second = await push_service.push_item(
         session=session, content_id=item.id, now=clock(), tz=SHANGHAI
     )
     assert second.queued == 3 and second.push_id != first.push_id
-    rows = await outbox_store.messages_of(session=session)
+    rows = await outbox_store.messages_of(session=session, kind="content")
     assert len(rows) == 3
     assert {(r.push_id, r.state, r.next_attempt_at) for r in rows} == {
         (second.push_id, "pending", clock())

@@ -63,6 +63,11 @@ async def count(bot: RunningBot, table: Any) -> int:
         return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
 
 
+async def count_pushed(bot: RunningBot) -> int:
+    """Return how many content rows (pushes) are in the outbox; replies are not counted."""
+    return len(await outbox_rows(bot))
+
+
 async def audit_of(bot: RunningBot, content_id: int, action: str | None = None) -> list[AuditLog]:
     async with bot.runtime.sessions() as session:
         rows = await audit.entries(
@@ -73,7 +78,7 @@ async def audit_of(bot: RunningBot, content_id: int, action: str | None = None) 
 
 async def outbox_rows(bot: RunningBot) -> list[OutboxMessage]:
     async with bot.runtime.sessions() as session:
-        return await outbox_store.messages_of(session=session)
+        return await outbox_store.messages_of(session=session, kind="content")
 
 
 def labels(msg: SimMessage) -> list[str]:
@@ -489,7 +494,7 @@ async def test_catalog_push_now_counts_confirms_and_delivers(bot_env) -> None:
     await curator.press(ask, "取消")
     await bot.settle()
     assert ask.text == "已取消。"
-    assert await count(bot, Push) == 0 and await count(bot, OutboxMessage) == 0
+    assert await count(bot, Push) == 0 and await count_pushed(bot) == 0
 
     ask = await tap(bot, curator, listing, "🚀 立即推送")
     await curator.press(ask, "确认推送")
@@ -512,7 +517,7 @@ async def test_catalog_push_now_counts_confirms_and_delivers(bot_env) -> None:
     ask = await tap(bot, curator, listing, "🚀 立即推送")
     nobody = await tap(bot, curator, ask, "确认推送")
     assert "没有需要推送的信息员" in text_of(nobody)
-    assert await count(bot, OutboxMessage) == 3
+    assert await count_pushed(bot) == 3
     assert all(len(reader.messages) == 1 for reader in health)
 
 
@@ -545,7 +550,7 @@ async def test_newcontent_draft_is_kept_then_pushed_from_catalog(bot_env) -> Non
     assert text_of(saved) == f"已保存为草稿 #{item.id}。可以在 /catalog 中发布并推送。"
     assert item.publish_at is None and item.media_file_id is None and item.regions == []
     assert item.category == "health" and item.url == "http://kepu.test/face"
-    assert await count(bot, Push) == 0 and await count(bot, OutboxMessage) == 0
+    assert await count(bot, Push) == 0 and await count_pushed(bot) == 0
     await bot.settle()
     assert hangzhou.messages == []
     assert [e.action for e in await audit_of(bot, item.id)] == ["content.create"]

@@ -112,5 +112,7 @@ async def test_station_admin_gets_used_offline_button(push_bot) -> None:
         data = [b.callback_data for row in card.buttons for b in row]
         assert f"USE:{ids[0]}" in data
         async with bot.runtime.sessions() as session:
-            rows = await outbox_store.messages_of(session=session, chat_id=admin.id)
+            rows = await outbox_store.messages_of(
+                session=session, chat_id=admin.id, kind="content"
+            )
         assert [r.state for r in rows] == ["sent"]

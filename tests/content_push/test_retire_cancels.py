@@ -156,7 +156,11 @@ async def test_fail_pending_content_settles_only_the_items_pending_rows(
         if r.kind == "message"
     ]
     assert [(r.state, r.error) for r in reminder] == [("pending", None)]
-    failed = [r for r in await outbox_store.messages_of(session=session) if r.state == "failed"]
+    failed = [
+        r
+        for r in await outbox_store.messages_of(session=session, kind="content")
+        if r.state == "failed"
+    ]
     assert {r.next_attempt_at for r in failed} == {None}
     # Both pushes of the item have nothing pending left: the sender finishes them.
     assert await outbox_store.settled_pushes(session=session) == [first, second]
@@ -229,14 +233,14 @@ async def test_retire_cancels_a_quiet_hours_push_in_the_same_transaction(
         session=session, content_id=content_id, now=clock(), tz=SHANGHAI
     )
     assert (pushed.queued, pushed.deferred) == (3, 3)
-    rows = await outbox_store.messages_of(session=session)
+    rows = await outbox_store.messages_of(session=session, kind="content")
     assert {(r.state, r.next_attempt_at) for r in rows} == {("pending", TOMORROW_8)}
 
     clock.advance(minutes=5)
     retired = await retire_item(session=session, content_id=content_id, actor_id=None, now=clock())
 
     assert retired.cancelled == 3 and retired.item.retired_at == clock()
-    rows = await outbox_store.messages_of(session=session)
+    rows = await outbox_store.messages_of(session=session, kind="content")
     assert {(r.state, r.error) for r in rows} == {("failed", "content_retired")}
     assert pushed.push_id is not None
     assert await outbox_store.settled_pushes(session=session) == [pushed.push_id]
