@@ -170,9 +170,7 @@ async def pending_count(*, session: AsyncSession, chat_id: int) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(_T)
-        .where(
-            _T.c.chat_id == chat_id, _T.c.state == "pending", _T.c.kind.in_(ORDERED_KINDS)
-        )
+        .where(_T.c.chat_id == chat_id, _T.c.state == "pending", _T.c.kind.in_(ORDERED_KINDS))
     )
     return int(count or 0)
 

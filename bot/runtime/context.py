@@ -54,6 +54,9 @@ class UpdateScope:
     # While True, Bot API calls with visible effects go to the outbox (bot.runtime.effects).
     defer_effects: bool = False
     effects: int = 0  # effects deferred so far (numbers their dedupe keys)
+    # The outbox rows those effects became, leased to this process: once the batch has
+    # committed, the processor hands them to the sender to go out at once.
+    deferred: list[Any] = field(default_factory=list)
     person: Person | None = None
     roles: list[RoleGrant] = field(default_factory=list)
     role_names: frozenset[str] = frozenset()

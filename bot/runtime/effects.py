@@ -36,11 +36,12 @@ from telegram.ext import ExtBot
 from bot.i18n import get_translator
 from bot.runtime.context import current_scope
 from storage import outbox as outbox_store
-from storage.outbox import NewMessage
+from storage.outbox import ClaimedMessage, NewMessage
 
 log = logging.getLogger(__name__)
 
 API_KIND = "api"
+HANDOVER_LEASE = dt.timedelta(seconds=10)
 # Methods with effects a user sees: deferred to after the commit while an update is handled.
 DEFERRED = frozenset(
     {
@@ -165,17 +166,32 @@ class KepuBot(ExtBot[dict[str, Any]]):
                 await self._throttle(scope, chat_id, now)
                 log.info("reply dropped by the throttle", extra={"chat_id": chat_id})
                 return _stand_in(endpoint, chat_id, 0, now)
+        payload = {"method": endpoint, **encode_call(data)}
         row_id = await outbox_store.enqueue_one(
             session=session,
             message=NewMessage(
                 chat_id=chat_id,
                 kind=API_KIND,
-                payload={"method": endpoint, **encode_call(data)},
+                payload=payload,
                 dedupe_key=key or f"a:{chat_id}:{now.timestamp()}:{scope.effects}",
-                due_at=now,
+                # Leased to this process: its sender sends it right after the commit. If the
+                # process dies first, any sender takes it when the lease runs out.
+                due_at=now + HANDOVER_LEASE,
             ),
             now=now,
         )
+        if row_id is not None:
+            scope.deferred.append(
+                ClaimedMessage(
+                    id=row_id,
+                    push_id=None,
+                    chat_id=chat_id,
+                    kind=API_KIND,
+                    payload=payload,
+                    attempts=0,
+                    due_at=None,
+                )
+            )
         return _stand_in(endpoint, chat_id, row_id or 0, now)
 
     async def _throttle(self, scope: Any, chat_id: int, now: dt.datetime) -> None:

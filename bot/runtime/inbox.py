@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 
 from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
+from bot.runtime.outbox import WORKER_KEY
 from storage import inbox as inbox_store
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ class InboxProcessor:
         result = BatchResult()
         limits = self.runtime.settings.limits
         parked_payloads: list[tuple[dict[str, Any], BaseException]] = []
+        handed: list[Any] = []  # replies of the updates that succeeded, sent after commit
         async with self.runtime.sessions() as session, session.begin():
             now = self.runtime.now()
             rows = await inbox_store.claim_pending(
@@ -156,7 +158,7 @@ class InboxProcessor:
             )
             done, rows = await self._process_in_bulk(session, rows)
             for row in rows:
-                error = await self._process_one(session, row.update_id, row.payload)
+                error = await self._process_one(session, row.update_id, row.payload, handed)
                 if error is None:
                     done.append(row.update_id)
                     continue
@@ -182,6 +184,10 @@ class InboxProcessor:
                     log.warning("update failed, will retry", extra=extra)
             await inbox_store.mark_done(session=session, update_ids=done, now=self.runtime.now())
             result.done = len(done)
+        if handed:
+            sender = self.runtime.extras.get(WORKER_KEY)
+            if sender is not None:  # else they go when their lease runs out
+                sender.send_soon(handed)
         for payload, error in parked_payloads:
             for callback in self.on_parked:
                 try:
@@ -223,7 +229,11 @@ class InboxProcessor:
         return done, rest
 
     async def _process_one(
-        self, session: AsyncSession, update_id: int, payload: dict[str, Any]
+        self,
+        session: AsyncSession,
+        update_id: int,
+        payload: dict[str, Any],
+        handed: list[Any],
     ) -> BaseException | None:
         user_id = _user_id(payload)
         # Replies and other visible effects go to the outbox in this savepoint and are sent
@@ -243,6 +253,7 @@ class InboxProcessor:
                 await self.application.process_update(update)
                 if scope.error is not None:
                     raise HandlerFailed(str(scope.error)) from scope.error
+            handed.extend(scope.deferred)
         except HandlerFailed as exc:
             return exc.__cause__ or exc
         except Exception as exc:  # a broken payload or a DB error outside a handler

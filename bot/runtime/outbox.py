@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ExtBot
+from telegram.warnings import PTBUserWarning
 
 from bot.runtime.context import Runtime, runtime_of
 from bot.runtime.effects import API_KIND, decode_call
@@ -38,11 +40,19 @@ from storage import people as people_store
 from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
+# Deferred calls are stored as method + JSON and sent with do_api_request on purpose; PTB
+# warns that a typed method exists for each (the poller filters its getUpdates likewise).
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.\w+' instead of", category=PTBUserWarning
+)
 
 OPTIONS_KEY = "outbox_options"
 WAKEUP_KEY = "outbox_wakeup"
 WORKER_KEY = "outbox_worker"
 NO_RETRY = {"max_retries": 0}
+# One update's effects go out in the order written, except the chat's command menu, which
+# no one waits for: it goes after the replies.
+HANDOVER_RANK = {"setMyCommands": 2}
 BUSY_PAUSE = 0.1  # seconds to wait when every due row's chat is at its per-chat limit
 
 
@@ -197,6 +207,9 @@ class OutboxWorker:
         self._stop = asyncio.Event()
         self._sweep_at = 0.0  # when an idle sender next lets observers look around
         self.had_busy = False  # the last batch put off rows of chats at their limit
+        self._chat_queues: dict[int, list[ClaimedMessage]] = {}
+        self._chat_tasks: dict[int, asyncio.Task[None]] = {}
+        self._handover_slots = asyncio.Semaphore(max(1, self.options.concurrency))
         self._sqlite = runtime.engine.dialect.name == "sqlite"
         tools = SenderTools(application, self.bot, runtime, self.options, self._gate)
         self._deliverers = {kind: make(tools) for kind, make in (deliverers or {}).items()}
@@ -439,6 +452,51 @@ class OutboxWorker:
         if deliverer is None:
             raise Undeliverable("failed", f"unknown_kind:{row.kind}")
         return await deliverer.deliver(row)
+
+    # --- replies handed over by the inbox processor --------------------------------------
+    def send_soon(self, rows: Sequence[ClaimedMessage]) -> None:
+        """Send rows leased to this process right away, each chat's in order.
+
+        The inbox processor calls this when the transaction that wrote them has committed,
+        so a reply needs no claim and no wake-up of its own. Each chat has one queue and at
+        most one task draining it, so replies to consecutive updates keep their order.
+        """
+        for row in rows:
+            queue = self._chat_queues.setdefault(row.chat_id, [])
+            queue.append(row)
+            if row.chat_id not in self._chat_tasks:
+                task = asyncio.create_task(self._drain_chat(row.chat_id))
+                self._chat_tasks[row.chat_id] = task
+
+    async def _drain_chat(self, chat_id: int) -> None:
+        """Send one chat's queued rows in order; give the rest to the sender if it must wait.
+
+        Replies, edits and answers go in the order written; the chat's command menu last.
+        """
+        try:
+            while queue := self._chat_queues.get(chat_id):
+                queue.sort(key=lambda r: HANDOVER_RANK.get(str(r.payload.get("method")), 1))
+                row = queue[0]
+                if self._stop.is_set() or self._chat_busy(row):
+                    await self._give_back(queue, self.runtime.now())
+                    continue
+                async with self._handover_slots:
+                    wait = await self._send_one(row)
+                queue.pop(0)
+                if wait is not None:
+                    later = self.runtime.now() + dt.timedelta(seconds=wait)
+                    await self._give_back(queue, later)
+        except Exception:  # the rows stay leased: the sender takes them when that runs out
+            log.exception("handing replies over failed", extra={"chat_id": chat_id})
+        finally:
+            self._chat_queues.pop(chat_id, None)
+            self._chat_tasks.pop(chat_id, None)
+
+    async def _give_back(self, queue: list[ClaimedMessage], due_at: dt.datetime) -> None:
+        """Hand the queued rows to the claiming sender (rows queued meanwhile stay)."""
+        taken = list(queue)
+        del queue[: len(taken)]
+        await self._release([r.id for r in taken], due_at)
 
     async def _deliver_call(self, row: ClaimedMessage) -> Delivery:
         """Send a Bot API call a handler made while its update was processed."""
