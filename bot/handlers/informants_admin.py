@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.core.callback_data import CallbackData
 from bot.core.error_text import error_text as domain_text
@@ -20,7 +20,7 @@ from bot.handlers.callbacks import (
     RosterRemove,
     answer_invalid,
 )
-from bot.handlers.common import esc, refuse, reply, requires
+from bot.handlers.common import esc, is_unchanged, refuse, reply, requires
 from bot.i18n import Translator, get_translator
 from bot.reports.poster import render_invite_poster
 from bot.runtime.context import KepuContext
@@ -351,7 +351,11 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
     else:
         await query.answer()
     text, markup = await _roster(context, station_id, page)
-    await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+    try:
+        await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+    except BadRequest as exc:
+        if not is_unchanged(exc):  # a refused press on the roster itself leaves it as it is
+            raise
 
 
 async def _tell_removed(context: KepuContext, removal: informant_service.Removal) -> None:
