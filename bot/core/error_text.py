@@ -202,6 +202,7 @@ MESSAGES: dict[str, str] = {
         "You are not an informant yet. Open your station's invite link to join."
     ),
     "informant.not_in_station": N_("That informant is no longer in the roster."),
+    "informant.not_station_admin": N_("Sorry, you are not allowed to do that."),
     "informant.unknown_person": N_("You are not registered with the bot yet. Send /start."),
     "informant.unknown_station": N_("That station does not exist."),
     # Role grants (bot.services.roles).

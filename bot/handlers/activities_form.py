@@ -44,7 +44,7 @@ from bot.handlers.callbacks import (
     ActivityType,
     answer_invalid,
 )
-from bot.handlers.common import button_rows, esc, reply
+from bot.handlers.common import button_rows, esc, refuse, reply
 from bot.handlers.dialog import (
     Dialog,
     StepHandler,
@@ -717,12 +717,16 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
 
 
 async def refuse_non_admin(update: Update, context: KepuContext) -> None:
-    """Politely refuse an activity report from someone who administers no station."""
-    await reply(
+    """Politely refuse an activity report from someone who administers no station (audited)."""
+    await refuse(
         update,
+        context,
         context.t(
             "Only station administrators can register activities. If you run a station, ask your "
             "county science association to make you its administrator."
         ),
+        reason="not_station_admin",
+        action="activity.register",
+        subject_type="activity",
     )
     raise ApplicationHandlerStop

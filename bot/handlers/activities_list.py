@@ -17,7 +17,7 @@ from bot.handlers.callbacks import (
     ActivityKeep,
     answer_invalid,
 )
-from bot.handlers.common import esc, reply, requires
+from bot.handlers.common import esc, refuse, reply, requires
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
 from bot.services.access import can_admin_station
@@ -120,7 +120,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
     if isinstance(button, ActivitiesPage):
         station_id, page = button.station_id, button.page
         if not can_admin_station(grants, station_id):
-            await query.answer(error_text(t, ActivityError("not_station_admin")), show_alert=True)
+            await refuse(
+                update,
+                context,
+                error_text(t, ActivityError("not_station_admin")),
+                reason="not_station_admin",
+                action="activity.list",
+                subject_type="station",
+                subject_id=station_id,
+            )
             return
         stations = await service.admin_stations(session=context.session, grants=grants)
         name = next((s.name for s in stations if s.id == station_id), str(station_id))

@@ -8,19 +8,22 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Update
+from telegram import BotCommand, BotCommandScopeChat, Chat, InlineKeyboardButton, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.feature import assembly_of
-from bot.i18n import get_translator
+from bot.i18n import N_, get_translator
 from bot.runtime.context import KepuContext
+from bot.services.access import audit_refusal
 from bot.services.people import identify
 
 log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, KepuContext], Coroutine[Any, Any, None]]
+
+NOT_ALLOWED = N_("Sorry, you are not allowed to do that.")
 
 
 def is_unchanged(exc: BadRequest) -> bool:
@@ -77,14 +80,13 @@ def requires(*roles: str) -> Callable[[Callback], Callback]:
             if "admin" in held or held & set(roles):
                 await func(update, context)
                 return
-            if update.callback_query is not None:
-                await update.callback_query.answer(
-                    context.t("Sorry, you are not allowed to do that."), show_alert=True
-                )
-            elif update.effective_message is not None:
-                await update.effective_message.reply_text(
-                    context.t("Sorry, you are not allowed to do that.")
-                )
+            await refuse(
+                update,
+                context,
+                context.t(NOT_ALLOWED),
+                reason="missing_role",
+                detail={"required": sorted(roles)},
+            )
             raise ApplicationHandlerStop
 
         return wrapper
@@ -134,3 +136,111 @@ async def reply(update: Update, text: str, **kwargs: Any) -> None:
 def lines(parts: Iterable[str]) -> str:
     """Join non-empty lines."""
     return "\n".join(part for part in parts if part)
+
+
+# --- refusals: audited once, answered once ---------------------------------------------------
+
+PRIVATE_HINT = N_(
+    "🔒 That concerns your personal data, so I only answer it in our private chat: {link}"
+)
+PRIVATE_JOIN_HINT = N_(
+    "🔒 Joining asks for your real name and phone number, so it happens in our private "
+    "chat: {link}"
+)
+
+
+def attempt_of(update: Update) -> tuple[str, str | None, dict[str, Any]]:
+    """Name what the update tried: its action, the kind of object and details for the audit."""
+    chat = update.effective_chat
+    detail: dict[str, Any] = {}
+    if chat is not None:
+        detail.update(chat_id=chat.id, chat_type=chat.type)
+    query = update.callback_query
+    if query is not None:
+        data = query.data or ""
+        detail["data"] = data[:64]
+        return f"button.{data.split(':', 1)[0] or '?'}", "button", detail
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    if text.startswith("/"):
+        name = text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()[:32]
+        detail["command"] = name
+        return f"command.{name or '?'}", "command", detail
+    return "message", None, detail
+
+
+async def refuse(
+    update: Update,
+    context: KepuContext,
+    text: str,
+    *,
+    reason: str,
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    region_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Audit a refused attempt, then answer it once: an alert on a button, else a reply.
+
+    ``action`` and ``subject_type`` default to what the update tried (``command.me``,
+    ``button.ROS``). The handler must return normally afterwards (or raise
+    ApplicationHandlerStop): an error would roll the audit row back with the update.
+    """
+    tried, kind, facts = attempt_of(update)
+    person = context.person
+    await audit_refusal(
+        session=context.session,
+        actor_id=person.id if person is not None else None,
+        action=action or tried,
+        reason=reason,
+        now=context.runtime.now(),
+        subject_type=subject_type or kind,
+        subject_id=subject_id,
+        region_code=region_code,
+        detail={**facts, **(detail or {})},
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer(text[:200], show_alert=True)
+    else:
+        await reply(update, text)
+
+
+def private_link(bot_username: str, payload: str | None = None) -> str:
+    """Return the deep link that opens the private chat with the bot (with a start payload)."""
+    return f"https://t.me/{bot_username}?start" + (f"={payload}" if payload else "")
+
+
+def in_private(update: Update) -> bool:
+    """Tell whether the update comes from a private chat (or from no chat at all)."""
+    chat = update.effective_chat
+    return chat is None or chat.type == Chat.PRIVATE
+
+
+async def refuse_outside_private(
+    update: Update,
+    context: KepuContext,
+    *,
+    hint: str = PRIVATE_HINT,
+    payload: str | None = None,
+) -> None:
+    """Answer a personal-data request made in a group with a link to the private chat, audited.
+
+    With ``payload`` (checked by the caller) the link leads straight back to the same request.
+    """
+    link = private_link(context.runtime.bot_username, payload)
+    await refuse(update, context, context.t(hint, link=esc(link)), reason="not_private")
+
+
+def private_only(func: Callback) -> Callback:
+    """Run the handler only in a private chat; in a group answer with a link to it instead."""
+
+    @wraps(func)
+    async def wrapper(update: Update, context: KepuContext) -> None:
+        if in_private(update):
+            await func(update, context)
+            return
+        await refuse_outside_private(update, context)
+        raise ApplicationHandlerStop
+
+    return wrapper

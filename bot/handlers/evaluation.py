@@ -18,7 +18,7 @@ from bot.handlers.callbacks import (
     answer_invalid,
 )
 from bot.handlers.commands import command
-from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.common import button_rows, esc, private_only, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.stations_common import actor_of, send_notices
@@ -457,9 +457,10 @@ FEATURE = Feature(
     name="evaluation",
     handlers=in_group(
         COMMAND_GROUP,
-        CommandHandler("evaluation", evaluation),
+        # The evaluation names outstanding informants (and its XLSX lists them): private only.
+        CommandHandler("evaluation", private_only(evaluation)),
         CommandHandler("integrity", integrity),
-        CallbackQueryHandler(on_button, pattern=EVALUATION.pattern),
+        CallbackQueryHandler(private_only(on_button), pattern=EVALUATION.pattern),
     ),
     flows=FLOWS,
     commands=COMMANDS,

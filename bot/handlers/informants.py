@@ -12,6 +12,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.handlers import informants_admin, informants_join, informants_self
 from bot.handlers.callbacks import JOIN, ROSTER, SETTINGS, ForgetAnswer, InviteButton
 from bot.handlers.commands import command
+from bot.handlers.common import private_only
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_
 
@@ -29,17 +30,25 @@ FEATURE = Feature(
     name="informants",
     handlers=in_group(
         COMMAND_GROUP,
-        CommandHandler("me", informants_self.me),
-        CommandHandler("settings", informants_self.settings),
-        CommandHandler("mydata", informants_self.mydata),
-        CommandHandler("forget", informants_self.forget),
+        # Personal data (the profile, choices, the data file, erasure, the roster's real
+        # names) only in the private chat; /invite's link and poster are meant to be shared.
+        CommandHandler("me", private_only(informants_self.me)),
+        CommandHandler("settings", private_only(informants_self.settings)),
+        CommandHandler("mydata", private_only(informants_self.mydata)),
+        CommandHandler("forget", private_only(informants_self.forget)),
         CommandHandler("invite", informants_admin.invite),
-        CommandHandler("informants", informants_admin.informants),
+        CommandHandler("informants", private_only(informants_admin.informants)),
         CallbackQueryHandler(informants_join.on_join_button, pattern=JOIN.pattern),
-        CallbackQueryHandler(informants_self.on_settings_button, pattern=SETTINGS.pattern),
-        CallbackQueryHandler(informants_self.on_forget_button, pattern=ForgetAnswer.pattern),
+        CallbackQueryHandler(
+            private_only(informants_self.on_settings_button), pattern=SETTINGS.pattern
+        ),
+        CallbackQueryHandler(
+            private_only(informants_self.on_forget_button), pattern=ForgetAnswer.pattern
+        ),
         CallbackQueryHandler(informants_admin.on_invite_button, pattern=InviteButton.pattern),
-        CallbackQueryHandler(informants_admin.on_roster_button, pattern=ROSTER.pattern),
+        CallbackQueryHandler(
+            private_only(informants_admin.on_roster_button), pattern=ROSTER.pattern
+        ),
     ),
     flows=informants_join.FLOWS,
     commands=COMMANDS,

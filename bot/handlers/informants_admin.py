@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot.core.callback_data import CallbackData
 from bot.core.error_text import error_text as domain_text
@@ -20,13 +20,12 @@ from bot.handlers.callbacks import (
     RosterRemove,
     answer_invalid,
 )
-from bot.handlers.common import esc, reply, requires
+from bot.handlers.common import esc, is_unchanged, refuse, reply, requires
 from bot.i18n import Translator, get_translator
 from bot.reports.poster import render_invite_poster
 from bot.runtime.context import KepuContext
 from bot.services import informants as informant_service
 from bot.services import invites as invite_service
-from bot.services.access import can_admin_station
 from bot.services.informants import InformantError
 from bot.services.invites import InviteError
 
@@ -66,8 +65,23 @@ async def _pick_station(
     return None
 
 
-def _allowed(context: KepuContext, station_id: int) -> bool:
-    return can_admin_station(context.scope.roles, station_id)
+async def _authorised(update: Update, context: KepuContext, station_id: int, action: str) -> bool:
+    """Tell whether the person administers the station; else answer the refusal (audited)."""
+    person = context.person
+    try:
+        await informant_service.authorise_station(
+            session=context.session,
+            grants=context.scope.roles,
+            actor_id=person.id if person else None,
+            station_id=station_id,
+            action=action,
+            now=context.runtime.now(),
+        )
+    except InformantError as exc:
+        assert update.callback_query is not None
+        await update.callback_query.answer(domain_text(exc, context.t), show_alert=True)
+        return False
+    return True
 
 
 # --- /invite -------------------------------------------------------------------------------
@@ -162,8 +176,8 @@ async def on_invite_button(update: Update, context: KepuContext) -> None:
     if button is None:
         await answer_invalid(update, context)
         return
-    if not _allowed(context, button.station_id):
-        await query.answer(context.t("Sorry, you are not allowed to do that."), show_alert=True)
+    action = "invite.renew" if button.action == "new" else "invite.show"
+    if not await _authorised(update, context, button.station_id, action):
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
@@ -265,8 +279,8 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
     if button is None:
         await answer_invalid(update, context)
         return
-    if not _allowed(context, button.station_id):
-        await query.answer(t("Sorry, you are not allowed to do that."), show_alert=True)
+    action = "informant.remove" if isinstance(button, RosterRemove) else "informant.roster"
+    if not await _authorised(update, context, button.station_id, action):
         return
     station_id = button.station_id
     page = 0 if isinstance(button, RosterPick) else button.page
@@ -288,7 +302,16 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
             None,
         )
         if informant is None:
-            await query.answer(t("That informant is no longer in the roster."), show_alert=True)
+            await refuse(
+                update,
+                context,
+                t("That informant is no longer in the roster."),
+                reason="not_in_station",
+                action="informant.remove",
+                subject_type="informant",
+                subject_id=informant_id,
+                detail={"station_id": station_id},
+            )
         else:
             buttons = [
                 [
@@ -328,7 +351,11 @@ async def on_roster_button(update: Update, context: KepuContext) -> None:
     else:
         await query.answer()
     text, markup = await _roster(context, station_id, page)
-    await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+    try:
+        await query.edit_message_text(text, reply_markup=markup, parse_mode="HTML")
+    except BadRequest as exc:
+        if not is_unchanged(exc):  # a refused press on the roster itself leaves it as it is
+            raise
 
 
 async def _tell_removed(context: KepuContext, removal: informant_service.Removal) -> None:

@@ -29,7 +29,16 @@ from bot.handlers.callbacks import (
     JoinTransfer,
     answer_invalid,
 )
-from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
+from bot.handlers.common import (
+    PRIVATE_JOIN_HINT,
+    button_rows,
+    esc,
+    in_private,
+    refuse_outside_private,
+    reply,
+    role_names,
+    sync_command_menu,
+)
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
@@ -182,6 +191,12 @@ async def on_start_payload(update: Update, context: KepuContext, payload: str) -
     """Open an invite link: explain a bad one, or begin joining / transferring."""
     if not invite_service.looks_like_invite(payload):
         return False
+    if not in_private(update):  # the steps ask for a real name and a phone number
+        valid = invite_service.PAYLOAD_RE.fullmatch(payload) is not None
+        await refuse_outside_private(
+            update, context, hint=PRIVATE_JOIN_HINT, payload=payload if valid else None
+        )
+        return True
     t = context.t
     person = context.person
     if person is None or person.id is None:

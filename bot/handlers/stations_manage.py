@@ -161,7 +161,7 @@ def manage_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
 
 
 async def show_station(update: Update, context: KepuContext, station_id: int) -> None:
-    """Show a station's card with the actions the person may take."""
+    """Show a station's card with its actions (a refusal raises before a press is answered)."""
     station = await review_service.authorise(
         session=context.session,
         actor=actor_of(context),
@@ -169,6 +169,8 @@ async def show_station(update: Update, context: KepuContext, station_id: int) ->
         station_id=station_id,
         now=context.runtime.now(),
     )
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     buttons = manage_buttons(context, station)
     await reply(
         update,
@@ -208,7 +210,6 @@ async def on_button(update: Update, context: KepuContext) -> None:
     action, station_id = button.action, button.station_id
     try:
         if action == "open":
-            await query.answer()
             await show_station(update, context, station_id)
         elif action in ("rect", "revoke"):
             decision = "rectify" if action == "rect" else "revoke"

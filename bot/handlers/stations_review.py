@@ -187,7 +187,7 @@ def review_buttons(context: KepuContext, station: Station) -> list[list[InlineKe
 
 
 async def open_card(update: Update, context: KepuContext, station_id: int) -> None:
-    """Send the evidence and the review card."""
+    """Send the evidence and the review card (a refusal raises before the press is answered)."""
     station = await review_service.authorise(
         session=context.session,
         actor=actor_of(context),
@@ -196,6 +196,8 @@ async def open_card(update: Update, context: KepuContext, station_id: int) -> No
         now=context.runtime.now(),
     )
     assert station.id is not None
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     await send_evidence(update, context, station.id)
     buttons = review_buttons(context, station)
     await reply(
@@ -218,7 +220,6 @@ async def on_button(update: Update, context: KepuContext) -> None:
     actor, now = actor_of(context), context.runtime.now()
     try:
         if action == "open":
-            await query.answer()
             await open_card(update, context, station_id)
         elif action == "ok":
             await review_service.authorise(

@@ -7,10 +7,15 @@ only itself.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.regions import LEVEL_PREFIX, level_of, region_contains, region_prefix
-from storage.models import RoleGrant
+from storage import audit
+from storage.models import AuditLog, RoleGrant
 
 __all__ = ["LEVEL_PREFIX", "level_of", "region_contains", "region_prefix"]
 
@@ -86,3 +91,34 @@ def can_act_on_station(
     if levels is None or region_code is None:
         return False
     return any(region_contains(code, region_code) for code in coordinator_grants(grants, levels))
+
+
+async def audit_refusal(
+    *,
+    session: AsyncSession,
+    actor_id: int | None,
+    action: str,
+    reason: str,
+    now: dt.datetime,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    region_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Audit a refused attempt (``allowed=False``): who, what, which object, why.
+
+    The row is written in the update's own transaction; the caller answers the refusal and
+    must not let an exception escape the handler, or the savepoint would take the row along.
+    """
+    return await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        now=now,
+        allowed=False,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        region_code=region_code,
+        reason=reason,
+        detail=detail,
+    )

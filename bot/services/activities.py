@@ -18,7 +18,12 @@ from bot.config import ActivitiesSettings
 from bot.core.errors import DomainError
 from bot.core.zh_dates import parse_date, parse_time
 from bot.core.zh_numbers import parse_quantity
-from bot.services.access import administered_station_ids, can_admin_station, is_admin
+from bot.services.access import (
+    administered_station_ids,
+    audit_refusal,
+    can_admin_station,
+    is_admin,
+)
 from bot.services.activity_text import (
     ERR_DATE_INVALID,
     ERR_PARTICIPANTS_TOO_MANY,
@@ -464,12 +469,11 @@ async def _refused(
     now: dt.datetime,
     reason: str,
 ) -> None:
-    await audit.record(
+    await audit_refusal(
         session=session,
         actor_id=actor_id,
         action=action,
         now=now,
-        allowed=False,
         subject_type="activity",
         subject_id=activity.id,
         reason=reason,

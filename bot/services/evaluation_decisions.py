@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import EvaluationSettings
 from bot.i18n import N_, get_translator
 from bot.services import review
-from bot.services.access import coordinator_grants, is_admin, region_contains
+from bot.services.access import audit_refusal, coordinator_grants, is_admin, region_contains
 from bot.services.evaluation import REASON_NAMES, EvaluationError, Proposal
 from bot.services.review import Actor
 from bot.services.stations import Notice, StationError
@@ -119,12 +119,11 @@ async def _refuse(
     code: str,
     reason: str | None = None,
 ) -> EvaluationError:
-    await audit.record(
+    await audit_refusal(
         session=session,
         actor_id=actor.person_id,
         action=f"evaluation.{action}",
         now=now,
-        allowed=False,
         subject_type="evaluation_proposal",
         subject_id=proposal.id,
         region_code=station.region_code,

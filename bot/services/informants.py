@@ -14,12 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.content.taxonomy import default_taxonomy
 from bot.core.errors import DomainError
 from bot.services import invites as invite_service
+from bot.services.access import audit_refusal, can_admin_station
 from storage import audit
 from storage import dialogs as dialog_store
 from storage import informants as informant_store
 from storage import people as people_store
 from storage import roles as roles_store
-from storage.models import Informant, Person, Station
+from storage.models import Informant, Person, RoleGrant, Station
 
 # Bump when the privacy notice text changes; stored with each consent.
 CONSENT_VERSION = "2026-1"
@@ -403,6 +404,32 @@ async def forget(*, session: AsyncSession, person: Person, now: dt.datetime) -> 
 # --- station admin ---------------------------------------------------------------------------
 
 
+async def authorise_station(
+    *,
+    session: AsyncSession,
+    grants: Sequence[RoleGrant],
+    actor_id: int | None,
+    station_id: int,
+    action: str,
+    now: dt.datetime,
+) -> None:
+    """Refuse (audited, InformantError) unless the person administers ``station_id``."""
+    if can_admin_station(grants, station_id):
+        return
+    station = await session.get(Station, station_id)
+    await audit_refusal(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        reason="not_station_admin",
+        now=now,
+        subject_type="station",
+        subject_id=station_id,
+        region_code=station.region_code if station else None,
+    )
+    raise InformantError("not_station_admin")
+
+
 @dataclass(frozen=True)
 class RosterEntry:
     """One informant line of the roster."""
@@ -501,9 +528,20 @@ async def remove(
 ) -> Removal:
     """Remove an informant from a station (their rows stay for totals), audited."""
     informant = await informant_store.get_informant(session=session, informant_id=informant_id)
-    if informant is None or informant.station_id != station_id or informant.removed_at:
-        raise InformantError("not_in_station")
     station = await session.get(Station, station_id)
+    if informant is None or informant.station_id != station_id or informant.removed_at:
+        await audit_refusal(
+            session=session,
+            actor_id=actor_id,
+            action="informant.remove",
+            reason="not_in_station",
+            now=now,
+            subject_type="informant",
+            subject_id=informant_id,
+            region_code=station.region_code if station else None,
+            detail={"station_id": station_id},
+        )
+        raise InformantError("not_in_station")
     await informant_store.update_informant(
         session=session, informant_id=informant_id, removed_at=now
     )

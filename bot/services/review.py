@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import StationsSettings
 from bot.i18n import N_
 from bot.services import roles as role_service
-from bot.services.access import can_act_on_station, coordinator_grants, is_admin
+from bot.services.access import (
+    audit_refusal,
+    can_act_on_station,
+    coordinator_grants,
+    is_admin,
+)
 from bot.services.stations import (
     REASON_REQUIRED,
     STAGES,
@@ -117,12 +122,11 @@ async def _refuse(
     code: str,
     **params: Any,
 ) -> StationError:
-    await audit.record(
+    await audit_refusal(
         session=session,
         actor_id=actor.person_id,
         action=f"station.{action}",
         now=now,
-        allowed=False,
         subject_type="station",
         subject_id=station.id,
         region_code=station.region_code,
