@@ -177,6 +177,25 @@ class LimitsSettings(_Section):
     reply_backlog: int = Field(default=8, ge=1)
 
 
+class PrivacySettings(_Section):
+    """How long raw transport data about people is kept (see docs/informants.md)."""
+
+    # Handled raw updates (inbox_update rows marked done) are deleted after this many days.
+    processed_update_days: int = Field(default=7, ge=1)
+    # Updates parked after repeated failures are kept this long for inspection, then deleted.
+    parked_update_days: int = Field(default=30, ge=1)
+
+    @property
+    def processed_update_retention(self) -> dt.timedelta:
+        """Return how long handled raw updates are kept."""
+        return dt.timedelta(days=self.processed_update_days)
+
+    @property
+    def parked_update_retention(self) -> dt.timedelta:
+        """Return how long parked raw updates are kept."""
+        return dt.timedelta(days=self.parked_update_days)
+
+
 class StationsSettings(_Section):
     """Station applications and the formalism alarm."""
 
@@ -250,6 +269,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     i18n: I18nSettings = I18nSettings()
     limits: LimitsSettings = LimitsSettings()
+    privacy: PrivacySettings = PrivacySettings()
     stations: StationsSettings = StationsSettings()
     activities: ActivitiesSettings = ActivitiesSettings()
     propagation: PropagationSettings = PropagationSettings()

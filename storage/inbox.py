@@ -7,13 +7,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import rowcount
 from storage.models import InboxUpdate, table_of
 from storage.upsert import insert_for
+
+# Where an update names its sender: ``from`` for messages, button presses, inline queries,
+# chosen inline results, member changes and join requests; ``user`` for poll answers and
+# reactions.
+_SENDER_KEYS = ("from", "user")
+
+
+def sender_id(payload: dict[str, Any]) -> int | None:
+    """Return the Telegram id of the user who sent the update, if it names one."""
+    for key, value in payload.items():
+        if key == "update_id" or not isinstance(value, dict):
+            continue
+        for sender_key in _SENDER_KEYS:
+            sender = value.get(sender_key)
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return int(sender["id"])
+    return None
 
 
 async def store_updates(
@@ -24,6 +41,7 @@ async def store_updates(
         {
             "update_id": int(p["update_id"]),
             "payload": p,
+            "user_id": sender_id(p),
             "status": "pending",
             "attempts": 0,
             "received_at": now,
@@ -127,11 +145,93 @@ async def next_due_at(*, session: AsyncSession) -> dt.datetime | None:
     return result.scalar_one_or_none()
 
 
-async def purge_done(*, session: AsyncSession, before: dt.datetime) -> int:
-    """Delete processed updates older than ``before``; parked ones stay for inspection."""
-    result = await session.execute(
-        delete(InboxUpdate).where(
-            col(InboxUpdate.status) == "done", col(InboxUpdate.processed_at) < before
+async def purge_finished(
+    *, session: AsyncSession, done_before: dt.datetime, parked_before: dt.datetime
+) -> dict[str, int]:
+    """Delete done and parked updates past their retention; return how many of each."""
+    purged: dict[str, int] = {}
+    for status, before in (("done", done_before), ("parked", parked_before)):
+        result = await session.execute(
+            delete(InboxUpdate).where(
+                col(InboxUpdate.status) == status, col(InboxUpdate.processed_at) < before
+            )
         )
+        purged[status] = rowcount(result) or 0
+    return purged
+
+
+# --- personal data -------------------------------------------------------------------------
+
+
+async def updates_of_user(*, session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """Return every stored update the user sent, oldest first, as plain rows."""
+    result = await session.execute(
+        select(_table).where(_table.c.user_id == user_id).order_by(_table.c.update_id)
+    )
+    return [dict(row._mapping) for row in result.all()]
+
+
+def _settled(through_update_id: int | None) -> Any:
+    """Match rows no longer waiting to be processed, and the update being processed."""
+    c = _table.c
+    if through_update_id is None:
+        return c.status != "pending"
+    return or_(c.status != "pending", c.update_id <= through_update_id)
+
+
+async def delete_user_updates(
+    *, session: AsyncSession, user_id: int, through_update_id: int | None = None
+) -> int:
+    """Delete the user's stored updates, processed and parked, and the one being processed.
+
+    Updates that arrived after ``through_update_id`` and wait for processing are kept: they
+    are new messages the bot still has to answer.
+    """
+    c = _table.c
+    result = await session.execute(
+        delete(_table).where(c.user_id == user_id, _settled(through_update_id))
     )
     return rowcount(result) or 0
+
+
+def scrub_user(value: Any, user_id: int) -> tuple[Any, bool]:
+    """Return ``value`` with every user, private chat or contact of ``user_id`` erased."""
+    if isinstance(value, list):
+        items = [scrub_user(v, user_id) for v in value]
+        return [v for v, _ in items], any(changed for _, changed in items)
+    if not isinstance(value, dict):
+        return value, False
+    if value.get("id") == user_id or value.get("user_id") == user_id:
+        return {"erased": True}, True
+    changed = False
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        out[key], item_changed = scrub_user(item, user_id)
+        changed = changed or item_changed
+    return out, changed
+
+
+async def scrub_user_mentions(
+    *, session: AsyncSession, user_id: int, through_update_id: int | None = None
+) -> int:
+    """Erase the user from other people's stored updates (forwards, contacts, member lists).
+
+    The text search only narrows the rows; ``scrub_user`` decides on the parsed payload.
+    """
+    c = _table.c
+    result = await session.execute(
+        select(c.update_id, c.payload).where(
+            _settled(through_update_id),
+            or_(c.user_id.is_(None), c.user_id != user_id),
+            cast(c.payload, String).contains(str(user_id), autoescape=True),
+        )
+    )
+    scrubbed = 0
+    for update_id, payload in result.all():
+        clean, changed = scrub_user(payload, user_id)
+        if changed:
+            await session.execute(
+                update(_table).where(c.update_id == update_id).values(payload=clean)
+            )
+            scrubbed += 1
+    return scrubbed

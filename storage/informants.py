@@ -13,7 +13,8 @@ from sqlmodel import SQLModel, col
 
 from storage.models import Informant, Person, ShareEvent
 
-# Tables never exported by the generic lookup: raw transport data and secrets of the bot.
+# Tables the generic lookup skips: the bot's own bookkeeping, and the raw transport tables,
+# whose rows are found by Telegram id instead (storage.inbox, storage.outbox).
 _NOT_EXPORTED = frozenset({"inbox_update", "outbox_message", "lease", "job_run"})
 
 
@@ -142,10 +143,3 @@ async def rows_about(
         if rows:
             found[table.name] = rows
     return found
-
-
-async def erase_person_names(*, session: AsyncSession, person_id: int) -> None:
-    """Blank the Telegram name and username kept on the person row."""
-    await session.execute(
-        update(Person).where(col(Person.id) == person_id).values(first_name=None, username=None)
-    )

@@ -431,6 +431,9 @@ class InboxUpdate(SQLModel, table=True):
 
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
     payload: dict[str, Any] = _json(dict)
+    # The sender's Telegram id, copied from the payload when stored: /mydata and /forget
+    # find a person's raw updates by it on every database.
+    user_id: int | None = _bigint(nullable=True, index=True)
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
     last_error: str | None = Field(default=None, max_length=2000)

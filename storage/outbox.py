@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import String, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -472,3 +472,37 @@ async def messages_of(
         stmt = stmt.where(col(OutboxMessage.chat_id) == chat_id)
     result = await session.execute(stmt.execution_options(populate_existing=True))
     return list(result.scalars())
+
+
+# --- personal data -------------------------------------------------------------------------
+
+
+async def messages_to_chat(*, session: AsyncSession, chat_id: int) -> list[dict[str, Any]]:
+    """Return every message row to a chat, oldest first, as plain rows (/mydata)."""
+    result = await session.execute(select(_T).where(_T.c.chat_id == chat_id).order_by(_T.c.id))
+    return [dict(row._mapping) for row in result.all()]
+
+
+async def erase_chat(*, session: AsyncSession, chat_id: int) -> int:
+    """Make the rows to a chat anonymous; return how many (push counts keep their rows).
+
+    The chat id, the payload (text, names) and the dedupe key (which holds the chat id) go;
+    the kind, state and times stay. Rows not sent yet are failed, so nothing goes out.
+    """
+    c = _T.c
+    await session.execute(
+        update(_T)
+        .where(c.chat_id == chat_id, c.state == "pending")
+        .values(state="failed", error="erased", next_attempt_at=None)
+    )
+    result = await session.execute(
+        update(_T)
+        .where(c.chat_id == chat_id)
+        .values(
+            chat_id=0,
+            payload={},
+            dedupe_key=literal("erased:") + c.id.cast(String),
+            telegram_message_id=None,
+        )
+    )
+    return rowcount(result) or 0

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Column, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import SQLModel, col
 
 from storage.models import Person, table_of
 from storage.upsert import insert_for
@@ -82,3 +83,47 @@ async def mark_unreachable(*, session: AsyncSession, telegram_id: int) -> None:
     await session.execute(
         update(Person).where(col(Person.telegram_id) == telegram_id).values(unreachable=True)
     )
+
+
+def _references_to_person() -> list[Column[Any]]:
+    """Return every column of every table that points at person.id."""
+    return [
+        column
+        for table in SQLModel.metadata.sorted_tables
+        for column in table.columns
+        if any(fk.column.table.name == "person" for fk in column.foreign_keys)
+    ]
+
+
+async def is_referenced(*, session: AsyncSession, person_id: int) -> bool:
+    """Tell whether any row (a grant, an audit entry, a station…) points at the person."""
+    for column in _references_to_person():
+        found = await session.execute(select(column).where(column == person_id).limit(1))
+        if found.first() is not None:
+            return True
+    return False
+
+
+async def erase_person(*, session: AsyncSession, person_id: int) -> bool:
+    """Erase the person: delete the row, or, if other rows point at it, make it anonymous.
+
+    An anonymous row keeps only its id and ``created_at``; its Telegram id becomes minus the
+    row id (Telegram user ids are positive, so it can never match anyone). Return True if
+    the row was deleted.
+    """
+    if not await is_referenced(session=session, person_id=person_id):
+        await session.execute(delete(Person).where(col(Person.id) == person_id))
+        return True
+    await session.execute(
+        update(Person)
+        .where(col(Person.id) == person_id)
+        .values(
+            telegram_id=-person_id,
+            first_name=None,
+            username=None,
+            language=None,
+            unreachable=True,
+            last_seen_at=None,
+        )
+    )
+    return False

@@ -107,3 +107,9 @@ async def holders_of(
         .where(col(RoleGrant.role) == role, col(RoleGrant.region_code).in_(region_codes))
     )
     return result.scalars().unique().all()
+
+
+async def revoke_all(*, session: AsyncSession, person_id: int) -> int:
+    """Remove every grant the person holds; return how many."""
+    result = await session.execute(delete(RoleGrant).where(col(RoleGrant.person_id) == person_id))
+    return rowcount(result) or 0

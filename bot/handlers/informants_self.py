@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
+from bot.config import PrivacySettings
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.callbacks import (
     SETTINGS,
@@ -19,7 +21,7 @@ from bot.handlers.callbacks import (
     SettingsTopic,
     answer_invalid,
 )
-from bot.handlers.common import button_rows, esc, reply, role_names, sync_command_menu
+from bot.handlers.common import button_rows, esc, reply, sync_command_menu
 from bot.handlers.feature import assembly_of
 from bot.handlers.informants_join import topic_names, topics_markup
 from bot.i18n import SUPPORTED_LOCALES, Translator, get_translator
@@ -258,25 +260,105 @@ async def on_settings_button(update: Update, context: KepuContext) -> None:
 # --- /mydata and /forget ---------------------------------------------------------------------
 
 
+def _count(document: dict[str, Any], *tables: str) -> int:
+    rows: dict[str, list[Any]] = document["tables"]
+    return sum(len(rows.get(name, [])) for name in tables)
+
+
+def render_data_summary(
+    t: Translator, document: dict[str, Any], privacy: PrivacySettings, day: dt.date
+) -> str:
+    """Return the /mydata summary: what is held, why and for how long."""
+    lines = [t("📦 <b>Your data</b> (as of {date})", date=t.date(day)), ""]
+    lines.append(
+        t(
+            "• <b>Account</b>: your Telegram id, name, username and language, to know you and "
+            "answer you. Kept until you send /forget."
+        )
+    )
+    if _count(document, "informant"):
+        lines.append(
+            t(
+                "• <b>Registration</b>: real name, phone, topics, station and your consent, to "
+                "register you as an informant. Kept while you are one, or until /forget."
+            )
+        )
+    shares = _count(document, "share_event", "tracked_link", "group_chat")
+    if shares:
+        lines.append(
+            t(
+                "• <b>Shares</b> ({n} records: shares, tracked links, groups), to count your "
+                "station's reach. After /forget they stay only as anonymous totals.",
+                n=shares,
+            )
+        )
+    lines.append(
+        t(
+            "• <b>Messages you sent the bot</b> ({n}, as received), to process each one "
+            "reliably. Deleted {days} days after processing ({parked} days if processing "
+            "failed).",
+            n=_count(document, "inbox_update"),
+            days=privacy.processed_update_days,
+            parked=privacy.parked_update_days,
+        )
+    )
+    sent = _count(document, "outbox_message")
+    if sent:
+        lines.append(
+            t(
+                "• <b>Messages the bot sent you</b> ({n}), as delivery records for the push "
+                "statistics. /forget removes you and the content from them.",
+                n=sent,
+            )
+        )
+    if _count(document, "role_grant"):
+        lines.append(
+            t(
+                "• <b>Roles</b> (station admin, coordinator…), to decide what you may do. "
+                "Kept until revoked or /forget."
+            )
+        )
+    if _count(document, "dialog_state"):
+        lines.append(
+            t(
+                "• <b>Conversation in progress</b>, to continue where you left off. Deleted "
+                "when it ends."
+            )
+        )
+    lines.append(
+        t(
+            "• <b>Audit log</b> ({n} entries), for accountability. It never holds your name "
+            "or phone; after /forget it no longer points to you.",
+            n=_count(document, "audit_log"),
+        )
+    )
+    lines += ["", t("The attached JSON file holds all of it. To erase it, send /forget.")]
+    return "\n".join(lines)
+
+
 async def mydata(update: Update, context: KepuContext) -> None:
-    """Send everything stored about the user as a JSON file."""
+    """Send a summary of everything stored about the user, and all of it as a JSON file."""
     person = context.person
     message = update.effective_message
     if person is None or person.id is None or message is None:
         return
-    now = context.runtime.now()
+    settings = context.runtime.settings
     document = await informant_service.export_data(
-        session=context.session, person_id=person.id, now=now
+        session=context.session,
+        person_id=person.id,
+        now=context.runtime.now(),
+        tz=settings.scheduler.tz,
     )
     data = await asyncio.to_thread(
         lambda: json.dumps(document, ensure_ascii=False, indent=2, default=str).encode()
     )
-    day = context.runtime.today().isoformat()
+    today = context.runtime.today()
+    await reply(update, render_data_summary(context.t, document, settings.privacy, today))
     await message.reply_document(
-        InputFile(data, filename=f"kepubot-mydata-{day}.json"),
+        InputFile(data, filename=f"kepubot-mydata-{today.isoformat()}.json"),
         caption=context.t(
             "Everything I store about you, as of {date}. To erase it, send /forget.",
-            date=context.t.date(context.runtime.today()),
+            date=context.t.date(today),
         ),
     )
 
@@ -295,9 +377,10 @@ async def forget(update: Update, context: KepuContext) -> None:
     await reply(
         update,
         t(
-            "⚠️ This erases your real name, phone number and topics, and the Telegram name I "
-            "keep, and ends your registration with your station. Your past shares stay only as "
-            "anonymous numbers in the totals. This cannot be undone.\n\nErase now?"
+            "⚠️ This erases your real name, phone number and topics, your Telegram id and name, "
+            "the messages you sent the bot and any roles you hold, and ends your registration "
+            "with your station. Your past shares stay only as anonymous numbers in the totals. "
+            "This cannot be undone.\n\nErase now?"
         ),
         reply_markup=InlineKeyboardMarkup(buttons),
     )
@@ -318,9 +401,14 @@ async def on_forget_button(update: Update, context: KepuContext) -> None:
         await query.edit_message_text(t("Nothing was erased."))
         return
     await informant_service.forget(
-        session=context.session, person=person, now=context.runtime.now()
+        session=context.session,
+        person=person,
+        now=context.runtime.now(),
+        through_update_id=context.scope.update_id,
     )
-    context.scope.role_names = role_names(context) - {"informant"}
+    # Every role ended with the person row.
+    context.scope.roles = []
+    context.scope.role_names = frozenset()
     await query.edit_message_text(
         t(
             "Your personal data has been erased and you are no longer an informant. Thank you "

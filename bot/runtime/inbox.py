@@ -25,8 +25,6 @@ from storage import inbox as inbox_store
 
 log = logging.getLogger(__name__)
 
-PURGE_AFTER = dt.timedelta(days=7)
-
 
 class HandlerFailed(Exception):
     """A handler raised; the update's savepoint is rolled back."""
@@ -269,10 +267,21 @@ class InboxProcessor:
         if self._last_purge is not None and now - self._last_purge < dt.timedelta(hours=1):
             return
         self._last_purge = now
-        async with self.runtime.sessions() as session, session.begin():
-            purged = await inbox_store.purge_done(session=session, before=now - PURGE_AFTER)
-        if purged:
-            log.info("inbox purged", extra={"rows": purged})
+        await purge_inbox(self.runtime)
+
+
+async def purge_inbox(runtime: Runtime) -> dict[str, int]:
+    """Delete raw updates past their retention (``[privacy]``); return the rows per state."""
+    privacy, now = runtime.settings.privacy, runtime.now()
+    async with runtime.sessions() as session, session.begin():
+        purged = await inbox_store.purge_finished(
+            session=session,
+            done_before=now - privacy.processed_update_retention,
+            parked_before=now - privacy.parked_update_retention,
+        )
+    if any(purged.values()):
+        log.info("inbox purged", extra={"rows": purged})
+    return purged
 
 
 def _user_id(payload: dict[str, Any]) -> int | None:

@@ -17,7 +17,9 @@ from bot.services import invites as invite_service
 from bot.services.access import audit_refusal, can_admin_station
 from storage import audit
 from storage import dialogs as dialog_store
+from storage import inbox as inbox_store
 from storage import informants as informant_store
+from storage import outbox as outbox_store
 from storage import people as people_store
 from storage import roles as roles_store
 from storage.models import Informant, Person, RoleGrant, Station
@@ -322,20 +324,26 @@ def in_quiet_hours(informant: Informant, at: dt.datetime, tz: dt.tzinfo) -> bool
 # --- privacy -------------------------------------------------------------------------------
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
+def _jsonable(value: Any, tz: dt.tzinfo) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).isoformat()
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): _jsonable(v, tz) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, tz) for v in value]
     return value
 
 
 async def export_data(
-    *, session: AsyncSession, person_id: int, now: dt.datetime
+    *, session: AsyncSession, person_id: int, now: dt.datetime, tz: dt.tzinfo = dt.UTC
 ) -> dict[str, Any]:
-    """Return everything stored about the person as a JSON-ready document, audited."""
+    """Return everything stored about the person as a JSON-ready document, audited.
+
+    Every row of every table that refers to the person or their informant row, their raw
+    updates (``inbox_update``) and the messages to them (``outbox_message``); times in ``tz``.
+    """
     person = await people_store.get_person(session=session, person_id=person_id)
     if person is None:
         raise InformantError("unknown_person")
@@ -347,6 +355,11 @@ async def export_data(
         informant_ids=informant_ids,
         telegram_id=person.telegram_id,
     )
+    updates = await inbox_store.updates_of_user(session=session, user_id=person.telegram_id)
+    messages = await outbox_store.messages_to_chat(session=session, chat_id=person.telegram_id)
+    for name, rows in (("inbox_update", updates), ("outbox_message", messages)):
+        if rows:
+            tables[name] = rows
     await audit.record(
         session=session,
         actor_id=person_id,
@@ -356,22 +369,59 @@ async def export_data(
         subject_id=person_id,
     )
     return {
-        "generated_at": now.isoformat(),
+        "generated_at": now.astimezone(tz).isoformat(),
+        "timezone": str(tz),
         "telegram_id": person.telegram_id,
         "consent_version": informant.consent_version if informant else None,
-        "tables": _jsonable(tables),
+        "tables": _jsonable(tables, tz),
     }
 
 
-async def forget(*, session: AsyncSession, person: Person, now: dt.datetime) -> int | None:
-    """Erase the person's personal data; keep anonymous rows for totals; return informant id.
+@dataclass(frozen=True)
+class Erasure:
+    """What /forget did: counts only, nothing that names the person."""
 
-    The informant row loses its link to the person (``person_id`` NULL), so the same
-    Telegram user can later join again as a brand-new informant; its share rows keep
-    pointing at the anonymous row and still count in station and region totals.
+    informant_id: int | None
+    inbox_deleted: int = 0
+    inbox_scrubbed: int = 0
+    outbox_erased: int = 0
+    roles_revoked: int = 0
+    dialogs_ended: int = 0
+    audit_unlinked: int = 0
+    person_deleted: bool = False
+
+    def detail(self) -> dict[str, Any]:
+        """Return the counts for the audit entry."""
+        return {
+            "inbox_deleted": self.inbox_deleted,
+            "inbox_scrubbed": self.inbox_scrubbed,
+            "outbox_erased": self.outbox_erased,
+            "roles_revoked": self.roles_revoked,
+            "dialogs_ended": self.dialogs_ended,
+            "audit_unlinked": self.audit_unlinked,
+            "person_deleted": self.person_deleted,
+        }
+
+
+async def forget(
+    *,
+    session: AsyncSession,
+    person: Person,
+    now: dt.datetime,
+    through_update_id: int | None = None,
+) -> Erasure:
+    """Erase every row that identifies the person; keep anonymous rows for the totals.
+
+    The informant row loses its personal data and its link to the person; its share rows,
+    tracked links and groups keep pointing at it and still count for the station. The
+    person's raw updates up to ``through_update_id`` (the one being handled) are deleted
+    and they are scrubbed from other people's; the messages to them are made anonymous;
+    their roles end; audit entries no longer tie them to the informant row; the person row
+    is deleted, or made anonymous if other rows (duties they did) point at it.
     """
     assert person.id is not None
-    informant = await informant_store.get_by_person(session=session, person_id=person.id)
+    person_id, telegram_id = person.id, person.telegram_id
+    informant = await informant_store.get_by_person(session=session, person_id=person_id)
     informant_id = informant.id if informant is not None else None
     if informant_id is not None:
         assert informant is not None
@@ -388,17 +438,37 @@ async def forget(*, session: AsyncSession, person: Person, now: dt.datetime) -> 
             forgotten_at=now,
             removed_at=informant.removed_at or now,
         )
-    await informant_store.erase_person_names(session=session, person_id=person.id)
-    await dialog_store.clear_user_dialogs(session=session, user_id=person.telegram_id)
-    await audit.record(
-        session=session,
-        actor_id=None,
-        action="privacy.forget",
-        now=now,
-        subject_type="informant" if informant_id else "person",
-        subject_id=informant_id or person.id,
+    dialogs = await dialog_store.clear_user_dialogs(session=session, user_id=telegram_id)
+    deleted = await inbox_store.delete_user_updates(
+        session=session, user_id=telegram_id, through_update_id=through_update_id
     )
-    return informant_id
+    scrubbed = await inbox_store.scrub_user_mentions(
+        session=session, user_id=telegram_id, through_update_id=through_update_id
+    )
+    erased = await outbox_store.erase_chat(session=session, chat_id=telegram_id)
+    roles = await roles_store.revoke_all(session=session, person_id=person_id)
+    unlinked = await audit.unlink_person(
+        session=session,
+        person_id=person_id,
+        informant_ids=[informant_id] if informant_id is not None else [],
+        telegram_id=telegram_id,
+    )
+    person_deleted = await people_store.erase_person(session=session, person_id=person_id)
+    erasure = Erasure(
+        informant_id=informant_id,
+        inbox_deleted=deleted,
+        inbox_scrubbed=scrubbed,
+        outbox_erased=erased,
+        roles_revoked=roles,
+        dialogs_ended=dialogs,
+        audit_unlinked=unlinked,
+        person_deleted=person_deleted,
+    )
+    # No actor and no subject: the entry records that an erasure happened, not whose.
+    await audit.record(
+        session=session, actor_id=None, action="privacy.forget", now=now, detail=erasure.detail()
+    )
+    return erasure
 
 
 # --- station admin ---------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -52,3 +55,43 @@ async def test_run_refuses_unmigrated_database(tmp_path: object) -> None:
         raise AssertionError("an empty database was accepted")
     finally:
         await engine.dispose()
+
+
+async def test_privacy_1_backfills_the_sender_of_stored_updates(engine: AsyncEngine) -> None:
+    await downgrade(engine, "0001")
+    inbox = sa.table(
+        "inbox_update",
+        sa.column("update_id", sa.BigInteger()),
+        sa.column("payload", sa.JSON()),
+        sa.column("status", sa.String()),
+        sa.column("attempts", sa.Integer()),
+        sa.column("received_at", sa.DateTime(timezone=True)),
+    )
+    sender = {"id": 4242, "is_bot": False, "first_name": "A"}
+    payloads = [
+        {"update_id": 1, "message": {"message_id": 1, "from": sender, "text": "hi"}},
+        {"update_id": 2, "callback_query": {"id": "q", "from": sender, "data": "x"}},
+        {"update_id": 3, "channel_post": {"message_id": 1, "chat": {"id": -100}}},
+    ]
+    when = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            inbox.insert(),
+            [
+                {
+                    "update_id": p["update_id"],
+                    "payload": p,
+                    "status": "done",
+                    "attempts": 0,
+                    # SQLite stores naive UTC (storage.types.UTCDateTime does the same).
+                    "received_at": when
+                    if conn.dialect.name != "sqlite"
+                    else when.replace(tzinfo=None),
+                }
+                for p in payloads
+            ],
+        )
+    assert await upgrade(engine) == head_revision()
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT update_id, user_id FROM inbox_update"))).all()
+    assert sorted(tuple(r) for r in rows) == [(1, 4242), (2, 4242), (3, None)]

@@ -130,7 +130,12 @@ async def test_inbox_store_is_idempotent_and_claims_in_order(session: AsyncSessi
     assert [r.update_id for r in due] == [3]
     assert await inbox.next_due_at(session=session) == NOW + dt.timedelta(minutes=5)
     assert await inbox.count_by_status(session=session) == {"done": 1, "pending": 2}
-    assert await inbox.purge_done(session=session, before=NOW - dt.timedelta(days=7)) == 1
+    purged = await inbox.purge_finished(
+        session=session,
+        done_before=NOW - dt.timedelta(days=7),
+        parked_before=NOW - dt.timedelta(days=30),
+    )
+    assert purged == {"done": 1, "parked": 0}
     assert await inbox.get_update(session=session, update_id=1) is None
     stored = await inbox.get_update(session=session, update_id=3)
     assert stored is not None and stored.payload == {"update_id": 3, "message": {"text": "3"}}

@@ -19,9 +19,11 @@ from bot.sandbox.factories import (
 )
 from bot.services import informants as service
 from bot.services import invites as invite_service
+from bot.services import roles as role_service
 from bot.services.informants import InformantError
 from bot.services.invites import InviteError
-from storage.models import AuditLog, Informant, InviteLink, ShareEvent
+from storage import outbox as outbox_store
+from storage.models import AuditLog, Informant, InviteLink, Person, ShareEvent
 
 
 async def _station(session: AsyncSession, **kw: object) -> int:
@@ -213,7 +215,8 @@ async def test_register_transfer_remove_forget_roster(session: AsyncSession) -> 
     assert (
         await service.roster_page(session=session, station_id=other.id, page=0, today=day)
     ).total == 0
-    assert await service.forget(session=session, person=person, now=NOW) == moved.id
+    erasure = await service.forget(session=session, person=person, now=NOW)
+    assert erasure.informant_id == moved.id
     row = await session.get(Informant, moved.id, populate_existing=True)
     assert row is not None and row.person_id is None and row.real_name is None
     # The share rows stay for totals, pointing at the anonymous row.
@@ -222,6 +225,40 @@ async def test_register_transfer_remove_forget_roster(session: AsyncSession) -> 
     forget_entry = (
         await session.execute(select(AuditLog).where(AuditLog.action == "privacy.forget"))
     ).scalar_one()
-    assert forget_entry.detail == {}
+    assert forget_entry.subject_id is None and forget_entry.detail == erasure.detail()
+    # No entry ties the erased person to the informant row any more.
+    entries = (await session.execute(select(AuditLog))).scalars().all()
+    assert not [e for e in entries if e.actor_id == person.id and e.subject_id == moved.id]
     uses = (await session.execute(select(InviteLink.uses).order_by(InviteLink.id))).scalars()
     assert list(uses) == [1, 1]
+
+
+async def test_forget_a_station_admin_on_each_backend(session: AsyncSession) -> None:
+    station_id = await _station(session)
+    admin = await make_person(session, telegram_id=77, first_name="管理员")
+    assert admin.id
+    await role_service.grant(
+        session=session, telegram_id=77, role="station_admin", station_id=station_id, now=NOW
+    )
+    await invite_service.create_invite(
+        session=session, station_id=station_id, bot_username="b", actor_id=admin.id, now=NOW
+    )
+    await outbox_store.enqueue(
+        session=session,
+        push_id=None,
+        messages=[
+            outbox_store.NewMessage(77, "message", {"text": "您好 管理员"}, "m:77:1", NOW),
+            outbox_store.NewMessage(78, "message", {"text": "someone else"}, "m:78:1", NOW),
+        ],
+        now=NOW,
+    )
+    erasure = await service.forget(session=session, person=admin, now=NOW)
+    assert (erasure.roles_revoked, erasure.outbox_erased, erasure.person_deleted) == (1, 1, False)
+    kept = await session.get(Person, admin.id, populate_existing=True)
+    assert kept is not None and kept.telegram_id == -admin.id and kept.first_name is None
+    [erased] = await outbox_store.messages_to_chat(session=session, chat_id=0)
+    assert erased["state"] == "failed" and erased["payload"] == {}
+    assert erased["dedupe_key"] == f"erased:{erased['id']}"
+    assert len(await outbox_store.messages_to_chat(session=session, chat_id=78)) == 1
+    grant = await session.execute(select(AuditLog).where(AuditLog.action == "role.grant"))
+    assert "telegram_id" not in grant.scalar_one().detail
