@@ -25,6 +25,8 @@ _T = table_of(OutboxMessage)
 
 # Set in ``session.info`` when a transaction adds rows to send (read by an after-commit hook).
 ENQUEUED = "outbox_enqueued"
+# Dedupe-key prefix of rows deleted once sent (replies to /forget): erasure leaves them be.
+ERASE_PREFIX = "x:"
 
 
 @dataclass(frozen=True)
@@ -325,6 +327,11 @@ async def mark_sent(
     )
 
 
+async def delete_row(*, session: AsyncSession, message_id: int) -> None:
+    """Delete a row that was sent and must leave no copy (a reply to /forget)."""
+    await session.execute(delete(_T).where(_T.c.id == message_id))
+
+
 async def mark_final(
     *, session: AsyncSession, message_id: int, state: str, error: str, attempts: int
 ) -> None:
@@ -490,14 +497,16 @@ async def erase_chat(*, session: AsyncSession, chat_id: int) -> int:
     the kind, state and times stay. Rows not sent yet are failed, so nothing goes out.
     """
     c = _T.c
+    # The erasure's own replies (deleted once sent) go out.
+    mine = c.dedupe_key.like(ERASE_PREFIX + "%")
     await session.execute(
         update(_T)
-        .where(c.chat_id == chat_id, c.state == "pending")
+        .where(c.chat_id == chat_id, c.state == "pending", ~mine)
         .values(state="failed", error="erased", next_attempt_at=None)
     )
     result = await session.execute(
         update(_T)
-        .where(c.chat_id == chat_id)
+        .where(c.chat_id == chat_id, ~mine)
         .values(
             chat_id=0,
             payload={},

@@ -396,6 +396,9 @@ async def on_forget_button(update: Update, context: KepuContext) -> None:
         return
     t = context.t
     person = context.person
+    if button.answer == "yes":
+        # The answers to this press are the last messages to them: no copy is kept.
+        context.scope.erase_replies = True
     await query.answer()
     if button.answer != "yes" or person is None or person.id is None:
         await query.edit_message_text(t("Nothing was erased."))

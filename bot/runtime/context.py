@@ -57,6 +57,8 @@ class UpdateScope:
     # The outbox rows those effects became, leased to this process: once the batch has
     # committed, the processor hands them to the sender to go out at once.
     deferred: list[Any] = field(default_factory=list)
+    # Set by /forget: this update's replies are deleted from the outbox once sent.
+    erase_replies: bool = False
     person: Person | None = None
     roles: list[RoleGrant] = field(default_factory=list)
     role_names: frozenset[str] = frozenset()

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 API_KIND = "api"
 HANDOVER_LEASE = dt.timedelta(seconds=10)
+ERASE_AFTER_SEND = "erase_after_send"
 # Methods with effects a user sees: deferred to after the commit while an update is handled.
 DEFERRED = frozenset(
     {
@@ -166,7 +167,10 @@ class KepuBot(ExtBot[dict[str, Any]]):
                 await self._throttle(scope, chat_id, now)
                 log.info("reply dropped by the throttle", extra={"chat_id": chat_id})
                 return _stand_in(endpoint, chat_id, 0, now)
-        payload = {"method": endpoint, **encode_call(data)}
+        payload: dict[str, Any] = {"method": endpoint, **encode_call(data)}
+        if scope.erase_replies:  # /forget: keep no copy of these once they are sent
+            payload[ERASE_AFTER_SEND] = True
+            key = outbox_store.ERASE_PREFIX + (key or "")
         row_id = await outbox_store.enqueue_one(
             session=session,
             message=NewMessage(

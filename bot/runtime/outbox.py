@@ -33,7 +33,7 @@ from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.runtime.context import Runtime, runtime_of
-from bot.runtime.effects import API_KIND, decode_call
+from bot.runtime.effects import API_KIND, ERASE_AFTER_SEND, decode_call
 from bot.runtime.ratelimit import KepuRateLimiter, retry_after_seconds
 from storage import outbox as outbox_store
 from storage import people as people_store
@@ -400,13 +400,16 @@ class OutboxWorker:
             delivery = await self._deliver(row)
             await self._gate()
             async with self.runtime.sessions() as session, session.begin():
-                await outbox_store.mark_sent(
-                    session=session,
-                    message_id=row.id,
-                    now=self.runtime.now(),
-                    telegram_message_id=delivery.message_id,
-                    attempts=attempts,
-                )
+                if row.payload.get(ERASE_AFTER_SEND):
+                    await outbox_store.delete_row(session=session, message_id=row.id)
+                else:
+                    await outbox_store.mark_sent(
+                        session=session,
+                        message_id=row.id,
+                        now=self.runtime.now(),
+                        telegram_message_id=delivery.message_id,
+                        attempts=attempts,
+                    )
                 if delivery.after is not None:
                     await delivery.after(session)
             self.stats.sent += 1

@@ -83,7 +83,7 @@ async def test_mydata_summary_in_chinese_and_file_with_raw_updates_and_outbox(
     text = re.sub(r"</?b>", "", summary.text or "")
     assert "我保存的关于您的数据" in text and "真实姓名" in text
     assert "您发给机器人的消息" in text and "处理后 7 天删除" in text and "30 天后删除" in text
-    assert "机器人发给您的消息（1 条）" in text and "分享记录" in text
+    assert "分享记录" in text
     assert document.filename and document.filename.endswith(".json")
     data = json.loads(document.document_bytes() or b"{}")
     tables = data["tables"]
@@ -94,9 +94,14 @@ async def test_mydata_summary_in_chinese_and_file_with_raw_updates_and_outbox(
     contacts = [r for r in updates if "contact" in r["payload"].get("message", {})]
     assert contacts[0]["payload"]["message"]["contact"]["phone_number"] == PHONE
     assert any(r["payload"].get("callback_query", {}).get("data") == "SET:pause" for r in updates)
-    [card] = tables["outbox_message"]
-    assert card["chat_id"] == TELEGRAM_ID and card["payload"]["content_id"] == item_id
-    assert card["state"] == "sent"
+    # Every message the bot sent them: the pushed card and the replies (Bot API calls).
+    sent = tables["outbox_message"]
+    assert f"机器人发给您的消息（{len(sent)} 条）" in text and len(sent) > 5
+    assert all(row["chat_id"] == TELEGRAM_ID for row in sent)
+    [card] = [row for row in sent if row["kind"] == "content"]
+    assert card["payload"]["content_id"] == item_id and card["state"] == "sent"
+    replies = [row for row in sent if row["kind"] == "api"]
+    assert any(row["payload"]["method"] == "answerCallbackQuery" for row in replies)
     assert tables["share_event"][0]["channel"] == "wechat_group"
     # Times in the configured zone (Asia/Shanghai), with the offset.
     assert data["generated_at"].endswith("+08:00")
@@ -215,14 +220,17 @@ async def test_forget_leaves_no_trace_and_keeps_the_station_counts(bot_env: Runn
         [erasure] = [e for e in entries if e.action == "privacy.forget"]
         assert erasure.actor_id is None and erasure.subject_id is None
         assert erasure.detail["inbox_deleted"] > 5 and erasure.detail["inbox_scrubbed"] == 2
-        assert erasure.detail["outbox_erased"] == 1 and erasure.detail["person_deleted"]
+        # The card and every reply the bot sent them (Bot API calls through the outbox).
+        assert erasure.detail["outbox_erased"] > 5 and erasure.detail["person_deleted"]
         join_entry = next(e for e in entries if e.action == "informant.join")
         assert join_entry.actor_id is None and join_entry.subject_id == old.id
         parked = await inbox_store.get_update(session=s, update_id=9_000_002)
         assert parked is not None and parked.payload["message"]["text"] == "hi"
         assert await inbox_store.get_update(session=s, update_id=9_000_001) is None
-        [card] = await outbox_store.messages_to_chat(session=s, chat_id=0)
-        assert card["state"] == "sent" and card["payload"] == {}
+        erased = await outbox_store.messages_to_chat(session=s, chat_id=0)
+        assert len(erased) == erasure.detail["outbox_erased"]
+        assert all(row["payload"] == {} for row in erased)
+        assert [row["state"] for row in erased if row["kind"] == "content"] == ["sent"]
 
 
 async def test_forget_of_a_station_admin_keeps_an_anonymous_person_for_their_duties(
