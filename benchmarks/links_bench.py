@@ -8,8 +8,10 @@ database, in a separate process (so the load generator does not share its core);
 generator is an aiohttp client with ``-c`` concurrent connections on loopback, each case
 bounded by ``-n`` requests. Cases:
 
-* new visitors — every request a different User-Agent: a lookup and an inserted visit;
-* repeat visitor — the same visitor again: a lookup and an insert that does nothing;
+* new visitors — every request from a different address (``X-Forwarded-For`` from a
+  trusted loopback proxy): a lookup, the daily-cap check and an inserted visit;
+* repeat visitor — the same address again: a lookup and an insert that does nothing;
+* rotating agent — the same address, a new User-Agent each time: still nothing new;
 * preview bot — TelegramBot's agent: a lookup, nothing written;
 * unknown code — the 404 page.
 """
@@ -60,7 +62,7 @@ def serve(url: str, port: int, ready: multiprocessing.synchronize.Event) -> None
             None,
             database={"url": url},
             telegram={"token": "123456:BENCH"},
-            web={"host": "127.0.0.1", "port": port},
+            web={"host": "127.0.0.1", "port": port, "trusted_proxies": ["127.0.0.1"]},
         )
         runtime = build_runtime(settings)
         app = build_web_app(runtime, installers=[install_link_routes])
@@ -96,8 +98,13 @@ async def seed(url: str) -> None:
     await engine.dispose()
 
 
-async def load(base: str, n: int, conc: int, path: str, agent: str | None) -> tuple[float, dict]:
-    """Send ``n`` GETs with ``conc`` connections; return (requests/s, status counts)."""
+async def load(
+    base: str, n: int, conc: int, path: str, agent: str | None, address: str | None
+) -> tuple[float, dict]:
+    """Send ``n`` GETs with ``conc`` connections; return (requests/s, status counts).
+
+    ``agent`` or ``address`` None: a different one for every request.
+    """
     statuses: dict[int, int] = {}
     counter = iter(range(n))
     connector = aiohttp.TCPConnector(limit=conc)
@@ -106,9 +113,9 @@ async def load(base: str, n: int, conc: int, path: str, agent: str | None) -> tu
         async def worker() -> None:
             for i in counter:
                 ua = agent if agent is not None else BROWSER.format(i=i)
-                async with http.get(
-                    base + path, headers={"User-Agent": ua}, allow_redirects=False
-                ) as resp:
+                ip = address or f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}"
+                headers = {"User-Agent": ua, "X-Forwarded-For": ip}
+                async with http.get(base + path, headers=headers, allow_redirects=False) as resp:
                     await resp.read()
                     statuses[resp.status] = statuses.get(resp.status, 0) + 1
 
@@ -136,18 +143,20 @@ async def main() -> None:
             if not ready.wait(30):
                 raise SystemExit("the link server did not start")
             base = f"http://127.0.0.1:{args.port}"
+            same = "192.0.2.1"
             cases = [
-                ("new visitors (counted)", f"/s/{CODE}", None),
-                ("repeat visitor (deduped)", f"/s/{CODE}", BROWSER.format(i="x")),
-                ("preview bot (not counted)", f"/s/{CODE}", "TelegramBot (like TwitterBot)"),
-                ("unknown code (404 page)", "/s/NoSuchCode", BROWSER.format(i="x")),
+                ("new visitors (counted)", f"/s/{CODE}", BROWSER.format(i="x"), None),
+                ("repeat visitor (deduped)", f"/s/{CODE}", BROWSER.format(i="x"), same),
+                ("rotating agent (deduped)", f"/s/{CODE}", None, same),
+                ("preview bot (not counted)", f"/s/{CODE}", "TelegramBot (like TwitterBot)", same),
+                ("unknown code (404 page)", "/s/NoSuchCode", BROWSER.format(i="x"), same),
             ]
             print(
                 f"tracked-link server, SQLite, {args.n} requests per case, "
                 f"{args.c} connections, loopback"
             )
-            for label, path, agent in cases:
-                rate, statuses = await load(base, args.n, args.c, path, agent)
+            for label, path, agent, address in cases:
+                rate, statuses = await load(base, args.n, args.c, path, agent, address)
                 print(f"  {label:28s} {rate:7.0f} req/s  {statuses}")
             import sqlite3
 

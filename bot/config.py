@@ -227,6 +227,8 @@ class SharesSettings(_Section):
     max_reported_audience: int = Field(default=500, ge=1)
     max_shares_per_hour: int = Field(default=60, ge=1)
     visit_salt_rotation_hours: int = Field(default=24, ge=1)
+    # Links one address may count visits on per day (each link once per address per day).
+    visits_per_address_per_day: int = Field(default=20, ge=1)
 
 
 class EvaluationSettings(_Section):

@@ -13,6 +13,7 @@ from storage.models import ContentItem, Informant, LinkVisit, TrackedLink, table
 from storage.upsert import insert_for
 
 MAX_CODE_ATTEMPTS = 5
+VISITOR_CHUNK = 500  # visitor hashes per lookup (SQLite's bound-parameter limit)
 
 
 class CodeSpaceExhausted(RuntimeError):
@@ -97,8 +98,52 @@ async def record_visit(
     return result.first() is not None
 
 
-async def record_visits(*, session: AsyncSession, rows: list[dict[str, object]]) -> int:
-    """Insert visits (link_id, day, visitor_hash, created_at), ignoring repeats; return new."""
+async def _visited(
+    *, session: AsyncSession, keys: set[tuple[object, object]]
+) -> set[tuple[object, object, object]]:
+    """Return the (link_id, day, visitor_hash) already stored for the (day, visitor) keys."""
+    found: set[tuple[object, object, object]] = set()
+    days = {day for day, _ in keys}
+    hashes = sorted({str(visitor) for _, visitor in keys})
+    for start in range(0, len(hashes), VISITOR_CHUNK):
+        result = await session.execute(
+            select(col(LinkVisit.link_id), col(LinkVisit.day), col(LinkVisit.visitor_hash)).where(
+                col(LinkVisit.day).in_(days),
+                col(LinkVisit.visitor_hash).in_(hashes[start : start + VISITOR_CHUNK]),
+            )
+        )
+        found.update((row[0], row[1], row[2]) for row in result.all())
+    return found
+
+
+def _within_cap(
+    rows: list[dict[str, object]], stored: set[tuple[object, object, object]], cap: int
+) -> list[dict[str, object]]:
+    """Keep the rows that are new and leave each visitor at most ``cap`` links a day."""
+    used: dict[tuple[object, object], int] = {}
+    for _, day, visitor in stored:
+        used[(day, visitor)] = used.get((day, visitor), 0) + 1
+    kept = []
+    for row in rows:
+        key = (row["day"], row["visitor_hash"])
+        if (row["link_id"], *key) in stored or used.get(key, 0) >= cap:
+            continue
+        used[key] = used.get(key, 0) + 1
+        stored.add((row["link_id"], *key))
+        kept.append(row)
+    return kept
+
+
+async def record_visits(
+    *, session: AsyncSession, rows: list[dict[str, object]], daily_cap: int | None = None
+) -> int:
+    """Insert visits (link_id, day, visitor_hash, created_at), ignoring repeats; return new.
+
+    With ``daily_cap``, a visitor counts on at most that many links a day (across links).
+    """
+    if rows and daily_cap is not None:
+        keys = {(row["day"], row["visitor_hash"]) for row in rows}
+        rows = _within_cap(rows, await _visited(session=session, keys=keys), daily_cap)
     if not rows:
         return 0
     stmt = (

@@ -315,7 +315,7 @@ class ShareEvent(SQLModel, table=True):
 
 
 class LinkVisit(SQLModel, table=True):
-    """A verified visit to a tracked link, once per visitor per day."""
+    """A verified visit to a tracked link, once per visiting address per day."""
 
     __tablename__ = "link_visit"
 
@@ -327,6 +327,8 @@ class LinkVisit(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("link_id", "day", "visitor_hash", name="uq_link_visit_daily"),
+        # The per-address daily cap counts an address's visits across links.
+        Index("ix_link_visit_day_visitor", "day", "visitor_hash"),
     )
 
 

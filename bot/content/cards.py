@@ -19,11 +19,12 @@ from telegram.ext import ExtBot
 
 from bot.content.taxonomy import Taxonomy, default_taxonomy
 from bot.core.callback_data import CallbackData
+from bot.core.text_fit import CAPTION_LIMIT, TEXT_LIMIT, fit_text, visible_length
 from bot.i18n import N_, Translator, get_translator
 from storage.models import ContentItem, Push
 
-CAPTION_MAX = 1024
-TEXT_MAX = 4096
+CAPTION_MAX = CAPTION_LIMIT
+TEXT_MAX = TEXT_LIMIT
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm")
 Rows = list[list[InlineKeyboardButton]]
 
@@ -78,11 +79,6 @@ OPEN_LABEL = N_("🔗 Open")
 USED_OFFLINE_LABEL = N_("Used offline")
 
 
-def _cut(text: str, limit: int) -> str:
-    """Cut plain text to ``limit`` characters with an ellipsis."""
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def is_english(locale: str | None) -> bool:
     """Tell whether ``locale`` is English."""
     return bool(locale) and str(locale).lower().startswith("en")
@@ -104,12 +100,10 @@ def card_text(item: ContentItem, locale: str, taxonomy: Taxonomy, limit: int = T
     kind_label = kind.label(locale) if kind else item.kind
     footer = f"{html.escape(label)} · {html.escape(kind_label)}"
     head = f"<b>{html.escape(title)}</b>\n\n"
-    # Escaping can lengthen the summary: cut the plain text until the whole fits.
-    room = limit - len(head) - len(footer) - 2
-    body = _cut(summary, max(room, 0))
-    while len(html.escape(body)) > room and body:
-        body = _cut(body, len(body) - 10)
-    return f"{head}{html.escape(body)}\n\n{footer}"
+    # Telegram counts what is shown, in UTF-16 units: the summary gets what the rest leaves.
+    room = limit - visible_length(head) - visible_length(footer) - 2
+    body = fit_text(html.escape(summary), max(room, 1))
+    return f"{head}{body}\n\n{footer}"
 
 
 def render_card(

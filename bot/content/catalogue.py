@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.content.packs import SUMMARY_MAX, TITLE_MAX, is_http_url
+from bot.content.packs import SUMMARY_MAX, TITLE_MAX
 from bot.content.taxonomy import Taxonomy
 from bot.core.errors import DomainError
 from bot.core.regions_csv import is_region_code
+from bot.core.urls import url_problem
 from bot.core.zh_numbers import fold_width
 from storage import audit
 from storage import content as content_store
@@ -61,8 +62,8 @@ def check_text(name: str, value: str) -> str:
     limit = {"title": TITLE_MAX, "summary": SUMMARY_MAX}.get(name)
     if limit is not None and len(value) > limit:
         raise CatalogueError("too_long", field=name, max=limit, length=len(value))
-    if name == "url" and not is_http_url(value):
-        raise CatalogueError("bad_url")
+    if name == "url" and (problem := url_problem(value)) is not None:
+        raise CatalogueError(problem)
     return value
 
 

@@ -20,10 +20,10 @@ from bot.content.packs import (
     TITLE_MAX,
     ContentDraft,
     Rejection,
-    is_http_url,
 )
 from bot.content.taxonomy import Taxonomy
 from bot.core.errors import DomainError
+from bot.core.urls import is_http_url, show_hidden, url_problem
 
 Fetch = Callable[[str], bytes]
 IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -190,8 +190,8 @@ def _entry_draft(
     url = str(entry.get("link") or "").strip()
     if not url:
         return None, Rejection(index, guid, "missing_field", "url")
-    if not is_http_url(url):
-        return None, Rejection(index, guid, "bad_url", "url", {"value": url[:200]})
+    if (problem := url_problem(url)) is not None:
+        return None, Rejection(index, guid, problem, "url", {"value": show_hidden(url)})
     terms = [str(tag.get("term") or tag.get("label") or "") for tag in entry.get("tags", [])]
     category = next(
         (code for term in terms if (code := context.taxonomy.match_category(term))),

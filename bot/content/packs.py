@@ -11,11 +11,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.content.taxonomy import Taxonomy
 from bot.core.errors import DomainError
 from bot.core.regions_csv import is_region_code
+from bot.core.urls import show_hidden, url_problem
 
 MANIFEST_NAMES: tuple[str, ...] = ("pack.toml", "pack.json")
 REQUIRED_FIELDS: tuple[str, ...] = ("guid", "title", "summary", "category", "kind", "url")
@@ -25,7 +25,6 @@ MEDIA_SUFFIXES: frozenset[str] = frozenset(
 GUID_MAX = 255
 TITLE_MAX = 80
 SUMMARY_MAX = 800
-URL_MAX = 2048
 _PACK_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _TOML_POSITION_RE = re.compile(r"at line (\d+), column (\d+)")
 _Reject = Callable[..., None]
@@ -93,18 +92,6 @@ class PackParse:
 
 class PackError(DomainError, area="pack"):
     """The pack as a whole is unusable (missing, unreadable or malformed manifest)."""
-
-
-def is_http_url(url: str) -> bool:
-    """Return whether ``url`` is an absolute http(s) URL with a host and no whitespace."""
-    if not url or len(url) > URL_MAX or any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
 def to_aware_datetime(value: object, tz: dt.tzinfo) -> dt.datetime:
@@ -240,8 +227,8 @@ def _check_item(
         reject("bad_category", "category", value=texts["category"])
     if "kind" in texts and taxonomy.get_kind(texts["kind"]) is None:
         reject("bad_kind", "kind", value=texts["kind"])
-    if "url" in texts and not is_http_url(texts["url"]):
-        reject("bad_url", "url", value=texts["url"][:200])
+    if "url" in texts and (problem := url_problem(texts["url"])) is not None:
+        reject(problem, "url", value=show_hidden(texts["url"]))
 
     optional: dict[str, str | None] = {}
     for key in ("campaign", "title_en", "summary_en"):

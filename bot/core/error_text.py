@@ -165,6 +165,10 @@ MESSAGES: dict[str, str] = {
     "catalogue.bad_url": N_(
         "That is not a web link. Please send a link starting with http:// or https://"
     ),
+    "catalogue.url_control": N_(
+        "That link contains an invisible control character (copying often brings one "
+        "along). Please type or paste the link again."
+    ),
     "catalogue.bad_region": N_(
         "“{value}” is not a 6-digit region code. Send codes like 330106, or press “All regions”."
     ),
@@ -249,6 +253,7 @@ MESSAGES: dict[str, str] = {
     "rejection.bad_kind": N_("unknown kind “{value}” (video, article or poster)"),
     "rejection.bad_campaign": N_("unknown campaign “{value}”"),
     "rejection.bad_url": N_("the link is not an http(s) address: {value}"),
+    "rejection.url_control": N_("the link contains an invisible control character: {value}"),
     "rejection.bad_region": N_("“{value}” is not a 6-digit region code"),
     "rejection.bad_date": N_("“{value}” in “{field}” is not a date"),
     "rejection.expires_before_publish": N_("it expires before it is published"),

@@ -8,6 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot.core.callback_data import CallbackData
+from bot.core.text_fit import fit_text
 from bot.handlers.activities_form import _close, start_edit
 from bot.handlers.activities_view import activity_line, error_text
 from bot.handlers.callbacks import (
@@ -104,7 +105,8 @@ async def _page(
         nav.append(_button("▶", ActivitiesPage(station_id, result.page + 1)))
     if nav:
         rows.append(nav)
-    return "\n\n".join(lines), InlineKeyboardMarkup(rows) if rows else None
+    # Edited in place on page turns, so not through reply(): fit it here.
+    return fit_text("\n\n".join(lines)), InlineKeyboardMarkup(rows) if rows else None
 
 
 async def on_button(update: Update, context: KepuContext) -> None:

@@ -1,10 +1,16 @@
-"""Handlers everyone uses: /start, /help, /language, /cancel, and the error handler."""
+"""Handlers everyone uses: /start, /help, /language, /cancel, and the last-resort answers."""
 
 from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    MessageEntity,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -12,9 +18,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.text_fit import fit_text
 from bot.handlers.callbacks import LanguageChoice, answer_invalid
 from bot.handlers.commands import command, describe, visible_commands
-from bot.handlers.common import reply, role_names, sync_command_menu
+from bot.handlers.common import esc, reply, role_names, sync_command_menu
 from bot.handlers.dialog import end_dialog
 from bot.handlers.feature import COMMAND_GROUP, FALLBACK_GROUP, Feature, assembly_of, in_group
 from bot.i18n import N_, SUPPORTED_LOCALES, get_translator
@@ -61,13 +68,16 @@ async def start(update: Update, context: KepuContext) -> None:
     )
 
 
+def command_menu(context: KepuContext) -> str:
+    """Return one line per command the user's roles allow."""
+    specs = visible_commands(assembly_of(context.application).commands, role_names(context))
+    return "\n".join(f"/{spec.name} — {describe(spec, context.t)}" for spec in specs)
+
+
 async def help_command(update: Update, context: KepuContext) -> None:
     """List the commands the user's roles allow."""
     await sync_command_menu(update, context)
-    t = context.t
-    specs = visible_commands(assembly_of(context.application).commands, role_names(context))
-    body = "\n".join(f"/{spec.name} — {describe(spec, t)}" for spec in specs)
-    await reply(update, t("What I can do for you:") + "\n\n" + body)
+    await reply(update, context.t("What I can do for you:") + "\n\n" + command_menu(context))
 
 
 async def language(update: Update, context: KepuContext) -> None:
@@ -120,7 +130,43 @@ async def fallback(update: Update, context: KepuContext) -> None:
     await reply(update, context.t("I did not understand that. Send /help to see what I can do."))
 
 
+def handled_commands(context: KepuContext) -> frozenset[str]:
+    """Return every command name some feature's handler answers (lower case)."""
+    return frozenset(
+        name.lower()
+        for _, handler in assembly_of(context.application).handlers
+        if isinstance(handler, CommandHandler)
+        for name in handler.commands
+    )
+
+
+async def unknown_command(update: Update, context: KepuContext) -> None:
+    """Answer a private command no feature has with a hint and the user's command menu."""
+    message = update.effective_message
+    if message is None or not message.text:
+        return
+    entity = message.entities[0] if message.entities else None
+    if entity is None or entity.type != MessageEntity.BOT_COMMAND or entity.offset != 0:
+        return
+    name, _, addressee = message.parse_entity(entity)[1:].partition("@")
+    if addressee and addressee.lower() != context.bot.username.lower():
+        return  # /foo@otherbot is another bot's business
+    if name.lower() in handled_commands(context):
+        return  # a feature took it (or refused it) in an earlier group
+    await sync_command_menu(update, context)
+    await reply(
+        update,
+        context.t(
+            "I do not know the command /{name}. These are the ones you can use:",
+            name=esc(fit_text(name, 40, is_html=False)),
+        )
+        + "\n\n"
+        + command_menu(context),
+    )
+
+
 PRIVATE_TEXT = filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.VIA_BOT
+PRIVATE_COMMAND = filters.ChatType.PRIVATE & filters.COMMAND & ~filters.VIA_BOT
 
 FEATURE = Feature(
     name="basics",
@@ -136,7 +182,12 @@ FEATURE = Feature(
             # button) gets a clear answer instead of silence.
             CallbackQueryHandler(answer_invalid),
         ),
-        *in_group(FALLBACK_GROUP, MessageHandler(PRIVATE_TEXT, fallback)),
+        *in_group(
+            FALLBACK_GROUP,
+            MessageHandler(PRIVATE_TEXT, fallback),
+            # Only in private chats: in a group, a command we lack may be another bot's.
+            MessageHandler(PRIVATE_COMMAND, unknown_command),
+        ),
     ),
     commands=COMMANDS,
 )

@@ -12,6 +12,7 @@ from telegram import BotCommand, BotCommandScopeChat, Chat, InlineKeyboardButton
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.core.text_fit import fit_text
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.feature import assembly_of
 from bot.i18n import N_, get_translator
@@ -125,6 +126,7 @@ def button_rows(
 
 async def reply(update: Update, text: str, **kwargs: Any) -> None:
     """Reply in the chat of the update (message or button press) with HTML text."""
+    text = fit_text(text, is_html=kwargs.get("parse_mode", "HTML") is not None)
     kwargs.setdefault("parse_mode", "HTML")
     message = update.effective_message
     if message is not None:

@@ -11,6 +11,7 @@ from bot.content.cards import (
     localised,
 )
 from bot.content.taxonomy import default_taxonomy
+from bot.core.text_fit import fit_text
 from bot.handlers.callbacks import FEED, FeedPage, FeedShow, answer_invalid
 from bot.handlers.common import button_rows, esc, reply, role_names
 from bot.i18n import Translator
@@ -22,6 +23,7 @@ from storage.outbox import NewMessage
 
 FEED_PAGE = 5
 SEARCH_LIMIT = 10
+QUERY_SHOWN = 60  # characters of the query echoed back; a query may be 4,000 long
 
 
 def _lines(t: Translator, items: list[ContentItem], start: int = 0) -> list[str]:
@@ -88,7 +90,8 @@ async def _feed_page(
         for term in taxonomy.categories
     ]
     rows.extend(button_rows(categories, 3))
-    return text, InlineKeyboardMarkup(rows)
+    # Edited in place on page turns, so not through reply(): fit it here.
+    return fit_text(text), InlineKeyboardMarkup(rows)
 
 
 async def feed(update: Update, context: KepuContext) -> None:
@@ -109,7 +112,7 @@ async def search(update: Update, context: KepuContext) -> None:
     items, total = await content_store.search(
         session=context.session, now=context.runtime.now(), words=words, limit=SEARCH_LIMIT
     )
-    query = esc(" ".join(words))
+    query = esc(fit_text(" ".join(words), QUERY_SHOWN, is_html=False))
     if not items:
         await reply(
             update,

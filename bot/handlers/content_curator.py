@@ -22,6 +22,7 @@ from bot.content.catalogue import (
 )
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
+from bot.core.text_fit import fit_text
 from bot.core.zh_dates import parse_upcoming
 from bot.handlers.callbacks import (
     CATALOG,
@@ -508,7 +509,7 @@ async def _catalog_page(context: KepuContext, page: int) -> tuple[str, InlineKey
         nav.append(InlineKeyboardButton(t("Next ▶"), callback_data=CatalogPage(page + 1).encode()))
     if nav:
         rows.append(nav)
-    return "\n".join(lines), _markup(rows)
+    return fit_text("\n".join(lines)), _markup(rows)
 
 
 @requires("curator")
@@ -570,7 +571,7 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
             ]
         )
     rows.append([InlineKeyboardButton(t("◀ Catalogue"), callback_data=CatalogPage(0).encode())])
-    return text, _markup(rows)
+    return fit_text(text), _markup(rows)
 
 
 @requires("curator")

@@ -12,6 +12,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.core.callback_data import CallbackData
 from bot.core.error_text import error_text as domain_text
+from bot.core.text_fit import fit_text
 from bot.handlers.callbacks import (
     ROSTER,
     InviteButton,
@@ -247,7 +248,8 @@ def _roster_screen(
         )
     if nav:
         buttons.append(nav)
-    return "\n".join(lines), InlineKeyboardMarkup(buttons)
+    # Edited in place on page turns, so not through reply(): fit it here.
+    return fit_text("\n".join(lines)), InlineKeyboardMarkup(buttons)
 
 
 async def _roster(

@@ -2,7 +2,8 @@
 
 The target is only ever the URL stored on the content item; nothing in the request (query
 string, extra path, headers) can change it.  GET requests from people count as visits,
-once per visitor per day; HEAD requests, link-preview bots and HTTP libraries do not.
+once per address per link per day and on at most ``shares.visits_per_address_per_day`` links
+per address per day; HEAD requests, link-preview bots and HTTP libraries do not.
 Unknown codes get a small localised 404 page.
 
 Speed: codes are resolved through a small in-process cache (a link's target never changes;
@@ -29,7 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.i18n import get_translator
+from bot.i18n import N_, get_translator
 from bot.runtime.context import Runtime
 from bot.services import links as link_service
 from storage import links as link_store
@@ -137,8 +138,11 @@ class LinkServer:
                 return 0
             rows, self._pending = list(self._pending.values()), {}
             try:
+                cap = self.runtime.settings.shares.visits_per_address_per_day
                 async with self.runtime.sessions() as session, session.begin():
-                    return await link_store.record_visits(session=session, rows=rows)
+                    return await link_store.record_visits(
+                        session=session, rows=rows, daily_cap=cap
+                    )
             except Exception:
                 log.exception("could not store link visits", extra={"rows": len(rows)})
                 for row in rows:  # keep them for the next try
@@ -155,23 +159,41 @@ class LinkServer:
             await self.flush()
 
 
-def _not_found(runtime: Runtime) -> web.Response:
+def _page(runtime: Runtime, title: str, body: str, status: int) -> web.Response:
     t = get_translator(runtime.settings.i18n.default_locale)
     lang = "zh-CN" if t.locale == "zh_CN" else "en"
-    title = html.escape(t("Link not found"))
-    body = html.escape(
-        t(
-            "This link is unknown or no longer valid. Please ask whoever shared it for the "
-            "content again."
-        )
-    )
+    title, body = html.escape(t(title)), html.escape(t(body))
     page = (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{title}</title></head><body><h1>{title}</h1><p>{body}</p></body></html>"
     )
     return web.Response(
-        status=404, text=page, content_type="text/html", charset="utf-8", headers=_HEADERS
+        status=status, text=page, content_type="text/html", charset="utf-8", headers=_HEADERS
+    )
+
+
+def _not_found(runtime: Runtime) -> web.Response:
+    return _page(
+        runtime,
+        N_("Link not found"),
+        N_(
+            "This link is unknown or no longer valid. Please ask whoever shared it for the "
+            "content again."
+        ),
+        404,
+    )
+
+
+def _broken_target(runtime: Runtime) -> web.Response:
+    return _page(
+        runtime,
+        N_("Link cannot be opened"),
+        N_(
+            "The address this link leads to is damaged, so it cannot be opened. Please ask "
+            "whoever shared it for the content again."
+        ),
+        404,
     )
 
 
@@ -198,6 +220,10 @@ def install_link_routes(app: web.Application, runtime: Runtime) -> None:
         if found is None:
             return _not_found(runtime)
         link_id, url = found
+        if not link_service.safe_target(url):
+            # Stored before import refused such URLs: a Location header could not carry it.
+            log.warning("tracked link to an unsafe URL", extra={"link_id": link_id})
+            return _broken_target(runtime)
         if request.method == "GET":
             visitor = link_service.countable_visitor(
                 runtime.settings,

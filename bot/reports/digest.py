@@ -12,6 +12,7 @@ from telegram import Message
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.config import PropagationSettings
+from bot.core.text_fit import CAPTION_LIMIT, fit_text
 from bot.i18n import N_, Translator
 from bot.reports.chart import ChartSeries, WeeklyChartData, render_weekly_chart
 from bot.reports.xlsx import Sheet, write_table_xlsx
@@ -111,7 +112,7 @@ def region_title(t: Translator, data: DigestData) -> str:
 
 
 def render_text(t: Translator, data: DigestData) -> str:
-    """Return the digest message (HTML, escaped, under Telegram's 4096 characters)."""
+    """Return the digest message (HTML, escaped, within Telegram's 4096 characters)."""
     this, last = data.this, data.last
     out = [
         "<b>" + esc(t("Weekly digest · {region}", region=region_title(t, data))) + "</b>",
@@ -173,7 +174,7 @@ def render_text(t: Translator, data: DigestData) -> str:
     else:
         out.append(esc(t("None.")))
     out += ["", esc(t("The chart and the spreadsheet follow."))]
-    return "\n".join(out)
+    return fit_text("\n".join(out))
 
 
 def chart_data(t: Translator, data: DigestData) -> WeeklyChartData:
@@ -315,7 +316,10 @@ async def render(t: Translator, data: DigestData, weights: PropagationSettings) 
         xlsx=xlsx,
         png_name=f"{base}.png",
         xlsx_name=f"{base}.xlsx",
-        caption=t("{region} · {period}", region=region_title(t, data), period=week_label(t, data)),
+        caption=fit_text(
+            t("{region} · {period}", region=region_title(t, data), period=week_label(t, data)),
+            CAPTION_LIMIT,
+        ),
     )
 
 

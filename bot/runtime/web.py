@@ -20,6 +20,32 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RUNTIME_KEY = web.AppKey("runtime", Runtime)
 RouteInstaller = Callable[[web.Application, Runtime], None]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _undecodable_header(request: web.Request) -> str | None:
+    """Return the name of the first header whose value is not UTF-8, or None."""
+    for name, value in request.headers.items():
+        # aiohttp keeps undecodable bytes as lone surrogates, which .encode() refuses.
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:
+                return name
+    return None
+
+
+@web.middleware
+async def refuse_undecodable_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer 400 to a request with a header that is not UTF-8, before any route reads it."""
+    name = _undecodable_header(request)
+    if name is not None:
+        log.warning(
+            "request refused: a header is not UTF-8",
+            extra={"header": name, "path": request.path, "remote": request.remote},
+        )
+        return web.Response(status=400, text="bad header")
+    return await handler(request)
 
 
 def _webhook_handler(
@@ -75,7 +101,9 @@ def build_web_app(
     installers: Iterable[RouteInstaller] = (),
 ) -> web.Application:
     """Build the aiohttp application with health, optional webhook and feature routes."""
-    app = web.Application(client_max_size=2 * 1024 * 1024)
+    app = web.Application(
+        client_max_size=2 * 1024 * 1024, middlewares=[refuse_undecodable_headers]
+    )
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", _metrics)

@@ -55,6 +55,31 @@ class _TagChecker(HTMLParser):
         self.stack.pop()
 
 
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+class _TextCollector(HTMLParser):
+    """Collect the text Telegram shows once it has parsed the HTML entities."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def shown_text(text: str, parse_mode: str | None) -> str:
+    """Return the text as Telegram shows it (tags gone, entities decoded)."""
+    if not parse_mode or parse_mode.lower() != "html":
+        return text
+    collector = _TextCollector()
+    collector.feed(text)
+    collector.close()
+    return "".join(collector.parts)
+
+
 def check_text(text: str | None, parse_mode: str | None, *, caption: bool = False) -> None:
     """Raise the 400 Telegram answers for empty, too long or badly marked-up text."""
     limit = 1024 if caption else 4096
@@ -62,10 +87,11 @@ def check_text(text: str | None, parse_mode: str | None, *, caption: bool = Fals
         return
     if not caption and not text.strip():
         raise bad_request("message text is empty")
-    if len(text) > limit:
-        raise bad_request("message caption is too long" if caption else "message is too long")
     if parse_mode and parse_mode.lower() == "html":
         check_html(text)
+    # Telegram measures after parsing entities, in UTF-16 code units.
+    if _utf16(shown_text(text, parse_mode)) > limit:
+        raise bad_request("message caption is too long" if caption else "message is too long")
 
 
 def check_html(text: str) -> None:

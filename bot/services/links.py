@@ -1,6 +1,8 @@
 """Tracked short links: codes, URLs, visitor keys with a rotating salt, preview bots.
 
-A visitor is ``sha256(salt ‖ IP ‖ User-Agent)``; no raw IP or User-Agent is stored.  The salt
+A visitor is ``sha256(salt ‖ address)``, the address being the IPv4 address or the IPv6 /64
+(one subscriber's network): the User-Agent only tells people from preview bots, so a client
+that rotates its agent is still one visitor.  No raw address is stored.  The salt
 is ``HMAC-SHA256(secret, "kepubot-visit-salt:" ‖ period)`` where the period number advances
 every ``shares.visit_salt_rotation_hours`` on the local clock of ``scheduler.timezone`` (so
 with the default 24 h the salt changes exactly when the visit day does).  The secret is the
@@ -14,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import re
 import secrets
 import string
@@ -21,6 +24,7 @@ import string
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.core.urls import is_http_url
 from storage import links as link_store
 
 ALPHABET = string.ascii_letters + string.digits
@@ -115,9 +119,23 @@ def visit_salt(secret: str, period: int) -> bytes:
     ).digest()
 
 
-def visitor_key(salt: bytes, ip: str, user_agent: str) -> str:
+def visitor_address(ip: str) -> str:
+    """Return what identifies a visitor: the IPv4 address, or the /64 of an IPv6 one."""
+    try:
+        parsed = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # not an address (a unix socket peer): itself
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        # A subscriber gets a whole /64 and may pick any address in it.
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
+
+
+def visitor_key(salt: bytes, address: str) -> str:
     """Return the hashed key of a visitor (64 hex characters)."""
-    return hashlib.sha256(salt + b"\x00" + ip.encode() + b"\x00" + user_agent.encode()).hexdigest()
+    return hashlib.sha256(salt + b"\x00" + address.encode()).hexdigest()
 
 
 def settings_secret(settings: Settings) -> str:
@@ -127,18 +145,15 @@ def settings_secret(settings: Settings) -> str:
 
 
 def safe_target(url: str) -> bool:
-    """Tell whether a stored catalogue URL may be redirected to (absolute http/https)."""
-    return url.startswith(("https://", "http://")) and not any(c in url for c in "\r\n")
+    """Tell whether a stored catalogue URL may be redirected to (what import would accept)."""
+    return is_http_url(url)
 
 
 async def resolve(*, session: AsyncSession, code: str) -> tuple[int, str] | None:
-    """Return (link id, stored catalogue URL) of a code, or None when unknown or unsafe."""
+    """Return (link id, stored catalogue URL) of a code, or None when unknown."""
     if not CODE_RE.match(code):
         return None
-    found = await link_store.target_of(session=session, code=code)
-    if found is None or not safe_target(found[1]):
-        return None
-    return found
+    return await link_store.target_of(session=session, code=code)
 
 
 def countable_visitor(
@@ -149,4 +164,4 @@ def countable_visitor(
         return None
     period = salt_period(now, settings.shares.visit_salt_rotation_hours, settings.scheduler.tz)
     salt = visit_salt(settings_secret(settings), period)
-    return visitor_key(salt, ip, user_agent or "")
+    return visitor_key(salt, visitor_address(ip))

@@ -217,3 +217,21 @@ def test_long_summary_is_truncated(taxonomy: Taxonomy) -> None:
 )
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+def test_feed_links_with_control_characters_are_refused(taxonomy: Taxonomy) -> None:
+    rss = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>t</title><link>https://www.kepuchina.cn/</link>
+<item><guid>ok</guid><title>好</title><link>https://www.kepuchina.cn/ok</link></item>
+<item><guid>del</guid><title>坏</title><link>https://www.kepuchina.cn/a&#x7f;b</link></item>
+<item><guid>bidi</guid><title>坏</title><link>https://www.kepuchina.cn/&#x202e;fdp</link></item>
+<item><guid>ftp</guid><title>坏</title><link>ftp://www.kepuchina.cn/x</link></item>
+</channel></rss>"""
+    result = parse_feed(rss.encode(), default_category="daily_life", taxonomy=taxonomy)
+    assert [item.guid for item in result.items] == ["ok"]
+    assert [(r.guid, r.code) for r in result.rejected] == [
+        ("del", "url_control"),
+        ("bidi", "url_control"),
+        ("ftp", "bad_url"),
+    ]
+    assert result.rejected[0].params == {"value": "https://www.kepuchina.cn/a\\x7fb"}

@@ -14,11 +14,11 @@ from bot.content.packs import (
     ContentDraft,
     PackError,
     Rejection,
-    is_http_url,
     parse_pack,
     to_aware_datetime,
 )
 from bot.content.taxonomy import Taxonomy, default_taxonomy
+from bot.core.urls import is_http_url
 
 PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "packs"
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -259,6 +259,12 @@ def test_equal_publish_and_expiry_is_rejected(tmp_path: Path, taxonomy: Taxonomy
         ("//example.org/x", False),
         ("https://[::1", False),
         ("", False),
+        ("https://example.org/a\x00b", False),
+        ("https://example.org/a\x7fb", False),
+        ("https://example.org/a\x0bb", False),
+        ("https://example.org/a\x85b", False),
+        ("https://example.org/\u202egnp.exe", False),
+        ("https://例子.中国/科普?q=防诈骗", True),
     ],
 )
 def test_is_http_url(url: str, ok: bool) -> None:
@@ -276,3 +282,26 @@ def test_to_aware_datetime() -> None:
     for bad in ("", "yesterday", 20240901, None, "2024-13-01"):
         with pytest.raises(ValueError):
             to_aware_datetime(bad, CST)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.kepuchina.cn/a\x00b",
+        "https://www.kepuchina.cn/a\x7fb",
+        "https://www.kepuchina.cn/a\x0bb",
+        "https://www.kepuchina.cn/a\x9bb",
+        "https://www.kepuchina.cn/\u202egnp.exe",
+    ],
+)
+def test_urls_with_control_characters_are_refused(
+    tmp_path: Path, taxonomy: Taxonomy, url: str
+) -> None:
+    item = {**VALID_ITEM, "url": url}
+    result = parse_pack(write_json_pack(tmp_path / "p", [item]), taxonomy, CST)
+    assert result.items == []
+    [rejection] = result.rejected
+    assert (rejection.code, rejection.field) == ("url_control", "url")
+    # The report shows where the character is without carrying it along.
+    assert rejection.params["value"].startswith("https://www.kepuchina.cn/")
+    assert is_http_url(str(rejection.params["value"]).replace("\\", "_"))

@@ -136,6 +136,10 @@ BAD_NEW = [
     ({"url": "https://"}, "bad_url"),
     ({"url": "https://kepu.test/a b"}, "bad_url"),
     ({"url": "https://kepu.test/" + "a" * 2100}, "bad_url"),
+    ({"url": "https://kepu.test/a\x00b"}, "url_control"),
+    ({"url": "https://kepu.test/a\x7fb"}, "url_control"),
+    ({"url": "https://kepu.test/a\x0bb"}, "url_control"),
+    ({"url": "https://kepu.test/\u200bx"}, "url_control"),
 ]
 
 
@@ -207,6 +211,7 @@ async def test_edit_refusals_leave_the_item_unchanged(
         ("summary", "摘" * 801, "too_long"),
         ("url", "www.kepu.test", "bad_url"),
         ("url", "file:///etc/passwd", "bad_url"),
+        ("url", "https://kepu.test/a\x1bb", "url_control"),
     ]
     for name, value, code in refused:
         with pytest.raises(CatalogueError) as caught:

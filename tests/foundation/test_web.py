@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine as create_engine
@@ -71,3 +75,48 @@ async def test_health_reports_database_failure(runtime: Runtime) -> None:
             assert (await response.json())["status"] == "error"
     finally:
         await engine.dispose()
+
+
+async def raw_status(client: TestClient, request: bytes) -> int:
+    """Send ``request`` byte for byte (no client would encode it) and return the status."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        status_line = await reader.readline()
+    finally:
+        writer.close()
+    return int(status_line.split()[1])
+
+
+async def test_non_utf8_headers_are_refused_not_crashed(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = build_web_app(webhook_runtime(runtime), None, webhook=True)
+    path = runtime.settings.telegram.webhook_path.encode()
+    body = json.dumps(message_update(3)).encode()
+    async with TestClient(TestServer(app)) as client:
+        for header in (
+            SECRET_HEADER.encode() + b": s3cret_\xff\xfe",
+            b"User-Agent: Mozilla \xc3(",
+        ):
+            status = await raw_status(
+                client,
+                b"POST " + path + b" HTTP/1.1\r\nHost: kepu.test\r\n" + header + b"\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Content-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body,
+            )
+            assert status == 400
+        # Valid UTF-8 that is not ASCII is only a wrong secret.
+        wrong = await client.post(
+            runtime.settings.telegram.webhook_path,
+            json=message_update(4),
+            headers={SECRET_HEADER: "sécret"},
+        )
+        assert wrong.status == 403
+    assert "a header is not UTF-8" in caplog.text
+    async with runtime.sessions() as session:
+        assert (await session.execute(select(InboxUpdate.update_id))).scalars().all() == []
