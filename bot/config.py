@@ -184,6 +184,9 @@ class PrivacySettings(_Section):
     processed_update_days: int = Field(default=7, ge=1)
     # Updates parked after repeated failures are kept this long for inspection, then deleted.
     parked_update_days: int = Field(default=30, ge=1)
+    # Replies and notices the bot sent (outbox rows of kind api/message) are deleted after
+    # this many days: the outbox is a queue, not an archive of conversations.
+    sent_message_days: int = Field(default=7, ge=1)
 
     @property
     def processed_update_retention(self) -> dt.timedelta:

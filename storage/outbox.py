@@ -177,6 +177,18 @@ async def pending_count(*, session: AsyncSession, chat_id: int) -> int:
     return int(count or 0)
 
 
+async def purge_conversation(*, session: AsyncSession, before: dt.datetime) -> int:
+    """Delete replies and notices that ended (sent, failed, blocked) before ``before``."""
+    result = await session.execute(
+        delete(_T).where(
+            _T.c.kind.in_(ORDERED_KINDS),
+            _T.c.state != "pending",
+            func.coalesce(_T.c.sent_at, _T.c.created_at) < before,
+        )
+    )
+    return rowcount(result) or 0
+
+
 async def sent_message_id(*, session: AsyncSession, row_id: int) -> int | None:
     """Return the Telegram message id a sent row got (None if it was not sent)."""
     value = await session.scalar(

@@ -33,7 +33,7 @@ from typing import Any
 from telegram import InputFile, TelegramObject
 from telegram.ext import ExtBot
 
-from bot.i18n import get_translator
+from bot.i18n import N_, get_translator
 from bot.runtime.context import current_scope
 from storage import outbox as outbox_store
 from storage.outbox import ClaimedMessage, NewMessage
@@ -72,7 +72,7 @@ DEFERRED = frozenset(
 )
 # Replies the throttle may drop; edits, answers and menus always go out.
 DROPPABLE = frozenset({"sendMessage", "sendPhoto", "sendDocument", "sendVideo", "sendChatAction"})
-THROTTLE_MSGID = (
+THROTTLE_MSGID = N_(
     "You are sending messages faster than I can answer. I have your messages; the replies "
     "to the last few are skipped. Please wait a few seconds before sending more."
 )

@@ -22,6 +22,7 @@ from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
 from bot.runtime.outbox import WORKER_KEY
 from storage import inbox as inbox_store
+from storage import outbox as outbox_store
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +279,9 @@ async def purge_inbox(runtime: Runtime) -> dict[str, int]:
             session=session,
             done_before=now - privacy.processed_update_retention,
             parked_before=now - privacy.parked_update_retention,
+        )
+        purged["replies"] = await outbox_store.purge_conversation(
+            session=session, before=now - dt.timedelta(days=privacy.sent_message_days)
         )
     if any(purged.values()):
         log.info("inbox purged", extra={"rows": purged})

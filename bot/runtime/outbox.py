@@ -244,7 +244,11 @@ class OutboxWorker:
                 if hot or loop.time() >= self._sweep_at:
                     await self._when_idle()
                     self._sweep_at = loop.time() + self.options.progress_every
-                wait = await self._idle_wait(hot)
+                try:
+                    wait = await self._idle_wait(hot)
+                except Exception:  # e.g. "database is locked": look again a bit later
+                    log.exception("outbox idle check failed")
+                    wait = self.options.idle_poll
                 self.wakeup.clear()
                 try:
                     await asyncio.wait_for(self.wakeup.wait(), timeout=wait)

@@ -101,3 +101,9 @@ class Poller:
                 log.warning("getUpdates failed", extra={"error": str(exc)})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30)
+            except Exception:
+                # The inbox could not store the batch (a database error): nothing was
+                # acknowledged, so Telegram sends it again on the next poll.
+                log.exception("storing polled updates failed")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)

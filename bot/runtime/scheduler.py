@@ -193,7 +193,17 @@ def scheduler_service(
             return
         scheduler = Scheduler(runtime, jobs, app.bot)
         runtime.extras["scheduler"] = scheduler
-        await scheduler.catch_up()
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await scheduler.catch_up()
+                break
+            except Exception:  # the database is unreachable or locked: retry, never die
+                log.exception("scheduler catch-up failed")
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                except TimeoutError:
+                    delay = min(delay * 2, 60.0)
         scheduler.start()
         try:
             await stop.wait()

@@ -12,7 +12,9 @@ from bot.config import ConfigError
 from bot.runtime.context import Runtime
 from bot.runtime.inbox import purge_inbox
 from storage import inbox as inbox_store
+from storage import outbox as outbox_store
 from storage.db import session_factory
+from storage.outbox import NewMessage
 from tests.conftest import FIXED_NOW, FixedClock, make_settings
 
 ME = {"id": 4242, "is_bot": False, "first_name": "Me"}
@@ -64,9 +66,47 @@ async def test_retention_of_processed_and_parked_updates(db_url: str, engine: As
     await _store(runtime, _message(3), "parked", 11 * days)  # past 10 days: purged
     await _store(runtime, _message(4), "parked", 9 * days)  # kept
     await _store(runtime, _message(5), "pending", 40 * days)  # never purged: still to do
-    assert await purge_inbox(runtime) == {"done": 1, "parked": 1}
+    assert await purge_inbox(runtime) == {"done": 1, "parked": 1, "replies": 0}
     assert await _ids(runtime) == {2, 4, 5}
-    assert await purge_inbox(runtime) == {"done": 0, "parked": 0}
+    assert await purge_inbox(runtime) == {"done": 0, "parked": 0, "replies": 0}
+
+
+async def test_sent_replies_are_deleted_after_their_retention(
+    db_url: str, engine: AsyncEngine
+) -> None:
+    settings = make_settings(db_url, privacy={"sent_message_days": 2})
+    runtime = Runtime(
+        settings=settings, engine=engine, sessions=session_factory(engine), clock=FixedClock()
+    )
+    days = dt.timedelta(days=1)
+    ids = {}
+    async with runtime.sessions() as session, session.begin():
+        for name, kind, age in (
+            ("old_reply", "api", 3 * days),
+            ("new_reply", "api", 1 * days),
+            ("old_notice", "message", 3 * days),
+            ("old_push", "content", 3 * days),  # a push's rows stay for its report
+            ("old_unsent", "api", 3 * days),
+        ):
+            ids[name] = await outbox_store.enqueue_one(
+                session=session,
+                message=NewMessage(
+                    chat_id=7, kind=kind, payload={}, dedupe_key=name, due_at=FIXED_NOW - age
+                ),
+                now=FIXED_NOW - age,
+            )
+            if name != "old_unsent":
+                await outbox_store.mark_sent(
+                    session=session,
+                    message_id=ids[name],
+                    now=FIXED_NOW - age,
+                    telegram_message_id=1,
+                    attempts=1,
+                )
+    assert (await purge_inbox(runtime))["replies"] == 2
+    async with runtime.sessions() as session:
+        left = {row.dedupe_key for row in await outbox_store.messages_of(session=session)}
+    assert left == {"new_reply", "old_push", "old_unsent"}
 
 
 def test_retention_defaults_and_bounds() -> None:
