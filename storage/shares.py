@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -46,6 +46,16 @@ async def insert_share(*, session: AsyncSession, values: dict[str, Any]) -> int 
     )
     row = (await session.execute(stmt)).first()
     return int(row[0]) if row is not None else None
+
+
+async def set_audience(*, session: AsyncSession, share_ids: Sequence[int], audience: int) -> None:
+    """Set the audience of shares whose reach was learned after they were recorded."""
+    if share_ids:
+        await session.execute(
+            update(ShareEvent)
+            .where(col(ShareEvent.id).in_(list(share_ids)))
+            .values(audience=audience)
+        )
 
 
 async def count_since(*, session: AsyncSession, informant_id: int, since: dt.datetime) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +28,7 @@ from telegram import (
     SwitchInlineQueryChosenChat,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     ChatMemberHandler,
     ChosenInlineResultHandler,
@@ -43,11 +44,14 @@ from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.links_web import install_link_routes
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
+from bot.runtime.outbox import Delivery, SenderTools, Undeliverable
 from bot.services import share_stats
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
 from storage import groups as group_store
+from storage import outbox as outbox_store
 from storage.models import ContentItem
+from storage.outbox import ClaimedMessage, NewMessage
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +307,7 @@ async def on_my_chat_member(update: Update, context: KepuContext) -> None:
         informant_id=informant.informant_id if informant else None,
         now=now,
     )
-    await _refresh_member_count(context, chat.id, None)
+    await _learn_member_count(context, chat.id, [])
     t = get_translator(runtime.settings.i18n.default_locale)
     try:
         await context.bot.send_message(
@@ -319,42 +323,83 @@ async def on_my_chat_member(update: Update, context: KepuContext) -> None:
         informant is None
         or change.new_chat_member.status != ChatMember.MEMBER
         or change.from_user is None
-        or await _reads_all_messages(context)
     ):
         return
-    try:
-        await context.bot.send_message(
-            change.from_user.id,
-            context.t(
-                "I was added to “{title}”, but as a plain member I cannot see forwards "
-                "there. Make me an administrator of the group so forwarded cards count.",
-                title=html.escape(chat.title or ""),
-            ),
-        )
-    except TelegramError as exc:
-        log.info("could not tell the adder about privacy", extra={"error": str(exc)})
-
-
-async def _reads_all_messages(context: KepuContext) -> bool:
-    """Tell whether privacy mode is off (asked afresh: it can change at BotFather)."""
-    try:
-        me = await context.bot.get_me()
-    except TelegramError:
-        return False
-    return bool(me.can_read_all_group_messages)
-
-
-async def _refresh_member_count(context: KepuContext, chat_id: int, cached: int | None) -> int:
-    """Fetch and cache a group's member count; fall back to the cached one on errors."""
-    try:
-        count = await context.bot.get_chat_member_count(chat_id)
-    except TelegramError as exc:
-        log.info("getChatMemberCount failed", extra={"error": str(exc)})
-        return cached or 0
-    await group_store.set_member_count(
-        session=context.session, chat_id=chat_id, count=count, now=context.runtime.now()
+    # Whether privacy mode hides forwards is asked afresh (it can change at BotFather), and
+    # after the commit: the hint to the adder is sent only if the bot cannot read them.
+    await outbox_store.enqueue_one(
+        session=session,
+        message=NewMessage(
+            chat_id=change.from_user.id,
+            kind=PRIVACY_HINT_KIND,
+            payload={
+                "text": context.t(
+                    "I was added to “{title}”, but as a plain member I cannot see forwards "
+                    "there. Make me an administrator of the group so forwarded cards count.",
+                    title=html.escape(chat.title or ""),
+                )
+            },
+            dedupe_key=f"privacy-hint:{chat.id}:{context.scope.update_id}",
+            due_at=now,
+        ),
+        now=now,
     )
-    return count
+
+
+PRIVACY_HINT_KIND = "privacy_hint"
+
+
+class PrivacyHint:
+    """Outbox rows ``privacy_hint``: tell the adder to make the bot an admin, if needed."""
+
+    def __init__(self, tools: SenderTools) -> None:
+        self.tools = tools
+
+    async def prepare(self, rows: Sequence[ClaimedMessage]) -> None:
+        """Nothing to read ahead."""
+
+    async def deliver(self, row: ClaimedMessage) -> Delivery:
+        """Send the hint only while privacy mode hides group messages from the bot."""
+        me = await self.tools.bot.get_me()
+        if me.can_read_all_group_messages:
+            return Delivery(None)
+        message = await self.tools.bot.send_message(
+            row.chat_id, row.payload["text"], parse_mode="HTML"
+        )
+        return Delivery(message.message_id)
+
+
+MEMBER_COUNT_KIND = "member_count"
+
+
+class MemberCountRefresh:
+    """Outbox rows ``member_count``: fetch a group's member count after the commit."""
+
+    def __init__(self, tools: SenderTools) -> None:
+        self.tools = tools
+
+    async def prepare(self, rows: Sequence[ClaimedMessage]) -> None:
+        """Nothing to read ahead."""
+
+    async def deliver(self, row: ClaimedMessage) -> Delivery:
+        """Ask Telegram, then cache the count and set the waiting shares' reach."""
+        try:
+            count = await self.tools.bot.get_chat_member_count(row.chat_id)
+        except Forbidden as exc:  # the bot left the group: the shares keep the old count
+            raise Undeliverable("failed", f"Forbidden: {exc.message}") from exc
+        share_ids = [int(i) for i in row.payload.get("share_ids") or []]
+        now = self.tools.runtime.now()
+
+        async def learn(session: AsyncSession) -> None:
+            await share_service.learn_member_count(
+                session=session,
+                chat_id=row.chat_id,
+                member_count=count,
+                share_ids=share_ids,
+                now=now,
+            )
+
+        return Delivery(None, after=learn)
 
 
 def _urls(update: Update) -> list[str]:
@@ -402,10 +447,9 @@ async def on_group_forward(update: Update, context: KepuContext) -> None:
         group = await group_store.get_group(session=session, chat_id=chat.id)
     assert group is not None
     count = group.member_count or 0
-    if share_service.member_count_stale(group.member_count_at, now):
-        count = await _refresh_member_count(context, chat.id, group.member_count)
+    stale = share_service.member_count_stale(group.member_count_at, now)
     try:
-        await share_service.record_share(
+        outcome = await share_service.record_share(
             session=session,
             settings=runtime.settings,
             informant=informant,
@@ -418,6 +462,28 @@ async def on_group_forward(update: Update, context: KepuContext) -> None:
         )
     except ShareError as exc:
         log.info("forward not counted", extra={"code": exc.code})
+        return
+    if stale and outcome.share_id is not None:
+        await _learn_member_count(context, chat.id, [outcome.share_id])
+
+
+async def _learn_member_count(context: KepuContext, chat_id: int, share_ids: list[int]) -> None:
+    """Have the group's member count fetched after the commit, to set these shares' reach.
+
+    Asking Telegram is a network wait, so it never happens inside the update's transaction.
+    """
+    now = context.runtime.now()
+    await outbox_store.enqueue_one(
+        session=context.session,
+        message=NewMessage(
+            chat_id=chat_id,
+            kind=MEMBER_COUNT_KIND,
+            payload={"share_ids": share_ids},
+            dedupe_key=f"members:{chat_id}:{context.scope.update_id}",
+            due_at=now,
+        ),
+        now=now,
+    )
 
 
 # --- the feature --------------------------------------------------------------------------
@@ -442,4 +508,5 @@ FEATURE = Feature(
     # Inline shares arrive in floods and need no reply: record each batch in one go.
     batch_handlers={"chosen_inline_result": chosen_results_in_bulk},
     profile_stats=(share_stats.profile_provider,),
+    outbox_kinds={MEMBER_COUNT_KIND: MemberCountRefresh, PRIVACY_HINT_KIND: PrivacyHint},
 )

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from bot.core.errors import DomainError
 from bot.core.zh_numbers import parse_quantity
 from bot.services import links as link_service
 from storage import content as content_store
+from storage import groups as group_store
 from storage import links as link_store
 from storage import shares as share_store
 from storage.models import ContentItem, ShareEvent
@@ -256,6 +258,23 @@ async def content_of_message(
 def forward_audience(member_count: int) -> int:
     """Return who a forward reaches: the group's members other than the bot and the sharer."""
     return max(member_count - 2, 0)
+
+
+async def learn_member_count(
+    *,
+    session: AsyncSession,
+    chat_id: int,
+    member_count: int,
+    share_ids: Sequence[int],
+    now: dt.datetime,
+) -> None:
+    """Cache a group's member count and give the forwards that waited for it their reach."""
+    await group_store.set_member_count(
+        session=session, chat_id=chat_id, count=member_count, now=now
+    )
+    await share_store.set_audience(
+        session=session, share_ids=share_ids, audience=forward_audience(member_count)
+    )
 
 
 MEMBER_COUNT_TTL = dt.timedelta(days=1)
