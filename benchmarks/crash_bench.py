@@ -10,6 +10,7 @@ steady rate whether the bot is up or not (Telegram keeps them meanwhile):
 * button presses that toggle a topic (``SET:t:health``) — each user's final topics must
   follow from how many times they pressed (state parity);
 * inline shares (``chosen_inline_result``, each a distinct share) — counted exactly once;
+* forwards of the content card into a group the bot is in — once per informant a day;
 * ``/help`` commands — each must get exactly one answer.
 
 The bot is killed ``--kills`` times at random instants (uniform within each restart's
@@ -54,6 +55,7 @@ from storage.migrate import upgrade  # noqa: E402
 from storage.models import InboxUpdate, ShareEvent  # noqa: E402
 
 HELP_REPLY = "我能为您做这些："
+TITLE = "防范电信诈骗"
 TOPIC = "health"
 
 
@@ -122,7 +124,7 @@ async def _prepare(db_url: str, user_ids: list[int]) -> int:
                 real_name="信息员",
                 interests=("anti_fraud",),
             )
-        item = await make_content(session, guid="crash-1", title="防范电信诈骗")
+        item = await make_content(session, guid="crash-1", title=TITLE)
         assert item.id is not None
         content_id = item.id
     await engine.dispose()
@@ -132,14 +134,34 @@ async def _prepare(db_url: str, user_ids: list[int]) -> int:
 def _plan(users: list[Any], n: int, seed: int) -> list[tuple[str, Any]]:
     """Return ``n`` actions spread over the users, in a random order."""
     rnd = random.Random(seed)
-    kinds = ["press"] * 4 + ["share"] * 3 + ["help"] * 3
+    kinds = ["press"] * 4 + ["share"] * 2 + ["forward"] + ["help"] * 3
     return [(rnd.choice(kinds), rnd.choice(users)) for _ in range(n)]
 
 
-async def _feed(sb: Sandbox, plan: list[tuple[str, Any]], content_id: int, rate: float) -> None:
+async def _feed(
+    sb: Sandbox, plan: list[tuple[str, Any]], content_id: int, group: Any, rate: float
+) -> None:
     """Push the planned updates at ``rate`` a second, whatever the bot is doing."""
     world = sb.world
     for i, (kind, user) in enumerate(plan):
+        if kind == "forward":  # the content card forwarded into the group the bot is in
+            await world.push_update(
+                "message",
+                {
+                    "message_id": world.next_id(),
+                    "date": int(time.time()),
+                    "chat": {"id": group.id, "type": "supergroup", "title": group.title},
+                    "from": dict(user.user),
+                    "text": f"{TITLE}\n\n防范电信诈骗的三个要点。",
+                    "forward_origin": {
+                        "type": "user",
+                        "sender_user": dict(world.bot_user),
+                        "date": int(time.time()) - 60,
+                    },
+                },
+            )
+            await asyncio.sleep(1 / rate)
+            continue
         if kind == "press":
             message = {
                 "message_id": 1,
@@ -219,7 +241,11 @@ async def _results(
     pushed = sb.world.stats.updates_created
     presses = Counter(u.id for kind, u in plan if kind == "press")
     helps = Counter(u.id for kind, u in plan if kind == "help")
-    planned_shares = sum(1 for kind, _ in plan if kind == "share")
+    # An inline share is one share each; forwards count once per informant, item and group
+    # a day (a second forward of the same card by the same person is not a new share).
+    planned_shares = sum(1 for kind, _ in plan if kind == "share") + len(
+        {u.id for kind, u in plan if kind == "forward"}
+    )
     presses_lost = 0
     for uid, n in presses.items():
         has = TOPIC in _as_set(topics.get(uid))
@@ -268,11 +294,13 @@ async def main() -> None:
             db_url = await _fresh_postgres(db_url)
         async with Sandbox(token="123456:CRASH-TOKEN", limits=Limits.off()) as sb:
             users = [sb.user(f"信息员{i:03d}", started=True) for i in range(args.users)]
+            group = sb.group("幸福小区居民群", members=users, extra_members=100)
+            await users[0].add_bot_to(group, as_admin=True)  # an update like the others
             content_id = await _prepare(db_url, [u.id for u in users])
             plan = _plan(users, args.n, args.seed)
             env = _env(sb, db_url)
             started = time.perf_counter()
-            feeding = asyncio.create_task(_feed(sb, plan, content_id, args.rate))
+            feeding = asyncio.create_task(_feed(sb, plan, content_id, group, args.rate))
             span = args.n / args.rate  # the feed's length; the kills fall inside it
             kills = 0
             proc = await _start(env)
@@ -284,7 +312,7 @@ async def main() -> None:
                 proc = await _start(env)
             await feeding
             for _ in range(360):  # up to 3 minutes for the last restart to finish the work
-                if await _settled(db_url, args.n):
+                if await _settled(db_url, sb.world.stats.updates_created):
                     break
                 await asyncio.sleep(0.5)
             await sb.wait_idle(timeout=30)
