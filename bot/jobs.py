@@ -16,7 +16,7 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.config import Settings
+from bot.config import SchedulerSettings, Settings
 from bot.core.periods import (
     day_period,
     is_day,
@@ -45,23 +45,25 @@ log = logging.getLogger(__name__)
 Trigger = Callable[[Settings], CronTrigger]
 
 
-def daily_at(attr: str) -> Trigger:
-    """Return a trigger factory firing every day at ``settings.scheduler.<attr>``."""
+def daily_at(when: Callable[[SchedulerSettings], dt.time]) -> Trigger:
+    """Return a trigger factory firing every day at the configured time ``when`` reads."""
 
     def make(settings: Settings) -> CronTrigger:
-        at: dt.time = getattr(settings.scheduler, attr)
+        at = when(settings.scheduler)
         return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.scheduler.tz)
 
     return make
 
 
-def weekly_at(day_attr: str, time_attr: str) -> Trigger:
+def weekly_at(
+    day: Callable[[SchedulerSettings], str], when: Callable[[SchedulerSettings], dt.time]
+) -> Trigger:
     """Return a trigger factory firing weekly on the configured day and time."""
 
     def make(settings: Settings) -> CronTrigger:
-        at: dt.time = getattr(settings.scheduler, time_attr)
+        at = when(settings.scheduler)
         return CronTrigger(
-            day_of_week=getattr(settings.scheduler, day_attr),
+            day_of_week=day(settings.scheduler),
             hour=at.hour,
             minute=at.minute,
             timezone=settings.scheduler.tz,
@@ -259,7 +261,7 @@ async def annual_evaluation(ctx: JobContext) -> dict[str, Any]:
 DAILY_PUSH = JobSpec(
     name="daily_push",
     description="Push today's new content to informants (quiet hours respected)",
-    trigger=daily_at("push_time"),
+    trigger=daily_at(lambda s: s.push_time),
     period=day_period,
     func=daily_push,
     validate_period=is_day,
@@ -267,7 +269,7 @@ DAILY_PUSH = JobSpec(
 WEEKLY_TALLY = JobSpec(
     name=TALLY_JOB,
     description="Tally last week's figures per station, rolled up to regions",
-    trigger=weekly_at("tally_day", "tally_time"),
+    trigger=weekly_at(lambda s: s.tally_day, lambda s: s.tally_time),
     period=previous_week_period,
     func=weekly_tally,
     validate_period=is_week,
@@ -275,7 +277,7 @@ WEEKLY_TALLY = JobSpec(
 WEEKLY_DIGEST = JobSpec(
     name="weekly_digest",
     description="Send each coordinator last week's digest (text, chart, XLSX)",
-    trigger=weekly_at("digest_day", "digest_time"),
+    trigger=weekly_at(lambda s: s.digest_day, lambda s: s.digest_time),
     period=previous_week_period,
     func=weekly_digest,
     validate_period=is_week,
@@ -283,7 +285,7 @@ WEEKLY_DIGEST = JobSpec(
 REMINDERS = JobSpec(
     name="reminders",
     description="Nudge idle informants and stations; rectification deadlines",
-    trigger=daily_at("reminders_time"),
+    trigger=daily_at(lambda s: s.reminders_time),
     period=day_period,
     func=reminders,
     validate_period=is_day,

@@ -1,8 +1,7 @@
 """Render the weekly statistics chart (trend lines plus a top-stations bar chart) as PNG.
 
-Start-up speed: matplotlib is imported inside the functions that draw, never at import
-time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
-the project's one kind of import inside a function.
+Start-up speed: matplotlib is imported only when a chart is drawn (``_matplotlib``);
+tests/reports/test_fonts.py checks that importing the reports loads no heavy library.
 """
 
 from __future__ import annotations
@@ -86,15 +85,26 @@ def format_number(value: float) -> str:
     return f"{value:,.1f}"
 
 
+def _matplotlib() -> Any:
+    """Return matplotlib, imported when a chart is first drawn.
+
+    The one lazy import of this module: matplotlib adds about half a second to every start
+    of the bot and the CLI, and most runs draw no chart.
+    """
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure
+    import matplotlib.layout_engine
+    import matplotlib.ticker
+
+    return matplotlib
+
+
 def render_weekly_chart(data: WeeklyChartData) -> bytes:
     """Render the weekly chart to PNG bytes (1280x960)."""
-    # matplotlib is imported when a chart is drawn: it adds about half a second to every
-    # start of the bot and the CLI, and most runs never draw one.
-    import matplotlib as mpl
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.layout_engine import ConstrainedLayoutEngine
-
+    mpl = _matplotlib()
+    FigureCanvasAgg = mpl.backends.backend_agg.FigureCanvasAgg  # noqa: N806 - a class
+    Figure = mpl.figure.Figure  # noqa: N806 - a class
+    ConstrainedLayoutEngine = mpl.layout_engine.ConstrainedLayoutEngine  # noqa: N806 - a class
     family = register_with_matplotlib()
     with _render_lock, mpl.rc_context(_rc_params(family)):
         # The top band stays free for the title block, drawn with fig.text.
@@ -152,8 +162,8 @@ def _peak(values: Sequence[float]) -> float:
 
 def _style_value_axis(ax: Axes, values: Sequence[float], axis: str = "y") -> None:
     """Give a value axis a zero baseline, a few round ticks and thousands separators."""
-    # Lazily, as in render_weekly_chart (start-up speed).
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    ticker = _matplotlib().ticker
+    FuncFormatter, MaxNLocator = ticker.FuncFormatter, ticker.MaxNLocator  # noqa: N806
 
     finite = [v for v in values if math.isfinite(v)]
     integral = all(abs(v - round(v)) < 1e-9 for v in finite)

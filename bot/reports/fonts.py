@@ -7,9 +7,8 @@ matplotlib >= 3.10 registers every face of a collection (``FontManager.addfont``
 ``index=`` directly, so no face is extracted to disk. Everything is resolved lazily on
 first use and cached for the life of the process.
 
-Start-up speed: matplotlib, Pillow and fontTools are imported inside the functions that
-draw, never at import time (most runs draw nothing; tests/reports/test_fonts.py checks it).
-These imports are the project's one kind of import inside a function.
+Start-up speed: matplotlib is imported only when a chart is drawn (``_font_manager``);
+tests/reports/test_fonts.py checks that importing the reports loads no heavy library.
 """
 
 from __future__ import annotations
@@ -19,7 +18,10 @@ import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from fontTools.ttLib import TTCollection, TTFont
+from PIL import ImageFont
 
 if TYPE_CHECKING:
     from matplotlib.font_manager import FontProperties
@@ -70,8 +72,6 @@ def cjk_font_path() -> Path:
 @lru_cache(maxsize=1)
 def cjk_face_index() -> int:
     """Return the index of the Simplified Chinese face inside the collection."""
-    from fontTools.ttLib import TTCollection
-
     path = cjk_font_path()
     if path.suffix.lower() not in {".ttc", ".otc"}:
         return 0
@@ -88,8 +88,6 @@ def cjk_face_index() -> int:
 @lru_cache(maxsize=1)
 def _cmap() -> frozenset[int]:
     """Return the code points the chosen face maps to a glyph."""
-    from fontTools.ttLib import TTFont
-
     path = cjk_font_path()
     is_collection = path.suffix.lower() in {".ttc", ".otc"}
     font_number = cjk_face_index() if is_collection else -1
@@ -105,10 +103,20 @@ def missing_glyphs(text: str) -> set[str]:
     return {ch for ch in text if ord(ch) not in covered and ch not in "\n\r\t"}
 
 
-def register_with_matplotlib() -> str:
-    """Register the collection with matplotlib's font manager if needed; return the family."""
+def _font_manager() -> Any:
+    """Return matplotlib's font manager, imported when a chart is first drawn.
+
+    matplotlib adds about half a second to every start of the bot and the CLI, and most
+    runs draw no chart (see reports/chart.py).
+    """
     from matplotlib import font_manager
 
+    return font_manager
+
+
+def register_with_matplotlib() -> str:
+    """Register the collection with matplotlib's font manager if needed; return the family."""
+    font_manager = _font_manager()
     with _mpl_lock:
         manager = font_manager.fontManager
         # Checked every time, not cached: matplotlib may rebuild its FontManager.
@@ -125,16 +133,14 @@ def register_with_matplotlib() -> str:
 
 def cjk_font_properties() -> FontProperties:
     """Return matplotlib FontProperties selecting the Simplified Chinese face."""
-    from matplotlib.font_manager import FontProperties
-
-    return FontProperties(family=register_with_matplotlib())
+    family = register_with_matplotlib()
+    properties: FontProperties = _font_manager().FontProperties(family=family)
+    return properties
 
 
 @lru_cache(maxsize=32)
 def pil_font(size: int) -> FreeTypeFont:
     """Return a Pillow font of the Simplified Chinese face at the given pixel size."""
-    from PIL import ImageFont
-
     return ImageFont.truetype(str(cjk_font_path()), size, index=cjk_face_index())
 
 

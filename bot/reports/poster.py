@@ -1,15 +1,13 @@
-"""Render a printable A4 invite poster with the station's QR code and Chinese text.
-
-Start-up speed: Pillow and segno are imported inside the functions that draw, never at import
-time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
-the project's one kind of import inside a function.
-"""
+"""Render a printable A4 invite poster with the station's QR code and Chinese text."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from io import BytesIO
 from typing import TYPE_CHECKING
+
+import segno
+from PIL import Image, ImageDraw
 
 from bot.reports.fonts import pil_font
 
@@ -107,8 +105,6 @@ def render_invite_poster(
     *, station_name: str, link: str, heading: str, instructions: list[str], footer: str
 ) -> bytes:
     """Render the invite poster for a station to PNG bytes (1240x1754, A4 at 150 dpi)."""
-    from PIL import Image, ImageDraw
-
     width, height = PAGE_SIZE
     text_width = width - 2 * MARGIN
     page = Image.new("RGB", PAGE_SIZE, "white")
@@ -210,9 +206,6 @@ def _draw_block(
 
 def _qr_image(link: str, max_px: int) -> Image.Image:
     """Return the QR code of link (level M or better, quiet zone kept) at most max_px wide."""
-    import segno
-    from PIL import Image
-
     qr = segno.make(link, error="m", boost_error=True, micro=False)
     modules = qr.symbol_size(scale=1, border=QR_BORDER_MODULES)[0]
     scale = max(1, max_px // modules)  # whole pixels per module keep the code crisp

@@ -1,8 +1,7 @@
 """Write tables to an XLSX workbook that opens cleanly in Excel, WPS and LibreOffice.
 
-Start-up speed: openpyxl is imported inside the functions that draw, never at import
-time (most runs draw nothing; tests/reports/test_fonts.py checks it). These imports are
-the project's one kind of import inside a function.
+Start-up speed: openpyxl (which pulls numpy in) is imported only when a workbook is
+written (``_openpyxl``); tests/reports/test_fonts.py checks it.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from io import BytesIO
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.reports.fonts import display_width
 
@@ -62,11 +61,22 @@ def sanitize_sheet_title(title: str, taken: set[str] | None = None) -> str:
     return candidate
 
 
+def _openpyxl() -> Any:
+    """Return openpyxl, imported on first use.
+
+    The one lazy import of this module: openpyxl pulls numpy in, about 150 ms at every start
+    of the bot and the CLI, and most runs write no spreadsheet.
+    """
+    import openpyxl.cell.cell
+    import openpyxl.styles
+    import openpyxl.utils
+
+    return openpyxl
+
+
 def write_table_xlsx(sheets: list[Sheet]) -> bytes:
     """Write the sheets to an XLSX workbook and return its bytes."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
+    workbook = _openpyxl().Workbook()
     default = workbook.active
     if default is not None:
         workbook.remove(default)
@@ -105,9 +115,8 @@ def _cell_value(value: object) -> object:
 
 def _clean_text(text: str) -> str:
     """Drop the control characters XML (and so XLSX) cannot hold."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    return ILLEGAL_CHARACTERS_RE.sub("", text)
+    pattern: re.Pattern[str] = _openpyxl().cell.cell.ILLEGAL_CHARACTERS_RE
+    return pattern.sub("", text)
 
 
 def _default_format(value: object) -> str | None:
@@ -140,9 +149,9 @@ def _shown_text(value: object) -> str:
 
 def _fill(ws: Worksheet, sheet: Sheet) -> None:
     """Write headers, rows, formats, widths, freeze pane, filter and notes into ws."""
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
+    xl = _openpyxl()
+    Alignment, Font, PatternFill = xl.styles.Alignment, xl.styles.Font, xl.styles.PatternFill
+    get_column_letter = xl.utils.get_column_letter
     formats = sheet.number_formats or {}
     header_font = Font(name=CJK_FONT_NAME, bold=True)
     body_font = Font(name=CJK_FONT_NAME)

@@ -39,7 +39,7 @@ def jobs(calls: list[tuple[str, dt.datetime]]) -> dict[str, JobSpec]:
     spec = JobSpec(
         name="test_tally",
         description="test",
-        trigger=weekly_at("tally_day", "tally_time"),
+        trigger=weekly_at(lambda s: s.tally_day, lambda s: s.tally_time),
         period=previous_week_period,
         func=tally,
         validate_period=is_week,
@@ -52,7 +52,7 @@ def test_periods_and_last_fire_time() -> None:
     spec = JobSpec(
         name="x",
         description="",
-        trigger=weekly_at("tally_day", "tally_time"),
+        trigger=weekly_at(lambda s: s.tally_day, lambda s: s.tally_time),
         period=previous_week_period,
         func=None,
     )  # type: ignore[arg-type]
