@@ -181,7 +181,9 @@ async def test_non_utf8_user_agent_is_refused(client: TestClient, runtime: Runti
 async def test_stored_bad_url_gets_a_clear_page(
     client: TestClient, runtime: Runtime, bad: str
 ) -> None:
-    # Stored before imports refused such URLs.
+    # Stored before imports refused such URLs (PostgreSQL cannot store a NUL at all).
+    if "\x00" in bad and runtime.engine.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL text cannot hold NUL, so no such URL can be stored there")
     async with runtime.sessions() as s, s.begin():
         await s.execute(update(ContentItem).values(url=bad))
     resp = await client.get(f"/s/{CODE}", headers={"User-Agent": BROWSER}, allow_redirects=False)
