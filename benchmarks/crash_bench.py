@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import signal
 import sys
@@ -48,6 +47,7 @@ from bot.sandbox.factories import (  # noqa: E402
     make_region_tree,
     make_station,
 )
+from bot.sandbox.harness import process_env  # noqa: E402
 from bot.sandbox.limits import Limits  # noqa: E402
 from bot.services.shares import inline_result_id  # noqa: E402
 from storage.db import create_nullpool_engine, session_factory  # noqa: E402
@@ -60,24 +60,8 @@ TOPIC = "health"
 
 
 def _env(sandbox: Sandbox, db_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEPUBOT_")}
-    env.update(
-        {
-            "KEPUBOT_TELEGRAM__TOKEN": sandbox.token,
-            "KEPUBOT_TELEGRAM__BASE_URL": sandbox.base_url,
-            "KEPUBOT_TELEGRAM__BASE_FILE_URL": sandbox.base_file_url,
-            "KEPUBOT_TELEGRAM__POLL_TIMEOUT": "1",
-            "KEPUBOT_DATABASE__URL": db_url,
-            "KEPUBOT_WEB__PORT": "0",
-            "KEPUBOT_SCHEDULER__ENABLED": "false",
-            # Crash safety is measured here, not flood control: no pacing, no throttle.
-            "KEPUBOT_LIMITS__PER_CHAT_PER_SECOND": "1000",
-            "KEPUBOT_LIMITS__GLOBAL_PER_SECOND": "1000",
-            "KEPUBOT_LIMITS__REPLY_BACKLOG": "100000",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
+    # Crash safety is measured here, not flood control: no pacing, no throttle.
+    return process_env(sandbox, db_url, LIMITS__REPLY_BACKLOG="100000")
 
 
 async def _start(env: dict[str, str]) -> asyncio.subprocess.Process:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -47,6 +49,34 @@ def sandbox_settings(sandbox: Sandbox, database_url: str, **sections: dict[str, 
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
     return load_settings(None, **data)
+
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def process_env(sandbox: Sandbox, database_url: str, **settings: str) -> dict[str, str]:
+    """Return the environment for a `kepubot run` process pointed at ``sandbox``.
+
+    Fast limits and no scheduler, as for the in-process bot; ``settings`` adds
+    ``KEPUBOT_<SECTION>__<KEY>`` overrides, e.g. ``LIMITS__REPLY_BACKLOG="100"``.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEPUBOT_")}
+    env.update(
+        {
+            "KEPUBOT_TELEGRAM__TOKEN": sandbox.token,
+            "KEPUBOT_TELEGRAM__BASE_URL": sandbox.base_url,
+            "KEPUBOT_TELEGRAM__BASE_FILE_URL": sandbox.base_file_url,
+            "KEPUBOT_TELEGRAM__POLL_TIMEOUT": "1",
+            "KEPUBOT_DATABASE__URL": database_url,
+            "KEPUBOT_WEB__PORT": "0",
+            "KEPUBOT_SCHEDULER__ENABLED": "false",
+            "KEPUBOT_LIMITS__PER_CHAT_PER_SECOND": "1000",
+            "KEPUBOT_LIMITS__GLOBAL_PER_SECOND": "1000",
+            "PYTHONPATH": str(PROJECT_ROOT),
+        }
+    )
+    env.update({f"KEPUBOT_{key}": value for key, value in settings.items()})
+    return env
 
 
 @dataclass

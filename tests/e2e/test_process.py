@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox import Sandbox
+from bot.sandbox.harness import process_env
 from storage.db import create_nullpool_engine
 from storage.models import InboxUpdate
 
@@ -20,22 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def bot_env_vars(sandbox: Sandbox, db_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEPUBOT_")}
-    env.update(
-        {
-            "KEPUBOT_TELEGRAM__TOKEN": sandbox.token,
-            "KEPUBOT_TELEGRAM__BASE_URL": sandbox.base_url,
-            "KEPUBOT_TELEGRAM__BASE_FILE_URL": sandbox.base_file_url,
-            "KEPUBOT_TELEGRAM__POLL_TIMEOUT": "1",
-            "KEPUBOT_DATABASE__URL": db_url,
-            "KEPUBOT_WEB__PORT": "0",
-            "KEPUBOT_SCHEDULER__ENABLED": "false",
-            "KEPUBOT_LIMITS__PER_CHAT_PER_SECOND": "1000",
-            "KEPUBOT_LIMITS__GLOBAL_PER_SECOND": "1000",
-            "PYTHONPATH": str(ROOT),
-        }
-    )
-    return env
+    return process_env(sandbox, db_url)
 
 
 async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
