@@ -34,7 +34,7 @@ from telegram import InputFile, TelegramObject
 from telegram.ext import ExtBot
 
 from bot.i18n import N_, get_translator
-from bot.runtime.context import current_scope
+from bot.runtime.context import UpdateScope, current_scope
 from storage import outbox as outbox_store
 from storage.outbox import ClaimedMessage, NewMessage
 
@@ -135,12 +135,11 @@ def _chat_of(data: dict[str, Any], user_id: int | None) -> int:
 
 def _stand_in(endpoint: str, chat_id: int, row_id: int, now: dt.datetime) -> Any:
     """Return what Telegram would answer, with the outbox row standing in for the message."""
-    if endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction":
-        message_id = -row_id if endpoint != "copyMessage" else -row_id
+    if endpoint == "copyMessage":
+        return {"message_id": -row_id}
+    if endpoint.startswith(("send", "forward")) and endpoint != "sendChatAction":
         chat = {"id": chat_id, "type": "private" if chat_id > 0 else "group"}
-        if endpoint == "copyMessage":
-            return {"message_id": message_id}
-        return {"message_id": message_id, "date": int(now.timestamp()), "chat": chat}
+        return {"message_id": -row_id, "date": int(now.timestamp()), "chat": chat}
     return True
 
 
@@ -149,13 +148,19 @@ class KepuBot(ExtBot[dict[str, Any]]):
 
     async def _do_post(self, endpoint: str, data: dict[str, Any], **kwargs: Any) -> Any:
         scope = current_scope.get()
-        if scope is None or not scope.defer_effects or endpoint not in DEFERRED:
+        if (
+            scope is None
+            or not scope.defer_effects
+            or scope.runtime is None
+            or endpoint not in DEFERRED
+        ):
             return await super()._do_post(endpoint, data, **kwargs)
         self._extract_rl_kwargs(data)  # rate limits apply when the sender sends it
         return await self._defer(scope, endpoint, data)
 
-    async def _defer(self, scope: Any, endpoint: str, data: dict[str, Any]) -> Any:
+    async def _defer(self, scope: UpdateScope, endpoint: str, data: dict[str, Any]) -> Any:
         runtime = scope.runtime
+        assert runtime is not None  # checked by _do_post
         now = runtime.now()
         chat_id = _chat_of(data, scope.user_id)
         session = scope.session
@@ -198,7 +203,7 @@ class KepuBot(ExtBot[dict[str, Any]]):
             )
         return _stand_in(endpoint, chat_id, row_id or 0, now)
 
-    async def _throttle(self, scope: Any, chat_id: int, now: dt.datetime) -> None:
+    async def _throttle(self, scope: UpdateScope, chat_id: int, now: dt.datetime) -> None:
         """Queue one notice a minute that replies are being skipped."""
         t = scope.translator or get_translator()
         minute = now.replace(second=0, microsecond=0).isoformat()
