@@ -26,8 +26,9 @@ from bot.core.periods import (
     previous_year_period,
 )
 from bot.i18n import get_translator
-from bot.reports.digest import RenderedDigest, deliver, render
+from bot.reports.digest import RenderedDigest, digest_calls, render
 from bot.runtime.context import Runtime
+from bot.runtime.effects import API_KIND, encode_call
 from bot.runtime.scheduler import JobContext, JobSpec, run_job
 from bot.services import digest as digest_service
 from bot.services import evaluation as evaluation_service
@@ -36,7 +37,6 @@ from bot.services import reminders as reminder_service
 from bot.services import tally as tally_service
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
 from storage import outbox as outbox_store
-from storage import people as people_store
 from storage import tally as tally_store
 from storage.outbox import NewMessage
 
@@ -128,19 +128,22 @@ async def ensure_tally(runtime: Runtime, weeks: Sequence[str]) -> None:
 
 
 async def weekly_digest(ctx: JobContext) -> dict[str, Any]:
-    """Send every coordinator the period's digest of each region, once per week."""
+    """Queue every coordinator the period's digest of each region, once per week.
+
+    Each digest is three outbox rows (text, chart, spreadsheet) written in one transaction
+    per coordinator and sent in order by the sender; one already sent, or still queued, is
+    not queued again, and one that could not be delivered (blocked, failed) is queued anew.
+    """
     runtime, week = ctx.runtime, ctx.period
-    if ctx.bot is None:
-        raise RuntimeError("no bot to send with: set telegram.token")
     await ensure_tally(runtime, [shift_week(week, -1), week])
     async with runtime.sessions() as session:
         recipients = await tally_store.coordinator_recipients(session=session)
-        done = await tally_store.delivered_keys(session=session, prefix=f"digest:{week}:")
+        taken = await outbox_store.keys_taken(session=session, prefix=f"digest:{week}:")
     cache: dict[tuple[str, str], RenderedDigest | None] = {}
     counts: Counter[str] = Counter()
     for person in recipients:
         key = f"digest:{week}:{person.region_code}:{person.chat_id}"
-        if key in done:
+        if key in taken:
             counts["skipped"] += 1
             continue
         locale = get_translator(person.language or runtime.settings.i18n.default_locale).locale
@@ -148,27 +151,30 @@ async def weekly_digest(ctx: JobContext) -> dict[str, Any]:
         if digest is None:
             counts["unknown_region"] += 1
             continue
-        outcome = await deliver(ctx.bot, person.chat_id, digest)
-        if outcome.state == "failed":
-            log.warning(
-                "digest not delivered", extra={"chat_id": person.chat_id, "error": outcome.error}
-            )
+        now = runtime.now()
+        messages = [
+            _digest_call(person.chat_id, key, method, params, now)
+            for method, params in digest_calls(person.chat_id, digest)
+        ]
         async with runtime.sessions() as session, session.begin():
-            await tally_store.record_delivery(
-                session=session,
-                chat_id=person.chat_id,
-                kind="digest",
-                dedupe_key=key,
-                state=outcome.state,
-                now=runtime.now(),
-                error=outcome.error,
-                telegram_message_id=outcome.message_id,
-                payload={"week": week, "region": person.region_code, "locale": locale},
-            )
-            if outcome.state == "blocked":
-                await people_store.mark_unreachable(session=session, telegram_id=person.chat_id)
-        counts[outcome.state] += 1
+            await outbox_store.forget_ended(session=session, keys=[m.dedupe_key for m in messages])
+            await outbox_store.enqueue(session=session, push_id=None, messages=messages, now=now)
+        counts["queued"] += 1
     return {"week": week, "recipients": len(recipients), **{k: counts[k] for k in sorted(counts)}}
+
+
+def _digest_call(
+    chat_id: int, key: str, method: str, params: dict[str, Any], now: dt.datetime
+) -> NewMessage:
+    """Return the outbox row of one part of a digest (the text keeps the digest's own key)."""
+    part = "" if method == "sendMessage" else f":{method}"
+    return NewMessage(
+        chat_id=chat_id,
+        kind=API_KIND,
+        payload={"method": method, **encode_call(params)},
+        dedupe_key=key + part,
+        due_at=now,
+    )
 
 
 async def _rendered(

@@ -189,6 +189,26 @@ async def purge_conversation(*, session: AsyncSession, before: dt.datetime) -> i
     return rowcount(result) or 0
 
 
+async def keys_taken(*, session: AsyncSession, prefix: str) -> set[str]:
+    """Return the dedupe keys starting with ``prefix`` of rows sent or still to send."""
+    result = await session.execute(
+        select(_T.c.dedupe_key).where(
+            _T.c.dedupe_key.startswith(prefix), _T.c.state.in_(("sent", "pending"))
+        )
+    )
+    return set(result.scalars())
+
+
+async def forget_ended(*, session: AsyncSession, keys: Sequence[str]) -> None:
+    """Delete rows with these keys that ended unsent (blocked, failed), to queue them anew."""
+    if keys:
+        await session.execute(
+            delete(_T).where(
+                _T.c.dedupe_key.in_(list(keys)), _T.c.state.in_(("blocked", "failed"))
+            )
+        )
+
+
 async def sent_message_id(*, session: AsyncSession, row_id: int) -> int | None:
     """Return the Telegram message id a sent row got (None if it was not sent)."""
     value = await session.scalar(

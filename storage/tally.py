@@ -20,7 +20,6 @@ from storage.db import rowcount
 from storage.models import (
     IntegrityFlag,
     JobRun,
-    OutboxMessage,
     Person,
     Region,
     RoleGrant,
@@ -28,10 +27,8 @@ from storage.models import (
     Station,
     WeeklyRegionTally,
     WeeklyStationTally,
-    table_of,
 )
 from storage.types import UTCDateTime
-from storage.upsert import insert_for
 
 TELEGRAM_CHANNELS = ("telegram_inline", "telegram_forward")
 # Per-channel share columns, in ShareEvent.CHANNELS order.
@@ -397,51 +394,3 @@ async def coordinator_recipients(*, session: AsyncSession) -> list[Recipient]:
         Recipient(person_id=pid, chat_id=int(chat), region_code=code, language=lang)
         for pid, chat, code, lang in result.all()
     ]
-
-
-async def delivered_keys(*, session: AsyncSession, prefix: str) -> set[str]:
-    """Return the dedupe keys starting with ``prefix`` whose message was sent."""
-    result = await session.execute(
-        select(col(OutboxMessage.dedupe_key)).where(
-            col(OutboxMessage.dedupe_key).startswith(prefix),
-            col(OutboxMessage.state) == "sent",
-        )
-    )
-    return set(result.scalars())
-
-
-async def record_delivery(
-    *,
-    session: AsyncSession,
-    chat_id: int,
-    kind: str,
-    dedupe_key: str,
-    state: str,
-    now: dt.datetime,
-    payload: dict[str, object],
-    error: str | None = None,
-    telegram_message_id: int | None = None,
-) -> None:
-    """Record (or update) the outcome of one direct send under its dedupe key."""
-    table = table_of(OutboxMessage)
-    values = {
-        "state": state,
-        "error": (error or None) and error[:1000],
-        "sent_at": now if state == "sent" else None,
-        "telegram_message_id": telegram_message_id,
-        "payload": payload,
-    }
-    stmt = insert_for(session, table).values(
-        chat_id=chat_id,
-        kind=kind,
-        attempts=1,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        next_attempt_at=None,
-        **values,
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["dedupe_key"],
-        set_={**values, "attempts": table.c.attempts + 1},
-    )
-    await session.execute(stmt)

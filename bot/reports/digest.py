@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Message
-from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram import InputFile
 
 from bot.config import PropagationSettings
 from bot.core.text_fit import CAPTION_LIMIT, fit_text
 from bot.i18n import N_, Translator
 from bot.reports.chart import ChartSeries, WeeklyChartData, render_weekly_chart
 from bot.reports.xlsx import Sheet, write_table_xlsx
-from bot.runtime.ratelimit import retry_after_seconds
 from bot.services.digest import DigestData, change
 from storage.models import ShareEvent
 
@@ -345,50 +342,31 @@ def formula_text(t: Translator, weights: PropagationSettings) -> str:
 
 # --- sending -----------------------------------------------------------------------------
 
-SEND_ATTEMPTS = 3
+
+def digest_calls(chat_id: int, digest: RenderedDigest) -> list[tuple[str, dict[str, Any]]]:
+    """Return the Bot API calls that deliver a digest: its text, the chart, the workbook."""
+    return [
+        ("sendMessage", {"chat_id": chat_id, "text": digest.text, "parse_mode": "HTML"}),
+        (
+            "sendPhoto",
+            {
+                "chat_id": chat_id,
+                "photo": InputFile(digest.png, filename=digest.png_name),
+                "caption": digest.caption,
+            },
+        ),
+        (
+            "sendDocument",
+            {
+                "chat_id": chat_id,
+                "document": InputFile(digest.xlsx, filename=digest.xlsx_name),
+                "caption": digest.caption,
+            },
+        ),
+    ]
 
 
-@dataclass(frozen=True)
-class DigestDelivery:
-    """How one delivery ended: sent, blocked or failed, and the text's message id."""
-
-    state: str
-    error: str | None = None
-    message_id: int | None = None
-
-
-async def _call(func: Callable[..., Awaitable[Message]], *args: Any, **kwargs: Any) -> Message:
-    """Call a send method, waiting out flood control and retrying network errors."""
-    for attempt in range(1, SEND_ATTEMPTS + 1):
-        try:
-            return await func(*args, **kwargs)
-        except RetryAfter as exc:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(retry_after_seconds(exc))
-        except NetworkError:
-            if attempt == SEND_ATTEMPTS:
-                raise
-            await asyncio.sleep(attempt)
-    raise AssertionError("unreachable")
-
-
-async def deliver(bot: Any, chat_id: int, digest: RenderedDigest) -> DigestDelivery:
-    """Send the text, the chart and the spreadsheet; tell how it ended."""
-    try:
-        first = await _call(bot.send_message, chat_id, digest.text, parse_mode="HTML")
-        await _call(
-            bot.send_photo, chat_id, digest.png, caption=digest.caption, filename=digest.png_name
-        )
-        await _call(
-            bot.send_document,
-            chat_id,
-            digest.xlsx,
-            filename=digest.xlsx_name,
-            caption=digest.caption,
-        )
-    except Forbidden as exc:
-        return DigestDelivery("blocked", f"Forbidden: {exc.message}")
-    except TelegramError as exc:
-        return DigestDelivery("failed", f"{type(exc).__name__}: {exc.message}")
-    return DigestDelivery("sent", message_id=int(first.message_id))
+async def deliver(bot: Any, chat_id: int, digest: RenderedDigest) -> None:
+    """Send a digest in a handler (the sends go out after the update commits)."""
+    for method, params in digest_calls(chat_id, digest):
+        await bot.do_api_request(method, api_kwargs=params)

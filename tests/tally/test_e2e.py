@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlmodel import col
 
 from bot import jobs
 from bot.__main__ import main as cli_main
@@ -79,7 +80,7 @@ async def test_weekly_digest_job_sends_once_per_coordinator(
     bot = bot_env.processor.application.bot
     first = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK)
     assert first.status == "done"
-    assert first.result == {"week": WEEK, "recipients": 2, "sent": 2}
+    assert first.result == {"week": WEEK, "recipients": 2, "queued": 2}
     await bot_env.settle()
     assert [bool(m.text) for m in county.messages][-3:] == [True, False, False]
     assert "杭州市（市级）" in (city.messages[-3].text or "")
@@ -93,20 +94,27 @@ async def test_weekly_digest_job_sends_once_per_coordinator(
     assert again.result == {"week": WEEK, "recipients": 2, "skipped": 2}
     await bot_env.settle()
     assert len(county.messages) + len(city.messages) == before
-    async with bot_env.runtime.sessions() as s:
-        rows = (
-            await s.execute(
-                select(OutboxMessage.dedupe_key, OutboxMessage.state).where(
-                    OutboxMessage.kind == "digest"
-                )
-            )
-        ).all()
-    assert sorted(rows) == sorted(
+    assert sorted(await _digest_rows(bot_env)) == sorted(
         [
-            (f"digest:{WEEK}:330100:{city.id}", "sent"),
-            (f"digest:{WEEK}:330106:{county.id}", "sent"),
+            (f"digest:{WEEK}:330100:{city.id}{part}", "sent")
+            for part in ("", ":sendPhoto", ":sendDocument")
+        ]
+        + [
+            (f"digest:{WEEK}:330106:{county.id}{part}", "sent")
+            for part in ("", ":sendPhoto", ":sendDocument")
         ]
     )
+
+
+async def _digest_rows(bot_env: RunningBot) -> list[tuple[str, str]]:
+    """Return the digests' outbox rows (three a coordinator) with their states."""
+    async with bot_env.runtime.sessions() as s:
+        rows = await s.execute(
+            select(OutboxMessage.dedupe_key, OutboxMessage.state).where(
+                col(OutboxMessage.dedupe_key).startswith("digest:")
+            )
+        )
+        return [(key, state) for key, state in rows.all()]
 
 
 async def test_blocked_coordinator_is_recorded_and_others_still_get_it(
@@ -116,19 +124,18 @@ async def test_blocked_coordinator_is_recorded_and_others_still_get_it(
     await county.block_bot()
     bot = bot_env.processor.application.bot
     outcome = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK)
-    assert outcome.result == {"week": WEEK, "recipients": 2, "blocked": 1, "sent": 1}
+    assert outcome.result == {"week": WEEK, "recipients": 2, "queued": 2}
+    await bot_env.settle()
+    states = dict(await _digest_rows(bot_env))
+    assert states[f"digest:{WEEK}:330106:{county.id}"] == "blocked"
+    assert states[f"digest:{WEEK}:330100:{city.id}"] == "sent"
     await county.unblock_bot()
+    await bot_env.settle()
     retry = await run_job(bot_env.runtime, jobs.WEEKLY_DIGEST, bot=bot, period=WEEK, force=True)
-    assert retry.result == {"week": WEEK, "recipients": 2, "sent": 1, "skipped": 1}
-    async with bot_env.runtime.sessions() as s:
-        n = (
-            await s.execute(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(OutboxMessage.kind == "digest", OutboxMessage.state == "sent")
-            )
-        ).scalar_one()
-    assert n == 2
+    assert retry.result == {"week": WEEK, "recipients": 2, "queued": 1, "skipped": 1}
+    await bot_env.settle()
+    assert {state for _, state in await _digest_rows(bot_env)} == {"sent"}
+    assert len(await _digest_rows(bot_env)) == 6
 
 
 async def test_report_cli_writes_png_and_xlsx(
