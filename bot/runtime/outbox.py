@@ -258,6 +258,17 @@ class OutboxWorker:
         finally:
             if watcher is not None:
                 watcher.cancel()
+            await self._finish_handovers()
+
+    async def _finish_handovers(self) -> None:
+        """Let the per-chat queues give their rows back (they see the stop), then return."""
+        tasks = list(self._chat_tasks.values())
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=5.0)
+        for task in pending:  # their rows stay leased: another sender takes them later
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _watch(self, stop: asyncio.Event) -> None:
         await stop.wait()
