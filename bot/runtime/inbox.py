@@ -1,8 +1,9 @@
 """Process stored updates exactly once: one transaction per batch, a savepoint per update.
 
-A handler's database writes and the row's ``done`` mark commit together, so a crash at any
-instant either loses the whole batch (it is processed again) or keeps all of it.  Replies
-already sent before a crash may be sent again; state never changes twice.
+A handler's database writes, its replies (outbox rows, see ``bot.runtime.effects``) and the
+row's ``done`` mark commit together, so a crash at any instant either loses the whole batch
+(it is processed again, and replies once) or keeps all of it; the replies are handed to the
+sender once the batch has committed.
 """
 
 from __future__ import annotations

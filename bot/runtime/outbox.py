@@ -1,18 +1,22 @@
-"""The outbox sender: works through due outbox rows at Telegram's pace, one send at a time.
+"""The outbox sender: works through due outbox rows at Telegram's pace and records each outcome.
 
-Guarantees (see docs/content.md):
-- no gap: a row leaves ``pending`` only after Telegram accepted the message (``sent``) or
-  refused it for good (``blocked``, ``failed``); a crashed sender's claimed rows are claimed
-  again when their lease runs out;
+It sends ``message`` rows (notices) and ``api`` rows (the Bot API calls handlers made while an
+update was processed, see ``bot.runtime.effects``) itself, and hands every other kind to the
+deliverer a feature declared (``content`` cards, group member counts …). It knows no feature.
+
+Guarantees (see docs/architecture.md and docs/content.md):
+- no gap: a row leaves ``pending`` only after Telegram accepted it (``sent``) or refused it
+  for good (``blocked``, ``failed``); a crashed sender's rows are claimed again when their
+  lease runs out;
 - no duplicate, except in one unavoidable window: the process dies after Telegram accepted
-  a message and before the row's ``sent`` commit. Sends are strictly sequential and each
-  row commits right after its send, so a crash repeats at most that one message.
+  a message and before the row's ``sent`` commit; each row commits right after its send;
+- a chat's conversation rows (``api``, ``message``) go out in the order they were written,
+  and a chat at its per-chat limit is put off instead of holding up the others.
 
-Pace comes from the app's rate limiter (``bot.runtime.ratelimit``): a sliding window shared
-by every send of the process lets exactly as many sends through as Telegram's window allows,
-and ``content.sender_concurrency`` sends in flight keep it full. The sender sends with
-``max_retries=0`` so a RetryAfter reaches it: the row (and the rest of the claimed batch)
-is rescheduled and the sender pauses; the window slows down.
+Replies of a just-committed batch are handed over by the inbox processor (``send_soon``):
+one queue per chat, sent at once, no claim needed. Pace comes from the app's rate limiter
+(``bot.runtime.ratelimit``); the sender sends with ``max_retries=0`` so a RetryAfter reaches
+it: the rest of the batch is given back and the sender pauses.
 """
 
 from __future__ import annotations
