@@ -23,7 +23,8 @@ from storage.upsert import insert_for
 
 _T = table_of(OutboxMessage)
 
-# Set in ``session.info`` when a transaction adds rows to send (read by an after-commit hook).
+# Set in ``session.info`` when a transaction adds rows to send, or ends rows a push waits on
+# (read by an after-commit hook that wakes the sender).
 ENQUEUED = "outbox_enqueued"
 # Dedupe-key prefix of rows deleted once sent (replies to /forget): erasure leaves them be.
 ERASE_PREFIX = "x:"
@@ -425,7 +426,10 @@ async def fail_pending_content(
         )
         .values(state="failed", error=error[:1000], next_attempt_at=None)
     )
-    return int(rowcount(result) or 0)
+    cancelled = int(rowcount(result) or 0)
+    if cancelled:  # the sender finishes and reports pushes left with nothing pending
+        session.info[ENQUEUED] = True
+    return cancelled
 
 
 async def settled_pushes(*, session: AsyncSession, limit: int = 50) -> list[int]:

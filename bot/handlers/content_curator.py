@@ -38,7 +38,6 @@ from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
-from bot.runtime.outbox import notify_outbox
 from bot.services import push as push_service
 from storage import content as content_store
 
@@ -462,7 +461,6 @@ async def _start_push(
                 n=result.deferred,
             ),
         )
-    notify_outbox(runtime)
 
 
 # --- /catalog -----------------------------------------------------------------------------
@@ -648,8 +646,6 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
             )
             item = retired.item
             if retired.cancelled:
-                # The sender finishes and reports pushes left with nothing pending.
-                notify_outbox(runtime)
                 done = t.plural(
                     "Retired #{id} “{title}”. {n} queued message cancelled.",
                     "Retired #{id} “{title}”. {n} queued messages cancelled.",
