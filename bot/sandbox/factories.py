@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +34,8 @@ from storage.models import (
 )
 from storage.roles import scope_key
 from storage.upsert import insert_for
+
+_Row = TypeVar("_Row", bound=SQLModel)
 
 # Monday 2026-11-23 10:00 in Shanghai: the tests' fixed "now" and the demo's first day.
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
@@ -138,9 +140,7 @@ async def make_station(
         rectify_deadline=rectify_deadline,
         applicant_id=applicant_id,
     )
-    session.add(station)
-    await session.flush()
-    return station
+    return await _add(session, station)
 
 
 async def make_person(
@@ -160,9 +160,7 @@ async def make_person(
         unreachable=unreachable,
         created_at=created_at,
     )
-    session.add(person)
-    await session.flush()
-    return person
+    return await _add(session, person)
 
 
 async def person_of(session: AsyncSession, telegram_id: int) -> Person | None:
@@ -217,9 +215,7 @@ async def make_informant(
         removed_at=removed_at,
         forgotten_at=forgotten_at,
     )
-    session.add(informant)
-    await session.flush()
-    return informant
+    return await _add(session, informant)
 
 
 async def make_grant(
@@ -240,9 +236,7 @@ async def make_grant(
         scope_key=scope_key(region_code, station_id),
         granted_at=granted_at,
     )
-    session.add(grant)
-    await session.flush()
-    return grant
+    return await _add(session, grant)
 
 
 async def make_content(
@@ -280,9 +274,14 @@ async def make_content(
         retired_at=retired_at,
         created_at=created_at,
     )
-    session.add(item)
+    return await _add(session, item)
+
+
+async def _add(session: AsyncSession, row: _Row) -> _Row:
+    """Add one row, flush it (so it has its id) and return it."""
+    session.add(row)
     await session.flush()
-    return item
+    return row
 
 
 def share_row(
@@ -313,38 +312,12 @@ def share_row(
     }
 
 
-async def make_share(
-    session: AsyncSession,
-    *,
-    informant_id: int,
-    station_id: int,
-    content_id: int,
-    day: dt.date = TODAY,
-    channel: str = "telegram_inline",
-    audience: int = 0,
-    target: str = "",
-    flagged: bool = False,
-    dedupe_key: str | None = None,
-    created_at: dt.datetime = NOW,
-) -> ShareEvent:
-    """Add a share event directly (no rules applied; ``record_share`` is the real path)."""
-    share = ShareEvent(
-        **share_row(
-            informant_id=informant_id,
-            station_id=station_id,
-            content_id=content_id,
-            day=day,
-            channel=channel,
-            audience=audience,
-            target=target,
-            flagged=flagged,
-            dedupe_key=dedupe_key,
-            created_at=created_at,
-        )
-    )
-    session.add(share)
-    await session.flush()
-    return share
+async def make_share(session: AsyncSession, *, day: dt.date = TODAY, **fields: Any) -> ShareEvent:
+    """Add a share event directly (no rules applied; ``record_share`` is the real path).
+
+    ``fields`` are those of ``share_row``.
+    """
+    return await _add(session, ShareEvent(**share_row(day=day, **fields)))
 
 
 async def make_link(
@@ -364,9 +337,7 @@ async def make_link(
         channel=channel,
         created_at=created_at,
     )
-    session.add(link)
-    await session.flush()
-    return link
+    return await _add(session, link)
 
 
 def visit_row(
@@ -376,21 +347,9 @@ def visit_row(
     return {"link_id": link_id, "day": day, "visitor_hash": visitor_hash, "created_at": created_at}
 
 
-async def make_visit(
-    session: AsyncSession,
-    *,
-    link_id: int,
-    day: dt.date = TODAY,
-    visitor_hash: str = "v1",
-    created_at: dt.datetime = NOW,
-) -> LinkVisit:
-    """Add a verified visit to a tracked link."""
-    visit = LinkVisit(
-        **visit_row(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=created_at)
-    )
-    session.add(visit)
-    await session.flush()
-    return visit
+async def make_visit(session: AsyncSession, *, day: dt.date = TODAY, **fields: Any) -> LinkVisit:
+    """Add a verified visit to a tracked link (``fields`` are those of ``visit_row``)."""
+    return await _add(session, LinkVisit(**visit_row(day=day, **fields)))
 
 
 def activity_row(
@@ -418,33 +377,10 @@ def activity_row(
 
 
 async def make_activity(
-    session: AsyncSession,
-    *,
-    station_id: int,
-    held_on: dt.date = TODAY,
-    type: str = "lecture",
-    title: str = "科普讲座",
-    participants: int = 30,
-    flagged: bool = False,
-    created_at: dt.datetime = NOW,
-    deleted_at: dt.datetime | None = None,
+    session: AsyncSession, *, held_on: dt.date = TODAY, **fields: Any
 ) -> Activity:
-    """Add an activity a station ran."""
-    activity = Activity(
-        **activity_row(
-            station_id=station_id,
-            held_on=held_on,
-            type=type,
-            title=title,
-            participants=participants,
-            flagged=flagged,
-            created_at=created_at,
-            deleted_at=deleted_at,
-        )
-    )
-    session.add(activity)
-    await session.flush()
-    return activity
+    """Add an activity a station ran (``fields`` are those of ``activity_row``)."""
+    return await _add(session, Activity(**activity_row(held_on=held_on, **fields)))
 
 
 async def make_content_use(
@@ -466,9 +402,7 @@ async def make_content_use(
         used_on=used_on,
         created_at=created_at,
     )
-    session.add(use)
-    await session.flush()
-    return use
+    return await _add(session, use)
 
 
 async def make_flag(
@@ -494,9 +428,7 @@ async def make_flag(
         created_at=created_at,
         resolved_at=resolved_at,
     )
-    session.add(flag)
-    await session.flush()
-    return flag
+    return await _add(session, flag)
 
 
 async def insert_rows(
