@@ -153,7 +153,11 @@ ObserverFactory = Callable[[SenderTools], SenderObserver]
 
 def notify_outbox(runtime: Runtime) -> None:
     """Wake the sender of this process: rows were (or are about to be) enqueued."""
-    event = runtime.extras.get(WAKEUP_KEY)
+    _wake(runtime.extras)
+
+
+def _wake(extras: dict[str, Any]) -> None:
+    event = extras.get(WAKEUP_KEY)
     if event is not None:
         event.set()
 
@@ -167,9 +171,7 @@ def wake_on_commit(extras: dict[str, Any]) -> Callable[[Session], None]:
 
     def wake(session: Session) -> None:
         if session.info.pop(outbox_store.ENQUEUED, False):
-            event = extras.get(WAKEUP_KEY)
-            if event is not None:
-                event.set()
+            _wake(extras)
 
     return wake
 
@@ -378,14 +380,12 @@ class OutboxWorker:
         handled = len(rows) - len(unsent) - len(busy)
         # A busy chat's row is given back at once; the loop waits a moment before claiming
         # again when nothing else was sent (self.had_busy), so it does not spin.
-        await self._release(busy, self.runtime.now())
         self.had_busy = bool(busy)
+        await self._release(busy + ([] if flood else unsent), self.runtime.now())
         if flood:  # flood control: give the rest back and pause the whole sender
             wait = max(flood)
             await self._release(unsent, self.runtime.now() + dt.timedelta(seconds=wait))
             await asyncio.sleep(wait)
-        elif unsent:
-            await self._release(unsent, self.runtime.now())
         await self._after_batch(touched, final_check=len(rows) < self.options.batch_size)
         return handled
 
