@@ -54,7 +54,7 @@ from bot.handlers.feature import (
     assembly_of,
 )
 from bot.i18n import get_translator
-from bot.runtime.context import KepuContext, Runtime, system_clock
+from bot.runtime.context import KepuContext, Runtime, runtime_of, system_clock
 from bot.runtime.effects import KepuBot
 from bot.runtime.inbox import record_handler_error
 from bot.runtime.outbox import OutboxOptions, OutboxWorker, outbox_service, wake_on_commit
@@ -87,7 +87,7 @@ DIALOG_MESSAGES = filters.ChatType.PRIVATE & ~filters.COMMAND & ~filters.VIA_BOT
 
 
 async def _post_init(app: KepuApplication) -> None:
-    runtime: Runtime = app.bot_data["runtime"]
+    runtime = runtime_of(app)
     me = await app.bot.get_me()
     runtime.bot_username = me.username or runtime.bot_username
     # Default menu (everyone) in both languages; per-chat menus follow each user's roles.
@@ -99,7 +99,7 @@ async def _post_init(app: KepuApplication) -> None:
 
 
 async def _post_shutdown(app: KepuApplication) -> None:
-    runtime: Runtime = app.bot_data["runtime"]
+    runtime = runtime_of(app)
     await runtime.engine.dispose()
 
 

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 
 from bot.config import Settings
-from bot.runtime.context import Runtime
+from bot.runtime.context import Runtime, runtime_of
 from storage import jobs as job_store
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def scheduler_service(
     """Return the service that runs the scheduler inside `kepubot run` until ``stop``."""
 
     async def run_scheduler(app: Any, stop: asyncio.Event) -> None:
-        runtime: Runtime = app.bot_data["runtime"]
+        runtime = runtime_of(app)
         if not runtime.settings.scheduler.enabled:
             return
         scheduler = Scheduler(runtime, jobs, app.bot)
