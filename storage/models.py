@@ -154,6 +154,7 @@ class StationEvidence(SQLModel, table=True):
     text: str | None = Field(default=None, max_length=2000)
     file_id: str | None = Field(default=None, max_length=256)
     file_unique_id: str | None = Field(default=None, max_length=64, index=True)
+    phash: str | None = Field(default=None, max_length=32)  # perceptual hash, hex
     created_at: dt.datetime = _created()
 
 
@@ -372,6 +373,7 @@ class ActivityPhoto(SQLModel, table=True):
     activity_id: int = Field(foreign_key="activity.id", index=True)
     file_id: str = Field(max_length=256)
     file_unique_id: str = Field(max_length=64, index=True)
+    phash: str | None = Field(default=None, max_length=32)  # perceptual hash, hex
 
 
 class ContentUse(SQLModel, table=True):
@@ -393,9 +395,10 @@ class ContentUse(SQLModel, table=True):
 
 
 class IntegrityFlag(SQLModel, table=True):
-    """Something coordinators should look at: reused photos, huge audiences, bursts."""
+    """A finding coordinators should look at: reused photos, huge audiences, bursts…"""
 
     __tablename__ = "integrity_flag"
+    STATUSES: ClassVar[tuple[str, ...]] = ("open", "confirmed", "dismissed", "closed")
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32, index=True)
@@ -405,7 +408,13 @@ class IntegrityFlag(SQLModel, table=True):
     subject_id: int | None = None
     detail: dict[str, Any] = _json(dict)
     created_at: dt.datetime = _created()
-    resolved_at: dt.datetime | None = _ts()
+    resolved_at: dt.datetime | None = _ts()  # when it left "open" (any of the other states)
+    # open → confirmed | dismissed (a coordinator, with a reason) | closed (a re-check found
+    # it no longer holds).  Only confirmed findings may weigh on an evaluation proposal.
+    status: str = Field(default="open", max_length=16, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: dt.datetime | None = _ts()
+    decision_reason: str | None = Field(default=None, max_length=1000)
 
 
 class AuditLog(SQLModel, table=True):
