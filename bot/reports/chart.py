@@ -1,4 +1,10 @@
-"""Render the weekly statistics chart (trend lines plus a top-stations bar chart) as PNG.
+"""Render the weekly statistics chart as PNG: one panel per trend, then the top stations.
+
+Each trend (propagation volume, shares, activities…) gets its own panel and its own value
+axis, stacked over the same weeks: series of very different size never share an axis, so
+none is flattened against zero and no two lines lie on top of each other. Counts such as
+activities are drawn as bars. The top-stations panel is as tall as its bars; a panel with
+nothing to show is left out (the caller's sentence says so instead).
 
 Start-up speed: matplotlib is imported only when a chart is drawn (``_matplotlib``);
 tests/reports/test_fonts.py checks that importing the reports loads no heavy library.
@@ -11,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.reports.fonts import display_width, ellipsize, register_with_matplotlib
 
@@ -20,19 +26,24 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
-# Output is 1280x960 px: wide enough to read full-screen on a phone, small for Telegram.
-FIG_SIZE_IN = (8.0, 6.0)
+# 1280 px wide (8 in at 160 dpi): readable full-screen on a phone, small for Telegram.
+# The height follows the content: a short top list makes a shorter picture, not empty slots.
+FIG_WIDTH_IN = 8.0
 DPI = 160
+HEADER_IN = 0.95
+TREND_PANEL_IN = 1.2
+TREND_EXTRA_IN = 0.75  # the trend block's title and the week labels under its last panel
+BAR_IN = 0.3  # per station
+BAR_EXTRA_IN = 0.85  # the top panel's title and value axis
+NOTE_IN = 0.45  # a sentence standing for a panel left out
 MAX_WEEKS = 12
 MAX_STATIONS = 10
 # Station names longer than this many columns (CJK = 2) are cut with an ellipsis.
 STATION_NAME_COLUMNS = 26
-# A series whose peak is below primary peak / this ratio moves to a right-hand axis,
-# otherwise it would be a flat line at the bottom of the plot.
-SECONDARY_AXIS_RATIO = 10.0
-# All-wide (CJK) axis labels up to this length are written top to bottom.
-VERTICAL_LABEL_MAX = 6
+TITLE_PT = 16.0
+TITLE_WIDTH_IN = 7.6
 PALETTE = ("#1f6fb2", "#e07b39", "#3a9d5d", "#8e5bb5", "#c44e52", "#7f7f7f")
+MARKERS = ("o", "s", "^", "D", "v", "P")
 BAR_COLOR = "#1f6fb2"
 TEXT_COLOR = "#222222"
 MUTED_COLOR = "#666666"
@@ -45,18 +56,20 @@ _render_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class ChartSeries:
-    """One trend line: a label and one value per week."""
+    """One trend: a label, one value per week, drawn as a line or (counts) as bars."""
 
     label: str
     values: list[float]
+    kind: Literal["line", "bar"] = "line"
 
 
 @dataclass(frozen=True)
 class WeeklyChartData:
     """Everything the weekly chart shows, already localised by the caller.
 
-    ``axis_labels`` keys: ``"x"`` (weeks axis), ``"y"`` (left trend axis), ``"y2"``
-    (right trend axis, used only when series differ in scale), ``"bar"`` (bar value axis).
+    ``title`` says what the chart is and which window it covers; ``trend_title`` heads the
+    trend panels (their window); ``top_title`` heads the bars; ``empty_top_text`` replaces
+    the bars when no station has any. ``axis_labels`` keys: ``"x"`` (weeks), ``"bar"``.
     """
 
     title: str
@@ -65,6 +78,8 @@ class WeeklyChartData:
     series: list[ChartSeries]
     top_stations: list[tuple[str, float]]
     top_title: str
+    trend_title: str = ""
+    empty_top_text: str = ""
     axis_labels: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -100,22 +115,63 @@ def _matplotlib() -> Any:
 
 
 def render_weekly_chart(data: WeeklyChartData) -> bytes:
-    """Render the weekly chart to PNG bytes (1280x960)."""
+    """Render the weekly chart to PNG bytes, 1280 px wide."""
+    png, _figure = draw_weekly_chart(data)
+    return png
+
+
+def draw_weekly_chart(data: WeeklyChartData) -> tuple[bytes, Figure]:
+    """Render the chart and return its PNG bytes and the drawn Figure (for inspection)."""
     mpl = _matplotlib()
     FigureCanvasAgg = mpl.backends.backend_agg.FigureCanvasAgg  # noqa: N806 - a class
     Figure = mpl.figure.Figure  # noqa: N806 - a class
     ConstrainedLayoutEngine = mpl.layout_engine.ConstrainedLayoutEngine  # noqa: N806 - a class
     family = register_with_matplotlib()
+    plan = _Plan.of(data)
     with _render_lock, mpl.rc_context(_rc_params(family)):
-        # The top band stays free for the title block, drawn with fig.text.
-        layout = ConstrainedLayoutEngine(rect=(0.0, 0.0, 1.0, 0.87))
-        fig = Figure(figsize=FIG_SIZE_IN, dpi=DPI, layout=layout)
+        # The top band stays free for the title block and the bottom band for the notes,
+        # both drawn with fig.text.
+        bottom = plan.notes_in / plan.height
+        top = 1.0 - HEADER_IN / plan.height
+        layout = ConstrainedLayoutEngine(rect=(0.0, bottom, 1.0, top - bottom))
+        fig = Figure(figsize=(FIG_WIDTH_IN, plan.height), dpi=DPI, layout=layout)
         FigureCanvasAgg(fig)
-        _draw(fig, data)
+        _draw(fig, data, plan)
         buf = BytesIO()
         # No Software/date chunks: same input, same bytes.
         fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None})
-    return buf.getvalue()
+    return buf.getvalue(), fig
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Which panels the chart has and how tall the picture is."""
+
+    weeks: list[str]
+    series: list[ChartSeries]
+    stations: list[tuple[str, float]]
+    notes: list[str]
+
+    @classmethod
+    def of(cls, data: WeeklyChartData) -> _Plan:
+        """Keep the last weeks and the best stations; drop what has nothing to show."""
+        weeks = data.weeks[-MAX_WEEKS:]
+        series = [ChartSeries(s.label, list(s.values[-MAX_WEEKS:]), s.kind) for s in data.series]
+        stations = data.top_stations[:MAX_STATIONS]
+        notes = [] if stations or not data.empty_top_text else [data.empty_top_text]
+        return cls(weeks if series else [], series if weeks else [], stations, notes)
+
+    @property
+    def notes_in(self) -> float:
+        """Return the height of the bottom band holding the notes, in inches."""
+        return NOTE_IN * len(self.notes)
+
+    @property
+    def height(self) -> float:
+        """Return the figure height in inches."""
+        trends = TREND_PANEL_IN * len(self.series) + (TREND_EXTRA_IN if self.series else 0)
+        bars = BAR_IN * len(self.stations) + (BAR_EXTRA_IN if self.stations else 0)
+        return HEADER_IN + trends + bars + self.notes_in + 0.15
 
 
 def _rc_params(family: str) -> dict[RcKeyType, Any]:
@@ -128,36 +184,59 @@ def _rc_params(family: str) -> dict[RcKeyType, Any]:
         "axes.edgecolor": "#bbbbbb",
         "axes.spines.top": False,
         "axes.spines.right": False,
-        "axes.titlesize": 13,
+        "axes.titlesize": 12,
         "axes.titleweight": "normal",  # the bundled face is Regular only
         "axes.titlelocation": "left",
         "xtick.color": MUTED_COLOR,
         "ytick.color": MUTED_COLOR,
         "xtick.labelsize": 10,
-        "ytick.labelsize": 10,
-        "legend.fontsize": 10.5,
-        "legend.frameon": False,
+        "ytick.labelsize": 9.5,
         "figure.facecolor": "white",
         "savefig.facecolor": "white",
     }
 
 
-def _draw(fig: Figure, data: WeeklyChartData) -> None:
-    """Draw the header, the trend panel and the top-stations panel onto fig."""
-    fig.text(0.02, 0.965, data.title, fontsize=18, va="top", ha="left")
+def _title_size(title: str) -> float:
+    """Return a title font size that fits the width (a CJK character is one em wide)."""
+    width = display_width(title) / 2  # in ems
+    return min(TITLE_PT, TITLE_WIDTH_IN * 72 / width) if width else TITLE_PT
+
+
+def _draw(fig: Figure, data: WeeklyChartData, plan: _Plan) -> None:
+    """Draw the header, one panel per trend and the top-stations panel onto fig."""
+    top = 1.0 - 0.22 / plan.height
+    fig.text(0.02, top, data.title, fontsize=_title_size(data.title), va="top", ha="left")
     if data.subtitle:
-        fig.text(0.02, 0.905, data.subtitle, fontsize=11, color=MUTED_COLOR, va="top")
-    trend_ax, bar_ax = fig.subplots(2, 1, height_ratios=(1.1, 1.0))
-    weeks = data.weeks[-MAX_WEEKS:]
-    series = [ChartSeries(s.label, list(s.values[-MAX_WEEKS:])) for s in data.series]
-    _draw_trend(trend_ax, weeks, series, data.axis_labels)
-    _draw_top(bar_ax, data.top_stations[:MAX_STATIONS], data.top_title, data.axis_labels)
+        fig.text(
+            0.02,
+            top - 0.42 / plan.height,
+            data.subtitle,
+            fontsize=10.5,
+            color=MUTED_COLOR,
+            va="top",
+        )
+    ratios = [TREND_PANEL_IN] * len(plan.series)
+    if plan.stations:
+        ratios.append(BAR_IN * len(plan.stations) + BAR_EXTRA_IN * 0.4)
+    if plan.notes:
+        _draw_notes(fig, plan.notes, plan.notes_in / plan.height)
+    if not ratios:
+        return
+    axes = fig.subplots(len(ratios), 1, height_ratios=ratios, squeeze=False)[:, 0]
+    trend_axes = list(axes[: len(plan.series)])
+    for i, (ax, s) in enumerate(zip(trend_axes, plan.series, strict=True)):
+        _draw_trend(ax, plan.weeks, s, i)
+    if trend_axes:
+        _finish_trend_block(trend_axes, plan.weeks, data.trend_title, data.axis_labels)
+    if plan.stations:
+        _draw_top(axes[-1], plan.stations, data.top_title, data.axis_labels)
 
 
-def _peak(values: Sequence[float]) -> float:
-    """Return the largest finite value, or 0."""
-    finite = [v for v in values if math.isfinite(v)]
-    return max(finite, default=0.0)
+def _draw_notes(fig: Figure, notes: list[str], y: float) -> None:
+    """Write the sentences that stand for panels left out, from y (a figure fraction) down."""
+    step = NOTE_IN / fig.get_figheight()
+    for i, note in enumerate(notes):
+        fig.text(0.02, y - (i + 0.3) * step, note, fontsize=12, va="top")
 
 
 def _style_value_axis(ax: Axes, values: Sequence[float], axis: str = "y") -> None:
@@ -168,117 +247,79 @@ def _style_value_axis(ax: Axes, values: Sequence[float], axis: str = "y") -> Non
     finite = [v for v in values if math.isfinite(v)]
     integral = all(abs(v - round(v)) < 1e-9 for v in finite)
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(MaxNLocator(nbins=5, integer=integral, min_n_ticks=2))
+    target.set_major_locator(MaxNLocator(nbins=4, integer=integral, min_n_ticks=2))
     target.set_major_formatter(FuncFormatter(lambda v, _pos: format_number(v)))
     low = min(finite, default=0.0)
     high = max(finite, default=0.0)
     bottom = min(0.0, low * 1.1)
-    top = high * 1.12 if high > 0 else 1.0  # all-zero data still gets a visible axis
+    top = high * 1.25 if high > 0 else 1.0  # room for the value label; all-zero: 0–1
     if axis == "y":
         ax.set_ylim(bottom, top)
     else:
-        ax.set_xlim(bottom, top * 1.08)  # extra room for the value labels
+        ax.set_xlim(bottom, top)
 
 
-def _set_value_label(ax: Axes, label: str) -> None:
-    """Label a vertical axis; short Chinese labels are stacked upright, not rotated."""
-    if label and len(label) <= VERTICAL_LABEL_MAX and display_width(label) == 2 * len(label):
-        side = "left" if ax.yaxis.get_label_position() == "right" else "right"
-        ax.set_ylabel("\n".join(label), rotation=0, va="center", ha=side, linespacing=1.05)
-    else:
-        ax.set_ylabel(label)
-
-
-def _draw_trend(
-    ax: Axes, weeks: list[str], series: list[ChartSeries], labels: dict[str, str]
-) -> None:
-    """Draw one line per series over the weeks, with a right axis for small series."""
-    if not weeks or not series:
-        _draw_empty(ax)
-        return
+def _draw_trend(ax: Axes, weeks: list[str], series: ChartSeries, index: int) -> None:
+    """Draw one series over the weeks on its own value axis, its latest value labelled."""
     x = list(range(len(weeks)))
-    primary_peak = _peak(series[0].values) if series else 0.0
-    use_secondary = len(series) > 1 and any(
-        _peak(s.values) * SECONDARY_AXIS_RATIO < primary_peak for s in series[1:]
-    )
-    right = ax.twinx() if use_secondary else None
-    if right is not None:
-        right.spines["right"].set_visible(True)
-        _set_value_label(right, labels.get("y2", ""))
-    left_values: list[float] = []
-    right_values: list[float] = []
-    handles = []
-    for i, s in enumerate(series):
-        on_right = right is not None and i > 0
-        target = right if on_right and right is not None else ax
-        (right_values if on_right else left_values).extend(s.values)
-        # The latest value goes into the legend: annotating line ends collides with the
-        # right axis ticks and with other lines.
-        latest = format_number(s.values[-1]) if s.values else ""
-        (line,) = target.plot(
+    color = PALETTE[index % len(PALETTE)]
+    latest = series.values[-1] if series.values else 0.0
+    ax.set_label(f"trend:{series.label}")
+    if series.kind == "bar":
+        ax.bar(x, series.values, color=color, width=0.6, label=series.label)
+    else:
+        ax.plot(
             x,
-            s.values,
-            color=PALETTE[i % len(PALETTE)],
-            linewidth=2.2,
-            marker="o",
+            series.values,
+            color=color,
+            linewidth=2.0,
+            marker=MARKERS[index % len(MARKERS)],
             markersize=4.5,
-            label=f"{s.label}  {latest}".rstrip(),
-            linestyle="--" if on_right else "-",
+            label=series.label,
         )
-        handles.append(line)
-    _style_value_axis(ax, left_values)
-    if right is not None:
-        _style_value_axis(right, right_values)
+    ax.annotate(
+        format_number(latest),
+        (x[-1], latest),
+        xytext=(0, 6),
+        textcoords="offset points",
+        ha="center",
+        va="bottom",
+        fontsize=9.5,
+        color=color,
+    )
+    ax.set_title(series.label, fontsize=11, color=color, pad=3)
+    _style_value_axis(ax, series.values)
     ax.grid(axis="y", color=GRID_COLOR, linewidth=0.8)
     ax.set_axisbelow(True)
-    ax.set_xticks(x, weeks, rotation=30 if len(weeks) > 8 else 0)
-    ax.set_xlim(-0.4, max(len(weeks) - 1, 0) + 0.4)  # one week still gets a width
-    ax.set_xlabel(labels.get("x", ""))
-    _set_value_label(ax, labels.get("y", ""))
-    if handles:
-        ax.legend(
-            handles=handles,
-            loc="lower left",
-            bbox_to_anchor=(0.0, 1.0),
-            ncols=min(len(handles), 4),
-            borderaxespad=0.2,
-            handlelength=2.4,
-        )
 
 
-def _draw_empty(ax: Axes) -> None:
-    """Show an empty panel as a bare dash instead of meaningless axes."""
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    ax.text(
-        0.5,
-        0.5,
-        "—",
-        transform=ax.transAxes,
-        ha="center",
-        va="center",
-        fontsize=20,
-        color=MUTED_COLOR,
-    )
+def _finish_trend_block(
+    axes: list[Axes], weeks: list[str], title: str, labels: dict[str, str]
+) -> None:
+    """Share the weeks axis: ticks on every panel, week labels under the last one only."""
+    x = list(range(len(weeks)))
+    for ax in axes:
+        ax.set_xlim(-0.5, max(len(weeks) - 1, 0) + 0.5)  # one week still gets a width
+        ax.set_xticks(x, weeks if ax is axes[-1] else [""] * len(weeks))
+        ax.tick_params(axis="x", length=2 if ax is not axes[-1] else 3.5)
+    axes[-1].set_xlabel(labels.get("x", ""))
+    if title:
+        # The block title sits above the first panel's own title, in the page colour.
+        axes[0].set_title(title, loc="right", fontsize=10.5, color=MUTED_COLOR, pad=3)
 
 
 def _draw_top(
     ax: Axes, stations: list[tuple[str, float]], title: str, labels: dict[str, str]
 ) -> None:
     """Draw a horizontal bar per station, best at the top, values at the bar ends."""
-    ax.set_title(title, pad=8)
-    if not stations:
-        _draw_empty(ax)
-        return
+    ax.set_label("top")
+    ax.set_title(title, pad=6)
     names = [ellipsize(name, STATION_NAME_COLUMNS) for name, _ in stations]
     values = [float(v) for _, v in stations]
     y = list(range(len(stations)))
     bars = ax.barh(y, values, color=BAR_COLOR, height=0.65)
     ax.set_yticks(y, names)
-    # Slots sized for a full top ten, best at the top: a short list keeps slim bars.
-    ax.set_ylim(max(MAX_STATIONS, len(stations)) - 0.5, -0.5)
+    ax.set_ylim(len(stations) - 0.5, -0.5)  # as many slots as bars, best at the top
     ax.tick_params(axis="y", length=0)
     ax.bar_label(
         bars, labels=[format_number(v) for v in values], padding=4, fontsize=9.5, color=TEXT_COLOR

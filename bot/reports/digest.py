@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,15 @@ from bot.config import PropagationSettings
 from bot.core.text_fit import CAPTION_LIMIT, fit_text
 from bot.i18n import N_, Translator
 from bot.reports.chart import ChartSeries, WeeklyChartData, render_weekly_chart
-from bot.reports.xlsx import Sheet, write_table_xlsx
+from bot.reports.windows import date_range, week_text, weeks_range
+from bot.reports.xlsx import (
+    CHANGE_FORMAT,
+    INTEGER_FORMAT,
+    VOLUME_FORMAT,
+    Column,
+    Sheet,
+    write_table_xlsx,
+)
 from bot.services.digest import DigestData, change
 from storage.models import ShareEvent
 
@@ -21,20 +30,6 @@ SILENT_SHOWN = 20  # names listed in the message; the XLSX has them all
 FLAGS_SHOWN = 5
 
 LEVEL_NAMES = {"county": N_("county"), "city": N_("city"), "province": N_("province")}
-# (figure, label) in the order the message and the totals sheet show them.
-TOTALS = (
-    ("volume", N_("Propagation volume")),
-    ("shares_total", N_("Shares")),
-    ("reach_telegram", N_("Telegram reach")),
-    ("reach_reported", N_("Reported reach")),
-    ("visits", N_("Link visits")),
-    ("activities", N_("Activities")),
-    ("participants", N_("Participants")),
-    ("content_uses", N_("Content uses")),
-    ("sharing_informants", N_("Sharing informants")),
-    ("active_informants", N_("Active informants")),
-    ("informants", N_("Registered informants")),
-)
 CHANNEL_LABELS = {
     "telegram_inline": N_("Shares: Telegram inline"),
     "telegram_forward": N_("Shares: Telegram forwards"),
@@ -44,6 +39,53 @@ CHANNEL_LABELS = {
     "public_account": N_("Shares: public accounts"),
     "other": N_("Shares: other"),
 }
+# The one definition of every figure's label; the message, the chart and each sheet pick
+# from it in their own order.
+FIGURE_LABELS = {
+    "volume": N_("Propagation volume"),
+    "shares_total": N_("Shares"),
+    **{f"shares_{ch}": CHANNEL_LABELS[ch] for ch in ShareEvent.CHANNELS},
+    "reach_telegram": N_("Telegram reach"),
+    "reach_reported": N_("Reported reach"),
+    "visits": N_("Link visits"),
+    "activities": N_("Activities"),
+    "participants": N_("Participants"),
+    "content_uses": N_("Content uses"),
+    "content_use_audience": N_("Content use audience"),
+    "sharing_informants": N_("Sharing informants"),
+    "active_informants": N_("Active informants"),
+    "informants": N_("Registered informants"),
+}
+# Figures in the order the message, the totals and the sub-regions sheets show them.
+TOTALS = (
+    "volume",
+    "shares_total",
+    "reach_telegram",
+    "reach_reported",
+    "visits",
+    "activities",
+    "participants",
+    "content_uses",
+    "sharing_informants",
+    "active_informants",
+    "informants",
+)
+# Figures in the order of the per-station sheet: shares broken down by channel.
+STATION_COLUMNS = (
+    "volume",
+    "shares_total",
+    *(f"shares_{ch}" for ch in ShareEvent.CHANNELS),
+    "sharing_informants",
+    "active_informants",
+    "informants",
+    "reach_telegram",
+    "reach_reported",
+    "visits",
+    "activities",
+    "participants",
+    "content_uses",
+    "content_use_audience",
+)
 FLAG_LABELS = {
     "photo_reuse": N_("reused photos"),
     "participants_high": N_("participant counts unusually high"),
@@ -92,20 +134,26 @@ def change_text(t: Translator, now: float, before: float) -> str:
 
 
 def week_label(t: Translator, data: DigestData) -> str:
-    """Return e.g. ``2026年第48周（11月23日–11月29日）``."""
-    year, week = data.week.split("-W")
-    return t(
-        "{year} week {week} ({start} – {end})",
-        year=year,
-        week=int(week),
-        start=t.date(data.start, t("MMM d")),
-        end=t.date(data.end, t("MMM d")),
-    )
+    """Return e.g. ``2026年第48周（11月23日—11月29日）``."""
+    return week_text(t, data.week, data.start, data.end)
 
 
 def region_title(t: Translator, data: DigestData) -> str:
     """Return the region name with its level."""
     return t("{name} ({level})", name=data.region_name, level=t(LEVEL_NAMES[data.level]))
+
+
+def digest_title(t: Translator, data: DigestData, part: str = "") -> str:
+    """Return what the digest is and its window: ``西湖区科普e站周报 · 2026年第48周（…）``."""
+    name = t("{region} e-station weekly digest", region=data.region_name)
+    if part:
+        name = t("{title} · {part}", title=name, part=part)
+    return t("{title} · {period}", title=name, period=week_label(t, data))
+
+
+def top_title(t: Translator, data: DigestData) -> str:
+    """Return the heading of the top list (never "top 0": the caller says none instead)."""
+    return t("Top {n} stations by propagation volume this week", n=len(data.top))
 
 
 def render_text(t: Translator, data: DigestData) -> str:
@@ -117,10 +165,14 @@ def render_text(t: Translator, data: DigestData) -> str:
         "",
         "<b>" + esc(t("This week (change from last week)")) + "</b>",
     ]
-    for name, label in TOTALS:
+    for name in TOTALS:
         out.append(
-            f"{esc(t(label))}: <b>{number(t, this[name])}</b>  "
-            f"{change_text(t, this[name], last[name])}"
+            t(
+                "{figure}: {value}  {change}",
+                figure=esc(t(FIGURE_LABELS[name])),
+                value=f"<b>{number(t, this[name])}</b>",
+                change=change_text(t, this[name], last[name]),
+            )
         )
     out.append(
         esc(
@@ -131,8 +183,9 @@ def render_text(t: Translator, data: DigestData) -> str:
             )
         )
     )
-    out += ["", "<b>" + esc(t("Top {n} stations by propagation volume", n=len(data.top))) + "</b>"]
+    out.append("")
     if data.top:
+        out.append("<b>" + esc(top_title(t, data)) + "</b>")
         out += [f"{i}. {esc(s.name)} — {number(t, s.volume)}" for i, s in enumerate(data.top, 1)]
     else:
         out.append(esc(t("No station had any propagation this week.")))
@@ -166,8 +219,14 @@ def render_text(t: Translator, data: DigestData) -> str:
             )
         )
         for flag in data.flags[:FLAGS_SHOWN]:
-            where = flag.station or t("the whole region")
-            out.append(f"  · {esc(where)}: {esc(t(FLAG_LABELS.get(flag.kind, flag.kind)))}")
+            out.append(
+                "  · "
+                + t(
+                    "{where}: {what}",
+                    where=esc(flag.station or t("the whole region")),
+                    what=esc(t(FLAG_LABELS.get(flag.kind, flag.kind))),
+                )
+            )
     else:
         out.append(esc(t("None.")))
     out += ["", esc(t("The chart and the spreadsheet follow."))]
@@ -175,24 +234,33 @@ def render_text(t: Translator, data: DigestData) -> str:
 
 
 def chart_data(t: Translator, data: DigestData) -> WeeklyChartData:
-    """Return the localised chart input: 12-week trend and the top stations."""
+    """Return the localised chart input: 12-week trends, each in its panel, and the top."""
+    weeks = data.trend_weeks
+    trend_title = ""
+    if weeks:
+        trend_title = t(
+            "Last {n} weeks ({window})",
+            n=len(weeks),
+            window=weeks_range(t, weeks[0], weeks[-1]),
+        )
     return WeeklyChartData(
-        title=t("Kepu China e-stations · weekly figures"),
-        subtitle=f"{region_title(t, data)} · {week_label(t, data)}",
-        weeks=[w.split("-")[1] for w in data.trend_weeks],
+        title=digest_title(t, data),
+        subtitle=t(
+            "{region}; days are dates in {timezone}",
+            region=region_title(t, data),
+            timezone=data.timezone,
+        ),
+        weeks=[w.split("-")[1] for w in weeks],
         series=[
-            ChartSeries(t("Propagation volume"), data.trend["volume"]),
-            ChartSeries(t("Shares"), data.trend["shares_total"]),
-            ChartSeries(t("Activities"), data.trend["activities"]),
+            ChartSeries(t(FIGURE_LABELS["volume"]), data.trend["volume"]),
+            ChartSeries(t(FIGURE_LABELS["shares_total"]), data.trend["shares_total"]),
+            ChartSeries(t(FIGURE_LABELS["activities"]), data.trend["activities"], kind="bar"),
         ],
+        trend_title=trend_title,
         top_stations=[(s.name, s.volume) for s in data.top],
-        top_title=t("Top {n} stations by propagation volume", n=len(data.top)),
-        axis_labels={
-            "x": t("Week"),
-            "y": t("Volume"),
-            "y2": t("Count"),
-            "bar": t("Propagation volume"),
-        },
+        top_title=top_title(t, data),
+        empty_top_text=t("No station had any propagation this week."),
+        axis_labels={"x": t("Week"), "bar": t(FIGURE_LABELS["volume"])},
     )
 
 
@@ -202,7 +270,9 @@ def chart_labels(t: Translator, data: DigestData) -> list[str]:
     return [
         chart.title,
         chart.subtitle,
+        chart.trend_title,
         chart.top_title,
+        chart.empty_top_text,
         *chart.weeks,
         *(s.label for s in chart.series),
         *chart.axis_labels.values(),
@@ -210,96 +280,112 @@ def chart_labels(t: Translator, data: DigestData) -> list[str]:
     ]
 
 
-STATION_COLUMNS = (
-    ("volume", N_("Propagation volume")),
-    ("shares_total", N_("Shares")),
-    *((f"shares_{ch}", CHANNEL_LABELS[ch]) for ch in ShareEvent.CHANNELS),
-    ("sharing_informants", N_("Sharing informants")),
-    ("active_informants", N_("Active informants")),
-    ("informants", N_("Registered informants")),
-    ("reach_telegram", N_("Telegram reach")),
-    ("reach_reported", N_("Reported reach")),
-    ("visits", N_("Link visits")),
-    ("activities", N_("Activities")),
-    ("participants", N_("Participants")),
-    ("content_uses", N_("Content uses")),
-    ("content_use_audience", N_("Content use audience")),
-)
+def _figure_format(name: str) -> str:
+    """Return the number format of a figure's column."""
+    return VOLUME_FORMAT if name == "volume" else INTEGER_FORMAT
 
 
-def _totals_row(t: Translator, label: str, now: float, before: float) -> list[object]:
-    direction, ratio = change(now, before)
-    return [t(label), now, before, ratio if ratio is not None else "—"]
+def _totals_format(values: list[float]) -> str:
+    """Return the format of the totals' week columns, which mix volume with counts."""
+    integral = all(float(v).is_integer() for v in values)
+    return INTEGER_FORMAT if integral else VOLUME_FORMAT
 
 
 def render_xlsx(t: Translator, data: DigestData, formula: str) -> bytes:
     """Return the workbook: per-station table, totals with change, sub-regions."""
-    period = week_label(t, data)
-    note = t(
-        "{region}, {period}. Days are dates in {timezone}. Propagation volume = {formula}.",
-        region=region_title(t, data),
-        period=period,
-        timezone=data.timezone,
+    definition = t(
+        "Propagation volume = {formula}. Days are dates in {timezone}.",
         formula=formula,
+        timezone=data.timezone,
     )
+    by_volume = sorted(data.stations, key=lambda s: -s.volume)  # stable: ties keep their order
     stations = Sheet(
         title=t("Stations"),
-        headers=[
-            t("Rank"),
-            t("Station"),
-            t("County"),
-            *(t(label) for _, label in STATION_COLUMNS),
-            t("Silent this week"),
+        heading=digest_title(t, data, t("Stations")),
+        notes=[t("Rows by propagation volume this week, highest first."), definition],
+        columns=[
+            Column(t("Rank"), INTEGER_FORMAT),
+            Column(t("Station")),
+            Column(t("County")),
+            *(Column(t(FIGURE_LABELS[name]), _figure_format(name)) for name in STATION_COLUMNS),
+            Column(t("Silent this week")),
         ],
         rows=[
             [
                 i,
                 s.name,
                 s.county,
-                *(s.values[name] for name, _ in STATION_COLUMNS),
+                *(s.values[name] for name in STATION_COLUMNS),
                 t("yes (silent)") if s.silent else "",
             ]
-            for i, s in enumerate(data.stations, 1)
+            for i, s in enumerate(by_volume, 1)
         ],
-        notes=[note],
+        frozen_columns=2,
     )
+    last_start = data.start - dt.timedelta(days=7)
+    last_end = data.end - dt.timedelta(days=7)
+    this_values = [data.this[name] for name in TOTALS]
+    last_values = [data.last[name] for name in TOTALS]
+    weeks_format = _totals_format(this_values + last_values)
     totals = Sheet(
         title=t("Totals"),
-        headers=[t("Figure"), t("This week"), t("Last week"), t("Change")],
-        rows=[_totals_row(t, label, data.this[name], data.last[name]) for name, label in TOTALS]
-        + [
-            [t("Stations counted"), data.this.stations_counted, data.last.stations_counted, ""],
-            [t("Silent stations"), data.this.stations_silent, data.last.stations_silent, ""],
+        heading=digest_title(t, data, t("Totals")),
+        notes=[definition],
+        columns=[
+            Column(t("Figure")),
+            Column(
+                t("This week ({window})", window=date_range(t, data.start, data.end)),
+                weeks_format,
+            ),
+            Column(
+                t("Last week ({window})", window=date_range(t, last_start, last_end)),
+                weeks_format,
+            ),
+            Column(t("Change"), CHANGE_FORMAT),
         ],
-        number_formats={3: "+0.0%;-0.0%;0.0%"},
-        notes=[note],
+        rows=[
+            [t(FIGURE_LABELS[name]), now, before, _ratio(now, before)]
+            for name, now, before in zip(TOTALS, this_values, last_values, strict=True)
+        ]
+        + [
+            [t("Stations counted"), data.this.stations_counted, data.last.stations_counted, None],
+            [t("Silent stations"), data.this.stations_silent, data.last.stations_silent, None],
+        ],
+        frozen_columns=1,
     )
     sheets = [stations, totals]
     if data.children:
+        children = sorted(data.children, key=lambda c: -c.figures["volume"])
         sheets.append(
             Sheet(
                 title=t("Sub-regions"),
-                headers=[
-                    t("Region"),
-                    t("Code"),
-                    t("Stations counted"),
-                    t("Silent stations"),
-                    *(t(label) for _, label in TOTALS),
+                heading=digest_title(t, data, t("Sub-regions")),
+                notes=[t("Rows by propagation volume this week, highest first."), definition],
+                columns=[
+                    Column(t("Region")),
+                    Column(t("Stations counted"), INTEGER_FORMAT),
+                    Column(t("Silent stations"), INTEGER_FORMAT),
+                    *(Column(t(FIGURE_LABELS[name]), _figure_format(name)) for name in TOTALS),
                 ],
                 rows=[
                     [
                         c.name,
-                        c.code,
                         c.figures.stations_counted,
                         c.figures.stations_silent,
-                        *(c.figures[name] for name, _ in TOTALS),
+                        *(c.figures[name] for name in TOTALS),
                     ]
-                    for c in data.children
+                    for c in children
                 ],
-                notes=[note],
+                frozen_columns=1,
             )
         )
     return write_table_xlsx(sheets)
+
+
+def _ratio(now: float, before: float) -> float | str:
+    """Return the change as a ratio for the sheet, or ``—`` when last week was zero."""
+    _direction, ratio = change(now, before)
+    return ratio if ratio is not None else "—"
 
 
 async def render(t: Translator, data: DigestData, weights: PropagationSettings) -> RenderedDigest:

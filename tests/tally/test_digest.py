@@ -101,7 +101,7 @@ async def test_message_text_chart_and_spreadsheet(session: AsyncSession, runtime
     t = get_translator("zh_CN")
     text = render_text(t, data)
     assert "杭州市" in text and "2026年第48周" in text
-    assert "传播量: <b>335</b>  ▲ 612.8%" in text
+    assert "传播量：<b>335</b>  ▲ 612.8%" in text  # a full-width colon
     assert "1. 西湖一站 — 282" in text and "3. 滨江站 — 2" in text
     assert "本周无动态的站点（1）" in text
     assert "1 个申请等待市级复核" in text
@@ -118,17 +118,23 @@ async def test_message_text_chart_and_spreadsheet(session: AsyncSession, runtime
     )
     assert book.sheetnames == ["站点明细", "合计", "下级地区"]
     sheet = book["站点明细"]
-    headers = [c.value for c in sheet[1]]
-    assert headers[:5] == ["排名", "站点", "县（市、区）", "传播量", "转发次数"]
-    assert sheet.freeze_panes == "A2"
-    first = [c.value for c in sheet[2]]
+    assert sheet["A1"].value == "杭州市科普e站周报 · 站点明细 · 2026年第48周（11月23日—11月29日）"
+    header = 4  # title, the order of the rows, the definitions
+    headers = [c.value for c in sheet[header]]
+    assert headers[:5] == ["排名", "站点", "县（市、区）", "传播量", "分享次数"]
+    assert sheet.freeze_panes == f"C{header + 1}"
+    first = [c.value for c in sheet[header + 1]]
     assert first[:5] == [1, "西湖一站", "西湖区", 282, 4]
-    assert sheet.cell(row=4, column=2).value == "滨江站"
-    assert sheet.cell(row=4, column=len(headers)).value == "是"
+    assert sheet.cell(row=header + 3, column=2).value == "滨江站"
+    assert sheet.cell(row=header + 3, column=len(headers)).value == "是"
     notes = [r[0] for r in sheet.iter_rows(values_only=True) if "日期按" in str(r[0])]
     assert len(notes) == 1 and "Asia/Shanghai" in notes[0]  # the configured zone, named
     totals = book["合计"]
-    assert [c.value for c in totals[2]][:3] == ["传播量", 335, 47]
-    assert abs(totals.cell(row=2, column=4).value - (335 - 47) / 47) < 1e-9
+    assert [c.value for c in totals[3]][1:3] == [
+        "本周（2026年11月23日—11月29日）",
+        "上周（2026年11月16日—11月22日）",
+    ]
+    assert [c.value for c in totals[4]][:3] == ["传播量", 335, 47]
+    assert abs(totals.cell(row=4, column=4).value - (335 - 47) / 47) < 1e-9
     subs = book["下级地区"]
-    assert [c.value for c in subs[2]][:4] == ["西湖区", "330106", 2, 0]
+    assert [c.value for c in subs[5]][:3] == ["西湖区", 2, 0]  # a name, not a code
