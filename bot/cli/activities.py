@@ -14,7 +14,8 @@ from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
 from bot.handlers.activities_view import campaign_label, type_label
 from bot.i18n import N_, Translator
-from bot.reports.xlsx import Sheet, write_table_xlsx
+from bot.reports.windows import date_range
+from bot.reports.xlsx import Sheet, make_columns, write_table_xlsx
 from bot.services.access import region_prefix
 from storage import activities as store
 from storage.activities import ExportRow
@@ -106,21 +107,19 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "csv":
         data = to_csv(headers, body)
     else:
-        note = t(
-            "{region} ({code}), {start} to {end}; recognised stations only.",
-            region=region.name,
-            code=region.code,
-            start=args.date_from.isoformat(),
-            end=args.date_to.isoformat(),
-        )
         data = write_table_xlsx(
             [
                 Sheet(
                     title=t("Activities"),
-                    headers=headers,
+                    heading=t(
+                        "{region} activities · {window}",
+                        region=region.name,
+                        window=date_range(t, args.date_from, args.date_to),
+                    ),
+                    notes=[t("Rows by county, station and date; recognised stations only.")],
+                    columns=make_columns(headers),
                     rows=body,
-                    number_formats={6: "yyyy-mm-dd"},
-                    notes=[note],
+                    frozen_columns=2,  # the activity number and the station
                 )
             ]
         )

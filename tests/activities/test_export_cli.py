@@ -134,10 +134,16 @@ def test_export_xlsx_reopens(db: str, tmp_path: Path) -> None:
     sheet = load_workbook(out).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
-    assert values[0][1] == "站点" and values[0][4] == "类型"
-    titles = {row[5] for row in values[1:4]}
+    # Row 1: what and which window; row 2: the order of the rows; row 3: the header.
+    assert values[0][0] == "浙江省科普e站活动明细 · 2026年11月23日"
+    assert "按区县、站点、活动日期排列" in values[1][0] and "仅含已认定站点" in values[1][0]
+    assert values[2][1] == "站点" and values[2][4] == "类型"
+    titles = {row[5] for row in values[3:6]}
     assert titles == {"防范电信诈骗", "大讲堂", "垃圾分类"}
-    assert any("仅含已认定站点" in str(row[0]) for row in values[4:] if row[0])
+    assert sheet.max_row == 6  # no footnote under the table
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.fitToWidth == 1
+    assert sheet.print_title_rows == "$3:$3" and sheet.freeze_panes == "C4"
+    assert {sheet.cell(row=r, column=7).number_format for r in (4, 5, 6)} == {'yyyy"年"m"月"d"日"'}
 
 
 @pytest.mark.parametrize(
