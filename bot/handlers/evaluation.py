@@ -24,6 +24,7 @@ from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.stations_common import actor_of, send_notices
 from bot.i18n import N_, Translator
 from bot.reports.evaluation import evaluation_workbook
+from bot.reports.windows import date_range
 from bot.runtime.context import KepuContext
 from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
@@ -32,6 +33,7 @@ from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
+from storage import regions as region_store
 from storage.models import EvaluationProposal, Station
 
 COMMANDS = (
@@ -378,12 +380,12 @@ async def integrity(update: Update, context: KepuContext) -> None:
             start=dt.date(today.year, 1, 1),
             end=today,
         )
+        region = await region_store.get_region(session=context.session, code=code)
         lines = [
             t(
-                "<b>Integrity report {code}</b> ({start} – {end})",
-                code=code or "—",
-                start=t.date(report.start),
-                end=t.date(report.end),
+                "<b>Integrity report of {region}</b> ({window})",
+                region=esc(region.name if region else code or t("all regions")),
+                window=date_range(t, report.start, report.end),
             )
         ]
         if report.empty:

@@ -1,69 +1,110 @@
 """The annual evaluation of a region as an XLSX workbook (scores, proposals, informants,
-integrity), with localised headers (Chinese by default)."""
+integrity), with localised headers (Chinese by default).
+
+Each sheet is described by a tuple of column specs (header, number format) and its rows
+are built in the same order, so a column is one line in the spec and one value in the row.
+Every sheet opens with the region, the year and the window in row 1 and says how its rows
+are ordered in row 2.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import EvaluationSettings, PropagationSettings
 from bot.i18n import N_, Translator
-from bot.reports.xlsx import Sheet, write_table_xlsx
+from bot.reports.windows import date_range, date_text
+from bot.reports.xlsx import (
+    DATE_FORMAT,
+    INTEGER_FORMAT,
+    SCORE_FORMAT,
+    VOLUME_FORMAT,
+    Column,
+    Sheet,
+    write_table_xlsx,
+)
 from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
-from bot.services.evaluation import KIND_NAMES
+from bot.services.evaluation import KIND_NAMES, KINDS
 from bot.services.evaluation_decisions import why_text
-from bot.services.integrity import integrity_report
+from bot.services.integrity import IntegrityReport, integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
+from storage.models import EvaluationProposal, Station
 from storage.regions import get_regions
 
-SCORE_HEADERS = [
-    N_("Station no."),
-    N_("Station"),
-    N_("County"),
-    N_("Status"),
-    N_("Counted from"),
-    N_("Shares"),
-    N_("Telegram reach"),
-    N_("Reported reach"),
-    N_("Verified visits"),
-    N_("Propagation volume"),
-    N_("Activities"),
-    N_("Content uses"),
-    N_("Last active"),
-    N_("Score"),
-    N_("County rank"),
-    N_("City rank"),
-    N_("Province rank"),
-]
-PROPOSAL_HEADERS = [
-    N_("Proposal no."),
-    N_("Station no."),
-    N_("Station"),
-    N_("County"),
-    N_("Proposal"),
-    N_("Why"),
-    N_("Score"),
-    N_("City rank"),
-    N_("Decision"),
-    N_("Decided on"),
-    N_("Decision reason"),
-]
-INFORMANT_HEADERS = [N_("Rank"), N_("Real name"), N_("Station"), N_("Propagation volume")]
-INTEGRITY_HEADERS = [
-    N_("Finding"),
-    N_("Station no."),
-    N_("Station"),
-    N_("Region code"),
-    N_("Details"),
-]
+# (header, number format); None: text.
+ColumnSpec = tuple[str, str | None]
+
+SCORE_COLUMNS: tuple[ColumnSpec, ...] = (
+    (N_("Station no."), INTEGER_FORMAT),
+    (N_("Station"), None),
+    (N_("County"), None),
+    (N_("Status"), None),
+    (N_("Counted from"), DATE_FORMAT),
+    (N_("Shares"), INTEGER_FORMAT),
+    (N_("Telegram reach"), INTEGER_FORMAT),
+    (N_("Reported reach"), INTEGER_FORMAT),
+    (N_("Link visits"), INTEGER_FORMAT),
+    (N_("Propagation volume"), VOLUME_FORMAT),
+    (N_("Activities"), INTEGER_FORMAT),
+    (N_("Content uses"), INTEGER_FORMAT),
+    (N_("Last active"), DATE_FORMAT),
+    (N_("Score"), SCORE_FORMAT),
+    (N_("County rank"), INTEGER_FORMAT),
+    (N_("City rank"), INTEGER_FORMAT),
+    (N_("Province rank"), INTEGER_FORMAT),
+)
+PROPOSAL_COLUMNS: tuple[ColumnSpec, ...] = (
+    (N_("Proposal no."), INTEGER_FORMAT),
+    (N_("Station no."), INTEGER_FORMAT),
+    (N_("Station"), None),
+    (N_("County"), None),
+    (N_("Proposal"), None),
+    (N_("Why"), None),
+    (N_("Score"), SCORE_FORMAT),
+    (N_("City rank"), INTEGER_FORMAT),
+    (N_("Decision"), None),
+    (N_("Decided on"), DATE_FORMAT),
+    (N_("Decision reason"), None),
+)
+INFORMANT_COLUMNS: tuple[ColumnSpec, ...] = (
+    (N_("Rank"), INTEGER_FORMAT),
+    (N_("Real name"), None),
+    (N_("Station"), None),
+    (N_("Propagation volume"), VOLUME_FORMAT),
+)
+
+
+@dataclass(frozen=True)
+class IntegrityLine:
+    """One row of the integrity sheet, already localised; fields in INTEGRITY_COLUMNS order."""
+
+    finding: str
+    station_id: int | None
+    station: str
+    county: str
+    details: str
+
+
+# One spec per IntegrityLine field, in the same order.
+INTEGRITY_COLUMNS: tuple[ColumnSpec, ...] = (
+    (N_("Finding"), None),
+    (N_("Station no."), INTEGER_FORMAT),
+    (N_("Station"), None),
+    (N_("County"), None),
+    (N_("Details"), None),
+)
 PROPOSAL_STATES = {
     "proposed": N_("awaiting decision"),
     "confirmed": N_("confirmed"),
     "overridden": N_("overridden"),
 }
+# In the order the integrity sheet lists them.
 FINDINGS = {
     "no_informants": N_("paper station: no informant"),
     "inactive": N_("paper station: nothing for {days} days"),
@@ -71,6 +112,13 @@ FINDINGS = {
     "photo_reuse": N_("reused evidence photo"),
     "unverified": N_("reported audiences without a verified visit"),
 }
+_FINDING_ORDER = {kind: i for i, kind in enumerate(FINDINGS)}
+_LAST = 1_000_000_000  # sorts after every rank
+
+
+def _columns(t: Translator, specs: Sequence[ColumnSpec]) -> list[Column]:
+    """Return the localised columns of a spec."""
+    return [Column(t(header), fmt) for header, fmt in specs]
 
 
 async def evaluation_workbook(
@@ -89,66 +137,15 @@ async def evaluation_workbook(
         return None
     params = evaluation
     prefixes = [region_prefix(region_code)]
-    scores = await store.scores_in(session=session, run_id=run.id, prefixes=prefixes)
-    counties = await get_regions(
-        session=session, codes=sorted({s.region_code for s, _st in scores})
-    )
-
-    def county(code: str | None) -> str:
-        region = counties.get(code or "")
-        return region.name if region else (code or "")
-
-    score_rows: list[list[object]] = [
-        [
-            st.id,
-            st.name,
-            county(s.region_code),
-            t(STATE_NAMES.get(st.status, st.status)),
-            s.counted_from,
-            s.shares,
-            s.telegram_reach,
-            s.reported_reach,
-            s.visits,
-            s.volume,
-            s.activities,
-            s.content_uses,
-            s.last_active_on or "",
-            s.score,
-            s.rank_county,
-            s.rank_city,
-            s.rank_province,
-        ]
-        for s, st in scores
-    ]
-    by_station = {s.station_id: s for s, _st in scores}
-    proposal_rows: list[list[object]] = []
-    for p, st in await store.proposals_in(
-        session=session, year=year, prefixes=prefixes, limit=1_000_000
-    ):
-        score = by_station.get(p.station_id)
-        decided = p.decided_at.astimezone(tz).date() if p.decided_at else ""
-        proposal_rows.append(
-            [
-                p.id,
-                st.id,
-                st.name,
-                county(st.region_code),
-                t(KIND_NAMES[p.kind]),
-                why_text(p, params, t),
-                score.score if score else "",
-                score.rank_city if score else "",
-                t(PROPOSAL_STATES[p.status]),
-                decided,
-                p.decision_reason or "",
-            ]
-        )
-    informant_rows: list[list[object]] = [
-        [o.rank, inf.real_name or "", st.name, o.volume]
-        for o, inf, st in await store.outstanding_in(
-            session=session, run_id=run.id, region_code=region_code
-        )
-    ]
+    start = dt.date.fromisoformat(run.params.get("start", f"{year}-01-01"))
     end = dt.date.fromisoformat(run.params.get("end", f"{year}-12-31"))
+    scores = await store.scores_in(session=session, run_id=run.id, prefixes=prefixes)
+    proposals = await store.proposals_in(
+        session=session, year=year, prefixes=prefixes, limit=1_000_000
+    )
+    outstanding = await store.outstanding_in(
+        session=session, run_id=run.id, region_code=region_code
+    )
     report = await integrity_report(
         session=session,
         evaluation=evaluation,
@@ -158,68 +155,191 @@ async def evaluation_workbook(
         start=dt.date(year, 1, 1),
         end=end,
     )
-    integrity_rows: list[list[object]] = []
-    for paper in report.paper:
-        for reason in paper.reasons:
-            integrity_rows.append(
-                [
-                    t(FINDINGS[reason], days=params.inactive_days),
-                    paper.station_id,
-                    paper.name,
-                    paper.region_code,
-                    t(
-                        "informants: {n}; last active: {day}",
-                        n=paper.informants,
-                        day=paper.last_active_on.isoformat() if paper.last_active_on else "—",
-                    ),
-                ]
-            )
-    for flag in report.bursts + report.reused:
-        integrity_rows.append(
+    codes = {region_code, *(s.region_code for s, _st in scores)}
+    codes |= {st.region_code for _p, st in proposals if st.region_code}
+    codes |= {item.region_code for item in [*report.paper, *report.bursts, *report.reused]}
+    codes |= {item.region_code for item in report.unverified}
+    regions = await get_regions(session=session, codes=sorted(c for c in codes if c))
+
+    def region_name(code: str | None) -> str:
+        region = regions.get(code or "")
+        return region.name if region else (code or "")
+
+    def heading(part: str, window: str) -> str:
+        return t(
+            "{region} e-station evaluation {year} · {part} · {window}",
+            region=region_name(region_code) or t("all regions"),
+            year=year,
+            part=part,
+            window=window,
+        )
+
+    window = date_range(t, start, end)
+    by_score = sorted(scores, key=lambda pair: (-pair[0].score, pair[1].id or 0))
+    score_rows: list[list[object]] = [
+        [
+            st.id,
+            st.name,
+            region_name(s.region_code),
+            t(STATE_NAMES.get(st.status, st.status)),
+            s.counted_from,
+            s.shares,
+            s.telegram_reach,
+            s.reported_reach,
+            s.visits,
+            s.volume,
+            s.activities,
+            s.content_uses,
+            s.last_active_on,
+            s.score,
+            s.rank_county,
+            s.rank_city,
+            s.rank_province,
+        ]
+        for s, st in by_score
+    ]
+    by_station = {s.station_id: s for s, _st in scores}
+
+    def proposal_order(pair: tuple[EvaluationProposal, Station]) -> tuple[int, int, float, int]:
+        p, _st = pair
+        score = by_station.get(p.station_id)
+        return (
+            KINDS.index(p.kind),
+            score.rank_city if score else _LAST,
+            -score.score if score else 0.0,
+            p.id or 0,
+        )
+
+    proposal_rows: list[list[object]] = []
+    for p, st in sorted(proposals, key=proposal_order):
+        score = by_station.get(p.station_id)
+        proposal_rows.append(
             [
-                t(FINDINGS[flag.kind]),
-                flag.station_id or "",
-                flag.station_name,
-                flag.region_code,
-                t(
-                    "raised {day}{resolved}",
-                    day=flag.raised_on.isoformat(),
-                    resolved=t(" (resolved)") if flag.resolved else "",
-                ),
+                p.id,
+                st.id,
+                st.name,
+                region_name(st.region_code),
+                t(KIND_NAMES[p.kind]),
+                why_text(p, params, t),
+                score.score if score else None,
+                score.rank_city if score else None,
+                t(PROPOSAL_STATES[p.status]),
+                p.decided_at.astimezone(tz).date() if p.decided_at else None,
+                p.decision_reason or "",
             ]
         )
-    for item in report.unverified:
-        integrity_rows.append(
-            [
-                t(FINDINGS["unverified"]),
-                item.station_id,
-                item.name,
-                item.region_code,
-                t(
-                    "{shares} reported shares, reach {reach}, verified visits {visits}",
-                    shares=item.shares,
-                    reach=item.reported_reach,
-                    visits=item.visits,
-                ),
-            ]
-        )
-    note = t(
-        "{year} annual evaluation, region {code}, counted up to {end}.",
-        year=year,
-        code=region_code,
-        end=end.isoformat(),
+    informant_rows: list[list[object]] = [
+        [o.rank, inf.real_name or "", st.name, o.volume] for o, inf, st in outstanding
+    ]
+    findings = _integrity_lines(t, report, params, region_name)
+    findings.sort(key=lambda item: (_FINDING_ORDER[item[0]], item[1].station_id or 0))
+    integrity_rows = [list(astuple(line)) for _kind, line in findings]
+    counted = t(
+        "Each station is counted from its “counted from” date up to {end}.", end=date_text(t, end)
     )
     return write_table_xlsx(
         [
             Sheet(
                 t("Scores and ranks"),
-                [t(h) for h in SCORE_HEADERS],
+                _columns(t, SCORE_COLUMNS),
                 score_rows,
-                number_formats={13: "0.00"},
-                notes=[note],
+                heading=heading(t("Scores and ranks"), window),
+                notes=[t("Rows by score, highest first."), counted],
+                frozen_columns=2,
             ),
-            Sheet(t("Proposals"), [t(h) for h in PROPOSAL_HEADERS], proposal_rows),
-            Sheet(t("Outstanding informants"), [t(h) for h in INFORMANT_HEADERS], informant_rows),
-            Sheet(t("Integrity"), [t(h) for h in INTEGRITY_HEADERS], integrity_rows),
+            Sheet(
+                t("Proposals"),
+                _columns(t, PROPOSAL_COLUMNS),
+                proposal_rows,
+                heading=heading(t("Proposals"), window),
+                notes=[
+                    t(
+                        "Rows by proposal ({kinds}), then by city rank.",
+                        kinds="、".join(t(KIND_NAMES[kind]) for kind in KINDS),
+                    )
+                ],
+                frozen_columns=3,
+            ),
+            Sheet(
+                t("Outstanding informants"),
+                _columns(t, INFORMANT_COLUMNS),
+                informant_rows,
+                heading=heading(t("Outstanding informants"), window),
+                notes=[t("Rows by rank.")],
+                frozen_columns=2,
+            ),
+            Sheet(
+                t("Integrity"),
+                _columns(t, INTEGRITY_COLUMNS),
+                integrity_rows,
+                heading=heading(t("Integrity"), date_range(t, dt.date(year, 1, 1), end)),
+                notes=[t("Rows by finding, then by station number.")],
+                frozen_columns=3,
+            ),
         ]
     )
+
+
+def _integrity_lines(
+    t: Translator,
+    report: IntegrityReport,
+    params: EvaluationSettings,
+    region_name: Callable[[str | None], str],
+) -> list[tuple[str, IntegrityLine]]:
+    """Return (finding kind, row) for every finding of the report."""
+    lines: list[tuple[str, IntegrityLine]] = []
+    for paper in report.paper:
+        last = date_text(t, paper.last_active_on) if paper.last_active_on else "—"
+        for reason in paper.reasons:
+            lines.append(
+                (
+                    reason,
+                    IntegrityLine(
+                        finding=t(FINDINGS[reason], days=params.inactive_days),
+                        station_id=paper.station_id,
+                        station=paper.name,
+                        county=region_name(paper.region_code),
+                        details=t(
+                            "informants: {n}; last active: {day}",
+                            n=t.number(paper.informants),
+                            day=last,
+                        ),
+                    ),
+                )
+            )
+    for flag in report.bursts + report.reused:
+        lines.append(
+            (
+                flag.kind,
+                IntegrityLine(
+                    finding=t(FINDINGS[flag.kind]),
+                    station_id=flag.station_id,
+                    station=flag.station_name,
+                    county=region_name(flag.region_code),
+                    details=t(
+                        "raised {day}{resolved}",
+                        day=date_text(t, flag.raised_on),
+                        resolved=t(" (resolved)") if flag.resolved else "",
+                    ),
+                ),
+            )
+        )
+    for item in report.unverified:
+        lines.append(
+            (
+                "unverified",
+                IntegrityLine(
+                    finding=t(FINDINGS["unverified"]),
+                    station_id=item.station_id,
+                    station=item.name,
+                    county=region_name(item.region_code),
+                    details=t(
+                        "{shares} reported shares, reach {reach}, verified visits {visits}",
+                        shares=t.number(item.shares),
+                        reach=t.number(item.reported_reach),
+                        visits=t.number(item.visits),
+                    ),
+                ),
+            )
+        )
+    return lines

@@ -250,7 +250,10 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     assert data is not None
     book = load_workbook(io.BytesIO(data))
     assert book.sheetnames == ["得分与排名", "评估建议", "优秀信息员", "诚信报告"]
-    scores = list(book["得分与排名"].iter_rows(values_only=True))
+    sheet = book["得分与排名"]
+    assert sheet["A1"].value == "杭州市科普e站2026年度评估 · 得分与排名 · 2026年1月1日—12月31日"
+    assert sheet["A2"].value == "按得分从高到低排列。"
+    scores = list(sheet.iter_rows(min_row=4, values_only=True))  # the header is row 4
     assert scores[0][:2] == ("站点编号", "站点") and scores[0][13] == "得分"
     assert [(r[1], r[13], r[15]) for r in scores[1:6]] == [
         ("西湖一站", 100, 1),
@@ -259,16 +262,25 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
         ("滨江三站", 1.03, 4),
         ("滨江二站", 0, 5),
     ]
-    proposals = list(book["评估建议"].iter_rows(values_only=True))
-    assert sorted((r[2], r[4]) for r in proposals[1:]) == [
+    assert {c.number_format for c in sheet["N"][4:]} == {"0.00"}  # one format: 100 as 100.00
+    assert sheet.freeze_panes == "C5" and sheet.print_title_rows == "$4:$4"
+    proposals_sheet = book["评估建议"]
+    assert "按建议类别（表扬、整改、淘汰、撤销认定）排列" in proposals_sheet["A2"].value
+    proposals = list(proposals_sheet.iter_rows(min_row=3, values_only=True))[1:]
+    # Sorted by kind (commend, rectify, eliminate, revoke), then by city rank.
+    assert [(r[2], r[4]) for r in proposals] == [
+        ("西湖一站", "表扬"),
         ("滨江一站", "整改"),
         ("滨江二站", "淘汰"),
-        ("西湖一站", "表彰"),
     ]
-    informants = list(book["优秀信息员"].iter_rows(values_only=True))
+    informants = list(book["优秀信息员"].iter_rows(min_row=3, values_only=True))
     assert informants[1][:2] == (1, "赵五")
-    findings = [r[0] for r in book["诚信报告"].iter_rows(values_only=True)][1:]
-    assert "申请集中突击提交" in findings
+    integrity = book["诚信报告"]
+    assert integrity["A1"].value.startswith("杭州市科普e站2026年度评估 · 诚信报告 · 2026年1月1日")
+    rows = list(integrity.iter_rows(min_row=3, values_only=True))
+    assert rows[0][:4] == ("疑点", "站点编号", "站点", "县（市、区）")
+    assert "申请集中突击提交" in [r[0] for r in rows[1:]]
+    assert not any(str(r[3]).isdigit() for r in rows[1:])  # region names, never a bare code
     assert (
         await evaluation_workbook(
             session=session,

@@ -55,7 +55,7 @@ async def test_digest_command_sends_text_chart_and_spreadsheet(
     assert photo.photo and photo.media_bytes().startswith(b"\x89PNG")
     assert document.filename == f"digest-330106-{WEEK}.xlsx"
     book = load_workbook(io.BytesIO(document.document_bytes()))
-    assert book["站点明细"].cell(row=2, column=2).value == "西湖一站"
+    assert book["站点明细"].cell(row=5, column=2).value == "西湖一站"  # under title, notes, header
 
 
 async def test_digest_command_refusals(bot_env: RunningBot, clock: FixedClock) -> None:
@@ -159,7 +159,7 @@ async def test_report_cli_writes_png_and_xlsx(
     xlsx = out / f"digest-330100-{WEEK}.xlsx"
     assert png.read_bytes().startswith(b"\x89PNG")
     book = load_workbook(xlsx)
-    assert book["合计"].cell(row=2, column=2).value == 335
+    assert book["合计"].cell(row=4, column=2).value == 335  # row 4: under title, note, header
     assert str(png) in capsys.readouterr().out
     for args, expected in (
         (["--region", "999999", "--week", WEEK], "未知的地区代码 999999"),
