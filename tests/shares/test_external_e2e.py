@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bot.sandbox.harness import RunningBot
@@ -99,6 +101,8 @@ async def test_me_and_top_show_figures(bot_env: RunningBot) -> None:
     await bot_env.settle()
     board = bob.messages[-1]
     assert "王*英 — 51" in (board.text or "") and "👉" in (board.text or "")
+    # The window in 年月日, as everywhere else (not "2026/11/1 – 2026/11/30").
+    assert re.search(r"本月（\d{4}年\d{1,2}月1日—\d{1,2}月\d{1,2}日）", board.text or "")
     await bob.press(board, "本地区")
     await bot_env.settle()
     assert "已认定e站" in (board.text or "") and "👉 <b>1. 本站 — 51" in (board.text or "")
