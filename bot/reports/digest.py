@@ -327,6 +327,14 @@ def render_xlsx(t: Translator, data: DigestData, formula: str) -> bytes:
     this_values = [data.this[name] for name in TOTALS]
     last_values = [data.last[name] for name in TOTALS]
     weeks_format = _totals_format(this_values + last_values)
+    totals_rows: list[list[object]] = [
+        [t(FIGURE_LABELS[name]), now, before, _ratio(now, before)]
+        for name, now, before in zip(TOTALS, this_values, last_values, strict=True)
+    ]
+    totals_rows += [
+        [t("Stations counted"), data.this.stations_counted, data.last.stations_counted, None],
+        [t("Silent stations"), data.this.stations_silent, data.last.stations_silent, None],
+    ]
     totals = Sheet(
         title=t("Totals"),
         heading=digest_title(t, data, t("Totals")),
@@ -343,14 +351,7 @@ def render_xlsx(t: Translator, data: DigestData, formula: str) -> bytes:
             ),
             Column(t("Change"), CHANGE_FORMAT),
         ],
-        rows=[
-            [t(FIGURE_LABELS[name]), now, before, _ratio(now, before)]
-            for name, now, before in zip(TOTALS, this_values, last_values, strict=True)
-        ]
-        + [
-            [t("Stations counted"), data.this.stations_counted, data.last.stations_counted, None],
-            [t("Silent stations"), data.this.stations_silent, data.last.stations_silent, None],
-        ],
+        rows=totals_rows,
         frozen_columns=1,
     )
     sheets = [stations, totals]

@@ -157,7 +157,8 @@ async def evaluation_workbook(
     )
     codes = {region_code, *(s.region_code for s, _st in scores)}
     codes |= {st.region_code for _p, st in proposals if st.region_code}
-    codes |= {item.region_code for item in [*report.paper, *report.bursts, *report.reused]}
+    codes |= {paper.region_code for paper in report.paper}
+    codes |= {flag.region_code for flag in report.bursts + report.reused}
     codes |= {item.region_code for item in report.unverified}
     regions = await get_regions(session=session, codes=sorted(c for c in codes if c))
 

@@ -8,6 +8,7 @@ import logging
 import warnings
 
 import pytest
+from matplotlib.axes import Axes
 from PIL import Image
 
 from bot.reports.chart import (
@@ -154,10 +155,10 @@ def test_numbers_get_thousands_separators() -> None:
     assert format_number(float("nan")) == ""
 
 
-def _structure(data: WeeklyChartData) -> dict[str, object]:
+def _structure(data: WeeklyChartData) -> dict[str, Axes]:
     """Return the drawn axes by label: ``trend:<series>`` and ``top``."""
     _png, fig = draw_weekly_chart(data)
-    return {ax.get_label(): ax for ax in fig.axes}
+    return {str(ax.get_label()): ax for ax in fig.axes}
 
 
 def test_each_trend_has_its_own_panel_and_axis() -> None:
@@ -179,11 +180,11 @@ def test_each_trend_has_its_own_panel_and_axis() -> None:
 def test_series_are_drawn_distinctly() -> None:
     axes = _structure(_full_data())
     volume, shares, activities = (axes[f"trend:{label}"] for label in samples.SERIES_LABELS)
-    assert volume.lines and shares.lines  # type: ignore[attr-defined]
-    v_line, s_line = volume.lines[0], shares.lines[0]  # type: ignore[attr-defined]
+    assert volume.lines and shares.lines
+    v_line, s_line = volume.lines[0], shares.lines[0]
     assert v_line.get_color() != s_line.get_color()
     assert v_line.get_marker() != s_line.get_marker()
-    assert not activities.lines and len(activities.patches) == 12  # type: ignore[attr-defined]
+    assert not activities.lines and len(activities.patches) == 12
 
 
 def test_no_axes_without_artists_and_no_empty_slots() -> None:
