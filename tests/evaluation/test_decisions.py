@@ -281,6 +281,15 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     assert rows[0][:4] == ("疑点", "站点编号", "站点", "县（市、区）")
     assert "申请集中突击提交" in [r[0] for r in rows[1:]]
     assert not any(str(r[3]).isdigit() for r in rows[1:])  # region names, never a bare code
+    for ws in book.worksheets:  # every sheet prints and scrolls the same way
+        assert ws["A1"].value.startswith("杭州市科普e站2026年度评估 · "), ws.title
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.fitToWidth == 1
+        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+        header = int(ws.print_title_rows.split(":")[0].strip("$"))
+        assert ws.freeze_panes is not None and ws.freeze_panes.endswith(str(header + 1))
+        assert ws.freeze_panes[0] != "A", ws.title  # the name column stays in view
+        for column in ws.iter_cols(min_row=header + 1, max_row=ws.max_row):
+            assert len({c.number_format for c in column}) <= 1, (ws.title, column[0].coordinate)
     assert (
         await evaluation_workbook(
             session=session,
