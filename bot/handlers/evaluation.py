@@ -381,6 +381,9 @@ async def integrity(update: Update, context: KepuContext) -> None:
             end=today,
         )
         region = await region_store.get_region(session=context.session, code=code)
+        counties = await region_store.get_regions(
+            session=context.session, codes=sorted({f.region_code for f in report.bursts})
+        )
         lines = [
             t(
                 "<b>Integrity report of {region}</b> ({window})",
@@ -398,7 +401,7 @@ async def integrity(update: Update, context: KepuContext) -> None:
                         "#{id} {name}: {why}",
                         id=p.station_id,
                         name=esc(p.name),
-                        why=", ".join(t(_PAPER[r], days=days) for r in p.reasons),
+                        why=t(", ").join(t(_PAPER[r], days=days) for r in p.reasons),
                     )
                     for p in report.paper
                 ],
@@ -407,9 +410,13 @@ async def integrity(update: Update, context: KepuContext) -> None:
                 t("Application bursts: {n}", n=len(report.bursts)),
                 [
                     t(
-                        "{day} county {code}: {count} applications",
+                        "{day} {county}: {count} applications",
                         day=t.date(f.raised_on),
-                        code=f.region_code,
+                        county=esc(
+                            counties[f.region_code].name
+                            if f.region_code in counties
+                            else f.region_code
+                        ),
                         count=f.detail.get("count", "?"),
                     )
                     for f in report.bursts

@@ -176,6 +176,12 @@ async def test_integrity_and_xlsx(bot_env: RunningBot) -> None:
     text = ningbo.messages[-1].text or ""
     assert "宁波市诚信报告" in text and "330200" not in text  # the region's name, no code
     assert "重复使用的证明照片：2 条" in text
+    await city.command("integrity")
+    await bot_env.settle()
+    city_text = city.messages[-1].text or ""
+    # Counties by name, in natural Chinese: no bare code, no ASCII comma.
+    assert "滨江区（2026年6月1日）：7 份申请" in city_text and "330108" not in city_text
+    assert "没有信息员、90 天无任何活动" in city_text
     await city.command("evaluation")
     await bot_env.settle()
     await city.press(city.messages[-1], "📎 XLSX 表格")
