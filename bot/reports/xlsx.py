@@ -40,6 +40,7 @@ TEXT_FORMAT = "General"
 # Excel's own fonts for CJK; WPS and LibreOffice substitute sensibly when absent.
 CJK_FONT_NAME = "等线"
 HEADING_SIZE = 14
+MAX_HEADER_CHARS = 250  # Excel refuses page headers longer than 255 characters
 _FORBIDDEN_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 # What a cell of each format shows at its widest, for the column width.
 _SHOWN_SAMPLES = {DATE_FORMAT: "2026年12月31日", DATETIME_FORMAT: "2026年12月31日 00:00"}
@@ -187,8 +188,9 @@ def _shown_text(value: object, fmt: str) -> str:
 
 
 def _header_footer_text(text: str) -> str:
-    """Escape text for an Excel page header (``&`` starts a code there)."""
-    return text.replace("&", "&&")
+    """Escape text for an Excel page header (``&`` starts a code there; 255 characters)."""
+    escaped = text.replace("&", "&&")
+    return escaped if len(escaped) <= MAX_HEADER_CHARS else escaped[: MAX_HEADER_CHARS - 1] + "…"
 
 
 def _fill(ws: Worksheet, sheet: Sheet) -> None:

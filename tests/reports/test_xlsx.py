@@ -158,3 +158,10 @@ def test_sheet_titles_are_sanitised_and_unique() -> None:
     assert first != second
     assert sanitize_sheet_title("") == "Sheet"
     assert sanitize_sheet_title("Sheet", {"sheet"}) == "Sheet (2)"
+
+
+def test_a_long_or_ampersand_title_still_makes_a_valid_page_header() -> None:
+    long = "科普&健康" * 80
+    (ws,) = _open(write_table_xlsx([Sheet("t", [Column("n")], [[1]], heading=long)]))
+    assert ws["A1"].value == long  # the cell keeps it whole
+    assert len(ws.oddHeader.center.text) <= 250 and "&&" in ws.oddHeader.center.text
