@@ -14,6 +14,7 @@ from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
 from bot.services.evaluation import KIND_NAMES
 from bot.services.evaluation_decisions import why_text
+from bot.services.findings import finding_status
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
@@ -58,6 +59,7 @@ INTEGRITY_HEADERS = [
     N_("Station"),
     N_("Region code"),
     N_("Details"),
+    N_("Finding status"),
 ]
 PROPOSAL_STATES = {
     "proposed": N_("awaiting decision"),
@@ -172,6 +174,7 @@ async def evaluation_workbook(
                         n=paper.informants,
                         day=paper.last_active_on.isoformat() if paper.last_active_on else "—",
                     ),
+                    "",
                 ]
             )
     for flag in report.bursts + report.reused:
@@ -186,6 +189,7 @@ async def evaluation_workbook(
                     day=flag.raised_on.isoformat(),
                     resolved=t(" (resolved)") if flag.resolved else "",
                 ),
+                finding_status(t, flag.status, flag.decision_reason),
             ]
         )
     for item in report.unverified:
@@ -201,6 +205,7 @@ async def evaluation_workbook(
                     reach=item.reported_reach,
                     visits=item.visits,
                 ),
+                "",
             ]
         )
     note = t(
