@@ -106,6 +106,9 @@ def why_text(finding: IntegrityFlag, t: Translator) -> str:
             n=d.get("reported", "?"),
             cap=d.get("cap", "?"),
         )
+    if kind == "application_burst" and "window_hours" not in d:
+        n = d.get("count", "?")
+        return t("{n} applications were submitted in this county within a short time.", n=n)
     if kind == "application_burst":
         return t(
             "{n} applications were submitted in this county within {hours} hours "
