@@ -63,9 +63,12 @@ async def open_findings(
     region = _in_regions(prefixes)
     if region is not None:
         where.append(region)  # type: ignore[arg-type]
-    count = select(func.count()).select_from(IntegrityFlag).outerjoin(
-        Station, col(Station.id) == col(IntegrityFlag.station_id)
-    ).where(*where)
+    count = (
+        select(func.count())
+        .select_from(IntegrityFlag)
+        .outerjoin(Station, col(Station.id) == col(IntegrityFlag.station_id))
+        .where(*where)
+    )
     total = int((await session.execute(count)).scalar_one())
     stmt = (
         select(IntegrityFlag, Station)
@@ -106,7 +109,9 @@ async def findings_of_stations(
         if until is not None:
             stmt = stmt.where(col(IntegrityFlag.created_at) < until)
         for flag in (
-            await session.execute(stmt.order_by(col(IntegrityFlag.created_at), col(IntegrityFlag.id)))
+            await session.execute(
+                stmt.order_by(col(IntegrityFlag.created_at), col(IntegrityFlag.id))
+            )
         ).scalars():
             assert flag.station_id is not None
             out[flag.station_id].append(flag)
@@ -122,7 +127,9 @@ async def raised_between(
 ) -> list[tuple[IntegrityFlag, str | None]]:
     """Return findings raised in [since, until) still in ``statuses``, with their region."""
     stmt = (
-        select(IntegrityFlag, func.coalesce(col(IntegrityFlag.region_code), col(Station.region_code)))
+        select(
+            IntegrityFlag, func.coalesce(col(IntegrityFlag.region_code), col(Station.region_code))
+        )
         .outerjoin(Station, col(Station.id) == col(IntegrityFlag.station_id))
         .where(
             col(IntegrityFlag.created_at) >= since,
@@ -197,12 +204,16 @@ async def close(
     if not ids:
         return []
     rows = (
-        await session.execute(
-            select(IntegrityFlag).where(
-                col(IntegrityFlag.id).in_(ids), col(IntegrityFlag.status).in_(list(statuses))
+        (
+            await session.execute(
+                select(IntegrityFlag).where(
+                    col(IntegrityFlag.id).in_(ids), col(IntegrityFlag.status).in_(list(statuses))
+                )
             )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     closed: list[int] = []
     activities: list[int] = []
     for flag in rows:

@@ -36,9 +36,7 @@ from storage.models import IntegrityFlag, Station
 from storage.regions import get_regions
 
 COMMANDS = (
-    command(
-        "findings", N_("Integrity findings waiting for your review"), "coordinator", order=62
-    ),
+    command("findings", N_("Integrity findings waiting for your review"), "coordinator", order=62),
 )
 
 Markup = InlineKeyboardMarkup

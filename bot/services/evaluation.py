@@ -265,7 +265,9 @@ def propose(
                 "last_active_on": f.last_active_on.isoformat() if f.last_active_on else None,
             }
             found = findings.get(item.station_id, StationFindings())
-            flags = len(found.revoke) if fraud_flags is None else fraud_flags.get(item.station_id, 0)
+            flags = (
+                len(found.revoke) if fraud_flags is None else fraud_flags.get(item.station_id, 0)
+            )
             if flags >= params.revoke_min_flags:
                 extra = {"flags": flags, "findings": list(found.revoke)}
                 out.append(Proposal(item.station_id, "revoke", "photo_reuse", {**detail, **extra}))
@@ -401,9 +403,7 @@ async def run_evaluation(
     scores = score_stations(figures, counted_from, params, end)
     ids = [s.station_id for s in scores]
     previous = await store.previous_scores(session=session, year=year - 1, station_ids=ids)
-    found = await station_findings(
-        session=session, tz=tz, station_ids=ids, start=start, end=end
-    )
+    found = await station_findings(session=session, tz=tz, station_ids=ids, start=start, end=end)
     proposals = propose(scores, params, previous=previous, findings=found)
     run = await store.upsert_run(
         session=session,

@@ -9,9 +9,10 @@ Who decides (admins decide everything):
 
 Every decision, and every refused attempt, is audited (``evaluation.confirm`` /
 ``evaluation.override``).  A commendation is not confirmed while the station has an
-integrity finding awaiting review (``findings_open``, audited).  State changes go through ``bot.services.review`` (the station
-state machine): the machine has no direct recognised → revoked edge, so eliminating or
-revoking a recognised station passes through rectifying within the same transaction.
+integrity finding awaiting review (``findings_open``, audited).  State changes go through
+``bot.services.review`` (the station state machine): the machine has no direct
+recognised → revoked edge, so eliminating or revoking a recognised station passes through
+rectifying within the same transaction.
 """
 
 from __future__ import annotations

@@ -90,7 +90,9 @@ def why_text(finding: IntegrityFlag, t: Translator) -> str:
         if d.get("other_type") == "station_evidence" and other == finding.station_id:
             return t("A photo of this activity is one of the station's own application photos.")
         if d.get("other_type") == "station_evidence":
-            return t("A photo of this activity is an application photo of station #{id}.", id=other)
+            return t(
+                "A photo of this activity is an application photo of station #{id}.", id=other
+            )
         if other == finding.station_id:
             return t("A photo of this activity was already used for another of its activities.")
         return t("A photo of this activity was already used by station #{id}.", id=other)

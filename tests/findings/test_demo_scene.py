@@ -18,7 +18,9 @@ from storage.models import EvaluationProposal, IntegrityFlag
 
 @pytest.mark.slow
 async def test_scene_dismisses_a_finding_and_the_commendation_follows(
-    bot_env: RunningBot, tmp_path: Path, clock  # type: ignore[no-untyped-def]
+    bot_env: RunningBot,
+    tmp_path: Path,
+    clock,  # type: ignore[no-untyped-def]
 ) -> None:
     demo = Demo(
         sandbox=bot_env.sandbox,

@@ -170,9 +170,7 @@ async def test_open_finding_holds_the_commendation_until_dismissed(bot_env: Runn
     assert flag.status == "dismissed" and flag.decision_reason == REASON
     assert flag.decided_at is not None and flag.resolved_at is not None
     done = await _audits(bot_env, "finding.dismiss")
-    assert [(a.allowed, a.reason, a.subject_id) for a in done] == [
-        (True, REASON, env.finding_id)
-    ]
+    assert [(a.allowed, a.reason, a.subject_id) for a in done] == [(True, REASON, env.finding_id)]
     async with bot_env.runtime.sessions() as s:
         who = await s.get(Person, done[0].actor_id)
         assert who is not None and who.telegram_id == city.id and flag.decided_by == who.id
@@ -213,7 +211,7 @@ async def test_reason_is_required_and_a_decision_is_final(bot_env: RunningBot) -
     env = await _setup(bot_env)
     rt = bot_env.runtime
     async with rt.sessions() as s, s.begin():
-        grants = (await s.execute(select(RoleGrant).where(RoleGrant.region_code == "330106")))
+        grants = await s.execute(select(RoleGrant).where(RoleGrant.region_code == "330106"))
         actor = Actor(None, list(grants.scalars().all()))
         with pytest.raises(FindingError) as blank:
             await finding_service.decide(
@@ -313,7 +311,7 @@ async def test_station_card_and_workbook_show_the_decision(bot_env: RunningBot) 
     await bot_env.settle()
     assert "疑点：共 1 条（待核查 1 条" in (city.messages[-1].text or "")
     async with bot_env.runtime.sessions() as s, s.begin():
-        grants = (await s.execute(select(RoleGrant).where(RoleGrant.region_code == "330100")))
+        grants = await s.execute(select(RoleGrant).where(RoleGrant.region_code == "330100"))
         await finding_service.decide(
             session=s,
             finding_id=env.finding_id,

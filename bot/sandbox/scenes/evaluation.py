@@ -31,8 +31,8 @@ from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
 from bot.services import evaluation as ev
 from bot.services import roles as role_service
-from bot.services.evaluation_decisions import why_text
 from bot.services.access import region_prefix
+from bot.services.evaluation_decisions import why_text
 from bot.services.integrity import integrity_report
 from storage import findings as findings_store
 from storage.models import ContentItem, ShareEvent
