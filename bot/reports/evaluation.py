@@ -75,6 +75,14 @@ FINDINGS = {
 }
 
 
+def held_note(t: Translator, detail: dict[str, object] | None, status: str) -> str:
+    """Say that an open commendation waits for the review of findings (#ids)."""
+    held = (detail or {}).get("held_by") if status == "proposed" else None
+    if not isinstance(held, list) or not held:
+        return ""
+    return t(" (awaiting review of findings {ids})", ids="、".join(f"#{i}" for i in held))
+
+
 async def evaluation_workbook(
     *,
     session: AsyncSession,
@@ -139,7 +147,7 @@ async def evaluation_workbook(
                 why_text(p, params, t),
                 score.score if score else "",
                 score.rank_city if score else "",
-                t(PROPOSAL_STATES[p.status]),
+                t(PROPOSAL_STATES[p.status]) + held_note(t, p.detail, p.status),
                 decided,
                 p.decision_reason or "",
             ]

@@ -141,6 +141,12 @@ async def test_open_finding_holds_the_commendation_until_dismissed(bot_env: Runn
     text = card.text or ""  # type: ignore[attr-defined]
     assert "⏳ 待核查" in text and "自报触达合计 6,480 人" in text
     assert "✅ 确认" not in _labels(card) and "✏ 改判" in _labels(card)
+    summary = next(m for m in reversed(city.messages) if "📎 XLSX 表格" in _labels(m))
+    await city.press(summary, "📎 XLSX 表格")
+    await bot_env.settle()
+    book = load_workbook(io.BytesIO(city.messages[-1].document_bytes()))
+    held = [r for r in book["评估建议"].iter_rows(values_only=True) if r[2] == "西湖一站"]
+    assert held and f"（待核查疑点 #{env.finding_id}）" in str(held[0][8])
     # a forged confirm is refused (and audited) while the finding is open
     proposal_id = proposals[a1].id
     answer = await city.press(card, data=f"EVA:ok:{proposal_id}")
