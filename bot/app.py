@@ -38,6 +38,7 @@ from bot.handlers import (
     content,
     digest,
     evaluation,
+    findings,
     informants,
     shares,
     stations,
@@ -79,6 +80,7 @@ FEATURES: tuple[Feature, ...] = (
     activities.FEATURE,
     digest.FEATURE,
     evaluation.FEATURE,
+    findings.FEATURE,
     basics.FEATURE,
 )
 

@@ -32,6 +32,7 @@ from bot.runtime.effects import API_KIND, encode_call
 from bot.runtime.scheduler import JobContext, JobSpec, run_job
 from bot.services import digest as digest_service
 from bot.services import evaluation as evaluation_service
+from bot.services import findings as finding_service
 from bot.services import push as push_service
 from bot.services import reminders as reminder_service
 from bot.services import tally as tally_service
@@ -220,6 +221,26 @@ async def reminders(ctx: JobContext) -> dict[str, Any]:
     return {"day": ctx.period, "enqueued": added, **{k: counts[k] for k in sorted(counts)}}
 
 
+# --- integrity findings ------------------------------------------------------------------
+
+
+async def findings_notice(ctx: JobContext) -> dict[str, Any]:
+    """Tell each coordinator, once a day, how many findings were raised in their area."""
+    runtime = ctx.runtime
+    async with runtime.sessions() as session, session.begin():
+        messages = await finding_service.plan_notices(
+            session=session,
+            day=dt.date.fromisoformat(ctx.period),
+            tz=runtime.settings.scheduler.tz,
+            now=runtime.now(),
+            default_locale=runtime.settings.i18n.default_locale,
+        )
+        added = await outbox_store.enqueue(
+            session=session, push_id=None, messages=messages, now=runtime.now()
+        )
+    return {"day": ctx.period, "coordinators": len(messages), "enqueued": added}
+
+
 # --- annual evaluation -------------------------------------------------------------------
 
 
@@ -294,6 +315,14 @@ REMINDERS = JobSpec(
     trigger=daily_at(lambda s: s.reminders_time),
     period=day_period,
     func=reminders,
+    validate_period=is_day,
+)
+FINDINGS_NOTICE = JobSpec(
+    name="findings_notice",
+    description="Tell coordinators about yesterday's new integrity findings (one message each)",
+    trigger=daily_at(lambda s: s.reminders_time),
+    period=day_period,
+    func=findings_notice,
     validate_period=is_day,
 )
 ANNUAL_EVALUATION = JobSpec(

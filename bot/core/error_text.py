@@ -31,6 +31,18 @@ MESSAGES: dict[str, str] = {
     "evaluation.illegal_transition": N_("That is not possible now: the station is {state_name}."),
     "evaluation.deadline_not_future": N_("The deadline must be after today."),
     "evaluation.year_not_started": N_("The year {year} has not started yet."),
+    "evaluation.findings_open": N_(
+        "This commendation waits: {name} has integrity findings awaiting review. "
+        "Send /findings to confirm or dismiss them first."
+    ),
+    # Integrity findings (bot.services.findings).
+    "finding.not_allowed": N_(
+        "Sorry, this finding is outside your area: only a coordinator of its region decides it."
+    ),
+    "finding.already_decided": N_("This finding has already been decided."),
+    "finding.reason_required": N_("Please give a reason; a decision on a finding needs one."),
+    "finding.not_found": N_("That finding was not found."),
+    "finding.not_a_decision": N_("That is not a decision on a finding."),
     # Activities (bot.services.activities).
     "activity.type_unknown": N_("Please pick one of the types with the buttons."),
     "activity.title_empty": N_(

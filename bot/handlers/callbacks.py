@@ -499,3 +499,24 @@ class EvaluationDecision(CallbackData, prefix="EVA"):
 EVALUATION: Family[EvaluationKind | EvaluationYear | EvaluationDecision] = Family(
     "EVA", EvaluationKind, EvaluationYear, EvaluationDecision
 )
+
+
+# --- integrity findings (FND) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FindingsPage(CallbackData, prefix="FND:p"):
+    """A page of /findings (0-based)."""
+
+    page: int
+
+
+@dataclass(frozen=True)
+class FindingDecisionButton(CallbackData, prefix="FND"):
+    """Confirm (``ok``) or dismiss (``no``) a finding: asks for the reason next."""
+
+    action: Literal["ok", "no"]
+    finding_id: int
+
+
+FINDINGS: Family[FindingsPage | FindingDecisionButton] = Family(
+    "FND", FindingsPage, FindingDecisionButton
+)

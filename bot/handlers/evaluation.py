@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -21,6 +21,7 @@ from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, private_only, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.handlers.findings import proposal_lines
 from bot.handlers.stations_common import actor_of, send_notices
 from bot.i18n import N_, Translator
 from bot.reports.evaluation import evaluation_workbook
@@ -33,8 +34,9 @@ from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
+from storage import findings as findings_store
 from storage import regions as region_store
-from storage.models import EvaluationProposal, Station
+from storage.models import EvaluationProposal, IntegrityFlag, Station
 
 COMMANDS = (
     command(
@@ -73,8 +75,13 @@ def _prefixes(context: KepuContext) -> list[str] | None:
     return [region_prefix(code) for code in _regions(context)]
 
 
-def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: Station) -> str:
-    """Return one proposal as a short card."""
+def proposal_text(
+    context: KepuContext,
+    proposal: EvaluationProposal,
+    station: Station,
+    findings: Sequence[IntegrityFlag] = (),
+) -> str:
+    """Return one proposal as a short card (with the station's findings that weigh on it)."""
     t = context.t
     detail = proposal.detail or {}
     params = context.runtime.settings.evaluation
@@ -94,6 +101,13 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
             count=detail.get("city_count", "—"),
         ),
     ]
+    rests = {int(i) for i in detail.get("findings", [])}
+    parts += proposal_lines(
+        t,
+        proposal.kind,
+        [f for f in findings if f.id in rests],
+        [f for f in findings if f.status == "open"],
+    )
     if not decisions.is_open(proposal):
         parts.append(t("Decision: {status}", status=t(STATUS_NAMES[proposal.status])))
     return "\n".join(parts)
@@ -156,24 +170,25 @@ async def evaluation(update: Update, context: KepuContext) -> None:
 
 
 def _decide_buttons(
-    context: KepuContext, proposal: EvaluationProposal, station: Station
+    context: KepuContext, proposal: EvaluationProposal, station: Station, held: bool = False
 ) -> Markup | None:
     if not decisions.may_decide_now(context.scope.roles, proposal, station.region_code):
         return None
     t = context.t
     assert proposal.id is not None
-    return Markup(
-        [
-            [
-                InlineKeyboardButton(
-                    t("✅ Confirm"), callback_data=EvaluationDecision("ok", proposal.id).encode()
-                ),
-                InlineKeyboardButton(
-                    t("✏ Override"), callback_data=EvaluationDecision("ov", proposal.id).encode()
-                ),
-            ]
-        ]
-    )
+    row = [
+        InlineKeyboardButton(
+            t("✏ Override"), callback_data=EvaluationDecision("ov", proposal.id).encode()
+        )
+    ]
+    if not held:  # a commendation held by open findings cannot be confirmed yet
+        row.insert(
+            0,
+            InlineKeyboardButton(
+                t("✅ Confirm"), callback_data=EvaluationDecision("ok", proposal.id).encode()
+            ),
+        )
+    return Markup([row])
 
 
 async def list_kind(update: Update, context: KepuContext, kind: str, year: int) -> None:
@@ -189,11 +204,16 @@ async def list_kind(update: Update, context: KepuContext, kind: str, year: int) 
     if not rows:
         await reply(update, context.t("Nothing left to decide here."))
         return
+    found = await findings_store.findings_of_stations(
+        session=context.session, station_ids=[st.id for _p, st in rows[:LIST_LIMIT] if st.id]
+    )
     for proposal, station in rows[:LIST_LIMIT]:
+        mine = found.get(station.id or 0, [])
+        held = proposal.kind == "commend" and any(f.status == "open" for f in mine)
         await reply(
             update,
-            proposal_text(context, proposal, station),
-            reply_markup=_decide_buttons(context, proposal, station),
+            proposal_text(context, proposal, station, mine),
+            reply_markup=_decide_buttons(context, proposal, station, held),
         )
     if len(rows) > LIST_LIMIT:
         await reply(update, context.t("Decide these first; send /evaluation for the next."))

@@ -19,6 +19,7 @@ from bot.handlers.callbacks import ReviewButton, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.findings import station_card_lines
 from bot.handlers.stations_common import (
     actor_of,
     error_text,
@@ -147,6 +148,7 @@ async def card_text(context: KepuContext, station: Station) -> str:
                     note=esc(review.note or "—"),
                 )
             )
+    parts += await station_card_lines(context, station)  # coordinators of its region only
     return "\n".join(parts)
 
 

@@ -96,6 +96,7 @@ PENDING_LABELS = {
     "submitted": N_("{n} application(s) await county review"),
     "county_approved": N_("{n} application(s) await city re-verification"),
 }
+FINDINGS_WAITING = N_("{n} integrity finding(s) await your review: /findings")
 ARROWS = {"up": "▲", "down": "▼", "same": "→"}
 
 
@@ -205,6 +206,8 @@ def render_text(t: Translator, data: DigestData) -> str:
         out.append(esc(t("None — every counted station did something.")))
     out += ["", "<b>" + esc(t("Pending reviews")) + "</b>"]
     out += [esc(t(PENDING_LABELS[status], n=t.number(n))) for status, n in data.pending.items()]
+    if data.open_findings:
+        out.append(esc(t(FINDINGS_WAITING, n=t.number(data.open_findings))))
     out += [
         "",
         "<b>" + esc(t("Integrity flags this week ({n})", n=t.number(len(data.flags)))) + "</b>",

@@ -31,6 +31,7 @@ from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS
 from bot.services.evaluation_decisions import why_text
+from bot.services.findings import finding_status
 from bot.services.integrity import IntegrityReport, integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
@@ -89,6 +90,7 @@ class IntegrityLine:
     station: str
     county: str
     details: str
+    status: str = ""  # the finding's review status; empty where no stored finding exists
 
 
 # One spec per IntegrityLine field, in the same order.
@@ -98,6 +100,7 @@ INTEGRITY_COLUMNS: tuple[ColumnSpec, ...] = (
     (N_("Station"), None),
     (N_("County"), None),
     (N_("Details"), None),
+    (N_("Finding status"), None),
 )
 PROPOSAL_STATES = {
     "proposed": N_("awaiting decision"),
@@ -114,6 +117,14 @@ FINDINGS = {
 }
 _FINDING_ORDER = {kind: i for i, kind in enumerate(FINDINGS)}
 _LAST = 1_000_000_000  # sorts after every rank
+
+
+def held_note(t: Translator, detail: dict[str, object] | None, status: str) -> str:
+    """Say that an open commendation waits for the review of findings (#ids)."""
+    held = (detail or {}).get("held_by") if status == "proposed" else None
+    if not isinstance(held, list) or not held:
+        return ""
+    return t(" (awaiting review of findings {ids})", ids="、".join(f"#{i}" for i in held))
 
 
 def _columns(t: Translator, specs: Sequence[ColumnSpec]) -> list[Column]:
@@ -224,7 +235,7 @@ async def evaluation_workbook(
                 why_text(p, params, t),
                 score.score if score else None,
                 score.rank_city if score else None,
-                t(PROPOSAL_STATES[p.status]),
+                t(PROPOSAL_STATES[p.status]) + held_note(t, p.detail, p.status),
                 p.decided_at.astimezone(tz).date() if p.decided_at else None,
                 p.decision_reason or "",
             ]
@@ -322,6 +333,7 @@ def _integrity_lines(
                         day=date_text(t, flag.raised_on),
                         resolved=t(" (resolved)") if flag.resolved else "",
                     ),
+                    status=finding_status(t, flag.status, flag.decision_reason),
                 ),
             )
         )

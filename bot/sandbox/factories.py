@@ -416,9 +416,11 @@ async def make_flag(
     detail: Mapping[str, Any] | None = None,
     created_at: dt.datetime = NOW,
     resolved_at: dt.datetime | None = None,
+    status: str | None = None,
 ) -> IntegrityFlag:
-    """Add an integrity finding (open unless ``resolved_at`` is given)."""
+    """Add an integrity finding (open; closed if ``resolved_at`` is given; or ``status``)."""
     flag = IntegrityFlag(
+        status=status or ("closed" if resolved_at is not None else "open"),
         kind=kind,
         station_id=station_id,
         region_code=region_code,

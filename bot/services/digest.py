@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.services.access import level_of, region_prefix
 from bot.services.tally import TallyError, shift_week, week_bounds
+from storage import findings as findings_store
 from storage import tally as tally_store
 from storage.models import WeeklyRegionTally, WeeklyStationTally
 from storage.tally import FIGURES
@@ -113,6 +114,7 @@ class DigestData:
     pending: dict[str, int]
     flags: list[FlagLine]
     children: list[ChildLine] = field(default_factory=list)
+    open_findings: int = 0  # integrity findings in the region awaiting review (any week)
 
     @property
     def top(self) -> list[StationLine]:
@@ -205,6 +207,7 @@ async def build_digest(
         pending=pending,
         flags=flags,
         children=children,
+        open_findings=await findings_store.count_open(session=session, prefixes=[prefix]),
     )
 
 

@@ -29,6 +29,7 @@ from bot.core.propagation import volume_over
 from bot.i18n import N_
 from bot.services.access import level_of, region_contains, region_prefix
 from storage import evaluation as store
+from storage import findings as findings_store
 from storage import roles
 from storage.evaluation import StationFigures
 from storage.models import EvaluationProposal, EvaluationRun
@@ -46,8 +47,10 @@ REASON_NAMES: dict[str, str] = {
     "bottom_no_improvement": N_("at the bottom of the city again, without improvement"),
     "last_inactive": N_("among the last {count} of the city and inactive for {days} days"),
     "last_no_improvement": N_("among the last {count} of the city, again without improvement"),
-    "photo_reuse": N_("{flags} reused evidence photo(s) flagged"),
+    "photo_reuse": N_("{flags} reused evidence photo(s) confirmed by a coordinator"),
 }
+# Findings a revocation may rest on, once a coordinator has confirmed them (docs/evaluation.md).
+REVOKE_KINDS: tuple[str, ...] = ("photo_reuse",)
 
 
 class EvaluationError(DomainError, area="evaluation"):
@@ -88,6 +91,15 @@ class Proposal:
     kind: str
     reason_code: str
     detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StationFindings:
+    """What a station's integrity findings weigh in its proposal (ids, oldest first)."""
+
+    confirmed: tuple[int, ...] = ()  # confirmed, raised within the window (any kind)
+    revoke: tuple[int, ...] = ()  # of those, the kinds a revocation may rest on
+    open: tuple[int, ...] = ()  # still awaiting review (raised at any time)
 
 
 @dataclass
@@ -223,14 +235,20 @@ def propose(
     scores: Sequence[StationScore],
     params: EvaluationSettings,
     *,
-    fraud_flags: dict[int, int],
+    fraud_flags: dict[int, int] | None = None,
     previous: dict[int, Any],
+    findings: dict[int, StationFindings] | None = None,
 ) -> list[Proposal]:
     """Return at most one proposal per station (revoke > eliminate > rectify; or commend).
 
     ``previous`` maps station ids to last year's scores (objects with ``score``,
-    ``rank_city``/``city_count``); ``fraud_flags`` counts reused-evidence flags.
+    ``rank_city``/``city_count``); ``findings`` says which integrity findings a coordinator
+    confirmed and which still wait (``fraud_flags``, if given instead, counts confirmed
+    reused-evidence findings).  Only confirmed findings weigh: a revocation rests on at least
+    ``revoke_min_flags`` of them; a station with a confirmed finding is not commended; one
+    with an open finding is proposed for commendation held (``held_by``) until it is reviewed.
     """
+    findings = findings or {}
     out: list[Proposal] = []
     by_city: dict[str, list[StationScore]] = defaultdict(list)
     for item in scores:
@@ -246,11 +264,13 @@ def propose(
                 "city_count": count,
                 "last_active_on": f.last_active_on.isoformat() if f.last_active_on else None,
             }
-            flags = fraud_flags.get(item.station_id, 0)
+            found = findings.get(item.station_id, StationFindings())
+            flags = (
+                len(found.revoke) if fraud_flags is None else fraud_flags.get(item.station_id, 0)
+            )
             if flags >= params.revoke_min_flags:
-                out.append(
-                    Proposal(item.station_id, "revoke", "photo_reuse", {**detail, "flags": flags})
-                )
+                extra = {"flags": flags, "findings": list(found.revoke)}
+                out.append(Proposal(item.station_id, "revoke", "photo_reuse", {**detail, **extra}))
                 continue
             prev = previous.get(item.station_id)
             stuck = (
@@ -276,8 +296,10 @@ def propose(
                 and item.score > 0
                 and not item.inactive
                 and f.status == "recognised"
+                and not found.confirmed
             ):
-                out.append(Proposal(item.station_id, "commend", "top_share", detail))
+                held = {"held_by": list(found.open)} if found.open else {}
+                out.append(Proposal(item.station_id, "commend", "top_share", {**detail, **held}))
     return out
 
 
@@ -322,24 +344,32 @@ async def gather_figures(
     return [kept[k] for k in sorted(kept)], counted_from
 
 
-async def fraud_flag_counts(
+async def station_findings(
     *,
     session: AsyncSession,
     tz: dt.tzinfo,
-    prefixes: list[str] | None,
+    station_ids: Sequence[int],
     start: dt.date,
     end: dt.date,
-) -> dict[int, int]:
-    """Count unresolved reused-evidence flags per station raised within the window."""
+) -> dict[int, StationFindings]:
+    """Return what each station's findings weigh: confirmed ones of the window, open ones."""
     since = dt.datetime.combine(start, dt.time(), tz)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
-    counts: dict[int, int] = defaultdict(int)
-    for flag, _station in await store.flags_in(
-        session=session, kinds=["photo_reuse"], prefixes=prefixes, since=since, until=until
-    ):
-        if flag.resolved_at is None and flag.station_id is not None:
-            counts[flag.station_id] += 1
-    return dict(counts)
+    confirmed = await findings_store.findings_of_stations(
+        session=session, station_ids=station_ids, statuses=["confirmed"], since=since, until=until
+    )
+    waiting = await findings_store.findings_of_stations(
+        session=session, station_ids=station_ids, statuses=[findings_store.OPEN]
+    )
+    out: dict[int, StationFindings] = {}
+    for sid in set(confirmed) | set(waiting):
+        done = confirmed.get(sid, [])
+        out[sid] = StationFindings(
+            confirmed=tuple(f.id for f in done if f.id is not None),
+            revoke=tuple(f.id for f in done if f.id is not None and f.kind in REVOKE_KINDS),
+            open=tuple(f.id for f in waiting.get(sid, []) if f.id is not None),
+        )
+    return out
 
 
 async def run_evaluation(
@@ -373,10 +403,8 @@ async def run_evaluation(
     scores = score_stations(figures, counted_from, params, end)
     ids = [s.station_id for s in scores]
     previous = await store.previous_scores(session=session, year=year - 1, station_ids=ids)
-    flags = await fraud_flag_counts(
-        session=session, tz=tz, prefixes=prefixes, start=start, end=end
-    )
-    proposals = propose(scores, params, fraud_flags=flags, previous=previous)
+    found = await station_findings(session=session, tz=tz, station_ids=ids, start=start, end=end)
+    proposals = propose(scores, params, previous=previous, findings=found)
     run = await store.upsert_run(
         session=session,
         year=year,

@@ -8,9 +8,11 @@ Who decides (admins decide everything):
   recognition, like a revocation through /station.
 
 Every decision, and every refused attempt, is audited (``evaluation.confirm`` /
-``evaluation.override``).  State changes go through ``bot.services.review`` (the station
-state machine): the machine has no direct recognised → revoked edge, so eliminating or
-revoking a recognised station passes through rectifying within the same transaction.
+``evaluation.override``).  A commendation is not confirmed while the station has an
+integrity finding awaiting review (``findings_open``, audited).  State changes go through
+``bot.services.review`` (the station state machine): the machine has no direct
+recognised → revoked edge, so eliminating or revoking a recognised station passes through
+rectifying within the same transaction.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from bot.services.review import Actor
 from bot.services.stations import Notice, StationError
 from storage import audit
 from storage import evaluation as store
+from storage import findings as findings_store
 from storage import stations as station_store
-from storage.models import EvaluationProposal, Person, RoleGrant, Station
+from storage.models import EvaluationProposal, IntegrityFlag, Person, RoleGrant, Station
 
 DECISION_LEVELS: dict[str, frozenset[str]] = {
     "commend": frozenset({"county", "city", "province"}),
@@ -232,6 +235,8 @@ async def confirm(
 ) -> Decision:
     """Confirm a proposal: change the station through the state machine, audit, notify."""
     proposal, station = await _check(session, actor, "confirm", proposal_id, now)
+    if proposal.kind == "commend" and await waiting_findings(session=session, station=station):
+        raise await _refuse(session, actor, "confirm", proposal, station, now, "findings_open")
     before = station.status
     try:
         async with session.begin_nested():  # an illegal move leaves nothing half done
@@ -253,6 +258,15 @@ async def confirm(
         {"from": before, "to": station.status},
     )
     return Decision(proposal, station, notices)
+
+
+async def waiting_findings(*, session: AsyncSession, station: Station) -> list[IntegrityFlag]:
+    """Return the station's findings awaiting review (they hold a commendation back)."""
+    assert station.id is not None
+    found = await findings_store.findings_of_stations(
+        session=session, station_ids=[station.id], statuses=[findings_store.OPEN]
+    )
+    return found.get(station.id, [])
 
 
 async def _decide(

@@ -47,6 +47,8 @@ class FlagItem:
     raised_on: dt.date
     resolved: bool
     detail: dict[str, Any]
+    status: str = "open"  # open | confirmed | dismissed | closed
+    decision_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,8 @@ async def integrity_report(
             local_date(flag.created_at, tz) or start,
             flag.resolved_at is not None,
             dict(flag.detail or {}),
+            flag.status,
+            flag.decision_reason,
         )
         (report.bursts if flag.kind == "application_burst" else report.reused).append(item)
     for row in await store.unverified_reach(

@@ -6,7 +6,7 @@ and the year 2026 evaluated in full:
 
     A1 100.00 commend   A2 59.88   A3 12.52 rectify (inactive)   A5 1.03 (new)
     A4 0.00 eliminate (last, inactive)
-    B1 100.00 commend   B3 30.00   B2 11.82 revoke (reused photo)
+    B1 100.00 commend   B3 30.00   B2 11.82 revoke (reused photo, confirmed)
 """
 
 from __future__ import annotations
@@ -239,6 +239,7 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
         subject_id=b2.id,
         detail={"file_unique_id": "x"},
         created_at=flag_time,
+        status="confirmed",  # a coordinator confirmed it: a revocation may rest on it
     )
     await make_flag(
         session,

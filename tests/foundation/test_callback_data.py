@@ -81,6 +81,8 @@ WIRE: list[tuple[CallbackData, str]] = [
     (cb.EvaluationKind("station_star", 2026), "EVA:k:station_star:2026"),
     (cb.EvaluationYear("x", 2026), "EVA:x:2026"),
     (cb.EvaluationDecision("ov", 31), "EVA:ov:31"),
+    (cb.FindingsPage(2), "FND:p:2"),
+    (cb.FindingDecisionButton("no", 7), "FND:no:7"),
 ]
 
 

@@ -20,6 +20,7 @@ from bot.sandbox.factories import (
     make_activity,
     make_content,
     make_content_use,
+    make_flag,
     make_informant,
     make_region,
     make_station,
@@ -27,9 +28,13 @@ from bot.sandbox.factories import (
 )
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
+from bot.sandbox.world import SimUser
 from bot.services import evaluation as ev
 from bot.services import roles as role_service
+from bot.services.access import region_prefix
 from bot.services.evaluation_decisions import why_text
+from bot.services.integrity import integrity_report
+from storage import findings as findings_store
 from storage.models import ContentItem, ShareEvent
 
 # name, county, shares per month, activities, content uses, last active month
@@ -124,8 +129,100 @@ async def _generate(demo: Demo, city: str) -> None:
                 )
 
 
+async def _raise_unverified(demo: Demo, city: str) -> list[int]:
+    """Raise a finding on the first station of the city with reported audiences but no visit."""
+    raised: list[int] = []
+    runtime = demo.bot.runtime
+    today = runtime.today()
+    async with runtime.sessions() as session, session.begin():
+        report = await integrity_report(
+            session=session,
+            evaluation=runtime.settings.evaluation,
+            propagation=runtime.settings.propagation,
+            tz=runtime.settings.scheduler.tz,
+            region_code=city,
+            start=dt.date(today.year, 1, 1),
+            end=today,
+        )
+        for item in report.unverified[:1]:  # the demo reviews one: the best-scoring station
+            flag = await make_flag(
+                session,
+                kind="unverified_reach",
+                station_id=item.station_id,
+                region_code=item.region_code,
+                subject_type="station",
+                subject_id=item.station_id,
+                detail={
+                    "shares": item.shares,
+                    "reported_reach": item.reported_reach,
+                    "visits": item.visits,
+                },
+                created_at=runtime.now(),
+            )
+            assert flag.id is not None
+            raised.append(flag.id)
+            demo.narrate(
+                demo.t(
+                    "The integrity check raises a finding on {name}: self-reported audiences "
+                    "of {reach} and not one verified visit. It waits for a coordinator's review.",
+                    name=item.name,
+                    reach=demo.t.number(item.reported_reach),
+                )
+            )
+    return raised
+
+
+async def _evaluate(demo: Demo, city: str) -> ev.RunResult:
+    runtime = demo.bot.runtime
+    async with runtime.sessions() as session, session.begin():
+        return await ev.run_evaluation(
+            session=session,
+            evaluation=runtime.settings.evaluation,
+            propagation=runtime.settings.propagation,
+            tz=runtime.settings.scheduler.tz,
+            year=2026,
+            region_code=city,
+            as_of=runtime.today(),
+            now=runtime.now(),
+        )
+
+
+def _narrate_proposals(demo: Demo, result: ev.RunResult) -> None:
+    t = demo.t
+    names = {s.station_id: s.figures.name for s in result.scores}
+    params = demo.bot.runtime.settings.evaluation
+    for proposal in result.proposals:
+        demo.narrate(
+            t(
+                "Proposal: {kind} {name} ({why})",
+                kind=t(ev.KIND_NAMES[proposal.kind]),
+                name=names[proposal.station_id],
+                why=why_text(proposal, params, t),
+            )
+        )
+        if proposal.detail.get("held_by"):
+            demo.narrate(
+                t(
+                    "  Held back (awaiting review): {name} has {n} open finding(s); the "
+                    "commendation cannot be confirmed before they are reviewed.",
+                    name=names[proposal.station_id],
+                    n=len(proposal.detail["held_by"]),
+                )
+            )
+
+
+async def _press_prefix(
+    demo: Demo, user: SimUser, messages: list[SimMessage], prefix: str
+) -> list[SimMessage]:
+    message = _with_button(messages, prefix)
+    if message is None:
+        return []
+    label = next(b.text for row in message.buttons for b in row if b.text.startswith(prefix))
+    return await demo.press(user, message, label)
+
+
 async def play(demo: Demo) -> None:
-    """Run the 2026 evaluation preview and review two proposals as the city coordinator."""
+    """Run the 2026 evaluation preview; a finding holds a commendation until it is dismissed."""
     t = demo.t
     demo.scene(t("Annual evaluation — a preview of 2026"))
     county = str(demo.state.get("region_code", "330106"))
@@ -151,16 +248,8 @@ async def play(demo: Demo) -> None:
             region_code=city,
             now=runtime.now(),
         )
-        result = await ev.run_evaluation(
-            session=session,
-            evaluation=runtime.settings.evaluation,
-            propagation=runtime.settings.propagation,
-            tz=runtime.settings.scheduler.tz,
-            year=2026,
-            region_code=city,
-            as_of=runtime.today(),
-            now=runtime.now(),
-        )
+    raised = await _raise_unverified(demo, city)
+    result = await _evaluate(demo, city)
     demo.state["evaluation_run_id"] = result.run_id
     demo.narrate(
         t(
@@ -179,33 +268,46 @@ async def play(demo: Demo) -> None:
                 score=format(item.score, ".2f"),
             )
         )
-    names = {s.station_id: s.figures.name for s in result.scores}
-    params = runtime.settings.evaluation
-    for proposal in result.proposals:
+    _narrate_proposals(demo, result)
+    async with runtime.sessions() as session:
+        waiting, _n = await findings_store.open_findings(
+            session=session, prefixes=[region_prefix(city)], limit=100
+        )
+    revoked = {p.station_id for p in result.proposals if p.kind == "revoke"}
+    for name in sorted(
+        {st.name for f, st in waiting if f.kind == "photo_reuse" and st and st.id not in revoked}
+    ):
         demo.narrate(
             t(
-                "Proposal: {kind} {name} ({why})",
-                kind=t(ev.KIND_NAMES[proposal.kind]),
-                name=names[proposal.station_id],
-                why=why_text(proposal, params, t),
+                "No revocation is proposed for {name}: its reused photo is an open finding, "
+                "and proposals rest only on findings a coordinator has confirmed.",
+                name=name,
             )
         )
+    demo.narrate(t("The city coordinator looks at the commendations: one waits for a review."))
+    replies = await demo.command(coordinator, "evaluation")
+    await _press_prefix(demo, coordinator, replies, "🏅")
+    demo.narrate(t("The coordinator reviews the findings of the city with /findings."))
+    listing = await demo.command(coordinator, "findings")
+    pressed = [
+        await _press_prefix(demo, coordinator, listing, t("❎ Dismiss #{id}", id=fid))
+        for fid in raised
+    ]
+    if any(pressed):
+        await demo.say(
+            coordinator,
+            t(
+                "The shares went to WeChat groups of elderly residents who do not open links; "
+                "I phoned the station and checked the group sizes."
+            ),
+        )
+    demo.narrate(t("The evaluation is run again: the dismissed finding no longer holds anything."))
+    result = await _evaluate(demo, city)
+    _narrate_proposals(demo, result)
     demo.narrate(t("The city coordinator reviews the proposals in the bot."))
     replies = await demo.command(coordinator, "evaluation")
-    summary = _with_button(replies, "🏅")
-    if summary is not None:
-        cards = await demo.press(
-            coordinator,
-            summary,
-            next(b.text for row in summary.buttons for b in row if b.text.startswith("🏅")),
-        )
-        card = _with_button(cards, "✅")
-        if card is not None:
-            await demo.press(
-                coordinator,
-                card,
-                next(b.text for row in card.buttons for b in row if b.text.startswith("✅")),
-            )
+    cards = await _press_prefix(demo, coordinator, replies, "🏅")
+    await _press_prefix(demo, coordinator, cards, "✅")
     summary = _with_button(replies, "⚠")
     if summary is not None:
         cards = await demo.press(
