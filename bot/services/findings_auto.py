@@ -100,6 +100,7 @@ async def recheck_activity(
         for f in open_of[PARTICIPANTS_HIGH]:
             _close(f, now, out, "participants_corrected",
                    f"participants now {activity.participants} (bound {participants_bound})")  # fmt: skip
+            f.detail = {**f.detail, "now_participants": activity.participants}
     # Commercial: the form's answer, or sales wording and health claims.
     words = detection.commercial_words(
         [activity.title, activity.place],
@@ -301,6 +302,11 @@ async def check_content_use(
 
 
 # --- photo hashes (the follow-up step after a photo was downloaded) ---------------------------
+async def photos_to_hash(*, session: AsyncSession, limit: int) -> list[store.PhotoToHash]:
+    """Return photos not hashed yet (activity photos first), oldest first."""
+    return await store.photos_to_hash(session=session, limit=limit)
+
+
 async def record_photo_hashes(
     *,
     session: AsyncSession,
