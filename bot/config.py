@@ -268,9 +268,9 @@ class IntegritySettings(_Section):
         default_factory=lambda: ["包治", "根治", "治愈", "抗癌", "降三高", "降血压", "降血糖",
                                  "延年益寿", "神药", "特效", "排毒", "祖传秘方"]  # fmt: skip
     )
-    # A word right after one of these (防范保健品诈骗) is a warning, not a sale.
+    # A word shortly after one of these (防范保健品诈骗, 谨防降血压神药) is a warning, not a sale.
     commercial_exempt_before: list[str] = Field(
-        default_factory=lambda: ["防范", "谨防", "识别", "警惕", "远离", "揭秘", "反", "打击",
+        default_factory=lambda: ["防范", "谨防", "识别", "警惕", "远离", "揭秘", "打击",
                                  "拒绝", "识破", "防"]  # fmt: skip
     )
     # The daily sweep raises findings for reported audiences without visits and paper

@@ -19,6 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 K = TypeVar("K", bound=Hashable)
 
+WARNING_REACH = 6  # characters before a sales word searched for a warning (防范, 警惕…)
 # Everything that is not a letter, digit or CJK ideograph is dropped from a title.
 _NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -121,8 +122,8 @@ def commercial_words(
 ) -> tuple[str, ...]:
     """Return the sales words and health claims found in ``texts`` (warnings excepted).
 
-    A word right after an exempting word (防范保健品诈骗, 警惕会销) warns against it and
-    does not count.
+    A word shortly after an exempting word (防范保健品诈骗, 谨防降血压神药: one within the
+    ``WARNING_REACH`` characters before it) warns against it and does not count.
     """
     found: list[str] = []
     for raw in texts:
@@ -133,8 +134,8 @@ def commercial_words(
             if word in found:
                 continue
             for match in re.finditer(re.escape(word), text):
-                before = text[max(0, match.start() - 4) : match.start()]
-                if not any(before.endswith(e) for e in exempt_before):
+                before = text[max(0, match.start() - WARNING_REACH) : match.start()]
+                if not any(e in before for e in exempt_before):
                     found.append(word)
                     break
     return tuple(found)

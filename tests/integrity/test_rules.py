@@ -85,3 +85,11 @@ def test_bursts_need_more_than_the_threshold_within_the_window() -> None:
     found = detection.bursts(subs, dt.timedelta(hours=24), 5)
     assert found == [(t0, [0, 1, 2, 3, 4, 5])]
     assert detection.bursts(subs[:5], dt.timedelta(hours=24), 5) == []
+
+
+def test_a_warning_a_few_characters_before_still_counts() -> None:
+    found = detection.commercial_words(
+        ["谨防降血压神药骗局"], RULES.commercial_words, RULES.health_claims,
+        RULES.commercial_exempt_before,
+    )  # fmt: skip
+    assert found == ()
