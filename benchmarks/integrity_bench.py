@@ -64,13 +64,39 @@ from storage.models import (  # noqa: E402
 TODAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 CITIES, COUNTIES_PER_CITY = 11, 6
-TITLES = ("防范电信诈骗", "垃圾分类", "急救知识", "科学健身", "防灾减灾", "节约用水", "食品安全",
-          "网络安全", "心理健康", "合理用药", "天文科普", "人工智能入门")  # fmt: skip
-SALES = ("老年人保健品体验讲座", "理财产品推介会", "磁疗床会销", "神奇药酒包治百病", "降血压特效茶品鉴",
-         "免费领鸡蛋产品体验")  # fmt: skip
+TITLES = (
+    "防范电信诈骗",
+    "垃圾分类",
+    "急救知识",
+    "科学健身",
+    "防灾减灾",
+    "节约用水",
+    "食品安全",
+    "网络安全",
+    "心理健康",
+    "合理用药",
+    "天文科普",
+    "人工智能入门",
+)
+SALES = (
+    "老年人保健品体验讲座",
+    "理财产品推介会",
+    "磁疗床会销",
+    "神奇药酒包治百病",
+    "降血压特效茶品鉴",
+    "免费领鸡蛋产品体验",
+)
 WARNINGS = ("防范保健品诈骗", "警惕会销陷阱", "识别理财骗局", "远离传销", "谨防降血压神药骗局")
-KINDS = ("photo_reuse", "duplicate_activity", "duplicate_use", "commercial",
-         "participants_high", "unverified_reach", "paper_station", "application_burst")  # fmt: skip
+KINDS = (
+    "photo_reuse",
+    "duplicate_activity",
+    "duplicate_use",
+    "commercial",
+    "participants_high",
+    "unverified_reach",
+    "paper_station",
+    "application_burst",
+)
 
 
 @dataclass
@@ -97,7 +123,9 @@ class World:
 
 
 def _counties() -> list[str]:
-    return [f"33{c:02d}{k:02d}" for c in range(1, CITIES + 1) for k in range(1, COUNTIES_PER_CITY + 1)]
+    return [
+        f"33{c:02d}{k:02d}" for c in range(1, CITIES + 1) for k in range(1, COUNTIES_PER_CITY + 1)
+    ]
 
 
 async def _ids(session: AsyncSession, column: Any, since: int = 0) -> list[int]:
@@ -105,16 +133,21 @@ async def _ids(session: AsyncSession, column: Any, since: int = 0) -> list[int]:
     return [int(i) for i in rows.scalars()]
 
 
-async def build(session: AsyncSession, *, stations: int, informants: int, seed: int,
-                planted: int) -> World:  # fmt: skip
+async def build(
+    session: AsyncSession, *, stations: int, informants: int, seed: int, planted: int
+) -> World:
     """Insert the world in bulk and plant the cases; return what to check."""
     rng = random.Random(seed)
     counties = _counties()
     regions = [{"code": "330000", "name": "浙江省", "level": "province", "parent_code": None}]
-    regions += [{"code": f"33{c:02d}00", "name": f"市{c}", "level": "city", "parent_code": "330000"}
-                for c in range(1, CITIES + 1)]  # fmt: skip
-    regions += [{"code": k, "name": f"县{k}", "level": "county", "parent_code": k[:4] + "00"}
-                for k in counties]  # fmt: skip
+    regions += [
+        {"code": f"33{c:02d}00", "name": f"市{c}", "level": "city", "parent_code": "330000"}
+        for c in range(1, CITIES + 1)
+    ]
+    regions += [
+        {"code": k, "name": f"县{k}", "level": "county", "parent_code": k[:4] + "00"}
+        for k in counties
+    ]
     await insert_rows(session, Region, regions)
     long_ago = NOW - dt.timedelta(days=500)
     # Paper stations (no informant, no activity) and newly recognised ones come last.
@@ -123,10 +156,17 @@ async def build(session: AsyncSession, *, stations: int, informants: int, seed: 
     rows = []
     for i in range(stations):
         recognised = NOW - dt.timedelta(days=30) if i >= n_plain + n_paper else long_ago
-        rows.append({"name": f"科普e站{i:05d}", "venue_type": "cultural_centre",
-                     "region_code": counties[i % len(counties)], "status": "recognised",
-                     "created_at": long_ago, "submitted_at": long_ago - dt.timedelta(days=10),
-                     "recognised_at": recognised})  # fmt: skip
+        rows.append(
+            {
+                "name": f"科普e站{i:05d}",
+                "venue_type": "cultural_centre",
+                "region_code": counties[i % len(counties)],
+                "status": "recognised",
+                "created_at": long_ago,
+                "submitted_at": long_ago - dt.timedelta(days=10),
+                "recognised_at": recognised,
+            }
+        )
     await insert_rows(session, Station, rows)
     ids = await _ids(session, Station.id)
     station_list = [(sid, counties[i % len(counties)]) for i, sid in enumerate(ids)]
@@ -138,60 +178,136 @@ async def build(session: AsyncSession, *, stations: int, informants: int, seed: 
         cases.add("paper_station", False, ("station", sid))
     # Informants (no person row needed), spread over plain and new stations.
     with_informants = plain + new
-    await insert_rows(session, Informant, [
-        {"station_id": with_informants[i % len(with_informants)], "real_name": f"信息员{i}",
-         "interests": [], "joined_at": long_ago, "paused": False}
-        for i in range(informants)
-    ])  # fmt: skip
-    await insert_rows(session, ContentItem, [
-        {"guid": f"g{i}", "title": TITLES[i % len(TITLES)], "summary": "", "category": "health",
-         "kind": "video", "url": "https://www.kepuchina.cn/", "tags": [], "regions": [],
-         "created_at": long_ago}
-        for i in range(20)
-    ])  # fmt: skip
+    await insert_rows(
+        session,
+        Informant,
+        [
+            {
+                "station_id": with_informants[i % len(with_informants)],
+                "real_name": f"信息员{i}",
+                "interests": [],
+                "joined_at": long_ago,
+                "paused": False,
+            }
+            for i in range(informants)
+        ],
+    )
+    await insert_rows(
+        session,
+        ContentItem,
+        [
+            {
+                "guid": f"g{i}",
+                "title": TITLES[i % len(TITLES)],
+                "summary": "",
+                "category": "health",
+                "kind": "video",
+                "url": "https://www.kepuchina.cn/",
+                "tags": [],
+                "regions": [],
+                "created_at": long_ago,
+            }
+            for i in range(20)
+        ],
+    )
     content = await _ids(session, ContentItem.id)
     # A year of activities: two a month per plain station, the last within 30 days.
     acts = []
     for sid in plain:
         for m in range(24):
             day = TODAY - dt.timedelta(days=15 * m + rng.randrange(0, 10))
-            acts.append({"station_id": sid, "type": rng.choice(Activity.TYPES[:4]),
-                         "title": f"{rng.choice(TITLES)}第{m}期", "held_on": day,
-                         "participants": rng.randrange(10, 200), "flagged": False,
-                         "commercial": False, "created_at": NOW})  # fmt: skip
+            acts.append(
+                {
+                    "station_id": sid,
+                    "type": rng.choice(Activity.TYPES[:4]),
+                    "title": f"{rng.choice(TITLES)}第{m}期",
+                    "held_on": day,
+                    "participants": rng.randrange(10, 200),
+                    "flagged": False,
+                    "commercial": False,
+                    "created_at": NOW,
+                }
+            )
     await insert_rows(session, Activity, acts)
     act_ids = await _ids(session, Activity.id)
-    await insert_rows(session, ActivityPhoto, [
-        {"activity_id": a, "file_id": f"bg{a}", "file_unique_id": f"bg{a}",
-         "phash": f"{rng.getrandbits(64):016x}"}
-        for a in act_ids
-    ])  # fmt: skip
+    await insert_rows(
+        session,
+        ActivityPhoto,
+        [
+            {
+                "activity_id": a,
+                "file_id": f"bg{a}",
+                "file_unique_id": f"bg{a}",
+                "phash": f"{rng.getrandbits(64):016x}",
+            }
+            for a in act_ids
+        ],
+    )
     # Content uses: a few a month, different audiences.
-    uses = [{"station_id": sid, "content_id": rng.choice(content), "use_kind": "played",
-             "audience": rng.randrange(10, 300), "used_on": TODAY - dt.timedelta(days=d),
-             "created_at": NOW}
-            for sid in plain for d in rng.sample(range(1, 360), 8)]  # fmt: skip
+    uses = [
+        {
+            "station_id": sid,
+            "content_id": rng.choice(content),
+            "use_kind": "played",
+            "audience": rng.randrange(10, 300),
+            "used_on": TODAY - dt.timedelta(days=d),
+            "created_at": NOW,
+        }
+        for sid in plain
+        for d in rng.sample(range(1, 360), 8)
+    ]
     await insert_rows(session, ContentUse, uses)
     # Shares: in-bot shares (no reported audience) of the plain stations' informants.
     infs = dict((await session.execute(select(Informant.station_id, Informant.id))).tuples().all())
-    shares = [{"informant_id": infs[sid], "station_id": sid, "content_id": rng.choice(content),
-               "channel": "telegram_inline", "target": "", "audience": 0, "flagged": False,
-               "day": TODAY - dt.timedelta(days=rng.randrange(0, 30)),
-               "dedupe_key": f"s{sid}:{k}", "created_at": NOW}
-              for sid in plain[: len(plain)] for k in range(2)]  # fmt: skip
+    shares = [
+        {
+            "informant_id": infs[sid],
+            "station_id": sid,
+            "content_id": rng.choice(content),
+            "channel": "telegram_inline",
+            "target": "",
+            "audience": 0,
+            "flagged": False,
+            "day": TODAY - dt.timedelta(days=rng.randrange(0, 30)),
+            "dedupe_key": f"s{sid}:{k}",
+            "created_at": NOW,
+        }
+        for sid in plain[: len(plain)]
+        for k in range(2)
+    ]
     # Reported audiences without visits: planted on some plain stations; others report
     # audiences below the alert (honest).
     unverified = rng.sample(plain, planted // 2)
     for sid in plain:
         big = sid in unverified
-        shares.append({"informant_id": infs[sid], "station_id": sid, "content_id": content[0],
-                       "channel": "wechat_group", "target": "", "audience": 600 if big else 40,
-                       "flagged": False, "day": TODAY - dt.timedelta(days=3),
-                       "dedupe_key": f"w{sid}", "created_at": NOW})  # fmt: skip
-        shares.append({"informant_id": infs[sid], "station_id": sid, "content_id": content[1],
-                       "channel": "wechat_moments", "target": "", "audience": 600 if big else 30,
-                       "flagged": False, "day": TODAY - dt.timedelta(days=2),
-                       "dedupe_key": f"m{sid}", "created_at": NOW})  # fmt: skip
+        shares.append(
+            {
+                "informant_id": infs[sid],
+                "station_id": sid,
+                "content_id": content[0],
+                "channel": "wechat_group",
+                "target": "",
+                "audience": 600 if big else 40,
+                "flagged": False,
+                "day": TODAY - dt.timedelta(days=3),
+                "dedupe_key": f"w{sid}",
+                "created_at": NOW,
+            }
+        )
+        shares.append(
+            {
+                "informant_id": infs[sid],
+                "station_id": sid,
+                "content_id": content[1],
+                "channel": "wechat_moments",
+                "target": "",
+                "audience": 600 if big else 30,
+                "flagged": False,
+                "day": TODAY - dt.timedelta(days=2),
+                "dedupe_key": f"m{sid}",
+                "created_at": NOW,
+            }
+        )
         cases.add("unverified_reach", big, ("station", sid))
     await insert_rows(session, ShareEvent, shares)
     # Application bursts: planted counties get burst+2 applications within hours; look-alike
@@ -202,9 +318,16 @@ async def build(session: AsyncSession, *, stations: int, informants: int, seed: 
     for code in burst_counties + alike_counties:
         n = 7 if code in burst_counties else 5
         for k in range(n):
-            apps.append({"name": f"申请{code}-{k}", "venue_type": "school", "region_code": code,
-                         "status": "submitted", "created_at": NOW - dt.timedelta(days=6),
-                         "submitted_at": NOW - dt.timedelta(days=5, hours=-2 * k)})  # fmt: skip
+            apps.append(
+                {
+                    "name": f"申请{code}-{k}",
+                    "venue_type": "school",
+                    "region_code": code,
+                    "status": "submitted",
+                    "created_at": NOW - dt.timedelta(days=6),
+                    "submitted_at": NOW - dt.timedelta(days=5, hours=-2 * k),
+                }
+            )
     await insert_rows(session, Station, apps)
     for code in counties:
         cases.add("application_burst", code in burst_counties, ("region", int(code)))
@@ -219,12 +342,26 @@ async def build(session: AsyncSession, *, stations: int, informants: int, seed: 
     return world
 
 
-async def _new_activity(session: AsyncSession, sid: int, *, title: str, day: dt.date,
-                        type_: str = "lecture", participants: int = 60,
-                        commercial: bool = False, photo: tuple[str, str | None] | None = None,
-                        ) -> tuple[int, int]:  # fmt: skip
-    act = Activity(station_id=sid, type=type_, title=title, held_on=day,
-                   participants=participants, commercial=commercial, created_at=NOW)  # fmt: skip
+async def _new_activity(
+    session: AsyncSession,
+    sid: int,
+    *,
+    title: str,
+    day: dt.date,
+    type_: str = "lecture",
+    participants: int = 60,
+    commercial: bool = False,
+    photo: tuple[str, str | None] | None = None,
+) -> tuple[int, int]:
+    act = Activity(
+        station_id=sid,
+        type=type_,
+        title=title,
+        held_on=day,
+        participants=participants,
+        commercial=commercial,
+        created_at=NOW,
+    )
     session.add(act)
     await session.flush()
     assert act.id is not None
@@ -236,8 +373,14 @@ async def _new_activity(session: AsyncSession, sid: int, *, title: str, day: dt.
     return act.id, row.id
 
 
-async def _plant_activities(session: AsyncSession, world: World, rng: random.Random,
-                            plain: Sequence[int], counties: Sequence[str], n: int) -> None:  # fmt: skip
+async def _plant_activities(
+    session: AsyncSession,
+    world: World,
+    rng: random.Random,
+    plain: Sequence[int],
+    counties: Sequence[str],
+    n: int,
+) -> None:
     cases, by_county = world.cases, {}
     for sid, code in world.stations:
         if sid in set(plain):
@@ -250,43 +393,68 @@ async def _plant_activities(session: AsyncSession, world: World, rng: random.Ran
         # an honest re-shot of the same board elsewhere in the county.
         original = photos.jpeg(photos.photo(10_000 + i))
         copy = photos.recompressed(original) if i % 2 else photos.resized(original, 0.6)
-        await _new_activity(session, a, title=f"科普展板{i}", day=day - dt.timedelta(days=20),
-                            photo=(f"o{i}", detection.photo_hash(original)))  # fmt: skip
-        cid, cphoto = await _new_activity(session, b if i % 3 else a, title=f"活动照片{i}",
-                                          day=day)  # fmt: skip
+        await _new_activity(
+            session,
+            a,
+            title=f"科普展板{i}",
+            day=day - dt.timedelta(days=20),
+            photo=(f"o{i}", detection.photo_hash(original)),
+        )
+        cid, cphoto = await _new_activity(
+            session, b if i % 3 else a, title=f"活动照片{i}", day=day
+        )
         world.photos_to_hash[cphoto] = copy
         cases.add("photo_reuse", True, ("activity", cid))
         rid, rphoto = await _new_activity(session, b, title=f"展板再拍{i}", day=day)
         world.photos_to_hash[rphoto] = photos.jpeg(photos.reshot(10_000 + i, i % 3))
         cases.add("photo_reuse", False, ("activity", rid))
         # The very same file reused (caught at save by file_unique_id).
-        eid, _ = await _new_activity(session, b, title=f"同文件{i}", day=day,
-                                     photo=(f"o{i}", None))  # fmt: skip
+        eid, _ = await _new_activity(
+            session, b, title=f"同文件{i}", day=day, photo=(f"o{i}", None)
+        )
         world.to_check.append(eid)
         cases.add("photo_reuse", True, ("activity", eid))
         # Duplicate activity (spacing/punctuation differ), and two real lectures on one day.
         title = rng.choice(TITLES)
         first, _ = await _new_activity(session, a, title=title, day=day - dt.timedelta(days=1))
-        dup, _ = await _new_activity(session, a, title=f" {title}！", day=day - dt.timedelta(days=1))
+        dup, _ = await _new_activity(
+            session, a, title=f" {title}！", day=day - dt.timedelta(days=1)
+        )
         world.to_check += [first, dup]
         cases.add("duplicate_activity", True, ("activity", dup))
-        am, _ = await _new_activity(session, b, title=f"{title}（上午场）", day=day - dt.timedelta(days=2))
-        pm, _ = await _new_activity(session, b, title=f"{title}（下午场）", day=day - dt.timedelta(days=2))
+        am, _ = await _new_activity(
+            session, b, title=f"{title}（上午场）", day=day - dt.timedelta(days=2)
+        )
+        pm, _ = await _new_activity(
+            session, b, title=f"{title}（下午场）", day=day - dt.timedelta(days=2)
+        )
         world.to_check += [am, pm]
         cases.add("duplicate_activity", False, ("activity", pm))
         # Commercial: a sales answer, or wording; warnings against sales are honest.
-        sale, _ = await _new_activity(session, a, title=SALES[i % len(SALES)],
-                                      day=day - dt.timedelta(days=3), commercial=i % 4 == 0)  # fmt: skip
-        warn, _ = await _new_activity(session, b, title=WARNINGS[i % len(WARNINGS)],
-                                      day=day - dt.timedelta(days=3))  # fmt: skip
+        sale, _ = await _new_activity(
+            session,
+            a,
+            title=SALES[i % len(SALES)],
+            day=day - dt.timedelta(days=3),
+            commercial=i % 4 == 0,
+        )
+        warn, _ = await _new_activity(
+            session, b, title=WARNINGS[i % len(WARNINGS)], day=day - dt.timedelta(days=3)
+        )
         world.to_check += [sale, warn]
         cases.add("commercial", True, ("activity", sale))
         cases.add("commercial", False, ("activity", warn))
         # Inflated head count; a school's real 500-person assembly is honest.
-        big, _ = await _new_activity(session, a, title=f"科普讲座{i}", participants=rng.choice(
-            (600, 900, 2000, 5000)), day=day - dt.timedelta(days=4))  # fmt: skip
-        school, _ = await _new_activity(session, b, title=f"全校科普大会{i}", participants=500,
-                                        day=day - dt.timedelta(days=4))  # fmt: skip
+        big, _ = await _new_activity(
+            session,
+            a,
+            title=f"科普讲座{i}",
+            participants=rng.choice((600, 900, 2000, 5000)),
+            day=day - dt.timedelta(days=4),
+        )
+        school, _ = await _new_activity(
+            session, b, title=f"全校科普大会{i}", participants=500, day=day - dt.timedelta(days=4)
+        )
         world.to_check += [big, school]
         cases.add("participants_high", True, ("activity", big))
         cases.add("participants_high", False, ("activity", school))
@@ -296,15 +464,27 @@ async def _plant_activities(session: AsyncSession, world: World, rng: random.Ran
                     cases.add(kind, False, ("activity", honest))
 
 
-async def _plant_uses(session: AsyncSession, world: World, rng: random.Random,
-                      plain: Sequence[int], content: Sequence[int], n: int) -> None:  # fmt: skip
+async def _plant_uses(
+    session: AsyncSession,
+    world: World,
+    rng: random.Random,
+    plain: Sequence[int],
+    content: Sequence[int],
+    n: int,
+) -> None:
     for i in range(n):
         sid = rng.choice(plain)
         day = TODAY - dt.timedelta(days=1 + i % 20)
         ids = []
         for audience in (45, 45, 45, 45, 45):  # the same "played video" reported five times
-            use = ContentUse(station_id=sid, content_id=content[i % len(content)],
-                             use_kind="played", audience=audience, used_on=day, created_at=NOW)  # fmt: skip
+            use = ContentUse(
+                station_id=sid,
+                content_id=content[i % len(content)],
+                use_kind="played",
+                audience=audience,
+                used_on=day,
+                created_at=NOW,
+            )
             session.add(use)
             await session.flush()
             ids.append(use.id or 0)
@@ -314,8 +494,14 @@ async def _plant_uses(session: AsyncSession, world: World, rng: random.Random,
         world.cases.add("duplicate_use", False, ("content_use", ids[0]))
         second = []
         for audience in (80, 120):  # two showings, two audiences: honest
-            use = ContentUse(station_id=sid, content_id=content[(i + 7) % len(content)],
-                             use_kind="played", audience=audience, used_on=day, created_at=NOW)  # fmt: skip
+            use = ContentUse(
+                station_id=sid,
+                content_id=content[(i + 7) % len(content)],
+                use_kind="played",
+                audience=audience,
+                used_on=day,
+                created_at=NOW,
+            )
             session.add(use)
             await session.flush()
             second.append(use.id or 0)
@@ -327,27 +513,31 @@ async def _plant_uses(session: AsyncSession, world: World, rng: random.Random,
 async def detect(session: AsyncSession, world: World, settings: Settings) -> dict[str, float]:
     """Run the rules as the bot does; return seconds per step."""
     times: dict[str, float] = {}
-    stations = dict(
-        (s.id, s) for s in (await session.execute(select(Station))).scalars()
-    )
+    stations = dict((s.id, s) for s in (await session.execute(select(Station))).scalars())
     start = time.perf_counter()
     for act_id in world.to_check:
         act = await session.get(Activity, act_id)
         assert act is not None
         await findings_auto.recheck_activity(
-            session=session, activity=act, station=stations[act.station_id],
+            session=session,
+            activity=act,
+            station=stations[act.station_id],
             integrity=settings.integrity,
-            participants_bound=settings.activities.participants_flag_above, now=NOW,
-        )  # fmt: skip
+            participants_bound=settings.activities.participants_flag_above,
+            now=NOW,
+        )
     times["activity re-checks"] = time.perf_counter() - start
     start = time.perf_counter()
     hashes = {row: detection.photo_hash(data) or "" for row, data in world.photos_to_hash.items()}
     times["photo hashing (Pillow)"] = time.perf_counter() - start
     start = time.perf_counter()
     await findings_auto.record_photo_hashes(
-        session=session, table="activity_photo", hashes=hashes, integrity=settings.integrity,
+        session=session,
+        table="activity_photo",
+        hashes=hashes,
+        integrity=settings.integrity,
         now=NOW,
-    )  # fmt: skip
+    )
     times["photo comparisons"] = time.perf_counter() - start
     start = time.perf_counter()
     for use_id in world.uses_to_check:
@@ -386,8 +576,9 @@ async def score(session: AsyncSession, cases: Cases) -> dict[str, dict[str, floa
     return out
 
 
-async def run(*, stations: int, informants: int, planted: int, seed: int,
-              db_path: Path) -> dict[str, Any]:  # fmt: skip
+async def run(
+    *, stations: int, informants: int, planted: int, seed: int, db_path: Path
+) -> dict[str, Any]:
     """Build, detect and score; return the figures."""
     engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}", poolclass=NullPool)
     await upgrade(engine)
@@ -395,8 +586,9 @@ async def run(*, stations: int, informants: int, planted: int, seed: int,
     sessions = session_factory(engine)
     start = time.perf_counter()
     async with sessions() as session, session.begin():
-        world = await build(session, stations=stations, informants=informants, seed=seed,
-                            planted=planted)  # fmt: skip
+        world = await build(
+            session, stations=stations, informants=informants, seed=seed, planted=planted
+        )
     built = time.perf_counter() - start
     async with sessions() as session, session.begin():
         times = await detect(session, world, settings)
@@ -406,8 +598,13 @@ async def run(*, stations: int, informants: int, planted: int, seed: int,
     await engine.dispose()
     honest = sum(int(k["honest"]) for k in kinds.values())
     false = sum(int(k["false_flags"]) for k in kinds.values())
-    return {"build_s": built, "times": times, "kinds": kinds, "activities": activities,
-            "false_flag_rate": false / honest if honest else 0.0}  # fmt: skip
+    return {
+        "build_s": built,
+        "times": times,
+        "kinds": kinds,
+        "activities": activities,
+        "false_flag_rate": false / honest if honest else 0.0,
+    }
 
 
 def report(result: dict[str, Any], stations: int, informants: int) -> str:
@@ -420,10 +617,16 @@ def report(result: dict[str, Any], stations: int, informants: int) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for kind, k in result["kinds"].items():
-        lines.append(f"| {kind} | {k['planted']} | {k['recall']:.0%} | {k['honest']} | "
-                     f"{k['false_flags']} |")  # fmt: skip
-    lines += ["", f"False flags overall: {result['false_flag_rate']:.2%}", "",
-              "| step | seconds |", "|---|---:|"]  # fmt: skip
+        lines.append(
+            f"| {kind} | {k['planted']} | {k['recall']:.0%} | {k['honest']} | {k['false_flags']} |"
+        )
+    lines += [
+        "",
+        f"False flags overall: {result['false_flag_rate']:.2%}",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+    ]
     lines += [f"| {name} | {sec:.2f} |" for name, sec in result["times"].items()]
     return "\n".join(lines)
 
@@ -437,8 +640,9 @@ async def main() -> int:
     stations, informants, planted = (100, 2_500, 12) if args.small else (2_000, 50_000, 40)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.db or Path(tmp) / "integrity_bench.db"
-        result = await run(stations=stations, informants=informants, planted=planted,
-                           seed=args.seed, db_path=path)  # fmt: skip
+        result = await run(
+            stations=stations, informants=informants, planted=planted, seed=args.seed, db_path=path
+        )
     print(report(result, stations, informants))
     ok = all(k["recall"] == 1.0 for k in result["kinds"].values())
     return 0 if ok and result["false_flag_rate"] < 0.05 else 1

@@ -261,17 +261,18 @@ class IntegritySettings(_Section):
     photo_hash_batch: int = Field(default=50, ge=1)
     # Wording that suggests a commercial activity (matched in the title and place).
     commercial_words: list[str] = Field(
-        default_factory=lambda: ["保健品", "推销", "理财", "会销", "促销", "销售", "团购", "带货",
-                                 "返利", "投资", "传销", "产品体验", "免费领"]  # fmt: skip
+        default_factory=lambda: (
+            "保健品 推销 理财 会销 促销 销售 团购 带货 返利 投资 传销 产品体验 免费领".split()
+        )
     )
     health_claims: list[str] = Field(
-        default_factory=lambda: ["包治", "根治", "治愈", "抗癌", "降三高", "降血压", "降血糖",
-                                 "延年益寿", "神药", "特效", "排毒", "祖传秘方"]  # fmt: skip
+        default_factory=lambda: (
+            "包治 根治 治愈 抗癌 降三高 降血压 降血糖 延年益寿 神药 特效 排毒 祖传秘方".split()
+        )
     )
     # A word shortly after one of these (防范保健品诈骗, 谨防降血压神药) is a warning, not a sale.
     commercial_exempt_before: list[str] = Field(
-        default_factory=lambda: ["防范", "谨防", "识别", "警惕", "远离", "揭秘", "打击",
-                                 "拒绝", "识破", "防"]  # fmt: skip
+        default_factory=lambda: "防范 谨防 识别 警惕 远离 揭秘 打击 拒绝 识破 防".split()
     )
     # The daily sweep raises findings for reported audiences without visits and paper
     # stations over the last ``sweep_days``; a decided finding is not raised again for

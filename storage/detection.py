@@ -146,9 +146,7 @@ async def same_day_uses(
     return result.scalars().all()
 
 
-async def region_photo_hashes(
-    *, session: AsyncSession, region_code: str
-) -> list[HashedPhoto]:
+async def region_photo_hashes(*, session: AsyncSession, region_code: str) -> list[HashedPhoto]:
     """Return the hashed photos of live activities and of evidence of a region's stations."""
     found: list[HashedPhoto] = []
     acts = await session.execute(
@@ -169,9 +167,7 @@ async def region_photo_hashes(
         )
     )
     for act_id, photo_id, station_id, unique_id, phash in acts.all():
-        found.append(
-            HashedPhoto(SUBJECT_ACTIVITY, act_id, photo_id, station_id, unique_id, phash)
-        )
+        found.append(HashedPhoto(SUBJECT_ACTIVITY, act_id, photo_id, station_id, unique_id, phash))
     evidence = await session.execute(
         select(
             col(StationEvidence.id),
@@ -213,15 +209,11 @@ async def photos_to_hash(*, session: AsyncSession, limit: int) -> list[PhotoToHa
     return todo
 
 
-async def set_photo_hashes(
-    *, session: AsyncSession, table: str, hashes: dict[int, str]
-) -> None:
+async def set_photo_hashes(*, session: AsyncSession, table: str, hashes: dict[int, str]) -> None:
     """Store hashes ('' = could not be hashed: compared by file_unique_id only)."""
     model: Any = ActivityPhoto if table == "activity_photo" else StationEvidence
     for row_id, phash in hashes.items():
-        await session.execute(
-            update(model).where(col(model.id) == row_id).values(phash=phash)
-        )
+        await session.execute(update(model).where(col(model.id) == row_id).values(phash=phash))
 
 
 async def photo_rows(
@@ -261,7 +253,9 @@ async def photo_rows(
 async def findings_by_kind(*, session: AsyncSession, kind: str) -> Sequence[IntegrityFlag]:
     """Return every finding of one kind (the sweep's kinds are few per region)."""
     result = await session.execute(
-        select(IntegrityFlag).where(col(IntegrityFlag.kind) == kind).order_by(col(IntegrityFlag.id))
+        select(IntegrityFlag)
+        .where(col(IntegrityFlag.kind) == kind)
+        .order_by(col(IntegrityFlag.id))
     )
     return result.scalars().all()
 

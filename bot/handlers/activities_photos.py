@@ -40,7 +40,9 @@ async def hash_pending_photos(runtime: Runtime, bot: Bot) -> dict[str, Any]:
     """Hash one batch of photos not hashed yet; return a summary."""
     integrity = runtime.settings.integrity
     async with runtime.sessions() as session:
-        todo = await findings_auto.photos_to_hash(session=session, limit=integrity.photo_hash_batch)
+        todo = await findings_auto.photos_to_hash(
+            session=session, limit=integrity.photo_hash_batch
+        )
     if not todo:
         return {"hashed": 0, "failed": 0, "raised": 0}
     hashes: dict[str, dict[int, str]] = {}
@@ -59,7 +61,9 @@ async def hash_pending_photos(runtime: Runtime, bot: Bot) -> dict[str, Any]:
     return summary
 
 
-async def photo_hasher(app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
+async def photo_hasher(
+    app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
+) -> None:
     """Run ``hash_pending_photos`` every ``integrity.photo_hash_seconds`` until stopped."""
     runtime = runtime_of(app)
     every = runtime.settings.integrity.photo_hash_seconds

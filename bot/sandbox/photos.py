@@ -48,9 +48,12 @@ def scene(seed: int, board: Image.Image) -> Image.Image:
     frame = Image.new("RGB", FRAME_SIZE, wall)  # type: ignore[arg-type]
     draw = ImageDraw.Draw(frame)
     floor = rng.randrange(300, 420)
-    draw.rectangle((0, floor, FRAME_SIZE[0], FRAME_SIZE[1]), fill=tuple(  # type: ignore[arg-type]
-        rng.randrange(40, 160) for _ in range(3)
-    ))
+    draw.rectangle(
+        (0, floor, FRAME_SIZE[0], FRAME_SIZE[1]),
+        fill=tuple(  # type: ignore[arg-type]
+            rng.randrange(40, 160) for _ in range(3)
+        ),
+    )
     scale = rng.uniform(0.45, 0.8)
     bw, bh = int(board.width * scale), int(board.height * scale)
     tilted = board.resize((bw, bh)).rotate(rng.uniform(-6, 6), expand=True, fillcolor=wall)

@@ -18,13 +18,13 @@ from bot.config import ActivitiesSettings, IntegritySettings
 from bot.core.errors import DomainError
 from bot.core.zh_dates import parse_date, parse_time
 from bot.core.zh_numbers import parse_quantity
+from bot.services import findings_auto
 from bot.services.access import (
     administered_station_ids,
     audit_refusal,
     can_admin_station,
     is_admin,
 )
-from bot.services import findings_auto
 from bot.services.activity_text import (
     ERR_DATE_INVALID,
     ERR_PARTICIPANTS_TOO_MANY,
@@ -419,7 +419,13 @@ async def update_activity(
         activity.commercial = data.commercial
     await store.replace_photos(session=session, activity_id=activity_id, photos=data.photos)
     check = await _recheck(
-        session, activity, station, rules, integrity, now, days=[dt.date.fromisoformat(before["held_on"])]
+        session,
+        activity,
+        station,
+        rules,
+        integrity,
+        now,
+        days=[dt.date.fromisoformat(before["held_on"])],
     )
     flags = tuple(check.raised)
     after = _snapshot(activity)

@@ -65,9 +65,7 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
         if d.get("answer"):
             parts.append(t("The form says sales or sponsors were involved."))
         if d.get("words"):
-            parts.append(
-                t("The title or place mentions: {words}.", words="、".join(d["words"]))
-            )
+            parts.append(t("The title or place mentions: {words}.", words="、".join(d["words"])))
         parts.append(t("Stations may not host purely commercial activities (article 12)."))
         return "".join(parts) if t.locale.startswith("zh") else " ".join(parts)
     if kind == "unverified_reach":

@@ -1,4 +1,4 @@
-"""Automatic findings (疑点): raised when a rule holds, closed when a re-check says it no longer does.
+"""Automatic findings (疑点): raised when a rule holds, closed by a re-check when it does not.
 
 Each rule is in docs/integrity.md; the matching is in ``bot.services.detection``. A finding
 raised here is ``open``; a re-check closes an open one (``closed``, no person, the reason in
@@ -43,8 +43,14 @@ ACTIVITY_KINDS = (PARTICIPANTS_HIGH, PHOTO_REUSE, DUPLICATE_ACTIVITY, COMMERCIAL
 MAX_PHOTO_FINDINGS = 10  # per save: one photo reused across a whole region is one story
 
 
-def _new(kind: str, station: Station | None, subject: tuple[str, int | None], now: dt.datetime,
-         detail: dict[str, Any], region_code: str | None = None) -> IntegrityFlag:  # fmt: skip
+def _new(
+    kind: str,
+    station: Station | None,
+    subject: tuple[str, int | None],
+    now: dt.datetime,
+    detail: dict[str, Any],
+    region_code: str | None = None,
+) -> IntegrityFlag:
     return IntegrityFlag(
         kind=kind,
         station_id=station.id if station else None,
@@ -93,13 +99,21 @@ async def recheck_activity(
     # More participants than the bound.
     if activity.participants > participants_bound:
         if not open_of[PARTICIPANTS_HIGH]:
-            detail = {"participants": activity.participants, "bound": participants_bound}
+            detail: dict[str, Any] = {
+                "participants": activity.participants,
+                "bound": participants_bound,
+            }
             await _raise(session, _new(PARTICIPANTS_HIGH, station, _subj(activity), now, detail))
             out.raised.append(PARTICIPANTS_HIGH)
     else:
         for f in open_of[PARTICIPANTS_HIGH]:
-            _close(f, now, out, "participants_corrected",
-                   f"participants now {activity.participants} (bound {participants_bound})")  # fmt: skip
+            _close(
+                f,
+                now,
+                out,
+                "participants_corrected",
+                f"participants now {activity.participants} (bound {participants_bound})",
+            )
             f.detail = {**f.detail, "now_participants": activity.participants}
     # Commercial: the form's answer, or sales wording and health claims.
     words = detection.commercial_words(
@@ -154,7 +168,9 @@ async def _recheck_photos(
     hashed = [p for p in photos if p.phash]
     if hashed:
         region = await store.region_photo_hashes(session=session, region_code=station.region_code)
-        others = [(h, h.phash) for h in region if not _same_subject(h, SUBJECT_ACTIVITY, activity.id)]
+        others = [
+            (h, h.phash) for h in region if not _same_subject(h, SUBJECT_ACTIVITY, activity.id)
+        ]
         for p in hashed:
             assert p.phash is not None
             for other, distance in detection.near_matches(
@@ -235,9 +251,14 @@ async def recheck_duplicates(
         act = next(a for a in acts if a.id == act_id)
         await _raise(
             session,
-            _new(DUPLICATE_ACTIVITY, station, _subj(act), now,
-                 {"other_id": first, "title": act.title, "held_on": act.held_on.isoformat()}),
-        )  # fmt: skip
+            _new(
+                DUPLICATE_ACTIVITY,
+                station,
+                _subj(act),
+                now,
+                {"other_id": first, "title": act.title, "held_on": act.held_on.isoformat()},
+            ),
+        )
         out.raised.append(DUPLICATE_ACTIVITY)
     for act_id, held in by_subject.items():
         for f in held:
@@ -258,8 +279,9 @@ async def activity_deleted(
     ):
         if f.status == "open":
             _close(f, now, out, "activity_deleted", "the activity was deleted")
-    await recheck_duplicates(session=session, station=station, days=[activity.held_on], now=now,
-                             out=out)  # fmt: skip
+    await recheck_duplicates(
+        session=session, station=station, days=[activity.held_on], now=now, out=out
+    )
     await _close_photo_findings_on(session, SUBJECT_ACTIVITY, activity.id, now, out)
     await store.refresh_activity_marks(session=session, activity_ids=[activity.id])
     return out
@@ -288,14 +310,22 @@ async def check_content_use(
         session=session, station_id=use.station_id, content_id=use.content_id, used_on=use.used_on
     )
     copies = detection.duplicates(
-        (u.id or 0, detection.UseKey.of(u.station_id, u.content_id, u.used_on, u.use_kind,
-                                        u.place, u.audience))
+        (
+            u.id or 0,
+            detection.UseKey.of(
+                u.station_id, u.content_id, u.used_on, u.use_kind, u.place, u.audience
+            ),
+        )
         for u in same
-    )  # fmt: skip
+    )
     if use.id in copies:
-        detail = {"other_id": copies[use.id], "content_id": use.content_id,
-                  "used_on": use.used_on.isoformat(), "audience": use.audience,
-                  "copies": sum(1 for v in copies.values() if v == copies[use.id])}  # fmt: skip
+        detail = {
+            "other_id": copies[use.id],
+            "content_id": use.content_id,
+            "used_on": use.used_on.isoformat(),
+            "audience": use.audience,
+            "copies": sum(1 for v in copies.values() if v == copies[use.id]),
+        }
         await _raise(session, _new(DUPLICATE_USE, station, (SUBJECT_USE, use.id), now, detail))
         out.raised.append(DUPLICATE_USE)
     return out
@@ -360,8 +390,7 @@ async def _evidence_matches(
     """An application's evidence photo that is another station's photo."""
     assert station.region_code is not None
     region = await store.region_photo_hashes(session=session, region_code=station.region_code)
-    others = [(h, h.phash) for h in region
-              if h.station_id != photo.station_id]  # fmt: skip
+    others = [(h, h.phash) for h in region if h.station_id != photo.station_id]
     mine = await store.findings_of(
         session=session, subject_type=SUBJECT_EVIDENCE, subject_ids=[photo.subject_id]
     )
@@ -372,8 +401,9 @@ async def _evidence_matches(
         detail = _near_detail(photo.file_unique_id, other, distance)
         if _photo_key_of(detail) in seen:
             continue
-        await _raise(session, _new(PHOTO_REUSE, station, (SUBJECT_EVIDENCE, photo.subject_id),
-                                   now, detail))  # fmt: skip
+        await _raise(
+            session, _new(PHOTO_REUSE, station, (SUBJECT_EVIDENCE, photo.subject_id), now, detail)
+        )
         out.raised.append(PHOTO_REUSE)
 
 
@@ -415,19 +445,26 @@ async def sweep(
     quiet = now - dt.timedelta(days=integrity.decided_quiet_days)
     holding: dict[str, dict[int, dict[str, Any]]] = {
         UNVERIFIED_REACH: {
-            u.station_id: {"shares": u.shares, "reported_reach": u.reported_reach,
-                           "visits": u.visits, "threshold": settings.evaluation.reported_reach_alert,
-                           "start": start.isoformat(), "end": today.isoformat()}
+            u.station_id: {
+                "shares": u.shares,
+                "reported_reach": u.reported_reach,
+                "visits": u.visits,
+                "threshold": settings.evaluation.reported_reach_alert,
+                "start": start.isoformat(),
+                "end": today.isoformat(),
+            }
             for u in report.unverified
         },
         PAPER_STATION: {
-            p.station_id: {"reasons": list(p.reasons), "informants": p.informants,
-                           "last_active_on": p.last_active_on.isoformat()
-                           if p.last_active_on else None,
-                           "inactive_days": settings.evaluation.inactive_days}
+            p.station_id: {
+                "reasons": list(p.reasons),
+                "informants": p.informants,
+                "last_active_on": p.last_active_on.isoformat() if p.last_active_on else None,
+                "inactive_days": settings.evaluation.inactive_days,
+            }
             for p in report.paper
         },
-    }  # fmt: skip
+    }
     stations = await activity_store.stations_by_id(
         session=session,
         station_ids=sorted({sid for kind in holding.values() for sid in kind}),
@@ -440,12 +477,16 @@ async def sweep(
         for station_id, detail in subjects.items():
             if any(
                 f.subject_id == station_id
-                and (f.status == "open" or (f.status != "closed" and (f.decided_at or now) >= quiet))
+                and (
+                    f.status == "open" or (f.status != "closed" and (f.decided_at or now) >= quiet)
+                )
                 for f in existing
             ):
                 continue
-            await _raise(session, _new(kind, stations.get(station_id),
-                                       (SUBJECT_STATION, station_id), now, detail))  # fmt: skip
+            await _raise(
+                session,
+                _new(kind, stations.get(station_id), (SUBJECT_STATION, station_id), now, detail),
+            )
             raised[kind] = raised.get(kind, 0) + 1
     raised[APPLICATION_BURST] = await _sweep_bursts(session, settings, start, now)
     for f in await store.orphan_evidence_findings(session=session):
@@ -470,11 +511,21 @@ async def _sweep_bursts(
                 for f in existing
             ):
                 continue
-            detail = {"count": len(ids), "window_hours": settings.stations.burst_window_hours,
-                      "threshold": settings.stations.burst_threshold, "station_ids": ids,
-                      "first_at": first.isoformat()}  # fmt: skip
-            flag = _new(APPLICATION_BURST, None, (SUBJECT_REGION, None), now, detail,
-                        region_code=region_code)  # fmt: skip
+            detail = {
+                "count": len(ids),
+                "window_hours": settings.stations.burst_window_hours,
+                "threshold": settings.stations.burst_threshold,
+                "station_ids": ids,
+                "first_at": first.isoformat(),
+            }
+            flag = _new(
+                APPLICATION_BURST,
+                None,
+                (SUBJECT_REGION, None),
+                now,
+                detail,
+                region_code=region_code,
+            )
             flag.station_id = ids[0]
             await _raise(session, flag)
             count += 1

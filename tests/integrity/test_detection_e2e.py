@@ -35,7 +35,9 @@ async def test_resized_copy_is_caught_after_download(bot_env: RunningBot) -> Non
     [flag] = await flags(bot_env)
     acts = await activities(bot_env)
     assert (flag.kind, flag.subject_id, flag.detail["other_id"]) == (
-        "photo_reuse", acts[2].id, acts[0].id
+        "photo_reuse",
+        acts[2].id,
+        acts[0].id,
     )
     assert flag.detail["match"] == "phash" and flag.detail["distance"] <= 10
     assert await _hash(bot_env) == {"hashed": 0, "failed": 0, "raised": 0}  # nothing left

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ActivitiesSettings, IntegritySettings, load_settings
+from bot.i18n import get_translator
 from bot.sandbox import photos
 from bot.sandbox.factories import (
     make_content,
@@ -21,7 +22,6 @@ from bot.services import activities as service
 from bot.services import content_use, detection, findings_auto
 from bot.services.activities import ActivityInput
 from bot.services.finding_text import closed_why, why
-from bot.i18n import get_translator
 from storage.activities import PhotoRef
 from storage.models import Activity, ActivityPhoto, IntegrityFlag, RoleGrant, StationEvidence
 
@@ -34,9 +34,12 @@ ZH = get_translator("zh_CN")
 
 def data(**over: object) -> ActivityInput:
     values: dict[str, object] = dict(
-        type="lecture", title="防范电信诈骗", held_on=TODAY, participants=45,
+        type="lecture",
+        title="防范电信诈骗",
+        held_on=TODAY,
+        participants=45,
         photos=(PhotoRef("F1", "U1"),),
-    )  # fmt: skip
+    )
     values.update(over)
     return ActivityInput(**values)  # type: ignore[arg-type]
 
@@ -46,23 +49,43 @@ async def setup(session: AsyncSession) -> tuple[int, list[RoleGrant], int]:
     station = await make_station(session)
     person = await make_person(session, telegram_id=1001)
     assert station.id and person.id
-    grants = [RoleGrant(person_id=person.id, role="station_admin", station_id=station.id,
-                        scope_key=f"s{station.id}")]  # fmt: skip
+    grants = [
+        RoleGrant(
+            person_id=person.id,
+            role="station_admin",
+            station_id=station.id,
+            scope_key=f"s{station.id}",
+        )
+    ]
     return station.id, grants, person.id
 
 
 async def register(session: AsyncSession, sid: int, grants: list[RoleGrant], **over: object):
     return await service.register_activity(
-        session=session, station_id=sid, grants=grants, actor_id=None, data=data(**over),
-        now=NOW, today=TODAY, rules=RULES, integrity=INTEGRITY,
-    )  # fmt: skip
+        session=session,
+        station_id=sid,
+        grants=grants,
+        actor_id=None,
+        data=data(**over),
+        now=NOW,
+        today=TODAY,
+        rules=RULES,
+        integrity=INTEGRITY,
+    )
 
 
 async def update(session: AsyncSession, aid: int, grants: list[RoleGrant], **over: object):
     return await service.update_activity(
-        session=session, activity_id=aid, grants=grants, actor_id=None, data=data(**over),
-        now=NOW, today=TODAY, rules=RULES, integrity=INTEGRITY,
-    )  # fmt: skip
+        session=session,
+        activity_id=aid,
+        grants=grants,
+        actor_id=None,
+        data=data(**over),
+        now=NOW,
+        today=TODAY,
+        rules=RULES,
+        integrity=INTEGRITY,
+    )
 
 
 async def findings(session: AsyncSession, kind: str) -> list[IntegrityFlag]:
@@ -109,7 +132,9 @@ async def test_duplicate_activity_raised_and_closed_by_deleting_the_copy(
 ) -> None:
     sid, grants, _ = await setup(session)
     first = await register(session, sid, grants)
-    copy = await register(session, sid, grants, title="防范 电信诈骗！", photos=(PhotoRef("F2", "U2"),))
+    copy = await register(
+        session, sid, grants, title="防范 电信诈骗！", photos=(PhotoRef("F2", "U2"),)
+    )
     third = await register(session, sid, grants, photos=(PhotoRef("F3", "U3"),))
     # Two honest lectures on one day: another title, or another type, is no copy.
     other = await register(session, sid, grants, title="垃圾分类", photos=(PhotoRef("F4", "U4"),))
@@ -117,16 +142,28 @@ async def test_duplicate_activity_raised_and_closed_by_deleting_the_copy(
     assert "duplicate_activity" not in other.new_flags
     dups = await findings(session, "duplicate_activity")
     assert [(f.subject_id, f.detail["other_id"]) for f in dups] == [
-        (copy.activity_id, first.activity_id), (third.activity_id, first.activity_id)
+        (copy.activity_id, first.activity_id),
+        (third.activity_id, first.activity_id),
     ]
-    assert "第 %d 号活动" % first.activity_id in why(ZH, dups[0])
-    await service.delete_activity(session=session, activity_id=copy.activity_id, grants=grants,
-                                  actor_id=None, now=NOW, rules=RULES)  # fmt: skip
+    assert f"第 {first.activity_id} 号活动" in why(ZH, dups[0])
+    await service.delete_activity(
+        session=session,
+        activity_id=copy.activity_id,
+        grants=grants,
+        actor_id=None,
+        now=NOW,
+        rules=RULES,
+    )
     dups = await findings(session, "duplicate_activity")
     assert [f.status for f in dups] == ["closed", "open"]
     # Retitling the third makes it no copy either.
-    await update(session, third.activity_id, grants, title="防范电信诈骗（第二场）",
-                 photos=(PhotoRef("F3", "U3"),))  # fmt: skip
+    await update(
+        session,
+        third.activity_id,
+        grants,
+        title="防范电信诈骗（第二场）",
+        photos=(PhotoRef("F3", "U3"),),
+    )
     assert [f.status for f in await findings(session, "duplicate_activity")] == ["closed"] * 2
 
 
@@ -136,10 +173,13 @@ async def test_commercial_answer_and_wording(session: AsyncSession) -> None:
     assert sale.new_flags == ("commercial",)
     [flag] = await findings(session, "commercial")
     assert "保健品" in why(ZH, flag) and "第十二条" in why(ZH, flag)
-    warned = await register(session, sid, grants, title="防范保健品诈骗", photos=(PhotoRef("F2", "U2"),))
+    warned = await register(
+        session, sid, grants, title="防范保健品诈骗", photos=(PhotoRef("F2", "U2"),)
+    )
     assert warned.new_flags == ()
-    asked = await register(session, sid, grants, title="健康讲座", commercial=True,
-                           photos=(PhotoRef("F3", "U3"),))  # fmt: skip
+    asked = await register(
+        session, sid, grants, title="健康讲座", commercial=True, photos=(PhotoRef("F3", "U3"),)
+    )
     assert asked.new_flags == ("commercial",)
     await update(session, sale.activity_id, grants, title="健康生活讲座", commercial=False)
     statuses = [f.status for f in await findings(session, "commercial")]
@@ -175,11 +215,15 @@ async def test_near_duplicate_photo_by_hash(session: AsyncSession) -> None:
     assert result.raised == ["photo_reuse"]
     [flag] = await findings(session, "photo_reuse")
     assert (flag.subject_id, flag.detail["other_id"], flag.detail["match"]) == (
-        copy.activity_id, first.activity_id, "phash"
+        copy.activity_id,
+        first.activity_id,
+        "phash",
     )
     assert "几乎相同" in why(ZH, flag)
     # Editing keeps the stored hash of a photo that stays (no second finding, still open).
-    await update(session, copy.activity_id, grants, title="垃圾分类", photos=(PhotoRef("F2", "U2"),))
+    await update(
+        session, copy.activity_id, grants, title="垃圾分类", photos=(PhotoRef("F2", "U2"),)
+    )
     assert [f.status for f in await findings(session, "photo_reuse")] == ["open"]
 
 
@@ -190,10 +234,17 @@ async def test_duplicate_content_use(session: AsyncSession) -> None:
 
     async def use(audience: int) -> None:
         await content_use.record_use(
-            session=session, station_id=sid, grants=grants, actor_id=None,
-            content_id=item.id or 0, use_kind="played", place=None, audience=audience,
-            today=TODAY, now=NOW,
-        )  # fmt: skip
+            session=session,
+            station_id=sid,
+            grants=grants,
+            actor_id=None,
+            content_id=item.id or 0,
+            use_kind="played",
+            place=None,
+            audience=audience,
+            today=TODAY,
+            now=NOW,
+        )
 
     await use(30)
     await use(45)  # a second showing with another audience is honest
@@ -213,8 +264,15 @@ async def test_sweep_is_idempotent_and_closes(session: AsyncSession) -> None:
     item = await make_content(session)
     person = await make_person(session, telegram_id=2001)
     inf = await make_informant(session, station_id=busy.id, person=person)
-    await make_share(session, informant_id=inf.id, station_id=busy.id, content_id=item.id,
-                     channel="wechat_group", audience=400, day=TODAY)  # fmt: skip
+    await make_share(
+        session,
+        informant_id=inf.id,
+        station_id=busy.id,
+        content_id=item.id,
+        channel="wechat_group",
+        audience=400,
+        day=TODAY,
+    )
     first = await findings_auto.sweep(session=session, settings=settings, today=TODAY, now=NOW)
     assert first.raised.get("unverified_reach") == 1
     assert first.raised.get("paper_station", 0) >= 1
@@ -225,8 +283,16 @@ async def test_sweep_is_idempotent_and_closes(session: AsyncSession) -> None:
     # The empty station gets an informant and an activity: the paper finding closes.
     other = await make_person(session, telegram_id=2002)
     await make_informant(session, station_id=empty.id, person=other)
-    session.add(Activity(station_id=empty.id, type="lecture", title="讲座", held_on=TODAY,
-                         participants=20, created_at=NOW))  # fmt: skip
+    session.add(
+        Activity(
+            station_id=empty.id,
+            type="lecture",
+            title="讲座",
+            held_on=TODAY,
+            participants=20,
+            created_at=NOW,
+        )
+    )
     await session.flush()
     later = await findings_auto.sweep(session=session, settings=settings, today=TODAY, now=NOW)
     await session.refresh(paper)

@@ -35,8 +35,11 @@ def test_copies_are_caught_and_reshots_are_not() -> None:
         original = photos.jpeg(photos.photo(seed))
         h = detection.photo_hash(original)
         assert h is not None and len(h) == 16
-        for copy in (photos.recompressed(original), photos.resized(original),
-                     photos.resized(original, 0.3, 50)):  # fmt: skip
+        for copy in (
+            photos.recompressed(original),
+            photos.resized(original),
+            photos.resized(original, 0.3, 50),
+        ):
             assert detection.hamming(h, detection.photo_hash(copy) or "") <= LIMIT
         reshot = detection.photo_hash(photos.jpeg(photos.reshot(seed, 0)))
         other = detection.photo_hash(photos.jpeg(photos.photo(seed + 100)))
@@ -49,7 +52,9 @@ def test_unreadable_bytes_have_no_hash() -> None:
 
 
 def test_titles_fold_width_case_spaces_and_punctuation() -> None:
-    assert detection.normalise_title("防范 电信诈骗！") == detection.normalise_title("防范电信诈骗")
+    assert detection.normalise_title("防范 电信诈骗！") == detection.normalise_title(
+        "防范电信诈骗"
+    )
     assert detection.normalise_title("ＡＩ 讲座") == detection.normalise_title("ai讲座")
     assert detection.normalise_title("垃圾分类") != detection.normalise_title("垃圾分类二")
 
@@ -63,7 +68,10 @@ def test_duplicates_point_to_the_first() -> None:
     use = detection.UseKey.of(1, 2, day, "played", None, 30)
     assert detection.duplicates([(1, use), (2, use)]) == {2: 1}
     # Two showings with different audiences are two uses.
-    assert detection.duplicates([(1, use), (2, detection.UseKey.of(1, 2, day, "played", None, 31))]) == {}
+    assert (
+        detection.duplicates([(1, use), (2, detection.UseKey.of(1, 2, day, "played", None, 31))])
+        == {}
+    )
 
 
 def test_commercial_wording_and_warnings() -> None:
@@ -89,7 +97,9 @@ def test_bursts_need_more_than_the_threshold_within_the_window() -> None:
 
 def test_a_warning_a_few_characters_before_still_counts() -> None:
     found = detection.commercial_words(
-        ["谨防降血压神药骗局"], RULES.commercial_words, RULES.health_claims,
+        ["谨防降血压神药骗局"],
+        RULES.commercial_words,
+        RULES.health_claims,
         RULES.commercial_exempt_before,
-    )  # fmt: skip
+    )
     assert found == ()
