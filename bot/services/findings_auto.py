@@ -411,6 +411,16 @@ def _photo_key_of(detail: dict[str, Any]) -> tuple[str, str, int]:
     return (str(detail["file_unique_id"]), str(detail["other_type"]), int(detail["other_id"]))
 
 
+async def evidence_replaced(*, session: AsyncSession, now: dt.datetime) -> Recheck:
+    """Close the open photo findings about, or matching, evidence photos no longer kept."""
+    out = Recheck()
+    for f in await store.orphan_evidence_findings(session=session):
+        _close(f, now, out, "evidence_replaced", "the evidence photo was replaced")
+        if f.subject_type == SUBJECT_ACTIVITY and f.subject_id is not None:
+            await store.refresh_activity_marks(session=session, activity_ids=[f.subject_id])
+    return out
+
+
 # --- the daily sweep ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class SweepResult:
@@ -489,8 +499,7 @@ async def sweep(
             )
             raised[kind] = raised.get(kind, 0) + 1
     raised[APPLICATION_BURST] = await _sweep_bursts(session, settings, start, now)
-    for f in await store.orphan_evidence_findings(session=session):
-        _close(f, now, out, "evidence_replaced", "the evidence photo was replaced")
+    out.closed += (await evidence_replaced(session=session, now=now)).closed
     return SweepResult({k: v for k, v in raised.items() if v}, len(out.closed))
 
 

@@ -297,3 +297,21 @@ async def test_sweep_is_idempotent_and_closes(session: AsyncSession) -> None:
     later = await findings_auto.sweep(session=session, settings=settings, today=TODAY, now=NOW)
     await session.refresh(paper)
     assert paper.status == "closed" and later.closed >= 1
+
+
+async def test_replacing_the_evidence_closes_the_finding(session: AsyncSession) -> None:
+    sid, grants, _ = await setup(session)
+    evidence = StationEvidence(station_id=sid, have="venue", file_id="E", file_unique_id="EV")
+    session.add(evidence)
+    await session.flush()
+    saved = await register(session, sid, grants, photos=(PhotoRef("F1", "EV"),))
+    assert saved.new_flags == ("photo_reuse",)
+    await session.delete(evidence)
+    await session.flush()
+    result = await findings_auto.evidence_replaced(session=session, now=NOW)
+    [flag] = await findings(session, "photo_reuse")
+    assert result.closed == [flag.id] and flag.detail["closed_why"] == "evidence_replaced"
+    act = await session.get(Activity, saved.activity_id)
+    assert act is not None
+    await session.refresh(act)
+    assert not act.flagged
