@@ -250,6 +250,38 @@ class EvaluationSettings(_Section):
     reported_reach_alert: int = Field(default=1000, ge=1)
 
 
+class IntegritySettings(_Section):
+    """Automatic integrity findings (疑点): thresholds of each rule (docs/integrity.md)."""
+
+    # Photos whose 64-bit perceptual hashes (pHash) differ in at most this many bits are
+    # the same picture (re-upload, resized copy); re-shots of one board measured ≥ 22.
+    photo_hash_distance: int = Field(default=10, ge=0, le=32)
+    # Seconds between two passes of the photo hasher (downloads photos not hashed yet).
+    photo_hash_seconds: float = Field(default=30.0, gt=0)
+    photo_hash_batch: int = Field(default=50, ge=1)
+    # Wording that suggests a commercial activity (matched in the title and place).
+    commercial_words: list[str] = Field(
+        default_factory=lambda: (
+            "保健品 推销 理财 会销 促销 销售 团购 带货 返利 投资 传销 产品体验 免费领".split()
+        )
+    )
+    health_claims: list[str] = Field(
+        default_factory=lambda: (
+            "包治 根治 治愈 抗癌 降三高 降血压 降血糖 延年益寿 神药 特效 排毒 祖传秘方".split()
+        )
+    )
+    # A word shortly after one of these (防范保健品诈骗, 谨防降血压神药) is a warning, not a sale.
+    commercial_exempt_before: list[str] = Field(
+        default_factory=lambda: "防范 谨防 识别 警惕 远离 揭秘 打击 拒绝 识破 防".split()
+    )
+    # The daily sweep raises findings for reported audiences without visits and paper
+    # stations over the last ``sweep_days``; a decided finding is not raised again for
+    # the same subject within ``decided_quiet_days``.
+    sweep_days: int = Field(default=30, ge=1)
+    sweep_time: dt.time = dt.time(6, 0)  # local time (scheduler.timezone) of the daily sweep
+    decided_quiet_days: int = Field(default=90, ge=0)
+
+
 class ContentSettings(_Section):
     """The scheduled daily push and the outbox sender."""
 
@@ -281,6 +313,7 @@ class Settings(BaseSettings):
     shares: SharesSettings = SharesSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     content: ContentSettings = ContentSettings()
+    integrity: IntegritySettings = IntegritySettings()
 
     @classmethod
     def settings_customise_sources(

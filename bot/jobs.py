@@ -33,6 +33,7 @@ from bot.runtime.scheduler import JobContext, JobSpec, run_job
 from bot.services import digest as digest_service
 from bot.services import evaluation as evaluation_service
 from bot.services import findings as finding_service
+from bot.services import findings_auto
 from bot.services import push as push_service
 from bot.services import reminders as reminder_service
 from bot.services import tally as tally_service
@@ -285,6 +286,27 @@ async def annual_evaluation(ctx: JobContext) -> dict[str, Any]:
     return {**result.summary(), "notified": queued}
 
 
+# --- integrity sweep -----------------------------------------------------------------------
+
+
+async def integrity_sweep(ctx: JobContext) -> dict[str, Any]:
+    """Raise findings for audiences without visits, paper stations and bursts; close stale."""
+    runtime = ctx.runtime
+    today = ctx.now.astimezone(runtime.settings.scheduler.tz).date()
+    async with runtime.sessions() as session, session.begin():
+        result = await findings_auto.sweep(
+            session=session, settings=runtime.settings, today=today, now=ctx.now
+        )
+    summary = result.as_dict()
+    log.info("integrity sweep", extra=summary)
+    return summary
+
+
+def _sweep_trigger(settings: Settings) -> CronTrigger:
+    at = settings.integrity.sweep_time
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.scheduler.tz)
+
+
 DAILY_PUSH = JobSpec(
     name="daily_push",
     description="Push today's new content to informants (quiet hours respected)",
@@ -333,4 +355,12 @@ ANNUAL_EVALUATION = JobSpec(
     func=annual_evaluation,
     lookback=dt.timedelta(days=400),
     validate_period=is_year,
+)
+INTEGRITY_SWEEP = JobSpec(
+    name="integrity_sweep",
+    description="Raise integrity findings: audiences without visits, paper stations, bursts",
+    trigger=_sweep_trigger,
+    period=day_period,
+    func=integrity_sweep,
+    validate_period=is_day,
 )

@@ -85,7 +85,13 @@ async def photos_of(*, session: AsyncSession, activity_id: int) -> Sequence[Acti
 async def replace_photos(
     *, session: AsyncSession, activity_id: int, photos: Sequence[PhotoRef]
 ) -> None:
-    """Set an activity's photos (a photo sent twice is stored once)."""
+    """Set an activity's photos (a photo sent twice is stored once; kept ones keep their hash)."""
+    kept = await session.execute(
+        select(col(ActivityPhoto.file_unique_id), col(ActivityPhoto.phash)).where(
+            col(ActivityPhoto.activity_id) == activity_id
+        )
+    )
+    hashes = dict(kept.tuples().all())
     await session.execute(
         delete(ActivityPhoto).where(col(ActivityPhoto.activity_id) == activity_id)
     )
@@ -96,7 +102,10 @@ async def replace_photos(
         seen.add(photo.file_unique_id)
         session.add(
             ActivityPhoto(
-                activity_id=activity_id, file_id=photo.file_id, file_unique_id=photo.file_unique_id
+                activity_id=activity_id,
+                file_id=photo.file_id,
+                file_unique_id=photo.file_unique_id,
+                phash=hashes.get(photo.file_unique_id),
             )
         )
     await session.flush()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import rowcount
+from storage.detection import counted_activity
 from storage.models import (
     Activity,
     ContentUse,
@@ -142,7 +143,8 @@ async def station_figures(
     acts = (
         select(
             col(Activity.station_id).label("k"),
-            func.sum(case((col(Activity.flagged), 0), else_=1)).label("activities"),
+            # An activity counts unless a finding on it is confirmed (open ones only mark it).
+            func.sum(case((counted_activity(), 1), else_=0)).label("activities"),
             func.sum(case((col(Activity.flagged), 1), else_=0)).label("flagged"),
             func.max(col(Activity.held_on)).label("last_day"),
         )

@@ -355,7 +355,9 @@ class Activity(SQLModel, table=True):
     place: str | None = Field(default=None, max_length=256)
     participants: int = 0
     campaign: str | None = Field(default=None, max_length=32)
-    flagged: bool = False
+    flagged: bool = False  # an open finding is about it (marked ⚠️; it still counts)
+    # The form's question "sales or sponsors involved?": None = not asked (older rows).
+    commercial: bool | None = None
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = _created()
     updated_at: dt.datetime | None = _ts()

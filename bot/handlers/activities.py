@@ -18,7 +18,7 @@ from telegram.ext import (
 )
 
 from bot.content.cards import UseOffline
-from bot.handlers import activities_form, activities_list, activities_use
+from bot.handlers import activities_form, activities_list, activities_photos, activities_use
 from bot.handlers.callbacks import ACTIVITIES_LIST, ACTIVITY_FORM, CONTENT_USE
 from bot.handlers.commands import command
 from bot.handlers.common import requires
@@ -107,4 +107,5 @@ FEATURE = Feature(
     ),
     flows={**activities_form.FLOWS, **activities_use.FLOWS},
     commands=COMMANDS,
+    services=(activities_photos.photo_hasher,),
 )

@@ -56,7 +56,13 @@ from bot.handlers.dialog import (
 from bot.i18n import Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
-from bot.services.activities import FLAG_PARTICIPANTS_HIGH, FLAG_PHOTO_REUSE, ActivityError
+from bot.services.activities import (
+    FLAG_COMMERCIAL,
+    FLAG_DUPLICATE,
+    FLAG_PARTICIPANTS_HIGH,
+    FLAG_PHOTO_REUSE,
+    ActivityError,
+)
 from bot.services.activity_text import parse_activity_text
 from storage import activities as store
 
@@ -329,6 +335,16 @@ def _photo_count_text(t: Translator, count: int) -> str:
 def _confirm_markup(t: Translator, dialog: Dialog) -> InlineKeyboardMarkup:
     edits = [_button("✏️ " + t(FIELD_LABELS[name]), ActivityEdit(name)) for name in service.FIELDS]
     rows = button_rows(edits, 3)
+    # Seed article 12: no purely commercial activity at a station. One tap answers it.
+    sales = _fields(dialog).get("commercial")
+    rows.append(
+        [
+            _button(
+                ("☑️ " if sales else "⬜ ") + t("Sales or sponsors involved"),
+                ActivityAction("sales"),
+            )
+        ]
+    )
     confirm = t("Save changes") if dialog.data.get("mode") == "edit" else t("Confirm")
     rows.append(
         [
@@ -567,7 +583,7 @@ def _step_of(button: ActivityFormButton) -> str | None:
     if isinstance(button, ActivitySkip):
         return button.step
     if isinstance(button, ActivityAction):
-        return {"done": "photos", "ok": "confirm"}.get(button.action)
+        return {"done": "photos", "ok": "confirm", "sales": "confirm"}.get(button.action)
     return _BUTTON_STEPS[type(button)]
 
 
@@ -639,6 +655,11 @@ async def on_button(update: Update, context: KepuContext) -> None:
     elif button == ActivityAction("ok"):
         await _confirm(update, context, dialog)
         return
+    elif button == ActivityAction("sales"):
+        fields["commercial"] = not fields.get("commercial")
+        await save_dialog(context, dialog)
+        await _refresh_screen(context, dialog)
+        return
     else:
         return
     await advance(update, context, dialog)
@@ -660,6 +681,7 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
     t = context.t
     query = update.callback_query
     rules = _rules(context)
+    _fields(dialog).setdefault("commercial", False)  # the card asked; untouched is "no"
     try:
         data = service.input_from_fields(_fields(dialog))
         kwargs: dict[str, Any] = dict(
@@ -670,6 +692,7 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
             now=context.runtime.now(),
             today=context.runtime.today(),
             rules=rules,
+            integrity=context.runtime.settings.integrity,
         )
         if dialog.data.get("mode") == "edit":
             saved = await service.update_activity(activity_id=dialog.data["activity_id"], **kwargs)
@@ -710,6 +733,30 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
                 "the coordinators to check. If that was a mistake, you can change the "
                 "photos under /activities within {days} days.",
                 days=rules.edit_days,
+            )
+        )
+    if FLAG_DUPLICATE in saved.new_flags:
+        lines.append(
+            t(
+                "An activity with the same date, type and title is already registered for "
+                "this station, so the coordinators will check it is not a copy. If it is, "
+                "delete one under /activities."
+            )
+        )
+    if FLAG_COMMERCIAL in saved.new_flags:
+        lines.append(
+            t(
+                "Stations may not host purely commercial activities, so the coordinators "
+                "will look at this one. It is registered and counts unless they confirm "
+                "a problem."
+            )
+        )
+    if saved.closed_flags:
+        lines.append(
+            t.plural(
+                "{n} earlier finding no longer holds and was closed.",
+                "{n} earlier findings no longer hold and were closed.",
+                saved.closed_flags,
             )
         )
     lines.append(t("See your station's activities with /activities."))

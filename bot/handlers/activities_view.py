@@ -81,6 +81,7 @@ def summary(t: Translator, fields: dict[str, Any], station_name: str | None) -> 
         ),
         t("Campaign: {value}", value=campaign_label(t, fields.get("campaign"))),
         t("Photos: {value}", value=t.number(len(fields.get("photos") or []))),
+        t("Sales or sponsors: yes") if fields.get("commercial") else t("Sales or sponsors: no"),
     ]
     return "\n".join(rows)
 

@@ -348,7 +348,7 @@ class TopBoard(CallbackData, prefix="TOP"):
 class ActivityAction(CallbackData, prefix="ACT"):
     """Finish the photos, confirm or cancel the form."""
 
-    action: Literal["done", "ok", "no"]
+    action: Literal["done", "ok", "no", "sales"]  # sales: toggle "sales or sponsors"
 
 
 @dataclass(frozen=True)

@@ -493,5 +493,5 @@ FEATURE = Feature(
     ),
     flows=FLOWS,
     commands=COMMANDS,
-    jobs=(jobs.ANNUAL_EVALUATION,),
+    jobs=(jobs.ANNUAL_EVALUATION, jobs.INTEGRITY_SWEEP),
 )

@@ -479,6 +479,7 @@ async def _button(
             station_id=int(dialog.data["station_id"]),
             applicant_id=_person_id(context),
             have=have,
+            now=context.runtime.now(),
         )
         await query.answer(t("Cleared. Send the evidence again."))
         await ask_have(update, context, dialog)

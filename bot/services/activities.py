@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import ActivitiesSettings
+from bot.config import ActivitiesSettings, IntegritySettings
 from bot.core.errors import DomainError
 from bot.core.zh_dates import parse_date, parse_time
 from bot.core.zh_numbers import parse_quantity
+from bot.services import findings_auto
 from bot.services.access import (
     administered_station_ids,
     audit_refusal,
@@ -33,18 +34,19 @@ from bot.services.activity_text import (
 from storage import activities as store
 from storage import audit
 from storage.activities import PhotoRef
-from storage.models import Activity, IntegrityFlag, RoleGrant, Station
+from storage.models import Activity, RoleGrant, Station
 
 TYPES: tuple[str, ...] = Activity.TYPES
 MAX_TITLE_CHARS = 100
 MAX_PLACE_CHARS = 100
 MAX_PARTICIPANTS = 100_000
 MAX_PHOTOS = 10
-MAX_FLAGS_PER_SAVE = 10
 CLOSED_STATION_STATES = frozenset({"revoked"})
 
-FLAG_PHOTO_REUSE = "photo_reuse"
-FLAG_PARTICIPANTS_HIGH = "participants_high"
+FLAG_PHOTO_REUSE = findings_auto.PHOTO_REUSE
+FLAG_PARTICIPANTS_HIGH = findings_auto.PARTICIPANTS_HIGH
+FLAG_DUPLICATE = findings_auto.DUPLICATE_ACTIVITY
+FLAG_COMMERCIAL = findings_auto.COMMERCIAL
 
 # The order the guided form asks in; the one-message form asks only what is missing.
 FIELDS: tuple[str, ...] = ("type", "title", "when", "place", "participants", "campaign",
@@ -68,16 +70,18 @@ class ActivityInput:
     held_at_time: dt.time | None = None
     place: str | None = None
     campaign: str | None = None
+    commercial: bool | None = None  # sales or sponsors involved (None: not asked)
 
 
 @dataclass(frozen=True)
 class Saved:
-    """The outcome of a register or an edit: the id and the flags raised now."""
+    """The outcome of a register or an edit: the id, the findings raised and closed now."""
 
     activity_id: int
     station_id: int
     new_flags: tuple[str, ...]
     participants_bound: int
+    closed_flags: int = 0
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,7 @@ def input_from_fields(fields: dict[str, Any]) -> ActivityInput:
         participants=int(fields["participants"]),
         campaign=fields.get("campaign"),
         photos=tuple(PhotoRef(p[0], p[1]) for p in fields.get("photos", [])),
+        commercial=fields.get("commercial"),
     )
 
 
@@ -275,6 +280,8 @@ def fields_from_activity(activity: Activity, photos: Sequence[PhotoRef]) -> dict
         fields["place"] = activity.place
     if activity.campaign:
         fields["campaign"] = activity.campaign
+    if activity.commercial is not None:
+        fields["commercial"] = activity.commercial
     return fields
 
 
@@ -314,8 +321,9 @@ async def register_activity(
     now: dt.datetime,
     today: dt.date,
     rules: ActivitiesSettings,
+    integrity: IntegritySettings | None = None,
 ) -> Saved:
-    """Store a new activity with its photos; raise the flags it deserves."""
+    """Store a new activity with its photos; raise the findings it deserves."""
     station = await _station_for_write(session, grants, station_id)
     validate(data, today=today, rules=rules)
     activity = Activity(
@@ -327,12 +335,14 @@ async def register_activity(
         place=data.place,
         participants=data.participants,
         campaign=data.campaign,
+        commercial=data.commercial,
         created_by=actor_id,
         created_at=now,
     )
     await store.add_activity(session=session, activity=activity, photos=data.photos)
     assert activity.id is not None
-    flags = await _raise_flags(session, activity, station, data, now=now, rules=rules)
+    check = await _recheck(session, activity, station, rules, integrity, now)
+    flags = tuple(check.raised)
     await audit.record(
         session=session,
         actor_id=actor_id,
@@ -343,7 +353,7 @@ async def register_activity(
         region_code=station.region_code,
         detail={"station_id": station_id, "flags": list(flags)},
     )
-    return Saved(activity.id, station_id, flags, rules.participants_flag_above)
+    return Saved(activity.id, station_id, flags, rules.participants_flag_above, len(check.closed))
 
 
 async def editable_activity(
@@ -384,8 +394,9 @@ async def update_activity(
     now: dt.datetime,
     today: dt.date,
     rules: ActivitiesSettings,
+    integrity: IntegritySettings | None = None,
 ) -> Saved:
-    """Change an activity within its edit window (audited); flag what became suspicious."""
+    """Change an activity within its edit window (audited); re-check its findings."""
     activity = await editable_activity(
         session=session,
         activity_id=activity_id,
@@ -404,8 +415,19 @@ async def update_activity(
     activity.held_on, activity.held_at_time = data.held_on, data.held_at_time
     activity.place, activity.participants = data.place, data.participants
     activity.campaign, activity.updated_at = data.campaign, now
+    if data.commercial is not None:
+        activity.commercial = data.commercial
     await store.replace_photos(session=session, activity_id=activity_id, photos=data.photos)
-    flags = await _raise_flags(session, activity, station, data, now=now, rules=rules)
+    check = await _recheck(
+        session,
+        activity,
+        station,
+        rules,
+        integrity,
+        now,
+        days=[dt.date.fromisoformat(before["held_on"])],
+    )
+    flags = tuple(check.raised)
     after = _snapshot(activity)
     changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     new_photos = [p.file_unique_id for p in data.photos]
@@ -419,9 +441,11 @@ async def update_activity(
         subject_type="activity",
         subject_id=activity_id,
         region_code=station.region_code,
-        detail={"changes": changes, "flags": list(flags)},
+        detail={"changes": changes, "flags": list(flags), "closed": check.closed},
     )
-    return Saved(activity_id, activity.station_id, flags, rules.participants_flag_above)
+    return Saved(
+        activity_id, activity.station_id, flags, rules.participants_flag_above, len(check.closed)
+    )
 
 
 async def delete_activity(
@@ -447,6 +471,10 @@ async def delete_activity(
     activity.updated_at = now
     station = await store.stations_by_id(session=session, station_ids=[activity.station_id])
     region = station[activity.station_id].region_code if station else None
+    if activity.station_id in station:
+        await findings_auto.activity_deleted(
+            session=session, activity=activity, station=station[activity.station_id], now=now
+        )
     await audit.record(
         session=session,
         actor_id=actor_id,
@@ -492,92 +520,26 @@ def _snapshot(activity: Activity) -> dict[str, Any]:
     }
 
 
-# --- integrity flags ------------------------------------------------------------------------
-async def _raise_flags(
+# --- integrity findings --------------------------------------------------------------------
+async def _recheck(
     session: AsyncSession,
     activity: Activity,
     station: Station,
-    data: ActivityInput,
-    *,
-    now: dt.datetime,
     rules: ActivitiesSettings,
-) -> tuple[str, ...]:
-    """Flag a high head count and photos used elsewhere; return the kinds raised now."""
-    assert activity.id is not None
-    existing = await store.flags_of(
-        session=session, subject_type="activity", subject_id=activity.id
-    )
-    raised: list[str] = []
-    bound = rules.participants_flag_above
-    if data.participants > bound and not any(
-        f.kind == FLAG_PARTICIPANTS_HIGH and f.resolved_at is None for f in existing
-    ):
-        await _flag(
-            session,
-            FLAG_PARTICIPANTS_HIGH,
-            activity,
-            station,
-            now,
-            {"participants": data.participants, "bound": bound},
-        )
-        raised.append(FLAG_PARTICIPANTS_HIGH)
-    known = {
-        (f.detail.get("file_unique_id"), f.detail.get("other_type"), f.detail.get("other_id"))
-        for f in existing
-        if f.kind == FLAG_PHOTO_REUSE
-    }
-    matches = await store.photo_matches(
-        session=session,
-        file_unique_ids=[p.file_unique_id for p in data.photos],
-        exclude_activity_id=activity.id,
-    )
-    count = 0
-    for match in matches:
-        key = (match.file_unique_id, match.subject_type, match.subject_id)
-        if key in known or count >= MAX_FLAGS_PER_SAVE:
-            continue
-        known.add(key)
-        count += 1
-        await _flag(
-            session,
-            FLAG_PHOTO_REUSE,
-            activity,
-            station,
-            now,
-            {
-                "file_unique_id": match.file_unique_id,
-                "other_type": match.subject_type,
-                "other_id": match.subject_id,
-                "other_station_id": match.station_id,
-            },
-        )
-    if count:
-        raised.append(FLAG_PHOTO_REUSE)
-    if raised or existing:
-        activity.flagged = any(f.resolved_at is None for f in existing) or bool(raised)
-    await session.flush()
-    return tuple(raised)
-
-
-async def _flag(
-    session: AsyncSession,
-    kind: str,
-    activity: Activity,
-    station: Station,
+    integrity: IntegritySettings | None,
     now: dt.datetime,
-    detail: dict[str, Any],
-) -> None:
-    await store.add_flag(
+    days: Sequence[dt.date] = (),
+) -> findings_auto.Recheck:
+    """Raise the findings that hold now; close the open ones that no longer do."""
+    await session.flush()
+    return await findings_auto.recheck_activity(
         session=session,
-        flag=IntegrityFlag(
-            kind=kind,
-            station_id=station.id,
-            region_code=station.region_code,
-            subject_type="activity",
-            subject_id=activity.id,
-            detail=detail,
-            created_at=now,
-        ),
+        activity=activity,
+        station=station,
+        integrity=integrity or IntegritySettings(),
+        participants_bound=rules.participants_flag_above,
+        now=now,
+        days=days,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
 from bot.core.zh_numbers import parse_quantity
+from bot.services import findings_auto
 from bot.services.access import can_admin_station
 from bot.services.activities import MAX_PARTICIPANTS, MAX_PLACE_CHARS
 from storage import activities as store
@@ -113,6 +114,11 @@ async def record_use(
         created_at=now,
     )
     await store.add_content_use(session=session, use=use)
+    stations = await store.stations_by_id(session=session, station_ids=[station_id])
+    if station_id in stations:
+        await findings_auto.check_content_use(
+            session=session, use=use, station=stations[station_id], now=now
+        )
     await audit.record(
         session=session,
         actor_id=actor_id,

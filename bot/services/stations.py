@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
 from bot.i18n import N_, get_translator
+from bot.services import findings_auto
 from storage import audit
 from storage import stations as store
 from storage.models import Region, Station, StationEvidence
@@ -231,11 +232,20 @@ async def add_draft_evidence(
 
 
 async def clear_draft_evidence(
-    *, session: AsyncSession, station_id: int, applicant_id: int, have: str
+    *,
+    session: AsyncSession,
+    station_id: int,
+    applicant_id: int,
+    have: str,
+    now: dt.datetime | None = None,
 ) -> int:
-    """Drop the evidence of one have so the applicant can give it again."""
+    """Drop the evidence of one have so the applicant can give it again; findings about
+    the dropped photos, or matching them, are closed (given ``now``)."""
     await editable_station(session, station_id, applicant_id)
-    return await store.clear_evidence(session=session, station_id=station_id, have=have)
+    cleared = await store.clear_evidence(session=session, station_id=station_id, have=have)
+    if cleared and now is not None:
+        await findings_auto.evidence_replaced(session=session, now=now)
+    return cleared
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,7 @@ async def test_register_and_flags(session: AsyncSession) -> None:
         station_id=a,
         grants=[grant(a)],
         actor_id=person,
-        data=data(photos=(PhotoRef("F9", "U9"),)),
+        data=data(title="垃圾分类", photos=(PhotoRef("F9", "U9"),)),
         now=NOW,
         today=TODAY,
         rules=RULES,

@@ -204,7 +204,18 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
 
     for i in range(4):
         await activity("A1", dt.date(2026, 12, 1 + i))
-    await activity("A1", dt.date(2026, 12, 20), flagged=True)  # a flagged one does not count
+    # An activity with a confirmed finding does not count (an open one would).
+    confirmed = await activity("A1", dt.date(2026, 12, 20), flagged=True)
+    finding = await make_flag(
+        session,
+        kind="participants_high",
+        station_id=world.stations["A1"],
+        subject_type="activity",
+        subject_id=confirmed.id,
+        created_at=now,
+    )
+    finding.status = "confirmed"
+    await session.flush()
     for i in range(2):
         await activity("A2", dt.date(2026, 11, 1 + i))
     await activity("A3", dt.date(2026, 2, 1))
