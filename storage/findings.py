@@ -13,16 +13,15 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage import audit
-from storage.models import Activity, IntegrityFlag, Station
+from storage import audit, detection
+from storage.models import IntegrityFlag, Station
 
 OPEN = "open"
 DECISIONS = ("confirmed", "dismissed")  # what a coordinator may decide
-HOLDING = ("open", "confirmed")  # statuses that keep an activity out of the figures
 REASON_MAX = 1000
 
 FindingRow = tuple[IntegrityFlag, Station | None]
@@ -142,25 +141,8 @@ async def raised_between(
 
 
 async def refresh_activities(*, session: AsyncSession, activity_ids: Sequence[int]) -> None:
-    """Set ``Activity.flagged`` from the findings on each activity (open or confirmed)."""
-    ids = sorted(set(activity_ids))
-    if not ids:
-        return
-    holding = (
-        select(IntegrityFlag.subject_id)  # type: ignore[call-overload]
-        .where(
-            col(IntegrityFlag.subject_type) == "activity",
-            col(IntegrityFlag.subject_id) == Activity.id,
-            col(IntegrityFlag.status).in_(HOLDING),
-        )
-        .exists()
-    )
-    await session.execute(
-        update(Activity)
-        .where(col(Activity.id).in_(ids))
-        .values(flagged=holding)
-        .execution_options(synchronize_session="fetch")
-    )
+    """Mark each activity ⚠ while a finding on it is open (one rule: storage.detection)."""
+    await detection.refresh_activity_marks(session=session, activity_ids=activity_ids)
 
 
 async def decide(

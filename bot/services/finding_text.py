@@ -40,6 +40,9 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
         )
     if kind == "photo_reuse":
         other = t(_OTHER.get(str(d.get("other_type")), _OTHER["activity"]), id=d.get("other_id"))
+        other_station = d.get("other_station_id")
+        if other_station is not None and other_station != flag.station_id:
+            other = t("{other} of station no. {id}", other=other, id=other_station)
         if d.get("match") == "phash":
             return t(
                 "A photo is almost identical to {other} (perceptual hash differs in {n} of 64 "
@@ -48,6 +51,12 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
                 n=d.get("distance", 0),
             )
         return t("A photo is the very same file as {other}.", other=other)
+    if kind == "audience_capped":
+        return t(
+            "A share was reported with an audience of {n}; it was counted as {cap}.",
+            n=t.number(int(d.get("reported", 0))),
+            cap=t.number(int(d.get("cap", 0))),
+        )
     if kind == "duplicate_activity":
         return t(
             "Same station, date, type and title as activity no. {id}: possibly registered twice.",

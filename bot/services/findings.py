@@ -15,7 +15,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +27,7 @@ from bot.services.access import (
     region_contains,
     region_prefix,
 )
+from bot.services.finding_text import why
 from bot.services.review import Actor
 from storage import audit, roles
 from storage import findings as store
@@ -44,6 +44,10 @@ KIND_NAMES: dict[str, str] = {
     "audience_capped": N_("reported audience capped"),
     "application_burst": N_("burst of applications"),
     "unverified_reach": N_("reported audiences without verified visits"),
+    "paper_station": N_("station on paper only"),
+    "duplicate_activity": N_("activity registered twice"),
+    "duplicate_use": N_("content use recorded twice"),
+    "commercial": N_("possibly commercial activity"),
 }
 STATUS_NAMES: dict[str, str] = {
     "open": N_("awaiting review"),
@@ -82,50 +86,8 @@ def may_decide(grants: Sequence[RoleGrant], region_code: str | None) -> bool:
 
 
 def why_text(finding: IntegrityFlag, t: Translator) -> str:
-    """Say in plain words why the finding was raised (from its kind and detail)."""
-    d: dict[str, Any] = dict(finding.detail or {})
-    kind = finding.kind
-    if kind == "photo_reuse":
-        other = d.get("other_station_id")
-        if d.get("other_type") == "station_evidence" and other == finding.station_id:
-            return t("A photo of this activity is one of the station's own application photos.")
-        if d.get("other_type") == "station_evidence":
-            return t(
-                "A photo of this activity is an application photo of station #{id}.", id=other
-            )
-        if other == finding.station_id:
-            return t("A photo of this activity was already used for another of its activities.")
-        return t("A photo of this activity was already used by station #{id}.", id=other)
-    if kind == "participants_high":
-        return t(
-            "{n} participants were reported; more than {bound} is checked by a coordinator.",
-            n=d.get("participants", "?"),
-            bound=d.get("bound", "?"),
-        )
-    if kind == "audience_capped":
-        return t(
-            "A share was reported with an audience of {n}; it was counted as {cap}.",
-            n=d.get("reported", "?"),
-            cap=d.get("cap", "?"),
-        )
-    if kind == "application_burst" and "window_hours" not in d:
-        n = d.get("count", "?")
-        return t("{n} applications were submitted in this county within a short time.", n=n)
-    if kind == "application_burst":
-        return t(
-            "{n} applications were submitted in this county within {hours} hours "
-            "(more than {threshold}).",
-            n=d.get("count", "?"),
-            hours=d.get("window_hours", "?"),
-            threshold=d.get("threshold", "?"),
-        )
-    if kind == "unverified_reach":
-        return t(
-            "Self-reported audiences add up to {reach}, but the links of those shares "
-            "got no verified visit.",
-            reach=t.number(int(d.get("reported_reach", 0) or 0)),
-        )
-    return t(str(d.get("why") or KIND_NAMES.get(kind, kind)))
+    """Say in plain words why the finding was raised (one renderer: finding_text.why)."""
+    return why(t, finding)
 
 
 def finding_status(t: Translator, status: str, reason: str | None) -> str:
