@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -19,7 +18,7 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, private_only, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
+from bot.handlers.dialog import Dialog, Flow, end_dialog, input_hint, start_dialog
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.stations_common import actor_of, send_notices
 from bot.i18n import N_, Translator
@@ -285,11 +284,9 @@ async def on_button(update: Update, context: KepuContext) -> None:
             )
             await reply(
                 update,
-                context.t(
-                    "Why do you set this proposal aside? Send the "
-                    "reason; it is recorded.\n(/cancel to stop "
-                    "without deciding)"
-                ),
+                context.t("Why do you set this proposal aside? Send the reason; it is recorded.")
+                + "\n"
+                + input_hint(context),
             )
         else:
             await query.answer()
@@ -356,8 +353,10 @@ async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> N
     )
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    "evaluation_override": {"reason": step_reason},
+FLOWS: dict[str, Flow] = {
+    "evaluation_override": Flow.of(
+        {"reason": step_reason}, N_("Left without a decision; the proposal is unchanged.")
+    ),
 }
 
 
