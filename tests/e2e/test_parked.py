@@ -22,7 +22,13 @@ async def explode(update: Update, context: KepuContext, dialog: Dialog) -> None:
 
 
 # A feature of the test alone: the real features plus one flow.
-TEST_FEATURES = (*FEATURES, Feature(name="broken_test", flows={"broken_test": Flow.of({"x": explode}, "Cancelled. Nothing was saved.")}))
+TEST_FEATURES = (
+    *FEATURES,
+    Feature(
+        name="broken_test",
+        flows={"broken_test": Flow.of({"x": explode}, "Cancelled. Nothing was saved.")},
+    ),
+)
 
 
 async def test_poison_update_is_reported(
