@@ -367,13 +367,18 @@ class SimUser(SimChat):
         *,
         offset: str = "",
         chat_type: str | None = "sender",
+        chat: SimChat | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
         """Type "@bot query" in a chat of ``chat_type``; return the results of answerInlineQuery.
 
         As in the Bot API, ``chat_type`` is "sender" (the chat with the bot), "private",
-        "group", "supergroup" or "channel", and absent (None) from a secret chat.
+        "group", "supergroup" or "channel", and absent (None) from a secret chat. Typing in
+        ``chat`` (e.g. the chat picked after a switch_inline_query_chosen_chat button) gives
+        that chat's type.
         """
+        if chat is not None:
+            chat_type = "sender" if chat.chat is self.chat else chat.chat.type
         if chat_type not in INLINE_CHAT_TYPES:
             raise ValueError(f"chat_type must be one of {INLINE_CHAT_TYPES}, not {chat_type!r}")
         world = self.sb.world

@@ -18,7 +18,7 @@ async def test_inline_share_into_a_group_is_recorded_as_group(bot_env: RunningBo
     world = await setup_world(bot_env, [alice])
     cid, other = world.content_ids
     # Share button → Telegram asks for a chat → the query comes from that supergroup.
-    results = await alice.inline_query(f"c{cid}", chat_type="supergroup")
+    results = await alice.inline_query(f"c{cid}", chat=group)
     assert [r["id"] for r in results] == [f"c{cid}.u"]
     await alice.choose_inline_result(results[0], query=f"c{cid}", chat=group)
     # From a secret chat Telegram gives no chat type: recorded as unknown.
