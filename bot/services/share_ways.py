@@ -59,9 +59,10 @@ def profile_provider(settings: Settings) -> ProfileStatsProvider:
         counts = await share_store.inline_chat_types(
             session=session, informant_id=informant_id, start=start, end=end
         )
-        lines = []
+        lines: list[ProfileStat] = []
         if counts:
-            lines.append(ProfileStat(STAT_INLINE_KINDS, dict(split_by_chat_type(counts))))
+            params: dict[str, object] = {**split_by_chat_type(counts)}
+            lines.append(ProfileStat(STAT_INLINE_KINDS, params))
         lines.append(ProfileStat(HOW_SHARES_COUNT))
         return lines
 
