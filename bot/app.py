@@ -3,7 +3,8 @@
 Read top to bottom, this file is the whole wiring. Handler groups run in order and each
 may handle an update once (``bot.handlers.feature``):
   -100  load the sender's identity, roles and language into the update scope
-    -1  handlers that must win over a shared command (stations' draft-keeping /cancel)
+   -50  a command or a flow-starting message (#活动 …) leaves the pending dialog
+    -1  handlers that must win over a shared command
      0  commands, button presses and other specific handlers of every feature
     10  the active multi-step dialog, if any (stops further groups)
     20  free-form messages no dialog claimed (one-message forms)
@@ -45,10 +46,11 @@ from bot.handlers import (
 )
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.common import load_scope
-from bot.handlers.dialog import dialog_router
+from bot.handlers.dialog import dialog_router, exit_filter, leave_handler
 from bot.handlers.feature import (
     ASSEMBLY_KEY,
     DIALOG_GROUP,
+    LEAVE_GROUP,
     SCOPE_GROUP,
     Assembly,
     Feature,
@@ -71,7 +73,7 @@ KepuApplication = Application[Any, KepuContext, Any, Any, Any, Any]
 
 # Every feature of the bot, in the order their handlers are tried within a group. The
 # basics (/start, /help, /language, /cancel and the fallback) come last: features' /start
-# payloads and the stations' draft-keeping /cancel must be seen first.
+# payloads must be seen first.
 FEATURES: tuple[Feature, ...] = (
     informants.FEATURE,
     stations.FEATURE,
@@ -156,6 +158,11 @@ def build_application(
     app.bot_data["runtime"] = runtime
     app.bot_data[ASSEMBLY_KEY] = assembly
     app.add_handler(TypeHandler(Update, load_scope), group=SCOPE_GROUP)
+    # Modes never trap: any command or flow-starting message ends the pending dialog first.
+    app.add_handler(
+        MessageHandler(exit_filter(assembly.flows), leave_handler(assembly.flows)),
+        group=LEAVE_GROUP,
+    )
     for group, handler in assembly.handlers:
         app.add_handler(handler, group=group)
     app.add_handler(

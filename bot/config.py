@@ -199,6 +199,19 @@ class PrivacySettings(_Section):
         return dt.timedelta(days=self.parked_update_days)
 
 
+class ConversationsSettings(_Section):
+    """Steps that wait for typed input (see docs/architecture.md, "Modes never trap")."""
+
+    # A step left unanswered this long ends: the next message is handled as if no step
+    # waited, with a short note that the step timed out.
+    timeout_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+
+    @property
+    def timeout(self) -> dt.timedelta:
+        """Return how long a step waits for an answer."""
+        return dt.timedelta(minutes=self.timeout_minutes)
+
+
 class StationsSettings(_Section):
     """Station applications and the formalism alarm."""
 
@@ -307,6 +320,7 @@ class Settings(BaseSettings):
     i18n: I18nSettings = I18nSettings()
     limits: LimitsSettings = LimitsSettings()
     privacy: PrivacySettings = PrivacySettings()
+    conversations: ConversationsSettings = ConversationsSettings()
     stations: StationsSettings = StationsSettings()
     activities: ActivitiesSettings = ActivitiesSettings()
     propagation: PropagationSettings = PropagationSettings()

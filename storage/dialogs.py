@@ -54,6 +54,14 @@ async def clear_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> 
     return bool(rowcount(result))
 
 
+async def purge_idle(*, session: AsyncSession, before: dt.datetime) -> int:
+    """Delete dialogs last touched before ``before`` (long timed out); return how many."""
+    result = await session.execute(
+        delete(DialogState).where(col(DialogState.updated_at) < before)
+    )
+    return rowcount(result) or 0
+
+
 async def clear_user_dialogs(*, session: AsyncSession, user_id: int) -> int:
     """End every dialog of a user (used when erasing personal data)."""
     result = await session.execute(delete(DialogState).where(col(DialogState.user_id) == user_id))

@@ -304,6 +304,9 @@ class ShareEvent(SQLModel, table=True):
     target: str = Field(default="", max_length=128)
     audience: int = 0
     audience_reported: int | None = None  # what the informant claimed, before capping
+    # Inline shares: the kind of chat the inline query came from, as Telegram says
+    # (sender, private, group, supergroup, channel); None when it did not say.
+    chat_type: str | None = Field(default=None, max_length=16)
     flagged: bool = False
     day: dt.date
     dedupe_key: str = Field(max_length=255)

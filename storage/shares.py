@@ -282,3 +282,20 @@ async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]
     )
     result = await session.execute(stmt, list(rows))
     return len(result.all())
+
+
+async def inline_chat_types(
+    *, session: AsyncSession, informant_id: int, start: dt.date, end: dt.date
+) -> dict[str | None, int]:
+    """Return the informant's inline shares in [start, end) per chat type (None: unknown)."""
+    result = await session.execute(
+        select(col(ShareEvent.chat_type), func.count())
+        .where(
+            col(ShareEvent.informant_id) == informant_id,
+            col(ShareEvent.channel) == "telegram_inline",
+            col(ShareEvent.day) >= start,
+            col(ShareEvent.day) < end,
+        )
+        .group_by(col(ShareEvent.chat_type))
+    )
+    return {chat_type: int(n) for chat_type, n in result.all()}

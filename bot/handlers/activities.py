@@ -8,7 +8,7 @@ the feature.
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -44,14 +44,7 @@ COMMANDS = (
 )
 
 
-class _TriggerFilter(filters.MessageFilter):
-    """Messages whose text or caption starts with the activity trigger (#活动 …)."""
-
-    def filter(self, message: Message) -> bool:
-        return activities_form.is_trigger(message.text or message.caption)
-
-
-TRIGGER = _TriggerFilter(name="activity_trigger")
+TRIGGER = activities_form.TRIGGER
 
 
 @requires("station_admin")

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
-from telegram.ext import ApplicationHandlerStop
+from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.config import ActivitiesSettings
 from bot.content.taxonomy import default_taxonomy
@@ -47,13 +47,15 @@ from bot.handlers.callbacks import (
 from bot.handlers.common import button_rows, esc, refuse, reply
 from bot.handlers.dialog import (
     Dialog,
+    Flow,
     StepHandler,
     end_dialog,
     get_dialog,
+    input_hint,
     save_dialog,
     start_dialog,
 )
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
 from bot.services.activities import (
@@ -80,9 +82,23 @@ ERROR_STEP = {
 }  # fmt: skip
 
 
+# Steps that wait for something typed or sent (the others wait for a button press).
+TYPED_STEPS = frozenset({"title", "when", "place", "participants", "photos"})
+
+
 def is_trigger(text: str | None) -> bool:
     """Tell whether a text or caption starts with the activity trigger (#活动, 活动：…)."""
     return bool(text) and bool(TRIGGER_RE.match(fold_width(text or "")))
+
+
+class _TriggerFilter(filters.MessageFilter):
+    """Messages whose text or caption starts with the activity trigger (#活动 …)."""
+
+    def filter(self, message: Message) -> bool:
+        return is_trigger(message.text or message.caption)
+
+
+TRIGGER = _TriggerFilter(name="activity_trigger")
 
 
 def _photo_of(message: Message | None) -> list[str] | None:
@@ -316,6 +332,8 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         dialog.step = "confirm"
         text = t("Please check the activity:") + "\n\n" + await _summary(context, dialog)
         markup = _confirm_markup(t, dialog)
+    if dialog.step in TYPED_STEPS:
+        text += "\n" + input_hint(context)
     sent = await context.bot.send_message(
         chat_id=dialog.chat_id, text=text, reply_markup=markup, parse_mode="HTML"
     )
@@ -422,6 +440,7 @@ def _step(handler: StepHandler) -> StepHandler:
             await _refresh_screen(context, dialog)
             return
         if is_trigger(message.text or message.caption):
+            # A report in the form's own dialog fills it in (e.g. after a bare photo).
             await start_from_message(update, context, dialog)
             return
         if photo is not None and dialog.step != "photos":
@@ -549,21 +568,34 @@ async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     await ask(update, context, dialog)
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    FLOW: {
-        name: _step(handler)
-        for name, handler in {
-            "station": step_station,
-            "type": step_type,
-            "title": step_title,
-            "when": step_when,
-            "place": step_place,
-            "participants": step_participants,
-            "campaign": step_campaign,
-            "photos": step_photos,
-            "confirm": step_confirm,
-        }.items()
-    },
+def _left(dialog: Dialog) -> str:
+    if dialog.data.get("mode") == "edit":
+        return N_("Left the changes; the activity stays as it was.")
+    return N_("Left the activity form; the activity was not saved.")
+
+
+FLOWS: dict[str, Flow] = {
+    FLOW: Flow.of(
+        {
+            name: _step(handler)
+            for name, handler in {
+                "station": step_station,
+                "type": step_type,
+                "title": step_title,
+                "when": step_when,
+                "place": step_place,
+                "participants": step_participants,
+                "campaign": step_campaign,
+                "photos": step_photos,
+                "confirm": step_confirm,
+            }.items()
+        },
+        _left,
+        # A report (or a photo captioned as one) leaves any other dialog; this form takes
+        # it as the answer to all its questions at once.
+        commands=("activity",),
+        starts_on=TRIGGER,
+    ),
 }
 
 

@@ -5,7 +5,6 @@ Dialog ``content_use``: [station] → pick → kind → place → audience, then
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -23,7 +22,15 @@ from bot.handlers.callbacks import (
     answer_invalid,
 )
 from bot.handlers.common import esc, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    goto,
+    input_hint,
+    start_dialog,
+)
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as activity_service
@@ -121,6 +128,7 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
             text = t(
                 "Nothing in the catalogue matches “{words}”. Send other words.", words=esc(words)
             )
+            text += "\n" + input_hint(context)
         elif not items:
             text = t("The catalogue is empty for now.")
         else:
@@ -128,7 +136,10 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
                 t("Which content did you use? Pick one, or send words to search.")
                 if not words
                 else t("Found for “{words}”:", words=esc(words))
+                + "\n"
+                + t("Pick one, or send other words to search.")
             )
+            text += "\n" + input_hint(context)
             markup = InlineKeyboardMarkup(
                 [[_button(_title(t, i)[:48], UseItem(i.id))] for i in items]
             )
@@ -141,10 +152,11 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         order = [suggested] + [k for k in service.USE_KINDS if k != suggested]
         markup = InlineKeyboardMarkup([[_button(t(KIND_LABELS[k]), UseKind(k))] for k in order])
     elif step == "place":
-        text = t("Where? For example: 社区活动室, 村委会公告栏.")
+        text = t("Where? For example: 社区活动室, 村委会公告栏.") + "\n" + input_hint(context)
         markup = InlineKeyboardMarkup([[_button(t("Skip"), UseSkip())]])
     else:
         text = t("About how many people saw it? A number such as 80 or 八十.")
+        text += "\n" + input_hint(context)
     await context.bot.send_message(
         chat_id=dialog.chat_id, text=text, reply_markup=markup, parse_mode="HTML"
     )
@@ -212,14 +224,18 @@ async def step_audience(update: Update, context: KepuContext, dialog: Dialog) ->
     )
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    FLOW: {
-        "station": step_buttons_only,
-        "pick": step_pick,
-        "kind": step_buttons_only,
-        "place": step_place,
-        "audience": step_audience,
-    },
+FLOWS: dict[str, Flow] = {
+    FLOW: Flow.of(
+        {
+            "station": step_buttons_only,
+            "pick": step_pick,
+            "kind": step_buttons_only,
+            "place": step_place,
+            "audience": step_audience,
+        },
+        N_("Left the content-use record; nothing was recorded."),
+        commands=("used",),
+    ),
 }
 
 

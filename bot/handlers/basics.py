@@ -22,7 +22,7 @@ from bot.core.text_fit import fit_text
 from bot.handlers.callbacks import LanguageChoice, answer_invalid
 from bot.handlers.commands import command, describe, visible_commands
 from bot.handlers.common import esc, reply, role_names, sync_command_menu
-from bot.handlers.dialog import end_dialog
+from bot.handlers.dialog import end_dialog, get_dialog, left_text
 from bot.handlers.feature import COMMAND_GROUP, FALLBACK_GROUP, Feature, assembly_of, in_group
 from bot.i18n import N_, SUPPORTED_LOCALES, get_translator
 from bot.runtime.context import KepuContext
@@ -36,7 +36,11 @@ COMMANDS = (
     command("start", N_("Start, or join a station with its invite link"), order=0),
     command("help", N_("What I can do for you"), order=1),
     command("language", N_("Change language"), order=90),
-    command("cancel", N_("Leave the current step without saving"), order=99),
+    command(
+        "cancel",
+        N_("Leave the current step (an application keeps its draft; any command leaves too)"),
+        order=99,
+    ),
 )
 
 
@@ -115,13 +119,18 @@ async def language_chosen(update: Update, context: KepuContext) -> None:
 
 
 async def cancel(update: Update, context: KepuContext) -> None:
-    """Leave any conversation; nothing half-entered is kept."""
-    had = await end_dialog(update, context)
+    """Leave any conversation, saying what leaving it did (an application keeps its draft)."""
+    # The leave handler (bot.handlers.dialog) has ended it already and kept it in the scope.
+    left = context.scope.left_dialog or await get_dialog(update, context)
+    if left is None:
+        await reply(update, context.t("Nothing to cancel."))
+        return
+    await end_dialog(update, context)
     await reply(
         update,
-        context.t("Cancelled. Nothing was saved.") if had else context.t("Nothing to cancel."),
+        left_text(context, assembly_of(context.application).flows, left),
         # A step may have shown a reply keyboard (e.g. "share my phone"): take it away.
-        reply_markup=ReplyKeyboardRemove() if had else None,
+        reply_markup=ReplyKeyboardRemove(),
     )
 
 

@@ -332,6 +332,11 @@ class ShareCancel(CallbackData, prefix="SHC"):
     """Drop the share report."""
 
 
+@dataclass(frozen=True)
+class ShareHowCounted(CallbackData, prefix="SHI"):
+    """The card's ⓘ button: how each way of sharing counts (a pop-up)."""
+
+
 TopBoardCode = Literal["s", "a"]  # this station, this area
 
 

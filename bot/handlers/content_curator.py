@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -35,7 +34,15 @@ from bot.handlers.callbacks import (
     answer_invalid,
 )
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    goto,
+    input_hint,
+    start_dialog,
+)
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import push as push_service
@@ -71,7 +78,9 @@ async def newcontent(update: Update, context: KepuContext) -> None:
         t(
             "New content (1/7). Send a picture for the card, or press "
             "“Skip”. /cancel stops without saving."
-        ),
+        )
+        + "\n"
+        + input_hint(context),
         reply_markup=_markup(
             [[InlineKeyboardButton(t("Skip"), callback_data=NewContentAction("skip").encode())]]
         ),
@@ -601,7 +610,9 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     "Send the new {field} for #{id}. /cancel keeps the old one.",
                     field=t(FIELD_NAMES.get(field, field)),
                     id=content_id,
-                ),
+                )
+                + "\n"
+                + input_hint(context),
             )
         elif button.action == "view":
             await query.answer()
@@ -727,18 +738,24 @@ async def step_edit_value(update: Update, context: KepuContext, dialog: Dialog) 
     )
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    "newcontent": {
-        "media": step_media,
-        "title": step_title,
-        "summary": step_summary,
-        "category": step_category,
-        "link": step_link,
-        "regions": step_regions,
-        "schedule": step_schedule,
-        "confirm": step_confirm,
-    },
-    "content_edit": {"value": step_edit_value},
+FLOWS: dict[str, Flow] = {
+    "newcontent": Flow.of(
+        {
+            "media": step_media,
+            "title": step_title,
+            "summary": step_summary,
+            "category": step_category,
+            "link": step_link,
+            "regions": step_regions,
+            "schedule": step_schedule,
+            "confirm": step_confirm,
+        },
+        N_("Left the new content form; nothing was saved."),
+        commands=("newcontent",),
+    ),
+    "content_edit": Flow.of(
+        {"value": step_edit_value}, N_("Left the edit; the item keeps its old value.")
+    ),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
@@ -19,7 +19,7 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, private_only, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, start_dialog
+from bot.handlers.dialog import Dialog, Flow, end_dialog, input_hint, start_dialog
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.findings import proposal_lines
 from bot.handlers.stations_common import actor_of, send_notices
@@ -307,11 +307,9 @@ async def on_button(update: Update, context: KepuContext) -> None:
             )
             await reply(
                 update,
-                context.t(
-                    "Why do you set this proposal aside? Send the "
-                    "reason; it is recorded.\n(/cancel to stop "
-                    "without deciding)"
-                ),
+                context.t("Why do you set this proposal aside? Send the reason; it is recorded.")
+                + "\n"
+                + input_hint(context),
             )
         else:
             await query.answer()
@@ -378,8 +376,10 @@ async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> N
     )
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    "evaluation_override": {"reason": step_reason},
+FLOWS: dict[str, Flow] = {
+    "evaluation_override": Flow.of(
+        {"reason": step_reason}, N_("Left without a decision; the proposal is unchanged.")
+    ),
 }
 
 

@@ -19,7 +19,7 @@ from telegram.ext import Application, BaseHandler
 from bot.config import Settings
 from bot.content.cards import ButtonProvider
 from bot.handlers.commands import CommandSpec
-from bot.handlers.dialog import StepHandler
+from bot.handlers.dialog import Flow
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.inbox import BatchHandler
 from bot.runtime.outbox import DelivererFactory, ObserverFactory
@@ -30,7 +30,8 @@ from bot.services.informants import ProfileStatsProvider
 
 # Handler groups run in this order; each may handle an update once.
 SCOPE_GROUP = -100  # load the sender's identity, roles and language into the update scope
-EARLY_GROUP = -1  # handlers that must win over a shared command (stations' /cancel)
+LEAVE_GROUP = -50  # a command or a flow-starting message leaves the pending dialog
+EARLY_GROUP = -1  # handlers that must win over a shared command
 COMMAND_GROUP = 0  # commands, button presses and other specific handlers
 DIALOG_GROUP = 10  # the active multi-step dialog, if any (stops further groups)
 FREEFORM_GROUP = 20  # free-form messages no dialog claimed (one-message forms)
@@ -55,7 +56,7 @@ class Feature:
 
     name: str
     handlers: tuple[Registration, ...] = ()
-    flows: Mapping[str, Mapping[str, StepHandler]] = field(default_factory=dict)
+    flows: Mapping[str, Flow] = field(default_factory=dict)
     commands: tuple[CommandSpec, ...] = ()
     jobs: tuple[JobSpec, ...] = ()
     services: tuple[ServiceStarter, ...] = ()
@@ -88,7 +89,7 @@ class Assembly:
 
     features: tuple[Feature, ...]
     handlers: tuple[Registration, ...]
-    flows: Mapping[str, Mapping[str, StepHandler]]
+    flows: Mapping[str, Flow]
     commands: tuple[CommandSpec, ...]
     jobs: Mapping[str, JobSpec]
     services: tuple[ServiceStarter, ...]

@@ -6,12 +6,12 @@ daily notice job that tells coordinators when new findings wait for them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import jobs
 from bot.core.error_text import error_text
@@ -23,8 +23,8 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.commands import command
 from bot.handlers.common import esc, is_unchanged, private_only, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, start_dialog
-from bot.handlers.feature import COMMAND_GROUP, EARLY_GROUP, Feature, in_group
+from bot.handlers.dialog import Dialog, Flow, end_dialog, input_hint, start_dialog
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.stations_common import actor_of
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
@@ -55,10 +55,7 @@ PROMPTS = {
         "finding no longer weighs on the station."
     ),
 }
-WAITING = N_(
-    "I am waiting for your reason as a text message. Any command (such as /cancel) "
-    "leaves without deciding."
-)
+LEFT = N_("Left the decision on the finding; nothing was decided.")
 
 
 def _prefixes(context: KepuContext) -> list[str] | None:
@@ -247,7 +244,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
         update, context, FLOW, "reason", finding_id=button.finding_id, status=status
     )
     t = context.t
-    await reply(update, t(PROMPTS[status], id=button.finding_id) + "\n" + t(WAITING))
+    await reply(update, t(PROMPTS[status], id=button.finding_id) + "\n" + input_hint(context))
 
 
 async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> None:
@@ -257,7 +254,10 @@ async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> N
     t = context.t
     if not reason:
         await reply(
-            update, t("Please send the reason as text; a decision needs one.") + "\n" + t(WAITING)
+            update,
+            t("Please send the reason as text; a decision needs one.")
+            + "\n"
+            + input_hint(context),
         )
         return
     try:
@@ -289,22 +289,11 @@ async def step_reason(update: Update, context: KepuContext, dialog: Dialog) -> N
     )
 
 
-async def leave_on_command(update: Update, context: KepuContext) -> None:
-    """Any command leaves a waiting reason prompt (the command itself then runs as usual)."""
-    dialog = await get_dialog(update, context)
-    if dialog is not None and dialog.flow == FLOW:
-        await end_dialog(update, context)
-
-
-FLOWS: dict[str, Mapping[str, StepHandler]] = {FLOW: {"reason": step_reason}}
+FLOWS = {FLOW: Flow.of({"reason": step_reason}, LEFT, commands=("findings",))}
 
 FEATURE = Feature(
     name="findings",
     handlers=(
-        *in_group(
-            EARLY_GROUP,
-            MessageHandler(filters.ChatType.PRIVATE & filters.COMMAND, leave_on_command),
-        ),
         *in_group(
             COMMAND_GROUP,
             # Findings name stations' problems and who decided: private chats only.

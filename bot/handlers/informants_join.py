@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 
 from telegram import (
     InlineKeyboardButton,
@@ -39,7 +39,15 @@ from bot.handlers.common import (
     role_names,
     sync_command_menu,
 )
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    goto,
+    input_hint,
+    start_dialog,
+)
 from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services import informants as informant_service
@@ -134,7 +142,9 @@ async def _ask_name(update: Update, context: KepuContext) -> None:
         context.t(
             "Step 1 of 3: please send your <b>real name</b> (2–30 Chinese or Latin letters). "
             "Your station uses it to recognise you."
-        ),
+        )
+        + "\n"
+        + input_hint(context),
     )
 
 
@@ -349,15 +359,20 @@ async def step_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     await reply(update, context.t("Please use the buttons above: confirm, or edit a detail."))
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    FLOW: {
-        "consent": step_consent,
-        "transfer": step_transfer,
-        "name": step_name,
-        "phone": step_phone,
-        "topics": step_topics,
-        "confirm": step_confirm,
-    },
+FLOWS: dict[str, Flow] = {
+    FLOW: Flow.of(
+        {
+            "consent": step_consent,
+            "transfer": step_transfer,
+            "name": step_name,
+            "phone": step_phone,
+            "topics": step_topics,
+            "confirm": step_confirm,
+        },
+        N_("Left joining the station; nothing was saved. Open the invite link again to join."),
+        # The invite link (/start j_…) starts joining afresh.
+        commands=("start",),
+    ),
 }
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 
-from bot.config import PrivacySettings
+from bot.config import Settings
 from bot.handlers.basics import LANGUAGE_NAMES
 from bot.handlers.callbacks import (
     SETTINGS,
@@ -24,7 +24,7 @@ from bot.handlers.callbacks import (
 from bot.handlers.common import button_rows, esc, reply, sync_command_menu
 from bot.handlers.feature import assembly_of
 from bot.handlers.informants_join import topic_names, topics_markup
-from bot.i18n import SUPPORTED_LOCALES, Translator, get_translator
+from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services import informants as informant_service
 from bot.services.informants import InformantError, Profile
@@ -260,36 +260,81 @@ async def on_settings_button(update: Update, context: KepuContext) -> None:
 # --- /mydata and /forget ---------------------------------------------------------------------
 
 
+# Sections of the /mydata file and message, by table: a readable name, the table in brackets.
+SECTION_NAMES = {
+    "person": N_("Profile"),
+    "informant": N_("Informant registration"),
+    "share_event": N_("Share records"),
+    "tracked_link": N_("Tracked links"),
+    "group_chat": N_("Groups"),
+    "role_grant": N_("Roles"),
+    "dialog_state": N_("Conversation in progress"),
+    "audit_log": N_("Audit log"),
+    "inbox_update": N_("Messages you sent the bot"),
+    "outbox_message": N_("Messages the bot sent you"),
+}
+
+
 def _count(document: dict[str, Any], *tables: str) -> int:
     rows: dict[str, list[Any]] = document["tables"]
     return sum(len(rows.get(name, [])) for name in tables)
 
 
+def local_time(t: Translator, value: dt.datetime, tz: dt.tzinfo) -> str:
+    """Return ``value`` as the reader writes it: 2026年11月30日 14:05 in the configured zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    local = value.astimezone(tz)
+    return f"{t.date(local.date())} {local:%H:%M}"
+
+
 def render_data_summary(
-    t: Translator, document: dict[str, Any], privacy: PrivacySettings, day: dt.date
+    t: Translator,
+    document: dict[str, Any],
+    overview: informant_service.DataOverview,
+    settings: Settings,
+    now: dt.datetime,
 ) -> str:
-    """Return the /mydata summary: what is held, why and for how long."""
-    lines = [t("📦 <b>Your data</b> (as of {date})", date=t.date(day)), ""]
+    """Return the /mydata message: what is held, grouped; why; for how long; how to erase."""
+    tz, privacy = settings.scheduler.tz, settings.privacy
+    lines = [t("📦 <b>Your data</b> (as of {date})", date=local_time(t, now, tz)), ""]
     lines.append(
         t(
-            "• <b>Account</b>: your Telegram id, name, username and language, to know you and "
-            "answer you. Kept until you send /forget."
+            "• <b>Profile</b>: your Telegram account (id, name, username) and language, to "
+            "know you and answer you. Kept until you send /forget."
         )
     )
     if _count(document, "informant"):
         lines.append(
             t(
-                "• <b>Registration</b>: real name, phone, topics, station and your consent, to "
-                "register you as an informant. Kept while you are one, or until /forget."
+                "• <b>Informant registration</b>: real name {name}, phone {phone}, your topics "
+                "and your consent ({consented}), to register you as an informant. Kept while "
+                "you are one, or until /forget.",
+                name=esc(overview.real_name or "—"),
+                phone=esc(overview.phone or "—"),
+                consented=local_time(t, overview.consent_at, tz) if overview.consent_at else "—",
             )
         )
-    shares = _count(document, "share_event", "tracked_link", "group_chat")
-    if shares:
+    if overview.station_name:
         lines.append(
             t(
-                "• <b>Shares</b> ({n} records: shares, tracked links, groups), to count your "
-                "station's reach. After /forget they stay only as anonymous totals.",
-                n=shares,
+                "• <b>Your station</b>: {station} (joined {joined}), so that your shares "
+                "count for it.",
+                station=esc(overview.station_name),
+                joined=local_time(t, overview.joined_at, tz) if overview.joined_at else "—",
+            )
+        )
+    shares = _count(document, "share_event")
+    if shares or _count(document, "tracked_link", "group_chat"):
+        lines.append(
+            t(
+                "• <b>Shares</b>: {shares} shares, {links} tracked links, {groups} groups; "
+                "{visits} link visits. They count your station's propagation volume; after "
+                "/forget they stay only as anonymous totals.",
+                shares=t.number(shares),
+                links=t.number(_count(document, "tracked_link")),
+                groups=t.number(_count(document, "group_chat")),
+                visits=t.number(overview.link_visits),
             )
         )
     lines.append(
@@ -306,9 +351,11 @@ def render_data_summary(
     if sent:
         lines.append(
             t(
-                "• <b>Messages the bot sent you</b> ({n}), as delivery records for the push "
-                "statistics. /forget removes you and the content from them.",
+                "• <b>Messages the bot sent you</b> ({n}), to deliver each once and in order. "
+                "Replies are deleted {days} days after sending; content cards stay as delivery "
+                "records for the push statistics until /forget.",
                 n=sent,
+                days=privacy.sent_message_days,
             )
         )
     if _count(document, "role_grant"):
@@ -321,8 +368,9 @@ def render_data_summary(
     if _count(document, "dialog_state"):
         lines.append(
             t(
-                "• <b>Conversation in progress</b>, to continue where you left off. Deleted "
-                "when it ends."
+                "• <b>Conversation in progress</b>, to continue where you left off. It ends "
+                "with any command or after {n} minutes without an answer.",
+                n=settings.conversations.timeout_minutes,
             )
         )
     lines.append(
@@ -332,33 +380,63 @@ def render_data_summary(
             n=_count(document, "audit_log"),
         )
     )
-    lines += ["", t("The attached JSON file holds all of it. To erase it, send /forget.")]
+    lines += [
+        "",
+        t(
+            "The attached JSON file holds all of it (times in {zone}, with the offset). To "
+            "erase it, send /forget.",
+            zone=str(tz),
+        ),
+    ]
     return "\n".join(lines)
 
 
+def readable_document(t: Translator, document: dict[str, Any]) -> dict[str, Any]:
+    """Return the export with readable keys: each table under its section name."""
+    sections = {
+        t("{section} ({table})", section=t(SECTION_NAMES[name]), table=name)
+        if name in SECTION_NAMES
+        else name: rows
+        for name, rows in document["tables"].items()
+    }
+    return {
+        t("About"): t(
+            "Everything kepubot stores about you. Times are local, with their offset from UTC."
+        ),
+        t("Generated at"): document["generated_at"],
+        t("Time zone"): document["timezone"],
+        "Telegram ID": document["telegram_id"],
+        t("Privacy notice version agreed"): document["consent_version"],
+        t("Data"): sections,
+    }
+
+
 async def mydata(update: Update, context: KepuContext) -> None:
-    """Send a summary of everything stored about the user, and all of it as a JSON file."""
+    """Send a readable summary of everything stored about the user, and all of it as JSON."""
     person = context.person
     message = update.effective_message
     if person is None or person.id is None or message is None:
         return
     settings = context.runtime.settings
+    now = context.runtime.now()
     document = await informant_service.export_data(
-        session=context.session,
-        person_id=person.id,
-        now=context.runtime.now(),
-        tz=settings.scheduler.tz,
+        session=context.session, person_id=person.id, now=now, tz=settings.scheduler.tz
     )
+    overview = await informant_service.data_overview(
+        session=context.session, person_id=person.id
+    )
+    t = context.t
+    readable = readable_document(t, document)
     data = await asyncio.to_thread(
-        lambda: json.dumps(document, ensure_ascii=False, indent=2, default=str).encode()
+        lambda: json.dumps(readable, ensure_ascii=False, indent=2, default=str).encode()
     )
     today = context.runtime.today()
-    await reply(update, render_data_summary(context.t, document, settings.privacy, today))
+    await reply(update, render_data_summary(t, document, overview, settings, now))
     await message.reply_document(
         InputFile(data, filename=f"kepubot-mydata-{today.isoformat()}.json"),
-        caption=context.t(
+        caption=t(
             "Everything I store about you, as of {date}. To erase it, send /forget.",
-            date=context.t.date(today),
+            date=local_time(t, now, settings.scheduler.tz),
         ),
     )
 

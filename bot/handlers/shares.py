@@ -30,6 +30,7 @@ from telegram import (
 )
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
+    CallbackQueryHandler,
     ChatMemberHandler,
     ChosenInlineResultHandler,
     InlineQueryHandler,
@@ -39,13 +40,13 @@ from telegram.ext import (
 
 from bot.content.cards import ButtonProvider, CardButtons, CardRecipient
 from bot.handlers import shares_external, shares_top
-from bot.handlers.callbacks import ShareElsewhere
+from bot.handlers.callbacks import ShareElsewhere, ShareHowCounted
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.handlers.links_web import install_link_routes
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.outbox import Delivery, SenderTools, Undeliverable
-from bot.services import share_stats
+from bot.services import share_stats, share_ways
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
 from storage import groups as group_store
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 SHARE_LABEL = N_("📤 Share")
 ELSEWHERE_LABEL = N_("✍️ I shared it elsewhere")
+HOW_COUNTED_LABEL = N_("ⓘ How shares count")
 READ_LABEL = N_("🔗 Read more")
 START_PAYLOAD = "share"
 INLINE_LIMIT = 20
@@ -81,9 +83,19 @@ def share_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton
         [
             InlineKeyboardButton(
                 t(ELSEWHERE_LABEL), callback_data=ShareElsewhere(content_id).encode()
-            )
+            ),
+            # Why the button earns less than a forward: told on tap, not in the card's text
+            # (the text travels with every forward, to people who are not informants).
+            InlineKeyboardButton(t(HOW_COUNTED_LABEL), callback_data=ShareHowCounted().encode()),
         ],
     ]
+
+
+async def on_how_counted(update: Update, context: KepuContext) -> None:
+    """The card's ⓘ button: say in a pop-up what each way of sharing earns, and why."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.t(share_ways.HOW_SHARES_COUNT_SHORT), show_alert=True)
 
 
 def card_provider(runtime: Runtime) -> ButtonProvider:
@@ -122,8 +134,14 @@ def _texts(item: ContentItem, locale: str) -> tuple[str, str]:
     return item.title, item.summary
 
 
-def inline_result(item: ContentItem, t: Translator, url: str, *, tracked: bool) -> Any:
-    """Return the inline result for an item whose message carries ``url``."""
+def inline_result(
+    item: ContentItem, t: Translator, url: str, *, tracked: bool, chat_type: str | None = None
+) -> Any:
+    """Return the inline result for an item whose message carries ``url``.
+
+    A tracked result's id carries the query's ``chat_type``, so the chosen result says
+    what kind of chat the share went to (Telegram never says which chat).
+    """
     assert item.id is not None
     title, summary = _texts(item, t.locale)
     head = f"<b>{html.escape(title)}</b>\n"
@@ -131,7 +149,7 @@ def inline_result(item: ContentItem, t: Translator, url: str, *, tracked: bool) 
     room = 1024 - len(head) - len(tail) - 10
     text = head + html.escape(_cut(summary, min(SUMMARY_CHARS, max(room, 0)))) + tail
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(t(READ_LABEL), url=url)]])
-    result_id = share_service.inline_result_id(item.id) if tracked else f"x{item.id}"
+    result_id = share_service.inline_result_id(item.id, chat_type) if tracked else f"x{item.id}"
     if item.media_file_id:
         if str(item.media_path or "").lower().endswith(VIDEO_SUFFIXES):
             return InlineQueryResultCachedVideo(
@@ -189,14 +207,21 @@ async def on_inline_query(update: Update, context: KepuContext) -> None:
             )
         else:
             url = item.url
-        results.append(inline_result(item, t, url, tracked=informant is not None))
+        results.append(
+            inline_result(
+                item, t, url, tracked=informant is not None, chat_type=query.chat_type
+            )
+        )
     button = None
     if informant is None:
         button = InlineQueryResultsButton(
             text=t("Join as an informant to count your shares"), start_parameter=START_PAYLOAD
         )
-    # Personal (links carry the informant) and short-lived (the catalogue changes).
-    await query.answer(results, cache_time=30, is_personal=True, button=button)
+    # Personal (links carry the informant) and short-lived (the catalogue changes). An
+    # informant's results carry the chat type in their ids: not cached, or a result answered
+    # for a private chat could be reused in a group.
+    cache_time = 0 if informant is not None else 30
+    await query.answer(results, cache_time=cache_time, is_personal=True, button=button)
 
 
 async def on_chosen_inline_result(update: Update, context: KepuContext) -> None:
@@ -221,6 +246,7 @@ async def on_chosen_inline_result(update: Update, context: KepuContext) -> None:
             channel=share_service.INLINE,
             target=chosen.inline_message_id or "",
             audience=0,
+            chat_type=share_service.chat_type_of_result(chosen.result_id),
             now=runtime.now(),
             today=runtime.today(),
         )
@@ -495,6 +521,7 @@ FEATURE = Feature(
         COMMAND_GROUP,
         InlineQueryHandler(on_inline_query),
         ChosenInlineResultHandler(on_chosen_inline_result),
+        CallbackQueryHandler(on_how_counted, pattern=ShareHowCounted.pattern),
         GroupMembershipHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
         MessageHandler(filters.ChatType.GROUPS & filters.FORWARDED, on_group_forward),
         *shares_external.handlers(),
@@ -507,6 +534,6 @@ FEATURE = Feature(
     start_payloads=(on_share_start,),
     # Inline shares arrive in floods and need no reply: record each batch in one go.
     batch_handlers={"chosen_inline_result": chosen_results_in_bulk},
-    profile_stats=(share_stats.profile_provider,),
+    profile_stats=(share_stats.profile_provider, share_ways.profile_provider),
     outbox_kinds={MEMBER_COUNT_KIND: MemberCountRefresh, PRIVACY_HINT_KIND: PrivacyHint},
 )

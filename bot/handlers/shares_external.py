@@ -8,7 +8,6 @@ Nothing is written before the audience is known.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
@@ -23,7 +22,14 @@ from bot.handlers.callbacks import (
     answer_invalid,
 )
 from bot.handlers.common import button_rows, reply
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    input_hint,
+    start_dialog,
+)
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import shares as share_service
@@ -131,7 +137,7 @@ async def on_platform(update: Update, context: KepuContext) -> None:
     await query.answer()
     await start_dialog(update, context, FLOW, "audience", content_id=content_id, platform=platform)
     await query.edit_message_text(
-        _audience_question(context.t, platform),
+        _audience_question(context.t, platform) + "\n" + input_hint(context),
         reply_markup=_audience_markup(context.t, content_id, platform),
     )
 
@@ -268,8 +274,11 @@ async def step_audience(update: Update, context: KepuContext, dialog: Dialog) ->
     await reply(update, text, link_preview_options=NO_PREVIEW)
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    FLOW: {"platform": step_platform, "audience": step_audience},
+FLOWS: dict[str, Flow] = {
+    FLOW: Flow.of(
+        {"platform": step_platform, "audience": step_audience},
+        N_("Left the share report; nothing was recorded."),
+    ),
 }
 
 

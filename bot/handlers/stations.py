@@ -7,17 +7,13 @@ management); ``stations_common`` holds what they share. This module declares the
 
 from __future__ import annotations
 
-from telegram.ext import CommandHandler
-
 from bot import jobs
-from bot.handlers import stations_apply, stations_common, stations_manage, stations_review
-from bot.handlers.feature import COMMAND_GROUP, EARLY_GROUP, Feature, in_group
+from bot.handlers import stations_apply, stations_manage, stations_review
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 
 FEATURE = Feature(
     name="stations",
     handlers=(
-        # Before the shared /cancel (command group), which would say nothing was saved.
-        *in_group(EARLY_GROUP, CommandHandler("cancel", stations_common.cancel_keeping_draft)),
         *in_group(
             COMMAND_GROUP,
             *stations_apply.handlers(),

@@ -6,7 +6,6 @@ so a restart or /cancel never loses them: /apply resumes where the applicant sto
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,7 +21,15 @@ from bot.handlers.callbacks import (
 )
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, lines, reply
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    goto,
+    input_hint,
+    start_dialog,
+)
 from bot.handlers.stations_common import error_text, send_notices
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
@@ -46,7 +53,12 @@ def _person_id(context: KepuContext) -> int:
 # --- prompts ------------------------------------------------------------------------------
 async def ask_name(update: Update, context: KepuContext) -> None:
     """Ask for the station's name."""
-    await reply(update, context.t("What is the station's name? (for example 西湖区文化站科普e站)"))
+    await reply(
+        update,
+        context.t("What is the station's name? (for example 西湖区文化站科普e站)")
+        + "\n"
+        + input_hint(context),
+    )
 
 
 async def ask_venue(update: Update, context: KepuContext) -> None:
@@ -63,7 +75,9 @@ async def ask_venue(update: Update, context: KepuContext) -> None:
 
 async def ask_address(update: Update, context: KepuContext) -> None:
     """Ask for the street address."""
-    await reply(update, context.t("Send the street address of the venue."))
+    await reply(
+        update, context.t("Send the street address of the venue.") + "\n" + input_hint(context)
+    )
 
 
 async def ask_region(
@@ -372,15 +386,25 @@ async def step_have(update: Update, context: KepuContext, dialog: Dialog) -> Non
     )
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    "apply": {
-        "name": step_name,
-        "venue": step_buttons_only,
-        "address": step_address,
-        "region": step_region,
-        "have": step_have,
-        "summary": step_buttons_only,
-    },
+def _left(dialog: Dialog) -> str:
+    if "station_id" in dialog.data:  # the draft exists: every answer is stored already
+        return N_("Paused. Your draft application is kept: send /apply any time to continue.")
+    return N_("Left the application; nothing was saved yet. Send /apply to start again.")
+
+
+FLOWS: dict[str, Flow] = {
+    "apply": Flow.of(
+        {
+            "name": step_name,
+            "venue": step_buttons_only,
+            "address": step_address,
+            "region": step_region,
+            "have": step_have,
+            "summary": step_buttons_only,
+        },
+        _left,
+        commands=("apply",),
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""What the stations handlers share: error texts, notices, actors and the draft /cancel."""
+"""What the stations handlers share: error texts, notices and actors."""
 
 from __future__ import annotations
 
@@ -9,21 +9,15 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop
 
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc, reply
-from bot.handlers.dialog import end_dialog, get_dialog
 from bot.i18n import Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services.review import Actor
 from bot.services.stations import STATE_NAMES, Notice, StationError, describe_missing
 
 log = logging.getLogger(__name__)
-
-# Flows whose answers are already stored as a draft: /cancel keeps them.
-DRAFT_FLOWS = ("apply",)
-
 
 def error_text(t: Translator, exc: StationError) -> str:
     """Return the localised sentence for a refusal."""
@@ -79,17 +73,3 @@ async def report_decision(
     await query.edit_message_reply_markup(None)
     await reply(update, text)
     await send_notices(context, notices)
-
-
-async def cancel_keeping_draft(update: Update, context: KepuContext) -> None:
-    """/cancel during an application: stop asking, but say the draft is kept."""
-    dialog = await get_dialog(update, context)
-    if dialog is None or dialog.flow not in DRAFT_FLOWS or "station_id" not in dialog.data:
-        return  # the ordinary /cancel answers
-    await end_dialog(update, context)
-    await reply(
-        update,
-        context.t("Paused. Your draft application is kept: send /apply any time to continue."),
-        reply_markup=None,
-    )
-    raise ApplicationHandlerStop

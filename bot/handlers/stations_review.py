@@ -7,7 +7,6 @@ rectify, revoke).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from typing import Any, Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
@@ -18,7 +17,15 @@ from bot.core.zh_dates import parse_date
 from bot.handlers.callbacks import ReviewButton, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.dialog import Dialog, StepHandler, end_dialog, get_dialog, goto, start_dialog
+from bot.handlers.dialog import (
+    Dialog,
+    Flow,
+    end_dialog,
+    get_dialog,
+    goto,
+    input_hint,
+    start_dialog,
+)
 from bot.handlers.findings import station_card_lines
 from bot.handlers.stations_common import (
     actor_of,
@@ -269,7 +276,9 @@ async def ask_date(update: Update, context: KepuContext) -> None:
         t(
             "On-site check record (1/4): on which day did you visit? Press a "
             "button or send a date such as 2026-11-20 or 11月20日."
-        ),
+        )
+        + "\n"
+        + input_hint(context),
         reply_markup=Markup(buttons),
     )
 
@@ -401,7 +410,7 @@ async def start_reason(update: Update, context: KepuContext, action: str, statio
     )
     await reply(
         update,
-        context.t(REASON_PROMPTS[action]) + "\n" + context.t("(/cancel to stop without deciding)"),
+        context.t(REASON_PROMPTS[action]) + "\n" + input_hint(context),
     )
 
 
@@ -513,14 +522,20 @@ async def decide(
     await send_notices(context, outcome.notices)
 
 
-FLOWS: dict[str, Mapping[str, StepHandler]] = {
-    "onsite": {
-        "date": step_date,
-        "inspector": step_inspector,
-        "note": step_note,
-        "proof": step_proof,
-    },
-    "station_reason": {"reason": step_reason, "deadline": step_deadline},
+FLOWS: dict[str, Flow] = {
+    "onsite": Flow.of(
+        {
+            "date": step_date,
+            "inspector": step_inspector,
+            "note": step_note,
+            "proof": step_proof,
+        },
+        N_("Left the on-site check record; the application is not approved yet."),
+    ),
+    "station_reason": Flow.of(
+        {"reason": step_reason, "deadline": step_deadline},
+        N_("Left without a decision; the station is unchanged."),
+    ),
 }
 
 

@@ -59,6 +59,9 @@ class UpdateScope:
     deferred: list[Any] = field(default_factory=list)
     # Set by /forget: this update's replies are deleted from the outbox once sent.
     erase_replies: bool = False
+    # The dialog a command or report of this update left (bot.handlers.dialog): /cancel
+    # reads it to say what leaving it did.
+    left_dialog: Any = None
     person: Person | None = None
     roles: list[RoleGrant] = field(default_factory=list)
     role_names: frozenset[str] = frozenset()

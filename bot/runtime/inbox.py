@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationHandlerStop
 from bot.runtime.context import Runtime, UpdateScope, current_scope
 from bot.runtime.logs import log_context
 from bot.runtime.outbox import WORKER_KEY
+from storage import dialogs as dialog_store
 from storage import inbox as inbox_store
 from storage import outbox as outbox_store
 
@@ -282,6 +283,10 @@ async def purge_inbox(runtime: Runtime) -> dict[str, int]:
             parked_before=now - privacy.parked_update_retention,
         )
         purged["replies"] = await outbox_store.purge_conversation(
+            session=session, before=now - dt.timedelta(days=privacy.sent_message_days)
+        )
+        # A dialog idle that long timed out long ago; its answers (a name, a phone) go too.
+        purged["dialogs"] = await dialog_store.purge_idle(
             session=session, before=now - dt.timedelta(days=privacy.sent_message_days)
         )
     if any(purged.values()):

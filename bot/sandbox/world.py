@@ -27,6 +27,16 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# InlineQuery.chat_type as the Bot API sends it (None: absent, e.g. from a secret chat).
+INLINE_CHAT_TYPES: tuple[str | None, ...] = (
+    "sender",
+    "private",
+    "group",
+    "supergroup",
+    "channel",
+    None,
+)
+
 class SimChat:
     """What any chat offers a test: the bot's messages and waiting for new ones."""
 
@@ -356,10 +366,21 @@ class SimUser(SimChat):
         query: str,
         *,
         offset: str = "",
-        chat_type: str = "sender",
+        chat_type: str | None = "sender",
+        chat: SimChat | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109
     ) -> list[dict[str, Any]]:
-        """Type "@bot query"; return the results of answerInlineQuery."""
+        """Type "@bot query" in a chat of ``chat_type``; return the results of answerInlineQuery.
+
+        As in the Bot API, ``chat_type`` is "sender" (the chat with the bot), "private",
+        "group", "supergroup" or "channel", and absent (None) from a secret chat. Typing in
+        ``chat`` (e.g. the chat picked after a switch_inline_query_chosen_chat button) gives
+        that chat's type.
+        """
+        if chat is not None:
+            chat_type = "sender" if chat.chat is self.chat else chat.chat.type
+        if chat_type not in INLINE_CHAT_TYPES:
+            raise ValueError(f"chat_type must be one of {INLINE_CHAT_TYPES}, not {chat_type!r}")
         world = self.sb.world
         query_id = str(5000000000000 + world.next_id())
         world.inline_answers[query_id] = {}
@@ -368,8 +389,9 @@ class SimUser(SimChat):
             "from": dict(self.user),
             "query": query,
             "offset": offset,
-            "chat_type": chat_type,
         }
+        if chat_type is not None:
+            payload["chat_type"] = chat_type
         self.last_inline_update = await world.push_update("inline_query", payload)
         answer: dict[str, Any] = await world.wait_for(
             lambda: world.inline_answers.get(query_id), timeout

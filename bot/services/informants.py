@@ -18,6 +18,7 @@ from bot.services.access import audit_refusal, can_admin_station
 from storage import audit
 from storage import dialogs as dialog_store
 from storage import inbox as inbox_store
+from storage import links as links_store
 from storage import informants as informant_store
 from storage import outbox as outbox_store
 from storage import people as people_store
@@ -375,6 +376,37 @@ async def export_data(
         "consent_version": informant.consent_version if informant else None,
         "tables": _jsonable(tables, tz),
     }
+
+
+@dataclass(frozen=True)
+class DataOverview:
+    """What /mydata says in words: the registration, the station and the share figures."""
+
+    real_name: str | None = None
+    phone: str | None = None
+    station_name: str | None = None
+    joined_at: dt.datetime | None = None
+    consent_at: dt.datetime | None = None
+    link_visits: int = 0
+
+
+async def data_overview(*, session: AsyncSession, person_id: int) -> DataOverview:
+    """Return the person's registration, station and verified visits to their links."""
+    informant = await informant_store.get_by_person(session=session, person_id=person_id)
+    if informant is None or informant.id is None:
+        return DataOverview()
+    station = await session.get(Station, informant.station_id)
+    visits = await links_store.visits_by_informant(
+        session=session, start=dt.date.min, end=dt.date.max, informant_ids=[informant.id]
+    )
+    return DataOverview(
+        real_name=informant.real_name,
+        phone=informant.phone,
+        station_name=station.name if station is not None else None,
+        joined_at=informant.joined_at,
+        consent_at=informant.consent_at,
+        link_visits=visits.get(informant.id, 0),
+    )
 
 
 @dataclass(frozen=True)

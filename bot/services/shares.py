@@ -41,7 +41,18 @@ PLATFORMS: tuple[str, ...] = (
 AUDIENCE_CHOICES: tuple[int, ...] = (50, 100, 200, 500)
 MAX_AUDIENCE_INPUT = 1_000_000  # beyond this a typed number is a typo, not a big group
 INLINE_RESULT_PREFIX = "c"
-_INLINE_ID_RE = re.compile(r"^\s*c(\d{1,12})\s*$")
+_INLINE_ID_RE = re.compile(r"^\s*c(\d{1,12})(?:\.([a-z]))?\s*$")
+# The inline query's chat_type travels in the result id (c<id>.<letter>): chosen_inline_result
+# names the result but not the chat, and the id comes back exactly as the bot gave it.
+CHAT_TYPE_CODES: dict[str, str] = {
+    "sender": "s",
+    "private": "p",
+    "group": "g",
+    "supergroup": "u",
+    "channel": "h",
+}
+_CHAT_TYPE_OF_CODE = {code: name for name, code in CHAT_TYPE_CODES.items()}
+GROUP_CHAT_TYPES = frozenset({"group", "supergroup"})
 _CODE_IN_TEXT = re.compile(r"/s/([A-Za-z0-9]{6,16})\b")
 _TAG_RE = re.compile(r"<[^>]+>")
 
@@ -110,6 +121,7 @@ async def record_share(
     channel: str,
     target: str = "",
     audience: int = 0,
+    chat_type: str | None = None,
     now: dt.datetime,
     today: dt.date,
 ) -> ShareOutcome:
@@ -142,6 +154,7 @@ async def record_share(
             "target": target[:128],
             "audience": stored_audience,
             "audience_reported": audience if reported else None,
+            "chat_type": chat_type if channel == INLINE else None,
             "flagged": capped,
             "day": today,
             "dedupe_key": dedupe_key(informant.informant_id, content_id, channel, target, today),
@@ -192,15 +205,22 @@ async def tracked_url(
 # --- inline mode ---------------------------------------------------------------------------
 
 
-def inline_result_id(content_id: int) -> str:
-    """Return the inline result id for an item (``c<id>``)."""
-    return f"{INLINE_RESULT_PREFIX}{content_id}"
+def inline_result_id(content_id: int, chat_type: str | None = None) -> str:
+    """Return the inline result id for an item: ``c<id>``, ``c<id>.g`` with a chat type."""
+    code = CHAT_TYPE_CODES.get(chat_type or "")
+    return f"{INLINE_RESULT_PREFIX}{content_id}" + (f".{code}" if code else "")
 
 
 def content_of_result(result_id: str) -> int | None:
-    """Return the item id an inline result id encodes."""
+    """Return the item id an inline result id (or the card's inline query) encodes."""
     match = _INLINE_ID_RE.match(result_id or "")
     return int(match.group(1)) if match else None
+
+
+def chat_type_of_result(result_id: str) -> str | None:
+    """Return the chat type an inline result id carries (None when Telegram gave none)."""
+    match = _INLINE_ID_RE.match(result_id or "")
+    return _CHAT_TYPE_OF_CODE.get(match.group(2) or "") if match else None
 
 
 def visible(item: ContentItem, now: dt.datetime) -> bool:
@@ -339,6 +359,7 @@ async def record_inline_shares(
             "target": target[:128],
             "audience": 0,
             "audience_reported": None,
+            "chat_type": chat_type_of_result(choice.result_id),
             "flagged": False,
             "day": today,
             "dedupe_key": key,

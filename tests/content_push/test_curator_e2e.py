@@ -268,7 +268,7 @@ async def test_cancel_saves_nothing_at_any_step(bot_env) -> None:
     ask_when = await walk_to_schedule(bot, curator)
     confirm = await tap(bot, curator, ask_when, "立即推送")
     cancelled = await answer(bot, curator, "/cancel")
-    assert text_of(cancelled) == "已取消，未保存任何内容。"
+    assert text_of(cancelled) == "已退出新增内容，没有保存。"
     assert await all_items(bot) == []
     assert await count(bot, DialogState) == 0 and await count(bot, Push) == 0
     # The old Save button no longer works.
@@ -296,7 +296,7 @@ async def test_cancel_saves_nothing_at_any_step(bot_env) -> None:
     cats = await answer(bot, curator, "摘要")
     assert "4/7" in text_of(cats)
     cancelled = await answer(bot, curator, "/cancel")
-    assert text_of(cancelled) == "已取消，未保存任何内容。"
+    assert text_of(cancelled) == "已退出新增内容，没有保存。"
     assert await all_items(bot) == [] and await count(bot, DialogState) == 0
     # Free text after /cancel is not taken as a link.
     await curator.send("https://kepu.test/x")
@@ -398,7 +398,8 @@ async def test_catalog_edits_and_retires_audited(bot_env, clock: FixedClock) -> 
     ]
 
     prompt = await tap(bot, curator, listing, "✏️ 标题")
-    assert text_of(prompt) == f"请发送 #{item.id} 的新标题。发送 /cancel 保留原来的。"
+    assert text_of(prompt).startswith(f"请发送 #{item.id} 的新标题。发送 /cancel 保留原来的。")
+    assert "60分钟内未回复" in text_of(prompt)
     too_long = await answer(bot, curator, "题" * 81)
     assert "最多 80 个" in text_of(too_long)
     saved = await answer(bot, curator, "识别中风<新版>")
@@ -416,7 +417,7 @@ async def test_catalog_edits_and_retires_audited(bot_env, clock: FixedClock) -> 
     # /cancel during an edit keeps the old value.
     await tap(bot, curator, listing, "✏️ 标题")
     cancelled = await answer(bot, curator, "/cancel")
-    assert text_of(cancelled) == "已取消，未保存任何内容。"
+    assert text_of(cancelled) == "已退出修改，该内容保持原值。"
 
     item = await get_item(bot, ids[0])
     assert (item.title, item.summary, item.url) == (

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot.app import FEATURES
-from bot.handlers.dialog import Dialog
+from bot.handlers.dialog import Dialog, Flow
 from bot.handlers.feature import Feature
 from bot.runtime.context import KepuContext
 from bot.sandbox import Sandbox
@@ -22,7 +22,13 @@ async def explode(update: Update, context: KepuContext, dialog: Dialog) -> None:
 
 
 # A feature of the test alone: the real features plus one flow.
-TEST_FEATURES = (*FEATURES, Feature(name="broken_test", flows={"broken_test": {"x": explode}}))
+TEST_FEATURES = (
+    *FEATURES,
+    Feature(
+        name="broken_test",
+        flows={"broken_test": Flow.of({"x": explode}, "Cancelled. Nothing was saved.")},
+    ),
+)
 
 
 async def test_poison_update_is_reported(

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.app import FEATURES
 from bot.handlers import dialog as dialog_module
-from bot.handlers.dialog import Dialog, goto
+from bot.handlers.dialog import Dialog, Flow, goto
 from bot.handlers.feature import Feature
 from bot.runtime.context import KepuContext
 from bot.sandbox import Sandbox
@@ -32,7 +32,14 @@ async def finish(update: Update, context: KepuContext, dialog: Dialog) -> None:
 # A feature of the test alone: the real features plus one flow.
 TEST_FEATURES = (
     *FEATURES,
-    Feature(name="restart_test", flows={"restart_test": {"name": ask_city, "city": finish}}),
+    Feature(
+        name="restart_test",
+        flows={
+            "restart_test": Flow.of(
+                {"name": ask_city, "city": finish}, "Cancelled. Nothing was saved."
+            )
+        },
+    ),
 )
 
 

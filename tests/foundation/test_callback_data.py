@@ -62,6 +62,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (cb.SharePlatform(7, "qq_group"), "SHP:7:qq_group"),
     (cb.ShareAudience(7, "wechat_group", 200), "SHA:7:wechat_group:200"),
     (cb.ShareCancel(), "SHC"),
+    (cb.ShareHowCounted(), "SHI"),
     (cb.TopBoard("a", "week"), "TOP:a:week"),
     (cb.ActivityAction("done"), "ACT:done"),
     (cb.ActivityStation(3), "ACT:st:3"),

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError
 from bot.runtime.context import Runtime
 from bot.runtime.inbox import purge_inbox
+from storage import dialogs as dialog_store
 from storage import inbox as inbox_store
 from storage import outbox as outbox_store
 from storage.db import session_factory
@@ -66,9 +67,33 @@ async def test_retention_of_processed_and_parked_updates(db_url: str, engine: As
     await _store(runtime, _message(3), "parked", 11 * days)  # past 10 days: purged
     await _store(runtime, _message(4), "parked", 9 * days)  # kept
     await _store(runtime, _message(5), "pending", 40 * days)  # never purged: still to do
-    assert await purge_inbox(runtime) == {"done": 1, "parked": 1, "replies": 0}
+    assert await purge_inbox(runtime) == {"done": 1, "parked": 1, "replies": 0, "dialogs": 0}
     assert await _ids(runtime) == {2, 4, 5}
-    assert await purge_inbox(runtime) == {"done": 0, "parked": 0, "replies": 0}
+    assert await purge_inbox(runtime) == {"done": 0, "parked": 0, "replies": 0, "dialogs": 0}
+
+
+async def test_idle_dialogs_are_deleted_with_the_replies_retention(
+    db_url: str, engine: AsyncEngine
+) -> None:
+    settings = make_settings(db_url, privacy={"sent_message_days": 2})
+    runtime = Runtime(
+        settings=settings, engine=engine, sessions=session_factory(engine), clock=FixedClock()
+    )
+    async with runtime.sessions() as session, session.begin():
+        for user_id, age in ((1, dt.timedelta(days=3)), (2, dt.timedelta(hours=1))):
+            await dialog_store.set_dialog(
+                session=session,
+                chat_id=user_id,
+                user_id=user_id,
+                flow="join",
+                step="phone",
+                data={"name": "张三"},
+                now=FIXED_NOW - age,
+            )
+    assert (await purge_inbox(runtime))["dialogs"] == 1
+    async with runtime.sessions() as session:
+        assert await dialog_store.get_dialog(session=session, chat_id=1, user_id=1) is None
+        assert await dialog_store.get_dialog(session=session, chat_id=2, user_id=2) is not None
 
 
 async def test_sent_replies_are_deleted_after_their_retention(

@@ -113,7 +113,7 @@ async def test_cancel_mid_join_saves_nothing(bot_env: RunningBot) -> None:
     await user.send("Dan Brown")
     await bot_env.settle()
     await user.command("cancel")
-    assert "Nothing was saved" in ((await last(user, bot_env)).text or "")
+    assert "nothing was saved" in ((await last(user, bot_env)).text or "")
     assert await informant_of(bot_env, user) is None
     assert (await _invite(bot_env, payload)).uses == 0
 

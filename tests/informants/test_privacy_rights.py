@@ -83,10 +83,17 @@ async def test_mydata_summary_in_chinese_and_file_with_raw_updates_and_outbox(
     text = re.sub(r"</?b>", "", summary.text or "")
     assert "我保存的关于您的数据" in text and "真实姓名" in text
     assert "您发给机器人的消息" in text and "处理后 7 天删除" in text and "30 天后删除" in text
-    assert "分享记录" in text
+    assert "分享记录" in text and "分享 1 次" in text and "链接访问 0 次" in text
+    assert "所在e站" in text and "加入）" in text
+    # Local times the way people write them, in the configured zone.
+    assert re.search(r"截至 ?\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", text), text
+    assert "发送 7 天后删除" in text and "/forget" in text
     assert document.filename and document.filename.endswith(".json")
     data = json.loads(document.document_bytes() or b"{}")
-    tables = data["tables"]
+    # Readable keys: each table under its section name, the table in brackets.
+    assert {"说明", "生成时间", "时区", "数据"} <= set(data)
+    assert "个人资料（person）" in data["数据"] and "分享记录（share_event）" in data["数据"]
+    tables = {key.split("（")[-1].rstrip("）"): rows for key, rows in data["数据"].items()}
     updates = tables["inbox_update"]
     assert all(row["user_id"] == TELEGRAM_ID for row in updates)
     kinds = {key for row in updates for key in row["payload"] if key != "update_id"}
@@ -104,7 +111,7 @@ async def test_mydata_summary_in_chinese_and_file_with_raw_updates_and_outbox(
     assert any(row["payload"]["method"] == "answerCallbackQuery" for row in replies)
     assert tables["share_event"][0]["channel"] == "wechat_group"
     # Times in the configured zone (Asia/Shanghai), with the offset.
-    assert data["generated_at"].endswith("+08:00")
+    assert data["生成时间"].endswith("+08:00") and data["时区"] == "Asia/Shanghai"
     assert tables["person"][0]["created_at"].endswith("+08:00")
     assert updates[0]["received_at"].endswith("+08:00")
 

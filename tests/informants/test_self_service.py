@@ -102,8 +102,9 @@ async def test_mydata_sends_everything_as_json(bot_env: RunningBot) -> None:
     doc = await last(user, bot_env)
     assert doc.filename and doc.filename.endswith(".json")
     data = json.loads(doc.document_bytes() or b"{}")
-    tables = data["tables"]
-    assert data["telegram_id"] == user.id
+    assert "Profile (person)" in data["Data"]
+    tables = {key.split(" (")[-1].rstrip(")"): rows for key, rows in data["Data"].items()}
+    assert data["Telegram ID"] == user.id
     assert tables["person"][0]["telegram_id"] == user.id
     assert tables["informant"][0]["real_name"] == "Olga Wu"
     assert tables["informant"][0]["phone"] == "+8613800000001"

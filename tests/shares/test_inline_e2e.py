@@ -18,7 +18,7 @@ async def test_inline_query_by_id_carries_tracked_link_and_records_share(
     world = await setup_world(bot_env, [alice])
     cid = world.content_ids[0]
     results = await alice.inline_query(f"c{cid}")
-    assert [r["id"] for r in results] == [f"c{cid}"]
+    assert [r["id"] for r in results] == [f"c{cid}.s"]  # the chat type rides along
     text = results[0]["input_message_content"]["message_text"]
     assert "http://kepu.test/s/" in text
     assert results[0]["reply_markup"]["inline_keyboard"][0][0]["url"].startswith(
@@ -59,7 +59,7 @@ async def test_search_words_and_non_informant(bot_env: RunningBot) -> None:
     stranger = sb.user("路人", started=True)
     world = await setup_world(bot_env, [alice], items=3)
     results = await alice.inline_query("电信诈骗2")
-    assert [r["id"] for r in results] == [f"c{world.content_ids[1]}"]
+    assert [r["id"] for r in results] == [f"c{world.content_ids[1]}.s"]
     anon = await stranger.inline_query("电信诈骗")
     assert len(anon) == 3 and all(r["id"].startswith("x") for r in anon)
     assert all("kepuchina.cn" in r["input_message_content"]["message_text"] for r in anon)
