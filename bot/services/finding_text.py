@@ -77,6 +77,11 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
             parts.append(t("The title or place mentions: {words}.", words="、".join(d["words"])))
         parts.append(t("Stations may not host purely commercial activities (article 12)."))
         return "".join(parts) if t.locale.startswith("zh") else " ".join(parts)
+    if kind == "unverified_reach" and not d.get("shares"):
+        return t(
+            "Reported audiences add up to {reach}, but the tracked links got no verified visit.",
+            reach=t.number(int(d.get("reported_reach", 0))),
+        )
     if kind == "unverified_reach":
         return t(
             "Informants reported audiences of {reach} in {shares} shares, but their tracked "
@@ -91,6 +96,11 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
         return t(
             "The station is counted but had no share, activity or content use in {days} days.",
             days=d.get("inactive_days", 0),
+        )
+    if kind == "application_burst" and "window_hours" not in d:
+        return t(
+            "{n} applications were submitted in this county within a short time.",
+            n=d.get("count", 0),
         )
     if kind == "application_burst":
         return t(

@@ -6,7 +6,8 @@ and the year 2026 evaluated in full:
 
     A1 100.00 commend   A2 59.88   A3 12.52 rectify (inactive)   A5 1.03 (new)
     A4 0.00 eliminate (last, inactive)
-    B1 100.00 commend   B3 30.00   B2 11.82 revoke (reused photo, confirmed)
+    B1 100.00 commend   B3 30.00   B2 1.82 revoke (reused photo, confirmed: its activity
+    does not count)
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ EXPECTED_SCORES = {
     "A4": 0.0,
     "A5": 1.03,
     "B1": 100.0,
-    "B2": 11.82,
+    "B2": 1.82,
     "B3": 30.0,
 }
 EXPECTED_PROPOSALS = {
@@ -204,12 +205,13 @@ async def build(session: AsyncSession, *, telegram_base: int = 9000) -> World:
 
     for i in range(4):
         await activity("A1", dt.date(2026, 12, 1 + i))
-    # An activity with a confirmed finding does not count (an open one would).
-    confirmed = await activity("A1", dt.date(2026, 12, 20), flagged=True)
+    # An activity with a confirmed finding does not count (an open one would).  It is A5's,
+    # not a commended station's: a confirmed finding also keeps a station from being commended.
+    confirmed = await activity("A5", dt.date(2026, 12, 20), flagged=True)
     finding = await make_flag(
         session,
         kind="participants_high",
-        station_id=world.stations["A1"],
+        station_id=world.stations["A5"],
         subject_type="activity",
         subject_id=confirmed.id,
         created_at=now,

@@ -37,7 +37,7 @@ async def test_scene_dismisses_a_finding_and_the_commendation_follows(
     assert "诚信检查对翠苑社区科普e站提出一条疑点" in text
     assert "暂缓（待核查）：翠苑社区科普e站有 1 条疑点待核查" in text
     assert "❎ 已排除翠苑社区科普e站的疑点" in text
-    assert "✅ 已确认：翠苑社区科普e站 — 表彰" in text
+    assert "✅ 已确认：翠苑社区科普e站 — 表扬" in text
     async with bot_env.runtime.sessions() as s:
         flag = (await s.execute(select(IntegrityFlag))).scalar_one()
         assert flag.status == "dismissed" and flag.decision_reason
