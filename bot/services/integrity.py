@@ -94,9 +94,11 @@ async def integrity_report(
     prefixes = prefixes_of(region_code)
     report = IntegrityReport(region_code, start, end)
     quiet_since = end - dt.timedelta(days=params.inactive_days - 1)
+    # The report window's figures (storage.figures): the same last active day as the
+    # evaluation's 得分与排名 for the same end day.
     recent = await store.station_figures(
         session=session,
-        start=quiet_since,
+        start=start,
         end=end,
         volume=volume_over(propagation),
         prefixes=prefixes,
@@ -110,7 +112,7 @@ async def integrity_report(
         if informants.get(f.station_id, 0) == 0:
             reasons.append("no_informants")
         seasoned = recognised is None or recognised <= quiet_since
-        if seasoned and f.last_active_on is None:
+        if seasoned and (f.last_active_on is None or f.last_active_on < quiet_since):
             reasons.append("inactive")
         if reasons:
             report.paper.append(
