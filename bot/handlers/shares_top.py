@@ -3,7 +3,6 @@ recognised stations, this week or this month; buttons switch board and period.""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any
 
@@ -74,8 +73,8 @@ async def _area_name(context: KepuContext, scope: Scope) -> str:
 
 
 def _period_text(t: Translator, board: Board) -> str:
-    last = board.end.toordinal() - 1
-    span = f"{t.date(board.start, 'short')} – {t.date(dt.date.fromordinal(last), 'short')}"
+    window = board.window
+    span = t.span(window.start, window.end)
     return (
         t("this week ({span})", span=span)
         if board.period == "week"
