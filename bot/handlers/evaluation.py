@@ -29,6 +29,7 @@ from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
+from bot.services.figures import window_text
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
@@ -85,6 +86,10 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
             name=esc(station.name),
         ),
         t("Why: {why}", why=esc(decisions.why_text(proposal, params, t))),
+        t(
+            "Counted over {window}",
+            window=window_text(t, evaluation_service.proposal_window(proposal)),
+        ),
         t(
             "Score {score}, place {rank} of {count} in the city",
             score=format(float(detail.get("score", 0)), ".2f"),
@@ -200,11 +205,16 @@ async def list_kind(update: Update, context: KepuContext, kind: str, year: int) 
 async def outstanding(update: Update, context: KepuContext, year: int) -> None:
     """List the outstanding informants of each region the coordinator holds (real names)."""
     t = context.t
-    lines = [t("<b>Outstanding informants {year}</b>", year=year)]
+    lines = []
     for code in _regions(context):
         run = await evaluation_service.run_for(
             session=context.session, year=year, region_code=code
         )
+        if not lines:
+            window = evaluation_service.run_window(run, year)
+            lines.append(
+                t("<b>Outstanding informants</b> — {window}", window=window_text(t, window))
+            )
         rows = (
             await store.outstanding_in(session=context.session, run_id=run.id, region_code=code)
             if run and run.id
@@ -380,10 +390,9 @@ async def integrity(update: Update, context: KepuContext) -> None:
         )
         lines = [
             t(
-                "<b>Integrity report {code}</b> ({start} – {end})",
+                "<b>Integrity report {code}</b> — {window}",
                 code=code or "—",
-                start=t.date(report.start),
-                end=t.date(report.end),
+                window=window_text(t, report.window),
             )
         ]
         if report.empty:

@@ -33,7 +33,7 @@ from bot.services.access import level_of, region_contains, region_prefix
 from storage import evaluation as store
 from storage import roles
 from storage.evaluation import StationFigures
-from storage.figures import top_percent
+from storage.figures import Window, top_percent
 from storage.models import EvaluationProposal, EvaluationRun
 
 KINDS: tuple[str, ...] = EvaluationProposal.KINDS
@@ -432,7 +432,12 @@ async def run_evaluation(
                 "station_id": p.station_id,
                 "kind": p.kind,
                 "reason_code": p.reason_code,
-                "detail": p.detail,
+                # the window the figures were counted over, for the card (docs/figures.md)
+                "detail": {
+                    **p.detail,
+                    "window_start": start.isoformat(),
+                    "window_end": end.isoformat(),
+                },
                 "status": "proposed",
                 "created_at": now,
             }
@@ -487,6 +492,28 @@ async def _outstanding(
                 }
             )
     return rows
+
+
+def run_window(run: EvaluationRun | None, year: int) -> Window:
+    """Return the window a run counted (its stored start and end; else the whole year)."""
+    params = (run.params or {}) if run is not None else {}
+    start, end = params.get("start"), params.get("end")
+    return Window(
+        dt.date.fromisoformat(start) if start else dt.date(year, 1, 1),
+        dt.date.fromisoformat(end) if end else dt.date(year, 12, 31),
+        "year",
+    )
+
+
+def proposal_window(proposal: EvaluationProposal) -> Window:
+    """Return the window a proposal's figures were counted over (stored in its detail)."""
+    detail = proposal.detail or {}
+    start, end = detail.get("window_start"), detail.get("window_end")
+    return Window(
+        dt.date.fromisoformat(start) if start else dt.date(proposal.year, 1, 1),
+        dt.date.fromisoformat(end) if end else dt.date(proposal.year, 12, 31),
+        "year",
+    )
 
 
 async def run_for(*, session: AsyncSession, year: int, region_code: str) -> EvaluationRun | None:

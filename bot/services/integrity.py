@@ -21,6 +21,7 @@ from bot.config import EvaluationSettings, PropagationSettings
 from bot.core.propagation import volume_over
 from bot.services.evaluation import local_date, prefixes_of
 from storage import evaluation as store
+from storage.figures import Window
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,13 @@ class IntegrityReport:
     bursts: list[FlagItem] = field(default_factory=list)
     reused: list[FlagItem] = field(default_factory=list)
     unverified: list[UnverifiedReach] = field(default_factory=list)
+
+    @property
+    def window(self) -> Window:
+        """Return the report's window (a year, or the part of it so far)."""
+        if self.start.month == 1 and self.start.day == 1 and self.end.year == self.start.year:
+            return Window(self.start, self.end, "year")
+        return Window(self.start, self.end)
 
     @property
     def empty(self) -> bool:
