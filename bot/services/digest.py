@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.services.access import level_of, region_prefix
 from bot.services.tally import TallyError, shift_week, week_bounds
 from storage import tally as tally_store
+from storage.figures import Window
 from storage.models import WeeklyRegionTally, WeeklyStationTally
 from storage.tally import FIGURES
 
@@ -113,6 +114,11 @@ class DigestData:
     pending: dict[str, int]
     flags: list[FlagLine]
     children: list[ChildLine] = field(default_factory=list)
+
+    @property
+    def window(self) -> Window:
+        """Return the week's window (docs/figures.md), for the text and the sheets."""
+        return Window(self.start, self.end, "week")
 
     @property
     def top(self) -> list[StationLine]:

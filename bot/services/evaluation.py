@@ -113,6 +113,11 @@ class RunResult:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → n
     outstanding: int = 0
 
+    @property
+    def window(self) -> Window:
+        """Return the window the run counted (docs/figures.md)."""
+        return Window(self.start, self.end, "year")
+
     def summary(self) -> dict[str, Any]:
         """Return a small JSON-friendly summary."""
         return {
