@@ -8,11 +8,11 @@ numbers as the tally, /me, /top and the integrity report.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, literal_column, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -20,8 +20,6 @@ from storage import figures
 from storage.db import rowcount
 from storage.figures import COUNTED_STATES, StationFigures, VolumeSql, Window, region_filter
 from storage.models import (
-    Activity,
-    ContentUse,
     EvaluationProposal,
     EvaluationRun,
     EvaluationScore,

@@ -93,7 +93,8 @@ class Window:
     def month_of(cls, day: dt.date) -> Window:
         """Return the calendar month containing ``day``."""
         start = day.replace(day=1)
-        return cls(start, (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1), "month")
+        following = (start + dt.timedelta(days=32)).replace(day=1)
+        return cls(start, following - dt.timedelta(days=1), "month")
 
     @classmethod
     def year(cls, year: int) -> Window:
@@ -110,7 +111,8 @@ class Window:
         if self.kind == "week":
             return (self.end - self.start).days == 6
         if self.kind == "year":
-            return (self.start.month, self.start.day, self.end.month, self.end.day) == (1, 1, 12, 31)
+            first, last = (self.start.month, self.start.day), (self.end.month, self.end.day)
+            return (first, last) == ((1, 1), (12, 31))
         if self.kind == "month":
             return self.start.day == 1 and (self.end + dt.timedelta(days=1)).day == 1
         return True

@@ -11,7 +11,19 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Date, String, and_, bindparam, case, delete, func, insert, literal, select, text
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import TextClause
@@ -82,8 +94,10 @@ def _station_insert(
     ).subquery("fig")
     code = fig.c.region_code
     county = case((func.substr(code, 5, 2) != "00", code))
-    city = case((func.substr(code, 3, 4) != "0000", func.substr(code, 1, 4, type_=String()) + "00"))
-    province = case((code.is_not(None), func.substr(code, 1, 2, type_=String()) + "0000"))
+    head4 = func.substr(code, 1, 4, type_=String())
+    head2 = func.substr(code, 1, 2, type_=String())
+    city = case((func.substr(code, 3, 4) != "0000", head4 + "00"))
+    province = case((code.is_not(None), head2 + "0000"))
     values = {
         "station_id": fig.c.station_id,
         "week": literal(bounds.week),

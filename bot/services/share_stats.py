@@ -98,15 +98,12 @@ def rank_rows(
     An entry may carry its volume (from ``storage.figures``); otherwise it is computed
     with the same formula.
     """
-    scored = [
-        (
-            e[0],
-            e[1],
-            e[2],
-            e[3] if len(e) > 3 else propagation_volume(e[2], settings.propagation),  # type: ignore[misc]
-        )
-        for e in entries
-    ]
+    scored: list[tuple[int, str, ShareFigures, float]] = []
+    for entry in entries:
+        key, name, figures_ = entry[0], entry[1], entry[2]
+        given = entry[3] if len(entry) > 3 else None  # type: ignore[misc]
+        volume = propagation_volume(figures_, settings.propagation) if given is None else given
+        scored.append((key, name, figures_, float(volume)))
     scored.sort(key=lambda e: (-e[3], -e[2].shares, e[0]))
     rows: list[Ranked] = []
     for position, (key, name, figures, volume) in enumerate(scored, start=1):
@@ -157,9 +154,8 @@ async def station_board(
     for i, name in people:
         f = found.get(i)
         entries.append((i, mask_name(name), _figures(f), f.volume if f else 0.0))
-    return Board(
-        "station", period, window.start, window.end + dt.timedelta(days=1), rank_rows(entries, settings)
-    )
+    end = window.end + dt.timedelta(days=1)
+    return Board("station", period, window.start, end, rank_rows(entries, settings))
 
 
 async def area_board(
@@ -187,9 +183,8 @@ async def area_board(
     for i, name in stations:
         f = found.get(i)
         entries.append((i, name, _figures(f), f.volume if f else 0.0))
-    return Board(
-        "area", period, window.start, window.end + dt.timedelta(days=1), rank_rows(entries, settings)
-    )
+    end = window.end + dt.timedelta(days=1)
+    return Board("area", period, window.start, end, rank_rows(entries, settings))
 
 
 async def informant_stats(
