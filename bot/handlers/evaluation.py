@@ -90,6 +90,7 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
             "Counted over {window}",
             window=window_text(t, evaluation_service.proposal_window(proposal)),
         ),
+        *_partial_note(context, proposal, station),
         t(
             "Score {score}, place {rank} of {count} in the city",
             score=format(float(detail.get("score", 0)), ".2f"),
@@ -100,6 +101,23 @@ def proposal_text(context: KepuContext, proposal: EvaluationProposal, station: S
     if not decisions.is_open(proposal):
         parts.append(t("Decision: {status}", status=t(STATUS_NAMES[proposal.status])))
     return "\n".join(parts)
+
+
+def _partial_note(
+    context: KepuContext, proposal: EvaluationProposal, station: Station
+) -> list[str]:
+    """Say so when the station was recognised inside the window (its year is partial)."""
+    window = evaluation_service.proposal_window(proposal)
+    tz = context.runtime.settings.scheduler.tz
+    day = evaluation_service.local_date(station.recognised_at, tz)
+    if day is None or not window.start < day <= window.end:
+        return []
+    return [
+        context.t(
+            "Recognised on {day}, during this window: what it did before counts too",
+            day=context.t.date(day, "long"),
+        )
+    ]
 
 
 @requires("coordinator")
