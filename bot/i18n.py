@@ -134,6 +134,27 @@ class Translator:
         """Format a date the locale's way."""
         return dates.format_date(value, format=fmt, locale=self._babel_locale)
 
+    def span(self, start: dt.date, end: dt.date, *, year: bool = True) -> str:
+        """Format the window of a figure, e.g. 2026年11月23日—11月29日 (docs/figures.md).
+
+        Within one year the second date drops its year; ``year=False`` drops it from both
+        (when the year is said next to it: 2026年全年（1月1日—12月31日）).
+        """
+        if self.locale == "zh_CN":
+            first = f"{start.month}月{start.day}日"
+            if year:
+                first = f"{start.year}年{first}"
+            last = f"{end.month}月{end.day}日"
+            if end.year != start.year:
+                last = f"{end.year}年{last}"
+            return f"{first}—{last}"
+        first_fmt = "d MMM y" if year or end.year != start.year else "d MMM"
+        last_fmt = "d MMM y" if end.year != start.year else "d MMM"
+        return (
+            f"{dates.format_date(start, format=first_fmt, locale=self._babel_locale)} – "
+            f"{dates.format_date(end, format=last_fmt, locale=self._babel_locale)}"
+        )
+
     def datetime(
         self, value: dt.datetime, fmt: str = "medium", tz: str | dt.tzinfo | None = None
     ) -> str:

@@ -103,17 +103,6 @@ async def refresh_activity_marks(*, session: AsyncSession, activity_ids: Sequenc
     )
 
 
-def counted_activity() -> Any:
-    """SQL condition: a live activity counts unless a finding about it is confirmed."""
-    confirmed = exists().where(
-        col(IntegrityFlag.subject_type) == SUBJECT_ACTIVITY,
-        col(IntegrityFlag.subject_id) == Activity.id,
-        col(IntegrityFlag.status) == "confirmed",
-    )
-    return col(Activity.deleted_at).is_(None) & ~confirmed
-
-
-# --- candidates -------------------------------------------------------------------------------
 async def station_day_activities(
     *, session: AsyncSession, station_id: int, days: Sequence[dt.date]
 ) -> Sequence[Activity]:

@@ -56,9 +56,7 @@ async def clear_dialog(*, session: AsyncSession, chat_id: int, user_id: int) -> 
 
 async def purge_idle(*, session: AsyncSession, before: dt.datetime) -> int:
     """Delete dialogs last touched before ``before`` (long timed out); return how many."""
-    result = await session.execute(
-        delete(DialogState).where(col(DialogState.updated_at) < before)
-    )
+    result = await session.execute(delete(DialogState).where(col(DialogState.updated_at) < before))
     return rowcount(result) or 0
 
 

@@ -1,26 +1,25 @@
-"""Annual evaluation: set-based figures per station and informant, runs, scores, proposals.
+"""Annual evaluation: runs, scores, proposals, and the integrity report's queries.
 
-The figures come straight from the event tables (ShareEvent, LinkVisit, Activity,
-ContentUse) for a date window, so an evaluation never depends on the weekly tally having
-run.  Propagation volume is the one formula of ``bot.core.propagation``, passed in as SQL.
+The figures come from ``storage.figures`` (the one definition, straight from the event
+tables), so an evaluation never depends on the weekly tally having run and shows the same
+numbers as the tally, /me, /top and the integrity report.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, literal_column, or_, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage import figures
 from storage.db import rowcount
-from storage.detection import counted_activity
+from storage.figures import COUNTED_STATES, StationFigures, VolumeSql, Window, region_filter
 from storage.models import (
-    Activity,
-    ContentUse,
     EvaluationProposal,
     EvaluationRun,
     EvaluationScore,
@@ -36,33 +35,12 @@ from storage.models import (
 )
 from storage.upsert import insert_for
 
-TELEGRAM_CHANNELS = ("telegram_inline", "telegram_forward")
-COUNTED_STATES = ("recognised", "rectifying")
+TELEGRAM_CHANNELS = figures.TELEGRAM_CHANNELS
 CHUNK = 500  # ids per IN (...) list: far below SQLite's and asyncpg's parameter limits
 
 
 @dataclass(frozen=True)
-class StationFigures:
-    """What one station did in a window."""
-
-    station_id: int
-    name: str
-    region_code: str
-    status: str
-    recognised_at: dt.datetime | None
-    shares: int
-    telegram_reach: int
-    reported_reach: int
-    visits: int
-    volume: float
-    activities: int
-    flagged_activities: int
-    content_uses: int
-    last_active_on: dt.date | None
-
-
-@dataclass(frozen=True)
-class InformantFigures:
+class InformantRank:
     """One informant's propagation volume and rank within a region group."""
 
     informant_id: int
@@ -71,58 +49,16 @@ class InformantFigures:
     rank: int
 
 
+# Kept for callers of the old name: the figures themselves live in storage.figures.
+InformantFigures = InformantRank
+
+
 def _chunks(ids: Sequence[int]) -> Iterable[Sequence[int]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i : i + CHUNK]
 
 
-def _region_filter(column: Any, prefixes: Sequence[str] | None) -> Any:
-    if prefixes is None:
-        return None
-    if not prefixes:
-        return column.is_(None) & column.isnot(None)  # matches nothing
-    return or_(*(column.startswith(p) for p in prefixes))
-
-
-def _share_agg(key: Any, start: dt.date, end: dt.date) -> Any:
-    tg = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
-    return (
-        select(
-            key.label("k"),
-            func.count().label("shares"),
-            func.coalesce(func.sum(case((tg, col(ShareEvent.audience)), else_=0)), 0).label(
-                "telegram_reach"
-            ),
-            func.coalesce(func.sum(case((tg, 0), else_=col(ShareEvent.audience))), 0).label(
-                "reported_reach"
-            ),
-            func.max(col(ShareEvent.day)).label("last_day"),
-        )
-        .where(col(ShareEvent.day) >= start, col(ShareEvent.day) <= end)
-        .group_by(key)
-        .subquery()
-    )
-
-
-def _visit_agg(key: Any, start: dt.date, end: dt.date) -> Any:
-    return (
-        select(key.label("k"), func.count(col(LinkVisit.id)).label("visits"))
-        .select_from(LinkVisit)
-        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
-        .join(Informant, col(Informant.id) == TrackedLink.informant_id)
-        .where(col(LinkVisit.day) >= start, col(LinkVisit.day) <= end)
-        .group_by(key)
-        .subquery()
-    )
-
-
-# The propagation volume formula as SQL over a subquery alias's columns (shares,
-# telegram_reach, reported_reach, visits); the services pass the one configured formula.
-VolumeSql = Callable[[str], str]
-
-
-def _volume(volume: VolumeSql, alias: str) -> Any:
-    return literal_column(volume(alias))
+_region_filter = region_filter
 
 
 async def station_figures(
@@ -135,92 +71,13 @@ async def station_figures(
     station_ids: Sequence[int] | None = None,
 ) -> list[StationFigures]:
     """Return the figures of every counted station (recognised or rectifying) in a window."""
-    if station_ids is not None and not station_ids:
-        return []
-    shares = _share_agg(col(ShareEvent.station_id), start, end)
-    visits = _visit_agg(col(Informant.station_id), start, end)
-    live = col(Activity.deleted_at).is_(None)
-    acts = (
-        select(
-            col(Activity.station_id).label("k"),
-            # An activity counts unless a finding on it is confirmed (open ones only mark it).
-            func.sum(case((counted_activity(), 1), else_=0)).label("activities"),
-            func.sum(case((col(Activity.flagged), 1), else_=0)).label("flagged"),
-            func.max(col(Activity.held_on)).label("last_day"),
-        )
-        .where(live, col(Activity.held_on) >= start, col(Activity.held_on) <= end)
-        .group_by(col(Activity.station_id))
-        .subquery()
+    return await figures.station_figures(
+        session=session,
+        window=Window(start, end),
+        volume=volume,
+        prefixes=prefixes,
+        station_ids=station_ids,
     )
-    uses = (
-        select(
-            col(ContentUse.station_id).label("k"),
-            func.count().label("uses"),
-            func.max(col(ContentUse.used_on)).label("last_day"),
-        )
-        .where(col(ContentUse.used_on) >= start, col(ContentUse.used_on) <= end)
-        .group_by(col(ContentUse.station_id))
-        .subquery()
-    )
-    conditions: list[Any] = [col(Station.status).in_(COUNTED_STATES)]
-    region = _region_filter(col(Station.region_code), prefixes)
-    if region is not None:
-        conditions.append(region)
-    if station_ids is not None:
-        conditions.append(col(Station.id).in_(station_ids))
-    base = (
-        select(
-            col(Station.id).label("station_id"),
-            col(Station.name),
-            col(Station.region_code),
-            col(Station.status),
-            col(Station.recognised_at),
-            func.coalesce(shares.c.shares, 0).label("shares"),
-            func.coalesce(shares.c.telegram_reach, 0).label("telegram_reach"),
-            func.coalesce(shares.c.reported_reach, 0).label("reported_reach"),
-            func.coalesce(visits.c.visits, 0).label("visits"),
-            func.coalesce(acts.c.activities, 0).label("activities"),
-            func.coalesce(acts.c.flagged, 0).label("flagged_activities"),
-            func.coalesce(uses.c.uses, 0).label("content_uses"),
-            shares.c.last_day.label("last_share"),
-            acts.c.last_day.label("last_activity"),
-            uses.c.last_day.label("last_use"),
-        )
-        .outerjoin(shares, shares.c.k == Station.id)
-        .outerjoin(visits, visits.c.k == Station.id)
-        .outerjoin(acts, acts.c.k == Station.id)
-        .outerjoin(uses, uses.c.k == Station.id)
-        .where(and_(*conditions))
-        .subquery("base")
-    )
-    query = select(base, _volume(volume, "base").label("volume")).order_by(base.c.station_id)
-    out = []
-    for row in (await session.execute(query)).mappings():
-        days = [d for d in (row["last_share"], row["last_activity"], row["last_use"]) if d]
-        out.append(
-            StationFigures(
-                station_id=row["station_id"],
-                name=row["name"],
-                region_code=row["region_code"] or "",
-                status=row["status"],
-                recognised_at=row["recognised_at"],
-                shares=int(row["shares"]),
-                telegram_reach=int(row["telegram_reach"]),
-                reported_reach=int(row["reported_reach"]),
-                visits=int(row["visits"]),
-                volume=round(float(row["volume"]), 1),
-                activities=int(row["activities"]),
-                flagged_activities=int(row["flagged_activities"]),
-                content_uses=int(row["content_uses"]),
-                last_active_on=max(_as_date(d) for d in days) if days else None,
-            )
-        )
-    return out
-
-
-def _as_date(value: Any) -> dt.date:
-    # Aggregates over a Date column come back as text on SQLite inside a subquery.
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 async def top_informants(
@@ -232,45 +89,28 @@ async def top_informants(
     prefixes: Sequence[str] | None,
     group_len: int,
     top: int,
-) -> list[InformantFigures]:
+) -> list[InformantRank]:
     """Return the top informants by volume per region group (code prefix of ``group_len``).
 
-    Forgotten and removed informants are left out; only counted stations' informants count.
+    Each informant's figure is their figure at their station (``storage.figures``);
+    forgotten and removed informants are left out; only counted stations' informants count.
     """
-    shares = _share_agg(col(ShareEvent.informant_id), start, end)
-    visits = _visit_agg(col(TrackedLink.informant_id), start, end)
-    conditions: list[Any] = [
-        col(Informant.forgotten_at).is_(None),
-        col(Informant.removed_at).is_(None),
-        col(Station.status).in_(COUNTED_STATES),
-    ]
-    region = _region_filter(col(Station.region_code), prefixes)
-    if region is not None:
-        conditions.append(region)
-    base = (
-        select(
-            col(Informant.id).label("informant_id"),
-            func.substr(col(Station.region_code), 1, group_len).label("grp"),
-            func.coalesce(shares.c.shares, 0).label("shares"),
-            func.coalesce(shares.c.telegram_reach, 0).label("telegram_reach"),
-            func.coalesce(shares.c.reported_reach, 0).label("reported_reach"),
-            func.coalesce(visits.c.visits, 0).label("visits"),
-        )
-        .join(Station, col(Station.id) == Informant.station_id)
-        .outerjoin(shares, shares.c.k == Informant.id)
-        .outerjoin(visits, visits.c.k == Informant.id)
-        .where(and_(*conditions))
-        .subquery("ibase")
-    )
-    volume_col = _volume(volume, "ibase")
+    ibase = figures.informant_query(
+        window=Window(start, end),
+        volume=volume,
+        states=COUNTED_STATES,
+        prefixes=prefixes,
+        current_only=True,
+    ).subquery("fig")
+    grp = func.substr(ibase.c.region_code, 1, group_len)
     ranked = (
         select(
-            base.c.informant_id,
-            base.c.grp,
-            volume_col.label("volume"),
-            func.rank().over(partition_by=base.c.grp, order_by=volume_col.desc()).label("rnk"),
+            ibase.c.informant_id,
+            grp.label("grp"),
+            ibase.c.volume,
+            func.rank().over(partition_by=grp, order_by=ibase.c.volume.desc()).label("rnk"),
         )
-        .where(volume_col > 0)
+        .where(ibase.c.volume > 0)
         .subquery("ranked")
     )
     rows = await session.execute(
@@ -279,8 +119,7 @@ async def top_informants(
         .order_by(ranked.c.grp, ranked.c.rnk, ranked.c.informant_id)
     )
     return [
-        InformantFigures(r.informant_id, r.grp, round(float(r.volume), 1), int(r.rnk))
-        for r in rows
+        InformantRank(r.informant_id, r.grp, round(float(r.volume), 1), int(r.rnk)) for r in rows
     ]
 
 

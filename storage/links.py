@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import ContentItem, Informant, LinkVisit, TrackedLink, table_of
+from storage.models import ContentItem, LinkVisit, TrackedLink, table_of
 from storage.upsert import insert_for
 
 MAX_CODE_ATTEMPTS = 5
@@ -153,50 +153,3 @@ async def record_visits(
     )
     result = await session.execute(stmt, rows)
     return len(result.all())
-
-
-async def visits_by_informant(
-    *,
-    session: AsyncSession,
-    start: dt.date,
-    end: dt.date,
-    station_id: int | None = None,
-    informant_ids: list[int] | None = None,
-) -> dict[int, int]:
-    """Return verified visits in [start, end) per informant (of a station, or listed)."""
-    stmt = (
-        select(col(TrackedLink.informant_id), func.count())
-        .select_from(LinkVisit)
-        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
-        .where(col(LinkVisit.day) >= start, col(LinkVisit.day) < end)
-        .group_by(col(TrackedLink.informant_id))
-    )
-    if station_id is not None:
-        stmt = stmt.join(Informant, col(Informant.id) == TrackedLink.informant_id).where(
-            col(Informant.station_id) == station_id
-        )
-    if informant_ids is not None:
-        stmt = stmt.where(col(TrackedLink.informant_id).in_(informant_ids))
-    result = await session.execute(stmt)
-    return {int(i): int(n) for i, n in result.all()}
-
-
-async def visits_by_station(
-    *, session: AsyncSession, start: dt.date, end: dt.date, station_ids: list[int]
-) -> dict[int, int]:
-    """Return verified visits in [start, end) per station (the informant's station)."""
-    if not station_ids:
-        return {}
-    result = await session.execute(
-        select(col(Informant.station_id), func.count())
-        .select_from(LinkVisit)
-        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
-        .join(Informant, col(Informant.id) == TrackedLink.informant_id)
-        .where(
-            col(LinkVisit.day) >= start,
-            col(LinkVisit.day) < end,
-            col(Informant.station_id).in_(station_ids),
-        )
-        .group_by(col(Informant.station_id))
-    )
-    return {int(s): int(n) for s, n in result.all()}

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage import figures
 from storage.models import (
     ContentItem,
     Informant,
@@ -24,16 +24,7 @@ from storage.models import (
 from storage.upsert import insert_for
 
 # Channels whose audience Telegram measured (group member counts); the rest are reported.
-TELEGRAM_CHANNELS: tuple[str, ...] = ("telegram_inline", "telegram_forward")
-
-
-@dataclass(frozen=True)
-class ShareTotals:
-    """Shares and reach of one informant or station over a period."""
-
-    shares: int = 0
-    telegram_reach: int = 0
-    reported_reach: int = 0
+TELEGRAM_CHANNELS: tuple[str, ...] = figures.TELEGRAM_CHANNELS
 
 
 async def insert_share(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
@@ -69,55 +60,6 @@ async def count_since(*, session: AsyncSession, informant_id: int, since: dt.dat
         )
     )
     return int(result.scalar_one())
-
-
-def _totals_columns() -> list[Any]:
-    telegram = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
-    return [
-        func.count(),
-        func.coalesce(func.sum(case((telegram, col(ShareEvent.audience)), else_=0)), 0),
-        func.coalesce(func.sum(case((telegram, 0), else_=col(ShareEvent.audience))), 0),
-    ]
-
-
-async def totals_by_informant(
-    *,
-    session: AsyncSession,
-    start: dt.date,
-    end: dt.date,
-    station_id: int | None = None,
-    informant_ids: Sequence[int] | None = None,
-) -> dict[int, ShareTotals]:
-    """Return shares and reach in [start, end) per informant (of a station, or listed)."""
-    stmt = (
-        select(col(ShareEvent.informant_id), *_totals_columns())
-        .where(col(ShareEvent.day) >= start, col(ShareEvent.day) < end)
-        .group_by(col(ShareEvent.informant_id))
-    )
-    if station_id is not None:
-        stmt = stmt.where(col(ShareEvent.station_id) == station_id)
-    if informant_ids is not None:
-        stmt = stmt.where(col(ShareEvent.informant_id).in_(list(informant_ids)))
-    result = await session.execute(stmt)
-    return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
-
-
-async def totals_by_station(
-    *, session: AsyncSession, start: dt.date, end: dt.date, station_ids: Sequence[int]
-) -> dict[int, ShareTotals]:
-    """Return shares and reach in [start, end) per station."""
-    if not station_ids:
-        return {}
-    result = await session.execute(
-        select(col(ShareEvent.station_id), *_totals_columns())
-        .where(
-            col(ShareEvent.day) >= start,
-            col(ShareEvent.day) < end,
-            col(ShareEvent.station_id).in_(list(station_ids)),
-        )
-        .group_by(col(ShareEvent.station_id))
-    )
-    return {int(r[0]): ShareTotals(int(r[1]), int(r[2]), int(r[3])) for r in result.all()}
 
 
 async def station_informants(

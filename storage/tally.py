@@ -11,12 +11,26 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Date, bindparam, delete, func, select, text
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import TextClause
 from sqlmodel import col
 
 from storage.db import rowcount
+from storage.figures import VolumeSql, Window, station_query
 from storage.models import (
     IntegrityFlag,
     JobRun,
@@ -27,10 +41,10 @@ from storage.models import (
     Station,
     WeeklyRegionTally,
     WeeklyStationTally,
+    table_of,
 )
 from storage.types import UTCDateTime
 
-TELEGRAM_CHANNELS = ("telegram_inline", "telegram_forward")
 # Per-channel share columns, in ShareEvent.CHANNELS order.
 CHANNEL_COLUMNS = tuple(f"shares_{channel}" for channel in ShareEvent.CHANNELS)
 # Every summed figure, shared by station and region rows (volume is summed separately).
@@ -63,120 +77,57 @@ class WeekBounds:
     end_ts: dt.datetime  # local next Monday 00:00, in UTC
 
 
-def _quoted(values: Sequence[str]) -> str:
-    # Constants from the code (channel and state names), never user input.
-    return ", ".join(f"'{value}'" for value in values)
+def _station_insert(
+    bounds: WeekBounds, volume: VolumeSql, counted_states: Sequence[str], now: dt.datetime
+) -> Insert:
+    """Return the INSERT of every counted station's figures for one week.
 
-
-def _station_sql(volume_expr: str, counted_states: Sequence[str]) -> TextClause:
-    """Return the INSERT of every counted station's figures for one week."""
-    channel_sums = ",\n".join(
-        f"    SUM(CASE WHEN channel = '{ch}' THEN 1 ELSE 0 END) AS c_{ch}"
-        for ch in ShareEvent.CHANNELS
-    )
-    tg = _quoted(TELEGRAM_CHANNELS)
-    zero_channels = ", ".join(f"0 AS c_{ch}" for ch in ShareEvent.CHANNELS)
-    channel_cols = ", ".join(f"c_{ch}" for ch in ShareEvent.CHANNELS)
-    channel_station_sums = ", ".join(f"SUM(c_{ch}) AS c_{ch}" for ch in ShareEvent.CHANNELS)
-    channel_final = ", ".join(
-        f"COALESCE(p.c_{ch}, 0) AS shares_{ch}" for ch in ShareEvent.CHANNELS
-    )
-    columns = ", ".join(
-        [
-            "station_id",
-            "week",
-            "week_start",
-            "county_code",
-            "city_code",
-            "province_code",
-            *FIGURES,
-            "volume",
-            "silent",
-            "computed_at",
-        ]
-    )
-    sql = f"""
-INSERT INTO weekly_station_tally ({columns})
-WITH se AS (
-  -- one row per (station, informant) who shared: a single pass over the week's shares
-  SELECT station_id, informant_id, COUNT(*) AS n,
-{channel_sums},
-    SUM(CASE WHEN channel IN ({tg}) THEN audience ELSE 0 END) AS rt,
-    SUM(CASE WHEN channel IN ({tg}) THEN 0 ELSE audience END) AS rr
-  FROM share_event
-  WHERE day >= :start AND day <= :end
-  GROUP BY station_id, informant_id
-),
-vi AS (
-  -- visits belong to the station of the informant whose tracked link was visited
-  SELECT i.station_id AS station_id, l.informant_id AS informant_id, COUNT(*) AS v
-  FROM link_visit AS lv
-  JOIN tracked_link AS l ON l.id = lv.link_id
-  JOIN informant AS i ON i.id = l.informant_id
-  WHERE lv.day >= :start AND lv.day <= :end
-  GROUP BY i.station_id, l.informant_id
-),
-people AS (
-  SELECT station_id, informant_id, n, {channel_cols}, rt, rr, 0 AS v FROM se
-  UNION ALL
-  SELECT station_id, informant_id, 0, {zero_channels}, 0, 0, v FROM vi
-),
-per_station AS (
-  SELECT station_id, SUM(n) AS n, {channel_station_sums},
-    SUM(CASE WHEN n > 0 THEN 1 ELSE 0 END) AS sharing,
-    COUNT(DISTINCT informant_id) AS active,
-    SUM(rt) AS rt, SUM(rr) AS rr, SUM(v) AS v
-  FROM people
-  GROUP BY station_id
-),
-ac AS (
-  SELECT station_id, COUNT(*) AS n, SUM(participants) AS p
-  FROM activity
-  WHERE held_on >= :start AND held_on <= :end AND deleted_at IS NULL
-  GROUP BY station_id
-),
-cu AS (
-  SELECT station_id, COUNT(*) AS n, SUM(audience) AS a
-  FROM content_use
-  WHERE used_on >= :start AND used_on <= :end
-  GROUP BY station_id
-),
-reg AS (
-  SELECT station_id, COUNT(*) AS n
-  FROM informant
-  WHERE consent_at IS NOT NULL AND joined_at < :end_ts
-    AND (removed_at IS NULL OR removed_at >= :start_ts)
-  GROUP BY station_id
-),
-fig AS (
-  SELECT s.id AS station_id,
-    CASE WHEN substr(s.region_code, 5, 2) <> '00' THEN s.region_code END AS county_code,
-    CASE WHEN substr(s.region_code, 3, 4) <> '0000'
-         THEN substr(s.region_code, 1, 4) || '00' END AS city_code,
-    CASE WHEN s.region_code IS NOT NULL
-         THEN substr(s.region_code, 1, 2) || '0000' END AS province_code,
-    COALESCE(p.n, 0) AS shares_total, {channel_final},
-    COALESCE(p.sharing, 0) AS sharing_informants, COALESCE(p.active, 0) AS active_informants,
-    COALESCE(reg.n, 0) AS informants,
-    COALESCE(p.rt, 0) AS reach_telegram, COALESCE(p.rr, 0) AS reach_reported,
-    COALESCE(p.v, 0) AS visits,
-    COALESCE(ac.n, 0) AS activities, COALESCE(ac.p, 0) AS participants,
-    COALESCE(cu.n, 0) AS content_uses, COALESCE(cu.a, 0) AS content_use_audience
-  FROM station AS s
-  LEFT JOIN per_station AS p ON p.station_id = s.id
-  LEFT JOIN ac ON ac.station_id = s.id
-  LEFT JOIN cu ON cu.station_id = s.id
-  LEFT JOIN reg ON reg.station_id = s.id
-  WHERE s.status IN ({_quoted(counted_states)})
-)
-SELECT station_id, :week, :start, county_code, city_code, province_code,
-  {", ".join(FIGURES)},
-  ROUND(CAST({volume_expr} AS NUMERIC), 1),
-  (shares_total = 0 AND activities = 0 AND content_uses = 0),
-  :now
-FROM fig
-"""
-    return _typed(sql)
+    The figures are the SELECT of ``storage.figures.station_query`` (the one definition),
+    plus the week's key and the station's county, city and province codes.
+    """
+    window = Window(bounds.start, bounds.end, "week")
+    fig = station_query(
+        window=window,
+        volume=volume,
+        states=counted_states,
+        registered_between=(bounds.start_ts, bounds.end_ts),
+    ).subquery("fig")
+    code = fig.c.region_code
+    county = case((func.substr(code, 5, 2) != "00", code))
+    head4 = func.substr(code, 1, 4, type_=String())
+    head2 = func.substr(code, 1, 2, type_=String())
+    city = case((func.substr(code, 3, 4) != "0000", head4 + "00"))
+    province = case((code.is_not(None), head2 + "0000"))
+    values = {
+        "station_id": fig.c.station_id,
+        "week": literal(bounds.week),
+        "week_start": literal(bounds.start, Date()),
+        "county_code": county,
+        "city_code": city,
+        "province_code": province,
+        "shares_total": fig.c.shares,
+        **{f"shares_{ch}": fig.c[f"c_{ch}"] for ch in ShareEvent.CHANNELS},
+        "sharing_informants": fig.c.sharing_informants,
+        "active_informants": fig.c.active_informants,
+        "informants": fig.c.informants,
+        "reach_telegram": fig.c.telegram_reach,
+        "reach_reported": fig.c.reported_reach,
+        "visits": fig.c.visits,
+        "activities": fig.c.activities,
+        "participants": fig.c.participants,
+        "content_uses": fig.c.content_uses,
+        "content_use_audience": fig.c.content_use_audience,
+        "volume": fig.c.volume,
+        # silent: nothing reported at all (a flagged activity was still reported)
+        "silent": and_(
+            fig.c.shares == 0,
+            fig.c.activities + fig.c.flagged_activities == 0,
+            fig.c.content_uses == 0,
+        ),
+        "computed_at": literal(now, UTCDateTime()),
+    }
+    table = table_of(WeeklyStationTally)
+    return insert(table).from_select(list(values), select(*values.values()))
 
 
 def _region_sql() -> TextClause:
@@ -222,7 +173,7 @@ async def recompute_week(
     *,
     session: AsyncSession,
     bounds: WeekBounds,
-    volume_expr: str,
+    volume: VolumeSql,
     counted_states: Sequence[str],
     now: dt.datetime,
 ) -> tuple[int, int]:
@@ -233,15 +184,7 @@ async def recompute_week(
     await session.execute(
         delete(WeeklyStationTally).where(col(WeeklyStationTally.week) == bounds.week)
     )
-    params = {
-        "week": bounds.week,
-        "start": bounds.start,
-        "end": bounds.end,
-        "start_ts": bounds.start_ts,
-        "end_ts": bounds.end_ts,
-        "now": now,
-    }
-    stations = await session.execute(_station_sql(volume_expr, counted_states), params)
+    stations = await session.execute(_station_insert(bounds, volume, counted_states, now))
     regions = await session.execute(
         _region_sql(), {"week": bounds.week, "start": bounds.start, "now": now}
     )

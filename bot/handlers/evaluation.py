@@ -25,12 +25,12 @@ from bot.handlers.findings import proposal_lines
 from bot.handlers.stations_common import actor_of, send_notices
 from bot.i18n import N_, Translator
 from bot.reports.evaluation import evaluation_workbook
-from bot.reports.windows import date_range
 from bot.runtime.context import KepuContext
 from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
+from bot.services.figures import window_text
 from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
@@ -95,6 +95,11 @@ def proposal_text(
         ),
         t("Why: {why}", why=esc(decisions.why_text(proposal, params, t))),
         t(
+            "Counted over {window}",
+            window=window_text(t, evaluation_service.proposal_window(proposal)),
+        ),
+        *_partial_note(context, proposal, station),
+        t(
             "Score {score}, place {rank} of {count} in the city",
             score=format(float(detail.get("score", 0)), ".2f"),
             rank=detail.get("rank_city", "—"),
@@ -111,6 +116,23 @@ def proposal_text(
     if not decisions.is_open(proposal):
         parts.append(t("Decision: {status}", status=t(STATUS_NAMES[proposal.status])))
     return "\n".join(parts)
+
+
+def _partial_note(
+    context: KepuContext, proposal: EvaluationProposal, station: Station
+) -> list[str]:
+    """Say so when the station was recognised inside the window (its year is partial)."""
+    window = evaluation_service.proposal_window(proposal)
+    tz = context.runtime.settings.scheduler.tz
+    day = evaluation_service.local_date(station.recognised_at, tz)
+    if day is None or not window.start < day <= window.end:
+        return []
+    return [
+        context.t(
+            "Recognised on {day}, during this window: what it did before counts too",
+            day=context.t.date(day, "long"),
+        )
+    ]
 
 
 @requires("coordinator")
@@ -222,11 +244,16 @@ async def list_kind(update: Update, context: KepuContext, kind: str, year: int) 
 async def outstanding(update: Update, context: KepuContext, year: int) -> None:
     """List the outstanding informants of each region the coordinator holds (real names)."""
     t = context.t
-    lines = [t("<b>Outstanding informants {year}</b>", year=year)]
+    lines = []
     for code in _regions(context):
         run = await evaluation_service.run_for(
             session=context.session, year=year, region_code=code
         )
+        if not lines:
+            window = evaluation_service.run_window(run, year)
+            lines.append(
+                t("<b>Outstanding informants</b> — {window}", window=window_text(t, window))
+            )
         rows = (
             await store.outstanding_in(session=context.session, run_id=run.id, region_code=code)
             if run and run.id
@@ -406,9 +433,9 @@ async def integrity(update: Update, context: KepuContext) -> None:
         )
         lines = [
             t(
-                "<b>Integrity report of {region}</b> ({window})",
+                "<b>Integrity report of {region}</b> — {window}",
                 region=esc(region.name if region else code or t("all regions")),
-                window=date_range(t, report.start, report.end),
+                window=window_text(t, report.window),
             )
         ]
         if report.empty:

@@ -422,9 +422,7 @@ async def mydata(update: Update, context: KepuContext) -> None:
     document = await informant_service.export_data(
         session=context.session, person_id=person.id, now=now, tz=settings.scheduler.tz
     )
-    overview = await informant_service.data_overview(
-        session=context.session, person_id=person.id
-    )
+    overview = await informant_service.data_overview(session=context.session, person_id=person.id)
     t = context.t
     readable = readable_document(t, document)
     data = await asyncio.to_thread(

@@ -208,9 +208,7 @@ async def on_inline_query(update: Update, context: KepuContext) -> None:
         else:
             url = item.url
         results.append(
-            inline_result(
-                item, t, url, tracked=informant is not None, chat_type=query.chat_type
-            )
+            inline_result(item, t, url, tracked=informant is not None, chat_type=query.chat_type)
         )
     button = None
     if informant is None:

@@ -3,7 +3,6 @@ recognised stations, this week or this month; buttons switch board and period.""
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from typing import Any
 
@@ -15,7 +14,6 @@ from bot.handlers.callbacks import TopBoard, TopBoardCode, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import is_unchanged, reply, requires
 from bot.i18n import N_, Translator
-from bot.reports.windows import date_range
 from bot.runtime.context import KepuContext
 from bot.services import access, share_stats
 from bot.services import shares as share_service
@@ -75,8 +73,8 @@ async def _area_name(context: KepuContext, scope: Scope) -> str:
 
 
 def _period_text(t: Translator, board: Board) -> str:
-    last = board.end.toordinal() - 1
-    span = date_range(t, board.start, dt.date.fromordinal(last))  # 2026年11月1日—11月30日
+    window = board.window
+    span = t.span(window.start, window.end)
     return (
         t("this week ({span})", span=span)
         if board.period == "week"

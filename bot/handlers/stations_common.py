@@ -19,6 +19,7 @@ from bot.services.stations import STATE_NAMES, Notice, StationError, describe_mi
 
 log = logging.getLogger(__name__)
 
+
 def error_text(t: Translator, exc: StationError) -> str:
     """Return the localised sentence for a refusal."""
     params: dict[str, Any] = {k: esc(v) for k, v in exc.params.items()}

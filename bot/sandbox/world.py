@@ -37,6 +37,7 @@ INLINE_CHAT_TYPES: tuple[str | None, ...] = (
     None,
 )
 
+
 class SimChat:
     """What any chat offers a test: the bot's messages and waiting for new ones."""
 

@@ -18,6 +18,7 @@ from bot.services.access import level_of, region_prefix
 from bot.services.tally import TallyError, shift_week, week_bounds
 from storage import findings as findings_store
 from storage import tally as tally_store
+from storage.figures import Window
 from storage.models import WeeklyRegionTally, WeeklyStationTally
 from storage.tally import FIGURES
 
@@ -115,6 +116,11 @@ class DigestData:
     flags: list[FlagLine]
     children: list[ChildLine] = field(default_factory=list)
     open_findings: int = 0  # integrity findings in the region awaiting review (any week)
+
+    @property
+    def window(self) -> Window:
+        """Return the week's window (docs/figures.md), for the text and the sheets."""
+        return Window(self.start, self.end, "week")
 
     @property
     def top(self) -> list[StationLine]:

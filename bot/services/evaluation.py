@@ -8,8 +8,10 @@ on that component, and a weak city does not pull its stations down against a str
                 / (w_volume + w_activities + w_content_use)
 
 V is the propagation volume (``bot.core.propagation``), A the activities that carry no
-integrity flag, C the content uses, all counted from 1 January (or the day of recognition,
-if later) to 31 December (or ``as_of``, for a preview).  Nothing here commits.
+integrity flag, C the content uses, all from ``storage.figures`` over the calendar year,
+1 January to 31 December (or ``as_of``, for a preview) — for every station, also one
+recognised during the year (its score then says so: ``StationScore.partial``; what it did
+before recognition counts, see docs/figures.md).  Nothing here commits.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from storage import evaluation as store
 from storage import findings as findings_store
 from storage import roles
 from storage.evaluation import StationFigures
+from storage.figures import Window, top_percent
 from storage.models import EvaluationProposal, EvaluationRun
 
 KINDS: tuple[str, ...] = EvaluationProposal.KINDS
@@ -62,7 +65,8 @@ class StationScore:
     """A scored station with its ranks and what the rules found."""
 
     figures: StationFigures
-    counted_from: dt.date
+    recognised_on: dt.date  # the local day of recognition (the window start if earlier/unknown)
+    counted_from: dt.date = dt.date.min  # the window's first day (score_stations sets it)
     score: float = 0.0
     rank_county: int = 0
     rank_city: int = 0
@@ -70,7 +74,12 @@ class StationScore:
     city_count: int = 0
     position: int = 0  # 1-based place in the city, ties broken by station id
     inactive: bool = False
-    new: bool = False  # counted for less than ``inactive_days``: spared inactivity rules
+    new: bool = False  # recognised less than ``inactive_days`` ago: spared inactivity rules
+
+    @property
+    def partial(self) -> bool:
+        """Tell whether the station was recognised during the window (a partial year)."""
+        return self.recognised_on > self.counted_from
 
     @property
     def station_id(self) -> int:
@@ -115,6 +124,11 @@ class RunResult:
     proposals: list[Proposal]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # kind → status → n
     outstanding: int = 0
+
+    @property
+    def window(self) -> Window:
+        """Return the window the run counted (docs/figures.md)."""
+        return Window(self.start, self.end, "year")
 
     def summary(self) -> dict[str, Any]:
         """Return a small JSON-friendly summary."""
@@ -175,12 +189,17 @@ def competition_ranks(values: Sequence[tuple[int, float]]) -> dict[int, int]:
 
 def score_stations(
     figures: Sequence[StationFigures],
-    counted_from: dict[int, dt.date],
+    recognised_on: dict[int, dt.date],
     params: EvaluationSettings,
     end: dt.date,
+    start: dt.date | None = None,
 ) -> list[StationScore]:
-    """Score, rank and classify stations (pure: figures in, scores out)."""
-    scores = [StationScore(f, counted_from[f.station_id]) for f in figures]
+    """Score, rank and classify stations (pure: figures in, scores out).
+
+    ``start`` is the window's first day (default: the earliest recognition day given).
+    """
+    first = start or min(recognised_on.values(), default=end)
+    scores = [StationScore(f, recognised_on[f.station_id], first) for f in figures]
     weights = params.w_volume + params.w_activities + params.w_content_use or 1.0
     by_city: dict[str, list[StationScore]] = defaultdict(list)
     for item in scores:
@@ -198,7 +217,7 @@ def score_stations(
                 + params.w_content_use * (f.content_uses / best_c if best_c else 0.0)
             )
             item.score = round(100.0 * part / weights, 2)
-            item.new = item.counted_from > quiet_since
+            item.new = item.recognised_on > quiet_since
             item.inactive = not item.new and (
                 f.last_active_on is None or f.last_active_on < quiet_since
             )
@@ -299,7 +318,16 @@ def propose(
                 and not found.confirmed
             ):
                 held = {"held_by": list(found.open)} if found.open else {}
-                out.append(Proposal(item.station_id, "commend", "top_share", {**detail, **held}))
+                # the claim "among the best N %" must be true of this rank (storage.figures)
+                share = top_percent(item.rank_city, count)
+                out.append(
+                    Proposal(
+                        item.station_id,
+                        "commend",
+                        "top_share",
+                        {**detail, **held, "share": share},
+                    )
+                )
     return out
 
 
@@ -317,31 +345,25 @@ async def gather_figures(
     start: dt.date,
     end: dt.date,
 ) -> tuple[list[StationFigures], dict[int, dt.date]]:
-    """Return counted stations' figures, each from the later of ``start`` and recognition.
+    """Return counted stations' figures over the whole window, and each one's recognition day.
 
-    Stations recognised inside the window are re-queried per recognition day (few distinct
-    days in practice), so every query stays one set-based aggregate.
+    The window is the calendar one (docs/figures.md): nothing is cut at recognition, so a
+    station's year is the sum of its weeks.  A station recognised after the window's end is
+    not evaluated in it.  Stations without a recognition time are taken as recognised
+    before the window.
     """
-    figures = await store.station_figures(
+    found = await store.station_figures(
         session=session, start=start, end=end, volume=volume_over(propagation), prefixes=prefixes
     )
-    counted_from: dict[int, dt.date] = {}
-    late: dict[dt.date, list[int]] = defaultdict(list)
-    kept: dict[int, StationFigures] = {}
-    for f in figures:
+    kept: list[StationFigures] = []
+    recognised_on: dict[int, dt.date] = {}
+    for f in found:
         day = local_date(f.recognised_at, tz)
         if day is not None and day > end:
             continue  # recognised after the window: not evaluated this time
-        counted_from[f.station_id] = max(start, day) if day else start
-        if day is not None and day > start:
-            late[day].append(f.station_id)
-        kept[f.station_id] = f
-    for day, ids in late.items():
-        for f in await store.station_figures(
-            session=session, start=day, end=end, volume=volume_over(propagation), station_ids=ids
-        ):
-            kept[f.station_id] = f
-    return [kept[k] for k in sorted(kept)], counted_from
+        recognised_on[f.station_id] = day if day is not None else start
+        kept.append(f)
+    return kept, recognised_on
 
 
 async def station_findings(
@@ -392,7 +414,7 @@ async def run_evaluation(
     scope = scope_of(region_code)
     prefixes = prefixes_of(scope)
     start, end = window(year, as_of)
-    figures, counted_from = await gather_figures(
+    figures, recognised_on = await gather_figures(
         session=session,
         propagation=propagation,
         tz=tz,
@@ -400,7 +422,7 @@ async def run_evaluation(
         start=start,
         end=end,
     )
-    scores = score_stations(figures, counted_from, params, end)
+    scores = score_stations(figures, recognised_on, params, end, start)
     ids = [s.station_id for s in scores]
     previous = await store.previous_scores(session=session, year=year - 1, station_ids=ids)
     found = await station_findings(session=session, tz=tz, station_ids=ids, start=start, end=end)
@@ -448,7 +470,12 @@ async def run_evaluation(
                 "station_id": p.station_id,
                 "kind": p.kind,
                 "reason_code": p.reason_code,
-                "detail": p.detail,
+                # the window the figures were counted over, for the card (docs/figures.md)
+                "detail": {
+                    **p.detail,
+                    "window_start": start.isoformat(),
+                    "window_end": end.isoformat(),
+                },
                 "status": "proposed",
                 "created_at": now,
             }
@@ -503,6 +530,28 @@ async def _outstanding(
                 }
             )
     return rows
+
+
+def run_window(run: EvaluationRun | None, year: int) -> Window:
+    """Return the window a run counted (its stored start and end; else the whole year)."""
+    params = (run.params or {}) if run is not None else {}
+    start, end = params.get("start"), params.get("end")
+    return Window(
+        dt.date.fromisoformat(start) if start else dt.date(year, 1, 1),
+        dt.date.fromisoformat(end) if end else dt.date(year, 12, 31),
+        "year",
+    )
+
+
+def proposal_window(proposal: EvaluationProposal) -> Window:
+    """Return the window a proposal's figures were counted over (stored in its detail)."""
+    detail = proposal.detail or {}
+    start, end = detail.get("window_start"), detail.get("window_end")
+    return Window(
+        dt.date.fromisoformat(start) if start else dt.date(proposal.year, 1, 1),
+        dt.date.fromisoformat(end) if end else dt.date(proposal.year, 12, 31),
+        "year",
+    )
 
 
 async def run_for(*, session: AsyncSession, year: int, region_code: str) -> EvaluationRun | None:

@@ -97,7 +97,7 @@ def why_text(
     return str(
         translate(
             template,
-            share=round(params.commend_share * 100),
+            share=detail.get("share", round(params.commend_share * 100)),
             days=params.inactive_days,
             count=params.eliminate_count,
             flags=detail.get("flags", 0),

@@ -18,8 +18,8 @@ from bot.services.access import audit_refusal, can_admin_station
 from storage import audit
 from storage import dialogs as dialog_store
 from storage import inbox as inbox_store
-from storage import links as links_store
 from storage import informants as informant_store
+from storage import links as links_store
 from storage import outbox as outbox_store
 from storage import people as people_store
 from storage import roles as roles_store

@@ -21,6 +21,7 @@ from bot.config import EvaluationSettings, PropagationSettings
 from bot.core.propagation import volume_over
 from bot.services.evaluation import local_date, prefixes_of
 from storage import evaluation as store
+from storage.figures import Window
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,13 @@ class IntegrityReport:
     unverified: list[UnverifiedReach] = field(default_factory=list)
 
     @property
+    def window(self) -> Window:
+        """Return the report's window (a year, or the part of it so far)."""
+        if self.start.month == 1 and self.start.day == 1 and self.end.year == self.start.year:
+            return Window(self.start, self.end, "year")
+        return Window(self.start, self.end)
+
+    @property
     def empty(self) -> bool:
         """Tell whether nothing was found."""
         return not (self.paper or self.bursts or self.reused or self.unverified)
@@ -96,9 +104,11 @@ async def integrity_report(
     prefixes = prefixes_of(region_code)
     report = IntegrityReport(region_code, start, end)
     quiet_since = end - dt.timedelta(days=params.inactive_days - 1)
+    # The report window's figures (storage.figures): the same last active day as the
+    # evaluation's 得分与排名 for the same end day.
     recent = await store.station_figures(
         session=session,
-        start=quiet_since,
+        start=start,
         end=end,
         volume=volume_over(propagation),
         prefixes=prefixes,
@@ -112,7 +122,7 @@ async def integrity_report(
         if informants.get(f.station_id, 0) == 0:
             reasons.append("no_informants")
         seasoned = recognised is None or recognised <= quiet_since
-        if seasoned and f.last_active_on is None:
+        if seasoned and (f.last_active_on is None or f.last_active_on < quiet_since):
             reasons.append("inactive")
         if reasons:
             report.paper.append(

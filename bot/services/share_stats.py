@@ -1,8 +1,9 @@
 """Share figures: an informant's own stats (/me) and leaderboards (/top).
 
-Volume is always ``bot.core.propagation.propagation_volume`` of shares, Telegram reach,
-reported reach and verified visits.  Shares count for the station recorded on the share;
-visits for the informant's current station.  Only recognised stations are ranked on area
+Every figure comes from ``storage.figures`` (docs/figures.md): an informant's figure is
+their figure at their station (shares recorded on it, visits to their links), a station's
+is its shares and its informants' visits; the volume is the one formula of
+``bot.core.propagation``.  Only recognised stations are ranked on area
 boards; a station's informants are ranked among themselves whatever its status.
 """
 
@@ -16,11 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.core.propagation import ShareFigures, propagation_volume
+from bot.core.propagation import ShareFigures, propagation_volume, volume_over
 from bot.i18n import N_
 from bot.services.informants import ProfileStat, ProfileStatsProvider
-from storage import links as link_store
+from storage import figures
 from storage import shares as share_store
+from storage.figures import InformantFigures, StationFigures, Window
 from storage.models import Informant
 
 PERIODS: tuple[str, ...] = ("week", "month")
@@ -48,6 +50,11 @@ class Board:
     end: dt.date  # exclusive
     rows: list[Ranked]
 
+    @property
+    def window(self) -> Window:
+        """Return the board's window (closed range of days)."""
+        return Window(self.start, self.end - dt.timedelta(days=1), self.period)
+
     def row_of(self, key: int) -> Ranked | None:
         """Return the row of ``key``, if present."""
         return next((row for row in self.rows if row.key == key), None)
@@ -61,6 +68,7 @@ class InformantStats:
     volume: float
     rank: int
     ranked: int
+    window: Window | None = None
 
 
 def period_bounds(today: dt.date, period: str) -> tuple[dt.date, dt.date]:
@@ -74,30 +82,44 @@ def period_bounds(today: dt.date, period: str) -> tuple[dt.date, dt.date]:
     raise ValueError(f"unknown period {period!r}")
 
 
+def window_of(today: dt.date, period: str) -> Window:
+    """Return the calendar window (week Mon–Sun or month) containing ``today``."""
+    start, end = period_bounds(today, period)
+    return Window(start, end - dt.timedelta(days=1), period)
+
+
 def rank_rows(
-    entries: Sequence[tuple[int, str, ShareFigures]], settings: Settings
+    entries: Sequence[tuple[int, str, ShareFigures] | tuple[int, str, ShareFigures, float]],
+    settings: Settings,
 ) -> list[Ranked]:
-    """Rank by volume, then shares (ties share a rank: 1, 1, 3)."""
-    scored = [
-        (key, name, figures, propagation_volume(figures, settings.propagation))
-        for key, name, figures in entries
-    ]
+    """Rank by volume, then shares (ties share a rank: 1, 1, 3).
+
+    An entry may carry its volume (from ``storage.figures``); otherwise it is computed
+    with the same formula.
+    """
+    scored: list[tuple[int, str, ShareFigures, float]] = []
+    for entry in entries:
+        key, name, figures_ = entry[0], entry[1], entry[2]
+        given = entry[3] if len(entry) > 3 else None  # type: ignore[misc]
+        volume = propagation_volume(figures_, settings.propagation) if given is None else given
+        scored.append((key, name, figures_, float(volume)))
     scored.sort(key=lambda e: (-e[3], -e[2].shares, e[0]))
     rows: list[Ranked] = []
-    for position, (key, name, figures, volume) in enumerate(scored, start=1):
-        same = rows and rows[-1].volume == volume and rows[-1].figures.shares == figures.shares
+    for position, (key, name, row_figures, volume) in enumerate(scored, start=1):
+        same = rows and rows[-1].volume == volume and rows[-1].figures.shares == row_figures.shares
         rank = rows[-1].rank if same else position
-        rows.append(Ranked(key=key, name=name, figures=figures, volume=volume, rank=rank))
+        rows.append(Ranked(key=key, name=name, figures=row_figures, volume=volume, rank=rank))
     return rows
 
 
-def _figures(totals: share_store.ShareTotals | None, visits: int) -> ShareFigures:
-    totals = totals or share_store.ShareTotals()
+def _figures(found: InformantFigures | StationFigures | None) -> ShareFigures:
+    if found is None:
+        return ShareFigures()
     return ShareFigures(
-        shares=totals.shares,
-        telegram_reach=totals.telegram_reach,
-        reported_reach=totals.reported_reach,
-        visits=visits,
+        shares=found.shares,
+        telegram_reach=found.telegram_reach,
+        reported_reach=found.reported_reach,
+        visits=found.visits,
     )
 
 
@@ -118,19 +140,21 @@ async def station_board(
     period: str,
     today: dt.date,
 ) -> Board:
-    """Rank a station's active informants over the period."""
-    start, end = period_bounds(today, period)
+    """Rank a station's active informants over the period (figures at the station)."""
+    window = window_of(today, period)
     people = await share_store.station_informants(session=session, station_id=station_id)
-    totals = await share_store.totals_by_informant(
-        session=session, start=start, end=end, station_id=station_id
+    found = await figures.informant_figures(
+        session=session,
+        window=window,
+        volume=volume_over(settings.propagation),
+        station_id=station_id,
     )
-    visits = await link_store.visits_by_informant(
-        session=session, start=start, end=end, station_id=station_id
-    )
-    entries = [
-        (i, mask_name(name), _figures(totals.get(i), visits.get(i, 0))) for i, name in people
-    ]
-    return Board("station", period, start, end, rank_rows(entries, settings))
+    entries = []
+    for i, name in people:
+        f = found.get(i)
+        entries.append((i, mask_name(name), _figures(f), f.volume if f else 0.0))
+    end = window.end + dt.timedelta(days=1)
+    return Board("station", period, window.start, end, rank_rows(entries, settings))
 
 
 async def area_board(
@@ -142,17 +166,24 @@ async def area_board(
     today: dt.date,
 ) -> Board:
     """Rank the recognised stations of a region over the period."""
-    start, end = period_bounds(today, period)
+    window = window_of(today, period)
     stations = await share_store.recognised_stations(session=session, region_prefix=region_prefix)
-    ids = [i for i, _ in stations]
-    totals = await share_store.totals_by_station(
-        session=session, start=start, end=end, station_ids=ids
-    )
-    visits = await link_store.visits_by_station(
-        session=session, start=start, end=end, station_ids=ids
-    )
-    entries = [(i, name, _figures(totals.get(i), visits.get(i, 0))) for i, name in stations]
-    return Board("area", period, start, end, rank_rows(entries, settings))
+    found = {
+        f.station_id: f
+        for f in await figures.station_figures(
+            session=session,
+            window=window,
+            volume=volume_over(settings.propagation),
+            states=("recognised",),
+            station_ids=[i for i, _ in stations],
+        )
+    }
+    entries = []
+    for i, name in stations:
+        f = found.get(i)
+        entries.append((i, name, _figures(f), f.volume if f else 0.0))
+    end = window.end + dt.timedelta(days=1)
+    return Board("area", period, window.start, end, rank_rows(entries, settings))
 
 
 async def informant_stats(
@@ -167,23 +198,22 @@ async def informant_stats(
     board = await station_board(
         session=session, settings=settings, station_id=station_id, period="month", today=today
     )
+    window = window_of(today, "month")
     row = board.row_of(informant_id)
     if row is None:  # removed from the roster since: figures of their own only
-        start, end = period_bounds(today, "month")
-        totals = await share_store.totals_by_informant(
-            session=session, start=start, end=end, informant_ids=[informant_id]
+        found = await figures.informant_figures(
+            session=session,
+            window=window,
+            volume=volume_over(settings.propagation),
+            informant_ids=[informant_id],
         )
-        visits = await link_store.visits_by_informant(
-            session=session, start=start, end=end, informant_ids=[informant_id]
-        )
-        figures = _figures(totals.get(informant_id), visits.get(informant_id, 0))
-        return InformantStats(
-            figures, propagation_volume(figures, settings.propagation), 0, len(board.rows)
-        )
-    return InformantStats(row.figures, row.volume, row.rank, len(board.rows))
+        f = found.get(informant_id)
+        return InformantStats(_figures(f), f.volume if f else 0.0, 0, len(board.rows), window)
+    return InformantStats(row.figures, row.volume, row.rank, len(board.rows), window)
 
 
 # /me lines (message ids with placeholders; the informants feature renders them).
+STAT_WINDOW = N_("📅 This month ({year}-{month}-1 – {month}-{last})")
 STAT_SHARES = N_("📤 Shares this month: {shares}")
 STAT_REACH = N_("👥 Reach: {reach} (Telegram {telegram}, reported {reported})")
 STAT_VISITS = N_("🔗 Visits to your links: {visits}")
@@ -210,7 +240,12 @@ def profile_provider(settings: Settings) -> ProfileStatsProvider:
             today=now.astimezone(zone).date(),
         )
         fig = stats.figures
+        window = stats.window or window_of(now.astimezone(zone).date(), "month")
         lines = [
+            ProfileStat(
+                STAT_WINDOW,
+                {"year": window.start.year, "month": window.start.month, "last": window.end.day},
+            ),
             ProfileStat(STAT_SHARES, {"shares": fig.shares}),
             ProfileStat(
                 STAT_REACH,

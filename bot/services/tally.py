@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import PropagationSettings, Settings
+from bot.config import Settings
 from bot.core.errors import DomainError
 from bot.core.periods import parse_week
-from bot.core.propagation import volume_sql
+from bot.core.propagation import volume_over
 from storage import tally as tally_store
 from storage.tally import WeekBounds
 
@@ -68,17 +68,6 @@ def week_bounds(week: str, tz: ZoneInfo) -> WeekBounds:
     )
 
 
-def volume_expression(weights: PropagationSettings) -> str:
-    """Return the propagation volume formula over the tally's own columns."""
-    return volume_sql(
-        weights,
-        shares="shares_total",
-        telegram_reach="reach_telegram",
-        reported_reach="reach_reported",
-        visits="visits",
-    )
-
-
 async def tally_week(
     *, session: AsyncSession, week: str, settings: Settings, now: dt.datetime
 ) -> TallyResult:
@@ -87,7 +76,7 @@ async def tally_week(
     stations, regions = await tally_store.recompute_week(
         session=session,
         bounds=bounds,
-        volume_expr=volume_expression(settings.propagation),
+        volume=volume_over(settings.propagation),
         counted_states=COUNTED_STATES,
         now=now,
     )

@@ -79,6 +79,7 @@ async def test_county_reviews_confirms_and_overrides(bot_env: RunningBot) -> Non
     await bot_env.settle()
     card = county.messages[-1]
     assert "滨江一站" in (card.text or "") and "最近 90 天没有分享" in (card.text or "")
+    assert "统计区间：2026年全年（1月1日—12月31日）" in (card.text or "")  # its window
     await county.press(card, "✅ 确认")
     await bot_env.settle()
     assert "已确认" in (county.messages[-1].text or "")
@@ -182,6 +183,8 @@ async def test_integrity_and_xlsx(bot_env: RunningBot) -> None:
     # Counties by name, in natural Chinese: no bare code, no ASCII comma.
     assert "滨江区（2026年6月1日）：7 份申请" in city_text and "330108" not in city_text
     assert "没有信息员、90 天无任何活动" in city_text
+    # the report says its window (docs/figures.md): this year so far
+    assert "宁波市诚信报告</b>——2026年（1月1日—11月23日）" in text
     await city.command("evaluation")
     await bot_env.settle()
     await city.press(city.messages[-1], "📎 XLSX 表格")
@@ -192,6 +195,7 @@ async def test_integrity_and_xlsx(bot_env: RunningBot) -> None:
     await city.press(city.messages[-2], "🌟 优秀信息员")
     await bot_env.settle()
     assert "赵五" in (city.messages[-1].text or "")
+    assert "优秀信息员</b>——2026年" in (city.messages[-1].text or "")
 
 
 async def test_january_job_runs_last_year_once(bot_env: RunningBot) -> None:

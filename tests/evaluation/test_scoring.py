@@ -49,14 +49,17 @@ async def test_scores_ranks_and_proposals(session: AsyncSession, db_url: str) ->
         a1.activities,
         a1.content_uses,
     ) == (10, 1000, 5, 1015.0, 4, 2)
-    assert got["A5"].counted_from == dt.date(2026, 11, 1)  # the October share is left out
-    assert got["A5"].figures.volume == 21.0 and got["A5"].new
+    # the calendar year for every station: A5's October share (before recognition) counts
+    assert got["A5"].counted_from == dt.date(2026, 1, 1)
+    assert got["A5"].recognised_on == dt.date(2026, 11, 1) and got["A5"].partial
+    assert got["A5"].figures.volume == 1022.0 and got["A5"].new
+    assert not got["A1"].partial
     assert got["B1"].figures.reported_reach == 600 and got["B1"].figures.volume == 303.0
     assert {k: s.rank_city for k, s in got.items()} == {
         "A1": 1,
         "A2": 2,
-        "A3": 3,
-        "A5": 4,
+        "A5": 3,
+        "A3": 4,
         "A4": 5,
         "B1": 1,
         "B3": 2,
@@ -65,21 +68,21 @@ async def test_scores_ranks_and_proposals(session: AsyncSession, db_url: str) ->
     assert {k: s.rank_county for k, s in got.items()} == {
         "A1": 1,
         "A2": 2,
-        "A3": 1,
-        "A5": 2,
+        "A5": 1,
+        "A3": 2,
         "A4": 3,
         "B1": 1,
         "B2": 2,
         "B3": 1,
     }
     assert {k: s.rank_province for k, s in got.items()} == {
-        "A1": 1,
         "B1": 1,
+        "A1": 2,
         "A2": 3,
-        "B3": 4,
-        "A3": 5,
-        "B2": 6,
-        "A5": 7,
+        "A5": 4,
+        "B3": 5,
+        "A3": 6,
+        "B2": 7,
         "A4": 8,
     }
     assert got["A3"].inactive and got["A4"].inactive and not got["B3"].inactive
@@ -164,7 +167,7 @@ async def test_recognition_day_follows_the_configured_zone(
     # 17:30 UTC on 31 October: already 1 November in Shanghai, still 31 October in Urumqi
     a5.recognised_at = dt.datetime(2026, 10, 31, 17, 30, tzinfo=dt.UTC)
     await session.flush()
-    counted_from = {}
+    recognised_on = {}
     for zone in ("Asia/Shanghai", "Asia/Urumqi", "UTC"):
         settings = make_settings(db_url, scheduler={"timezone": zone})
         result = await ev.run_evaluation(
@@ -178,8 +181,9 @@ async def test_recognition_day_follows_the_configured_zone(
             now=NOW,
         )
         scores = {world.key_of(s.station_id): s for s in result.scores}
-        counted_from[zone] = scores["A5"].counted_from
-    assert counted_from == {
+        recognised_on[zone] = scores["A5"].recognised_on
+        assert scores["A5"].counted_from == dt.date(2026, 1, 1)  # the calendar year anyway
+    assert recognised_on == {
         "Asia/Shanghai": dt.date(2026, 11, 1),
         "Asia/Urumqi": dt.date(2026, 10, 31),
         "UTC": dt.date(2026, 10, 31),
@@ -190,10 +194,12 @@ async def test_settings_change_the_proposals(session: AsyncSession, db_url: str)
     world = await build(session)
     result = await _run(session, db_url, eliminate_count=0, commend_share=0.4, inactive_days=400)
     proposals = {world.key_of(p.station_id): p.kind for p in result.proposals}
-    # a 400-day quarter: every station is "new", nobody is inactive; two commended per city
+    # inactive over 400 days: only A4 (recognised before that, never active) is; the rest
+    # were recognised within 400 days ("new"); two commended per city
     assert proposals == {
         "A1": "commend",
         "A2": "commend",
+        "A4": "rectify",
         "B1": "commend",
         "B3": "commend",
         "B2": "revoke",

@@ -30,9 +30,7 @@ def upgrade() -> None:
             "fk_integrity_flag_decided_by_person", "person", ["decided_by"], ["id"]
         )
     # Findings resolved before this revision were closed by a re-check of their own.
-    flag = sa.table(
-        "integrity_flag", sa.column("status", sa.String()), sa.column("resolved_at")
-    )
+    flag = sa.table("integrity_flag", sa.column("status", sa.String()), sa.column("resolved_at"))
     op.execute(flag.update().where(flag.c.resolved_at.isnot(None)).values(status="closed"))
     for table in ("activity_photo", "station_evidence"):
         with op.batch_alter_table(table) as batch_op:

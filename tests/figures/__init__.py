@@ -1,0 +1,1 @@
+"""Property-based tests of the one definition of every figure (docs/figures.md)."""
