@@ -12,11 +12,14 @@ from hypothesis import strategies as st
 
 from bot.core.zh_dates import (
     FUTURE_WINDOW_DAYS,
+    DateError,
+    find_bad_date,
     infer_year,
     looks_like_date,
     parse_date,
     parse_time,
     parse_upcoming,
+    read_date,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -58,8 +61,12 @@ def cn_year(year: int) -> str:
         ("2026/3/12", date(2026, 3, 12), "ymd"),
         ("2026.3.12", date(2026, 3, 12), "ymd"),
         ("2025-12-31", date(2025, 12, 31), "ymd"),
-        ("12/3", date(2026, 3, 12), "day_month"),  # day/month, by decision
-        ("28/11", date(2026, 11, 28), "day_month"),
+        ("3/12", date(2026, 3, 12), "month_day"),  # month/day, as Chinese users write it
+        ("11/28", date(2026, 11, 28), "month_day"),
+        ("11.20", date(2026, 11, 20), "month_day"),
+        ("11-20", date(2026, 11, 20), "month_day"),
+        ("1/12", date(2026, 1, 12), "month_day"),
+        ("11/20日", date(2026, 11, 20), "month_day"),
         ("周三", date(2026, 11, 25), "weekday"),
         ("星期三", date(2026, 11, 25), "weekday"),
         ("礼拜天", date(2026, 11, 29), "weekday"),
@@ -100,8 +107,9 @@ def test_year_inference_crosses_new_year() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2月30日", "2026年2月29日", "2026-13-01", "31/4", "11/26", "0月5日", "3月0日", "3月",
-     "3月 45人", "3月12人", "一周一次", "活动报告", "", "12/3/2026"],
+    ["2月30日", "2026年2月29日", "2026-13-01", "4/31", "26/11", "0月5日", "3月0日", "3月",
+     "3月 45人", "3月12人", "一周一次", "活动报告", "", "12/3/2026", "11-20人", "1.5万",
+     "体温36.5度", "2.5小时"],
 )  # fmt: skip
 def test_not_a_date(text: str) -> None:
     assert parse_date(text, today=TODAY) is None
@@ -109,8 +117,27 @@ def test_not_a_date(text: str) -> None:
 
 def test_invalid_dates_still_look_like_dates() -> None:
     assert looks_like_date("2月30日")
-    assert looks_like_date("11/26")
+    assert looks_like_date("26/11")
     assert not looks_like_date("防范电信诈骗 45人")
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [("#活动 2月30日 防范电信诈骗", "2月30日"), ("4/31 讲座", "4/31"), ("26/11", "26/11"),
+     ("2026年2月29日", "2026年2月29日"), ("4.31", "4.31")],
+)  # fmt: skip
+def test_bad_dates_are_named(text: str, written: str) -> None:
+    bad = find_bad_date(text)
+    assert bad is not None and bad.written == written
+    assert text[bad.start : bad.end].strip() == written
+    with pytest.raises(DateError) as caught:
+        read_date(text, today=TODAY)
+    assert caught.value.code == "impossible" and caught.value.params["written"] == written
+
+
+@pytest.mark.parametrize("text", ["体温36.5度", "1.5万人", "11-20人", "讲座"])
+def test_no_bad_date_in_ordinary_numbers(text: str) -> None:
+    assert find_bad_date(text) is None
 
 
 def test_span_points_into_original_text() -> None:
@@ -190,7 +217,10 @@ _YEARLESS_FORMS: list[Render] = [
     lambda d: f"{d.month}月{d.day}日",
     lambda d: f"{d.month}月{d.day}号",
     lambda d: f"{cn_small(d.month)}月{cn_small(d.day)}日",
-    lambda d: f"{d.day}/{d.month}",
+    lambda d: f"{d.month}/{d.day}",
+    lambda d: f"{d.month}.{d.day}",
+    lambda d: f"{d.month}-{d.day}",
+    lambda d: f"{d.month:02d}/{d.day:02d}",
 ]
 
 

@@ -100,7 +100,7 @@ def test_parse_quantity(text: str, value: int, approx: bool) -> None:
     assert parse_quantity(text) == Quantity(value=value, approx=approx)
 
 
-@pytest.mark.parametrize("text", ["", "多", "约", "百", "几十", "约多"])
+@pytest.mark.parametrize("text", ["", "多", "约", "百", "几", "约多", "40-30"])
 def test_parse_quantity_rejects(text: str) -> None:
     assert parse_quantity(text) is None
 
