@@ -263,6 +263,7 @@ def test_never_raises_and_is_complete_or_says_what_is_missing(text: str, today: 
     _check_invariants(parse_activity_text(text, today=today))
 
 
+@settings(deadline=None)  # 4 KB texts: timing varies on a loaded machine
 @given(st.text(max_size=50), st.integers(MAX_TEXT_CHARS - 10, MAX_TEXT_CHARS + 10))
 def test_length_cap_boundary(tail: str, size: int) -> None:
     text = ("讲" * size + tail)[:size]
