@@ -66,7 +66,7 @@ _MD_UNIT = (
     r"|%"
 )
 _MD_NUMERIC_RE = re.compile(
-    r"(?<![\d/.\-:A-Za-z])(?P<m>\d{1,2})(?P<sep>[/.\-])(?P<d>\d{1,2})"
+    r"(?<![\d/.\-A-Za-z])(?P<m>\d{1,2})(?P<sep>[/.\-])(?P<d>\d{1,2})"
     rf"(?![\d/.\-:A-Za-z])(?![ \t]*(?:{_MD_UNIT}))(?:[ \t]*[日号號])?"
 )
 DEFAULT_SCHEDULE_TIME = time(9, 0)  # a schedule given as a bare date (11月20日) goes out at 9:00
@@ -91,6 +91,9 @@ _TIME_TAIL_RE = re.compile(
     r"[ \t]*[-~至到—–][ \t]*(?:\d{1,2}:\d{2}|\d{1,2}[点时](?:半|\d{1,2}分?)?)"
 )
 
+_BARE_PERIOD_RE = re.compile(
+    r"[ \t]*(?:凌晨|清晨|早上|早晨|上午|中午|下午|傍晚|晚上)(?![ \t]*[\d零〇一二两三四五六七八九十])"
+)
 _PM_PERIODS = frozenset({"午后", "下午", "傍晚", "晚上", "夜里", "夜间", "晚间", "晚"})
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _WEEK_SHIFT = {"上上": -2, "上": -1, "本": 0, "这": 0, "這": 0, "下": 1}
@@ -154,7 +157,8 @@ def parse_date(text: str, *, today: date) -> DateMatch | None:
     found = _time_at(work, end, evening=evening)
     if found is not None:
         return DateMatch(value, found.value, match.start(), found.end, form)
-    return DateMatch(value, None, match.start(), end, form)
+    period = _BARE_PERIOD_RE.match(work, end)  # 今天下午: part of the date, no clock to read
+    return DateMatch(value, None, match.start(), period.end() if period else end, form)
 
 
 def parse_time(text: str) -> TimeMatch | None:
