@@ -20,6 +20,7 @@ from bot.core.zh_dates import (
     parse_time,
     parse_upcoming,
     read_date,
+    read_upcoming,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -298,3 +299,30 @@ def test_upcoming_moments_for_schedules(text: str, expected: dt.datetime) -> Non
 @pytest.mark.parametrize("text", ["12月3日", "hello", "", "2月30日 10:00"])
 def test_no_upcoming_moment_without_a_valid_date_and_time(text: str) -> None:
     assert parse_upcoming(text, now=NOW) is None
+
+
+_NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@given(
+    st.dates(date(2026, 12, 2), date(2027, 11, 30)),
+    st.sampled_from(_YEARLESS_FORMS),
+    st.sampled_from(["", " 下午3点", " 9:30"]),
+)
+def test_schedules_mean_the_next_such_day(day: date, render: Render, clock: str) -> None:
+    moment = read_upcoming(render(day) + clock, now=_NOW)
+    assert moment.date() == day and moment > _NOW
+    assert moment.time() == {"": time(9), " 下午3点": time(15), " 9:30": time(9, 30)}[clock]
+
+
+@given(st.dates(date(2020, 1, 1), date(2030, 12, 31)), st.integers(29, 31))
+def test_a_day_past_the_end_of_its_month_is_named(day: date, bad_day: int) -> None:
+    month_end = (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    assume(bad_day > month_end.day)
+    forms = [f"{day.year}年{day.month}月{bad_day}日"]
+    if (day.month, bad_day) != (2, 29):  # 2月29日 without a year is the last leap day
+        forms += [f"{day.month}月{bad_day}日", f"{day.month}/{bad_day}"]
+    for written in forms:
+        with pytest.raises(DateError) as caught:
+            read_date(written, today=TODAY)
+        assert caught.value.code == "impossible" and caught.value.params["written"] == written
