@@ -219,6 +219,8 @@ def read_upcoming(
 def _date_shaped(match: re.Match[str]) -> bool:
     """Tell whether a failed date match is worth naming (4/31 yes, 体温36.5 no)."""
     groups = match.groupdict()
+    if "sep" not in groups:
+        return True  # 2月30日, 1月32日: written with 月 and 日, meant as a date
     month, day = _number(groups.get("m") or ""), _number(groups.get("d") or "")
     if groups.get("sep") in (".", "-") and "y" not in groups:
         return 1 <= month <= 12 and 1 <= day <= 31
