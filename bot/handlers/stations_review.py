@@ -442,7 +442,8 @@ async def step_deadline(update: Update, context: KepuContext, dialog: Dialog) ->
     day = _future_date(text, today)
     if day is None:
         if bad is not None:
-            await reply(update, domain_text(DateError("impossible", written=bad.written), context.t))
+            refusal = DateError("impossible", written=bad.written)
+            await reply(update, domain_text(refusal, context.t))
             return
         await reply(
             update, context.t("I could not read a date there. Send it like 2027-01-31 or 1月31日.")
