@@ -69,6 +69,7 @@ _MD_NUMERIC_RE = re.compile(
     r"(?<![\d/.\-A-Za-z])(?P<m>\d{1,2})(?P<sep>[/.\-])(?P<d>\d{1,2})"
     rf"(?![\d/.\-:A-Za-z])(?![ \t]*(?:{_MD_UNIT}))(?:[ \t]*[日号號])?"
 )
+_LEAP_DAY = date(2024, 6, 1)
 DEFAULT_SCHEDULE_TIME = time(9, 0)  # a schedule given as a bare date (11月20日) goes out at 9:00
 
 _PERIOD = (
@@ -177,7 +178,8 @@ def parse_time(text: str) -> TimeMatch | None:
 
 def looks_like_date(text: str) -> bool:
     """Tell whether text holds something written like a date, valid or not (2月30日)."""
-    return find_bad_date(text) is not None or parse_date(text, today=date(2026, 1, 1)) is not None
+    work = fold_width(text[:MAX_TEXT_CHARS])
+    return any(pattern.search(work) for _, pattern, _ in _RULES)
 
 
 def find_bad_date(text: str) -> BadDate | None:
@@ -186,7 +188,8 @@ def find_bad_date(text: str) -> BadDate | None:
     best: BadDate | None = None
     for _, pattern, resolve in _RULES[:4]:
         for match in pattern.finditer(work):
-            if not _date_shaped(match) or resolve(match, date(2024, 6, 1)) is not None:
+            # Any leap-year day works as "today": only whether the date can exist matters.
+            if not _date_shaped(match) or resolve(match, _LEAP_DAY) is not None:
                 continue
             if best is None or match.start() < best.start:
                 best = BadDate(text[match.start() : match.end()].strip(), *match.span())
