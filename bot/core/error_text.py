@@ -48,6 +48,10 @@ MESSAGES: dict[str, str] = {
     "activity.title_empty": N_(
         "The title cannot be empty. What was the activity's title or topic?"
     ),
+    "activity.title_no_words": N_(
+        "A title needs words, not only emoji or punctuation. What was the activity's title "
+        "or topic?"
+    ),
     "activity.title_too_long": N_(
         "That title is too long (at most {limit} characters). Please send a shorter one."
     ),
@@ -62,10 +66,16 @@ MESSAGES: dict[str, str] = {
         "{days} days. Please check the date."
     ),
     "activity.date_unreadable": N_(
-        "I could not read a date there. Try 今天, 昨天, 3月12日, 2026-03-12 or 12/3 (day/month)."
+        "I could not read a date there. Try 今天, 昨天, 上周五, 11月20日, 11/20 or 2026-11-20."
+    ),
+    "activity.date_impossible": N_(
+        "{written} does not exist. Please check the date and send it again, e.g. 11月20日."
     ),
     "activity.participants_unreadable": N_(
-        "Please send the number of participants, e.g. 45 or 四十五."
+        "Please send the number of participants, e.g. 45, 约80人 or 200人左右."
+    ),
+    "activity.participants_negative": N_(
+        "The number of participants cannot be negative. How many people took part?"
     ),
     "activity.participants_zero": N_("The number of participants must be at least 1."),
     "activity.participants_too_many": N_(
@@ -89,8 +99,13 @@ MESSAGES: dict[str, str] = {
     "content_use.place_too_long": N_("That is too long for a place (at most {limit} characters)."),
     "content_use.content_unknown": N_("That content item is no longer in the catalogue."),
     "content_use.kind_unknown": N_("Please pick how it was used with the buttons."),
-    "content_use.audience_unreadable": N_("Please send how many people saw it, e.g. 80 or 八十."),
+    "content_use.audience_unreadable": N_(
+        "Please send how many people saw it, e.g. 80, 约80人 or 两百人左右."
+    ),
     "content_use.audience_zero": N_("The number of people must be at least 1."),
+    "content_use.audience_negative": N_(
+        "The number of people cannot be negative. How many people saw it?"
+    ),
     "content_use.audience_too_many": N_(
         "That is more than {limit} people — please check the number."
     ),
@@ -128,6 +143,19 @@ MESSAGES: dict[str, str] = {
     "station.deadline_not_future": N_(
         "The deadline must be after today. Send a date such as 2027-01-31."
     ),
+    # Typed counts and dates read by the one parser of each (bot.core.zh_numbers, zh_dates).
+    "quantity.empty": N_("Please send a number of people, e.g. 45, 约80人 or 200人左右."),
+    "quantity.unreadable": N_(
+        "I could not read a number there. Send it like 45, 约80人, 五十 or 200人左右."
+    ),
+    "quantity.negative": N_("The number cannot be negative."),
+    "quantity.zero": N_("The number must be at least {minimum}."),
+    "quantity.too_many": N_("That is more than {limit} — please check the number."),
+    "date.unreadable": N_(
+        "I could not read a date there. Send it like 11月20日, 11/20, 2026年11月20日 or 下周三."
+    ),
+    "date.impossible": N_("{written} does not exist. Please check the date."),
+    "date.past": N_("That time has passed. Please send a time in the future."),
     # Invite links (bot.services.invites).
     "invite.unknown_invite": N_(
         "This invite link is not valid. Ask your station for a new link or scan the QR "
@@ -197,8 +225,11 @@ MESSAGES: dict[str, str] = {
         "You have recorded {limit} shares in the last hour. Please try again later."
     ),
     "share.bad_audience": N_(
-        "Please send the approximate number of people as a number between 1 and {max}, "
-        "e.g. 200 or 两百."
+        "Please send about how many people, e.g. 80, 约80人 or 200人左右 (at most {max})."
+    ),
+    "share.audience_zero": N_("The number of people must be at least 1."),
+    "share.audience_negative": N_(
+        "The number of people cannot be negative. About how many people will see it?"
     ),
     "share.no_content": N_("That content is no longer available."),
     "share.bad_channel": N_("Sorry, that share could not be recorded."),

@@ -10,12 +10,21 @@ Decisions (see docs/activity-message-format.md):
   (``一万零二`` = 10002).
 * Approximate forms keep the number that was written and set ``approx``: ``三十多`` → 30,
   ``约120`` → 120, ``近百``/``上百``/``过百``/``百余`` → 100, ``120左右`` → 120, ``100+`` → 100.
+* An unknown leading digit counts as 3 ("a few"): ``几十`` → 30, ``数百`` → 300, ``好几千``
+  → 3000; ``十几`` keeps what was written (10). A range counts its lower end, never more than
+  was written: ``三四十`` → 30, ``一两百`` → 100, ``30-40`` / ``30到40`` → 30 (all approximate).
+* ``read_quantity`` is the one reader of a typed count (audiences, participants, head
+  counts): spaces anywhere, a unit (人, 个人, 名, 位, 人次, 个, 次) and a trailing particle
+  (吧, 。) are allowed; refusals are ``QuantityError`` codes ``empty``, ``unreadable``,
+  ``negative`` (-45, 负45), ``zero`` and ``too_many``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from bot.core.errors import DomainError
 
 MAX_NUMBER_CHARS = 64  # longer input is not a number a person typed
 
@@ -34,15 +43,23 @@ _ALL_UNITS = _SMALL_UNITS | _BIG_UNITS
 
 CN_NUMERAL_CHARS = "".join(CN_DIGITS) + "".join(_ALL_UNITS)
 
-_APPROX_PREFIX = r"(?:大约|大概|约莫|差不多|将近|接近|超过|约|近|逾|过|上|~)"
+_APPROX_PREFIX = (
+    r"(?:大约|大概|约莫|约摸|差不多|将近|接近|超过|不到|至少|起码|少说|约|近|逾|过|上|~)"
+)
 _APPROX_SUFFIX = r"(?:多|余|来|几|\+)"
 _ARABIC_CORE = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?[十百千万亿萬億]?"
+_FEW_CORE = r"(?:好几|几|数)[十百千万]"  # 几十, 数百, 好几千: an unknown leading digit
+_CN_CORE = rf"(?:{_FEW_CORE}|[{CN_NUMERAL_CHARS}]+)"
+_RANGE_SEP = r"(?:-|~|到|至|—|–)"
 
 # A regex fragment (no groups) for a quantity written inside a longer text.
 QUANTITY_PATTERN = (
-    rf"(?:{_APPROX_PREFIX}[ \t]*)?(?:{_ARABIC_CORE}|[{CN_NUMERAL_CHARS}]+)"
+    rf"(?:{_APPROX_PREFIX}[ \t]*)?"
+    rf"(?:{_ARABIC_CORE}(?:[ \t]*{_RANGE_SEP}[ \t]*{_ARABIC_CORE})?|{_CN_CORE})"
     rf"(?:[ \t]*{_APPROX_SUFFIX})?"
 )
+FEW = 3  # the value of 几 / 数 as a leading digit (几十 → 30); see the module docstring
+UNITS = ("个人", "人次", "人", "名", "位", "个", "次")
 
 _ARABIC_RE = re.compile(
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<frac>\d+))?(?P<unit>[十百千万亿萬億]?)"
@@ -51,6 +68,20 @@ _QUANTITY_RE = re.compile(
     rf"(?P<pre>{_APPROX_PREFIX})?\s*(?P<core>.+?)\s*(?P<suf>{_APPROX_SUFFIX}|左右|上下)?"
 )
 _BARE_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "萬": 10**4}
+_FEW_RE = re.compile(r"(?:好几|几|数)(?P<unit>[十百千万])")
+_CN_RANGE_RE = re.compile(r"(?P<a>[一二两三四五六七八九])(?P<b>[二两三四五六七八九])(?P<unit>[十百千万]?)")
+_RANGE_RE = re.compile(rf"(?P<low>.+?){_RANGE_SEP}(?P<high>.+)")
+_NEGATIVE_RE = re.compile(r"^(?:-|−|负|减)(?=\S)")
+_READ_RE = re.compile(
+    rf"(?P<pre>{_APPROX_PREFIX})?(?:有|共|共计|一共|总共|合计)?(?P<core>.+?)"
+    rf"(?P<suf>{_APPROX_SUFFIX})?(?P<unit>个人|人次|人|名|位|个|次)?"
+    r"(?P<after>左右|上下|以上|多|余)?"
+)
+_TRAILING_JUNK = "吧呀啊哦呢嗯。.!！?？~～,，、 "
+
+
+class QuantityError(DomainError, area="quantity"):
+    """A typed count that cannot be taken; ``code`` says why (see ``read_quantity``)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +90,7 @@ class Quantity:
 
     value: int
     approx: bool
+    unit: str = field(default="", compare=False)  # 人, 名, 人次… as written, if any
 
 
 def fold_width(text: str) -> str:
@@ -86,12 +118,70 @@ def parse_quantity(text: str) -> Quantity | None:
         return None
     core = match["core"]
     approx = bool(match["pre"] or match["suf"])
-    value = parse_number(core)
+    value, hedged = _core_value(core)
     if value is None and approx:
         value = _BARE_UNITS.get(core)
     if value is None:
         return None
-    return Quantity(value=value, approx=approx)
+    return Quantity(value=value, approx=approx or hedged)
+
+
+def read_quantity(text: str, *, minimum: int = 1, limit: int | None = None) -> Quantity:
+    """Read a typed count (约80人, 200人左右, 五十, 1,000, 1.2万…) or raise QuantityError."""
+    s = "".join(fold_width(text or "").split()).rstrip(_TRAILING_JUNK)
+    if not s:
+        raise QuantityError("empty")
+    if len(s) > MAX_NUMBER_CHARS:
+        raise QuantityError("unreadable", text=s[:20])
+    negative = _NEGATIVE_RE.match(s)
+    if negative is not None:
+        if _scan(s[negative.end() :]) is not None:
+            raise QuantityError("negative", text=s)
+        raise QuantityError("unreadable", text=s)
+    quantity = _scan(s)
+    if quantity is None:
+        raise QuantityError("unreadable", text=s)
+    if quantity.value < minimum:
+        raise QuantityError("zero", text=s, minimum=minimum)
+    if limit is not None and quantity.value > limit:
+        raise QuantityError("too_many", text=s, limit=limit)
+    return quantity
+
+
+def _scan(s: str) -> Quantity | None:
+    """Read a blank-free count with its hedges and unit, or None."""
+    match = _READ_RE.fullmatch(s)
+    if match is None:
+        return None
+    quantity = parse_quantity((match["pre"] or "") + match["core"] + (match["suf"] or ""))
+    if quantity is None:
+        return None
+    hedged = quantity.approx or match["after"] in ("左右", "上下", "以上", "多", "余")
+    return Quantity(quantity.value, hedged, match["unit"] or "")
+
+
+def _core_value(core: str) -> tuple[int | None, bool]:
+    """Return the value of a bare core (number, 几十, 三四十, 30-40) and whether it hedges."""
+    value = parse_number(core)
+    if value is not None:
+        return value, False
+    few = _FEW_RE.fullmatch(core)
+    if few is not None:
+        return FEW * _ALL_UNITS[few["unit"]], True
+    pair = _CN_RANGE_RE.fullmatch(core)
+    if pair is not None and _adjacent(CN_DIGITS[pair["a"]], CN_DIGITS[pair["b"]]):
+        return CN_DIGITS[pair["a"]] * _ALL_UNITS.get(pair["unit"], 1), True
+    span = _RANGE_RE.fullmatch(core)
+    if span is not None:
+        low, high = parse_number(span["low"].strip()), parse_number(span["high"].strip())
+        if low is not None and high is not None and 0 < low < high:
+            return low, True
+    return None, False
+
+
+def _adjacent(low: int, high: int) -> bool:
+    """Tell whether two digits read as a spoken range (三四, 七八, 一两)."""
+    return high == low + 1
 
 
 def _parse_arabic(s: str) -> int | None:

@@ -39,6 +39,7 @@ from bot.handlers.callbacks import (
     ActivityDay,
     ActivityEdit,
     ActivityFormButton,
+    ActivitySize,
     ActivitySkip,
     ActivityStation,
     ActivityType,
@@ -79,7 +80,9 @@ ERROR_STEP = {
     "participants_unreadable": "participants", "title_empty": "title",
     "title_too_long": "title", "photos_missing": "photos", "photos_too_many": "photos",
     "type_unknown": "type", "campaign_unknown": "campaign", "place_too_long": "place",
+    "title_no_words": "title", "date_impossible": "when", "participants_negative": "participants",
 }  # fmt: skip
+YES_WORDS = frozenset({"是", "是的", "对", "对的", "确定", "没错", "yes", "y", "ok"})
 
 
 # Steps that wait for something typed or sent (the others wait for a button press).
@@ -296,8 +299,8 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         text = t("What was its title or topic? For example: 防范电信诈骗")
     elif step == "when":
         text = t(
-            "When was it held? Press a button or send a date such as 3月12日, "
-            "2026-03-12 or 12/3 (day/month), with a time if you like (下午3点)."
+            "When was it held? Press a button or send a date such as 11月20日, 11/20, "
+            "上周五 or 2026-11-20, with a time if you like (下午3点)."
         )
         markup = InlineKeyboardMarkup(
             [[_button(t("Today"), ActivityDay(0)), _button(t("Yesterday"), ActivityDay(1))]]
@@ -306,7 +309,7 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         text = t("Where was it held?")
         markup = InlineKeyboardMarkup([[_button(t("Skip"), ActivitySkip("place"))]])
     elif step == "participants":
-        text = t("How many people took part? A number such as 45 or 四十五.")
+        text = t("How many people took part? For example 45, 约80人 or 200人左右.")
     elif step == "campaign":
         text = t("Was it part of a national campaign?")
         markup = InlineKeyboardMarkup(
@@ -328,6 +331,10 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
             )
         else:
             text = t("Send at least one photo of the activity (an album is fine).")
+    elif service.needs_size_check(_fields(dialog), _rules(context)):
+        dialog.step = step = "size"  # confirmed before the confirmation screen, never after saving
+        text, markup = _size_question(t, _fields(dialog), _rules(context))
+        await save_dialog(context, dialog)
     else:
         dialog.step = "confirm"
         text = t("Please check the activity:") + "\n\n" + await _summary(context, dialog)
@@ -340,6 +347,22 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
     if step in ("photos", "confirm") or dialog.step == "confirm":
         dialog.data["screen"] = sent.message_id
         await save_dialog(context, dialog)
+
+
+def _size_question(
+    t: Translator, fields: dict[str, Any], rules: ActivitiesSettings
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Ask whether an unusually high head count is meant (约100000人，确定吗？)."""
+    n, bound = t.number(fields["participants"]), t.number(rules.participants_flag_above)
+    if fields.get("participants_approx"):
+        text = t("About {n} participants — is that right? More than {bound} is rare.", n=n,
+                 bound=bound)  # fmt: skip
+    else:
+        text = t("{n} participants — is that right? More than {bound} is rare.", n=n, bound=bound)
+    markup = InlineKeyboardMarkup(
+        [[_button(t("Yes"), ActivitySize("yes")), _button(t("Change it"), ActivitySize("fix"))]]
+    )
+    return text, markup
 
 
 def _photo_count_text(t: Translator, count: int) -> str:
@@ -506,9 +529,29 @@ def _checked_step(field: str, check: Callable[[str], Any], doc: str) -> StepHand
 
 step_title = _checked_step("title", service.check_title, "Read the title.")
 step_place = _checked_step("place", service.check_place, "Read the place.")
-step_participants = _checked_step(
-    "participants", service.parse_participants, "Read the head count (45, 四十五, 约120人)."
-)
+
+
+async def step_participants(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Read the head count (45, 四十五, 约120人, 200人左右) with the one quantity reader."""
+    try:
+        quantity = service.read_participants(_text_of(update))
+    except ActivityError as exc:
+        await _reask(update, context, dialog, exc)
+        return
+    fields = _fields(dialog)
+    fields["participants"], fields["participants_approx"] = quantity.value, quantity.approx
+    fields.pop("participants_confirmed", None)
+    await advance(update, context, dialog)
+
+
+async def step_size(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text at the head-count check: 是 keeps it, a number replaces it."""
+    if _text_of(update).strip().lower() in YES_WORDS:
+        fields = _fields(dialog)
+        fields["participants_confirmed"] = fields.get("participants")
+        await advance(update, context, dialog)
+        return
+    await step_participants(update, context, dialog)
 
 
 async def step_when(update: Update, context: KepuContext, dialog: Dialog) -> None:
@@ -585,6 +628,7 @@ FLOWS: dict[str, Flow] = {
                 "when": step_when,
                 "place": step_place,
                 "participants": step_participants,
+                "size": step_size,
                 "campaign": step_campaign,
                 "photos": step_photos,
                 "confirm": step_confirm,
@@ -614,6 +658,8 @@ def _step_of(button: ActivityFormButton) -> str | None:
     """Return the step a form button belongs to, or None if it works at any step (Cancel)."""
     if isinstance(button, ActivitySkip):
         return button.step
+    if isinstance(button, ActivitySize):
+        return "size"
     if isinstance(button, ActivityAction):
         return {"done": "photos", "ok": "confirm", "sales": "confirm"}.get(button.action)
     return _BUTTON_STEPS[type(button)]
@@ -684,6 +730,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
         await save_dialog(context, dialog)
         await ask(update, context, dialog)
         return
+    elif isinstance(button, ActivitySize):
+        if button.answer == "fix":
+            await _close(query, None)
+            dialog.step, dialog.data["queue"] = "participants", ["participants"]
+            await save_dialog(context, dialog)
+            await ask(update, context, dialog)
+            return
+        fields["participants_confirmed"] = fields.get("participants")
+        await _close(query, t("Participants: {value}", value=t.number(fields["participants"])))
     elif button == ActivityAction("ok"):
         await _confirm(update, context, dialog)
         return
@@ -714,6 +769,9 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
     query = update.callback_query
     rules = _rules(context)
     _fields(dialog).setdefault("commercial", False)  # the card asked; untouched is "no"
+    if service.needs_size_check(_fields(dialog), rules):
+        await ask(update, context, dialog)  # an unconfirmed high head count is asked first
+        return
     try:
         data = service.input_from_fields(_fields(dialog))
         kwargs: dict[str, Any] = dict(

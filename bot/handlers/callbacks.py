@@ -398,8 +398,16 @@ class ActivityEdit(CallbackData, prefix="ACT:ed"):
     field: str
 
 
+@dataclass(frozen=True)
+class ActivitySize(CallbackData, prefix="ACT:sz"):
+    """Keep (``yes``) or change (``fix``) a head count above the usual bound, before saving."""
+
+    answer: Literal["yes", "fix"]
+
+
 ActivityFormButton = (
-    ActivityAction
+    ActivitySize
+    | ActivityAction
     | ActivityStation
     | ActivityType
     | ActivityDay
@@ -416,6 +424,7 @@ ACTIVITY_FORM: Family[ActivityFormButton] = Family(
     ActivitySkip,
     ActivityCampaign,
     ActivityEdit,
+    ActivitySize,
 )
 
 

@@ -22,7 +22,7 @@ from bot.content.catalogue import (
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.text_fit import fit_text
-from bot.core.zh_dates import parse_upcoming
+from bot.core.zh_dates import DateError, read_upcoming
 from bot.handlers.callbacks import (
     CATALOG,
     NEW_CONTENT,
@@ -247,16 +247,20 @@ async def step_schedule(update: Update, context: KepuContext, dialog: Dialog) ->
     """Take a date and time in the future."""
     message = update.effective_message
     runtime = context.runtime
-    # The project's one date parser: 2026-12-01 09:30, 12月1日 上午9点半, 下周三 10:00 …
-    when = parse_upcoming(
-        message.text or "" if message else "",
-        now=runtime.now().astimezone(runtime.settings.scheduler.tz),
-    )
+    # The project's one date parser: 11月20日, 11/20 9:30, 12月1日 上午9点半, 下周三 10:00 …
+    # (a date alone means 9:00; a yearless date already past means next year's).
     t = context.t
-    if when is None:
-        await reply(
-            update, t("Please send a date and time like 2026-12-01 09:30, or press a button.")
+    try:
+        when = read_upcoming(
+            message.text or "" if message else "",
+            now=runtime.now().astimezone(runtime.settings.scheduler.tz),
         )
+    except DateError as exc:
+        hint = t(
+            "Send a date and time like 11月20日 9:30, 2026-12-01 09:30 or 下周三上午10点 "
+            "(a date alone means 9:00), or press a button."
+        )
+        await reply(update, domain_text(exc, t) + ("" if exc.code == "past" else "\n" + hint))
         return
     if when <= runtime.now():
         await reply(update, t("That time has passed. Please send a time in the future."))

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.core.error_text import error_text as domain_text
+from bot.core.zh_numbers import Quantity
 from bot.handlers.callbacks import (
     ShareAudience,
     ShareCancel,
@@ -78,8 +79,8 @@ def _audience_markup(t: Translator, content_id: int, platform: str) -> InlineKey
 
 def _audience_question(t: Translator, platform: str) -> str:
     return t(
-        "About how many people will see it in that {platform}? Pick one, or type a "
-        "number (e.g. 120 or 三百).",
+        "About how many people will see it in that {platform}? Pick one, or type it "
+        "(e.g. 约80人, 200人左右 or 三百).",
         platform=t(PLATFORM_LABELS[platform]),
     )
 
@@ -202,6 +203,32 @@ def result_text(t: Translator, outcome: ShareOutcome, platform: str, url: str, c
     )
 
 
+def _size_question(t: Translator, quantity: Quantity, cap: int) -> str:
+    """Ask whether a large typed audience is meant (约5000人，确定吗？)."""
+    n = t.number(quantity.value)
+    if quantity.approx:
+        return t("About {n} people — is that right? Audiences above {cap} count as {cap}.", n=n,
+                 cap=t.number(cap))  # fmt: skip
+    return t("{n} people — is that right? Audiences above {cap} count as {cap}.", n=n,
+             cap=t.number(cap))  # fmt: skip
+
+
+def _size_markup(t: Translator, content_id: int, platform: str, n: int) -> InlineKeyboardMarkup:
+    """Yes records the typed audience; Change it asks the audience again."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t("Yes"), callback_data=ShareAudience(content_id, platform, n).encode()
+                ),
+                InlineKeyboardButton(
+                    t("Change it"), callback_data=SharePlatform(content_id, platform).encode()
+                ),
+            ]
+        ]
+    )
+
+
 async def on_audience_button(update: Update, context: KepuContext) -> None:
     """Record the share with the audience of the pressed button."""
     query = update.callback_query
@@ -254,12 +281,21 @@ async def step_audience(update: Update, context: KepuContext, dialog: Dialog) ->
     if platform not in PLATFORM_LABELS:
         platform = "other"
     try:
-        audience = share_service.parse_audience(message.text or "" if message else "")
+        quantity = share_service.read_audience(message.text or "" if message else "")
     except ShareError as exc:
         await reply(
             update,
             error_text(t, exc) + "\n" + _audience_question(t, platform),
             reply_markup=_audience_markup(t, content_id, platform),
+        )
+        return
+    audience = quantity.value
+    if audience > context.runtime.settings.shares.max_reported_audience:
+        # Confirmed before anything is saved; the dialog stays, so a new number also works.
+        await reply(
+            update,
+            _size_question(t, quantity, context.runtime.settings.shares.max_reported_audience),
+            reply_markup=_size_markup(t, content_id, platform, audience),
         )
         return
     informant = await share_service.informant_for(

@@ -13,7 +13,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
-from bot.core.zh_dates import parse_date
+from bot.core.error_text import error_text as domain_text
+from bot.core.zh_dates import DateError, find_bad_date, parse_date, read_date
 from bot.handlers.callbacks import ReviewButton, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
@@ -316,15 +317,10 @@ async def _take_date(update: Update, context: KepuContext, dialog: Dialog, day: 
 async def step_date(update: Update, context: KepuContext, dialog: Dialog) -> None:
     """Take a typed date (2026-11-20, 11月20日, 昨天…)."""
     message = update.effective_message
-    found = parse_date(message.text or "", today=context.runtime.today()) if message else None
-    if found is None:
-        await reply(
-            update,
-            context.t(
-                "I could not read a date there. Send it like "
-                "2026-11-20 or 11月20日, or press a button."
-            ),
-        )
+    try:
+        found = read_date((message.text or "") if message else "", today=context.runtime.today())
+    except DateError as exc:
+        await reply(update, domain_text(exc, context.t))
         await ask_date(update, context)
         return
     await _take_date(update, context, dialog, found.value)
@@ -453,8 +449,13 @@ async def step_deadline(update: Update, context: KepuContext, dialog: Dialog) ->
     message = update.effective_message
     today = context.runtime.today()
     text = (message.text or "") if message else ""
+    bad = find_bad_date(text) if parse_date(text, today=today) is None else None
     day = _future_date(text, today)
     if day is None:
+        if bad is not None:
+            refusal = DateError("impossible", written=bad.written)
+            await reply(update, domain_text(refusal, context.t))
+            return
         await reply(
             update, context.t("I could not read a date there. Send it like 2027-01-31 or 1月31日.")
         )
@@ -468,7 +469,7 @@ def _future_date(text: str, today: dt.date) -> dt.date | None:
     if found is None:
         return None
     day = found.value
-    if day <= today and found.form in ("month_day", "day_month"):
+    if day <= today and found.form == "month_day":
         try:
             day = day.replace(year=day.year + 1)
         except ValueError:  # 29 February

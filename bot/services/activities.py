@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ActivitiesSettings, IntegritySettings
 from bot.core.errors import DomainError
-from bot.core.zh_dates import parse_date, parse_time
-from bot.core.zh_numbers import parse_quantity
+from bot.core.zh_dates import DateError, parse_time, read_date
+from bot.core.zh_numbers import Quantity, QuantityError, read_quantity
 from bot.services import findings_auto
 from bot.services.access import (
     administered_station_ids,
@@ -27,6 +28,7 @@ from bot.services.access import (
 )
 from bot.services.activity_text import (
     ERR_DATE_INVALID,
+    ERR_PARTICIPANTS_NEGATIVE,
     ERR_PARTICIPANTS_TOO_MANY,
     ERR_PARTICIPANTS_ZERO,
     parse_activity_text,
@@ -112,10 +114,12 @@ def check_type(code: str) -> str:
 
 
 def check_title(text: str) -> str:
-    """Return a tidy title or refuse an empty or overlong one."""
+    """Return a tidy title or refuse an empty, overlong or wordless one (only 👍 or ……)."""
     title = " ".join(text.split())
     if not title:
         raise ActivityError("title_empty")
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in title):
+        raise ActivityError("title_no_words")
     if len(title) > MAX_TITLE_CHARS:
         raise ActivityError("title_too_long", limit=MAX_TITLE_CHARS)
     return title
@@ -149,22 +153,39 @@ def check_participants(value: int) -> int:
     return value
 
 
+def read_participants(text: str) -> Quantity:
+    """Read a typed head count (45, 四十五, 约120人, 200人左右) with the one quantity reader."""
+    try:
+        return read_quantity(text, limit=MAX_PARTICIPANTS)
+    except QuantityError as exc:
+        code = {"empty": "unreadable"}.get(exc.code, exc.code)
+        raise ActivityError(f"participants_{code}", **exc.params) from None
+
+
 def parse_participants(text: str) -> int:
-    """Read a head count written in Arabic or Chinese numerals (45, 四十五, 约120人)."""
-    cleaned = text.strip().rstrip("人名位次个").strip()
-    quantity = parse_quantity(cleaned) if cleaned else None
-    if quantity is None:
-        raise ActivityError("participants_unreadable")
-    return check_participants(quantity.value)
+    """Read a typed head count and return its value."""
+    return read_participants(text).value
+
+
+def needs_size_check(fields: dict[str, Any], rules: ActivitiesSettings) -> bool:
+    """Tell whether a head count is above the usual bound and not yet confirmed by its sender."""
+    value = fields.get("participants")
+    return (
+        isinstance(value, int)
+        and value > rules.participants_flag_above
+        and fields.get("participants_confirmed") != value
+    )
 
 
 def parse_when(
     text: str, *, today: dt.date, rules: ActivitiesSettings
 ) -> tuple[dt.date, dt.time | None]:
     """Read a date (and optional time) in any form the one-message parser accepts."""
-    found = parse_date(text, today=today)
-    if found is None:
-        raise ActivityError("date_unreadable")
+    try:
+        found = read_date(text, today=today)
+    except DateError as exc:
+        code = "date_impossible" if exc.code == "impossible" else "date_unreadable"
+        raise ActivityError(code, **exc.params) from None
     clock = found.time
     if clock is None:
         rest = text[: found.start] + " " * (found.end - found.start) + text[found.end :]
@@ -217,8 +238,12 @@ def draft_from_text(text: str, *, today: dt.date, rules: ActivitiesSettings) -> 
                 fields["held_at_time"] = parsed.held_at_time.strftime("%H:%M")
         except ActivityError as exc:
             draft.problems.append(ActivityError(exc.code, when=parsed.held_on, **exc.params))
+    elif ERR_DATE_INVALID in parsed.errors and parsed.bad_date:
+        draft.problems.append(ActivityError("date_impossible", written=parsed.bad_date))
     elif ERR_DATE_INVALID in parsed.errors:
         draft.problems.append(ActivityError("date_unreadable"))
+    if ERR_PARTICIPANTS_NEGATIVE in parsed.errors:
+        draft.problems.append(ActivityError("participants_negative"))
     if parsed.participants is not None:
         if ERR_PARTICIPANTS_ZERO in parsed.errors:
             draft.problems.append(ActivityError("participants_zero"))
@@ -226,6 +251,7 @@ def draft_from_text(text: str, *, today: dt.date, rules: ActivitiesSettings) -> 
             draft.problems.append(ActivityError("participants_too_many", limit=MAX_PARTICIPANTS))
         else:
             fields["participants"] = parsed.participants
+            fields["participants_approx"] = parsed.participants_approx
     if parsed.place:
         fields["place"] = parsed.place[:MAX_PLACE_CHARS]
     if parsed.campaign:
@@ -272,6 +298,7 @@ def fields_from_activity(activity: Activity, photos: Sequence[PhotoRef]) -> dict
         "title": activity.title,
         "held_on": activity.held_on.isoformat(),
         "participants": activity.participants,
+        "participants_confirmed": activity.participants,  # saved once, not asked again
         "photos": [[p.file_id, p.file_unique_id] for p in photos],
     }
     if activity.held_at_time is not None:

@@ -14,7 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from bot.core.zh_dates import looks_like_date, parse_date, parse_time
+from bot.core.zh_dates import find_bad_date, parse_date, parse_time
 from bot.core.zh_numbers import QUANTITY_PATTERN, fold_width, parse_quantity
 
 MAX_TEXT_CHARS = 4096  # Telegram's own message limit; captions are shorter still
@@ -33,6 +33,7 @@ ERR_DATE_TOO_OLD = "date_too_old"
 ERR_DATE_INVALID = "date_invalid"
 ERR_PARTICIPANTS_ZERO = "participants_zero"
 ERR_PARTICIPANTS_TOO_MANY = "participants_too_many"
+ERR_PARTICIPANTS_NEGATIVE = "participants_negative"
 ERR_TEXT_TOO_LONG = "text_too_long"
 
 _TYPE_WORDS: dict[str, tuple[str, ...]] = {
@@ -71,7 +72,7 @@ def _alternation(words: list[str]) -> str:
     return "|".join(parts)
 
 
-_TRIGGER_RE = re.compile(r"#(?:活动(?!周)|activity(?![A-Za-z0-9_]))|^\s*活动[ \t]*:", re.I)
+_TRIGGER_RE = re.compile(r"#[ \t]*(?:活动(?!周)|activity(?![A-Za-z0-9_]))|^\s*活动[ \t]*:", re.I)
 _TYPE_RE = re.compile(rf"#?(?P<word>{_alternation(list(_WORD_TO_TYPE))})", re.I)
 _CAMPAIGN_RE = re.compile(
     rf"(?P<open>[【\[「])?(?P<tag>#)?"
@@ -99,10 +100,11 @@ _COUNT_LABELS = frozenset({"人数", "参与人数", "参加人数", "到场人�
                            "headcount"})  # fmt: skip
 _PARTICIPANTS_RE = re.compile(
     rf"(?:(?P<lead>{_COUNT_LEAD})[ \t]*(?::[ \t]*)?)?"
+    r"(?P<neg>(?<![^\s:])[-−][ \t]*|负)?"
     r"(?:(?P<en_approx>about|around|approx\.?|approximately|nearly|over|more[ \t]+than)[ \t]+)?"
     rf"(?P<qty>{QUANTITY_PATTERN})"
-    r"(?:[ \t]*(?P<unit>人次|人|名|位|(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
-    r"(?![A-Za-z])))?(?:[ \t]*(?P<after>左右|上下))?"
+    r"(?:[ \t]*(?P<unit>人次|个人|人|名|位|(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
+    r"(?![A-Za-z])))?(?:[ \t]*(?P<after>左右|上下|以上))?"
     r"(?:[ \t]*(?:参加|参与|到场|出席|观看|听讲|受益)(?:了|活动)?)?",
     re.I,
 )
@@ -133,6 +135,7 @@ class ActivityParse:
     place: str | None
     missing: tuple[str, ...]
     errors: tuple[str, ...]
+    bad_date: str | None = None  # 2月30日 as written, when a date was there but none exists
 
     @property
     def is_complete(self) -> bool:
@@ -149,6 +152,7 @@ class _Count:
     labelled: bool
     start: int
     end: int
+    negative: bool = False
 
 
 class _Text:
@@ -191,14 +195,18 @@ def parse_activity_text(text: str, *, today: date) -> ActivityParse:
     doc = _Text(text)
     is_activity = _take_trigger(doc)
     held_on, held_at_time = _take_date(doc, today=today)
-    if held_on is None and looks_like_date(doc.work):
-        errors.append(ERR_DATE_INVALID)  # 2月30日 or 11/26 (day/month): say so, don't guess
+    bad = find_bad_date(doc.work) if held_on is None else None
+    if bad is not None:
+        errors.append(ERR_DATE_INVALID)  # 2月30日 or 26/11: name it, don't guess
+        doc.take(bad.start, bad.end)  # and keep it out of the title
     campaign = _take_campaign(doc)
     place = _take_place(doc)
     count = _take_participants(doc)
     activity_type = _take_type(doc)
     title = _title(doc.remainder())
-    participants = None if count is None else count.value
+    participants = None if count is None or count.negative else count.value
+    if count is not None and count.negative:
+        errors.append(ERR_PARTICIPANTS_NEGATIVE)
     found = {"type": activity_type, "held_on": held_on, "participants": participants,
              "title": title}  # fmt: skip
     missing = tuple(name for name in REQUIRED_FIELDS if found[name] is None)
@@ -215,6 +223,7 @@ def parse_activity_text(text: str, *, today: date) -> ActivityParse:
         place=place,
         missing=missing,
         errors=tuple(errors),
+        bad_date=None if bad is None else doc.original[bad.start : bad.end].strip(),
     )
 
 
@@ -298,7 +307,7 @@ def _count(work: str, match: re.Match[str]) -> _Count | None:
         return None
     approx = quantity.approx or bool(match["en_approx"] or match["after"])
     start = match.start() + len(match.group()) - len(match.group().lstrip())
-    return _Count(quantity.value, approx, bool(lead), start, match.end())
+    return _Count(quantity.value, approx, bool(lead), start, match.end(), bool(match["neg"]))
 
 
 def _leading_boundary(work: str, match: re.Match[str]) -> bool:

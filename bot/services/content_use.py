@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
-from bot.core.zh_numbers import parse_quantity
+from bot.core.zh_numbers import QuantityError, read_quantity
 from bot.services import findings_auto
 from bot.services.access import can_admin_station
 from bot.services.activities import MAX_PARTICIPANTS, MAX_PLACE_CHARS
@@ -58,16 +58,12 @@ def default_kind(item_kind: str) -> str:
 
 
 def parse_audience(text: str) -> int:
-    """Read how many people saw it (Arabic or Chinese numerals, 约 and 多 allowed)."""
-    cleaned = text.strip().rstrip("人名位次个").strip()
-    quantity = parse_quantity(cleaned) if cleaned else None
-    if quantity is None:
-        raise ContentUseError("audience_unreadable")
-    if quantity.value <= 0:
-        raise ContentUseError("audience_zero")
-    if quantity.value > MAX_PARTICIPANTS:
-        raise ContentUseError("audience_too_many", limit=MAX_PARTICIPANTS)
-    return quantity.value
+    """Read how many people saw it with the one quantity reader (80, 约80人, 两百人左右)."""
+    try:
+        return read_quantity(text, limit=MAX_PARTICIPANTS).value
+    except QuantityError as exc:
+        code = {"empty": "unreadable"}.get(exc.code, exc.code)
+        raise ContentUseError(f"audience_{code}", **exc.params) from None
 
 
 def check_place(text: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.core.errors import DomainError
-from bot.core.zh_numbers import parse_quantity
+from bot.core.zh_numbers import Quantity, QuantityError, read_quantity
 from bot.services import links as link_service
 from storage import content as content_store
 from storage import groups as group_store
@@ -101,11 +101,20 @@ def dedupe_key(informant_id: int, content_id: int, channel: str, target: str, da
 
 
 def parse_audience(text: str) -> int:
-    """Parse a typed audience size (Arabic or Chinese numerals, 约/多 allowed)."""
-    quantity = parse_quantity(text.strip()) if text and text.strip() else None
-    if quantity is None or not 1 <= quantity.value <= MAX_AUDIENCE_INPUT:
-        raise ShareError("bad_audience", max=MAX_AUDIENCE_INPUT)
-    return quantity.value
+    """Read a typed audience and return its value."""
+    return read_audience(text).value
+
+
+def read_audience(text: str) -> Quantity:
+    """Read a typed audience with the one quantity reader (约80人, 5000人, 200人左右, 五十)."""
+    try:
+        return read_quantity(text, limit=MAX_AUDIENCE_INPUT)
+    except QuantityError as exc:
+        if exc.code == "negative":
+            raise ShareError("audience_negative") from None
+        if exc.code == "zero":
+            raise ShareError("audience_zero") from None
+        raise ShareError("bad_audience", max=MAX_AUDIENCE_INPUT) from None
 
 
 def _channel_ok(channel: str) -> bool:

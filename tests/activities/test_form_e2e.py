@@ -206,6 +206,8 @@ async def test_participants_above_bound_are_flagged(bot_env: RunningBot) -> None
     user, [station_id] = await setup_admin(bot_env)
     await user.send_photo(png(12), caption="#活动 今天 讲座 大讲堂 800人")
     await bot_env.settle()
+    assert "800人，确定吗？" in (user.messages[-1].text or "")
+    await press(bot_env, user, "是")
     await press(bot_env, user, "确认提交")
     assert "例行程序" in (user.messages[-1].text or "")
     [act] = await activities(bot_env)

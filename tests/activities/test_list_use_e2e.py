@@ -33,6 +33,7 @@ async def test_list_edit_and_delete_within_window(bot_env: RunningBot) -> None:
     assert "请核对活动信息" in (user.messages[-1].text or "")
     await press(bot_env, user, "✏️ 参与人数")
     await say(bot_env, user, "600")
+    await press(bot_env, user, "是")  # above 500: confirmed before the confirmation screen
     await press(bot_env, user, "✏️ 照片")
     await user.send_photo(png(99))
     await bot_env.settle()

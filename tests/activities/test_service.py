@@ -194,10 +194,11 @@ async def test_draft_from_text_and_field_parsers() -> None:
         "title": "防范电信诈骗",
         "held_on": "2026-11-23",
         "participants": 45,
+        "participants_approx": False,
     }
     assert draft.ask == ["photos"] and not draft.problems
     assert service.parse_participants("一百二十人") == 120
-    assert service.parse_when("12/11 下午3点", today=TODAY, rules=RULES) == (
+    assert service.parse_when("11/12 下午3点", today=TODAY, rules=RULES) == (
         dt.date(2026, 11, 12),
         dt.time(15, 0),
     )
@@ -206,6 +207,16 @@ async def test_draft_from_text_and_field_parsers() -> None:
             service.parse_participants(bad)
     with pytest.raises(ActivityError):
         service.parse_when("下周", today=TODAY, rules=RULES)
+    with pytest.raises(ActivityError) as caught:
+        service.parse_when("2月30日", today=TODAY, rules=RULES)
+    assert caught.value.code == "date_impossible" and caught.value.params["written"] == "2月30日"
+    with pytest.raises(ActivityError) as caught:
+        service.parse_participants("-45人")
+    assert caught.value.code == "participants_negative"
+    for wordless in ("👍", "……", "🎉🎉 ！"):
+        with pytest.raises(ActivityError) as caught:
+            service.check_title(wordless)
+        assert caught.value.code == "title_no_words"
 
 
 async def test_content_use(session: AsyncSession) -> None:

@@ -229,7 +229,7 @@ async def test_newcontent_date_time_publishes_and_pushes_then(bot_env, clock: Fi
 
     ask_when = await walk_to_schedule(bot, curator, category="🩺 卫生健康", regions="330203")
     assert "7/7" in text_of(ask_when)
-    nonsense = await answer(bot, curator, "明天早上")
+    nonsense = await answer(bot, curator, "过几天吧")
     assert "2026-12-01 09:30" in text_of(nonsense)
     past = await answer(bot, curator, "2026-11-23 09:59")  # a minute before now (Shanghai)
     assert text_of(past) == "这个时间已经过去了，请发送一个将来的时间。"

@@ -71,6 +71,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (cb.ActivitySkip("place"), "ACT:skip:place"),
     (cb.ActivityCampaign("none"), "ACT:cp:none"),
     (cb.ActivityEdit("photos"), "ACT:ed:photos"),
+    (cb.ActivitySize("yes"), "ACT:sz:yes"),
     (cb.ActivitiesPage(3, 0), "ALS:p:3:0"),
     (cb.ActivityButton("dy", 8), "ALS:dy:8"),
     (cb.ActivityKeep(), "ALS:dn"),

@@ -26,6 +26,7 @@ ERROR_CODES = {
     "date_invalid",
     "participants_zero",
     "participants_too_many",
+    "participants_negative",
     "text_too_long",
 }
 
@@ -71,7 +72,7 @@ EXAMPLES: list[tuple[str, ActivityParse]] = [
      "参加人数：200\n地点：幸福社区广场",
      draft(type="exhibition", held_on=D(2026, 11, 20), held_at_time=time(15), participants=200,
            title="《垃圾分类》科普展", place="幸福社区广场")),
-    ("📢#活动 #全国科普日 26/11 义诊 健康咨询进社区 约60人 👍",
+    ("📢#活动 #全国科普日 11/26 义诊 健康咨询进社区 约60人 👍",
      draft(type="consultation", held_on=D(2026, 11, 26), participants=60,
            participants_approx=True, title="健康咨询进社区", campaign="science_day")),
     ("#活动 上周三 直播 科学防疫 线上观看1.2万人次",
@@ -85,15 +86,22 @@ EXAMPLES: list[tuple[str, ActivityParse]] = [
     ("#活动 【科技活动周】 科普讲座 11月27日 群众近百人参加",
      draft(type="lecture", held_on=D(2026, 11, 27), participants=100, participants_approx=True,
            title="科普讲座", campaign="st_week")),
-    ("#活动 12/11 培训 老年人智能手机培训班 25人 （第二期）",
+    ("#活动 11/12 培训 老年人智能手机培训班 25人 （第二期）",
      draft(type="lecture", held_on=D(2026, 11, 12), participants=25,
            title="老年人智能手机培训班 （第二期）")),
     ("#活动 2月30日 讲座 急救知识 5人",
-     draft(type="lecture", participants=5, title="2月30日 急救知识", errors=("date_invalid",))),
-    # 11/26 is day 11 of month 26 under the day/month rule: refused, not guessed.
-    ("#活动 11/26 展板 垃圾分类 30人",
-     draft(type="exhibition", participants=30, title="11/26 垃圾分类",
-           errors=("date_invalid",))),
+     draft(type="lecture", participants=5, title="急救知识", errors=("date_invalid",),
+           bad_date="2月30日")),
+    # 26/11 is month 26 under the month/day rule: refused and named, not guessed.
+    ("#活动 26/11 展板 垃圾分类 30人",
+     draft(type="exhibition", participants=30, title="垃圾分类", errors=("date_invalid",),
+           bad_date="26/11")),
+    ("#活动 1/12 讲座 垃圾分类 30人",
+     draft(type="lecture", held_on=D(2026, 1, 12), participants=30, title="垃圾分类",
+           errors=("date_too_old",))),
+    ("#活动 11/26 展板 垃圾分类 -45人",
+     draft(type="exhibition", held_on=D(2026, 11, 26), title="垃圾分类",
+           errors=("participants_negative",))),
     ("#活动 2026年11月20日 下午3点 科普展览 120人",
      draft(type="exhibition", held_on=D(2026, 11, 20), held_at_time=time(15), participants=120,
            title="科普展览")),
@@ -166,12 +174,12 @@ EXAMPLES: list[tuple[str, ActivityParse]] = [
      draft(type="lecture", held_on=D(2026, 11, 20), participants=120,
            title="科普讲座：走近人工智能", place="县图书馆")),
     ("#活动 11/20 exhibition Robots at the station 20人",
-     draft(type="exhibition", participants=20, title="11/20 Robots at the station",
-           errors=("date_invalid",))),
+     draft(type="exhibition", held_on=D(2026, 11, 20), participants=20,
+           title="Robots at the station")),
     ("讲座 防范电信诈骗 45人 昨天",
      draft(is_activity=False, type="lecture", held_on=D(2026, 11, 28), participants=45,
            title="防范电信诈骗")),
-    ("#活动 20/11 科技周 网课 趣味物理 八十人",
+    ("#活动 11.20 科技周 网课 趣味物理 八十人",
      draft(type="online_live", held_on=D(2026, 11, 20), participants=80, title="趣味物理",
            campaign="st_week")),
 ]  # fmt: skip
@@ -255,6 +263,7 @@ def test_never_raises_and_is_complete_or_says_what_is_missing(text: str, today: 
     _check_invariants(parse_activity_text(text, today=today))
 
 
+@settings(deadline=None)  # 4 KB texts: timing varies on a loaded machine
 @given(st.text(max_size=50), st.integers(MAX_TEXT_CHARS - 10, MAX_TEXT_CHARS + 10))
 def test_length_cap_boundary(tail: str, size: int) -> None:
     text = ("讲" * size + tail)[:size]
@@ -276,7 +285,7 @@ _TITLE = st.lists(
     max_size=4,
 ).map("".join)
 _DATE_FORM = st.sampled_from(
-    [lambda d: f"{d.month}月{d.day}日", lambda d: f"{d:%Y-%m-%d}", lambda d: f"{d.day}/{d.month}",
+    [lambda d: f"{d.month}月{d.day}日", lambda d: f"{d:%Y-%m-%d}", lambda d: f"{d.month}/{d.day}",
      lambda d: f"{d.year}年{d.month}月{d.day}号"]
 )  # fmt: skip
 

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 
 from bot.core.zh_dates import (
     FUTURE_WINDOW_DAYS,
+    DateError,
+    find_bad_date,
     infer_year,
     looks_like_date,
     parse_date,
     parse_time,
     parse_upcoming,
+    read_date,
+    read_upcoming,
 )
 
 TODAY = date(2026, 11, 29)  # a Sunday
@@ -58,8 +62,12 @@ def cn_year(year: int) -> str:
         ("2026/3/12", date(2026, 3, 12), "ymd"),
         ("2026.3.12", date(2026, 3, 12), "ymd"),
         ("2025-12-31", date(2025, 12, 31), "ymd"),
-        ("12/3", date(2026, 3, 12), "day_month"),  # day/month, by decision
-        ("28/11", date(2026, 11, 28), "day_month"),
+        ("3/12", date(2026, 3, 12), "month_day"),  # month/day, as Chinese users write it
+        ("11/28", date(2026, 11, 28), "month_day"),
+        ("11.20", date(2026, 11, 20), "month_day"),
+        ("11-20", date(2026, 11, 20), "month_day"),
+        ("1/12", date(2026, 1, 12), "month_day"),
+        ("11/20日", date(2026, 11, 20), "month_day"),
         ("周三", date(2026, 11, 25), "weekday"),
         ("星期三", date(2026, 11, 25), "weekday"),
         ("礼拜天", date(2026, 11, 29), "weekday"),
@@ -100,8 +108,9 @@ def test_year_inference_crosses_new_year() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2月30日", "2026年2月29日", "2026-13-01", "31/4", "11/26", "0月5日", "3月0日", "3月",
-     "3月 45人", "3月12人", "一周一次", "活动报告", "", "12/3/2026"],
+    ["2月30日", "2026年2月29日", "2026-13-01", "4/31", "26/11", "0月5日", "3月0日", "3月",
+     "3月 45人", "3月12人", "一周一次", "活动报告", "", "12/3/2026", "11-20人", "1.5万",
+     "体温36.5度", "2.5小时"],
 )  # fmt: skip
 def test_not_a_date(text: str) -> None:
     assert parse_date(text, today=TODAY) is None
@@ -109,8 +118,27 @@ def test_not_a_date(text: str) -> None:
 
 def test_invalid_dates_still_look_like_dates() -> None:
     assert looks_like_date("2月30日")
-    assert looks_like_date("11/26")
+    assert looks_like_date("26/11")
     assert not looks_like_date("防范电信诈骗 45人")
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [("#活动 2月30日 防范电信诈骗", "2月30日"), ("4/31 讲座", "4/31"), ("26/11", "26/11"),
+     ("2026年2月29日", "2026年2月29日"), ("4.31", "4.31")],
+)  # fmt: skip
+def test_bad_dates_are_named(text: str, written: str) -> None:
+    bad = find_bad_date(text)
+    assert bad is not None and bad.written == written
+    assert text[bad.start : bad.end].strip() == written
+    with pytest.raises(DateError) as caught:
+        read_date(text, today=TODAY)
+    assert caught.value.code == "impossible" and caught.value.params["written"] == written
+
+
+@pytest.mark.parametrize("text", ["体温36.5度", "1.5万人", "11-20人", "讲座"])
+def test_no_bad_date_in_ordinary_numbers(text: str) -> None:
+    assert find_bad_date(text) is None
 
 
 def test_span_points_into_original_text() -> None:
@@ -190,7 +218,10 @@ _YEARLESS_FORMS: list[Render] = [
     lambda d: f"{d.month}月{d.day}日",
     lambda d: f"{d.month}月{d.day}号",
     lambda d: f"{cn_small(d.month)}月{cn_small(d.day)}日",
-    lambda d: f"{d.day}/{d.month}",
+    lambda d: f"{d.month}/{d.day}",
+    lambda d: f"{d.month}.{d.day}",
+    lambda d: f"{d.month}-{d.day}",
+    lambda d: f"{d.month:02d}/{d.day:02d}",
 ]
 
 
@@ -268,3 +299,30 @@ def test_upcoming_moments_for_schedules(text: str, expected: dt.datetime) -> Non
 @pytest.mark.parametrize("text", ["12月3日", "hello", "", "2月30日 10:00"])
 def test_no_upcoming_moment_without_a_valid_date_and_time(text: str) -> None:
     assert parse_upcoming(text, now=NOW) is None
+
+
+_NOW = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@given(
+    st.dates(date(2026, 12, 2), date(2027, 11, 30)),
+    st.sampled_from(_YEARLESS_FORMS),
+    st.sampled_from(["", " 下午3点", " 9:30"]),
+)
+def test_schedules_mean_the_next_such_day(day: date, render: Render, clock: str) -> None:
+    moment = read_upcoming(render(day) + clock, now=_NOW)
+    assert moment.date() == day and moment > _NOW
+    assert moment.time() == {"": time(9), " 下午3点": time(15), " 9:30": time(9, 30)}[clock]
+
+
+@given(st.integers(2020, 2030), st.integers(1, 12), st.integers(1, 3))
+def test_a_day_past_the_end_of_its_month_is_named(year: int, month: int, past: int) -> None:
+    first_of_next = date(year + month // 12, month % 12 + 1, 1)
+    bad_day = (first_of_next - timedelta(days=1)).day + past
+    forms = [f"{year}年{month}月{bad_day}日"]
+    if (month, bad_day) != (2, 29):  # 2月29日 without a year is the last leap day
+        forms += [f"{month}月{bad_day}日"] + ([f"{month}/{bad_day}"] if bad_day <= 31 else [])
+    for written in forms:
+        with pytest.raises(DateError) as caught:
+            read_date(written, today=TODAY)
+        assert caught.value.code == "impossible" and caught.value.params["written"] == written

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from bot.core.zh_numbers import Quantity, parse_number, parse_quantity
+from bot.core.zh_numbers import (
+    Quantity,
+    QuantityError,
+    parse_number,
+    parse_quantity,
+    read_quantity,
+)
 
 _DIGITS = "零一二三四五六七八九"
 _UNITS = ((10_000, "万"), (1000, "千"), (100, "百"), (10, "十"), (1, ""))
@@ -100,7 +106,7 @@ def test_parse_quantity(text: str, value: int, approx: bool) -> None:
     assert parse_quantity(text) == Quantity(value=value, approx=approx)
 
 
-@pytest.mark.parametrize("text", ["", "多", "约", "百", "几十", "约多"])
+@pytest.mark.parametrize("text", ["", "多", "约", "百", "几", "约多", "40-30"])
 def test_parse_quantity_rejects(text: str) -> None:
     assert parse_quantity(text) is None
 
@@ -140,3 +146,82 @@ def test_never_raises(text: str) -> None:
     assert quantity is None or quantity.value >= 0
     if value is not None:
         assert quantity == Quantity(value=value, approx=False)
+
+
+_FULL_WIDTH = {ord(d): 0xFF10 + int(d) for d in "0123456789"} | {ord(","): ord("，")}
+_HEDGES_BEFORE = ["约", "大约", "大概", "差不多", "将近", "接近"]
+_HEDGES_AFTER = ["左右", "上下", "以上"]
+_UNITS_WRITTEN = ["", "人", "个人", "名", "位", "人次"]
+
+
+def _styles(n: int) -> list[str]:
+    """Every way the corpus writes a count n (digits, grouped, full width, Chinese, 万)."""
+    styles = [str(n), f"{n:,}", f"{n:,}".translate(_FULL_WIDTH), render_chinese(n)]
+    if n % 1000 == 0 and n >= 10_000:
+        styles.append(f"{n / 10_000:g}万")
+    return styles
+
+
+@given(
+    st.integers(1, 99_999),
+    st.data(),
+    st.sampled_from(_UNITS_WRITTEN),
+    st.sampled_from(["", " "]),
+)
+def test_read_quantity_round_trips_every_style(
+    n: int, data: st.DataObject, unit: str, gap: str
+) -> None:
+    written = data.draw(st.sampled_from(_styles(n)))
+    assert read_quantity(f"{written}{gap}{unit}") == Quantity(n, approx=False)
+
+
+@given(
+    st.integers(1, 99_999),
+    st.data(),
+    st.sampled_from(_HEDGES_BEFORE),
+    st.sampled_from(_HEDGES_AFTER),
+    st.sampled_from(["人", "名"]),
+    st.booleans(),
+)
+def test_read_quantity_round_trips_hedged_counts(
+    n: int, data: st.DataObject, before: str, after: str, unit: str, prefix: bool
+) -> None:
+    written = data.draw(st.sampled_from(_styles(n)))
+    text = f"{before} {written} {unit}" if prefix else f"{written}{unit}{after}"
+    assert read_quantity(text) == Quantity(n, approx=True)
+
+
+@given(st.integers(1, 99_999), st.sampled_from(["-", "－", "负", "- "]), st.data())
+def test_negative_counts_are_refused_never_flipped(
+    n: int, sign: str, data: st.DataObject
+) -> None:
+    written = data.draw(st.sampled_from(_styles(n)[:3]))
+    with pytest.raises(QuantityError) as caught:
+        read_quantity(f"{sign}{written}人")
+    assert caught.value.code == "negative"
+
+
+@given(st.integers(1, 9), st.sampled_from([(10, "十"), (100, "百"), (1000, "千")]))
+def test_spoken_ranges_count_their_lower_end(low: int, unit: tuple[int, str]) -> None:
+    value, name = unit
+    assume(low < 9)
+    text = f"{_DIGITS[low]}{_DIGITS[low + 1]}{name}人"
+    assert read_quantity(text) == Quantity(low * value, approx=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("", "empty"), ("  ", "empty"), ("很多", "unreadable"), ("0", "zero"), ("零人", "zero"),
+     ("-45人", "negative"), ("1.5", "unreadable")],
+)  # fmt: skip
+def test_read_quantity_refusals(text: str, code: str) -> None:
+    with pytest.raises(QuantityError) as caught:
+        read_quantity(text)
+    assert caught.value.code == code
+
+
+def test_read_quantity_limit() -> None:
+    with pytest.raises(QuantityError) as caught:
+        read_quantity("约100001人", limit=100_000)
+    assert caught.value.code == "too_many" and caught.value.params["limit"] == 100_000
+    assert read_quantity("约100000人", limit=100_000) == Quantity(100_000, approx=True)

@@ -51,11 +51,16 @@ async def test_typed_audience_bad_then_capped(bot_env: RunningBot) -> None:
     await bot_env.settle()
     await alice.send("很多人")
     await bot_env.settle()
-    assert "1到1,000,000之间" in (alice.messages[-1].text or "")
+    assert "约80人或200人左右（最多1,000,000人）" in (alice.messages[-1].text or "")
     assert await shares(bot_env) == []
-    await alice.send("两千")
+    await alice.send("两千")  # above the cap: confirmed before anything is saved
     await bot_env.settle()
-    text = alice.messages[-1].text or ""
+    check = alice.messages[-1]
+    assert "2,000人，确定吗？" in (check.text or "")
+    assert await shares(bot_env) == []
+    await alice.press(check, "是")
+    await bot_env.settle()
+    text = check.text or ""
     assert "约500人" in text and "超过500人的按500人计算" in text
     rows = await shares(bot_env)
     assert [(r.channel, r.audience, r.audience_reported, r.flagged) for r in rows] == [
