@@ -57,9 +57,10 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "chat",
         help=N_("chat with the bot in this terminal (through the local sandbox)"),
         description=N_(
-            "Talk to the real bot through the local Bot API sandbox, as an informant, "
-            "a station admin or a coordinator of a sample region. Type messages or /commands; "
-            "a number presses that button; :help lists :contact, :photo, :location, :quit."
+            "Talk to the real bot through the local Bot API sandbox, as an informant, a "
+            "station admin, a county coordinator or a content curator of a sample region. "
+            "Type messages or /commands; #N presses button N (digits alone are text); :help "
+            "lists :contact, :photo, :location, :quit."
         ),
     )
     chat.add_argument(

@@ -168,7 +168,16 @@ class LocalisedParser(argparse.ArgumentParser):
 
     parse_known_args = _speaking(argparse.ArgumentParser.parse_known_args)  # type: ignore[assignment]
     format_usage = _speaking(argparse.ArgumentParser.format_usage)  # type: ignore[assignment]
-    format_help = _speaking(argparse.ArgumentParser.format_help)  # type: ignore[assignment]
+
+    def format_help(self) -> str:
+        """Return the help text; Chinese section headings end in a full-width colon."""
+        with argparse_speaks(self.t):
+            text = super().format_help()
+        for group in self._action_groups:
+            title = group.title or ""
+            if title and not title.isascii():
+                text = text.replace(f"\n{title}:\n", f"\n{title}：\n")
+        return text
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and the error in the parser's language, exit 2."""

@@ -1,8 +1,8 @@
 """`kepubot chat`: talk to the real bot in a terminal, through the local sandbox.
 
 Lines you type are sent as messages, digits included (the bot asks for region codes);
-``#N`` — a ``#`` and digits only — presses button N of the bot's last message (inline
-buttons first, then reply-keyboard buttons), so ``#活动 …`` stays a message; lines
+``#N`` — a ``#`` and digits only — presses button N of the bot's newest message that
+has buttons (inline buttons first, then reply-keyboard buttons), so ``#活动 …`` stays a message; lines
 starting with ``:`` are chat commands (``:help`` lists them). Pop-ups and alerts of
 button presses are shown; HTML is shown with terminal styles (plain text off a TTY).
 """
@@ -232,6 +232,9 @@ async def run_chat(
                     edited = message.message_id in shown
                     shown[message.message_id] = state
                     screen.message(message, edited)
-                    last = message
+                # As in the apps, the buttons of an earlier message stay pressable: #N goes
+                # to the newest message that still has buttons.
+                with_buttons = [m for m in user.messages if not m.deleted and _numbered(m)]
+                last = with_buttons[-1] if with_buttons else None
             out.flush()
     return 0
