@@ -44,11 +44,8 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
                 if last
                 else t("never")
             )
-            next_text = (
-                t.datetime(upcoming, "medium", tz=settings.scheduler.tz)
-                if upcoming
-                else t("never")
-            )
+            local = upcoming.astimezone(settings.scheduler.tz) if upcoming else None
+            next_text = f"{t.date(local.date(), 'long')} {local:%H:%M}" if local else t("never")
             print(f"{spec.name}\t{t(spec.description)}")
             print("  " + t("next: {next}; last run: {last}", next=next_text, last=last_text))
         if not jobs:

@@ -232,8 +232,14 @@ def config_error_text(exc: ConfigError, t: Translator) -> str:
         )
     elif exc.kind in CONFIG_PROBLEMS:
         template = t(CONFIG_PROBLEMS[exc.kind])
+        values = {
+            name: t.number(value)
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else value
+            for name, value in params.items()
+        }
         try:
-            problem = template.format(**params)
+            problem = template.format(**values)
         except (KeyError, IndexError):
             problem = template
     else:
