@@ -87,7 +87,7 @@ def argparse_speaks(t: Translator) -> Iterator[None]:
     catalogue = t.catalogue()
     saved = argparse._, argparse.ngettext  # type: ignore[attr-defined]
     argparse._ = catalogue.gettext  # type: ignore[attr-defined]
-    argparse.ngettext = catalogue.ngettext
+    argparse.ngettext = catalogue.ngettext  # type: ignore[attr-defined]
     try:
         yield
     finally:

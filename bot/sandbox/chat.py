@@ -2,9 +2,10 @@
 
 Lines you type are sent as messages, digits included (the bot asks for region codes);
 ``#N`` — a ``#`` and digits only — presses button N of the bot's newest message that
-has buttons (inline buttons first, then reply-keyboard buttons), so ``#活动 …`` stays a message; lines
-starting with ``:`` are chat commands (``:help`` lists them). Pop-ups and alerts of
-button presses are shown; HTML is shown with terminal styles (plain text off a TTY).
+has buttons (inline buttons first, then reply-keyboard buttons), so ``#活动 …`` stays a
+message; lines starting with ``:`` are chat commands (``:help`` lists them). Pop-ups and
+alerts of button presses are shown; HTML is shown with terminal styles (plain text off a
+TTY).
 """
 
 from __future__ import annotations

@@ -78,7 +78,10 @@ def test_argparse_errors_are_chinese(fresh_db: str, capsys: pytest.CaptureFixtur
 
 
 def test_config_errors_are_chinese(
-    fresh_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    fresh_db: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, _out, err = cli(capsys, "--config", str(tmp_path / "nope.toml"), "db", "current")
     assert code == 2 and err.strip() == f"配置错误：找不到文件 {tmp_path / 'nope.toml'}"
@@ -130,7 +133,9 @@ def test_roles_read_with_names_and_regions_first(
     assert "coordinator" not in out and "admin\t" not in out
 
 
-def test_jobs_list_and_run_speak_chinese(fresh_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jobs_list_and_run_speak_chinese(
+    fresh_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli(capsys, "db", "upgrade")[0] == 0
     code, out, _err = cli(capsys, "jobs", "list")
     assert code == 0

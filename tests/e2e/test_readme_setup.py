@@ -19,7 +19,16 @@ EXPECTED = [
     ["db", "upgrade"],
     ["regions", "import", "bot/data/regions_sample.csv"],
     ["admin", "grant", "--telegram-id", "123456789", "--role", "admin"],
-    ["admin", "grant", "--telegram-id", "234567890", "--role", "coordinator", "--region", "330106"],
+    [
+        "admin",
+        "grant",
+        "--telegram-id",
+        "234567890",
+        "--role",
+        "coordinator",
+        "--region",
+        "330106",
+    ],
     [
         "station",
         "add",

@@ -9,7 +9,7 @@ from bot.sandbox.terminal import render_html
 from bot.sandbox.world import USER_TEXT_LIMIT, client_texts, valid_unicode
 
 HTML = (
-    '<b>粗体</b> <i>斜体</i> <u>下划线</u> <s>删除</s> <code>x=1</code> &lt;原样&gt; '
+    "<b>粗体</b> <i>斜体</i> <u>下划线</u> <s>删除</s> <code>x=1</code> &lt;原样&gt; "
     '<a href="https://kepu.example/a">链接</a> <a href="https://t.me/x">https://t.me/x</a>'
     "<blockquote>第一行\n第二行</blockquote>之后 <tg-spoiler>剧透</tg-spoiler>"
     '<span class="tg-spoiler">也是剧透</span>'
