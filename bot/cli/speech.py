@@ -166,6 +166,7 @@ class LocalisedParser(argparse.ArgumentParser):
         with argparse_speaks(self.t):
             return super().add_argument(*args, **options)
 
+    parse_args = _speaking(argparse.ArgumentParser.parse_args)  # type: ignore[assignment]
     parse_known_args = _speaking(argparse.ArgumentParser.parse_known_args)  # type: ignore[assignment]
     format_usage = _speaking(argparse.ArgumentParser.format_usage)  # type: ignore[assignment]
 

@@ -19,6 +19,9 @@ from storage import audit, people
 from storage import regions as region_store
 from storage import stations as station_store
 
+# Region levels as people say them (县级/市级/省级).
+LEVEL_NAMES = {"county": N_("county"), "city": N_("city"), "province": N_("province")}
+
 
 def _line_error(
     t: Translator, line: int, column: str | None, code: str, params: dict[str, object]
@@ -90,7 +93,8 @@ async def _regions_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for region in rows:
         below = counts.get(region.code, 0)
-        print(f"{region.code}\t{region.name}\t{region.level}" + (f"\t({below})" if below else ""))
+        level = t(LEVEL_NAMES[region.level]) if region.level in LEVEL_NAMES else region.level
+        print(f"{region.code}\t{region.name}\t{level}" + (f"\t({below})" if below else ""))
     return 0
 
 
@@ -155,11 +159,16 @@ async def _stations_list(args: argparse.Namespace, settings: Settings) -> int:
             region_prefixes=[region_prefix(args.region)] if args.region else None,
             limit=args.limit,
         )
+        names = await region_store.get_regions(
+            session=session, codes=sorted({s.region_code for s in rows if s.region_code})
+        )
     if not rows:
         print(t("No stations match."))
         return 0
     for s in rows:
-        print(f"{s.id}\t{s.region_code or '-'}\t{s.status}\t{s.name}")
+        region = names.get(s.region_code or "")
+        state = t(STATE_NAMES[s.status]) if s.status in STATE_NAMES else s.status
+        print(f"{s.id}\t{region.name if region else s.region_code or '-'}\t{state}\t{s.name}")
     return 0
 
 

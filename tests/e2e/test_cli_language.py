@@ -73,6 +73,8 @@ def test_argparse_errors_are_chinese(fresh_db: str, capsys: pytest.CaptureFixtur
     assert "出错：缺少必需的参数：--telegram-id, --role" in err
     code, _out, err = cli(capsys, "station", "invite", "1", "--expires-days", "x")
     assert code == 2 and "参数 --expires-days：不是整数：'x'" in err
+    code, _out, err = cli(capsys, "regions", "list", "330100")
+    assert code == 2 and "出错：无法识别的参数：330100" in err
     code, _out, err = cli(capsys, "nonsense")
     assert code == 2 and "无效的选项" in err and "invalid choice" not in err
 
@@ -123,6 +125,8 @@ def test_roles_read_with_names_and_regions_first(
     assert code == 2
     assert "尚未导入任何地区" in err and "请先运行：kepubot regions import" in err
     assert cli(capsys, "regions", "import", str(SAMPLE_CSV))[0] == 0
+    code, out, _err = cli(capsys, "regions", "list")
+    assert code == 0 and "330000\t浙江省\t省级" in out and "province" not in out
     code, out, _err = cli(capsys, *grant, "330106")
     assert code == 0 and out.strip() == "已授予 42 角色 县级科协（范围：西湖区）。"
     code, out, _err = cli(capsys, "admin", "grant", "--telegram-id", "7", "--role", "admin")
@@ -131,6 +135,19 @@ def test_roles_read_with_names_and_regions_first(
     assert "42\t县级科协\t西湖区（330106）" in out
     assert "7\t系统管理员\t全部地区" in out
     assert "coordinator" not in out and "admin\t" not in out
+    cli(
+        capsys,
+        "station",
+        "add",
+        "--name",
+        "文三路e站",
+        "--region",
+        "330106",
+        "--venue-type",
+        "school",
+    )
+    code, out, _err = cli(capsys, "stations", "list")
+    assert code == 0 and "\t西湖区\t" in out and "recognised" not in out
 
 
 def test_jobs_list_and_run_speak_chinese(
