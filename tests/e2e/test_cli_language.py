@@ -173,7 +173,7 @@ def test_job_results_are_sentences() -> None:
     assert "周报：收件人 2 位，2 份已排队发送；1 位已收到过，不重复发送" in text
     assert "=" not in text and "recipients" not in text
     tally = describe_result("weekly_tally", {"week": "2026-W48", "stations": 3, "regions": 4}, t)
-    assert "统计完成：3 个e站，4 个地区汇总" in tally
+    assert tally.endswith("）统计：3 个e站，4 个地区汇总")
 
 
 @pytest.mark.parametrize(
