@@ -128,9 +128,9 @@ def test_roles_read_with_names_and_regions_first(
     code, out, _err = cli(capsys, "regions", "list")
     assert code == 0 and "330000\t浙江省\t省级" in out and "province" not in out
     code, out, _err = cli(capsys, *grant, "330106")
-    assert code == 0 and out.strip() == "已授予 42 角色 县级科协（范围：西湖区）。"
+    assert code == 0 and out.strip() == "已授予 42 县级科协角色（范围：西湖区）。"
     code, out, _err = cli(capsys, "admin", "grant", "--telegram-id", "7", "--role", "admin")
-    assert code == 0 and "系统管理员（范围：全部地区）" in out
+    assert code == 0 and "已授予 7 系统管理员角色（范围：全部地区）" in out
     code, out, _err = cli(capsys, "admin", "list")
     assert "42\t县级科协\t西湖区（330106）" in out
     assert "7\t系统管理员\t全部地区" in out
