@@ -167,7 +167,8 @@ async def _act(user: SimUser, line: str, last: SimMessage | None, screen: Screen
     else:
         screen.note(
             t(
-                "#N — press button N of the bot's last message (digits alone are text)\n"
+                "#N — press button N of the bot's newest message with buttons "
+                "(digits alone are text)\n"
                 ":contact [PHONE] — share your phone number\n"
                 ":photo PATH [CAPTION] — send a photo\n"
                 ":location LAT LON — share a location\n"
