@@ -111,6 +111,15 @@ def _localised_type(t: Translator, convert: Callable[[str], Any]) -> Callable[[s
             return convert(value)
         except ArgValueError as exc:
             raise argparse.ArgumentTypeError(t(exc.message, **exc.params)) from exc
+        except ValueError as exc:
+            # Plain int/float arguments: say it in words, not "invalid int value".
+            if convert is int:
+                message = t("not a whole number: {value!r}", value=value)
+            elif convert is float:
+                message = t("not a number: {value!r}", value=value)
+            else:
+                raise
+            raise argparse.ArgumentTypeError(message) from exc
 
     # argparse names the type in "invalid %(type)s value" by its __name__.
     localised.__name__ = getattr(convert, "__name__", repr(convert))

@@ -73,6 +73,8 @@ def test_argparse_errors_are_chinese(fresh_db: str, capsys: pytest.CaptureFixtur
     assert "出错：缺少必需的参数：--telegram-id, --role" in err
     code, _out, err = cli(capsys, "station", "invite", "1", "--expires-days", "x")
     assert code == 2 and "参数 --expires-days：不是整数：'x'" in err
+    code, _out, err = cli(capsys, "station", "invite", "x")  # a plain int argument
+    assert code == 2 and "参数 ID：不是整数：'x'" in err and "invalid" not in err
     code, _out, err = cli(capsys, "regions", "list", "330100")
     assert code == 2 and "出错：无法识别的参数：330100" in err
     code, _out, err = cli(capsys, "nonsense")
