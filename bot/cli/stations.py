@@ -192,15 +192,24 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                 actors[entry.actor_id] = await people.get_person(
                     session=session, person_id=entry.actor_id
                 )
+        regions = await region_store.get_regions(
+            session=session, codes=sorted({e.region_code for e in entries if e.region_code})
+        )
     if not entries:
         print(t("No audit entries match."))
         return 0
     for entry in entries:
         person = actors.get(entry.actor_id) if entry.actor_id is not None else None
-        who = f"{person.telegram_id}({person.first_name or ''})" if person else "cli/system"
-        verdict = "ok" if entry.allowed else "DENIED"
+        who = (
+            t("{name} ({id})", name=person.first_name or "-", id=person.telegram_id)
+            if person
+            else t("command line")
+        )
+        verdict = t("allowed") if entry.allowed else t("REFUSED")
         subject = f"{entry.subject_type or '-'}:{entry.subject_id or '-'}"
-        when = t.datetime(entry.at, "yyyy-MM-dd HH:mm", tz=settings.scheduler.timezone)
+        local = entry.at.astimezone(settings.scheduler.tz)
+        when = f"{t.date(local.date(), 'long')} {local:%H:%M}"
+        region = regions.get(entry.region_code or "")
         print(
             "\t".join(
                 [
@@ -209,7 +218,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                     entry.action,
                     verdict,
                     subject,
-                    entry.region_code or "-",
+                    region.name if region else entry.region_code or "-",
                     entry.reason or "",
                 ]
             )

@@ -150,6 +150,9 @@ def test_roles_read_with_names_and_regions_first(
     )
     code, out, _err = cli(capsys, "stations", "list")
     assert code == 0 and "\t西湖区\t" in out and "recognised" not in out
+    code, out, _err = cli(capsys, "audit")
+    assert code == 0 and "\t命令行\tstation.create\t允许\t" in out and "\t西湖区\t" in out
+    assert "cli/system" not in out and "\tok\t" not in out
 
 
 def test_jobs_list_and_run_speak_chinese(
