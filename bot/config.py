@@ -28,7 +28,20 @@ CONFIG_ENV = "KEPUBOT_CONFIG"
 
 
 class ConfigError(Exception):
-    """A configuration value is missing or invalid; the message names the key."""
+    """A configuration value is missing or invalid; the message names the key.
+
+    ``key`` is the dotted key (or the file), ``kind`` the problem (a pydantic error type
+    or ``file_not_found``, ``unreadable``, ``bad_toml``, ``required``) and ``params`` its
+    values, so the command line can say it in the configured language.
+    """
+
+    def __init__(
+        self, message: str, *, key: str = "", kind: str = "", params: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.kind = kind
+        self.params = params or {}
 
 
 class _Section(BaseModel):
@@ -342,13 +355,19 @@ class Settings(BaseSettings):
         return (env_settings, init_settings)
 
 
-def _format_error(exc: ValidationError) -> str:
+def _config_error(exc: ValidationError) -> ConfigError:
     first = exc.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "unknown key"
-    return f"config error: {key}: {message}"
+    params = {name: value for name, value in (first.get("ctx") or {}).items()}
+    if first["type"] == "value_error":
+        params = {"error": str(params.get("error", message))}
+    params["message"] = message
+    return ConfigError(
+        f"config error: {key}: {message}", key=key, kind=first["type"], params=params
+    )
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
@@ -360,27 +379,51 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"config error: file not found: {file}") from exc
+            raise ConfigError(
+                f"config error: file not found: {file}", key=str(file), kind="file_not_found"
+            ) from exc
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config error: cannot read {file}: {exc}") from exc
+            raise ConfigError(
+                f"config error: cannot read {file}: {exc}",
+                key=str(file),
+                kind="unreadable",
+                params={"error": str(exc)},
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config error: {file} is not valid TOML: {exc}") from exc
+            raise ConfigError(
+                f"config error: {file} is not valid TOML: {exc}",
+                key=str(file),
+                kind="bad_toml",
+                params={"error": str(exc)},
+            ) from exc
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
     try:
         return Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc)) from exc
+        raise _config_error(exc) from exc
 
 
 def require_token(settings: Settings) -> str:
     """Return the bot token or raise ConfigError naming the key."""
     token = settings.telegram.token
     if token is None or not token.get_secret_value().strip():
-        raise ConfigError("config error: telegram.token: required (get one from @BotFather)")
+        raise ConfigError(
+            "config error: telegram.token: required (get one from @BotFather)",
+            key="telegram.token",
+            kind="token_required",
+        )
     if settings.telegram.mode == "webhook":
         if not settings.telegram.webhook_url:
-            raise ConfigError("config error: telegram.webhook_url: required in webhook mode")
+            raise ConfigError(
+                "config error: telegram.webhook_url: required in webhook mode",
+                key="telegram.webhook_url",
+                kind="webhook_required",
+            )
         if settings.telegram.webhook_secret is None:
-            raise ConfigError("config error: telegram.webhook_secret: required in webhook mode")
+            raise ConfigError(
+                "config error: telegram.webhook_secret: required in webhook mode",
+                key="telegram.webhook_secret",
+                kind="webhook_required",
+            )
     return token.get_secret_value()

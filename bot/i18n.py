@@ -117,6 +117,10 @@ class Translator:
 
     t = __call__
 
+    def catalogue(self) -> gettext.NullTranslations:
+        """Return the merged gettext catalogue (for libraries that call gettext themselves)."""
+        return self._tr
+
     def plural(self, singular: str, plural: str, n: int, /, **kwargs: object) -> str:
         """Translate with a plural form chosen by ``n`` (``{n}`` is always available)."""
         text = self._tr.ngettext(singular, plural, n)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -22,14 +22,15 @@ from bot.core.periods import (
     is_day,
     is_week,
     is_year,
+    parse_week,
     previous_week_period,
     previous_year_period,
 )
-from bot.i18n import get_translator
+from bot.i18n import N_, Translator, get_translator
 from bot.reports.digest import RenderedDigest, digest_calls, render
 from bot.runtime.context import Runtime
 from bot.runtime.effects import API_KIND, encode_call
-from bot.runtime.scheduler import JobContext, JobSpec, run_job
+from bot.runtime.scheduler import JobContext, JobOutcome, JobSpec, run_job
 from bot.services import digest as digest_service
 from bot.services import evaluation as evaluation_service
 from bot.services import findings as finding_service
@@ -309,7 +310,7 @@ def _sweep_trigger(settings: Settings) -> CronTrigger:
 
 DAILY_PUSH = JobSpec(
     name="daily_push",
-    description="Push today's new content to informants (quiet hours respected)",
+    description=N_("Push today's new content to informants (quiet hours respected)"),
     trigger=daily_at(lambda s: s.push_time),
     period=day_period,
     func=daily_push,
@@ -317,7 +318,7 @@ DAILY_PUSH = JobSpec(
 )
 WEEKLY_TALLY = JobSpec(
     name=TALLY_JOB,
-    description="Tally last week's figures per station, rolled up to regions",
+    description=N_("Tally last week's figures per station, rolled up to regions"),
     trigger=weekly_at(lambda s: s.tally_day, lambda s: s.tally_time),
     period=previous_week_period,
     func=weekly_tally,
@@ -325,7 +326,7 @@ WEEKLY_TALLY = JobSpec(
 )
 WEEKLY_DIGEST = JobSpec(
     name="weekly_digest",
-    description="Send each coordinator last week's digest (text, chart, XLSX)",
+    description=N_("Send each coordinator last week's digest (text, chart, XLSX)"),
     trigger=weekly_at(lambda s: s.digest_day, lambda s: s.digest_time),
     period=previous_week_period,
     func=weekly_digest,
@@ -333,7 +334,7 @@ WEEKLY_DIGEST = JobSpec(
 )
 REMINDERS = JobSpec(
     name="reminders",
-    description="Nudge idle informants and stations; rectification deadlines",
+    description=N_("Nudge idle informants and stations; rectification deadlines"),
     trigger=daily_at(lambda s: s.reminders_time),
     period=day_period,
     func=reminders,
@@ -341,7 +342,9 @@ REMINDERS = JobSpec(
 )
 FINDINGS_NOTICE = JobSpec(
     name="findings_notice",
-    description="Tell coordinators about yesterday's new integrity findings (one message each)",
+    description=N_(
+        "Tell coordinators about yesterday's new integrity findings (one message each)"
+    ),
     trigger=daily_at(lambda s: s.reminders_time),
     period=day_period,
     func=findings_notice,
@@ -349,7 +352,7 @@ FINDINGS_NOTICE = JobSpec(
 )
 ANNUAL_EVALUATION = JobSpec(
     name="annual_evaluation",
-    description="Evaluate last year: scores, ranks and proposals for coordinators",
+    description=N_("Evaluate last year: scores, ranks and proposals for coordinators"),
     trigger=yearly_evaluation_trigger,
     period=previous_year_period,
     func=annual_evaluation,
@@ -358,9 +361,105 @@ ANNUAL_EVALUATION = JobSpec(
 )
 INTEGRITY_SWEEP = JobSpec(
     name="integrity_sweep",
-    description="Raise integrity findings: audiences without visits, paper stations, bursts",
+    description=N_("Raise integrity findings: audiences without visits, paper stations, bursts"),
     trigger=_sweep_trigger,
     period=day_period,
     func=integrity_sweep,
     validate_period=is_day,
 )
+
+
+# --- results, as a person reads them ------------------------------------------------------
+
+
+def week_text(week: str, t: Translator) -> str:
+    """Return an ISO week as 2026年第48周（11月23日—11月29日）."""
+    start, end = parse_week(week)
+    year, number = week.split("-W")
+    return t(
+        "{year} week {week} ({start} – {end})",
+        year=year,
+        week=int(number),
+        start=t.date(start, t("MMM d")),
+        end=t.date(end, t("MMM d")),
+    )
+
+
+def _day_text(day: object, t: Translator) -> str:
+    try:
+        return t.date(dt.date.fromisoformat(str(day)), t("MMM d"))
+    except ValueError:
+        return str(day)
+
+
+def describe_result(name: str, result: Mapping[str, Any], t: Translator) -> str:
+    """Return what a job run did as one sentence (``kepubot jobs run``, the demo)."""
+    r = dict(result)
+    if name == TALLY_JOB and "week" in r:
+        return t(
+            "tallied {week}: {stations} stations, {regions} region totals",
+            week=week_text(str(r["week"]), t),
+            stations=t.number(r.get("stations", 0)),
+            regions=t.number(r.get("regions", 0)),
+        )
+    if name == "weekly_digest" and "week" in r:
+        text = t(
+            "digest of {week}: {recipients} recipients, {queued} queued to send",
+            week=week_text(str(r["week"]), t),
+            recipients=t.number(r.get("recipients", 0)),
+            queued=t.number(r.get("queued", 0)),
+        )
+        if r.get("skipped"):
+            text += t("; {n} had it already (not sent again)", n=t.number(r["skipped"]))
+        if r.get("unknown_region"):
+            text += t("; {n} in regions not imported", n=t.number(r["unknown_region"]))
+        return text
+    if name == "daily_push" and "day" in r:
+        return t(
+            "push of {day}: {items} items, {queued} messages queued, {deferred} held for quiet "
+            "hours",
+            day=_day_text(r["day"], t),
+            items=t.number(len(r.get("items") or [])),
+            queued=t.number(r.get("queued", 0)),
+            deferred=t.number(r.get("deferred", 0)),
+        )
+    if name == "reminders" and "day" in r:
+        return t(
+            "reminders of {day}: {n} queued",
+            day=_day_text(r["day"], t),
+            n=t.number(r.get("enqueued", 0)),
+        )
+    if name == "annual_evaluation" and "year" in r:
+        proposals = r.get("proposals") or {}
+        return t(
+            "evaluation of {year}: {stations} stations scored, {proposals} proposals, "
+            "{notified} coordinators told",
+            year=r["year"],
+            stations=t.number(r.get("stations", 0)),
+            proposals=t.number(sum(proposals.values()) if isinstance(proposals, dict) else 0),
+            notified=t.number(r.get("notified", 0)),
+        )
+    if name == "findings_notice" and "day" in r:
+        return t(
+            "findings of {day}: {n} coordinators told",
+            day=_day_text(r["day"], t),
+            n=t.number(r.get("enqueued", 0)),
+        )
+    if name == "integrity_sweep" and "raised" in r:
+        raised = r.get("raised") or {}
+        closed = r.get("closed") or []
+        return t(
+            "integrity sweep: {raised} findings raised, {closed} closed",
+            raised=t.number(sum(raised.values()) if isinstance(raised, dict) else 0),
+            closed=t.number(len(closed) if isinstance(closed, list) else int(closed)),
+        )
+    return "; ".join(f"{key}: {value}" for key, value in r.items())
+
+
+def outcome_text(outcome: JobOutcome, t: Translator) -> str:
+    """Return one run's outcome as a sentence: done with what, skipped, or failed."""
+    if outcome.status == "done":
+        return t("Done: {result}.", result=describe_result(outcome.job, outcome.result, t))
+    if outcome.status == "skipped":
+        return t("{period} was done already; nothing was run again.", period=outcome.period)
+    return t("Failed: {error}", error=outcome.error or "")

@@ -59,6 +59,11 @@ async def child_counts(*, session: AsyncSession, parent_codes: Sequence[str]) ->
     return {str(code): int(n) for code, n in result.all()}
 
 
+async def any_region(*, session: AsyncSession) -> bool:
+    """Tell whether any region has been imported."""
+    return (await session.execute(select(col(Region.code)).limit(1))).first() is not None
+
+
 async def known_levels(*, session: AsyncSession) -> dict[str, str]:
     """Return every stored code with its level."""
     result = await session.execute(select(col(Region.code), col(Region.level)))

@@ -9,8 +9,9 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.cli.speech import ArgValueError
 from bot.config import Settings
-from bot.i18n import Translator, get_translator
+from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import Runtime
 from storage.db import create_nullpool_engine, session_factory
 
@@ -67,9 +68,9 @@ def positive_int(value: str) -> int:
     try:
         number = int(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from exc
+        raise ArgValueError(N_("not a whole number: {value!r}"), value=value) from exc
     if number <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {value!r}")
+        raise ArgValueError(N_("must be positive: {value!r}"), value=value)
     return number
 
 

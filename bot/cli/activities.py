@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bot.cli import CliError, cli_session, set_command, translator
+from bot.cli.speech import ArgValueError
 from bot.config import Settings
 from bot.handlers.activities_view import campaign_label, type_label
 from bot.i18n import N_, Translator
@@ -47,7 +48,7 @@ def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from exc
+        raise ArgValueError(N_("not a date (YYYY-MM-DD): {value!r}"), value=value) from exc
 
 
 def table(t: Translator, rows: list[ExportRow]) -> tuple[list[str], list[list[object]]]:
@@ -144,20 +145,24 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the `export` command group with its `activities` subcommand."""
     export = sub.add_parser(
-        "export", help="export data as CSV or XLSX", description="Export data for coordinators."
+        "export",
+        help=N_("export data as CSV or XLSX"),
+        description=N_("Export data for coordinators."),
     )
     export_sub = export.add_subparsers(dest="export_command", required=True, metavar="WHAT")
     acts = export_sub.add_parser(
         "activities",
-        help="activities of recognised stations in a region",
-        description="Export the activities of recognised stations in a region (and every "
-        "region inside it) held between two dates, inclusive.",
+        help=N_("activities of recognised stations in a region"),
+        description=N_(
+            "Export the activities of recognised stations in a region (and every "
+            "region inside it) held between two dates, inclusive."
+        ),
     )
     acts.add_argument(
         "--region",
         required=True,
         metavar="CODE",
-        help="6-digit GB/T 2260 region code (province, city or county)",
+        help=N_("6-digit GB/T 2260 region code (province, city or county)"),
     )
     acts.add_argument(
         "--from",
@@ -165,7 +170,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         required=True,
         type=_date,
         metavar="DATE",
-        help="first day, YYYY-MM-DD",
+        help=N_("first day, YYYY-MM-DD"),
     )
     acts.add_argument(
         "--to",
@@ -173,12 +178,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         required=True,
         type=_date,
         metavar="DATE",
-        help="last day, YYYY-MM-DD",
+        help=N_("last day, YYYY-MM-DD"),
     )
-    acts.add_argument("--format", required=True, choices=["csv", "xlsx"], help="file format")
+    acts.add_argument("--format", required=True, choices=["csv", "xlsx"], help=N_("file format"))
     acts.add_argument(
         "--out",
         metavar="FILE",
-        help="output file ('-' for standard output; default activities-CODE-FROM-TO.EXT)",
+        help=N_("output file ('-' for standard output; default activities-CODE-FROM-TO.EXT)"),
     )
     set_command(acts, _export)

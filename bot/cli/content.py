@@ -188,57 +188,64 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Add `kepubot content …` and `kepubot outbox …`."""
     content = sub.add_parser(
         "content",
-        help="import, list and push content",
-        description="The content catalogue and precise push.",
+        help=N_("import, list and push content"),
+        description=N_("The content catalogue and precise push."),
     )
     content_sub = content.add_subparsers(dest="content_command", required=True, metavar="COMMAND")
     imp = content_sub.add_parser(
         "import",
-        help="import a content pack or an RSS/Atom feed (file or URL)",
-        description="Import a pack directory (pack.toml/pack.json + media), a manifest "
-        "file, or an RSS/Atom feed from a file or an http(s) URL. Items already in the "
-        "catalogue (same guid or link) are skipped; invalid ones are reported.",
+        help=N_("import a content pack or an RSS/Atom feed (file or URL)"),
+        description=N_(
+            "Import a pack directory (pack.toml/pack.json + media), a manifest "
+            "file, or an RSS/Atom feed from a file or an http(s) URL. Items already in the "
+            "catalogue (same guid or link) are skipped; invalid ones are reported."
+        ),
     )
-    imp.add_argument("source", metavar="PATH|URL", help="pack directory, manifest or feed")
+    imp.add_argument("source", metavar="PATH|URL", help=N_("pack directory, manifest or feed"))
     imp.add_argument(
         "--category",
         metavar="CODE",
-        help="category for feed entries without a matching tag (feeds)",
+        help=N_("category for feed entries without a matching tag (feeds)"),
     )
     set_command(imp, _import)
-    lst = content_sub.add_parser("list", help="list catalogue items, newest first")
-    lst.add_argument("--limit", type=int, default=50, help="how many items (default 50)")
+    lst = content_sub.add_parser("list", help=N_("list catalogue items, newest first"))
+    lst.add_argument("--limit", type=int, default=50, help=N_("how many items (default 50)"))
     set_command(lst, _list)
     push = content_sub.add_parser(
         "push",
-        help="push an item to matching informants now, or run today's scheduled push",
-        description="Queue one message per matching informant (interests and region; "
-        "quiet hours are respected). The running bot (`kepubot run`) sends them.",
+        help=N_("push an item to matching informants now, or run today's scheduled push"),
+        description=N_(
+            "Queue one message per matching informant (interests and region; "
+            "quiet hours are respected). The running bot (`kepubot run`) sends them."
+        ),
     )
-    push.add_argument("item_id", metavar="ITEM_ID", type=int, nargs="?", help="item to push")
+    push.add_argument("item_id", metavar="ITEM_ID", type=int, nargs="?", help=N_("item to push"))
     push.add_argument(
         "--region",
         metavar="CODE",
         action="append",
-        help="only informants of stations in this region (repeatable)",
+        help=N_("only informants of stations in this region (repeatable)"),
     )
     push.add_argument(
         "--category",
         metavar="CODE",
         action="append",
-        help="target informants interested in this category instead of the "
-        "item's own (repeatable)",
+        help=N_(
+            "target informants interested in this category instead of the item's own (repeatable)"
+        ),
     )
     push.add_argument(
-        "--scheduled", action="store_true", help="run today's scheduled push now (idempotent)"
+        "--scheduled", action="store_true", help=N_("run today's scheduled push now (idempotent)")
     )
     set_command(push, _push)
 
     outbox = sub.add_parser(
-        "outbox", help="outbox (push delivery) status", description="Delivery state of pushes."
+        "outbox",
+        help=N_("outbox (push delivery) status"),
+        description=N_("Delivery state of pushes."),
     )
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="COMMAND")
-    status = outbox_sub.add_parser("status", help="messages per state, overall or of one push")
-    status.add_argument("push_id", metavar="PUSH_ID", type=int, nargs="?", help="a push id")
-    status.add_argument("--limit", type=int, default=10, help="recent pushes to show")
+    status = outbox_sub.add_parser("status", help=N_("messages per state, overall or of one push"))
+    status.add_argument("push_id", metavar="PUSH_ID", type=int, nargs="?", help=N_("a push id"))
+    status.add_argument("--limit", type=int, default=10, help=N_("recent pushes to show"))
     set_command(status, _status)

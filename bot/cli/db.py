@@ -6,6 +6,7 @@ import argparse
 
 from bot.cli import cli_runtime, set_command, translator
 from bot.config import Settings
+from bot.i18n import N_
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 
 
@@ -40,13 +41,15 @@ async def _current(args: argparse.Namespace, settings: Settings) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot db …`."""
-    db = sub.add_parser("db", help="database migrations", description="Database migrations.")
+    db = sub.add_parser(
+        "db", help=N_("database migrations"), description=N_("Database migrations.")
+    )
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    up = db_sub.add_parser("upgrade", help="apply migrations (to the newest by default)")
-    up.add_argument("revision", nargs="?", default="heads", help="target revision (heads)")
+    up = db_sub.add_parser("upgrade", help=N_("apply migrations (to the newest by default)"))
+    up.add_argument("revision", nargs="?", default="heads", help=N_("target revision (heads)"))
     set_command(up, _upgrade)
-    down = db_sub.add_parser("downgrade", help="revert migrations to REVISION")
-    down.add_argument("revision", help="target revision, e.g. base")
+    down = db_sub.add_parser("downgrade", help=N_("revert migrations to REVISION"))
+    down.add_argument("revision", help=N_("target revision, e.g. base"))
     set_command(down, _downgrade)
-    cur = db_sub.add_parser("current", help="show the revision; exit 1 if not the newest")
+    cur = db_sub.add_parser("current", help=N_("show the revision; exit 1 if not the newest"))
     set_command(cur, _current)

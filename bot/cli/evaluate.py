@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 from bot.cli import CliError, cli_session, set_command, translator
+from bot.cli.speech import ArgValueError
 from bot.config import Settings
 from bot.core.error_text import error_text as domain_text
+from bot.i18n import N_
 from bot.reports.evaluation import evaluation_workbook
 from bot.services import evaluation as ev
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
@@ -20,7 +22,7 @@ TOP = 5
 
 def _year(value: str) -> int:
     if not (value.isdigit() and len(value) == 4):
-        raise argparse.ArgumentTypeError(f"not a year: {value!r} (e.g. 2026)")
+        raise ArgValueError(N_("not a year: {value!r} (e.g. 2026)"), value=value)
     return int(value)
 
 
@@ -112,19 +114,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Add the `evaluate` command."""
     parser = sub.add_parser(
         "evaluate",
-        help="run the annual evaluation (scores, ranks, proposals)",
-        description="Score and rank the counted stations of a year, propose commend / "
-        "rectify / eliminate / revoke decisions for coordinators, and optionally export "
-        "one XLSX per city (and province). Re-running replaces undecided proposals and "
-        "keeps decided ones.",
+        help=N_("run the annual evaluation (scores, ranks, proposals)"),
+        description=N_(
+            "Score and rank the counted stations of a year, propose commend / "
+            "rectify / eliminate / revoke decisions for coordinators, and optionally export "
+            "one XLSX per city (and province). Re-running replaces undecided proposals and "
+            "keeps decided ones."
+        ),
     )
-    parser.add_argument("--year", required=True, type=_year, help="the year, e.g. 2026")
+    parser.add_argument("--year", required=True, type=_year, help=N_("the year, e.g. 2026"))
     parser.add_argument(
         "--region",
         metavar="CODE",
-        help="6-digit region code (a county is widened to its city); default: every region",
+        help=N_("6-digit region code (a county is widened to its city); default: every region"),
     )
     parser.add_argument(
-        "--export", metavar="DIR", help="write evaluation-CODE-YEAR.xlsx files into DIR"
+        "--export", metavar="DIR", help=N_("write evaluation-CODE-YEAR.xlsx files into DIR")
     )
     set_command(parser, _evaluate)

@@ -78,21 +78,25 @@ def add_to(station_sub: argparse._SubParsersAction) -> None:  # type: ignore[typ
     """Add `kepubot station invite …` to the `station` command group."""
     parser = station_sub.add_parser(
         "invite",
-        help="make, list or revoke a station's invite links",
-        description="Make a new invite link for a recognised station and print it "
-        "(https://t.me/<bot>?start=<payload>); or list / revoke its links.",
+        help=N_("make, list or revoke a station's invite links"),
+        description=N_(
+            "Make a new invite link for a recognised station and print it "
+            "(https://t.me/<bot>?start=<payload>); or list / revoke its links."
+        ),
     )
-    parser.add_argument("station_id", metavar="ID", type=int, help="station id")
+    parser.add_argument("station_id", metavar="ID", type=int, help=N_("station id"))
     parser.add_argument(
         "--expires-days",
         metavar="N",
         type=positive_int,
-        help="the link stops working after N days",
+        help=N_("the link stops working after N days"),
     )
     parser.add_argument(
-        "--max-uses", metavar="N", type=positive_int, help="the link works for N registrations"
+        "--max-uses", metavar="N", type=positive_int, help=N_("the link works for N registrations")
     )
     action = parser.add_mutually_exclusive_group()
-    action.add_argument("--revoke", metavar="PAYLOAD", help="revoke the link with this payload")
-    action.add_argument("--list", action="store_true", help="list the station's links")
+    action.add_argument(
+        "--revoke", metavar="PAYLOAD", help=N_("revoke the link with this payload")
+    )
+    action.add_argument("--list", action="store_true", help=N_("list the station's links"))
     set_command(parser, _invite)

@@ -11,8 +11,17 @@ from bot.app import FEATURES
 from bot.cli import CliError, cli_runtime, set_command, translator
 from bot.config import Settings
 from bot.handlers.feature import Assembly
+from bot.i18n import N_
+from bot.jobs import describe_result
 from bot.runtime.scheduler import run_job
 from storage import jobs as job_store
+
+RUN_STATUS = {
+    "running": N_("running"),
+    "done": N_("done"),
+    "failed": N_("failed"),
+    "skipped": N_("skipped"),
+}
 
 
 async def _list(args: argparse.Namespace, settings: Settings) -> int:
@@ -26,9 +35,19 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
             trigger = spec.trigger(settings)
             upcoming = trigger.get_next_fire_time(None, now.astimezone(settings.scheduler.tz))
             last = latest.get(spec.name)
-            last_text = f"{last.period} {last.status}" if last else "-"
-            print(f"{spec.name}\t{spec.description}")
-            print("  " + t("next: {next}; last run: {last}", next=upcoming, last=last_text))
+            last_text = (
+                t(
+                    "{period}, {status}",
+                    period=last.period,
+                    status=t(RUN_STATUS.get(last.status, last.status)),
+                )
+                if last
+                else t("never")
+            )
+            local = upcoming.astimezone(settings.scheduler.tz) if upcoming else None
+            next_text = f"{t.date(local.date(), 'long')} {local:%H:%M}" if local else t("never")
+            print(f"{spec.name}\t{t(spec.description)}")
+            print("  " + t("next: {next}; last run: {last}", next=next_text, last=last_text))
         if not jobs:
             print(t("No jobs are registered."))
     return 0
@@ -82,9 +101,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             ),
             code=1,
         )
-    print(t("{name} {period}: done.", name=spec.name, period=outcome.period))
-    for key, value in outcome.result.items():
-        print(f"  {key}: {value}")
+    print(
+        t(
+            "{name} {period}: done — {result}.",
+            name=spec.name,
+            period=outcome.period,
+            result=describe_result(spec.name, outcome.result, t),
+        )
+    )
     return 0
 
 
@@ -92,16 +116,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Add `kepubot jobs …`."""
     jobs = sub.add_parser(
         "jobs",
-        help="list scheduled jobs or run one by hand",
-        description="Scheduled jobs (times in [scheduler] settings).",
+        help=N_("list scheduled jobs or run one by hand"),
+        description=N_("Scheduled jobs (times in [scheduler] settings)."),
     )
     jobs_sub = jobs.add_subparsers(dest="jobs_command", required=True, metavar="COMMAND")
-    lst = jobs_sub.add_parser("list", help="list jobs with their next and last run")
+    lst = jobs_sub.add_parser("list", help=N_("list jobs with their next and last run"))
     set_command(lst, _list)
-    run = jobs_sub.add_parser("run", help="run a job now (once per period unless --force)")
-    run.add_argument("name", help="job name, see 'kepubot jobs list'")
+    run = jobs_sub.add_parser("run", help=N_("run a job now (once per period unless --force)"))
+    run.add_argument("name", help=N_("job name, see 'kepubot jobs list'"))
     run.add_argument(
-        "--period", help="period to run, e.g. 2026-11-23 or 2026-W48 (default: the latest due)"
+        "--period", help=N_("period to run, e.g. 2026-11-23 or 2026-W48 (default: the latest due)")
     )
-    run.add_argument("--force", action="store_true", help="run even if the period is done")
+    run.add_argument("--force", action="store_true", help=N_("run even if the period is done"))
     set_command(run, _run)

@@ -9,7 +9,7 @@ from bot.cli import CliError, cli_runtime, set_command, translator
 from bot.config import Settings
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.digest import WEEK_ARG
-from bot.i18n import get_translator
+from bot.i18n import N_, get_translator
 from bot.jobs import ensure_tally
 from bot.reports.digest import render
 from bot.services import digest as digest_service
@@ -57,16 +57,18 @@ async def _weekly(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot report …`."""
     report = sub.add_parser(
-        "report", help="offline reports", description="Offline reports, written to files."
+        "report", help=N_("offline reports"), description=N_("Offline reports, written to files.")
     )
     report_sub = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     weekly = report_sub.add_parser(
         "weekly",
-        help="a region's weekly digest: chart (PNG) and table (XLSX)",
-        description="Write the same chart and spreadsheet coordinators receive. The week is "
-        "tallied first if it has not been yet.",
+        help=N_("a region's weekly digest: chart (PNG) and table (XLSX)"),
+        description=N_(
+            "Write the same chart and spreadsheet coordinators receive. The week is "
+            "tallied first if it has not been yet."
+        ),
     )
-    weekly.add_argument("--region", required=True, help="region code, e.g. 330106")
-    weekly.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
-    weekly.add_argument("--out", required=True, help="output folder (created if missing)")
+    weekly.add_argument("--region", required=True, help=N_("region code, e.g. 330106"))
+    weekly.add_argument("--week", required=True, help=N_("ISO week, e.g. 2026-W48"))
+    weekly.add_argument("--out", required=True, help=N_("output folder (created if missing)"))
     set_command(weekly, _weekly)

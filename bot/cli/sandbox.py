@@ -8,7 +8,8 @@ from pathlib import Path
 
 from bot.cli import set_command
 from bot.config import Settings
-from bot.sandbox.chat import run_chat, stdin_lines
+from bot.i18n import N_
+from bot.sandbox.chat import ROLES, run_chat, stdin_lines
 from bot.sandbox.demo import run_demo
 
 
@@ -24,13 +25,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     """Add `kepubot demo`."""
     demo = sub.add_parser(
         "demo",
-        help="play a scripted week against the local Bot API sandbox",
-        description="Start the local Bot API sandbox and the real bot on a fresh SQLite "
-        "database, play a scripted week in one sample region, print the transcript and write "
-        "what coordinators receive to the output folder. Language: --lang before 'demo'.",
+        help=N_("play a scripted week against the local Bot API sandbox"),
+        description=N_(
+            "Start the local Bot API sandbox and the real bot on a fresh SQLite "
+            "database, play a scripted week in one sample region, print the transcript and write "
+            "what coordinators receive to the output folder. Language: --lang before 'demo'."
+        ),
     )
-    demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
-    demo.add_argument("--quiet", action="store_true", help="do not print the transcript")
+    demo.add_argument(
+        "--out", default="demo-output", help=N_("output folder (default: demo-output)")
+    )
+    demo.add_argument("--quiet", action="store_true", help=N_("do not print the transcript"))
     set_command(demo, _demo)
     add_chat_parser(sub)
 
@@ -50,21 +55,24 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
     """Add `kepubot chat`."""
     chat = sub.add_parser(
         "chat",
-        help="chat with the bot in this terminal (through the local sandbox)",
-        description="Talk to the real bot through the local Bot API sandbox, as an informant, "
-        "a station admin or a coordinator of a sample region. Type messages or /commands; "
-        "a number presses that button; :help lists :contact, :photo, :location, :quit.",
+        help=N_("chat with the bot in this terminal (through the local sandbox)"),
+        description=N_(
+            "Talk to the real bot through the local Bot API sandbox, as an informant, a "
+            "station admin, a county coordinator or a content curator of a sample region. "
+            "Type messages or /commands; #N presses button N (digits alone are text); :help "
+            "lists :contact, :photo, :location, :quit."
+        ),
     )
     chat.add_argument(
         "--as",
         dest="role",
-        choices=["informant", "station-admin", "coordinator"],
+        choices=list(ROLES),
         default="informant",
-        help="who you are (default: informant)",
+        help=N_("who you are (default: informant)"),
     )
     chat.add_argument(
         "--dir",
         default="var/chat",
-        help="where the chat database and received files go (default: var/chat)",
+        help=N_("where the chat database and received files go (default: var/chat)"),
     )
     set_command(chat, _chat)

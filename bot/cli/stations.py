@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.cli import CliError, cli_session, invites, positive_int, set_command, translator
 from bot.config import Settings
 from bot.core.error_text import code_text
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.services import regions as region_service
 from bot.services import roles as role_service
 from bot.services import stations as station_service
@@ -18,6 +18,9 @@ from bot.services.stations_csv import import_stations
 from storage import audit, people
 from storage import regions as region_store
 from storage import stations as station_store
+
+# Region levels as people say them (县级/市级/省级).
+LEVEL_NAMES = {"county": N_("county"), "city": N_("city"), "province": N_("province")}
 
 
 def _line_error(
@@ -90,7 +93,8 @@ async def _regions_list(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for region in rows:
         below = counts.get(region.code, 0)
-        print(f"{region.code}\t{region.name}\t{region.level}" + (f"\t({below})" if below else ""))
+        level = t(LEVEL_NAMES[region.level]) if region.level in LEVEL_NAMES else region.level
+        print(f"{region.code}\t{region.name}\t{level}" + (f"\t({below})" if below else ""))
     return 0
 
 
@@ -155,11 +159,16 @@ async def _stations_list(args: argparse.Namespace, settings: Settings) -> int:
             region_prefixes=[region_prefix(args.region)] if args.region else None,
             limit=args.limit,
         )
+        names = await region_store.get_regions(
+            session=session, codes=sorted({s.region_code for s in rows if s.region_code})
+        )
     if not rows:
         print(t("No stations match."))
         return 0
     for s in rows:
-        print(f"{s.id}\t{s.region_code or '-'}\t{s.status}\t{s.name}")
+        region = names.get(s.region_code or "")
+        state = t(STATE_NAMES[s.status]) if s.status in STATE_NAMES else s.status
+        print(f"{s.id}\t{region.name if region else s.region_code or '-'}\t{state}\t{s.name}")
     return 0
 
 
@@ -183,15 +192,24 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                 actors[entry.actor_id] = await people.get_person(
                     session=session, person_id=entry.actor_id
                 )
+        regions = await region_store.get_regions(
+            session=session, codes=sorted({e.region_code for e in entries if e.region_code})
+        )
     if not entries:
         print(t("No audit entries match."))
         return 0
     for entry in entries:
         person = actors.get(entry.actor_id) if entry.actor_id is not None else None
-        who = f"{person.telegram_id}({person.first_name or ''})" if person else "cli/system"
-        verdict = "ok" if entry.allowed else "DENIED"
+        who = (
+            t("{name} ({id})", name=person.first_name or "-", id=person.telegram_id)
+            if person
+            else t("command line")
+        )
+        verdict = t("allowed") if entry.allowed else t("REFUSED")
         subject = f"{entry.subject_type or '-'}:{entry.subject_id or '-'}"
-        when = t.datetime(entry.at, "yyyy-MM-dd HH:mm", tz=settings.scheduler.timezone)
+        local = entry.at.astimezone(settings.scheduler.tz)
+        when = f"{t.date(local.date(), 'long')} {local:%H:%M}"
+        region = regions.get(entry.region_code or "")
         print(
             "\t".join(
                 [
@@ -200,7 +218,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                     entry.action,
                     verdict,
                     subject,
-                    entry.region_code or "-",
+                    region.name if region else entry.region_code or "-",
                     entry.reason or "",
                 ]
             )
@@ -211,21 +229,21 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the station, stations, regions and audit command groups."""
     station = sub.add_parser(
-        "station", help="one station: add, invite links", description="Manage one station."
+        "station", help=N_("one station: add, invite links"), description=N_("Manage one station.")
     )
     station_sub = station.add_subparsers(dest="station_command", required=True, metavar="COMMAND")
     invites.add_to(station_sub)
     add = station_sub.add_parser(
         "add",
-        help="add a station already recognised elsewhere",
-        description="Add a recognised station (bootstrap, migration). Audited.",
+        help=N_("add a station already recognised elsewhere"),
+        description=N_("Add a recognised station (bootstrap, migration). Audited."),
     )
-    add.add_argument("--name", required=True, help="station name")
+    add.add_argument("--name", required=True, help=N_("station name"))
     add.add_argument(
         "--region",
         required=True,
         metavar="CODE",
-        help="6-digit county-level region code (imported first)",
+        help=N_("6-digit county-level region code (imported first)"),
     )
     add.add_argument(
         "--venue-type",
@@ -235,62 +253,64 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         + ", ".join(station_service.Station.VENUE_TYPES)
         + " (or its Chinese name)",
     )
-    add.add_argument("--address", help="street address")
-    add.add_argument("--external-ref", metavar="REF", help="id in the previous registry")
+    add.add_argument("--address", help=N_("street address"))
+    add.add_argument("--external-ref", metavar="REF", help=N_("id in the previous registry"))
     add.add_argument(
         "--admin-telegram-id",
         type=positive_int,
         metavar="N",
-        help="make this Telegram user the station admin",
+        help=N_("make this Telegram user the station admin"),
     )
     set_command(add, _station_add)
 
     stations = sub.add_parser(
         "stations",
-        help="many stations: import, list",
-        description="Import and list stations. See docs/stations.md.",
+        help=N_("many stations: import, list"),
+        description=N_("Import and list stations. See docs/stations.md."),
     )
     stations_sub = stations.add_subparsers(
         dest="stations_command", required=True, metavar="COMMAND"
     )
     imp = stations_sub.add_parser(
         "import",
-        help="import recognised stations from CSV",
-        description="Columns: name,region_code,venue_type[,address,external_ref,"
-        "admin_telegram_id,recognised_on]. All or nothing; re-importing is a no-op.",
+        help=N_("import recognised stations from CSV"),
+        description=N_(
+            "Columns: name,region_code,venue_type[,address,external_ref,"
+            "admin_telegram_id,recognised_on]. All or nothing; re-importing is a no-op."
+        ),
     )
     imp.add_argument("file", metavar="FILE.csv")
     set_command(imp, _stations_import)
-    lst = stations_sub.add_parser("list", help="list stations")
-    lst.add_argument("--region", metavar="CODE", help="only inside this region")
-    lst.add_argument("--status", choices=list(STATE_NAMES), help="only in this state")
+    lst = stations_sub.add_parser("list", help=N_("list stations"))
+    lst.add_argument("--region", metavar="CODE", help=N_("only inside this region"))
+    lst.add_argument("--status", choices=list(STATE_NAMES), help=N_("only in this state"))
     lst.add_argument("--limit", type=positive_int, default=200)
     set_command(lst, _stations_list)
 
     regions = sub.add_parser(
         "regions",
-        help="regions: import, list",
-        description="GB/T 2260 regions. See docs/regions-csv.md.",
+        help=N_("regions: import, list"),
+        description=N_("GB/T 2260 regions. See docs/regions-csv.md."),
     )
     regions_sub = regions.add_subparsers(dest="regions_command", required=True, metavar="COMMAND")
     rimp = regions_sub.add_parser(
         "import",
-        help="import regions from CSV",
-        description="Columns: code,name[,name_en],level,parent_code. All or nothing.",
+        help=N_("import regions from CSV"),
+        description=N_("Columns: code,name[,name_en],level,parent_code. All or nothing."),
     )
     rimp.add_argument("file", metavar="FILE.csv")
-    rimp.add_argument("--dry-run", action="store_true", help="only check the file")
+    rimp.add_argument("--dry-run", action="store_true", help=N_("only check the file"))
     set_command(rimp, _regions_import)
-    rlist = regions_sub.add_parser("list", help="list provinces, or the regions under one")
-    rlist.add_argument("--parent", metavar="CODE", help="list the regions under CODE")
+    rlist = regions_sub.add_parser("list", help=N_("list provinces, or the regions under one"))
+    rlist.add_argument("--parent", metavar="CODE", help=N_("list the regions under CODE"))
     set_command(rlist, _regions_list)
 
     aud = sub.add_parser(
         "audit",
-        help="show the audit log",
-        description="Who did what, when and why (newest first).",
+        help=N_("show the audit log"),
+        description=N_("Who did what, when and why (newest first)."),
     )
-    aud.add_argument("--station", type=positive_int, metavar="ID", help="one station")
-    aud.add_argument("--region", metavar="CODE", help="inside this region")
+    aud.add_argument("--station", type=positive_int, metavar="ID", help=N_("one station"))
+    aud.add_argument("--region", metavar="CODE", help=N_("inside this region"))
     aud.add_argument("--limit", type=positive_int, default=50, metavar="N")
     set_command(aud, _audit)

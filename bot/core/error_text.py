@@ -256,6 +256,10 @@ MESSAGES: dict[str, str] = {
     "role.unknown_role": N_("Unknown role: {role}."),
     "role.region_required": N_("The role {role} needs --region CODE."),
     "role.unknown_region": N_("Unknown region code {region}. Import regions first."),
+    "role.regions_not_imported": N_(
+        "No regions are imported yet, so {region} is unknown. "
+        "Run first: kepubot regions import FILE.csv"
+    ),
     "role.station_required": N_("The role {role} needs --station ID."),
     "role.unknown_station": N_("Unknown station {station_id}."),
     "role.station_not_allowed": N_("The role {role} is not scoped to a station."),

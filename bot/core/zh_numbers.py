@@ -69,7 +69,9 @@ _QUANTITY_RE = re.compile(
 )
 _BARE_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10**4, "萬": 10**4}
 _FEW_RE = re.compile(r"(?:好几|几|数)(?P<unit>[十百千万])")
-_CN_RANGE_RE = re.compile(r"(?P<a>[一二两三四五六七八九])(?P<b>[二两三四五六七八九])(?P<unit>[十百千万]?)")
+_CN_RANGE_RE = re.compile(
+    r"(?P<a>[一二两三四五六七八九])(?P<b>[二两三四五六七八九])(?P<unit>[十百千万]?)"
+)
 _RANGE_RE = re.compile(rf"(?P<low>.+?){_RANGE_SEP}(?P<high>.+)")
 _NEGATIVE_RE = re.compile(r"^(?:-|−|负|减)(?=\S)")
 _READ_RE = re.compile(

@@ -27,7 +27,12 @@ ServiceStarter = Callable[[Any, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 class NotMigrated(Exception):
-    """The database schema is older than this code."""
+    """The database schema is older than this code (``current`` None: no tables yet)."""
+
+    def __init__(self, message: str, *, current: str | None = None, head: str = "") -> None:
+        super().__init__(message)
+        self.current = current
+        self.head = head
 
 
 async def ensure_migrated(runtime: Runtime) -> None:
@@ -37,7 +42,9 @@ async def ensure_migrated(runtime: Runtime) -> None:
     if current != head:
         raise NotMigrated(
             f"database is at revision {current or 'none'}, this version needs {head}: "
-            "run 'kepubot db upgrade' first"
+            "run 'kepubot db upgrade' first",
+            current=current,
+            head=head,
         )
 
 

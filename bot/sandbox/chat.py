@@ -1,8 +1,11 @@
 """`kepubot chat`: talk to the real bot in a terminal, through the local sandbox.
 
-Lines you type are sent as messages; a number presses that button of the bot's last
-message (inline buttons first, then reply-keyboard buttons); lines starting with ``:`` are
-chat commands (``:help`` lists them).
+Lines you type are sent as messages, digits included (the bot asks for region codes);
+``#N`` — a ``#`` and digits only — presses button N of the bot's newest message that
+has buttons (inline buttons first, then reply-keyboard buttons), so ``#活动 …`` stays a
+message; lines starting with ``:`` are chat commands (``:help`` lists them). Pop-ups and
+alerts of button presses are shown; HTML is shown with terminal styles (plain text off a
+TTY).
 """
 
 from __future__ import annotations
@@ -15,21 +18,26 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TextIO
 
-from bot.core.regions_csv import parse_regions_csv
-from bot.data import REGIONS_SAMPLE_CSV
-from bot.i18n import Translator, get_translator
-from bot.sandbox.factories import make_region, make_station
-from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
+from bot.i18n import N_, Translator, get_translator
+from bot.sandbox.chat_world import ROLES, seed_chat_world
+from bot.sandbox.harness import running_bot, sandbox_settings
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.sandbox import Sandbox
+from bot.sandbox.terminal import render_html
 from bot.sandbox.world import SimUser
-from storage import roles as roles_store
 from storage.db import create_nullpool_engine
 from storage.migrate import upgrade
-from storage.people import ensure_person
 
-ROLES = ("informant", "station-admin", "coordinator")
-SAMPLE_COUNTY = "330106"  # 西湖区, Hangzhou, from the bundled regions sample
+BUTTON_PREFIX = "#"
+DEFAULT_PHONE = "+8613800138000"
+ROLE_NAMES = {
+    "informant": N_("informant"),
+    "station-admin": N_("station admin"),
+    "coordinator": N_("county coordinator"),
+    "curator": N_("content curator"),
+}
+
+__all__ = ["BUTTON_PREFIX", "ROLES", "run_chat", "stdin_lines"]
 
 
 async def stdin_lines() -> AsyncIterator[str]:
@@ -42,91 +50,95 @@ async def stdin_lines() -> AsyncIterator[str]:
         yield line.rstrip("\n")
 
 
-async def _seed(bot: RunningBot, user: SimUser, role: str) -> list[str]:
-    """Give the chat user a sample region, station and role; return hint lines."""
-
-    runtime = bot.runtime
-    now = runtime.now()
-    parsed = parse_regions_csv(Path(REGIONS_SAMPLE_CSV).read_text(encoding="utf-8"))
-    async with runtime.sessions() as session, session.begin():
-        for row in parsed.rows:
-            await make_region(
-                session,
-                code=row.code,
-                name=row.name,
-                name_en=row.name_en,
-                level=row.level,
-                parent_code=row.parent_code,
-            )
-        station = await make_station(
-            session,
-            name="西湖区文化馆科普e站",
-            county=SAMPLE_COUNTY,
-            created_at=now,
-            recognised_at=now,
-        )
-        assert station.id is not None
-        person = await ensure_person(session=session, telegram_id=user.id, now=now)
-        assert person.id is not None
-        if role == "station-admin":
-            await roles_store.grant_role(
-                session=session,
-                person_id=person.id,
-                role="station_admin",
-                station_id=station.id,
-                now=now,
-            )
-        elif role == "coordinator":
-            await roles_store.grant_role(
-                session=session,
-                person_id=person.id,
-                role="coordinator",
-                region_code=SAMPLE_COUNTY,
-                now=now,
-            )
-    return [f"station_id={station.id}", f"region={SAMPLE_COUNTY}"]
-
-
 def _numbered(message: SimMessage) -> list[Button]:
     buttons = [b for row in message.buttons for b in row]
     return buttons + [b for row in message.keyboard for b in row]
 
 
-def _print_message(out: TextIO, message: SimMessage, save_dir: Path) -> None:
-    body = (message.text or message.caption or "").strip()
-    if message.photo:
-        body = "[photo] " + body
-    if message.document:
-        data = message.document_bytes()
-        path = save_dir / (message.filename or f"file-{message.message_id}")
-        if data is not None:
-            path.write_bytes(data)
-        body = f"[file {path}] " + body
-    print(f"🤖 {body}", file=out)
-    for number, button in enumerate(_numbered(message), start=1):
-        extra = f" → {button.url}" if button.url else ""
-        print(f"   {number}. [{button.text}]{extra}", file=out)
+def button_number(line: str) -> int | None:
+    """Return N when the line is ``#N`` (a ``#`` and digits only), else None."""
+    rest = line[len(BUTTON_PREFIX) :]
+    if line.startswith(BUTTON_PREFIX) and rest.isascii() and rest.isdigit():
+        return int(rest)
+    return None
 
 
-async def _act(
-    user: SimUser, line: str, last: SimMessage | None, t: Translator, out: TextIO
-) -> bool:
-    """Perform one typed line; return False to quit."""
-    if line.isdigit() and last is not None:
-        buttons = _numbered(last)
-        number = int(line)
-        if not 1 <= number <= len(buttons):
-            print(t("There is no button {n}.", n=number), file=out)
-            return True
-        button = buttons[number - 1]
-        if button.callback_data is not None:
-            await user.press(last, data=button.callback_data)
-        elif button.request_contact:
-            await user.send_contact(phone="+8613800138000")
-        elif button.url:
-            print(t("(a link: {url})", url=button.url), file=out)
+class Screen:
+    """What the person sees: the bot's messages, pop-ups and notes, styled on a TTY."""
+
+    def __init__(self, out: TextIO, save_dir: Path, t: Translator, ansi: bool) -> None:
+        self.out = out
+        self.save_dir = save_dir
+        self.t = t
+        self.ansi = ansi
+
+    def note(self, text: str) -> None:
+        """Print a line of the chat itself (not from the bot)."""
+        print(text, file=self.out)
+
+    def body(self, message: SimMessage) -> str:
+        """Return a message's text or caption as the apps would show it."""
+        body = (message.text or message.caption or "").strip()
+        if message.parse_mode and message.parse_mode.upper() == "HTML":
+            return render_html(body, ansi=self.ansi)
+        return body
+
+    def message(self, message: SimMessage, edited: bool) -> None:
+        """Print one bot message with its numbered buttons."""
+        t = self.t
+        body = self.body(message)
+        if message.photo:
+            body = t("[photo]") + " " + body
+        if message.document:
+            data = message.document_bytes()
+            path = self.save_dir / Path(message.filename or f"file-{message.message_id}").name
+            if data is not None:
+                path.write_bytes(data)
+            body = t("[file {path}]", path=path) + " " + body
+        prefix = t("(edited)") + " " if edited else ""
+        print(f"{prefix}🤖 {body}", file=self.out)
+        for number, button in enumerate(_numbered(message), start=1):
+            extra = f" → {button.url}" if button.url else ""
+            print(f"   #{number} [{button.text}]{extra}", file=self.out)
+
+    def answer(self, answer: dict[str, object] | None) -> None:
+        """Print the pop-up (toast) or alert a button press was answered with."""
+        text = str((answer or {}).get("text") or "").strip()
+        if not text:
+            return
+        if (answer or {}).get("show_alert"):
+            self.note(self.t("⚠ Alert: {text}", text=text))
         else:
-            await user.send(button.text)
+            self.note(self.t("💬 Pop-up: {text}", text=text))
+
+
+async def _press(user: SimUser, number: int, last: SimMessage | None, screen: Screen) -> None:
+    """Press button ``number`` of the bot's last message."""
+    t = screen.t
+    buttons = _numbered(last) if last is not None else []
+    if not 1 <= number <= len(buttons):
+        screen.note(t("There is no button {n}.", n=number))
+        return
+    assert last is not None
+    button = buttons[number - 1]
+    if button.callback_data is not None:
+        screen.answer(await user.press(last, data=button.callback_data))
+    elif button.request_contact:
+        await user.send_contact(phone=DEFAULT_PHONE)
+    elif button.url:
+        screen.note(t("(a link: {url})", url=button.url))
+    elif button.switch_inline_query is not None:
+        screen.note(t("(inline mode: @bot {query})", query=button.switch_inline_query))
+    else:
+        await user.send(button.text)
+
+
+async def _act(user: SimUser, line: str, last: SimMessage | None, screen: Screen) -> bool:
+    """Perform one typed line; return False to quit."""
+    t = screen.t
+    number = button_number(line)
+    if number is not None:
+        await _press(user, number, last, screen)
         return True
     if not line.startswith(":"):
         if line.strip():
@@ -140,28 +152,28 @@ async def _act(
     if verb in ("quit", "q", "exit"):
         return False
     if verb == "contact":
-        await user.send_contact(phone=args[0] if args else "+8613800138000")
+        await user.send_contact(phone=args[0] if args else DEFAULT_PHONE)
     elif verb == "photo" and args:
         path = Path(args[0])
         if not path.is_file():
-            print(t("No such file: {path}", path=path), file=out)
+            screen.note(t("No such file: {path}", path=path))
             return True
         await user.send_photo(path, caption=" ".join(args[1:]) or None)
     elif verb == "location" and len(args) == 2:
         try:
             await user.send_location(float(args[0]), float(args[1]))
         except ValueError:
-            print(t("Usage: :location LATITUDE LONGITUDE"), file=out)
+            screen.note(t("Usage: :location LATITUDE LONGITUDE"))
     else:
-        print(
+        screen.note(
             t(
+                "#N — press button N of the bot's newest message with buttons "
+                "(digits alone are text)\n"
                 ":contact [PHONE] — share your phone number\n"
                 ":photo PATH [CAPTION] — send a photo\n"
                 ":location LAT LON — share a location\n"
-                "N — press button N of the last message\n"
                 ":quit — leave"
-            ),
-            file=out,
+            )
         )
     return True
 
@@ -173,9 +185,14 @@ async def run_chat(
     out: TextIO,
     work_dir: Path,
     lang: str = "zh_CN",
+    ansi: bool | None = None,
 ) -> int:
-    """Run an interactive chat as ``role`` until the input ends or ``:quit``."""
+    """Run an interactive chat as ``role`` until the input ends or ``:quit``.
+
+    ``ansi`` styles HTML with terminal codes; by default only when ``out`` is a TTY.
+    """
     t = get_translator(lang)
+    screen = Screen(out, work_dir, t, out.isatty() if ansi is None else ansi)
     work_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
     database_url = f"sqlite+aiosqlite:///{work_dir / f'chat-{stamp}.db'}"
@@ -189,34 +206,37 @@ async def run_chat(
                 "我" if lang == "zh_CN" else "Me",
                 language_code="zh-hans" if lang == "zh_CN" else "en",
             )
-            hints = await _seed(bot, user, role)
-            print(
+            world = await seed_chat_world(bot, user, role, t)
+            screen.note(
                 t(
                     "Chatting with kepubot as {role} (sandbox, database {db}).",
-                    role=role,
+                    role=t(ROLE_NAMES.get(role, role)),
                     db=work_dir / f"chat-{stamp}.db",
-                ),
-                file=out,
+                )
             )
-            print(
-                t("Type a message or /command; a number presses a button; :help for more."),
-                file=out,
-            )
-            print("  " + ", ".join(hints), file=out)
+            screen.note(t("Type a message or /command; #N presses button N; :help for more."))
+            for hint in world.hints:
+                screen.note("  " + hint)
             last: SimMessage | None = None
             shown: dict[int, tuple[str | None, int]] = {}  # id -> (text, edits) printed
             async for line in lines:
-                if not await _act(user, line.strip(), last, t, out):
-                    break
-                await bot.settle()
+                try:
+                    if not await _act(user, line.strip(), last, screen):
+                        break
+                    await bot.settle()
+                except Exception as exc:  # noqa: BLE001 — one bad line never ends the session
+                    screen.note(t("(that did not work: {error})", error=type(exc).__name__))
+                    continue
                 for message in user.messages:
                     state = (message.text or message.caption, len(message.edits))
                     if message.deleted or shown.get(message.message_id) == state:
                         continue
-                    if message.message_id in shown:
-                        print(t("(edited)"), file=out, end=" ")
+                    edited = message.message_id in shown
                     shown[message.message_id] = state
-                    _print_message(out, message, work_dir)
-                    last = message
+                    screen.message(message, edited)
+                # As in the apps, the buttons of an earlier message stay pressable: #N goes
+                # to the newest message that still has buttons.
+                with_buttons = [m for m in user.messages if not m.deleted and _numbered(m)]
+                last = with_buttons[-1] if with_buttons else None
             out.flush()
     return 0

@@ -24,7 +24,37 @@ def _read(data: bytes | Path | str) -> bytes:
 
 def _utf16_len(text: str) -> int:
     """Return the length Telegram uses for entity offsets."""
-    return len(text.encode("utf-16-le")) // 2
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def valid_unicode(text: str) -> str:
+    """Return ``text`` with lone surrogates replaced by U+FFFD (pairs are joined)."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+USER_TEXT_LIMIT = 4096  # UTF-16 units per message; the apps split longer text
+
+
+def client_texts(text: str) -> list[str]:
+    """Return the messages a Telegram app sends for typed ``text``.
+
+    The apps send valid UTF-8 only (a lone surrogate, e.g. from a paste cut in the middle
+    of a character, becomes U+FFFD) and split text longer than 4096 UTF-16 units into
+    several messages.
+    """
+    clean = valid_unicode(text)
+    parts: list[str] = []
+    current: list[str] = []
+    size = 0
+    for char in clean:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if size + width > USER_TEXT_LIMIT:
+            parts.append("".join(current))
+            current, size = [], 0
+        current.append(char)
+        size += width
+    parts.append("".join(current))
+    return parts
 
 
 # InlineQuery.chat_type as the Bot API sends it (None: absent, e.g. from a secret chat).
@@ -155,6 +185,9 @@ class SimUser(SimChat):
 
     async def _post(self, target: ChatState, content: dict[str, Any]) -> dict[str, Any] | None:
         """Store a user message and emit it if the bot can see it."""
+        for key in ("text", "caption"):
+            if isinstance(content.get(key), str):
+                content[key] = valid_unicode(content[key])
         msg = self.sb.world.add_message(target, self.user, content)
         if not self.sb.world.bot_sees(target, msg.raw):
             await self.sb.world.notify()
@@ -169,7 +202,26 @@ class SimUser(SimChat):
         reply_to: SimMessage | None = None,
         entities: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any] | None:
-        """Send a text message to the bot (or into `chat`); commands get their entity."""
+        """Send a text message to the bot (or into `chat`); commands get their entity.
+
+        Text is sent the way the apps send it (see ``client_texts``): longer text goes as
+        several messages, and the answer to the last one is returned.
+        """
+        first, *rest = client_texts(text)
+        update = await self._send_one(first, chat=chat, reply_to=reply_to, entities=entities)
+        for part in rest:
+            update = await self._send_one(part, chat=chat)
+        return update
+
+    async def _send_one(
+        self,
+        text: str,
+        *,
+        chat: SimChat | None = None,
+        reply_to: SimMessage | None = None,
+        entities: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any] | None:
+        """Send one message of at most 4096 UTF-16 units."""
         target = self._target(chat)
         content: dict[str, Any] = {"text": text}
         ents = list(entities or [])

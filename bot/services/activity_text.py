@@ -103,7 +103,8 @@ _PARTICIPANTS_RE = re.compile(
     r"(?P<neg>(?<![^\s:])[-−][ \t]*|负)?"
     r"(?:(?P<en_approx>about|around|approx\.?|approximately|nearly|over|more[ \t]+than)[ \t]+)?"
     rf"(?P<qty>{QUANTITY_PATTERN})"
-    r"(?:[ \t]*(?P<unit>人次|个人|人|名|位|(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
+    r"(?:[ \t]*(?P<unit>人次|个人|人|名|位|"
+    r"(?<![A-Za-z])(?:people|persons|participants|attendees|pax)"
     r"(?![A-Za-z])))?(?:[ \t]*(?P<after>左右|上下|以上))?"
     r"(?:[ \t]*(?:参加|参与|到场|出席|观看|听讲|受益)(?:了|活动)?)?",
     re.I,

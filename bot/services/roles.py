@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
 from storage import audit, people, roles
+from storage import regions as region_store
 from storage.models import Region, RoleGrant, Station
 
 ROLE_ALIASES = {"station-admin": "station_admin"}
@@ -37,13 +38,12 @@ def normalize_role(role: str) -> str:
 async def _check_scope(
     session: AsyncSession, role: str, region_code: str | None, station_id: int | None
 ) -> None:
-    if role == "coordinator":
-        if region_code is None:
-            raise RoleError("region_required", role=role)
-        region = await session.get(Region, region_code)
-        if region is None:
-            raise RoleError("unknown_region", region=region_code)
-    elif region_code is not None and await session.get(Region, region_code) is None:
+    if role == "coordinator" and region_code is None:
+        raise RoleError("region_required", role=role)
+    if region_code is not None and await session.get(Region, region_code) is None:
+        # On a fresh database the cause is that no regions were imported: say what to run.
+        if not await region_store.any_region(session=session):
+            raise RoleError("regions_not_imported", region=region_code)
         raise RoleError("unknown_region", region=region_code)
     if role == "station_admin":
         if station_id is None:

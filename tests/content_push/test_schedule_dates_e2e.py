@@ -1,4 +1,7 @@
-"""Issue #17: curator schedules are read by the one date parser (11月20日 works for content too)."""
+"""Issue #17: curator schedules are read by the one date parser.
+
+11月20日 works for content too.
+"""
 
 from __future__ import annotations
 

@@ -114,6 +114,8 @@ def test_run_without_a_route_to_telegram_says_so_in_one_line(sqlite_url: str) ->
         "KEPUBOT_TELEGRAM__TOKEN": "123456:SECRET-TOKEN",
         "KEPUBOT_TELEGRAM__BASE_URL": f"http://127.0.0.1:{closed_port()}/bot",
         "KEPUBOT_WEB__PORT": "0",
+        # A public address, so the only line is the one about Telegram (no address warning).
+        "KEPUBOT_WEB__PUBLIC_BASE_URL": "https://kepubot.example.org",
     }
     env.pop("KEPUBOT_CONFIG", None)
     for lang, expected in (("en", "Cannot reach Telegram"), ("zh_CN", "无法连接 Telegram")):

@@ -97,7 +97,7 @@ def test_cli_config_error_exits_2_without_traceback(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip().startswith("config error: limits.global_per_second")
+    assert proc.stderr.strip() == "配置错误：limits.global_per_second：必须大于 0"
     assert "Traceback" not in proc.stderr
 
 
@@ -127,7 +127,10 @@ def test_cli_grant_errors_are_localised_lines(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "未知地区代码 999999，请先导入行政区划。"
+    assert proc.stderr.strip() == (
+        "尚未导入任何地区，因此不认识 999999。请先运行：kepubot regions import 文件.csv"
+        "（示例数据：bot/data/regions_sample.csv）"
+    )
     missing = subprocess.run(
         [*run, "admin", "grant", "--telegram-id", "5", "--role", "coordinator"],
         env=env,
@@ -145,4 +148,6 @@ def test_cli_grant_errors_are_localised_lines(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert ok.returncode == 0 and ok.stdout.strip() == "Granted admin to 5 (scope: -)."
+    assert ok.returncode == 0 and ok.stdout.strip() == (
+        "Granted system administrator to 5 (scope: everywhere)."
+    )

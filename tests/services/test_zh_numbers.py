@@ -192,9 +192,7 @@ def test_read_quantity_round_trips_hedged_counts(
 
 
 @given(st.integers(1, 99_999), st.sampled_from(["-", "－", "负", "- "]), st.data())
-def test_negative_counts_are_refused_never_flipped(
-    n: int, sign: str, data: st.DataObject
-) -> None:
+def test_negative_counts_are_refused_never_flipped(n: int, sign: str, data: st.DataObject) -> None:
     written = data.draw(st.sampled_from(_styles(n)[:3]))
     with pytest.raises(QuantityError) as caught:
         read_quantity(f"{sign}{written}人")

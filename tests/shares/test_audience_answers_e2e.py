@@ -9,7 +9,6 @@ from tests.shares.helpers import setup_world, shares
 from tests.shares.test_external_e2e import _ask
 
 
-
 @pytest.mark.parametrize(
     ("typed", "audience"),
     [("约80人", 80), ("约五十人", 50), ("200人左右", 200), ("约 200 人", 200),

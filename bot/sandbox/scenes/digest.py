@@ -13,7 +13,7 @@ import datetime as dt
 import random
 from typing import Any
 
-from bot.jobs import WEEKLY_DIGEST, WEEKLY_TALLY
+from bot.jobs import WEEKLY_DIGEST, WEEKLY_TALLY, outcome_text
 from bot.runtime.scheduler import run_job
 from bot.sandbox.factories import (
     activity_row,
@@ -201,27 +201,12 @@ async def play(demo: Demo) -> None:
     for back in range(HISTORY_WEEKS - 1, 0, -1):
         await run_job(runtime, WEEKLY_TALLY, period=shift_week(WEEK, -back))
     outcome = await run_job(runtime, WEEKLY_TALLY, period=WEEK)
-    demo.narrate(
-        t(
-            "Tally {week}: {status}, {stations} stations and {regions} region rows.",
-            week=WEEK,
-            status=outcome.status,
-            stations=outcome.result.get("stations"),
-            regions=outcome.result.get("regions"),
-        )
-    )
+    demo.narrate(outcome_text(outcome, t))
     demo.clock.set_local(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI))
     demo.narrate(t("09:00: the weekly_digest job sends each coordinator their region's digest."))
     bot = demo.bot.processor.application.bot
     outcome = await run_job(runtime, WEEKLY_DIGEST, bot=bot, period=WEEK)
-    demo.narrate(
-        t(
-            "Digest {week}: {status}, {result}.",
-            week=WEEK,
-            status=outcome.status,
-            result=", ".join(f"{k}={v}" for k, v in outcome.result.items()),
-        )
-    )
+    demo.narrate(outcome_text(outcome, t))
     files = []
     for level, region in (("county", county), ("city", city)):
         user = users[level]
@@ -236,12 +221,5 @@ async def play(demo: Demo) -> None:
                 files.append(demo.save_file(f"digest-{region}.xlsx", xlsx))
     demo.narrate(t("Run again (a restart, or --force): nobody gets the digest twice."))
     again = await run_job(runtime, WEEKLY_DIGEST, bot=bot, period=WEEK, force=True)
-    demo.narrate(
-        t(
-            "Digest {week}: {status}, {result}.",
-            week=WEEK,
-            status=again.status,
-            result=", ".join(f"{k}={v}" for k, v in again.result.items()),
-        )
-    )
+    demo.narrate(outcome_text(again, t))
     demo.state["digest_files"] = [str(path) for path in files]
