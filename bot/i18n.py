@@ -134,6 +134,19 @@ class Translator:
         """Format a date the locale's way."""
         return dates.format_date(value, format=fmt, locale=self._babel_locale)
 
+    def span(self, start: dt.date, end: dt.date) -> str:
+        """Format a window of days, both ends included: 2026年11月1日—11月30日.
+
+        Within one year the year is dropped on the second date; English uses Babel's
+        interval format (Nov 1 – 30, 2026).
+        """
+        if self.locale != "zh_CN":
+            return dates.format_interval(start, end, "yMMMd", locale=self._babel_locale)
+        if start == end:
+            return self.date(start)
+        second = self.date(end) if end.year != start.year else f"{end.month}月{end.day}日"
+        return f"{self.date(start)}—{second}"
+
     def datetime(
         self, value: dt.datetime, fmt: str = "medium", tz: str | dt.tzinfo | None = None
     ) -> str:

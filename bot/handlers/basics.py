@@ -36,7 +36,7 @@ COMMANDS = (
     command("start", N_("Start, or join a station with its invite link"), order=0),
     command("help", N_("What I can do for you"), order=1),
     command("language", N_("Change language"), order=90),
-    command("cancel", N_("Leave the current step without saving"), order=99),
+    command("cancel", N_("Leave the current step (an application keeps its draft)"), order=99),
 )
 
 

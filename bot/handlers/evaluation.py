@@ -27,6 +27,7 @@ from bot.reports.evaluation import evaluation_workbook
 from bot.runtime.context import KepuContext
 from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
+from bot.services import regions as region_service
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.integrity import integrity_report
@@ -210,7 +211,8 @@ async def outstanding(update: Update, context: KepuContext, year: int) -> None:
             if run and run.id
             else []
         )
-        lines.append(t("Region {code}:", code=code))
+        name = await region_service.short_name(session=context.session, code=code)
+        lines.append(t("{region}:", region=esc(name)))
         lines += [
             t(
                 "{rank}. {name} ({station}) — volume {volume}",
@@ -378,16 +380,20 @@ async def integrity(update: Update, context: KepuContext) -> None:
             start=dt.date(today.year, 1, 1),
             end=today,
         )
+        area = await region_service.short_name(session=context.session, code=code)
         lines = [
             t(
-                "<b>Integrity report {code}</b> ({start} – {end})",
-                code=code or "—",
-                start=t.date(report.start),
-                end=t.date(report.end),
+                "<b>Integrity report: {region}</b> ({span})",
+                region=esc(area) if code else t("all regions"),
+                span=t.span(report.start, report.end),
             )
         ]
         if report.empty:
             lines.append(t("Nothing suspicious found. 👍"))
+        names = {
+            c: await region_service.short_name(session=context.session, code=c)
+            for c in {f.region_code for f in report.bursts if f.region_code}
+        }
         sections: list[tuple[str, list[str]]] = [
             (
                 t("Paper stations: {n}", n=len(report.paper)),
@@ -405,9 +411,9 @@ async def integrity(update: Update, context: KepuContext) -> None:
                 t("Application bursts: {n}", n=len(report.bursts)),
                 [
                     t(
-                        "{day} county {code}: {count} applications",
+                        "{day} {county}: {count} applications",
                         day=t.date(f.raised_on),
-                        code=f.region_code,
+                        county=esc(names.get(f.region_code or "", f.region_code or "—")),
                         count=f.detail.get("count", "?"),
                     )
                     for f in report.bursts

@@ -75,7 +75,7 @@ async def _area_name(context: KepuContext, scope: Scope) -> str:
 
 def _period_text(t: Translator, board: Board) -> str:
     last = board.end.toordinal() - 1
-    span = f"{t.date(board.start, 'short')} – {t.date(dt.date.fromordinal(last), 'short')}"
+    span = t.span(board.start, dt.date.fromordinal(last))
     return (
         t("this week ({span})", span=span)
         if board.period == "week"

@@ -104,3 +104,11 @@ async def full_name(*, session: AsyncSession, code: str | None) -> str:
     if not chain:
         return code
     return " ".join(region.name for region in reversed(chain))
+
+
+async def short_name(*, session: AsyncSession, code: str | None) -> str:
+    """Return a region's own name ("西湖区") for a code (the code itself if unknown)."""
+    if not code:
+        return ""
+    region = await store.get_region(session=session, code=code)
+    return region.name if region is not None else code

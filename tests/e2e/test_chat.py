@@ -31,7 +31,7 @@ async def test_chat_sends_presses_and_shows_edits(tmp_path: Path) -> None:
     )
     text = out.getvalue()
     assert code == 0
-    assert "欢迎加入科普中国信息员" in text
+    assert "欢迎来到科普中国" in text
     assert "1. [简体中文]" in text and "2. [English]" in text
     assert "(已修改)" in text and "Done! I will talk to you in English" in text
     assert "没有第 7 个按钮" in text

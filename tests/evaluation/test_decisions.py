@@ -263,7 +263,7 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     assert sorted((r[2], r[4]) for r in proposals[1:]) == [
         ("滨江一站", "整改"),
         ("滨江二站", "淘汰"),
-        ("西湖一站", "表彰"),
+        ("西湖一站", "表扬"),
     ]
     informants = list(book["优秀信息员"].iter_rows(values_only=True))
     assert informants[1][:2] == (1, "赵五")

@@ -78,7 +78,7 @@ async def test_county_reviews_confirms_and_overrides(bot_env: RunningBot) -> Non
     await county.press(summary, _button(summary, "⚠"))
     await bot_env.settle()
     card = county.messages[-1]
-    assert "滨江一站" in (card.text or "") and "最近 90 天没有转发" in (card.text or "")
+    assert "滨江一站" in (card.text or "") and "最近 90 天没有分享" in (card.text or "")
     await county.press(card, "✅ 确认")
     await bot_env.settle()
     assert "已确认" in (county.messages[-1].text or "")
@@ -128,15 +128,15 @@ async def test_city_overrides_with_required_reason(bot_env: RunningBot) -> None:
     await bot_env.settle()
     card = city.messages[-1]
     assert "滨江二站" in (card.text or "")
-    await city.press(card, "✏ 改判")
+    await city.press(card, "✏ 不采纳")
     await bot_env.settle()
     assert "请发送理由" in (city.messages[-1].text or "")
     await city.send_photo(b"\x89PNG\r\n\x1a\n" + b"0" * 64)  # not a reason
     await bot_env.settle()
-    assert "必须填写理由" in (city.messages[-1].text or "")
+    assert "须写明理由" in (city.messages[-1].text or "")
     await city.send("新站长已到岗，给一次整改机会")
     await bot_env.settle()
-    assert "已改判" in (city.messages[-1].text or "")
+    assert "已决定不采纳" in (city.messages[-1].text or "")
     async with bot_env.runtime.sessions() as s:
         got = await s.get(EvaluationProposal, a4.id)
         assert got is not None and got.status == "overridden"
@@ -163,7 +163,7 @@ async def test_city_overrides_with_required_reason(bot_env: RunningBot) -> None:
     await bot_env.settle()
     await city.press(city.messages[-1], "✅ 确认")
     await bot_env.settle()
-    assert "表彰" in (city.messages[-1].text or "")
+    assert "表扬" in (city.messages[-1].text or "")
     async with bot_env.runtime.sessions() as s:
         a1 = await _proposal(bot_env, world, "A1")
         assert a1.status == "confirmed"
@@ -174,7 +174,7 @@ async def test_integrity_and_xlsx(bot_env: RunningBot) -> None:
     await ningbo.command("integrity")
     await bot_env.settle()
     text = ningbo.messages[-1].text or ""
-    assert "诚信报告 330200" in text and "重复使用的证明照片：2 条" in text
+    assert "诚信报告：宁波市" in text and "330200" not in text and "重复使用的证明照片：2 条" in text
     await city.command("evaluation")
     await bot_env.settle()
     await city.press(city.messages[-1], "📎 XLSX 表格")

@@ -24,7 +24,7 @@ from bot.handlers.shares_external import PLATFORM_LABELS
 from bot.i18n import N_
 from bot.sandbox.factories import make_content, make_informant, make_station
 from bot.sandbox.models import SimMessage
-from bot.sandbox.stage import Demo
+from bot.sandbox.stage import DEMO_START, Demo
 from bot.sandbox.world import SimUser
 from bot.services import share_stats
 from storage.models import ContentItem, Informant, LinkVisit, Person, ShareEvent
@@ -182,6 +182,7 @@ async def _summary(demo: Demo, station_id: int) -> dict[str, Any]:
 async def play(demo: Demo) -> None:
     """Inline, forward and external shares; visits; the figures."""
     t = demo.t
+    demo.clock.set_local(DEMO_START + dt.timedelta(days=1))  # the heading says day 2
     demo.scene(t("Day 2 — informants pass the content on"))
     station_id = await _station(demo)
     a, b, c, d = await _informants(demo, station_id)
@@ -256,7 +257,7 @@ async def play(demo: Demo) -> None:
     demo.narrate(
         t(
             "Shares by channel: {shares}; verified visits: {visits}.",
-            shares=", ".join(
+            shares=("、" if demo.lang == "zh_CN" else ", ").join(
                 f"{t(CHANNEL_LABELS.get(k, k))} {v}" for k, v in sorted(summary["shares"].items())
             ),
             visits=summary["visits"],
