@@ -112,3 +112,11 @@ async def short_name(*, session: AsyncSession, code: str | None) -> str:
         return ""
     region = await store.get_region(session=session, code=code)
     return region.name if region is not None else code
+
+
+async def parent_of(*, session: AsyncSession, code: str) -> Region | None:
+    """Return the region one level above ``code`` (None for a province or an unknown code)."""
+    region = await store.get_region(session=session, code=code)
+    if region is None or not region.parent_code:
+        return None
+    return await store.get_region(session=session, code=region.parent_code)

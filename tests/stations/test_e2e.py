@@ -284,3 +284,24 @@ async def test_bad_region_code_is_reasked_and_draft_survives_cancel(bot_env: Run
     assert answer and answer.get("show_alert")
     station = await _station(bot_env)
     assert station.status == "draft" and station.region_code == "330108"
+
+
+async def test_region_back_button_goes_one_level_up(bot_env: RunningBot) -> None:
+    applicant, _county, _city = await _world(bot_env)
+    await applicant.command("apply")
+    await settle_last(bot_env, applicant)
+    await applicant.send("滨江e站")
+    await applicant.press(await settle_last(bot_env, applicant), "医院")
+    await settle_last(bot_env, applicant)
+    await applicant.send("江南大道1号")
+    await applicant.press(await settle_last(bot_env, applicant), "浙江省")
+    cities = await settle_last(bot_env, applicant)
+    assert cities.buttons[-1][-1].text == "« 返回省份"  # the cities came from the provinces
+    await applicant.press(cities, "杭州市")
+    counties = await settle_last(bot_env, applicant)
+    assert "西湖区" in [b.text for row in counties.buttons for b in row]
+    assert counties.buttons[-1][-1].text == "« 返回城市"  # a city's counties go back to cities
+    await applicant.press(counties, "« 返回城市")
+    again = await settle_last(bot_env, applicant)
+    assert "杭州市" in [b.text for row in again.buttons for b in row]
+    assert "西湖区" not in [b.text for row in again.buttons for b in row]
