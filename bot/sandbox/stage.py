@@ -97,7 +97,8 @@ class Demo:
         if message.document:
             body = f"📎 {message.filename or ''} " + body
         first, *rest = (body.strip() or "…").splitlines() or ["…"]
-        self.line(f"    🤖 → {who}: {first}")
+        colon = "：" if self.lang == "zh_CN" else ": "  # full-width after a Chinese name
+        self.line(f"    🤖 → {who}{colon}{first}")
         for extra in rest[:12]:
             self.line(f"         {extra}")
         if len(rest) > 12:

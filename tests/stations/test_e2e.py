@@ -209,7 +209,7 @@ async def test_rectification_lift_and_revocation(bot_env: RunningBot) -> None:
     await city.send("长期无活动")
     await settle_last(bot_env, city)
     await city.send("2026-11-01")  # past: re-asked
-    assert "截止日期必须晚于今天" in (await settle_last(bot_env, city)).text
+    assert "整改期限必须晚于今天" in (await settle_last(bot_env, city)).text
     await city.send("2027-01-31")
     await bot_env.settle()
     station = await _station(bot_env)
@@ -234,11 +234,11 @@ async def test_rectification_lift_and_revocation(bot_env: RunningBot) -> None:
     card = await settle_last(bot_env, county)
     await county.command("station", str(station_id))
     card = await settle_last(bot_env, county)
-    assert "✖ 撤销" not in [b.text for row in card.buttons for b in row]
+    assert "✖ 撤销认定" not in [b.text for row in card.buttons for b in row]
     answer = await county.press(card, data=f"MGT:revoke:{station_id}")
     assert answer and answer.get("show_alert")
     await city.command("station", str(station_id))
-    await city.press(await settle_last(bot_env, city), "✖ 撤销")
+    await city.press(await settle_last(bot_env, city), "✖ 撤销认定")
     await settle_last(bot_env, city)
     await city.send("整改无效")
     await bot_env.settle()

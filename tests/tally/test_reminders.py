@@ -108,7 +108,7 @@ async def test_reminders_are_due_once(runtime: Runtime, clock: FixedClock) -> No
             m.dedupe_key: m.payload["text"]
             for m in (await s.execute(select(OutboxMessage))).scalars()
         }
-    assert "两周没有转发" in texts[f"reminder:idle_informant:{ids['idle']}:2026-11-23"]
+    assert "两周没有分享" in texts[f"reminder:idle_informant:{ids['idle']}:2026-11-23"]
     # Forced again the same day: dedupe keys make it a no-op.
     again = await run_job(runtime, spec, period="2026-11-23", force=True)
     assert again.result["enqueued"] == 0

@@ -139,13 +139,13 @@ async def _send_card(demo: Demo, user: SimUser, content_id: int) -> SimMessage:
     return (await demo.replies(user, show=False))[-1]
 
 
-async def _visit(demo: Demo, code: str, agents: list[str]) -> None:
-
+async def _visit(demo: Demo, code: str, visitors: list[tuple[str, str]]) -> None:
+    """Open the link as each (user agent, phone's address) behind the demo's local proxy."""
     async with aiohttp.ClientSession() as http:
-        for agent in agents:
+        for agent, address in visitors:
             async with http.get(
                 f"{demo.bot.web_url}/s/{code}",
-                headers={"User-Agent": agent},
+                headers={"User-Agent": agent, "X-Forwarded-For": address},
                 allow_redirects=False,
             ) as resp:
                 await resp.read()
@@ -245,7 +245,8 @@ async def play(demo: Demo) -> None:
         )
     )
     if code_c:
-        await _visit(demo, code_c[0], [*PHONES, PREVIEW, PHONES[0]])
+        phones = [(agent, f"203.0.113.{10 + i}") for i, agent in enumerate(PHONES)]
+        await _visit(demo, code_c[0], [*phones, (PREVIEW, "149.154.167.1"), phones[0]])
 
     demo.narrate(t("{name} looks at the figures.", name=c.first_name))
     await demo.command(c, "me")
