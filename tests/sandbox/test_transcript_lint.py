@@ -23,9 +23,9 @@ ASCII_AFTER_CJK = re.compile(rf"{CJK}[:;,!?](?!//)")
 SPACE_BEFORE_DE = re.compile(rf"{CJK} 的")
 ISO_OR_SLASH_DATE = re.compile(r"\b20\d\d[-/]\d{1,2}[-/]\d{1,2}\b")
 URL = re.compile(r"https?://\S+|/\w+|\S+\.(?:png|xlsx|csv)\b|@\w+|\{\w+\}")
-# English a zh_CN user may read: product names and the bot's own commands only.
+# English a zh_CN user may read: product names, and "English" on the language button.
 ENGLISH = re.compile(r"\b[A-Za-z]{3,}\b")
-ALLOWED_ENGLISH = {"Telegram", "XLSX", "kepubot", "Bot", "API", "English"}  # 🌐 English: a language's own name
+ALLOWED_ENGLISH = {"Telegram", "XLSX", "kepubot", "Bot", "API", "English"}
 
 
 def lint(lines: list[str]) -> list[str]:

@@ -17,4 +17,13 @@ from bot.sandbox.scenes import (
 
 Scene = ModuleType  # a module with ``async def play(demo)``
 
-SCENES: list[Scene] = [basics, stations, informants, content, shares, activities, digest, evaluation]
+SCENES: list[Scene] = [
+    basics,
+    stations,
+    informants,
+    content,
+    shares,
+    activities,
+    digest,
+    evaluation,
+]
