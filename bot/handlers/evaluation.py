@@ -137,7 +137,12 @@ async def evaluation(update: Update, context: KepuContext) -> None:
         )
         buttons.append(
             InlineKeyboardButton(
-                f"{KIND_ICONS[kind]} {t(KIND_NAMES[kind])} ({got.get('proposed', 0)})",
+                t(
+                    "{icon} {kind} ({n})",
+                    icon=KIND_ICONS[kind],
+                    kind=t(KIND_NAMES[kind]),
+                    n=got.get("proposed", 0),
+                ),
                 callback_data=EvaluationKind(kind, year).encode(),
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,3 +121,12 @@ async def parent_of(*, session: AsyncSession, code: str) -> Region | None:
     if region is None or not region.parent_code:
         return None
     return await store.get_region(session=session, code=region.parent_code)
+
+
+async def named_list(*, session: AsyncSession, codes: Sequence[str], locale: str) -> str:
+    """Return regions as a reader names them: "西湖区（330106）、杭州市（330100）"."""
+    known = await store.get_regions(session=session, codes=list(codes))
+    if locale == "zh_CN":
+        parts = [f"{known[c].name}（{c}）" if c in known else c for c in codes]
+        return "、".join(parts)
+    return ", ".join(f"{known[c].name} ({c})" if c in known else c for c in codes)

@@ -190,7 +190,7 @@ async def test_newcontent_with_photo_validates_every_step_and_pushes_now(bot_env
     text = text_of(confirm)
     assert "<b>每天盐&lt;5克 &amp; 少油</b>" in text
     assert "分类：卫生健康" in text and "链接：https://kepu.test/salt" in text
-    assert "配图：有" in text and "地区：330100" in text and "时间：立即推送" in text
+    assert "配图：有" in text and "地区：杭州市（330100）" in text and "时间：立即推送" in text
     assert labels(confirm) == ["保存", "取消"]
     # Nothing is written before Save.
     assert await all_items(bot) == []

@@ -19,7 +19,7 @@ CJK = r"[\u4e00-\u9fff]"
 BOT_LINE = re.compile(r"^    🤖 → [^：:]+：(.*)$")
 USER_LINE = re.compile(r"^    \S+ ▶ (.*)$")
 RAW_CALLBACK = re.compile(r"\b[A-Z]{2,}:[\w:]+")
-ASCII_AFTER_CJK = re.compile(rf"{CJK}[:;,!?](?!//)")
+ASCII_AFTER_CJK = re.compile(rf"{CJK}[:;,!?](?!//)|{CJK} ?\(")
 SPACE_BEFORE_DE = re.compile(rf"{CJK} 的")
 ISO_OR_SLASH_DATE = re.compile(r"\b20\d\d[-/]\d{1,2}[-/]\d{1,2}\b")
 URL = re.compile(r"https?://\S+|/\w+|\S+\.(?:png|xlsx|csv)\b|@\w+|\{\w+\}")
@@ -54,6 +54,7 @@ def lint(lines: list[str]) -> list[str]:
 def test_lint_flags_the_defects_it_is_for() -> None:
     assert len(lint(["    王校长 ▶ [USE:3]"])) == 1
     assert len(lint(["    🤖 → 陈老师：传播量: 5,726"])) == 1
+    assert len(lint(["         [🏅 表彰 (2)] [⚠ 整改 (1)]"])) == 1
     assert len(lint(["    🤖 → 王校长：文三路小学科普e站 的邀请链接："])) == 1
     assert lint(["    🤖 → 王校长: 你好"])  # the recipient's colon too
     assert len(lint(["         本月（2026/11/1 – 2026/11/30）"])) == 1
