@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from bot.i18n import get_translator
 from tests.foundation.test_i18n import catalogue_entries
 
 CJK = r"[\u4e00-\u9fff]"
@@ -96,3 +98,11 @@ def test_the_lint_catches_what_it_is_for() -> None:
     assert re.search(next(iter(NEVER)), "👥 覆盖：200人") and not re.search(
         next(iter(NEVER)), "校园无线网络全覆盖"
     )
+
+
+def test_windows_are_written_with_dates_a_person_reads() -> None:
+    zh, en = get_translator("zh_CN"), get_translator("en")
+    assert zh.span(dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == "2026年11月1日—11月30日"
+    assert zh.span(dt.date(2025, 12, 29), dt.date(2026, 1, 4)) == "2025年12月29日—2026年1月4日"
+    assert zh.span(dt.date(2026, 11, 30), dt.date(2026, 11, 30)) == "2026年11月30日"
+    assert en.span(dt.date(2026, 11, 1), dt.date(2026, 11, 30)) == "Nov 1\u2009–\u200930, 2026"
