@@ -139,25 +139,24 @@ class Translator:
         return dates.format_date(value, format=fmt, locale=self._babel_locale)
 
     def span(self, start: dt.date, end: dt.date, *, year: bool = True) -> str:
-        """Format the window of a figure, e.g. 2026年11月23日—11月29日 (docs/figures.md).
+        """Format the window of a figure, both ends included: 2026年11月23日—11月29日.
 
         Within one year the second date drops its year; ``year=False`` drops it from both
-        (when the year is said next to it: 2026年全年（1月1日—12月31日）).
+        (when the year is said next to it: 2026年全年（1月1日—12月31日）).  English uses
+        Babel's interval format (Nov 1 – 30, 2026).  docs/figures.md.
         """
-        if self.locale == "zh_CN":
-            first = f"{start.month}月{start.day}日"
-            if year:
-                first = f"{start.year}年{first}"
-            last = f"{end.month}月{end.day}日"
-            if end.year != start.year:
-                last = f"{end.year}年{last}"
-            return f"{first}—{last}"
-        first_fmt = "d MMM y" if year or end.year != start.year else "d MMM"
-        last_fmt = "d MMM y" if end.year != start.year else "d MMM"
-        return (
-            f"{dates.format_date(start, format=first_fmt, locale=self._babel_locale)} – "
-            f"{dates.format_date(end, format=last_fmt, locale=self._babel_locale)}"
-        )
+        if self.locale != "zh_CN":
+            skeleton = "yMMMd" if year or end.year != start.year else "MMMd"
+            return dates.format_interval(start, end, skeleton, locale=self._babel_locale)
+        first = f"{start.month}月{start.day}日"
+        if year:
+            first = f"{start.year}年{first}"
+        if start == end:
+            return first
+        last = f"{end.month}月{end.day}日"
+        if end.year != start.year:
+            last = f"{end.year}年{last}"
+        return f"{first}—{last}"
 
     def datetime(
         self, value: dt.datetime, fmt: str = "medium", tz: str | dt.tzinfo | None = None

@@ -216,6 +216,18 @@ def sent_file_id(message: Message) -> str | None:
     return None
 
 
+def counts_text(t: Translator, push: Push, counts: dict[str, int]) -> str:
+    """Return a push's counts, in the one wording its progress and its report share."""
+    return t(
+        "Sent {sent} · failed {failed} · blocked {blocked} · pending {pending} (of {total})",
+        sent=counts.get("sent", 0),
+        failed=counts.get("failed", 0),
+        blocked=counts.get("blocked", 0),
+        pending=counts.get("pending", 0),
+        total=push.total,
+    )
+
+
 def progress_text(
     t: Translator, push: Push, counts: dict[str, int], title: str, *, final: bool = False
 ) -> str:
@@ -225,29 +237,10 @@ def progress_text(
         if final
         else t("Push #{id} in progress: “{title}”", id=push.id, title=html.escape(title))
     )
-    return (
-        head
-        + "\n"
-        + t(
-            "Sent {sent} · failed {failed} · blocked {blocked} · pending {pending} (of {total})",
-            sent=counts.get("sent", 0),
-            failed=counts.get("failed", 0),
-            blocked=counts.get("blocked", 0),
-            pending=counts.get("pending", 0),
-            total=push.total,
-        )
-    )
+    return head + "\n" + counts_text(t, push, counts)
 
 
 def report_text(t: Translator, push: Push, counts: dict[str, int], title: str) -> str:
-    """Return the final report of a push."""
-    return t(
-        "✅ Push report #{id} — “{title}”\nSent: {sent}\nFailed: {failed}\n"
-        "Blocked the bot: {blocked}\nTotal: {total}",
-        id=push.id,
-        title=html.escape(title),
-        sent=counts.get("sent", 0),
-        failed=counts.get("failed", 0),
-        blocked=counts.get("blocked", 0),
-        total=push.total,
-    )
+    """Return the final report of a push (a new message, so the curator is notified)."""
+    head = t("✅ Push report #{id} — “{title}”", id=push.id, title=html.escape(title))
+    return head + "\n" + counts_text(t, push, counts)

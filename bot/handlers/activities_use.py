@@ -149,7 +149,10 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
         )
         text = t("How did you use “{title}”?", title=esc(_title(t, item)))
         suggested = service.default_kind(item.kind)
-        order = [suggested] + [k for k in service.USE_KINDS if k != suggested]
+        # A poster is not played nor a video put up: its usual use and "other" only.
+        order = [suggested] + [
+            k for k in service.USE_KINDS if k != suggested and "other" in (k, suggested)
+        ]
         markup = InlineKeyboardMarkup([[_button(t(KIND_LABELS[k]), UseKind(k))] for k in order])
     elif step == "place":
         text = t("Where? For example: 社区活动室, 村委会公告栏.") + "\n" + input_hint(context)

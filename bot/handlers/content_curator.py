@@ -46,6 +46,7 @@ from bot.handlers.dialog import (
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import push as push_service
+from bot.services import regions as region_service
 from storage import content as content_store
 
 PAGE_SIZE = 8
@@ -284,7 +285,9 @@ async def _ask_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     t = context.t
     data = dialog.data
     taxonomy = default_taxonomy()
-    regions = " ".join(data.get("regions") or []) or t("all regions")
+    regions = await region_service.named_list(
+        session=context.session, codes=data.get("regions") or [], locale=t.locale
+    ) or t("all regions")
     text = "\n".join(
         [
             t("Please check:"),
@@ -537,7 +540,9 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
         return t("This item no longer exists."), _markup([])
     state = item_state(item, context.runtime.now())
     card = render_card(item, locale=t.locale)
-    regions = " ".join(item.regions or []) or t("all regions")
+    regions = await region_service.named_list(
+        session=context.session, codes=item.regions or [], locale=t.locale
+    ) or t("all regions")
     text = "\n".join(
         [
             card.text,

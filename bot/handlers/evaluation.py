@@ -28,6 +28,7 @@ from bot.reports.evaluation import evaluation_workbook
 from bot.runtime.context import KepuContext
 from bot.services import evaluation as evaluation_service
 from bot.services import evaluation_decisions as decisions
+from bot.services import regions as region_service
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.figures import window_text
@@ -35,7 +36,6 @@ from bot.services.integrity import integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
 from storage import findings as findings_store
-from storage import regions as region_store
 from storage.models import EvaluationProposal, IntegrityFlag, Station
 
 COMMANDS = (
@@ -174,7 +174,12 @@ async def evaluation(update: Update, context: KepuContext) -> None:
         )
         buttons.append(
             InlineKeyboardButton(
-                f"{KIND_ICONS[kind]} {t(KIND_NAMES[kind])} ({got.get('proposed', 0)})",
+                t(
+                    "{icon} {kind} ({n})",
+                    icon=KIND_ICONS[kind],
+                    kind=t(KIND_NAMES[kind]),
+                    n=got.get("proposed", 0),
+                ),
                 callback_data=EvaluationKind(kind, year).encode(),
             )
         )
@@ -259,7 +264,8 @@ async def outstanding(update: Update, context: KepuContext, year: int) -> None:
             if run and run.id
             else []
         )
-        lines.append(t("Region {code}:", code=code))
+        name = await region_service.short_name(session=context.session, code=code)
+        lines.append(t("{region}:", region=esc(name)))
         lines += [
             t(
                 "{rank}. {name} ({station}) — volume {volume}",
@@ -427,19 +433,20 @@ async def integrity(update: Update, context: KepuContext) -> None:
             start=dt.date(today.year, 1, 1),
             end=today,
         )
-        region = await region_store.get_region(session=context.session, code=code)
-        counties = await region_store.get_regions(
-            session=context.session, codes=sorted({f.region_code for f in report.bursts})
-        )
+        area = await region_service.short_name(session=context.session, code=code)
         lines = [
             t(
                 "<b>Integrity report of {region}</b> — {window}",
-                region=esc(region.name if region else code or t("all regions")),
+                region=esc(area) if code else t("all regions"),
                 window=window_text(t, report.window),
             )
         ]
         if report.empty:
             lines.append(t("Nothing suspicious found. 👍"))
+        names = {
+            c: await region_service.short_name(session=context.session, code=c)
+            for c in {f.region_code for f in report.bursts if f.region_code}
+        }
         sections: list[tuple[str, list[str]]] = [
             (
                 t("Paper stations: {n}", n=len(report.paper)),
@@ -459,11 +466,7 @@ async def integrity(update: Update, context: KepuContext) -> None:
                     t(
                         "{day} {county}: {count} applications",
                         day=t.date(f.raised_on),
-                        county=esc(
-                            counties[f.region_code].name
-                            if f.region_code in counties
-                            else f.region_code
-                        ),
+                        county=esc(names.get(f.region_code or "", f.region_code or "—")),
                         count=f.detail.get("count", "?"),
                     )
                     for f in report.bursts

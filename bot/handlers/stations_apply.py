@@ -80,6 +80,10 @@ async def ask_address(update: Update, context: KepuContext) -> None:
     )
 
 
+# The back button under a region's list names the list it goes back to.
+BACK_LABELS = {"province": N_("« Back to cities"), "city": N_("« Back to counties")}
+
+
 async def ask_region(
     update: Update, context: KepuContext, parent: str | None = None, prefix: str = ""
 ) -> None:
@@ -100,13 +104,11 @@ async def ask_region(
     ]
     rows = button_rows(buttons, 3)
     if parent is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    t("« Back to provinces"), callback_data=ApplyRegion("top").encode()
-                )
-            ]
-        )
+        # One level up: the list this one was picked from (a city's counties → the cities).
+        up = await region_service.parent_of(session=context.session, code=parent)
+        back = BACK_LABELS.get(up.level, N_("« Back")) if up else N_("« Back to provinces")
+        target = up.code if up else "top"
+        rows.append([InlineKeyboardButton(t(back), callback_data=ApplyRegion(target).encode())])
     where = await region_service.full_name(session=context.session, code=parent)
     text = t("Which county (区/县) is it in? Pick below, or send its 6-digit code.")
     if where:

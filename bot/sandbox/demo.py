@@ -11,13 +11,14 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot.i18n import get_translator
 from bot.sandbox.harness import running_bot, sandbox_settings
 from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.scenes import SCENES
+from bot.sandbox.scenes import SCENES, Scene
 from bot.sandbox.stage import SHANGHAI, Demo, DemoClock
 from storage.db import create_nullpool_engine
 from storage.migrate import upgrade
@@ -26,9 +27,14 @@ __all__ = ["SHANGHAI", "Demo", "DemoClock", "run_demo"]
 
 
 async def run_demo(
-    *, out_dir: Path, lang: str = "zh_CN", out: TextIO = sys.stdout, quiet: bool = False
+    *,
+    out_dir: Path,
+    lang: str = "zh_CN",
+    out: TextIO = sys.stdout,
+    quiet: bool = False,
+    scenes: Sequence[Scene] = SCENES,
 ) -> Demo:
-    """Play every scene on a fresh database in ``out_dir``; return the finished demo."""
+    """Play ``scenes`` (every scene) on a fresh database in ``out_dir``; return the demo."""
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
@@ -44,7 +50,8 @@ async def run_demo(
         settings = sandbox_settings(
             sandbox,
             database_url,
-            web={"public_base_url": "http://127.0.0.1:8080"},
+            # Link visits arrive through a local proxy that names each phone's address.
+            web={"public_base_url": "http://127.0.0.1:8080", "trusted_proxies": ["127.0.0.1/32"]},
             i18n={"default_locale": lang},
         )
         async with running_bot(sandbox, settings, clock=clock) as bot:
@@ -60,7 +67,7 @@ async def run_demo(
             )
             demo.line(t("kepubot demo — the real bot against the local Bot API sandbox"))
             demo.line(t("Database: {path}", path=out_dir / "demo.db"))
-            for scene in SCENES:
+            for scene in scenes:
                 await scene.play(demo)
             await demo.settle()
     demo.scene(t("Done"))

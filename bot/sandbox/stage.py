@@ -28,6 +28,15 @@ def _plain(text: str) -> str:
     return html.unescape(_TAG.sub("", text))
 
 
+def button_label(message: SimMessage, data: str | None) -> str:
+    """Return the label of the button in ``message`` whose callback data is ``data``."""
+    for row in message.buttons:
+        for button in row:
+            if data is not None and button.callback_data == data:
+                return button.text
+    raise LookupError(f"no button with callback data {data!r} in {message!r}")
+
+
 class DemoClock:
     """The demo's own time: starts on the scripted Monday and moves when scenes say so."""
 
@@ -88,7 +97,8 @@ class Demo:
         if message.document:
             body = f"📎 {message.filename or ''} " + body
         first, *rest = (body.strip() or "…").splitlines() or ["…"]
-        self.line(f"    🤖 → {who}: {first}")
+        colon = "：" if self.lang == "zh_CN" else ": "  # full-width after a Chinese name
+        self.line(f"    🤖 → {who}{colon}{first}")
         for extra in rest[:12]:
             self.line(f"         {extra}")
         if len(rest) > 12:
@@ -154,14 +164,24 @@ class Demo:
         data: str | None = None,
         show: bool = True,
     ) -> list[SimMessage]:
-        """The user presses a button; return the bot's new messages (edits are shown too)."""
+        """The user presses a button; return the bot's new messages (edits are shown too).
+
+        The transcript shows the button's label, never its callback data; when the press
+        changes the pressed message (a prompt closed with the answer given), that edit is
+        shown first, where the user sees it, then the messages sent after it.
+        """
         if show:
-            self.user_says(user.first_name, f"[{text or data}]")
+            self.user_says(user.first_name, f"[{text or button_label(message, data)}]")
         before = message.text
         await user.press(message, text, data=data)
-        fresh = await self.replies(user, show=show)
-        if show and message.text != before and message not in fresh:
-            self.show(user.first_name, message)
+        await self.settle()
+        edited = message.text != before
+        fresh = self.new_messages(user)
+        if show:
+            if edited and message not in fresh:
+                self.show(user.first_name, message)
+            for reply in fresh:
+                self.show(user.first_name, reply)
         return fresh
 
     def save_file(self, name: str, data: bytes) -> Path:

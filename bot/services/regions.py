@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,3 +105,28 @@ async def full_name(*, session: AsyncSession, code: str | None) -> str:
     if not chain:
         return code
     return " ".join(region.name for region in reversed(chain))
+
+
+async def short_name(*, session: AsyncSession, code: str | None) -> str:
+    """Return a region's own name ("西湖区") for a code (the code itself if unknown)."""
+    if not code:
+        return ""
+    region = await store.get_region(session=session, code=code)
+    return region.name if region is not None else code
+
+
+async def parent_of(*, session: AsyncSession, code: str) -> Region | None:
+    """Return the region one level above ``code`` (None for a province or an unknown code)."""
+    region = await store.get_region(session=session, code=code)
+    if region is None or not region.parent_code:
+        return None
+    return await store.get_region(session=session, code=region.parent_code)
+
+
+async def named_list(*, session: AsyncSession, codes: Sequence[str], locale: str) -> str:
+    """Return regions as a reader names them: "西湖区（330106）、杭州市（330100）"."""
+    known = await store.get_regions(session=session, codes=list(codes))
+    if locale == "zh_CN":
+        parts = [f"{known[c].name}（{c}）" if c in known else c for c in codes]
+        return "、".join(parts)
+    return ", ".join(f"{known[c].name} ({c})" if c in known else c for c in codes)

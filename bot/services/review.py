@@ -35,6 +35,7 @@ from bot.services.stations import (
     next_state,
 )
 from storage import audit, people, roles
+from storage import regions as region_store
 from storage import stations as store
 from storage.models import IntegrityFlag, Person, RoleGrant, Station, StationReview
 
@@ -313,10 +314,16 @@ async def _burst_check(
             "within {hours} hours (threshold {threshold}). Please look at them closely."
         ),
         n=len(ids),
-        county=station.region_code,
+        county=await _region_name(session, station.region_code),
         hours=window,
         threshold=threshold,
     )
+
+
+async def _region_name(session: AsyncSession, code: str | None) -> str:
+    """Return a region's name for a person to read (the code only if it is unknown)."""
+    region = await region_store.get_region(session=session, code=code) if code else None
+    return region.name if region is not None else (code or "—")
 
 
 # --- county review ------------------------------------------------------------------------

@@ -244,7 +244,7 @@ async def test_reused_photo_is_flagged_with_both_subjects(bot_env: RunningBot) -
     await other.send_photo(png(13), caption="#活动 今天 讲座 科学育儿讲座 35人")
     await bot_env.settle()
     await press(bot_env, other, "确认提交")
-    assert "已标记供科协工作人员核查" in (other.messages[-1].text or "")
+    assert "已作为疑点提交科协工作人员核查" in (other.messages[-1].text or "")
     first, second = await activities(bot_env)
     assert first.station_id == first_station and second.station_id == second_station
     assert not first.flagged and second.flagged

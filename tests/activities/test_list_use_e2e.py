@@ -152,6 +152,22 @@ async def test_used_offline_card_button(bot_env: RunningBot) -> None:
     assert (use.content_id, use.use_kind, use.place, use.audience) == (video, "played", None, 80)
 
 
+async def test_use_kinds_fit_the_content(bot_env: RunningBot) -> None:
+    """A poster is put up, a video played: neither is offered the other's use."""
+    user, _ = await setup_admin(bot_env)
+    video, poster = await add_content(bot_env)
+    offered = {}
+    for item in (video, poster):
+        await user.command("help")
+        await user.press(await last(bot_env, user), data=f"USE:{item}")
+        await bot_env.settle()
+        offered[item] = [b.text for row in user.messages[-1].buttons for b in row]
+        await user.command("cancel")
+        await bot_env.settle()
+    assert offered[video] == ["▶️ 播放了视频", "其他用途"]
+    assert offered[poster] == ["📌 张贴了挂图", "其他用途"]
+
+
 async def test_informant_cannot_record_use(bot_env: RunningBot) -> None:
     user = bot_env.sandbox.user("路人")
     video, _ = await add_content(bot_env)

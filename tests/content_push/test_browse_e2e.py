@@ -130,7 +130,7 @@ async def test_feed_lists_newest_with_pages_categories_and_cards(bot_env) -> Non
 
     feed = await command(reader, "feed")
     text = feed.text or ""
-    assert text.startswith("📚 最新内容 —— 全部分类（第 1/6 页）")
+    assert text.startswith("📚 最新内容——全部分类（第 1/6 页）")
     for n, item in enumerate(order[:5], start=1):
         assert f"{n}. <b>{item.title}</b> · " in text
     assert order[5].title not in text
@@ -155,7 +155,7 @@ async def test_feed_lists_newest_with_pages_categories_and_cards(bot_env) -> Non
 
     await flip(bot, reader, feed, "🩺 卫生健康")
     health = await feed_order(bot, "health")
-    assert (feed.text or "").startswith("📚 最新内容 —— 卫生健康（第 1/1 页）")
+    assert (feed.text or "").startswith("📚 最新内容——卫生健康（第 1/1 页）")
     assert [d for _, d in number_buttons(feed)] == [f"FEED:show:{i.id}" for i in health]
     assert {i.category for i in health} == {"health"} and len(health) == 3
     assert "下一页 ▶" not in labels(feed) and "◀ 上一页" not in labels(feed)

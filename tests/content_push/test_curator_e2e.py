@@ -190,7 +190,7 @@ async def test_newcontent_with_photo_validates_every_step_and_pushes_now(bot_env
     text = text_of(confirm)
     assert "<b>每天盐&lt;5克 &amp; 少油</b>" in text
     assert "分类：卫生健康" in text and "链接：https://kepu.test/salt" in text
-    assert "配图：有" in text and "地区：330100" in text and "时间：立即推送" in text
+    assert "配图：有" in text and "地区：杭州市（330100）" in text and "时间：立即推送" in text
     assert labels(confirm) == ["保存", "取消"]
     # Nothing is written before Save.
     assert await all_items(bot) == []
@@ -213,7 +213,7 @@ async def test_newcontent_with_photo_validates_every_step_and_pushes_now(bot_env
     assert card.photo and "每天盐&lt;5克 &amp; 少油" in text_of(card)
     assert ningbo.messages == []  # outside the chosen region
     report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
-    assert "成功：1" in text_of(report)
+    assert "已发送 1 ·" in text_of(report)
 
     actions = [e.action for e in await audit_of(bot, item.id)]
     assert actions == ["content.create", "content.push"]
@@ -509,7 +509,7 @@ async def test_catalog_push_now_counts_confirms_and_delivers(bot_env) -> None:
         assert len(reader.messages) == 1 and "在家测血压的正确方法" in text_of(reader.messages[0])
     assert farmer.messages == []
     report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
-    assert "成功：3" in text_of(report) and "合计：3" in text_of(report)
+    assert "已发送 3 ·" in text_of(report) and "（共 3）" in text_of(report)
     (entry,) = await audit_of(bot, item.id, "content.push")
     assert entry.actor_id is not None
     assert entry.detail["queued"] == 3 and entry.detail["trigger"] == "curator"
@@ -615,7 +615,7 @@ async def test_push_now_brings_a_scheduled_item_forward(bot_env) -> None:
         assert len(reader.messages) == 1
         assert "冬季预防一氧化碳中毒" in text_of(reader.messages[0])
     report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
-    assert "成功：2" in text_of(report) and "合计：2" in text_of(report)
+    assert "已发送 2 ·" in text_of(report) and "（共 2）" in text_of(report)
     async with bot.runtime.sessions() as session:
         pushes = list((await session.execute(select(Push).order_by(Push.id))).scalars())
     scheduled, now_push = pushes

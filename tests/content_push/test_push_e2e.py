@@ -76,7 +76,7 @@ async def test_curator_pushes_from_catalog_with_progress_and_report(push_bot) ->
         assert (await _item(bot, "starter-health-003")).media_file_id
         assert sb.stats.calls.get("sendPhoto") == 6
         report = await curator.wait_for_message(predicate=lambda m: "推送报告" in (m.text or ""))
-        assert "成功：6" in (report.text or "")
+        assert "已发送 6 ·" in (report.text or "")
         progress = [m for m in curator.messages if m.edits]
         assert progress and "已完成" in (progress[-1].text or "")
 

@@ -312,8 +312,8 @@ async def test_curator_retires_a_push_waiting_for_quiet_hours_and_gets_the_repor
 
     # The sender notices the push has nothing pending and reports it, once.
     report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
-    assert "成功：1" in text_of(report) and "失败：3" in text_of(report)
-    assert "合计：4" in text_of(report)
+    assert "已发送 1 ·" in text_of(report) and "失败 3 ·" in text_of(report)
+    assert "（共 4）" in text_of(report)
     assert "已完成" in text_of(progress)
     async with bot.runtime.sessions() as session:
         (push,) = (await session.execute(select(Push))).scalars()

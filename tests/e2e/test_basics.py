@@ -13,7 +13,7 @@ async def test_start_greets_in_chinese_by_default(bot_env: RunningBot) -> None:
     user = bot_env.sandbox.user("张三", language_code="zh-hans")
     await user.command("start")
     reply = await user.wait_for_message()
-    assert "欢迎加入科普中国信息员" in (reply.text or "")
+    assert "欢迎来到科普中国" in (reply.text or "")
 
 
 async def test_start_in_english_for_english_users(bot_env: RunningBot) -> None:

@@ -129,15 +129,15 @@ async def test_city_overrides_with_required_reason(bot_env: RunningBot) -> None:
     await bot_env.settle()
     card = city.messages[-1]
     assert "滨江二站" in (card.text or "")
-    await city.press(card, "✏ 改判")
+    await city.press(card, "✏ 不采纳")
     await bot_env.settle()
     assert "请发送理由" in (city.messages[-1].text or "")
     await city.send_photo(b"\x89PNG\r\n\x1a\n" + b"0" * 64)  # not a reason
     await bot_env.settle()
-    assert "必须填写理由" in (city.messages[-1].text or "")
+    assert "须写明理由" in (city.messages[-1].text or "")
     await city.send("新站长已到岗，给一次整改机会")
     await bot_env.settle()
-    assert "已改判" in (city.messages[-1].text or "")
+    assert "已决定不采纳" in (city.messages[-1].text or "")
     async with bot_env.runtime.sessions() as s:
         got = await s.get(EvaluationProposal, a4.id)
         assert got is not None and got.status == "overridden"

@@ -100,7 +100,7 @@ async def test_me_and_top_show_figures(bot_env: RunningBot) -> None:
     await alice.command("me")
     await bot_env.settle()
     me = alice.messages[-1].text or ""
-    assert "本月分享：1次" in me and "自报 100人" in me and "第1名（共2人）" in me
+    assert "本月分享：1次" in me and "自报触达100人" in me and "第1名（共2人）" in me
     assert "传播量：51" in me  # 1 share + 0.5 × 100 reported
     await bob.command("top")
     await bot_env.settle()
@@ -110,7 +110,7 @@ async def test_me_and_top_show_figures(bot_env: RunningBot) -> None:
     assert re.search(r"本月（\d{4}年\d{1,2}月1日—\d{1,2}月\d{1,2}日）", board.text or "")
     await bob.press(board, "本地区")
     await bot_env.settle()
-    assert "已认定e站" in (board.text or "") and "👉 <b>1. 本站 — 51" in (board.text or "")
+    assert "西湖区已认定的e站" in (board.text or "") and "👉 <b>1. 本站 — 51" in (board.text or "")
     await bob.press(board, "本周")
     await bot_env.settle()
     assert "本周" in (board.text or "")

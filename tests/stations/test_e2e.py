@@ -209,7 +209,7 @@ async def test_rectification_lift_and_revocation(bot_env: RunningBot) -> None:
     await city.send("长期无活动")
     await settle_last(bot_env, city)
     await city.send("2026-11-01")  # past: re-asked
-    assert "截止日期必须晚于今天" in (await settle_last(bot_env, city)).text
+    assert "整改期限必须晚于今天" in (await settle_last(bot_env, city)).text
     await city.send("2027-01-31")
     await bot_env.settle()
     station = await _station(bot_env)
@@ -234,11 +234,11 @@ async def test_rectification_lift_and_revocation(bot_env: RunningBot) -> None:
     card = await settle_last(bot_env, county)
     await county.command("station", str(station_id))
     card = await settle_last(bot_env, county)
-    assert "✖ 撤销" not in [b.text for row in card.buttons for b in row]
+    assert "✖ 撤销认定" not in [b.text for row in card.buttons for b in row]
     answer = await county.press(card, data=f"MGT:revoke:{station_id}")
     assert answer and answer.get("show_alert")
     await city.command("station", str(station_id))
-    await city.press(await settle_last(bot_env, city), "✖ 撤销")
+    await city.press(await settle_last(bot_env, city), "✖ 撤销认定")
     await settle_last(bot_env, city)
     await city.send("整改无效")
     await bot_env.settle()
@@ -284,3 +284,24 @@ async def test_bad_region_code_is_reasked_and_draft_survives_cancel(bot_env: Run
     assert answer and answer.get("show_alert")
     station = await _station(bot_env)
     assert station.status == "draft" and station.region_code == "330108"
+
+
+async def test_region_back_button_goes_one_level_up(bot_env: RunningBot) -> None:
+    applicant, _county, _city = await _world(bot_env)
+    await applicant.command("apply")
+    await settle_last(bot_env, applicant)
+    await applicant.send("滨江e站")
+    await applicant.press(await settle_last(bot_env, applicant), "医院")
+    await settle_last(bot_env, applicant)
+    await applicant.send("江南大道1号")
+    await applicant.press(await settle_last(bot_env, applicant), "浙江省")
+    cities = await settle_last(bot_env, applicant)
+    assert cities.buttons[-1][-1].text == "« 返回省份"  # the cities came from the provinces
+    await applicant.press(cities, "杭州市")
+    counties = await settle_last(bot_env, applicant)
+    assert "西湖区" in [b.text for row in counties.buttons for b in row]
+    assert counties.buttons[-1][-1].text == "« 返回城市"  # a city's counties go back to cities
+    await applicant.press(counties, "« 返回城市")
+    again = await settle_last(bot_env, applicant)
+    assert "杭州市" in [b.text for row in again.buttons for b in row]
+    assert "西湖区" not in [b.text for row in again.buttons for b in row]

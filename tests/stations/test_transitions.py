@@ -230,6 +230,8 @@ async def test_burst_of_applications_raises_one_flag(session: AsyncSession) -> N
         flagged.append(outcome.flag is not None)
         if outcome.flag is not None:
             assert any(n.telegram_id == 50 for n in outcome.notices)
+            # the alarm names the county for the reader, not its code
+            assert {n.params["county"] for n in outcome.notices} == {"西湖区"}
     assert flagged == [False, False, True, False]  # 3 > 2; one alarm per window
     flag = (await session.execute(select(IntegrityFlag))).scalar_one()
     assert flag.kind == "application_burst" and flag.region_code == XIHU

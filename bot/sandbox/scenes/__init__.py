@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
 from bot.sandbox.scenes import (
     activities,
     basics,
@@ -13,4 +15,15 @@ from bot.sandbox.scenes import (
     stations,
 )
 
-SCENES = [basics, stations, informants, content, shares, activities, digest, evaluation]
+Scene = ModuleType  # a module with ``async def play(demo)``
+
+SCENES: list[Scene] = [
+    basics,
+    stations,
+    informants,
+    content,
+    shares,
+    activities,
+    digest,
+    evaluation,
+]

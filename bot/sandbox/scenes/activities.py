@@ -13,11 +13,14 @@ from PIL import Image, ImageDraw
 from sqlalchemy import select
 from sqlmodel import col
 
+from bot.content.cards import USED_OFFLINE_LABEL
+from bot.i18n import N_
 from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
+from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
-from storage.models import Activity
+from storage.models import Activity, ContentItem
 
 
 def demo_photo(seed: int, label: str = "") -> bytes:
@@ -70,6 +73,35 @@ def _last_with(messages: list[SimMessage], label: str) -> SimMessage:
     raise LookupError(label)
 
 
+# What the station did with the pushed item, by the item's kind.
+USE_NARRATION = {
+    "poster": N_("The station put up the pushed poster in its hall: “Used offline” on the card."),
+    "video": N_("The station played the pushed video in its hall: “Used offline” on the card."),
+}
+OTHER_USE = N_("The station used the pushed item in its hall: “Used offline” on the card.")
+
+
+async def _use_offline(demo: Demo, admin: SimUser, content_id: int) -> None:
+    """The admin finds the pushed item, opens its card and records how the station used it."""
+    t = demo.t
+    async with demo.bot.runtime.sessions() as session:
+        item = await session.get(ContentItem, content_id)
+    assert item is not None
+    demo.narrate(t(USE_NARRATION.get(item.kind, OTHER_USE)))
+    results = (await demo.command(admin, "search", item.title[:4], show=False))[-1]
+    number = next(
+        line.split(".", 1)[0].strip()
+        for line in (results.text or "").splitlines()
+        if item.title in line and "." in line
+    )
+    card = (await demo.press(admin, results, number, show=False))[-1]
+    demo.show(admin.first_name, card)
+    kind = (await demo.press(admin, card, t(USED_OFFLINE_LABEL)))[-1]
+    await demo.press(admin, kind, kind.buttons[0][0].text)
+    await demo.say(admin, "文化站大厅")
+    await demo.say(admin, "约80人")
+
+
 async def play(demo: Demo) -> None:
     """Register one activity with the guided form and two by photo caption; use content."""
     t = demo.t
@@ -111,8 +143,8 @@ async def play(demo: Demo) -> None:
     demo.show(admin.first_name, confirm)
     await demo.press(admin, confirm, "✅ " + t("Confirm"))
 
-    demo.narrate(t("Next day she just sends a photo with a caption from the venue."))
-    demo.clock.advance(days=1)
+    demo.narrate(t("That afternoon she just sends a photo with a caption from the venue."))
+    demo.clock.advance(hours=5)
     caption = "#活动 今天 讲座 防范电信诈骗 四十五人"
     demo.user_says(admin.first_name, f"🖼 {caption}")
     await admin.send_photo(demo_photo(2, "anti-fraud"), caption=caption)
@@ -142,12 +174,5 @@ async def play(demo: Demo) -> None:
 
     content_id = demo.state.get("pushed_content_id")
     if content_id:
-        demo.narrate(
-            t("The station played a pushed video in its hall: “Used offline” on the card.")
-        )
-        await demo.press(admin, admin.messages[-1], data=f"USE:{content_id}")
-        kind = admin.messages[-1]
-        await demo.press(admin, kind, kind.buttons[0][0].text)
-        await demo.say(admin, "文化站大厅")
-        await demo.say(admin, "约80人")
+        await _use_offline(demo, admin, int(content_id))
     await demo.command(admin, "activities")

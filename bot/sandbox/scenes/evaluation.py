@@ -256,7 +256,7 @@ async def play(demo: Demo) -> None:
             "kepubot evaluate --year 2026 --region {city}: {n} stations, counted up to {end}.",
             city=city,
             n=len(result.scores),
-            end=result.end.isoformat(),
+            end=t.date(result.end),
         )
     )
     for item in result.scores[:3]:

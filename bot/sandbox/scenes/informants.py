@@ -97,8 +97,8 @@ async def _join(
         demo.user_says(user.first_name, t("[shares own contact {phone}]", phone=phone))
     await user.send_contact(phone)
     topic_msg = (await demo.replies(user, show=show))[-1]
-    for code in topics:
-        await user.press(topic_msg, data=f"JN:int:{code}")
+    for code in topics:  # shown, so the summary's topics are ones the transcript chose
+        await demo.press(user, topic_msg, data=f"JN:int:{code}", show=show)
     confirm = (await demo.press(user, topic_msg, t("Done ✔"), show=show))[-1]
     await demo.press(user, confirm, t("✅ Confirm and join"), show=show)
 

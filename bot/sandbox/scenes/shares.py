@@ -24,7 +24,7 @@ from bot.handlers.shares_external import PLATFORM_LABELS
 from bot.i18n import N_
 from bot.sandbox.factories import make_content, make_informant, make_station
 from bot.sandbox.models import SimMessage
-from bot.sandbox.stage import Demo
+from bot.sandbox.stage import DEMO_START, Demo
 from bot.sandbox.world import SimUser
 from bot.services import share_stats
 from storage.models import ContentItem, Informant, LinkVisit, Person, ShareEvent
@@ -139,13 +139,13 @@ async def _send_card(demo: Demo, user: SimUser, content_id: int) -> SimMessage:
     return (await demo.replies(user, show=False))[-1]
 
 
-async def _visit(demo: Demo, code: str, agents: list[str]) -> None:
-
+async def _visit(demo: Demo, code: str, visitors: list[tuple[str, str]]) -> None:
+    """Open the link as each (user agent, phone's address) behind the demo's local proxy."""
     async with aiohttp.ClientSession() as http:
-        for agent in agents:
+        for agent, address in visitors:
             async with http.get(
                 f"{demo.bot.web_url}/s/{code}",
-                headers={"User-Agent": agent},
+                headers={"User-Agent": agent, "X-Forwarded-For": address},
                 allow_redirects=False,
             ) as resp:
                 await resp.read()
@@ -182,6 +182,7 @@ async def _summary(demo: Demo, station_id: int) -> dict[str, Any]:
 async def play(demo: Demo) -> None:
     """Inline, forward and external shares; visits; the figures."""
     t = demo.t
+    demo.clock.set_local(DEMO_START + dt.timedelta(days=1))  # the heading says day 2
     demo.scene(t("Day 2 — informants pass the content on"))
     station_id = await _station(demo)
     a, b, c, d = await _informants(demo, station_id)
@@ -244,7 +245,8 @@ async def play(demo: Demo) -> None:
         )
     )
     if code_c:
-        await _visit(demo, code_c[0], [*PHONES, PREVIEW, PHONES[0]])
+        phones = [(agent, f"203.0.113.{10 + i}") for i, agent in enumerate(PHONES)]
+        await _visit(demo, code_c[0], [*phones, (PREVIEW, "149.154.167.1"), phones[0]])
 
     demo.narrate(t("{name} looks at the figures.", name=c.first_name))
     await demo.command(c, "me")
@@ -256,7 +258,7 @@ async def play(demo: Demo) -> None:
     demo.narrate(
         t(
             "Shares by channel: {shares}; verified visits: {visits}.",
-            shares=", ".join(
+            shares=("、" if demo.lang == "zh_CN" else ", ").join(
                 f"{t(CHANNEL_LABELS.get(k, k))} {v}" for k, v in sorted(summary["shares"].items())
             ),
             visits=summary["visits"],

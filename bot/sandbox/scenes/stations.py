@@ -126,6 +126,7 @@ async def play(demo: Demo) -> None:
     # --- city re-verification ------------------------------------------------------------
     demo.narrate(t("The city coordinator re-verifies and recognises the station."))
     listing = _last(await demo.command(city, "pending"))
+    demo.user_says(city.first_name, f"[{index_text(listing)}]")  # the photos are not shown again
     await demo.press(city, listing, index_text(listing), show=False)
     card = city.messages[-1]
     demo.show(city.first_name, card)
