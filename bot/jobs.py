@@ -27,6 +27,7 @@ from bot.core.periods import (
     previous_year_period,
 )
 from bot.i18n import N_, Translator, get_translator
+from bot.reports import windows
 from bot.reports.digest import RenderedDigest, digest_calls, render
 from bot.runtime.context import Runtime
 from bot.runtime.effects import API_KIND, encode_call
@@ -374,15 +375,7 @@ INTEGRITY_SWEEP = JobSpec(
 
 def week_text(week: str, t: Translator) -> str:
     """Return an ISO week as 2026年第48周（11月23日—11月29日）."""
-    start, end = parse_week(week)
-    year, number = week.split("-W")
-    return t(
-        "{year} week {week} ({start} – {end})",
-        year=year,
-        week=int(number),
-        start=t.date(start, t("MMM d")),
-        end=t.date(end, t("MMM d")),
-    )
+    return windows.week_text(t, week, *parse_week(week))
 
 
 def _day_text(day: object, t: Translator) -> str:

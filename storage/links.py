@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -153,3 +153,14 @@ async def record_visits(
     )
     result = await session.execute(stmt, rows)
     return len(result.all())
+
+
+async def visit_count(*, session: AsyncSession, informant_id: int) -> int:
+    """Return how many visits to an informant's tracked links are held (for /mydata)."""
+    stmt = (
+        select(func.count())
+        .select_from(LinkVisit)
+        .join(TrackedLink, col(TrackedLink.id) == LinkVisit.link_id)
+        .where(col(TrackedLink.informant_id) == informant_id)
+    )
+    return int((await session.execute(stmt)).scalar_one())

@@ -249,7 +249,7 @@ async def list_kind(update: Update, context: KepuContext, kind: str, year: int) 
 async def outstanding(update: Update, context: KepuContext, year: int) -> None:
     """List the outstanding informants of each region the coordinator holds (real names)."""
     t = context.t
-    lines = []
+    lines: list[str] = []
     for code in _regions(context):
         run = await evaluation_service.run_for(
             session=context.session, year=year, region_code=code

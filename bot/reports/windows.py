@@ -17,11 +17,8 @@ def date_text(t: Translator, day: dt.date) -> str:
 
 
 def date_range(t: Translator, start: dt.date, end: dt.date) -> str:
-    """Return ``2026年11月1日—11月30日``; across years both dates carry theirs; one day alone."""
-    if start == end:
-        return date_text(t, start)
-    second = t.date(end, t("MMM d")) if start.year == end.year else date_text(t, end)
-    return t("{start} – {end}", start=date_text(t, start), end=second)
+    """Return ``2026年11月1日—11月30日`` (the one wording: ``Translator.span``)."""
+    return t.span(start, end)
 
 
 def week_text(t: Translator, week: str, start: dt.date, end: dt.date) -> str:

@@ -396,16 +396,14 @@ async def data_overview(*, session: AsyncSession, person_id: int) -> DataOvervie
     if informant is None or informant.id is None:
         return DataOverview()
     station = await session.get(Station, informant.station_id)
-    visits = await links_store.visits_by_informant(
-        session=session, start=dt.date.min, end=dt.date.max, informant_ids=[informant.id]
-    )
+    visits = await links_store.visit_count(session=session, informant_id=informant.id)
     return DataOverview(
         real_name=informant.real_name,
         phone=informant.phone,
         station_name=station.name if station is not None else None,
         joined_at=informant.joined_at,
         consent_at=informant.consent_at,
-        link_visits=visits.get(informant.id, 0),
+        link_visits=visits,
     )
 
 
