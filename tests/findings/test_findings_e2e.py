@@ -140,7 +140,7 @@ async def test_open_finding_holds_the_commendation_until_dismissed(bot_env: Runn
     card = await _commend_card(bot_env, city)
     text = card.text or ""  # type: ignore[attr-defined]
     assert "⏳ 待核查" in text and "自报触达合计 6,480 人" in text
-    assert "✅ 确认" not in _labels(card) and "✏ 改判" in _labels(card)
+    assert "✅ 确认" not in _labels(card) and "✏ 不采纳" in _labels(card)
     summary = next(m for m in reversed(city.messages) if "📎 XLSX 表格" in _labels(m))
     await city.press(summary, "📎 XLSX 表格")
     await bot_env.settle()
