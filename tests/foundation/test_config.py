@@ -128,7 +128,7 @@ def test_cli_grant_errors_are_localised_lines(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
-        "尚未导入任何地区，因此不认识 999999。请先运行：kepubot regions import 文件.csv"
+        "尚未导入任何地区，因此不认识地区代码“999999”。请先运行：kepubot regions import 文件.csv"
         "（示例数据：bot/data/regions_sample.csv）"
     )
     missing = subprocess.run(
