@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli import CliError, cli_session, invites, positive_int, set_command, translator
+from bot.cli.audit_text import action_text, subject_text
 from bot.config import Settings
 from bot.core.error_text import code_text
 from bot.i18n import N_, Translator
@@ -195,6 +196,14 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
         regions = await region_store.get_regions(
             session=session, codes=sorted({e.region_code for e in entries if e.region_code})
         )
+        station_names: dict[int, str] = {}
+        for entry in entries:
+            if entry.subject_type == "station" and entry.subject_id is not None:
+                if entry.subject_id not in station_names:
+                    found = await station_store.get_station(
+                        session=session, station_id=entry.subject_id
+                    )
+                    station_names[entry.subject_id] = found.name if found else ""
     if not entries:
         print(t("No audit entries match."))
         return 0
@@ -206,7 +215,9 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
             else t("command line")
         )
         verdict = t("allowed") if entry.allowed else t("REFUSED")
-        subject = f"{entry.subject_type or '-'}:{entry.subject_id or '-'}"
+        is_station = entry.subject_type == "station"
+        name = station_names.get(entry.subject_id or 0) if is_station else None
+        subject = subject_text(t, entry.subject_type, entry.subject_id, name)
         local = entry.at.astimezone(settings.scheduler.tz)
         when = f"{t.date(local.date(), 'long')} {local:%H:%M}"
         region = regions.get(entry.region_code or "")
@@ -215,7 +226,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
                 [
                     when,
                     who,
-                    entry.action,
+                    action_text(t, entry.action),
                     verdict,
                     subject,
                     region.name if region else entry.region_code or "-",

@@ -237,12 +237,22 @@ def rejection_text(rejection: Rejection, t: Translator) -> str:
     )
 
 
+def source_text(t: Translator, source: str) -> str:
+    """Return ``pack:starter`` / ``feed:LABEL`` in words (内容包“starter”), else as it is."""
+    kind, _, name = source.partition(":")
+    if kind == "pack" and name:
+        return t("content pack “{name}”", name=name)
+    if kind == "feed" and name:
+        return t("feed “{name}”", name=name)
+    return source
+
+
 def report_lines(report: ImportReport, t: Translator) -> list[str]:
     """Return the import report: a summary line, then added, skipped and rejected items."""
     lines = [
         t(
             "Imported {source}: {added} added, {dup} skipped (duplicates), {rej} rejected.",
-            source=report.source,
+            source=source_text(t, report.source),
             added=len(report.added),
             dup=len(report.duplicates),
             rej=len(report.rejected),

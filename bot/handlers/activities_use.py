@@ -1,6 +1,8 @@
 """Content use: /used (pick or search an item) and the "Used offline" button (USE:<id>).
 
-Dialog ``content_use``: [station] → pick → kind → place → audience, then one ContentUse row.
+Dialog ``content_use``: [station] → pick → kind → place → audience [→ size], then one
+ContentUse row. An audience above ``activities.participants_flag_above`` is confirmed (是 /
+改一下, or a new number) before anything is saved, as an activity's head count is.
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.content.cards import UseOffline
 from bot.core.callback_data import CallbackData
-from bot.handlers.activities_form import _close
+from bot.handlers.activities_form import YES_WORDS, _close
 from bot.handlers.activities_view import error_text
 from bot.handlers.callbacks import (
     CONTENT_USE,
     UseItem,
     UseKind,
+    UseSize,
     UseSkip,
     UseStation,
     answer_invalid,
@@ -157,6 +160,11 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
     elif step == "place":
         text = t("Where? For example: 社区活动室, 村委会公告栏.") + "\n" + input_hint(context)
         markup = InlineKeyboardMarkup([[_button(t("Skip"), UseSkip())]])
+    elif step == "size":
+        text = _size_question(t, dialog.data, _bound(context)) + "\n" + input_hint(context)
+        markup = InlineKeyboardMarkup(
+            [[_button(t("Yes"), UseSize("yes")), _button(t("Change it"), UseSize("fix"))]]
+        )
     else:
         text = t("About how many people saw it? A number such as 80 or 八十.")
         text += "\n" + input_hint(context)
@@ -190,12 +198,51 @@ async def step_place(update: Update, context: KepuContext, dialog: Dialog) -> No
     await _ask(update, context, dialog)
 
 
+def _bound(context: KepuContext) -> int:
+    return context.runtime.settings.activities.participants_flag_above
+
+
+def _size_question(t: Translator, data: dict[str, Any], bound: int) -> str:
+    """Ask whether an unusually large audience is meant (约5000人，确定吗？)."""
+    n, limit = t.number(data["audience"]), t.number(bound)
+    if data.get("audience_approx"):
+        return t("About {n} people saw it — is that right? More than {bound} is rare.", n=n,
+                 bound=limit)  # fmt: skip
+    return t("{n} people saw it — is that right? More than {bound} is rare.", n=n, bound=limit)
+
+
 async def step_audience(update: Update, context: KepuContext, dialog: Dialog) -> None:
-    """Read how many saw it, then store the use."""
-    t = context.t
+    """Read how many saw it; a large number is confirmed first, then the use is stored."""
     message = update.effective_message
     try:
-        audience = service.parse_audience((message.text or "") if message else "")
+        quantity = service.read_audience((message.text or "") if message else "")
+    except ContentUseError as exc:
+        await reply(update, error_text(context.t, exc))
+        return
+    if service.needs_size_check(quantity.value, bound=_bound(context)):
+        # Asked before anything is saved; the dialog stays, so a new number also works.
+        await goto(
+            context, dialog, "size", audience=quantity.value, audience_approx=quantity.approx
+        )
+        await _ask(update, context, dialog)
+        return
+    await _save(update, context, dialog, quantity.value)
+
+
+async def step_size(update: Update, context: KepuContext, dialog: Dialog) -> None:
+    """Typed text at the audience check: 是 keeps it, a number replaces it."""
+    message = update.effective_message
+    text = ((message.text or "") if message is not None else "").strip().lower()
+    if text in YES_WORDS and isinstance(dialog.data.get("audience"), int):
+        await _save(update, context, dialog, dialog.data["audience"])
+        return
+    await step_audience(update, context, dialog)
+
+
+async def _save(update: Update, context: KepuContext, dialog: Dialog, audience: int) -> None:
+    """Store the use and thank the sender."""
+    t = context.t
+    try:
         await service.record_use(
             session=context.session,
             station_id=dialog.data["station_id"],
@@ -235,6 +282,7 @@ FLOWS: dict[str, Flow] = {
             "kind": step_buttons_only,
             "place": step_place,
             "audience": step_audience,
+            "size": step_size,
         },
         N_("Left the content-use record; nothing was recorded."),
         commands=("used",),
@@ -248,6 +296,7 @@ _BUTTON_STEPS: dict[type[CallbackData], str] = {
     UseItem: "pick",
     UseKind: "kind",
     UseSkip: "place",
+    UseSize: "size",
 }
 
 
@@ -289,6 +338,15 @@ async def on_button(update: Update, context: KepuContext) -> None:
         await _close(query, t(KIND_LABELS[button.kind]))
     elif isinstance(button, UseSkip):
         data, step = {"place": None}, "audience"
+        await _close(query, None)
+    elif isinstance(button, UseSize) and button.answer == "yes":
+        if not isinstance(dialog.data.get("audience"), int):
+            return
+        await _close(query, t("Audience: {n}", n=t.number(dialog.data["audience"])))
+        await _save(update, context, dialog, dialog.data["audience"])
+        return
+    elif isinstance(button, UseSize):
+        data, step = {"audience": None}, "audience"
         await _close(query, None)
     else:
         return

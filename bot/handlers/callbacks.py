@@ -480,8 +480,15 @@ class UseSkip(CallbackData, prefix="CU:skip"):
     """Skip the place."""
 
 
-CONTENT_USE: Family[UseStation | UseItem | UseKind | UseSkip] = Family(
-    "CU", UseStation, UseItem, UseKind, UseSkip
+@dataclass(frozen=True)
+class UseSize(CallbackData, prefix="CU:sz"):
+    """Keep (``yes``) or change (``fix``) an audience above the usual bound, before saving."""
+
+    answer: Literal["yes", "fix"]
+
+
+CONTENT_USE: Family[UseStation | UseItem | UseKind | UseSkip | UseSize] = Family(
+    "CU", UseStation, UseItem, UseKind, UseSkip, UseSize
 )
 
 

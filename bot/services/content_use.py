@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
-from bot.core.zh_numbers import QuantityError, read_quantity
+from bot.core.zh_numbers import Quantity, QuantityError, read_quantity
 from bot.services import findings_auto
 from bot.services.access import can_admin_station
 from bot.services.activities import MAX_PARTICIPANTS, MAX_PLACE_CHARS
@@ -57,13 +57,23 @@ def default_kind(item_kind: str) -> str:
     return {"video": "played", "poster": "posted"}.get(item_kind, "other")
 
 
-def parse_audience(text: str) -> int:
+def read_audience(text: str) -> Quantity:
     """Read how many people saw it with the one quantity reader (80, 约80人, 两百人左右)."""
     try:
-        return read_quantity(text, limit=MAX_PARTICIPANTS).value
+        return read_quantity(text, limit=MAX_PARTICIPANTS)
     except QuantityError as exc:
         code = {"empty": "unreadable"}.get(exc.code, exc.code)
         raise ContentUseError(f"audience_{code}", **exc.params) from None
+
+
+def parse_audience(text: str) -> int:
+    """Return just the number of ``read_audience``."""
+    return read_audience(text).value
+
+
+def needs_size_check(audience: int, *, bound: int) -> bool:
+    """Tell whether an audience is above the usual bound, so its sender is asked to confirm it."""
+    return audience > bound
 
 
 def check_place(text: str) -> str:

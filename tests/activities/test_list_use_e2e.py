@@ -176,3 +176,52 @@ async def test_informant_cannot_record_use(bot_env: RunningBot) -> None:
     assert answer is not None and answer["show_alert"]
     await user.command("used")
     assert "没有权限" in ((await last(bot_env, user)).text or "")
+
+
+async def uses(bot_env: RunningBot) -> list[int]:
+    async with bot_env.runtime.sessions() as s:
+        return [u.audience for u in (await s.execute(select(ContentUse))).scalars().all()]
+
+
+async def test_large_audience_is_confirmed_before_saving(bot_env: RunningBot) -> None:
+    """Above activities.participants_flag_above (500): 是 / 改一下, typed 是, or a new number."""
+    user, _ = await setup_admin(bot_env)
+    video, _poster = await add_content(bot_env)
+
+    async def to_audience() -> None:
+        await user.command("help")
+        await user.press(await last(bot_env, user), data=f"USE:{video}")
+        await bot_env.settle()
+        await press(bot_env, user, "播放了视频")
+        await press(bot_env, user, "跳过")
+
+    await to_audience()
+    asked = await say(bot_env, user, "约五千人")
+    assert "约5,000人看到，确定吗？" in (asked.text or "")
+    assert [b.text for row in asked.buttons for b in row] == ["是", "改一下"]
+    assert await uses(bot_env) == []  # nothing saved before the answer
+    await press(bot_env, user, "改一下")
+    assert "大约有多少人看到？" in (user.messages[-1].text or "")
+    again = await say(bot_env, user, "3000")  # asked again for the new number
+    assert "3,000人看到，确定吗？" in (again.text or "")
+    assert await uses(bot_env) == []
+    await press(bot_env, user, "是")
+    assert "已登记" in (user.messages[-1].text or "") and "3,000" in (user.messages[-1].text or "")
+    assert await uses(bot_env) == [3000]
+
+    await to_audience()
+    await say(bot_env, user, "800")
+    done = await say(bot_env, user, "是")  # typing 是 confirms too
+    assert "已登记" in (done.text or "")
+    assert await uses(bot_env) == [3000, 800]
+
+    await to_audience()
+    await say(bot_env, user, "900人")
+    done = await say(bot_env, user, "90")  # a new, ordinary number replaces it and is saved
+    assert "已登记" in (done.text or "") and "90" in (done.text or "")
+    assert await uses(bot_env) == [3000, 800, 90]
+
+    await to_audience()
+    done = await say(bot_env, user, "500")  # at the bound: no question
+    assert "已登记" in (done.text or "")
+    assert await uses(bot_env) == [3000, 800, 90, 500]

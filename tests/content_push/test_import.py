@@ -59,7 +59,7 @@ async def test_starter_pack_imports_then_skips_duplicates(session: AsyncSession)
     assert {d.reason for d in again.duplicates} == {"guid"}
     assert await _count(session) == len(first.added)
     lines = report_lines(again, ZH)
-    assert lines[0].startswith("已导入 pack:starter：新增 0 条") and "guid 相同" in lines[1]
+    assert lines[0].startswith("已导入内容包“starter”：新增 0 条") and "guid 相同" in lines[1]
     audit = (
         (await session.execute(select(AuditLog).where(AuditLog.action == "content.import")))
         .scalars()

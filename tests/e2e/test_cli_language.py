@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
+from bot.cli.audit_text import ACTION_NAMES, SUBJECT_NAMES, action_text, subject_text
 from bot.cli.run import unreachable_host
 from bot.i18n import get_translator
 from bot.jobs import describe_result
@@ -151,8 +152,9 @@ def test_roles_read_with_names_and_regions_first(
     code, out, _err = cli(capsys, "stations", "list")
     assert code == 0 and "\t西湖区\t" in out and "recognised" not in out
     code, out, _err = cli(capsys, "audit")
-    assert code == 0 and "\t命令行\tstation.create\t允许\t" in out and "\t西湖区\t" in out
+    assert code == 0 and "\t命令行\t添加站点\t允许\t站点 #1（文三路e站）\t西湖区\t" in out, out
     assert "cli/system" not in out and "\tok\t" not in out
+    assert "station.create" not in out and "station:1" not in out
 
 
 def test_jobs_list_and_run_speak_chinese(
@@ -214,3 +216,20 @@ def test_run_warns_about_a_private_public_base_url(
     monkeypatch.setenv("KEPUBOT_WEB__PUBLIC_BASE_URL", "https://kepubot.example.org")
     code, _out, err = cli(capsys, "run")
     assert "public_base_url" not in err
+
+
+def test_audit_names_actions_and_subjects_in_words() -> None:
+    t = get_translator("zh_CN")
+    untranslated = [code for code, msgid in {**ACTION_NAMES, **SUBJECT_NAMES}.items()
+                    if t(msgid, id=1) == msgid.format(id=1)]  # fmt: skip
+    assert untranslated == []
+    assert action_text(t, "finding.confirm") == "确认疑点"
+    assert action_text(t, "finding.raise.photo_reuse") == "提出疑点：照片重复使用"
+    assert action_text(t, "flag.application_burst").startswith("提出疑点：")
+    assert action_text(t, "command.me") == "命令 /me"
+    assert action_text(t, "something.new") == "something.new"  # unknown: the code itself
+    assert subject_text(t, "integrity_flag", 7) == "疑点 #7"
+    assert subject_text(t, "station", 1, "文三路e站") == "站点 #1（文三路e站）"
+    assert subject_text(t, "command", None) == "-"
+    assert subject_text(t, "gadget", 3) == "gadget:3"
+    assert action_text(get_translator("en"), "station.create") == "added a station"

@@ -73,7 +73,7 @@ async def test_county_reviews_confirms_and_overrides(bot_env: RunningBot) -> Non
     await county.command("evaluation")
     await bot_env.settle()
     summary = county.messages[-1]
-    assert "2026 年度评估" in (summary.text or "")
+    assert "2026年度评估" in (summary.text or "")
     assert "整改：待决定 1 条" in (summary.text or "")
     await county.press(summary, _button(summary, "⚠"))
     await bot_env.settle()

@@ -145,7 +145,7 @@ async def test_duplicate_activity_raised_and_closed_by_deleting_the_copy(
         (copy.activity_id, first.activity_id),
         (third.activity_id, first.activity_id),
     ]
-    assert f"第 {first.activity_id} 号活动" in why(ZH, dups[0])
+    assert f"第{first.activity_id}号活动" in why(ZH, dups[0])
     await service.delete_activity(
         session=session,
         activity_id=copy.activity_id,

@@ -21,7 +21,11 @@ USER_LINE = re.compile(r"^    \S+ ▶ (.*)$")
 RAW_CALLBACK = re.compile(r"\b[A-Z]{2,}:[\w:]+")
 ASCII_AFTER_CJK = re.compile(rf"{CJK}[:;,!?](?!//)|{CJK} ?\(")
 SPACE_BEFORE_DE = re.compile(rf"{CJK} 的")
-ISO_OR_SLASH_DATE = re.compile(r"\b20\d\d[-/]\d{1,2}[-/]\d{1,2}\b")
+ISO_OR_SLASH_DATE = re.compile(r"\b20\d\d[-/]\d{1,2}[-/]\d{1,2}\b|\b20\d\d-W\d\d\b")
+# Codes a person should not read: weekly_tally, pack:starter, week=2026-W48.
+CODE = re.compile(r"\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+:[a-z]+\b|\b\w+=\S")
+# Stray spaces in a number phrase: 约 80 人, 如 80, 2026年11月23日 加入, 第 2 号.
+SPACED_NUMBER = re.compile(rf"(?:约|如) \d|\d日 {CJK}|\d 号")
 URL = re.compile(r"https?://\S+|/\w+|\S+\.(?:png|xlsx|csv)\b|@\w+|\{\w+\}")
 # English a zh_CN user may read: product names, and "English" on the language button.
 ENGLISH = re.compile(r"\b[A-Za-z]{3,}\b")
@@ -45,6 +49,10 @@ def lint(lines: list[str]) -> list[str]:
             problems.append(f"space before 的: {line}")
         if ISO_OR_SLASH_DATE.search(text):
             problems.append(f"date not written 2026年11月30日: {line}")
+        if SPACED_NUMBER.search(text):
+            problems.append(f"space inside a number phrase: {line}")
+        if "kepubot " not in text and CODE.search(URL.sub(" ", text)):
+            problems.append(f"a code instead of words: {line}")
         words = set(ENGLISH.findall(URL.sub(" ", text))) - ALLOWED_ENGLISH
         if (sent or line.startswith("         ")) and words:
             problems.append(f"English {sorted(words)}: {line}")
@@ -58,8 +66,14 @@ def test_lint_flags_the_defects_it_is_for() -> None:
     assert len(lint(["    🤖 → 王校长：文三路小学科普e站 的邀请链接："])) == 1
     assert lint(["    🤖 → 王校长: 你好"])  # the recipient's colon too
     assert len(lint(["         本月（2026/11/1 – 2026/11/30）"])) == 1
-    assert len(lint(["    🤖 → 周老师：done，week=2026-W48"])) == 1
+    assert len(lint(["    🤖 → 周老师：done，week=2026-W48"])) == 3  # English, key=value, ISO week
     assert lint(["    🤖 → 王校长：📎 invite-poster-1.png 发送 /help 查看 https://t.me/x"]) == []
+    assert len(lint(["  · 11月30日（周一）01:00：weekly_tally 任务统计 2026-W48 周。"])) == 2
+    assert len(lint(["    已导入 pack:starter：新增 28 条"])) == 1
+    assert len(lint(["    🤖 → 王校长：已登记：“挂图”已张贴，约 80 人看到。"])) == 1
+    assert len(lint(["         1. 王秀英 · 2026年11月23日 加入"])) == 1
+    assert len(lint(["         有一张照片与第 2 号活动是同一个文件。"])) == 1
+    assert lint(["  · kepubot regions import bot/data/regions_sample.csv → 导入 60 个"]) == []
 
 
 @pytest.mark.slow

@@ -108,9 +108,9 @@ async def test_station_add_and_stations_import(
     assert await count(db_url, RoleGrant) == 2
     assert await run(db_url, "audit", "--region", "330100") == 0
     out = capsys.readouterr().out
-    assert "station.create" in out and "Haishu" not in out and "330203" not in out
+    assert "added a station" in out and "Haishu" not in out and "330203" not in out
     assert await run(db_url, "audit", "--station", "1", "--limit", "5") == 0
-    assert "station.create" in capsys.readouterr().out
+    assert "added a station\tallowed\tstation #1" in capsys.readouterr().out
     assert await count(db_url, AuditLog) >= 5
 
 

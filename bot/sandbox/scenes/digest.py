@@ -13,7 +13,9 @@ import datetime as dt
 import random
 from typing import Any
 
+from bot.core.periods import parse_week
 from bot.jobs import WEEKLY_DIGEST, WEEKLY_TALLY, outcome_text
+from bot.reports.windows import week_text
 from bot.runtime.scheduler import run_job
 from bot.sandbox.factories import (
     activity_row,
@@ -191,19 +193,20 @@ async def play(demo: Demo) -> None:
             "Background: {n} neighbouring stations get 12 weeks of generated history "
             "({shares} shares, {activities} activities), so the chart has a trend.",
             n=len(NEIGHBOURS),
-            shares=n_shares,
-            activities=n_activities,
+            shares=t.number(n_shares),
+            activities=t.number(n_activities),
         )
     )
     await demo.settle()
     demo.clock.set_local(dt.datetime(2026, 11, 30, 1, 0, tzinfo=SHANGHAI))
-    demo.narrate(t("Monday 30 November, 01:00: the weekly_tally job runs for {week}.", week=WEEK))
+    week = week_text(t, WEEK, *parse_week(WEEK))
+    demo.narrate(t("Monday 30 November, 01:00: the weekly tally job counts {week}.", week=week))
     for back in range(HISTORY_WEEKS - 1, 0, -1):
         await run_job(runtime, WEEKLY_TALLY, period=shift_week(WEEK, -back))
     outcome = await run_job(runtime, WEEKLY_TALLY, period=WEEK)
     demo.narrate(outcome_text(outcome, t))
     demo.clock.set_local(dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI))
-    demo.narrate(t("09:00: the weekly_digest job sends each coordinator their region's digest."))
+    demo.narrate(t("09:00: the weekly digest job sends each coordinator their region's digest."))
     bot = demo.bot.processor.application.bot
     outcome = await run_job(runtime, WEEKLY_DIGEST, bot=bot, period=WEEK)
     demo.narrate(outcome_text(outcome, t))
