@@ -29,7 +29,7 @@ from bot.reports.xlsx import (
 )
 from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
-from bot.services.evaluation import KIND_NAMES, KINDS
+from bot.services.evaluation import KIND_NAMES, KINDS, local_date
 from bot.services.evaluation_decisions import why_text
 from bot.services.findings import finding_status
 from bot.services.integrity import IntegrityReport, integrity_report
@@ -46,7 +46,8 @@ SCORE_COLUMNS: tuple[ColumnSpec, ...] = (
     (N_("Station"), None),
     (N_("County"), None),
     (N_("Status"), None),
-    (N_("Counted from"), DATE_FORMAT),
+    (N_("Recognised on"), DATE_FORMAT),
+    (N_("Recognised during the year"), None),
     (N_("Shares"), INTEGER_FORMAT),
     (N_("Telegram reach"), INTEGER_FORMAT),
     (N_("Reported reach"), INTEGER_FORMAT),
@@ -188,13 +189,18 @@ async def evaluation_workbook(
 
     window = date_range(t, start, end)
     by_score = sorted(scores, key=lambda pair: (-pair[0].score, pair[1].id or 0))
+    # Every station is counted over the calendar year (docs/figures.md); a station
+    # recognised during it is marked, so a reader knows its year was partly before.
+    recognised = {st.id: local_date(st.recognised_at, tz) for _s, st in scores}
+    marker = t("recognised during the year")
     score_rows: list[list[object]] = [
         [
             st.id,
             st.name,
             region_name(s.region_code),
             t(STATE_NAMES.get(st.status, st.status)),
-            s.counted_from,
+            recognised[st.id],
+            marker if (day := recognised[st.id]) is not None and start < day <= end else "",
             s.shares,
             s.telegram_reach,
             s.reported_reach,
@@ -247,7 +253,9 @@ async def evaluation_workbook(
     findings.sort(key=lambda item: (_FINDING_ORDER[item[0]], item[1].station_id or 0))
     integrity_rows = [list(astuple(line)) for _kind, line in findings]
     counted = t(
-        "Each station is counted from its “counted from” date up to {end}.", end=date_text(t, end)
+        "Every station is counted over {window}; stations recognised during the year are "
+        "marked “recognised during the year”.",
+        window=window,
     )
     return write_table_xlsx(
         [

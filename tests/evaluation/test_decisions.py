@@ -253,16 +253,23 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     sheet = book["得分与排名"]
     assert sheet["A1"].value == "杭州市科普e站2026年度评估 · 得分与排名 · 2026年1月1日—12月31日"
     assert sheet["A2"].value == "按得分从高到低排列。"
+    assert sheet["A3"].value == (
+        "各站点的数字均按2026年1月1日—12月31日计算；年内才认定的站点标注“年内认定”。"
+    )
     scores = list(sheet.iter_rows(min_row=4, values_only=True))  # the header is row 4
-    assert scores[0][:2] == ("站点编号", "站点") and scores[0][13] == "得分"
-    assert [(r[1], r[13], r[15]) for r in scores[1:6]] == [
+    assert scores[0][:2] == ("站点编号", "站点") and scores[0][14] == "得分"
+    assert scores[0][4:6] == ("认定日期", "年内认定")
+    marked = {r[1]: (r[4].date() if r[4] else None, r[5]) for r in scores[1:]}
+    assert marked["滨江三站"] == (dt.date(2026, 11, 1), "年内认定")  # recognised on 1 November
+    assert marked["西湖一站"][1] is None  # recognised before the year: no marker
+    assert [(r[1], r[14], r[16]) for r in scores[1:6]] == [
         ("西湖一站", 99.66, 1),
         ("西湖二站", 59.71, 2),
         ("滨江三站", 50, 3),  # its year counts its shares before recognition too
         ("滨江一站", 12.49, 4),
         ("滨江二站", 0, 5),
     ]
-    assert {c.number_format for c in sheet["N"][4:]} == {"0.00"}  # one format: 100 as 100.00
+    assert {c.number_format for c in sheet["O"][4:]} == {"0.00"}  # one format: 100 as 100.00
     assert sheet.freeze_panes == "C5" and sheet.print_title_rows == "$4:$4"
     proposals_sheet = book["评估建议"]
     assert "按建议类别（表扬、整改、淘汰、撤销认定）排列" in proposals_sheet["A2"].value
