@@ -60,7 +60,12 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
             bound=t.number(int(d.get("bound", 0))),
         )
     if kind == "photo_reuse":
-        other = t(_OTHER.get(str(d.get("other_type")), _OTHER["activity"]), id=d.get("other_id"))
+        if d.get("other_id") is None:  # an older row without the match's facts
+            other = t("another photo")
+        else:
+            other = t(
+                _OTHER.get(str(d.get("other_type")), _OTHER["activity"]), id=d.get("other_id")
+            )
         other_station = d.get("other_station_id")
         if other_station is not None and other_station != flag.station_id:
             other = t("{other} of station no. {id}", other=other, id=other_station)
