@@ -50,7 +50,7 @@ GENERATED = [
 ]  # fmt: skip
 # Shares to WeChat groups in November with large self-reported audiences and no tracked
 # link visited: the daily sweep finds them (integrity.sweep_days, reported_reach_alert).
-RECENT_REPORTED = {"翠苑社区科普e站": (5, 300)}  # shares, audience each
+RECENT_REPORTED = {"翠苑社区科普e站": (14, 480)}  # shares, audience each
 
 
 def _with_button(messages: list[SimMessage], prefix: str) -> SimMessage | None:
@@ -189,14 +189,18 @@ async def _sweep(demo: Demo, city: str) -> list[int]:
 
 
 async def _dismiss(demo: Demo, user: SimUser, listing: list[SimMessage], fid: int) -> bool:
-    """Press ❎ on finding ``fid`` in the /findings listing, turning pages if needed."""
+    """Press ❎ on finding ``fid`` in the /findings listing, turning its pages if needed (a
+    page is the same message, edited in place)."""
     label = demo.t("❎ Dismiss #{id}", id=fid)
-    for _page in range(20):
-        if await _press_prefix(demo, user, listing, label):
+    following = demo.t("Next ›")
+    for _page in range(50):
+        labels = {b.text: m for m in listing for row in m.buttons for b in row}
+        if label in labels:
+            await demo.press(user, labels[label], label)
             return True
-        listing = await _press_prefix(demo, user, listing, demo.t("Next ›"))
-        if not listing:
+        if following not in labels:
             return False
+        listing = await demo.press(user, labels[following], following) or [labels[following]]
     return False
 
 
