@@ -155,7 +155,7 @@ async def _generate(demo: Demo, city: str) -> None:
                 )
 
 
-async def _sweep(demo: Demo, city: str) -> list[int]:
+async def _sweep(demo: Demo, city: str) -> tuple[list[int], str]:
     """Run the daily integrity sweep (the ``integrity_sweep`` job) and return the open
     unverified-reach finding it raised in the city: the one the demo reviews."""
     runtime = demo.bot.runtime
@@ -173,10 +173,12 @@ async def _sweep(demo: Demo, city: str) -> list[int]:
             session=session, prefixes=[region_prefix(city)], limit=100
         )
     raised: list[int] = []
+    name = ""
     for flag, station in waiting:
         if flag.kind != "unverified_reach" or station is None or flag.id is None:
             continue
         raised.append(flag.id)
+        name = station.name
         demo.narrate(
             demo.t(
                 "The sweep raises a finding on {name}: {why} It waits for a coordinator's review.",
@@ -185,7 +187,7 @@ async def _sweep(demo: Demo, city: str) -> list[int]:
             )
         )
         break  # the demo reviews one: the first the sweep found
-    return raised
+    return raised, name
 
 
 async def _dismiss(demo: Demo, user: SimUser, listing: list[SimMessage], fid: int) -> bool:
@@ -280,7 +282,7 @@ async def play(demo: Demo) -> None:
             region_code=city,
             now=runtime.now(),
         )
-    raised = await _sweep(demo, city)
+    raised, flagged = await _sweep(demo, city)
     result = await _evaluate(demo, city)
     demo.state["evaluation_run_id"] = result.run_id
     demo.narrate(
@@ -336,7 +338,9 @@ async def play(demo: Demo) -> None:
     demo.narrate(t("The city coordinator reviews the proposals in the bot."))
     replies = await demo.command(coordinator, "evaluation")
     cards = await _press_prefix(demo, coordinator, replies, "🏅")
-    await _press_prefix(demo, coordinator, cards, "✅")
+    # the commendation the dismissed finding held, now released (else the first one)
+    released = [c for c in cards if flagged and f" {flagged}\n" in (c.text or "")]
+    await _press_prefix(demo, coordinator, released + cards, "✅")
     summary = _with_button(replies, "⚠")
     if summary is not None:
         cards = await demo.press(
