@@ -379,7 +379,9 @@ async def flags_in(
             col(IntegrityFlag.created_at) < until,
         )
     )
-    region = _region_filter(col(IntegrityFlag.region_code), prefixes)
+    # A finding's region is its own, else its station's (as storage.findings decides it).
+    where = func.coalesce(col(IntegrityFlag.region_code), col(Station.region_code))
+    region = _region_filter(where, prefixes)
     if region is not None:
         stmt = stmt.where(region)
     rows = await session.execute(

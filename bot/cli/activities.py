@@ -18,6 +18,7 @@ from bot.i18n import N_, Translator
 from bot.reports.windows import date_range
 from bot.reports.xlsx import Sheet, make_columns, write_table_xlsx
 from bot.services.access import region_prefix
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from storage import activities as store
 from storage.activities import ExportRow
 from storage.regions import get_region
@@ -37,10 +38,7 @@ HEADERS = [
     N_("Photos"),
     N_("Flags"),
 ]
-FLAG_LABELS = {
-    "photo_reuse": N_("photo reused"),
-    "participants_high": N_("unusually many participants"),
-}
+FLAG_LABELS = FINDING_KINDS  # the one table of finding kinds
 _REGION_RE = re.compile(r"^\d{6}$")
 
 

@@ -32,7 +32,9 @@ from bot.services import regions as region_service
 from bot.services.access import coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, KINDS, EvaluationError
 from bot.services.figures import window_text
-from bot.services.integrity import integrity_report
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
+from bot.services.finding_text import status_of, why
+from bot.services.integrity import STORED_KINDS, integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
 from storage import findings as findings_store
@@ -447,9 +449,11 @@ async def integrity(update: Update, context: KepuContext) -> None:
             c: await region_service.short_name(session=context.session, code=c)
             for c in {f.region_code for f in report.bursts if f.region_code}
         }
+        paper = report.paper_unstored
+        unverified = report.unverified_unstored
         sections: list[tuple[str, list[str]]] = [
             (
-                t("Paper stations: {n}", n=len(report.paper)),
+                t("Paper stations: {n}", n=len(paper)),
                 [
                     t(
                         "#{id} {name}: {why}",
@@ -457,35 +461,11 @@ async def integrity(update: Update, context: KepuContext) -> None:
                         name=esc(p.name),
                         why=t(", ").join(t(_PAPER[r], days=days) for r in p.reasons),
                     )
-                    for p in report.paper
+                    for p in paper
                 ],
             ),
             (
-                t("Application bursts: {n}", n=len(report.bursts)),
-                [
-                    t(
-                        "{day} {county}: {count} applications",
-                        day=t.date(f.raised_on),
-                        county=esc(names.get(f.region_code or "", f.region_code or "—")),
-                        count=f.detail.get("count", "?"),
-                    )
-                    for f in report.bursts
-                ],
-            ),
-            (
-                t("Reused evidence photos: {n}", n=len(report.reused)),
-                [
-                    t(
-                        "#{id} {name} ({day})",
-                        id=f.station_id or "—",
-                        name=esc(f.station_name),
-                        day=t.date(f.raised_on),
-                    )
-                    for f in report.reused
-                ],
-            ),
-            (
-                t("Reported audiences without verified visits: {n}", n=len(report.unverified)),
+                t("Reported audiences without verified visits: {n}", n=len(unverified)),
                 [
                     t(
                         "#{id} {name}: reach {reach}, visits {visits}",
@@ -494,10 +474,36 @@ async def integrity(update: Update, context: KepuContext) -> None:
                         reach=t.number(u.reported_reach),
                         visits=u.visits,
                     )
-                    for u in report.unverified
+                    for u in unverified
                 ],
             ),
         ]
+        # Every stored finding, by kind (the one table of kinds), with its review status.
+        for kind in STORED_KINDS:
+            found = [f for f in report.of_kind(kind) if f.flag is not None]
+            if not found:
+                continue
+            sections.append(
+                (
+                    t("{kind}: {n}", kind=t(FINDING_KINDS[kind]), n=len(found)),
+                    [
+                        t(
+                            "#{id} {name} ({day}): {why} Status: {status}",
+                            id=f.flag_id,  # the finding's number, as /findings shows it
+                            name=esc(
+                                names.get(f.region_code or "", f.region_code or "—")
+                                if kind == "application_burst"
+                                else f.station_name
+                            ),
+                            day=t.date(f.raised_on),
+                            status=esc(status_of(t, f.flag)),
+                            why=esc(why(t, f.flag)),
+                        )
+                        for f in found
+                        if f.flag is not None
+                    ],
+                )
+            )
         for title, items in sections:
             if items:
                 lines.append(title)

@@ -24,6 +24,7 @@ from bot.reports.xlsx import (
     write_table_xlsx,
 )
 from bot.services.digest import DigestData, change
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from storage.models import ShareEvent
 
 SILENT_SHOWN = 20  # names listed in the message; the XLSX has them all
@@ -86,12 +87,8 @@ STATION_COLUMNS = (
     "content_uses",
     "content_use_audience",
 )
-FLAG_LABELS = {
-    "photo_reuse": N_("reused photos"),
-    "participants_high": N_("participant counts unusually high"),
-    "audience_capped": N_("reported audiences capped"),
-    "application_burst": N_("burst of applications"),
-}
+# Findings are named from the one table of kinds (bot.services.finding_text.KIND_NAMES).
+FLAG_LABELS = FINDING_KINDS
 PENDING_LABELS = {
     "submitted": N_("{n} application(s) await county review"),
     "county_approved": N_("{n} application(s) await city re-verification"),

@@ -29,10 +29,11 @@ from bot.reports.xlsx import (
 )
 from bot.services import evaluation as evaluation_service
 from bot.services.access import region_prefix
-from bot.services.evaluation import KIND_NAMES, KINDS
+from bot.services.evaluation import KIND_NAMES, KINDS, local_date
 from bot.services.evaluation_decisions import why_text
-from bot.services.findings import finding_status
-from bot.services.integrity import IntegrityReport, integrity_report
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
+from bot.services.finding_text import status_of, why
+from bot.services.integrity import STORED_KINDS, IntegrityReport, integrity_report
 from bot.services.stations import STATE_NAMES
 from storage import evaluation as store
 from storage.models import EvaluationProposal, Station
@@ -46,7 +47,8 @@ SCORE_COLUMNS: tuple[ColumnSpec, ...] = (
     (N_("Station"), None),
     (N_("County"), None),
     (N_("Status"), None),
-    (N_("Counted from"), DATE_FORMAT),
+    (N_("Recognised on"), DATE_FORMAT),
+    (N_("Recognised during the year"), None),
     (N_("Shares"), INTEGER_FORMAT),
     (N_("Telegram reach"), INTEGER_FORMAT),
     (N_("Reported reach"), INTEGER_FORMAT),
@@ -90,6 +92,7 @@ class IntegrityLine:
     station: str
     county: str
     details: str
+    raised_on: dt.date | None = None  # stored findings only
     status: str = ""  # the finding's review status; empty where no stored finding exists
 
 
@@ -100,6 +103,7 @@ INTEGRITY_COLUMNS: tuple[ColumnSpec, ...] = (
     (N_("Station"), None),
     (N_("County"), None),
     (N_("Details"), None),
+    (N_("Raised on"), DATE_FORMAT),
     (N_("Finding status"), None),
 )
 PROPOSAL_STATES = {
@@ -107,15 +111,15 @@ PROPOSAL_STATES = {
     "confirmed": N_("confirmed"),
     "overridden": N_("overridden"),
 }
-# In the order the integrity sheet lists them.
-FINDINGS = {
-    "no_informants": N_("paper station: no informant"),
-    "inactive": N_("paper station: nothing for {days} days"),
-    "application_burst": N_("application burst"),
-    "photo_reuse": N_("reused evidence photo"),
-    "unverified": N_("reported audiences without a verified visit"),
+# What the report finds on the fly, before (or without) a stored finding; each sorts with
+# the stored kind it would be raised as.
+ON_THE_FLY = {
+    "no_informants": (N_("paper station: no informant"), "paper_station"),
+    "inactive": (N_("paper station: nothing for {days} days"), "paper_station"),
+    "unverified": (N_("reported audiences without a verified visit"), "unverified_reach"),
 }
-_FINDING_ORDER = {kind: i for i, kind in enumerate(FINDINGS)}
+# The sheet lists findings in the order of the one table of kinds (finding_text.KIND_NAMES).
+_FINDING_ORDER = {kind: i for i, kind in enumerate(STORED_KINDS)}
 _LAST = 1_000_000_000  # sorts after every rank
 
 
@@ -169,7 +173,7 @@ async def evaluation_workbook(
     codes = {region_code, *(s.region_code for s, _st in scores)}
     codes |= {st.region_code for _p, st in proposals if st.region_code}
     codes |= {paper.region_code for paper in report.paper}
-    codes |= {flag.region_code for flag in report.bursts + report.reused}
+    codes |= {flag.region_code for flag in report.findings}
     codes |= {item.region_code for item in report.unverified}
     regions = await get_regions(session=session, codes=sorted(c for c in codes if c))
 
@@ -188,13 +192,18 @@ async def evaluation_workbook(
 
     window = date_range(t, start, end)
     by_score = sorted(scores, key=lambda pair: (-pair[0].score, pair[1].id or 0))
+    # Every station is counted over the calendar year (docs/figures.md); a station
+    # recognised during it is marked, so a reader knows its year was partly before.
+    recognised = {st.id: local_date(st.recognised_at, tz) for _s, st in scores}
+    marker = t("recognised during the year")
     score_rows: list[list[object]] = [
         [
             st.id,
             st.name,
             region_name(s.region_code),
             t(STATE_NAMES.get(st.status, st.status)),
-            s.counted_from,
+            recognised[st.id],
+            marker if (day := recognised[st.id]) is not None and start < day <= end else "",
             s.shares,
             s.telegram_reach,
             s.reported_reach,
@@ -244,10 +253,12 @@ async def evaluation_workbook(
         [o.rank, inf.real_name or "", st.name, o.volume] for o, inf, st in outstanding
     ]
     findings = _integrity_lines(t, report, params, region_name)
-    findings.sort(key=lambda item: (_FINDING_ORDER[item[0]], item[1].station_id or 0))
+    findings.sort(key=lambda item: (_FINDING_ORDER.get(item[0], _LAST), item[1].station_id or 0))
     integrity_rows = [list(astuple(line)) for _kind, line in findings]
     counted = t(
-        "Each station is counted from its “counted from” date up to {end}.", end=date_text(t, end)
+        "Every station is counted over {window}; stations recognised during the year are "
+        "marked “recognised during the year”.",
+        window=window,
     )
     return write_table_xlsx(
         [
@@ -285,7 +296,13 @@ async def evaluation_workbook(
                 _columns(t, INTEGRITY_COLUMNS),
                 integrity_rows,
                 heading=heading(t("Integrity"), date_range(t, dt.date(year, 1, 1), end)),
-                notes=[t("Rows by finding, then by station number.")],
+                notes=[
+                    t("Rows by finding, then by station number."),
+                    t(
+                        "Stored findings carry their review status; a paper station or "
+                        "unverified reach without one is what the check finds today."
+                    ),
+                ],
                 frozen_columns=3,
             ),
         ]
@@ -298,16 +315,18 @@ def _integrity_lines(
     params: EvaluationSettings,
     region_name: Callable[[str | None], str],
 ) -> list[tuple[str, IntegrityLine]]:
-    """Return (finding kind, row) for every finding of the report."""
+    """Return (finding kind, row) for every finding of the report: every stored finding,
+    with its status, and what the check finds today that no stored finding covers yet."""
     lines: list[tuple[str, IntegrityLine]] = []
-    for paper in report.paper:
+    for paper in report.paper_unstored:
         last = date_text(t, paper.last_active_on) if paper.last_active_on else "—"
         for reason in paper.reasons:
+            label, kind = ON_THE_FLY[reason]
             lines.append(
                 (
-                    reason,
+                    kind,
                     IntegrityLine(
-                        finding=t(FINDINGS[reason], days=params.inactive_days),
+                        finding=t(label, days=params.inactive_days),
                         station_id=paper.station_id,
                         station=paper.name,
                         county=region_name(paper.region_code),
@@ -319,30 +338,13 @@ def _integrity_lines(
                     ),
                 )
             )
-    for flag in report.bursts + report.reused:
+    for item in report.unverified_unstored:
+        label, kind = ON_THE_FLY["unverified"]
         lines.append(
             (
-                flag.kind,
+                kind,
                 IntegrityLine(
-                    finding=t(FINDINGS[flag.kind]),
-                    station_id=flag.station_id,
-                    station=flag.station_name,
-                    county=region_name(flag.region_code),
-                    details=t(
-                        "raised {day}{resolved}",
-                        day=date_text(t, flag.raised_on),
-                        resolved=t(" (resolved)") if flag.resolved else "",
-                    ),
-                    status=finding_status(t, flag.status, flag.decision_reason),
-                ),
-            )
-        )
-    for item in report.unverified:
-        lines.append(
-            (
-                "unverified",
-                IntegrityLine(
-                    finding=t(FINDINGS["unverified"]),
+                    finding=t(label),
                     station_id=item.station_id,
                     station=item.name,
                     county=region_name(item.region_code),
@@ -352,6 +354,23 @@ def _integrity_lines(
                         reach=t.number(item.reported_reach),
                         visits=t.number(item.visits),
                     ),
+                ),
+            )
+        )
+    for found in report.findings:
+        if found.flag is None:
+            continue
+        lines.append(
+            (
+                found.kind,
+                IntegrityLine(
+                    finding=t(FINDING_KINDS.get(found.kind, found.kind)),
+                    station_id=found.station_id,
+                    station=found.station_name,
+                    county=region_name(found.region_code),
+                    details=why(t, found.flag),
+                    raised_on=found.raised_on,
+                    status=status_of(t, found.flag),
                 ),
             )
         )

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.services.access import level_of, region_prefix
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from bot.services.tally import TallyError, shift_week, week_bounds
 from storage import findings as findings_store
 from storage import tally as tally_store
@@ -30,7 +31,8 @@ PENDING_STATES = {
     "city": ("county_approved",),
     "province": ("submitted", "county_approved"),
 }
-FLAG_KINDS = ("photo_reuse", "participants_high", "audience_capped", "application_burst")
+# Every stored kind of finding; the digest lists all that were raised in the week.
+FLAG_KINDS: tuple[str, ...] = tuple(FINDING_KINDS)
 
 
 class DigestError(TallyError):

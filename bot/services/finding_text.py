@@ -11,6 +11,27 @@ from typing import Any
 from bot.i18n import N_, Translator
 from storage.models import IntegrityFlag
 
+# The one table of finding kinds (every output names a kind from it), in the order the
+# integrity report lists them.
+KIND_NAMES: dict[str, str] = {
+    "photo_reuse": N_("reused photo"),
+    "participants_high": N_("unusually many participants"),
+    "audience_capped": N_("reported audience capped"),
+    "application_burst": N_("burst of applications"),
+    "unverified_reach": N_("reported audiences without verified visits"),
+    "paper_station": N_("station on paper only"),
+    "duplicate_activity": N_("activity registered twice"),
+    "duplicate_use": N_("content use recorded twice"),
+    "commercial": N_("possibly commercial activity"),
+}
+STATUS_NAMES: dict[str, str] = {
+    "open": N_("awaiting review"),
+    "confirmed": N_("confirmed"),
+    "dismissed": N_("dismissed"),
+    "closed": N_("closed (no longer holds after a re-check)"),
+}
+
+
 _OTHER = {
     "activity": N_("activity no. {id}"),
     "station_evidence": N_("an application evidence photo (no. {id})"),
@@ -39,7 +60,12 @@ def why(t: Translator, flag: IntegrityFlag) -> str:
             bound=t.number(int(d.get("bound", 0))),
         )
     if kind == "photo_reuse":
-        other = t(_OTHER.get(str(d.get("other_type")), _OTHER["activity"]), id=d.get("other_id"))
+        if d.get("other_id") is None:  # an older row without the match's facts
+            other = t("another photo")
+        else:
+            other = t(
+                _OTHER.get(str(d.get("other_type")), _OTHER["activity"]), id=d.get("other_id")
+            )
         other_station = d.get("other_station_id")
         if other_station is not None and other_station != flag.station_id:
             other = t("{other} of station no. {id}", other=other, id=other_station)
@@ -125,3 +151,17 @@ def closed_why(t: Translator, flag: IntegrityFlag) -> str | None:
             participants=t.number(int((flag.detail or {}).get("now_participants", 0))),
         ),
     )
+
+
+def finding_status(t: Translator, status: str, reason: str | None) -> str:
+    """Return a finding's status in words, with the decision's reason if there is one."""
+    name = t(STATUS_NAMES.get(status, status))
+    return t("{status}: {reason}", status=name, reason=reason) if reason else name
+
+
+def status_of(t: Translator, finding: IntegrityFlag) -> str:
+    """Return a stored finding's status in words: a decision with its reason, a re-check's
+    close with why it no longer holds (finding_text.closed_why)."""
+    if finding.status == "closed":
+        return closed_why(t, finding) or t(STATUS_NAMES["closed"])
+    return finding_status(t, finding.status, finding.decision_reason)

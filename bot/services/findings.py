@@ -27,7 +27,12 @@ from bot.services.access import (
     region_contains,
     region_prefix,
 )
-from bot.services.finding_text import why
+from bot.services.finding_text import KIND_NAMES, why
+
+# The names of kinds and statuses live with the renderer (finding_text); kept here as well.
+from bot.services.finding_text import STATUS_NAMES as STATUS_NAMES
+from bot.services.finding_text import finding_status as finding_status
+from bot.services.finding_text import status_of as status_of
 from bot.services.review import Actor
 from storage import audit, roles
 from storage import findings as store
@@ -37,24 +42,6 @@ from storage.outbox import NewMessage
 DECIDE_LEVELS = frozenset({"county", "city", "province"})
 ACTIONS = {"confirmed": "finding.confirm", "dismissed": "finding.dismiss"}
 REASON_MAX = store.REASON_MAX
-
-KIND_NAMES: dict[str, str] = {
-    "photo_reuse": N_("reused photo"),
-    "participants_high": N_("unusually many participants"),
-    "audience_capped": N_("reported audience capped"),
-    "application_burst": N_("burst of applications"),
-    "unverified_reach": N_("reported audiences without verified visits"),
-    "paper_station": N_("station on paper only"),
-    "duplicate_activity": N_("activity registered twice"),
-    "duplicate_use": N_("content use recorded twice"),
-    "commercial": N_("possibly commercial activity"),
-}
-STATUS_NAMES: dict[str, str] = {
-    "open": N_("awaiting review"),
-    "confirmed": N_("confirmed"),
-    "dismissed": N_("dismissed"),
-    "closed": N_("closed (no longer holds after a re-check)"),
-}
 
 
 class FindingError(DomainError, area="finding"):
@@ -88,12 +75,6 @@ def may_decide(grants: Sequence[RoleGrant], region_code: str | None) -> bool:
 def why_text(finding: IntegrityFlag, t: Translator) -> str:
     """Say in plain words why the finding was raised (one renderer: finding_text.why)."""
     return why(t, finding)
-
-
-def finding_status(t: Translator, status: str, reason: str | None) -> str:
-    """Return a finding's status in words, with the decision's reason if there is one."""
-    name = t(STATUS_NAMES.get(status, status))
-    return t("{status}: {reason}", status=name, reason=reason) if reason else name
 
 
 def kind_name(finding: IntegrityFlag, t: Translator) -> str:

@@ -3,10 +3,14 @@
 * paper stations — counted (recognised or rectifying) but with no current informant, or
   with no share, activity or content use in the last ``inactive_days`` (stations counted
   for less than that are spared the second test);
-* application bursts — ``application_burst`` flags raised in the window;
-* reused evidence — ``photo_reuse`` flags raised in the window;
 * unverified reach — stations whose self-reported audiences add up to at least
-  ``reported_reach_alert`` while the tracked links of those very shares got no visit.
+  ``reported_reach_alert`` while the tracked links of those very shares got no visit;
+* every stored finding (``IntegrityFlag``, any kind of ``STORED_KINDS``) raised in the
+  window, with its review status.
+
+The first two are computed on the fly (the daily sweep raises them as findings from this
+very report); where a stored finding of the same station and kind exists, the outputs show
+the stored one (it has a status): ``paper_unstored`` / ``unverified_unstored``.
 """
 
 from __future__ import annotations
@@ -20,8 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import EvaluationSettings, PropagationSettings
 from bot.core.propagation import volume_over
 from bot.services.evaluation import local_date, prefixes_of
+from bot.services.finding_text import KIND_NAMES
 from storage import evaluation as store
 from storage.figures import Window
+from storage.models import IntegrityFlag
+
+# Every kind of stored finding, in the order the report lists them (finding_text.KIND_NAMES).
+STORED_KINDS: tuple[str, ...] = tuple(KIND_NAMES)
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,7 @@ class FlagItem:
     detail: dict[str, Any]
     status: str = "open"  # open | confirmed | dismissed | closed
     decision_reason: str | None = None
+    flag: IntegrityFlag | None = None  # the stored row (finding_text.why renders it)
 
 
 @dataclass(frozen=True)
@@ -72,9 +82,37 @@ class IntegrityReport:
     start: dt.date
     end: dt.date
     paper: list[PaperStation] = field(default_factory=list)
-    bursts: list[FlagItem] = field(default_factory=list)
-    reused: list[FlagItem] = field(default_factory=list)
+    findings: list[FlagItem] = field(default_factory=list)  # stored, every kind
     unverified: list[UnverifiedReach] = field(default_factory=list)
+
+    def of_kind(self, kind: str) -> list[FlagItem]:
+        """Return the stored findings of one kind."""
+        return [f for f in self.findings if f.kind == kind]
+
+    @property
+    def bursts(self) -> list[FlagItem]:
+        """Return the ``application_burst`` findings."""
+        return self.of_kind("application_burst")
+
+    @property
+    def reused(self) -> list[FlagItem]:
+        """Return the ``photo_reuse`` findings."""
+        return self.of_kind("photo_reuse")
+
+    def _stored(self, kind: str) -> set[int]:
+        return {f.station_id for f in self.of_kind(kind) if f.station_id is not None}
+
+    @property
+    def paper_unstored(self) -> list[PaperStation]:
+        """Return the paper stations no stored ``paper_station`` finding already covers."""
+        stored = self._stored("paper_station")
+        return [p for p in self.paper if p.station_id not in stored]
+
+    @property
+    def unverified_unstored(self) -> list[UnverifiedReach]:
+        """Return the unverified-reach stations no stored finding already covers."""
+        stored = self._stored("unverified_reach")
+        return [u for u in self.unverified if u.station_id not in stored]
 
     @property
     def window(self) -> Window:
@@ -86,7 +124,7 @@ class IntegrityReport:
     @property
     def empty(self) -> bool:
         """Tell whether nothing was found."""
-        return not (self.paper or self.bursts or self.reused or self.unverified)
+        return not (self.paper or self.findings or self.unverified)
 
 
 async def integrity_report(
@@ -139,7 +177,7 @@ async def integrity_report(
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz)
     for flag, station in await store.flags_in(
         session=session,
-        kinds=["application_burst", "photo_reuse"],
+        kinds=list(STORED_KINDS),
         prefixes=prefixes,
         since=since,
         until=until,
@@ -155,8 +193,9 @@ async def integrity_report(
             dict(flag.detail or {}),
             flag.status,
             flag.decision_reason,
+            flag,
         )
-        (report.bursts if flag.kind == "application_burst" else report.reused).append(item)
+        report.findings.append(item)
     for row in await store.unverified_reach(
         session=session,
         prefixes=prefixes,

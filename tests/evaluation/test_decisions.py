@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.i18n import get_translator
 from bot.reports.evaluation import evaluation_workbook
+from bot.sandbox.factories import make_flag
 from bot.services import evaluation as ev
 from bot.services import evaluation_decisions as decisions
 from bot.services import roles as role_service
@@ -238,6 +239,36 @@ async def test_integrity_report(session: AsyncSession, db_url: str) -> None:
 
 async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: str) -> None:
     world, settings = await _setup(session, db_url)
+    # A stored paper-station finding, dismissed: the sheet shows it with its status instead
+    # of the on-the-fly rows of the same station; a duplicate use and a commercial activity
+    # are listed too (every kind of stored finding).
+    paper = await make_flag(
+        session,
+        kind="paper_station",
+        station_id=world.stations["A4"],
+        subject_type="station",
+        subject_id=world.stations["A4"],
+        detail={"reasons": ["no_informants", "inactive"], "inactive_days": 90},
+        created_at=dt.datetime(2026, 11, 2, 2, tzinfo=dt.UTC),
+        status="dismissed",
+    )
+    paper.decision_reason = "站点正在换届，已电话核实"
+    await make_flag(
+        session,
+        kind="commercial",
+        station_id=world.stations["A2"],
+        detail={"answer": True, "words": ["保健品"]},
+        created_at=dt.datetime(2026, 11, 3, 2, tzinfo=dt.UTC),
+    )
+    await make_flag(
+        session,
+        kind="duplicate_use",
+        station_id=world.stations["A1"],
+        detail={"audience": 30, "other_id": 7, "closed_why": "duplicate_gone"},
+        created_at=dt.datetime(2026, 11, 4, 2, tzinfo=dt.UTC),
+        status="closed",
+    )
+    await session.flush()
     data = await evaluation_workbook(
         session=session,
         evaluation=settings.evaluation,
@@ -253,16 +284,23 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     sheet = book["得分与排名"]
     assert sheet["A1"].value == "杭州市科普e站2026年度评估 · 得分与排名 · 2026年1月1日—12月31日"
     assert sheet["A2"].value == "按得分从高到低排列。"
+    assert sheet["A3"].value == (
+        "各站点的数字均按2026年1月1日—12月31日计算；年内才认定的站点标注“年内认定”。"
+    )
     scores = list(sheet.iter_rows(min_row=4, values_only=True))  # the header is row 4
-    assert scores[0][:2] == ("站点编号", "站点") and scores[0][13] == "得分"
-    assert [(r[1], r[13], r[15]) for r in scores[1:6]] == [
+    assert scores[0][:2] == ("站点编号", "站点") and scores[0][14] == "得分"
+    assert scores[0][4:6] == ("认定日期", "年内认定")
+    marked = {r[1]: (r[4].date() if r[4] else None, r[5]) for r in scores[1:]}
+    assert marked["滨江三站"] == (dt.date(2026, 11, 1), "年内认定")  # recognised on 1 November
+    assert marked["西湖一站"][1] is None  # recognised before the year: no marker
+    assert [(r[1], r[14], r[16]) for r in scores[1:6]] == [
         ("西湖一站", 99.66, 1),
         ("西湖二站", 59.71, 2),
         ("滨江三站", 50, 3),  # its year counts its shares before recognition too
         ("滨江一站", 12.49, 4),
         ("滨江二站", 0, 5),
     ]
-    assert {c.number_format for c in sheet["N"][4:]} == {"0.00"}  # one format: 100 as 100.00
+    assert {c.number_format for c in sheet["O"][4:]} == {"0.00"}  # one format: 100 as 100.00
     assert sheet.freeze_panes == "C5" and sheet.print_title_rows == "$4:$4"
     proposals_sheet = book["评估建议"]
     assert "按建议类别（表扬、整改、淘汰、撤销认定）排列" in proposals_sheet["A2"].value
@@ -277,9 +315,20 @@ async def test_xlsx_reopens_with_chinese_headers(session: AsyncSession, db_url: 
     assert informants[1][:2] == (1, "赵五")
     integrity = book["诚信报告"]
     assert integrity["A1"].value.startswith("杭州市科普e站2026年度评估 · 诚信报告 · 2026年1月1日")
-    rows = list(integrity.iter_rows(min_row=3, values_only=True))
-    assert rows[0][:4] == ("疑点", "站点编号", "站点", "县（市、区）")
-    assert "申请集中突击提交" in [r[0] for r in rows[1:]]
+    rows = list(integrity.iter_rows(min_row=4, values_only=True))  # two notes, then the header
+    assert rows[0] == ("疑点", "站点编号", "站点", "县（市、区）", "详情", "提出日期", "疑点状态")
+    found = {(r[0], r[2]): (r[4], r[6]) for r in rows[1:]}
+    assert found[("参与人数异常偏高", "滨江三站")][1] == "已确认"  # its region is its station's
+    assert found[("申请集中涌现", "滨江一站")][1] == "待核查"
+    assert found[("纸面站点", "滨江二站")] == (
+        "该站计入统计，但目前没有信息员。",
+        "已排除：站点正在换届，已电话核实",
+    )
+    assert not any(kind.startswith("纸面站点：") and name == "滨江二站" for kind, name in found)
+    assert found[("纸面站点：90 天无任何活动", "滨江一站")][1] is None  # not raised yet
+    assert found[("疑似商业活动", "西湖二站")][1] == "待核查"
+    assert "保健品" in found[("疑似商业活动", "西湖二站")][0]
+    assert found[("内容使用重复记录", "西湖一站")][1].startswith("已消除（复核后不再成立）：")
     assert not any(str(r[3]).isdigit() for r in rows[1:])  # region names, never a bare code
     for ws in book.worksheets:  # every sheet prints and scrolls the same way
         assert ws["A1"].value.startswith("杭州市科普e站2026年度评估 · "), ws.title

@@ -176,12 +176,17 @@ async def test_integrity_and_xlsx(bot_env: RunningBot) -> None:
     await bot_env.settle()
     text = ningbo.messages[-1].text or ""
     assert "宁波市诚信报告" in text and "330200" not in text  # the region's name, no code
-    assert "重复使用的证明照片：2 条" in text
+    # every stored finding with its status, the why from finding_text.why
+    assert "照片重复使用：2" in text
+    assert "海曙二站（2026年6月1日）：有一张照片" in text and "状态：已确认" in text
+    assert "状态：已消除（复核后不再成立）" in text
     await city.command("integrity")
     await bot_env.settle()
     city_text = city.messages[-1].text or ""
     # Counties by name, in natural Chinese: no bare code, no ASCII comma.
-    assert "滨江区（2026年6月1日）：7 份申请" in city_text and "330108" not in city_text
+    assert "滨江区（2026年6月1日）：本县（区）在短时间内提交了 7 份申报。状态：待核查" in city_text
+    assert "330108" not in city_text
+    assert "参与人数异常偏高：1" in city_text and "状态：已确认" in city_text
     assert "没有信息员、90 天无任何活动" in city_text
     # the report says its window (docs/figures.md): this year so far
     assert "宁波市诚信报告</b>——2026年（1月1日—11月23日）" in text

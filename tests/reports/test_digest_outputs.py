@@ -4,6 +4,7 @@ order; the glossary's words; no "top 0"; one table of figure labels."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -22,6 +23,8 @@ from bot.reports.digest import (
     render_xlsx,
 )
 from bot.reports.xlsx import DATE_FORMAT, INTEGER_FORMAT, VOLUME_FORMAT
+from bot.services.digest import FlagLine
+from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 
 from .digest_sample import digest_data
 
@@ -159,3 +162,12 @@ def test_figure_labels_are_defined_once(names: tuple[str, ...]) -> None:
     # The message, the totals and the station sheet take their labels from one table.
     assert set(names) <= set(FIGURE_LABELS)
     assert set(FIGURE_LABELS) == set(TOTALS) | set(STATION_COLUMNS)
+
+
+def test_digest_names_every_kind_of_finding() -> None:
+    # The one table of kinds (finding_text.KIND_NAMES): no raw kind code in the message.
+    flags = [FlagLine(kind=kind, station="翠苑社区科普e站", detail={}) for kind in FINDING_KINDS]
+    text = render_text(T, dataclasses.replace(digest_data(), flags=flags))
+    for kind in FINDING_KINDS:
+        assert T(FINDING_KINDS[kind]) in text and kind not in text
+    assert "疑似商业活动" in text and "活动重复登记" in text and "纸面站点" in text

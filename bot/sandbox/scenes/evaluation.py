@@ -3,8 +3,11 @@
 Reads ``demo.state``: "region_code" (default 330106, the demo county), "station_id" and
 "station_admin_key" (optional). Adds four generated stations with a year of figures so the
 ranking has something to compare, uses the city coordinator of "coordinator_keys"["city"] (created
-as "city_coordinator" when missing), runs the evaluation, reviews two proposals in the bot and
-saves ``evaluation-<city>.xlsx``. Sets "evaluation_run_id".
+as "city_coordinator" when missing), runs the daily integrity sweep (the ``integrity_sweep``
+job), which raises a finding on 翠苑社区 (large self-reported audiences, no verified visit),
+runs the evaluation (the finding holds 翠苑社区's commendation), has the coordinator dismiss
+the finding with a reason in /findings, runs the evaluation again, reviews two proposals in
+the bot and saves ``evaluation-<city>.xlsx``. Sets "evaluation_run_id".
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.i18n import get_translator
+from bot.jobs import INTEGRITY_SWEEP, outcome_text
 from bot.reports.evaluation import evaluation_workbook
+from bot.runtime.scheduler import run_job
 from bot.sandbox.factories import (
     insert_rows,
     make_activity,
     make_content,
     make_content_use,
-    make_flag,
     make_informant,
     make_region,
     make_station,
@@ -33,7 +37,7 @@ from bot.services import evaluation as ev
 from bot.services import roles as role_service
 from bot.services.access import region_prefix
 from bot.services.evaluation_decisions import why_text
-from bot.services.integrity import integrity_report
+from bot.services.finding_text import why
 from storage import findings as findings_store
 from storage.models import ContentItem, ShareEvent
 
@@ -44,6 +48,9 @@ GENERATED = [
     ("蒋村科普e站", "330106", 1, 1, 0, 4),
     ("三墩镇科普e站", "330106", 0, 0, 0, 0),
 ]  # fmt: skip
+# Shares to WeChat groups in November with large self-reported audiences and no tracked
+# link visited: the daily sweep finds them (integrity.sweep_days, reported_reach_alert).
+RECENT_REPORTED = {"翠苑社区科普e站": (14, 480)}  # shares, audience each
 
 
 def _with_button(messages: list[SimMessage], prefix: str) -> SimMessage | None:
@@ -110,6 +117,25 @@ async def _generate(demo: Demo, city: str) -> None:
                     for k in range(shares)
                 ],
             )
+            recent, audience = RECENT_REPORTED.get(name, (0, 0))
+            if recent:
+                await insert_rows(
+                    session,
+                    ShareEvent,
+                    [
+                        share_row(
+                            informant_id=informant.id,
+                            station_id=station.id,
+                            content_id=content.id,
+                            channel="wechat_group",
+                            audience=audience,
+                            day=dt.date(2026, 11, 9 + k),
+                            dedupe_key=f"demo-eval-{station.id}-recent-{k}",
+                            created_at=now,
+                        )
+                        for k in range(recent)
+                    ],
+                )
             for k in range(acts):
                 await make_activity(
                     session,
@@ -129,47 +155,55 @@ async def _generate(demo: Demo, city: str) -> None:
                 )
 
 
-async def _raise_unverified(demo: Demo, city: str) -> list[int]:
-    """Raise a finding on the first station of the city with reported audiences but no visit."""
-    raised: list[int] = []
+async def _sweep(demo: Demo, city: str) -> tuple[list[int], str]:
+    """Run the daily integrity sweep (the ``integrity_sweep`` job) and return the open
+    unverified-reach finding it raised in the city: the one the demo reviews."""
     runtime = demo.bot.runtime
     today = runtime.today()
-    async with runtime.sessions() as session, session.begin():
-        report = await integrity_report(
-            session=session,
-            evaluation=runtime.settings.evaluation,
-            propagation=runtime.settings.propagation,
-            tz=runtime.settings.scheduler.tz,
-            region_code=city,
-            start=dt.date(today.year, 1, 1),
-            end=today,
+    demo.narrate(
+        demo.t(
+            "The daily integrity_sweep job runs: it checks the last {days} days of every station.",
+            days=runtime.settings.integrity.sweep_days,
         )
-        for item in report.unverified[:1]:  # the demo reviews one: the best-scoring station
-            flag = await make_flag(
-                session,
-                kind="unverified_reach",
-                station_id=item.station_id,
-                region_code=item.region_code,
-                subject_type="station",
-                subject_id=item.station_id,
-                detail={
-                    "shares": item.shares,
-                    "reported_reach": item.reported_reach,
-                    "visits": item.visits,
-                },
-                created_at=runtime.now(),
+    )
+    outcome = await run_job(runtime, INTEGRITY_SWEEP, period=today.isoformat())
+    demo.narrate(outcome_text(outcome, demo.t))
+    async with runtime.sessions() as session:
+        waiting, _n = await findings_store.open_findings(
+            session=session, prefixes=[region_prefix(city)], limit=100
+        )
+    raised: list[int] = []
+    name = ""
+    for flag, station in waiting:
+        if flag.kind != "unverified_reach" or station is None or flag.id is None:
+            continue
+        raised.append(flag.id)
+        name = station.name
+        demo.narrate(
+            demo.t(
+                "The sweep raises a finding on {name}: {why} It waits for a coordinator's review.",
+                name=station.name,
+                why=why(demo.t, flag),
             )
-            assert flag.id is not None
-            raised.append(flag.id)
-            demo.narrate(
-                demo.t(
-                    "The integrity check raises a finding on {name}: self-reported audiences "
-                    "of {reach} and not one verified visit. It waits for a coordinator's review.",
-                    name=item.name,
-                    reach=demo.t.number(item.reported_reach),
-                )
-            )
-    return raised
+        )
+        break  # the demo reviews one: the first the sweep found
+    return raised, name
+
+
+async def _dismiss(demo: Demo, user: SimUser, listing: list[SimMessage], fid: int) -> bool:
+    """Press ❎ on finding ``fid`` in the /findings listing, turning its pages if needed (a
+    page is the same message, edited in place)."""
+    label = demo.t("❎ Dismiss #{id}", id=fid)
+    following = demo.t("Next ›")
+    for _page in range(50):
+        labels = {b.text: m for m in listing for row in m.buttons for b in row}
+        if label in labels:
+            await demo.press(user, labels[label], label)
+            return True
+        if following not in labels:
+            return False
+        listing = await demo.press(user, labels[following], following) or [labels[following]]
+    return False
 
 
 async def _evaluate(demo: Demo, city: str) -> ev.RunResult:
@@ -248,7 +282,7 @@ async def play(demo: Demo) -> None:
             region_code=city,
             now=runtime.now(),
         )
-    raised = await _raise_unverified(demo, city)
+    raised, flagged = await _sweep(demo, city)
     result = await _evaluate(demo, city)
     demo.state["evaluation_run_id"] = result.run_id
     demo.narrate(
@@ -289,10 +323,7 @@ async def play(demo: Demo) -> None:
     await _press_prefix(demo, coordinator, replies, "🏅")
     demo.narrate(t("The coordinator reviews the findings of the city with /findings."))
     listing = await demo.command(coordinator, "findings")
-    pressed = [
-        await _press_prefix(demo, coordinator, listing, t("❎ Dismiss #{id}", id=fid))
-        for fid in raised
-    ]
+    pressed = [await _dismiss(demo, coordinator, listing, fid) for fid in raised]
     if any(pressed):
         await demo.say(
             coordinator,
@@ -307,7 +338,9 @@ async def play(demo: Demo) -> None:
     demo.narrate(t("The city coordinator reviews the proposals in the bot."))
     replies = await demo.command(coordinator, "evaluation")
     cards = await _press_prefix(demo, coordinator, replies, "🏅")
-    await _press_prefix(demo, coordinator, cards, "✅")
+    # the commendation the dismissed finding held, now released (else the first one)
+    released = [c for c in cards if flagged and f" {flagged}\n" in (c.text or "")]
+    await _press_prefix(demo, coordinator, released + cards, "✅")
     summary = _with_button(replies, "⚠")
     if summary is not None:
         cards = await demo.press(
