@@ -72,6 +72,7 @@ WIRE: list[tuple[CallbackData, str]] = [
     (cb.ActivityCampaign("none"), "ACT:cp:none"),
     (cb.ActivityEdit("photos"), "ACT:ed:photos"),
     (cb.ActivitySize("yes"), "ACT:sz:yes"),
+    (cb.UseSize("fix"), "CU:sz:fix"),
     (cb.ActivitiesPage(3, 0), "ALS:p:3:0"),
     (cb.ActivityButton("dy", 8), "ALS:dy:8"),
     (cb.ActivityKeep(), "ALS:dn"),
