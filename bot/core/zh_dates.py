@@ -67,7 +67,10 @@ _MD_UNIT = (
 )
 _MD_NUMERIC_RE = re.compile(
     r"(?<![\d/.\-A-Za-z])(?P<m>\d{1,2})(?P<sep>[/.\-])(?P<d>\d{1,2})"
-    rf"(?![\d/.\-:A-Za-z])(?![ \t]*(?:{_MD_UNIT}))(?:[ \t]*[日号號])?"
+    # A unit right after it makes a count (11-20人), or after a space a lone 人 (11-20 人);
+    # a word after a space is a title (11/29 分类讲座, 11/29 名师讲座).
+    rf"(?![\d/.\-:A-Za-z])(?!(?:{_MD_UNIT}))(?![ \t]+(?:人|%)(?![\u4e00-\u9fff]))"
+    r"(?:[ \t]*[日号號])?"
 )
 _LEAP_DAY = date(2024, 6, 1)
 DEFAULT_SCHEDULE_TIME = time(9, 0)  # a schedule given as a bare date (11月20日) goes out at 9:00

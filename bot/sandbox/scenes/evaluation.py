@@ -17,6 +17,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.i18n import get_translator
+from bot.handlers.activities_photos import hash_pending_photos
 from bot.jobs import INTEGRITY_SWEEP, outcome_text
 from bot.reports.evaluation import evaluation_workbook
 from bot.runtime.scheduler import run_job
@@ -166,6 +167,11 @@ async def _sweep(demo: Demo, city: str) -> tuple[list[int], str]:
             days=runtime.settings.integrity.sweep_days,
         )
     )
+    # The photo hasher runs on its own timer; finish its work first, so the demo's findings
+    # do not depend on where in the scene the timer fired.
+    bot = demo.bot.processor.application.bot
+    while sum((await hash_pending_photos(runtime, bot)).values()):
+        pass
     outcome = await run_job(runtime, INTEGRITY_SWEEP, period=today.isoformat())
     demo.narrate(outcome_text(outcome, demo.t))
     async with runtime.sessions() as session:
