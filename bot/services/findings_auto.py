@@ -158,6 +158,8 @@ async def _recheck_photos(
         exclude_activity_id=activity.id,
     )
     for m in exact:
+        if _later(m.subject_type, m.subject_id, activity.id):
+            continue  # the finding goes on the later copy: that activity's own re-check
         matches[(m.file_unique_id, m.subject_type, m.subject_id)] = {
             "file_unique_id": m.file_unique_id,
             "other_type": m.subject_type,
@@ -169,7 +171,10 @@ async def _recheck_photos(
     if hashed:
         region = await store.region_photo_hashes(session=session, region_code=station.region_code)
         others = [
-            (h, h.phash) for h in region if not _same_subject(h, SUBJECT_ACTIVITY, activity.id)
+            (h, h.phash)
+            for h in region
+            if not _same_subject(h, SUBJECT_ACTIVITY, activity.id)
+            and not _later(h.subject_type, h.subject_id, activity.id)
         ]
         for p in hashed:
             assert p.phash is not None
@@ -193,6 +198,11 @@ async def _recheck_photos(
         await _raise(session, _new(PHOTO_REUSE, station, _subj(activity), now, detail))
     if count:
         out.raised.append(PHOTO_REUSE)
+
+
+def _later(subject_type: str, subject_id: int | None, activity_id: int) -> bool:
+    """Tell whether a matched photo belongs to an activity registered after this one."""
+    return subject_type == SUBJECT_ACTIVITY and (subject_id or 0) > activity_id
 
 
 def _near_detail(unique_id: str, other: HashedPhoto, distance: int) -> dict[str, Any]:

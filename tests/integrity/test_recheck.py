@@ -227,6 +227,32 @@ async def test_near_duplicate_photo_by_hash(session: AsyncSession) -> None:
     assert [f.status for f in await findings(session, "photo_reuse")] == ["open"]
 
 
+async def test_the_same_file_is_one_finding_on_the_later_copy(session: AsyncSession) -> None:
+    # The demo's album: the lecture's photo sent again with an exhibition.  Saving the
+    # exhibition raises the finding; hashing both photos later must not raise it again the
+    # other way round (on the lecture, about the exhibition).
+    sid, grants, _ = await setup(session)
+    data = photos.jpeg(photos.photo(2))
+    lecture = await register(session, sid, grants, photos=(PhotoRef("F1", "SAME"),))
+    exhibition = await register(
+        session, sid, grants, title="垃圾分类展", photos=(PhotoRef("F1", "SAME"),)
+    )
+    assert exhibition.new_flags == ("photo_reuse",)
+    rows = [p.id for p in (await session.execute(select(ActivityPhoto))).scalars()]
+    await findings_auto.record_photo_hashes(
+        session=session,
+        table="activity_photo",
+        hashes={row: detection.photo_hash(data) or "" for row in rows if row is not None},
+        integrity=INTEGRITY,
+        now=NOW,
+    )
+    [flag] = await findings(session, "photo_reuse")
+    assert (flag.subject_id, flag.detail["other_id"]) == (
+        exhibition.activity_id,
+        lecture.activity_id,
+    )
+
+
 async def test_duplicate_content_use(session: AsyncSession) -> None:
     sid, grants, _ = await setup(session)
     item = await make_content(session)

@@ -6,15 +6,15 @@ the scene also runs alone), "pushed_content_id" (optional). Sets "activity_ids".
 
 from __future__ import annotations
 
-import io
 from typing import cast
 
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 from sqlalchemy import select
 from sqlmodel import col
 
 from bot.content.cards import USED_OFFLINE_LABEL
 from bot.i18n import N_
+from bot.sandbox import photos
 from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
@@ -24,19 +24,13 @@ from storage.models import Activity, ContentItem
 
 
 def demo_photo(seed: int, label: str = "") -> bytes:
-    """Draw a small PNG 'photo' of an activity (different seeds give different files)."""
-
-    image = Image.new("RGB", (160, 120), (40 + seed * 50 % 200, 90, 160 - seed * 30 % 120))
-    draw = ImageDraw.Draw(image)
-    for i in range(4):
-        x = 15 + i * 35
-        draw.ellipse((x, 60, x + 22, 82), fill=(240, 220, 190))  # the audience
-        draw.rectangle((x - 2, 84, x + 24, 115), fill=(60 + 40 * i, 60, 120))
-    draw.rectangle((50, 10, 110, 45), fill=(250, 250, 250))  # the screen
-    draw.text((55, 20), label or f"#{seed}", fill=(0, 0, 0))
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
+    """Return a 'photo' of an activity: its own board in its own scene (bot.sandbox.photos),
+    so different seeds are different pictures to the perceptual hash too; ``label`` is
+    written on it."""
+    image = photos.photo(seed)
+    if label:
+        ImageDraw.Draw(image).text((20, 20), label, fill=(0, 0, 0))
+    return photos.jpeg(image)
 
 
 async def _ensure_station_admin(demo: Demo) -> tuple[str, int]:

@@ -16,8 +16,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot.i18n import get_translator
 from bot.handlers.activities_photos import hash_pending_photos
+from bot.i18n import get_translator
 from bot.jobs import INTEGRITY_SWEEP, outcome_text
 from bot.reports.evaluation import evaluation_workbook
 from bot.runtime.scheduler import run_job

@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sandbox import photos
 from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
 from bot.services import regions as region_service
@@ -26,11 +27,11 @@ SECOND_STATIONS_CSV = (
     "name,region_code,venue_type,address,external_ref\n"
     "滨江区长河街道新时代文明实践站,330108,civilisation_centre,长河路1号,ZJ-HZ-0007\n"
 ).encode()
-# A tiny PNG: the "photo" the applicant and the inspector send.
-PHOTO = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108020000009077"
-    "53de0000000c4944415408d763f8cfc0000003010100c9fe92ef0000000049454e44ae426082"
-)
+
+
+def evidence_photo(n: int) -> bytes:
+    """Return the applicant's n-th evidence photo (each a picture of its own)."""
+    return photos.jpeg(photos.photo(500 + n))
 
 
 async def _tx(demo: Demo, fn: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -88,18 +89,21 @@ async def play(demo: Demo) -> None:
     await demo.say(applicant, "330100")  # a city code: its counties are offered
     offer = applicant.messages[-1]
     await demo.press(applicant, offer, "西湖区")
-    await applicant.send_photo(PHOTO, caption="校园无线网络全覆盖")
+    await applicant.send_photo(evidence_photo(0), caption="校园无线网络全覆盖")
     demo.user_says(applicant.first_name, t("[photo] 校园无线网络全覆盖"))
     saved = _last(await demo.replies(applicant))
     await demo.press(applicant, saved, t("Next step ▶"))
     demo.narrate(t("… personnel, venue, activities and terminals the same way (not shown)."))
-    for text in (
-        "科学教师3名、志愿者12名",
-        "科普活动室80平方米",
-        "每月一次科普讲座",
-        "电子屏1块、电脑10台",
+    for n, text in enumerate(
+        (
+            "科学教师3名、志愿者12名",
+            "科普活动室80平方米",
+            "每月一次科普讲座",
+            "电子屏1块、电脑10台",
+        ),
+        start=1,
     ):
-        await applicant.send_photo(PHOTO, caption=text)
+        await applicant.send_photo(evidence_photo(n), caption=text)
         saved = _last(await demo.replies(applicant, show=False))
         await applicant.press(saved, t("Next step ▶"))
         await demo.replies(applicant, show=False)
