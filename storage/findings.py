@@ -140,11 +140,6 @@ async def raised_between(
     return [(f, r) for f, r in (await session.execute(stmt)).tuples()]
 
 
-async def refresh_activities(*, session: AsyncSession, activity_ids: Sequence[int]) -> None:
-    """Mark each activity ⚠ while a finding on it is open (one rule: storage.detection)."""
-    await detection.refresh_activity_marks(session=session, activity_ids=activity_ids)
-
-
 async def decide(
     *,
     session: AsyncSession,
@@ -164,7 +159,7 @@ async def decide(
     finding.decision_reason = reason[:REASON_MAX]
     await session.flush()
     if finding.subject_type == "activity" and finding.subject_id is not None:
-        await refresh_activities(session=session, activity_ids=[finding.subject_id])
+        await detection.refresh_activity_marks(session=session, activity_ids=[finding.subject_id])
     return finding
 
 
@@ -221,5 +216,5 @@ async def close(
             detail={"kind": flag.kind, "station_id": flag.station_id, "from": before},
         )
     await session.flush()
-    await refresh_activities(session=session, activity_ids=activities)
+    await detection.refresh_activity_marks(session=session, activity_ids=activities)
     return closed

@@ -30,6 +30,7 @@ from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import findings as finding_service
 from bot.services.access import coordinates, coordinator_regions, is_admin, region_prefix
+from bot.services.finding_text import why
 from bot.services.findings import FindingError
 from storage import findings as store
 from storage.models import IntegrityFlag, Station
@@ -72,7 +73,7 @@ def finding_line(t: Translator, finding: IntegrityFlag) -> str:
         id=finding.id,
         kind=esc(finding_service.kind_name(finding, t)),
         status=status,
-        why=esc(finding_service.why_text(finding, t)),
+        why=esc(why(t, finding)),
     )
     if finding.decision_reason and finding.status != "open":
         when = finding.decided_at or finding.resolved_at
@@ -174,7 +175,7 @@ async def _page(context: KepuContext, page: int) -> tuple[str, Markup | None]:
                 region=esc(region.name if region else code or "—"),
                 date=t.date(finding.created_at.astimezone(tz).date()),
             ),
-            esc(finding_service.why_text(finding, t)),
+            esc(why(t, finding)),
         ]
         buttons.append(
             [

@@ -25,6 +25,7 @@ from bot.reports.xlsx import (
 )
 from bot.services.digest import DigestData, change
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
+from storage import tally as tally_store
 from storage.models import ShareEvent
 
 SILENT_SHOWN = 20  # names listed in the message; the XLSX has them all
@@ -72,21 +73,8 @@ TOTALS = (
     "informants",
 )
 # Figures in the order of the per-station sheet: shares broken down by channel.
-STATION_COLUMNS = (
-    "volume",
-    "shares_total",
-    *(f"shares_{ch}" for ch in ShareEvent.CHANNELS),
-    "sharing_informants",
-    "active_informants",
-    "informants",
-    "reach_telegram",
-    "reach_reported",
-    "visits",
-    "activities",
-    "participants",
-    "content_uses",
-    "content_use_audience",
-)
+# (the tally's own list of summed figures, so a new figure reaches the sheet by itself).
+STATION_COLUMNS = ("volume", *tally_store.FIGURES)
 # Findings are named from the one table of kinds (bot.services.finding_text.KIND_NAMES).
 FLAG_LABELS = FINDING_KINDS
 PENDING_LABELS = {

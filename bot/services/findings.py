@@ -27,7 +27,7 @@ from bot.services.access import (
     region_contains,
     region_prefix,
 )
-from bot.services.finding_text import KIND_NAMES, why
+from bot.services.finding_text import KIND_NAMES
 
 # The names of kinds and statuses live with the renderer (finding_text); kept here as well.
 from bot.services.finding_text import STATUS_NAMES as STATUS_NAMES
@@ -70,11 +70,6 @@ def may_decide(grants: Sequence[RoleGrant], region_code: str | None) -> bool:
     return any(
         region_contains(code, region_code) for code in coordinator_grants(grants, DECIDE_LEVELS)
     )
-
-
-def why_text(finding: IntegrityFlag, t: Translator) -> str:
-    """Say in plain words why the finding was raised (one renderer: finding_text.why)."""
-    return why(t, finding)
 
 
 def kind_name(finding: IntegrityFlag, t: Translator) -> str:
