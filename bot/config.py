@@ -314,6 +314,8 @@ class ContentSettings(_Section):
     daily_push_items: int = Field(default=3, ge=1)
     daily_push_lookback_days: int = Field(default=7, ge=1)
     sender_concurrency: int = Field(default=2, ge=1, le=16)
+    # Two-step publishing (content_edit): a second curator approves before any push.
+    review_before_publish: bool = False
 
 
 class Settings(BaseSettings):

@@ -224,7 +224,8 @@ class ContentItem(SQLModel, table=True):
     """A piece of curated content: video, article or poster."""
 
     __tablename__ = "content_item"
-    KINDS: ClassVar[tuple[str, ...]] = ("video", "article", "poster")
+    KINDS: ClassVar[tuple[str, ...]] = ("video", "article", "poster", "document")
+    REVIEW_STATES: ClassVar[tuple[str, ...]] = ("pending", "approved", "returned")
 
     id: int | None = Field(default=None, primary_key=True)
     guid: str = Field(max_length=512)
@@ -246,6 +247,17 @@ class ContentItem(SQLModel, table=True):
     retired_at: dt.datetime | None = _ts()
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = _created()
+    # content_types_1: what each kind needs, the original file, targeting, the review.
+    original_file_id: str | None = Field(default=None, max_length=256)
+    original_file_name: str | None = Field(default=None, max_length=256)
+    original_mime: str | None = Field(default=None, max_length=128)
+    original_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    duration_seconds: int | None = None
+    cover_file_id: str | None = Field(default=None, max_length=256)
+    interests: list[str] | None = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
+    review_state: str | None = Field(default=None, max_length=16)
+    reviewed_by: int | None = Field(default=None, foreign_key="person.id")
+    reviewed_at: dt.datetime | None = _ts()
 
     __table_args__ = (UniqueConstraint("guid", name="uq_content_item_guid"),)
 

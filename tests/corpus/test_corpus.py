@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.core.zh_dates import DateError, read_date, read_upcoming
+from bot.core.zh_durations import DurationError, read_duration
 from bot.core.zh_numbers import QuantityError, read_quantity
 from bot.services.activity_text import parse_activity_text
 
@@ -73,6 +74,14 @@ def parse_schedule(text: str) -> str:
         return f"!{exc.code}"
 
 
+def parse_length(text: str) -> str:
+    """Render the duration reader's answer (seconds, or !code)."""
+    try:
+        return str(read_duration(text))
+    except DurationError as exc:
+        return f"!{exc.code}"
+
+
 def report_fields(text: str) -> dict[str, str]:
     """Render a one-message report's parse as the corpus's field strings."""
     parsed = parse_activity_text(text, today=TODAY)
@@ -98,6 +107,9 @@ def check(line: Line) -> tuple[bool, str]:
         return got == line.expected, got
     if line.kind == "upcoming":
         got = parse_schedule(line.text)
+        return got == line.expected, got
+    if line.kind == "duration":
+        got = parse_length(line.text)
         return got == line.expected, got
     assert line.kind == "report", line
     fields = report_fields(line.text)
@@ -125,7 +137,7 @@ def documented_misses() -> set[str]:
 def test_corpus_is_big_enough_and_well_formed() -> None:
     lines = load()
     assert len(lines) >= MIN_LINES
-    assert {line.kind for line in lines} == {"qty", "date", "upcoming", "report"}
+    assert {line.kind for line in lines} == {"qty", "date", "upcoming", "report", "duration"}
     assert sum(line.kind == "report" for line in lines) >= 100
 
 
