@@ -101,6 +101,7 @@ async def daily_push(ctx: JobContext) -> dict[str, Any]:
             default_locale=settings.i18n.default_locale,
             max_items=settings.content.daily_push_items,
             lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
+            require_approval=settings.content.review_before_publish,
         )
     summary = result.as_dict()
     log.info("daily push", extra=summary)

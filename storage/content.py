@@ -31,13 +31,22 @@ class Candidate:
     station_admin: bool
 
 
+# Review states that keep an item from informants: waiting for approval, or sent back.
+UNAPPROVED = ("pending", "returned")
+
+
 def _visible(now: dt.datetime) -> list[ColumnElement[bool]]:
-    """Conditions for an item informants may see: published, not retired, not expired."""
+    """Conditions for an item informants may see: published, not retired, not expired,
+    not waiting for (or refused) a second curator's approval."""
     return [
         col(ContentItem.publish_at).is_not(None),
         col(ContentItem.publish_at) <= now,
         col(ContentItem.retired_at).is_(None),
         or_(col(ContentItem.expires_at).is_(None), col(ContentItem.expires_at) > now),
+        or_(
+            col(ContentItem.review_state).is_(None),
+            col(ContentItem.review_state).not_in(UNAPPROVED),
+        ),
     ]
 
 
@@ -197,14 +206,22 @@ async def pushed_content_ids(*, session: AsyncSession, content_ids: Iterable[int
 
 
 async def daily_candidates(
-    *, session: AsyncSession, now: dt.datetime, since: dt.datetime, limit: int
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    since: dt.datetime,
+    limit: int,
+    approved_only: bool = False,
 ) -> list[ContentItem]:
-    """Return visible items published in [since, now] that were never pushed, newest first."""
+    """Return visible items published in [since, now] that were never pushed, newest first
+    (only approved ones with ``approved_only``: two-step publishing)."""
     pushed = select(col(Push.content_id)).where(col(Push.content_id).is_not(None))
+    approved = [col(ContentItem.review_state) == "approved"] if approved_only else []
     result = await session.execute(
         select(ContentItem)
         .where(
             *_visible(now),
+            *approved,
             col(ContentItem.publish_at) >= since,
             col(ContentItem.id).not_in(pushed),
         )

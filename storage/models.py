@@ -254,7 +254,9 @@ class ContentItem(SQLModel, table=True):
     original_size: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     duration_seconds: int | None = None
     cover_file_id: str | None = Field(default=None, max_length=256)
-    interests: list[str] | None = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
+    interests: list[str] | None = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=True)
+    )
     review_state: str | None = Field(default=None, max_length=16)
     reviewed_by: int | None = Field(default=None, foreign_key="person.id")
     reviewed_at: dt.datetime | None = _ts()

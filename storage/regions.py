@@ -113,3 +113,15 @@ async def upsert_regions(
             changed += 1
         await session.flush()
     return new, changed, same
+
+
+async def named(*, session: AsyncSession, names: Sequence[str]) -> Sequence[Region]:
+    """Return the regions whose Chinese or English name is one of ``names`` (exact)."""
+    if not names:
+        return []
+    result = await session.execute(
+        select(Region)
+        .where(col(Region.name).in_(names) | func.lower(col(Region.name_en)).in_(names))
+        .order_by(col(Region.code))
+    )
+    return result.scalars().all()

@@ -22,6 +22,7 @@ STATE_NAMES = {
     "published": N_("published"),
     "expired": N_("expired"),
     "retired": N_("retired"),
+    "review": N_("in review"),
 }
 
 
@@ -80,6 +81,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                 now=runtime.now(),
                 tz=tz,
                 default_locale=settings.i18n.default_locale,
+                require_approval=settings.content.review_before_publish,
             )
         if not daily.items:
             print(t("Nothing to push today: no published, unexpired item is waiting."))
@@ -121,6 +123,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                 trigger="cli",
                 categories=args.category,
                 regions=args.region,
+                require_approval=settings.content.review_before_publish,
             )
     except push_service.PushError as exc:
         raise CliError(domain_text(exc, t, cli=True)) from exc

@@ -216,6 +216,66 @@ MESSAGES: dict[str, str] = {
     "catalogue.not_found": N_("This item no longer exists."),
     "catalogue.already_retired": N_("This item is already retired."),
     "catalogue.not_editable": N_("This field cannot be edited."),
+    # Every field and kind, and two-step publishing (content_edit, bot.content.catalogue).
+    "catalogue.tag_too_long": N_(
+        "The tag “{value}” is too long (at most {max} characters per tag)."
+    ),
+    "catalogue.too_many_tags": N_("That is {count} tags; at most {max}. Please keep fewer."),
+    "catalogue.unknown_region_name": N_(
+        "I do not know a region called “{value}”. Send its name as in 杭州市 or 西湖区, "
+        "or its 6-digit code such as 330106."
+    ),
+    "catalogue.ambiguous_region": N_(
+        "Several regions are called “{value}” ({codes}). Please send the code of the one "
+        "you mean."
+    ),
+    "catalogue.bad_campaign": N_("Unknown campaign. Please choose one with the buttons."),
+    "catalogue.bad_kind": N_("Unknown type. Please choose one with the buttons."),
+    "catalogue.past_time": N_("That time has passed. Please send a time in the future."),
+    "catalogue.expires_before_publish": N_(
+        "The expiry must be after the publish time. Please send a later time."
+    ),
+    "catalogue.not_pdf": N_(
+        "“{name}” is not a PDF ({mime}). A document item takes a PDF file, sent as a file."
+    ),
+    "catalogue.not_image": N_(
+        "“{name}” is not an image ({mime}). Please send a picture, as a photo or as a file."
+    ),
+    "catalogue.not_video": N_(
+        "“{name}” is not a video ({mime}). Please send a video file or a link to the video."
+    ),
+    "catalogue.poster_needs_image": N_("A poster needs its image."),
+    "catalogue.document_needs_pdf": N_("A document item needs its PDF file."),
+    "catalogue.already_pushed": N_(
+        "This item has already been pushed; its publish time can no longer change."
+    ),
+    "catalogue.review_pending": N_("This item is already waiting for approval."),
+    "catalogue.already_approved": N_("This item is already approved."),
+    "catalogue.not_pending": N_("This item is not waiting for approval (any more)."),
+    "catalogue.own_item": N_(
+        "You created this item, so another curator has to approve it."
+    ),
+    "push.not_approved": N_(
+        "This item waits for another curator's approval; it cannot be pushed or published "
+        "yet."
+    ),
+    "cli.push.not_approved": N_(
+        "Item #{content_id} is not approved by a second curator "
+        "([content] review_before_publish); it cannot be pushed."
+    ),
+    # Typed durations (bot.core.zh_durations).
+    "duration.empty": N_("Please send the duration, e.g. 3分20秒 or 3:20."),
+    "duration.unreadable": N_(
+        "I could not read a duration there. Send it like 3分20秒, 3:20, 1小时5分 or 45秒."
+    ),
+    "duration.no_unit": N_(
+        "“{value}” minutes or seconds? Please send it like 3分钟, 200秒 or 3:20."
+    ),
+    "duration.zero": N_("The duration must be longer than zero."),
+    "duration.bad_seconds": N_(
+        "“{value}” has more than 59 seconds (or minutes) in a place. Please check it."
+    ),
+    "duration.too_long": N_("That is longer than {max_hours} hours. Please check the duration."),
     # Pushes (bot.services.push).
     "push.not_found": N_("This item no longer exists."),
     "push.retired": N_("This item is retired; it cannot be pushed."),

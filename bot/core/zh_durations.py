@@ -75,13 +75,12 @@ def read_duration(text: str) -> int:
         # "3分20": seconds without their unit only right after minutes.
         if not match["m"]:
             raise DurationError("no_unit", value=work)
-    hours = _value(match["h"]) + (0.5 if match["hhalf"] or match["hhalf2"] else 0.0)
-    minutes = _value(match["m"]) + (0.5 if match["mhalf"] else 0.0)
-    minutes += 15 * _value(match["quarter"])
-    seconds = _value(match["s"])
-    if match["m"] and match["s"] and seconds >= 60:
+    h = _value(match["h"]) + (0.5 if match["hhalf"] or match["hhalf2"] else 0.0)
+    m = _value(match["m"]) + (0.5 if match["mhalf"] else 0.0) + 15 * _value(match["quarter"])
+    s = _value(match["s"])
+    if match["m"] and match["s"] and s >= 60:
         raise DurationError("bad_seconds", value=work)
-    return _checked(round(hours * 3600 + minutes * 60 + seconds))
+    return _checked(round(h * 3600 + m * 60 + s))
 
 
 def _checked(total: int) -> int:

@@ -259,7 +259,9 @@ FEED: Family[FeedShow | FeedPage] = Family("FEED", FeedShow, FeedPage)
 class NewContentAction(CallbackData, prefix="NC"):
     """Answer a step of /newcontent."""
 
-    action: Literal["skip", "all", "now", "later", "save", "cancel"]
+    action: Literal[
+        "skip", "all", "now", "later", "save", "cancel", "nocampaign", "noexpiry", "onlycat"
+    ]
 
 
 @dataclass(frozen=True)
@@ -269,8 +271,36 @@ class NewContentCategory(CallbackData, prefix="NC:cat"):
     code: str
 
 
-NEW_CONTENT: Family[NewContentAction | NewContentCategory] = Family(
-    "NC", NewContentAction, NewContentCategory
+@dataclass(frozen=True)
+class NewContentKind(CallbackData, prefix="NC:kind"):
+    """The type picked in /newcontent (article, video, poster, document)."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class NewContentCampaign(CallbackData, prefix="NC:camp"):
+    """The campaign picked in /newcontent."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class NewContentOption(CallbackData, prefix="NC:opt"):
+    """An optional field offered on the confirmation of /newcontent."""
+
+    field: Literal["tags", "campaign", "interests", "expires"]
+
+
+NEW_CONTENT: Family[
+    NewContentAction | NewContentCategory | NewContentKind | NewContentCampaign | NewContentOption
+] = Family(
+    "NC",
+    NewContentAction,
+    NewContentCategory,
+    NewContentKind,
+    NewContentCampaign,
+    NewContentOption,
 )
 
 
@@ -285,20 +315,57 @@ class CatalogPage(CallbackData, prefix="CAT:page"):
 class CatalogItem(CallbackData, prefix="CAT"):
     """Act on one catalogue item; ``no`` (cancel) carries item 0."""
 
-    action: Literal["view", "push", "pushok", "retire", "retireok", "no"]
+    action: Literal[
+        "view", "push", "pushok", "retire", "retireok", "no", "review", "approve", "sendback"
+    ]
     content_id: int
+
+
+EditField = Literal[
+    "title",
+    "summary",
+    "url",
+    "category",
+    "kind",
+    "media",
+    "duration",
+    "cover",
+    "tags",
+    "campaign",
+    "regions",
+    "interests",
+    "publish",
+    "expires",
+]
 
 
 @dataclass(frozen=True)
 class CatalogEdit(CallbackData, prefix="CAT:edit"):
     """Edit one field of a catalogue item."""
 
-    field: Literal["title", "summary", "url"]
+    field: EditField
     content_id: int
 
 
-CATALOG: Family[CatalogPage | CatalogItem | CatalogEdit] = Family(
-    "CAT", CatalogPage, CatalogItem, CatalogEdit
+@dataclass(frozen=True)
+class CatalogPick(CallbackData, prefix="CAT:pick"):
+    """A choice for a field edited with buttons: category, kind or campaign."""
+
+    field: Literal["category", "kind", "campaign"]
+    code: str
+    content_id: int
+
+
+@dataclass(frozen=True)
+class CatalogClear(CallbackData, prefix="CAT:clear"):
+    """Empty an optional field (no tags, no campaign, all regions, no expiry, draft…)."""
+
+    field: EditField
+    content_id: int
+
+
+CATALOG: Family[CatalogPage | CatalogItem | CatalogEdit | CatalogPick | CatalogClear] = Family(
+    "CAT", CatalogPage, CatalogItem, CatalogEdit, CatalogPick, CatalogClear
 )
 
 

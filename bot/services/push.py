@@ -134,7 +134,8 @@ async def _targets_for(
     send_at: dt.datetime,
     tz: ZoneInfo | dt.tzinfo,
 ) -> tuple[list[Target], list[str], list[str]]:
-    cats = list(categories) if categories else [item.category]
+    # The item's category, then the extra interests a curator targeted (content_types_1).
+    cats = list(categories) if categories else [item.category, *(item.interests or [])]
     regs = list(regions) if regions is not None else list(item.regions or [])
     candidates = await content_store.push_candidates(
         session=session, region_prefixes=_prefixes(regs)
@@ -143,13 +144,20 @@ async def _targets_for(
     return targets, cats, regs
 
 
-async def _pushable(session: AsyncSession, content_id: int, now: dt.datetime) -> ContentItem:
+async def _pushable(
+    session: AsyncSession, content_id: int, now: dt.datetime, require_approval: bool = False
+) -> ContentItem:
     item = await content_store.get_item(session=session, content_id=content_id)
     if item is None:
         raise PushError("not_found", content_id=content_id)
     state = item_state(item, now)
     if state in ("retired", "expired"):
         raise PushError(state, content_id=content_id)
+    if state == "review":
+        raise PushError("not_approved", content_id=content_id)
+    # Two-step publishing ([content] review_before_publish): a second curator approved it.
+    if require_approval and item.review_state != "approved":
+        raise PushError("not_approved", content_id=content_id)
     return item
 
 
@@ -161,9 +169,10 @@ async def count_targets(
     tz: ZoneInfo | dt.tzinfo,
     categories: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
+    require_approval: bool = False,
 ) -> int:
     """Return how many informants a push of the item would reach now."""
-    item = await _pushable(session, content_id, now)
+    item = await _pushable(session, content_id, now, require_approval)
     targets, _, _ = await _targets_for(
         session, item, categories=categories, regions=regions, send_at=now, tz=tz
     )
@@ -184,9 +193,10 @@ async def push_item(
     not_before: dt.datetime | None = None,
     report_chat: int | None = None,
     report_locale: str | None = None,
+    require_approval: bool = False,
 ) -> PushResult:
     """Enqueue one message per matching informant; publish the item if it was not yet."""
-    item = await _pushable(session, content_id, now)
+    item = await _pushable(session, content_id, now, require_approval)
     send_at = max(not_before or now, now)
     # Pushing a scheduled item now: its earlier push's rows still wait for the scheduled
     # time (none can have been claimed yet) and are brought forward below.
@@ -286,11 +296,16 @@ async def run_daily_push(
     default_locale: str = "zh_CN",
     max_items: int = DAILY_MAX_ITEMS,
     lookback: dt.timedelta = DAILY_LOOKBACK,
+    require_approval: bool = False,
 ) -> DailyPushResult:
     """Push today's items: published, unexpired, never pushed, newest first (idempotent)."""
     day = now.astimezone(tz).date()
     items = await content_store.daily_candidates(
-        session=session, now=now, since=now - lookback, limit=max_items
+        session=session,
+        now=now,
+        since=now - lookback,
+        limit=max_items,
+        approved_only=require_approval,
     )
     results: list[PushResult] = []
     for item in items:
