@@ -22,6 +22,10 @@ ACTION_NAMES: dict[str, str] = {
     "content.push": N_("pushed content"),
     "content.retire": N_("retired content"),
     "content.use": N_("recorded a content use"),
+    # Two-step publishing (content_edit).
+    "content.review_request": N_("asked for a review of content"),
+    "content.approve": N_("approved content"),
+    "content.send_back": N_("sent content back to its author"),
     "evaluation.confirm": N_("confirmed an evaluation proposal"),
     "evaluation.override": N_("did not adopt an evaluation proposal"),
     "finding.confirm": N_("confirmed a finding"),

@@ -435,12 +435,15 @@ async def set_fields(
         merged = {c: getattr(item, c) for c in FIELD_COLUMNS["kind"][1:]} | changes
         merged.pop("kind", None)
         check_media(kind, Media(**merged))
-    old = {name: _plain(getattr(item, name)) for name in changes}
-    new = {name: _plain(value) for name, value in changes.items()}
+    # One column: its old and new values as they are; several (a kind and its file): by name.
+    old: Any = {name: _plain(getattr(item, name)) for name in changes}
+    new: Any = {name: _plain(value) for name, value in changes.items()}
+    if len(changes) == 1:
+        (old,), (new,) = old.values(), new.values()
+    detail: dict[str, Any] = {"field": field_name, "old": old, "new": new}
     if review and item.review_state == "approved":
         changes["review_state"] = None
-        new["review_state"] = None
-        old["review_state"] = "approved"
+        detail["approval"] = "withdrawn"
     await content_store.update_item(session=session, content_id=content_id, **changes)
     await audit.record(
         session=session,
@@ -449,7 +452,7 @@ async def set_fields(
         now=now,
         subject_type="content",
         subject_id=content_id,
-        detail={"field": field_name, "old": old, "new": new},
+        detail=detail,
     )
     for name, value in changes.items():
         setattr(item, name, value)

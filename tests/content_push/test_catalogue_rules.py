@@ -98,6 +98,7 @@ async def test_create_stores_trimmed_values_and_audits(
     assert entry.detail == {
         "title": "冬季预防一氧化碳中毒",
         "category": "emergency",
+        "kind": "poster",
         "regions": ["330100", "330203"],
         "publish_at": publish_at.isoformat(),
     }

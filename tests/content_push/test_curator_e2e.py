@@ -24,6 +24,22 @@ from tests.content_push.conftest import seed_world, wait_outbox
 STARTER = Path(__file__).resolve().parents[2] / "bot/content/packs/starter"
 PICTURE = STARTER / "media/handwash.png"
 REFUSED = "抱歉，您没有权限进行此操作。"
+CONFIRM_LABELS = ["🏷 标签", "🎯 主题活动", "👥 兴趣", "⌛ 截止时间", "保存", "取消"]
+# The edit buttons of an item's view (⏱ 时长 and 🖼 封面 only for videos).
+EDIT_LABELS = [
+    "✏️ 标题",
+    "✏️ 摘要",
+    "✏️ 链接",
+    "🗂 分类",
+    "🧩 类型",
+    "📎 文件",
+    "🏷 标签",
+    "🎯 主题活动",
+    "📍 地区",
+    "👥 兴趣",
+    "⏰ 发布时间",
+    "⌛ 截止时间",
+]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -117,6 +133,15 @@ async def readers(bot: RunningBot) -> tuple[SimUser, SimUser]:
     return hangzhou, ningbo
 
 
+async def start_new(bot: RunningBot, curator: SimUser, kind: str = "📰 图文") -> SimMessage:
+    """Send /newcontent, pick the type, return the question for its file."""
+    curator.mark_seen()
+    await curator.command("newcontent")
+    ask_kind = await curator.wait_for_message()
+    assert labels(ask_kind) == ["🎬 视频", "📰 图文", "🖼️ 挂图海报", "📄 文档"]
+    return await tap(bot, curator, ask_kind, kind)
+
+
 async def walk_to_schedule(
     bot: RunningBot,
     curator: SimUser,
@@ -128,9 +153,7 @@ async def walk_to_schedule(
     regions: str | None = None,
 ) -> SimMessage:
     """Run /newcontent with Skip and valid answers up to the "When?" question."""
-    curator.mark_seen()
-    await curator.command("newcontent")
-    first = await curator.wait_for_message()
+    first = await start_new(bot, curator)
     await tap(bot, curator, first, "跳过")
     await answer(bot, curator, title)
     cats = await answer(bot, curator, summary)
@@ -149,11 +172,16 @@ async def test_newcontent_with_photo_validates_every_step_and_pushes_now(bot_env
     await make_curator(bot, curator)
 
     await curator.command("newcontent")
-    first = await curator.wait_for_message()
+    ask_kind = await curator.wait_for_message()
+    assert "什么类型" in text_of(ask_kind)
+    # Text instead of a type: asked again with the buttons.
+    again = await answer(bot, curator, "文章")
+    assert "请用按钮选择类型" in text_of(again) and "📰 图文" in labels(again)
+    first = await tap(bot, curator, again, "📰 图文")
     assert "1/7" in text_of(first) and labels(first) == ["跳过"]
     # Text instead of a picture: asked again, with Skip offered again.
     again = await answer(bot, curator, "没有图")
-    assert "请发送一张图片" in text_of(again) and labels(again) == ["跳过"]
+    assert "1/7" in text_of(again) and "配图" in text_of(again) and labels(again) == ["跳过"]
     await curator.send_photo(PICTURE)
     ask_title = await curator.wait_for_message()
     assert "2/7" in text_of(ask_title)
@@ -191,7 +219,7 @@ async def test_newcontent_with_photo_validates_every_step_and_pushes_now(bot_env
     assert "<b>每天盐&lt;5克 &amp; 少油</b>" in text
     assert "分类：卫生健康" in text and "链接：https://kepu.test/salt" in text
     assert "配图：有" in text and "地区：杭州市（330100）" in text and "时间：立即推送" in text
-    assert labels(confirm) == ["保存", "取消"]
+    assert labels(confirm) == CONFIRM_LABELS
     # Nothing is written before Save.
     assert await all_items(bot) == []
     assert await count(bot, Push) == 0
@@ -285,9 +313,7 @@ async def test_cancel_saves_nothing_at_any_step(bot_env) -> None:
     assert await count(bot, AuditLog) == 1  # only the role grant
 
     # /cancel in the middle; a button of an earlier step does not move the dialog.
-    curator.mark_seen()
-    await curator.command("newcontent")
-    first = await curator.wait_for_message()
+    first = await start_new(bot, curator)
     await tap(bot, curator, first, "跳过")
     await answer(bot, curator, "标题")
     # Skip belongs to step 1: pressing it now does not move the dialog.
@@ -388,14 +414,9 @@ async def test_catalog_edits_and_retires_audited(bot_env, clock: FixedClock) -> 
     view = text_of(listing)
     assert old_title.replace("“", "") in view.replace("“", "")
     assert f"#{item.id} · ✅ · 地区：全部地区" in view
-    assert labels(listing) == [
-        "🚀 立即推送",
-        "✏️ 标题",
-        "✏️ 摘要",
-        "✏️ 链接",
-        "🗄 下架",
-        "◀ 内容库",
-    ]
+    assert item.kind == "video"  # the starter pack's first item: duration and cover too
+    edits = [*EDIT_LABELS[:6], "⏱ 时长", "🖼 封面", *EDIT_LABELS[6:]]
+    assert labels(listing) == ["🚀 立即推送", *edits, "🗄 下架", "◀ 内容库"]
 
     prompt = await tap(bot, curator, listing, "✏️ 标题")
     assert text_of(prompt).startswith(f"请发送 #{item.id} 的新标题。发送 /cancel 保留原来的。")
@@ -528,8 +549,7 @@ async def test_newcontent_draft_is_kept_then_pushed_from_catalog(bot_env) -> Non
     curator = bot.sandbox.user("策展人")
     await make_curator(bot, curator)
 
-    await curator.command("newcontent")
-    first = await curator.wait_for_message()
+    first = await start_new(bot, curator)
     await tap(bot, curator, first, "跳过")
     await answer(bot, curator, "冬季预防一氧化碳中毒")
     await answer(bot, curator, "用煤炉取暖要开窗通风。")
@@ -543,7 +563,7 @@ async def test_newcontent_draft_is_kept_then_pushed_from_catalog(bot_env) -> Non
     assert "时间：稍后发布（草稿）" in text_of(confirm)
     # Typing at the confirmation shows the summary again; still nothing stored.
     again = await answer(bot, curator, "好的")
-    assert "请核对" in text_of(again) and labels(again) == ["保存", "取消"]
+    assert "请核对" in text_of(again) and labels(again) == CONFIRM_LABELS
     assert await all_items(bot) == []
 
     saved = await tap(bot, curator, again, "保存")
