@@ -226,8 +226,7 @@ MESSAGES: dict[str, str] = {
         "or its 6-digit code such as 330106."
     ),
     "catalogue.ambiguous_region": N_(
-        "Several regions are called “{value}” ({codes}). Please send the code of the one "
-        "you mean."
+        "Several regions are called “{value}” ({codes}). Please send the code of the one you mean."
     ),
     "catalogue.bad_campaign": N_("Unknown campaign. Please choose one with the buttons."),
     "catalogue.bad_kind": N_("Unknown type. Please choose one with the buttons."),
@@ -252,12 +251,9 @@ MESSAGES: dict[str, str] = {
     "catalogue.review_pending": N_("This item is already waiting for approval."),
     "catalogue.already_approved": N_("This item is already approved."),
     "catalogue.not_pending": N_("This item is not waiting for approval (any more)."),
-    "catalogue.own_item": N_(
-        "You created this item, so another curator has to approve it."
-    ),
+    "catalogue.own_item": N_("You created this item, so another curator has to approve it."),
     "push.not_approved": N_(
-        "This item waits for another curator's approval; it cannot be pushed or published "
-        "yet."
+        "This item waits for another curator's approval; it cannot be pushed or published yet."
     ),
     "cli.push.not_approved": N_(
         "Item #{content_id} is not approved by a second curator "

@@ -57,7 +57,7 @@ MEDIA_KEYS = tuple(f.name for f in dataclasses.fields(Media))
 # Fields that clear with a button, and the label of that button.
 CLEARS = {
     "tags": N_("No tags"),
-    "campaign": N_("No campaign"),
+    "campaign": N_("Not part of a campaign"),
     "regions": N_("All regions"),
     "interests": N_("Only its category"),
     "expires": N_("No expiry"),

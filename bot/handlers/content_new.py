@@ -183,7 +183,7 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog, step: str) 
         await reply(update, t(TAGS_PROMPT))
     elif step == "opt_campaign":
         rows = campaign_rows(taxonomy, t.locale, lambda c: NewContentCampaign(c).encode())
-        rows.append([_button(t, "No campaign", "nocampaign")])
+        rows.append([_button(t, "Not part of a campaign", "nocampaign")])
         await reply(update, t("Which campaign is it part of?"), reply_markup=markup(rows))
     elif step == "opt_interests":
         await reply(

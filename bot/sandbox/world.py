@@ -310,6 +310,36 @@ class SimUser(SimChat):
             content["caption"] = caption
         return await self._post(self._target(chat), content)
 
+    async def send_video(
+        self,
+        data: bytes | Path | str,
+        *,
+        duration: int = 200,
+        filename: str = "video.mp4",
+        mime_type: str = "video/mp4",
+        size: tuple[int, int] = (1280, 720),
+        caption: str | None = None,
+        chat: SimChat | None = None,
+    ) -> dict[str, Any] | None:
+        """Send a video: a Bot API Video object (duration in seconds, file name, mime type)."""
+        stored = self.sb.world.files.add(
+            _read(data), "video", file_name=filename, mime_type=mime_type, size=size
+        )
+        video = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": size[0],
+            "height": size[1],
+            "duration": duration,
+            "file_name": filename,
+            "mime_type": mime_type,
+            "file_size": len(stored.data),
+        }
+        content: dict[str, Any] = {"video": video}
+        if caption:
+            content["caption"] = caption
+        return await self._post(self._target(chat), content)
+
     async def send_album(
         self,
         images: Sequence[bytes | Path | str],
