@@ -8,6 +8,7 @@ refusal, audited), and an approved item that had a publish time is pushed then.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from telegram import Update
 
@@ -55,6 +56,9 @@ async def notify_reviewers(context: KepuContext, item: ContentItem) -> int:
     author = context.person
     reviewers = await _reviewers(context, item.created_by)
     default = context.runtime.settings.i18n.default_locale
+    # One key per request: a replayed update rolls its rows back with it, a new request
+    # (after a send-back) must reach the reviewers again.
+    request = uuid.uuid4().hex[:12]
     messages = []
     for person in reviewers:
         t = get_translator(person.language or default)
@@ -81,7 +85,7 @@ async def notify_reviewers(context: KepuContext, item: ContentItem) -> int:
                     "text": t(REQUEST, id=item.id, title=esc(item.title), author=_name(author)),
                     "rows": rows,
                 },
-                dedupe_key=f"review:{item.id}:{now.isoformat()}:{person.telegram_id}",
+                dedupe_key=f"review:{item.id}:{request}:{person.telegram_id}",
                 due_at=now,
             )
         )
@@ -192,7 +196,7 @@ async def _tell_author(context: KepuContext, item: ContentItem, *, approve: bool
             chat_id=author.telegram_id,
             kind="message",
             payload={"text": text},
-            dedupe_key=f"review:done:{item.id}:{now.isoformat()}",
+            dedupe_key=f"review:done:{item.id}:{uuid.uuid4().hex[:12]}",
             due_at=now,
         ),
         now=now,

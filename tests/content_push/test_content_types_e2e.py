@@ -79,6 +79,7 @@ async def test_photo_poster_with_every_optional_field(bot_env) -> None:
     await curator.send_photo(PICTURE)
     assert "2/7" in text_of(await curator.wait_for_message())
     ask_regions = await walk_texts(bot, curator)
+    assert "6/7" in text_of(ask_regions) and labels(ask_regions) == ["全部地区"]
     # Regions by name: 杭州 is 杭州市; an unknown name is named back.
     unknown = await answer(bot, curator, "火星市")
     assert "找不到名为“火星市”的地区" in text_of(unknown)
