@@ -22,8 +22,10 @@ from storage import content as content_store
 from storage.models import AuditLog, DialogState, Push
 from tests.conftest import FIXED_NOW, FixedClock
 from tests.content_push.conftest import seed_world, wait_outbox
+from tests.content_push.test_content_types_e2e import PDF, VIDEO
 from tests.content_push.test_curator_e2e import (
     PICTURE,
+    all_items,
     answer,
     audit_of,
     count,
@@ -36,7 +38,6 @@ from tests.content_push.test_curator_e2e import (
     tap,
     text_of,
 )
-from tests.content_push.test_content_types_e2e import PDF, VIDEO
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
 
@@ -258,6 +259,7 @@ async def test_a_second_curator_approves_before_the_push(review_bot) -> None:
     await answer(bot, author, "冬季预防一氧化碳中毒")
     cats = await answer(bot, author, "用煤炉取暖要开窗通风。")
     ask_link = await tap(bot, author, cats, "🚨 应急避险")
+    assert "5/7" in text_of(ask_link)
     ask_regions = await answer(bot, author, "https://kepu.test/co")
     ask_when = await tap(bot, author, ask_regions, "全部地区")
     confirm = await tap(bot, author, ask_when, "立即推送")
@@ -265,7 +267,8 @@ async def test_a_second_curator_approves_before_the_push(review_bot) -> None:
     author.mark_seen()
     await author.press(confirm, "保存")
     await bot.settle()
-    (item_id,) = [int(m.split("#")[1].split("。")[0]) for m in [text_of(author.messages[-2])]]
+    item_id = (await all_items(bot))[0].id
+    assert text_of(author.messages[-2]) == f"已保存，编号 #{item_id}。"
     assert text_of(author.messages[-1]) == f"#{item_id} 正在等待审核：已通知另外 1 位内容编辑。"
     item = await get_item(bot, item_id)
     assert item.review_state == "pending" and await count(bot, Push) == 0
