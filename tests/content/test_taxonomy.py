@@ -40,7 +40,7 @@ en = "National Science Popularization Day"
 def test_bundled_taxonomy_has_every_category_in_order() -> None:
     taxonomy = load_taxonomy()
     assert taxonomy.codes == EXPECTED_CATEGORIES
-    assert taxonomy.kind_codes == ("video", "article", "poster")
+    assert taxonomy.kind_codes == ("video", "article", "poster", "document")
     assert {"science_day", "st_week"} <= set(taxonomy.campaign_codes)
     for code in taxonomy.codes:
         term = taxonomy.get(code)
