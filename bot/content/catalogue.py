@@ -460,6 +460,22 @@ async def set_fields(
 
 
 # --- two-step publishing ---------------------------------------------------------------------
+async def authors_of(*, session: AsyncSession, item: ContentItem) -> set[int]:
+    """Return who may not approve an item: its creator and whoever asked for its review
+    (an imported item has no creator: the curator who asks is its author)."""
+    assert item.id is not None
+    requests = await audit.entries(
+        session=session,
+        subject_type="content",
+        subject_id=item.id,
+        action="content.review_request",
+    )
+    people = {entry.actor_id for entry in requests if entry.actor_id is not None}
+    if item.created_by is not None:
+        people.add(item.created_by)
+    return people
+
+
 async def request_review(
     *, session: AsyncSession, content_id: int, actor_id: int | None, now: dt.datetime
 ) -> ContentItem:
@@ -506,7 +522,7 @@ async def decide_review(
         raise CatalogueError("already_retired", content_id=content_id)
     if item.review_state != "pending":
         raise CatalogueError("not_pending", content_id=content_id)
-    if actor_id is None or actor_id == item.created_by:
+    if actor_id is None or actor_id in await authors_of(session=session, item=item):
         raise CatalogueError("own_item", content_id=content_id)
     state = "approved" if approve else "returned"
     await content_store.update_item(

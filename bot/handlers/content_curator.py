@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.content.cards import render_card
-from bot.content.catalogue import CatalogueError, item_state, retire_item
+from bot.content.catalogue import CatalogueError, authors_of, item_state, retire_item
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.text_fit import fit_text
@@ -159,7 +159,8 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
         )
     rows: list[list[InlineKeyboardButton]] = []
     assert item.id is not None
-    if state not in ("retired", "expired", "review"):
+    approved = item.review_state == "approved" or not review_on
+    if state not in ("retired", "expired", "review") and approved:
         rows.append(
             [
                 InlineKeyboardButton(
@@ -168,7 +169,10 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
             ]
         )
     person = context.person
-    if item.review_state == "pending" and (person is None or person.id != item.created_by):
+    deciders = item.review_state == "pending" and (
+        person is None or person.id not in await authors_of(session=context.session, item=item)
+    )
+    if deciders:
         rows.append(
             [
                 InlineKeyboardButton(

@@ -12,7 +12,7 @@ import uuid
 
 from telegram import Update
 
-from bot.content.catalogue import CatalogueError, decide_review, request_review
+from bot.content.catalogue import CatalogueError, authors_of, decide_review, request_review
 from bot.handlers.callbacks import CatalogItem
 from bot.handlers.common import esc, refuse, reply
 from bot.handlers.content_fields import error, start_push
@@ -34,11 +34,14 @@ RETURNED = N_(
 )
 
 
-async def _reviewers(context: KepuContext, author_id: int | None) -> list[Person]:
+async def _reviewers(context: KepuContext, item: ContentItem) -> list[Person]:
+    authors = await authors_of(session=context.session, item=item)
+    if context.person is not None and context.person.id is not None:
+        authors.add(context.person.id)
     people: dict[int, Person] = {}
     for role in REVIEW_ROLES:
         for _grant, person in await role_store.list_grants(session=context.session, role=role):
-            if person.id is not None and person.id != author_id:
+            if person.id is not None and person.id not in authors:
                 people[person.id] = person
     return sorted(people.values(), key=lambda p: p.telegram_id)
 
@@ -54,7 +57,7 @@ async def notify_reviewers(context: KepuContext, item: ContentItem) -> int:
     assert item.id is not None
     now = context.runtime.now()
     author = context.person
-    reviewers = await _reviewers(context, item.created_by)
+    reviewers = await _reviewers(context, item)
     default = context.runtime.settings.i18n.default_locale
     # One key per request: a replayed update rolls its rows back with it, a new request
     # (after a send-back) must reach the reviewers again.
@@ -159,6 +162,8 @@ async def decide(update: Update, context: KepuContext, content_id: int, *, appro
                 subject_id=content_id,
             )
             return
+        if update.callback_query is not None:
+            await update.callback_query.answer()
         await reply(update, error(t, exc))
         return
     query = update.callback_query

@@ -155,11 +155,12 @@ async def test_every_field_is_edited_in_a_small_step(bot_env, clock: FixedClock)
         "原图.png",
         "image/png",
     )
-    # A new file for the poster: a photo now (the original stays as it was sent).
+    # A new file for the poster: a photo now, which replaces the image sent as a file.
     await tap(bot, curator, view, "📎 文件")
     await curator.send_photo(PICTURE)
     assert text_of(await curator.wait_for_message()) == saved("文件", cid)
-    assert (await get_item(bot, cid)).media_file_id
+    item = await get_item(bot, cid)
+    assert item.media_file_id and item.original_file_id is None
 
     # To a video: its file gives the duration; then the video-only fields.
     picks = await tap(bot, curator, view, "🧩 类型")
@@ -364,3 +365,29 @@ async def test_one_step_by_default(bot_env) -> None:
     assert (await get_item(bot, cid)).review_state is None
     await bot.settle()
     assert other.messages == []
+
+
+async def test_who_asks_for_review_of_an_imported_item_cannot_approve_it(review_bot) -> None:
+    bot = review_bot
+    asker = bot.sandbox.user("申请人")
+    second = bot.sandbox.user("审核人", started=True)
+    await make_curator(bot, asker)
+    await make_curator(bot, second)
+    cid = await new_article(bot, author_id=None)  # imported: no author
+    view = await open_item(bot, asker, cid)
+    assert "🚀 立即推送" not in labels(view)  # never approved: no push yet
+    assert "审核：未申请" in text_of(view)
+    second.mark_seen()
+    asked = await tap(bot, asker, view, "📨 申请审核")
+    assert text_of(asked) == f"#{cid} 正在等待审核：已通知另外 1 位内容编辑。"
+    request = await second.wait_for_message(predicate=lambda m: "请审核" in text_of(m))
+    alert = await asker.press(view, data=f"CAT:approve:{cid}")
+    assert alert and "需要由另一位内容编辑审核" in alert["text"]
+    assert (await get_item(bot, cid)).review_state == "pending"
+    second.mark_seen()
+    await second.press(request, "✅ 审核通过")
+    done = await second.wait_for_message()
+    assert text_of(done) == f"#{cid} 已审核通过。"
+    view = await open_item(bot, asker, cid)
+    assert "🚀 立即推送" in labels(view) and "审核：已审核通过" in text_of(view)
+    assert (await get_item(bot, cid)).publish_at is None  # a draft: approval pushes nothing
