@@ -391,3 +391,38 @@ async def test_who_asks_for_review_of_an_imported_item_cannot_approve_it(review_
     view = await open_item(bot, asker, cid)
     assert "🚀 立即推送" in labels(view) and "审核：已审核通过" in text_of(view)
     assert (await get_item(bot, cid)).publish_at is None  # a draft: approval pushes nothing
+
+
+async def test_a_scheduled_item_waits_for_approval_then_keeps_its_time(review_bot) -> None:
+    bot = review_bot
+    reader = bot.sandbox.user("读者", started=True)
+    await seed_world(bot.runtime, [reader], interests=["emergency"])
+    author = bot.sandbox.user("作者")
+    second = bot.sandbox.user("审核人", started=True)
+    await make_curator(bot, author)
+    await make_curator(bot, second)
+    first = await start_new(bot, author)
+    await tap(bot, author, first, "跳过")
+    await answer(bot, author, "冬季预防一氧化碳中毒")
+    cats = await answer(bot, author, "用煤炉取暖要开窗通风。")
+    await tap(bot, author, cats, "🚨 应急避险")
+    ask_regions = await answer(bot, author, "https://kepu.test/co")
+    await tap(bot, author, ask_regions, "全部地区")
+    confirm = await answer(bot, author, "2026-12-01 09:30")
+    second.mark_seen()
+    await author.press(confirm, "保存")
+    await bot.settle()
+    (item,) = await all_items(bot)
+    when = dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)
+    assert (item.publish_at, item.review_state) == (when, "pending")
+    assert await outbox_rows(bot) == [] and await count(bot, Push) == 0  # nothing scheduled
+    request = await second.wait_for_message(predicate=lambda m: "请审核" in text_of(m))
+    second.mark_seen()
+    await second.press(request, "✅ 审核通过")
+    await bot.settle()
+    texts = [text_of(m) for m in second.messages[-2:]]
+    assert texts[0] == f"#{item.id} 已审核通过。" and texts[1].startswith("已定时：1 位信息员将在")
+    rows = await outbox_rows(bot)
+    assert [(r.chat_id, r.state, r.next_attempt_at) for r in rows] == [
+        (reader.id, "pending", when)
+    ]
