@@ -149,6 +149,8 @@ async def _save(
 ) -> bool:
     """Save the field; answer with the refusal and return False when it is refused."""
     actor = context.person.id if context.person is not None else None
+    before = await content_store.get_item(session=context.session, content_id=content_id)
+    was_approved = before is not None and before.review_state == "approved"
     try:
         item = await set_fields(
             session=context.session,
@@ -168,7 +170,7 @@ async def _save(
         text = t(
             "Saved: the {field} of #{id} is changed.", field=t(FIELD_NAMES[field]), id=item.id
         )
-    if context.runtime.settings.content.review_before_publish and item.review_state is None:
+    if was_approved and item.review_state is None:
         text += "\n" + t("It needs approval again: ask for review from its view in /catalog.")
     await reply(update, text)
     return True

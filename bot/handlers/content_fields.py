@@ -190,6 +190,10 @@ async def field_lines(
         lines.append(t("PDF: {name}", name=esc(values.get("original_file_name") or t("none"))))
     else:
         lines.append(t("Picture: {yes}", yes=yes_no(t, values.get("media_file_id"))))
+        if values.get("original_file_id"):
+            lines.append(
+                t("Original file: {name}", name=esc(values.get("original_file_name") or "✓"))
+            )
     tags = values.get("tags") or []
     campaign = values.get("campaign")
     interests = values.get("interests") or []
