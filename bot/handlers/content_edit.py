@@ -63,6 +63,7 @@ CLEARS = {
     "expires": N_("No expiry"),
     "publish": N_("Back to draft"),
     "cover": N_("No cover"),
+    "media": N_("No picture"),
 }
 CLEARED: dict[str, dict[str, Any]] = {
     "tags": {"tags": []},
@@ -72,7 +73,16 @@ CLEARED: dict[str, dict[str, Any]] = {
     "expires": {"expires_at": None},
     "publish": {"publish_at": None},
     "cover": {"cover_file_id": None},
+    # Only an article may lose its file (a poster or document is refused: it needs one).
+    "media": {
+        "media_file_id": None,
+        "original_file_id": None,
+        "original_file_name": None,
+        "original_mime": None,
+        "original_size": None,
+    },
 }
+ARTICLE_PICTURE = N_("Send a picture for the card (a photo, or an image as a file).")
 PROMPTS = {
     "title": N_("Send the new title (at most 80 characters)."),
     "summary": N_("Send the new summary (at most 800 characters)."),
@@ -132,7 +142,10 @@ async def edit_button(update: Update, context: KepuContext, button: CatalogEdit)
     await start_dialog(
         update, context, "content_edit", step, field=field, content_id=content_id, kind=item.kind
     )
-    prompt = t(MEDIA_PROMPTS[item.kind]) if field == "media" else t(PROMPTS[field])
+    if field == "media":
+        prompt = t(ARTICLE_PICTURE if item.kind == "article" else MEDIA_PROMPTS[item.kind])
+    else:
+        prompt = t(PROMPTS[field])
     await reply(
         update,
         t("Send the new {field} for #{id}. /cancel keeps the old one.", field=name, id=content_id)
@@ -140,7 +153,9 @@ async def edit_button(update: Update, context: KepuContext, button: CatalogEdit)
         + prompt
         + "\n"
         + input_hint(context),
-        reply_markup=markup(_clear_row(t, field, content_id)),
+        reply_markup=markup(
+            _clear_row(t, field, content_id) if field != "media" or item.kind == "article" else []
+        ),
     )
 
 

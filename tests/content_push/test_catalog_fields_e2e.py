@@ -426,3 +426,21 @@ async def test_a_scheduled_item_waits_for_approval_then_keeps_its_time(review_bo
     assert [(r.chat_id, r.state, r.next_attempt_at) for r in rows] == [
         (reader.id, "pending", when)
     ]
+
+
+async def test_an_article_picture_is_replaced_or_removed(bot_env) -> None:
+    bot = bot_env
+    curator = bot.sandbox.user("内容编辑")
+    await make_curator(bot, curator)
+    cid = await new_article(bot)
+    view = await open_item(bot, curator, cid)
+    prompt = await tap(bot, curator, view, "📎 文件")
+    assert "请发送内容卡片的配图" in text_of(prompt) and labels(prompt) == ["不要配图"]
+    await curator.send_document(PICTURE, filename="配图.png")
+    assert text_of(await curator.wait_for_message()) == saved("文件", cid)
+    assert (await get_item(bot, cid)).original_file_name == "配图.png"
+    prompt = await tap(bot, curator, view, "📎 文件")
+    assert text_of(await tap(bot, curator, prompt, "不要配图")) == saved("文件", cid)
+    item = await get_item(bot, cid)
+    assert item.original_file_id is None and item.media_file_id is None
+    assert await count(bot, DialogState) == 0
