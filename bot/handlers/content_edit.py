@@ -143,7 +143,8 @@ async def edit_button(update: Update, context: KepuContext, button: CatalogEdit)
         update, context, "content_edit", step, field=field, content_id=content_id, kind=item.kind
     )
     if field == "media":
-        prompt = t(ARTICLE_PICTURE if item.kind == "article" else MEDIA_PROMPTS[item.kind])
+        msgid = ARTICLE_PICTURE if item.kind == "article" else MEDIA_PROMPTS[item.kind]
+        prompt = t(msgid)
     else:
         prompt = t(PROMPTS[field])
     await reply(
