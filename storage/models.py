@@ -246,6 +246,14 @@ class ContentItem(SQLModel, table=True):
     retired_at: dt.datetime | None = _ts()
     created_by: int | None = Field(default=None, foreign_key="person.id")
     created_at: dt.datetime = _created()
+    # --- the original file (content originals): sent as a document, never recompressed.
+    # ``original_path`` is a local file (a pack's); ``original_file_id`` Telegram's id of it
+    # once sent (later sends reuse it). Migrations content_originals_1 and _2.
+    original_file_id: str | None = Field(default=None, max_length=256)
+    original_file_name: str | None = Field(default=None, max_length=256)
+    original_mime: str | None = Field(default=None, max_length=128)
+    original_size: int | None = _bigint(nullable=True)
+    original_path: str | None = Field(default=None, max_length=1024)
 
     __table_args__ = (UniqueConstraint("guid", name="uq_content_item_guid"),)
 
