@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-from bot.sandbox.files import TYPE_NAMES, UPLOAD_LIMIT, StoredFile, video_meta
+from bot.sandbox.files import TYPE_NAMES, StoredFile, video_meta
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.markup import check_inline_keyboard, check_text
 from bot.sandbox.models import ApiError, SimMessage, bad_request
