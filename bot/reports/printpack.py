@@ -140,7 +140,7 @@ def _draw_page(fig: Any, poster: PrintPoster, text: PrintPackText, n: int, total
     picture = _picture(poster.picture) if poster.picture else None
     ax = _image_axes(fig, MARGIN, y, width, picture_height)
     if picture is not None:
-        ax.imshow(picture, interpolation="lanczos")
+        ax.imshow(picture, interpolation="none")
         ax.set_anchor("C")
     else:
         ax.text(0.5, 0.5, text.no_picture, ha="center", va="center", color=MUTED_COLOR)
@@ -156,7 +156,7 @@ def _draw_page(fig: Any, poster: PrintPoster, text: PrintPackText, n: int, total
     qr_top = A4_POINTS[1] - MARGIN - SMALL_PT * 3 - QR_SIDE
     with Image.open(io.BytesIO(qr_png(poster.link))) as qr:
         qr_ax = _image_axes(fig, qr_left, qr_top, QR_SIDE, QR_SIDE)
-        qr_ax.imshow(qr.convert("L"), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        qr_ax.imshow(qr.convert("L"), cmap="gray", vmin=0, vmax=255, interpolation="none")
     hint_top = qr_top + QR_SIDE * 0.35
     _text(fig, MARGIN, hint_top, text.scan_hint, SUMMARY_PT, color=HEADER_COLOR)
     _text(fig, MARGIN, hint_top + SUMMARY_PT * 1.8, poster.link, SMALL_PT, url=poster.link)
