@@ -56,7 +56,8 @@ async def open_card(bot: RunningBot, user: SimUser, words: str, chat=None) -> Si
     """Search for ``words`` and tap the first result: the card arrives (via the outbox)."""
     where = chat if chat is not None else user
     where.mark_seen()
-    await user.send(f"/search {words}" if chat is None else f"/search@kepubot_bot {words}", chat=chat)
+    command = "/search" if chat is None else "/search@kepubot_bot"
+    await user.send(f"{command} {words}", chat=chat)
     listing = await where.wait_for_message()
     first = next(b for row in listing.buttons for b in row if b.text == "1")
     await user.press(listing, data=first.callback_data)

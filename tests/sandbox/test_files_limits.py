@@ -17,20 +17,22 @@ from PIL import Image
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
 
-from bot.sandbox import Sandbox
+from bot.sandbox import Sandbox, SimUser
 from bot.sandbox.files import video_meta
 
 VIDEO = Path(__file__).resolve().parents[2] / "bot/content/packs/starter/media/quake.mp4"
 
 
 @pytest.fixture
-async def alice(sandbox: Sandbox):  # type: ignore[no-untyped-def]
+async def alice(sandbox: Sandbox) -> SimUser:
     user = sandbox.user("Alice", username="alice")
     await user.send("/start")
     return user
 
 
-async def test_upload_over_the_limit_is_refused_with_413(bot: Bot, sandbox: Sandbox, alice) -> None:  # type: ignore[no-untyped-def]
+async def test_upload_over_the_limit_is_refused_with_413(
+    bot: Bot, sandbox: Sandbox, alice: SimUser
+) -> None:
     sandbox.world.upload_limit = 1000  # 50 MB in production; lowered to keep the test small
     with pytest.raises(TelegramError, match="(?i)too large"):
         await bot.send_document(alice.id, b"x" * 1001, filename="big.bin")
@@ -39,7 +41,9 @@ async def test_upload_over_the_limit_is_refused_with_413(bot: Bot, sandbox: Sand
     assert ok.document is not None and ok.document.file_size == 1000
 
 
-async def test_big_files_resend_by_id_but_getfile_stops_at_20_mb(bot: Bot, sandbox: Sandbox, alice) -> None:  # type: ignore[no-untyped-def]
+async def test_big_files_resend_by_id_but_getfile_stops_at_20_mb(
+    bot: Bot, sandbox: Sandbox, alice: SimUser
+) -> None:
     stored = sandbox.world.files.add(b"stand-in", "video", file_name="lecture.mp4")
     stored.declared_size = 60 * 1024 * 1024  # uploaded by a user (up to 2 GB), not by a bot
     sent = await bot.send_video(alice.id, stored.file_id)
@@ -48,7 +52,9 @@ async def test_big_files_resend_by_id_but_getfile_stops_at_20_mb(bot: Bot, sandb
         await bot.get_file(stored.file_id)
 
 
-async def test_a_file_id_is_used_only_as_its_own_type(bot: Bot, sandbox: Sandbox, alice) -> None:  # type: ignore[no-untyped-def]
+async def test_a_file_id_is_used_only_as_its_own_type(
+    bot: Bot, sandbox: Sandbox, alice: SimUser
+) -> None:
     out = io.BytesIO()
     Image.new("RGB", (120, 80), "blue").save(out, "PNG")
     photo = await bot.send_photo(alice.id, out.getvalue())
@@ -61,7 +67,7 @@ async def test_a_file_id_is_used_only_as_its_own_type(bot: Bot, sandbox: Sandbox
     assert again.document.file_unique_id == doc.document.file_unique_id
 
 
-async def test_a_video_reports_its_own_size_and_length(bot: Bot, alice) -> None:  # type: ignore[no-untyped-def]
+async def test_a_video_reports_its_own_size_and_length(bot: Bot, alice: SimUser) -> None:
     data = VIDEO.read_bytes()
     assert video_meta(data) == (360, 480, 3)
     sent = await bot.send_video(alice.id, data, filename="quake.mp4")
