@@ -70,8 +70,10 @@ def labels(msg: SimMessage) -> list[str]:
     return [b.text for row in msg.buttons for b in row]
 
 
-async def test_poster_card_button_sends_the_original_file_byte_for_byte(bot_env) -> None:  # type: ignore[no-untyped-def]
-    bot: RunningBot = bot_env
+async def test_poster_card_button_sends_the_original_file_byte_for_byte(
+    any_bot: RunningBot,
+) -> None:
+    bot = any_bot
     sb = bot.sandbox
     await import_pack(bot)
     reader = sb.user("王秀英", started=True)

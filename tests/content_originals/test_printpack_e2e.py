@@ -93,8 +93,8 @@ def qr_links(page: pypdf.PageObject) -> list[str]:
     return found
 
 
-async def test_station_admin_gets_the_weeks_posters_as_an_a4_pdf(bot_env) -> None:  # type: ignore[no-untyped-def]
-    bot: RunningBot = bot_env
+async def test_station_admin_gets_the_weeks_posters_as_an_a4_pdf(any_bot: RunningBot) -> None:
+    bot = any_bot
     sb = bot.sandbox
     await import_pack(bot)
     admin = sb.user("站点管理员小周", started=True)
