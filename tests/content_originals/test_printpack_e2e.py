@@ -17,6 +17,7 @@ import zxingcpp
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
+from bot.sandbox.factories import make_station
 from bot.sandbox.harness import RunningBot
 from storage.models import ContentItem, Station, TrackedLink
 from tests.content_originals.test_originals_e2e import import_pack
@@ -168,3 +169,47 @@ async def test_printpack_is_for_station_admins(bot_env) -> None:  # type: ignore
     answer = await reader.wait_for_message()
     assert answer.document is None and "打印包" not in (answer.text or "")
     assert bot.sandbox.stats.calls.get("sendDocument", 0) == 0
+
+
+async def test_admin_of_two_stations_picks_one_and_an_empty_week_says_so(
+    bot_env: RunningBot,
+    clock,  # type: ignore[no-untyped-def]
+) -> None:
+    bot = bot_env
+    sb = bot.sandbox
+    await import_pack(bot)
+    admin = sb.user("县里的管理员", started=True)
+    await seed_world(bot.runtime, [admin])
+    async with bot.runtime.sessions() as session, session.begin():
+        second = await make_station(session, name="第二个站点", county="330203")
+        first = (
+            await session.execute(select(Station).where(Station.id != second.id))
+        ).scalar_one()
+    await grant(bot.runtime, admin.id, "station_admin", station_id=first.id)
+    await grant(bot.runtime, admin.id, "station_admin", station_id=second.id)
+
+    admin.mark_seen()
+    await admin.command("printpack")
+    ask = await admin.wait_for_message()
+    assert ask.text == "要为哪个科普e站生成打印包？"
+    assert sorted(b.text for row in ask.buttons for b in row) == sorted(
+        ["站点330106", "第二个站点"]
+    )
+    await admin.press(ask, "第二个站点")
+    ack = await admin.wait_for_message()
+    assert "第二个站点" in (ack.text or "") and "张挂图海报" in (ack.text or "")
+    doc = await admin.wait_for_message(timeout=60, predicate=lambda m: m.document is not None)
+    assert (
+        "第二个站点"
+        in pypdf.PdfReader(io.BytesIO(doc.document_bytes() or b"")).pages[0].extract_text()
+    )
+
+    # Eight days on, nothing was published in the last seven: no pack, and the window said.
+    clock.advance(days=8)
+    await admin.command("printpack")
+    ask = await admin.wait_for_message()
+    await admin.press(ask, "站点330106")
+    empty = await admin.wait_for_message()
+    assert "没有面向站点330106发布的挂图海报" in (empty.text or "")
+    assert "2026年" in (empty.text or "")
+    assert sb.stats.calls["sendDocument"] == 1
