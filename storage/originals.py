@@ -11,11 +11,20 @@ from sqlmodel import col
 from storage.models import ContentItem
 
 
-async def set_original_file_id(*, session: AsyncSession, content_id: int, file_id: str) -> None:
-    """Keep Telegram's file id of an item's uploaded original (the first upload wins)."""
+async def set_original_file_id(
+    *, session: AsyncSession, content_id: int, file_id: str, stale: str | None = None
+) -> None:
+    """Keep Telegram's file id of an item's uploaded original (the first upload wins).
+
+    ``stale`` is an id Telegram refused: it is replaced, whatever else is still there.
+    """
+    kept = col(ContentItem.original_file_id)
     await session.execute(
         update(ContentItem)
-        .where(col(ContentItem.id) == content_id, col(ContentItem.original_file_id).is_(None))
+        .where(
+            col(ContentItem.id) == content_id,
+            or_(kept.is_(None), kept == stale) if stale else kept.is_(None),
+        )
         .values(original_file_id=file_id)
     )
 

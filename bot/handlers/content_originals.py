@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.content.cards import ButtonProvider, CardButtons, CardRecipient, localised
@@ -60,6 +60,7 @@ PRINTPACK_KIND = "printpack"
 START_PREFIX = "orig_"
 PRINT_CHANNEL = "print"  # the tracked link a printed QR code holds
 PRINTPACK_DAYS = 7
+PRINTPACK_MAX = 30  # posters in one pack (about 13 s to draw: docs/content-originals.md)
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # getFile serves files up to 20 MB
 
 PICTURE_LABEL = N_("⬇ Original picture")
@@ -284,14 +285,35 @@ class OriginalDeliverer:
             message = await bot.send_message(row.chat_id, t(GONE), rate_limit_args=NO_RETRY)
             return Delivery(message.message_id)
         file_id = item.original_file_id or self._file_ids.get(item.id)
+        stale: str | None = None
         caption = original_caption(t, item)
         send = bot.send_video if original_is_video(item) else bot.send_document
         if file_id:
             # Already on Telegram's servers: no upload, whatever the size.
-            message = await send(
-                row.chat_id, file_id, caption=caption, parse_mode="HTML", rate_limit_args=NO_RETRY
-            )
-            return Delivery(message.message_id)
+            try:
+                message = await send(
+                    row.chat_id,
+                    file_id,
+                    caption=caption,
+                    parse_mode="HTML",
+                    rate_limit_args=NO_RETRY,
+                )
+                return Delivery(message.message_id)
+            except BadRequest as exc:
+                stale = file_id
+                # A stale id, or one of another type (a photo's, kept by hand): the local
+                # file, when there is one, still serves; else the link below.
+                log.warning(
+                    "original file id refused", extra={"content_id": item.id, "error": str(exc)}
+                )
+                if not item.original_path:
+                    message = await bot.send_message(
+                        row.chat_id,
+                        missing_text(t, item),
+                        parse_mode="HTML",
+                        rate_limit_args=NO_RETRY,
+                    )
+                    return Delivery(message.message_id)
         path = Path(item.original_path or "")
         size = item.original_size
         if not fits_upload(size, BOT_UPLOAD_LIMIT):
@@ -318,19 +340,19 @@ class OriginalDeliverer:
             rate_limit_args=NO_RETRY,
             **extra,
         )
-        return Delivery(message.message_id, after=self._keeper(item.id, message))
+        return Delivery(message.message_id, after=self._keeper(item.id, message, stale))
 
     def _keeper(
-        self, content_id: int, message: Message
+        self, content_id: int, message: Message, stale: str | None
     ) -> Callable[[AsyncSession], Awaitable[None]]:
-        """Return the write that keeps the uploaded original's file id."""
+        """Return the write that keeps the uploaded original's file id (replacing ``stale``)."""
 
         async def keep(session: AsyncSession) -> None:
             file_id = sent_original_id(message)
-            if file_id and content_id not in self._file_ids:
+            if file_id and (stale or content_id not in self._file_ids):
                 self._file_ids[content_id] = file_id
                 await originals_store.set_original_file_id(
-                    session=session, content_id=content_id, file_id=file_id
+                    session=session, content_id=content_id, file_id=file_id, stale=stale
                 )
 
         return keep
@@ -356,7 +378,8 @@ async def station_posters(
     tz = now.tzinfo or dt.UTC
     start, end = _bounds(first, last, tz)
     items = await originals_store.posters_published(session=session, start=start, end=end, now=now)
-    return [i for i in items if in_regions(station.region_code, i.regions)]
+    # The newest PRINTPACK_MAX: a pack is drawn in one send slot, within the row's lease.
+    return [i for i in items if in_regions(station.region_code, i.regions)][-PRINTPACK_MAX:]
 
 
 @requires("station_admin")

@@ -217,3 +217,28 @@ async def test_a_card_without_an_original_has_no_button(bot_env) -> None:  # typ
     await seed_world(bot.runtime, [reader], interests=["health"])
     card = await open_card(bot, reader, "测血压")  # an article without media
     assert not any(label.startswith("⬇") for label in labels(card))
+
+
+async def test_a_refused_file_id_falls_back_to_the_file_and_is_replaced(bot_env) -> None:  # type: ignore[no-untyped-def]
+    bot: RunningBot = bot_env
+    sb = bot.sandbox
+    await import_pack(bot)
+    reader = sb.user("王秀英", started=True)
+    await seed_world(bot.runtime, [reader], interests=["health"])
+    # A photo's id kept as the original's (by hand, or a compressed upload): Telegram
+    # refuses it as a document ("can't use file of type Photo as Document").
+    photo = sb.world.files.add_photo((STARTER / "media/handwash.png").read_bytes())[-1]
+    item = await item_by_guid(bot, POSTER)
+    async with bot.runtime.sessions() as session, session.begin():
+        stored = await session.get(ContentItem, item.id)
+        assert stored is not None
+        stored.original_file_id = photo.file_id
+
+    card = await open_card(bot, reader, "七步洗手法")
+    reader.mark_seen()
+    await reader.press(card, "⬇ 原图")
+    doc = await reader.wait_for_message(predicate=lambda m: m.document is not None)
+    assert sha(doc.document_bytes()) == sha((STARTER / "originals/handwash.png").read_bytes())
+    await wait_outbox(bot)
+    assert (await item_by_guid(bot, POSTER)).original_file_id == doc.document
+    assert sb.stats.errors[400] >= 1
