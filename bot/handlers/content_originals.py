@@ -12,6 +12,7 @@ the commit (kinds ``original`` and ``printpack``). docs/content-originals.md.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import logging
@@ -300,6 +301,17 @@ class OriginalDeliverer:
                 )
                 return Delivery(message.message_id)
             except BadRequest as exc:
+                if send == bot.send_video:
+                    # A video a curator sent as a file has a document's id: send it so.
+                    with contextlib.suppress(BadRequest):
+                        message = await bot.send_document(
+                            row.chat_id,
+                            file_id,
+                            caption=caption,
+                            parse_mode="HTML",
+                            rate_limit_args=NO_RETRY,
+                        )
+                        return Delivery(message.message_id)
                 stale = file_id
                 # A stale id, or one of another type (a photo's, kept by hand): the local
                 # file, when there is one, still serves; else the link below.

@@ -242,3 +242,26 @@ async def test_a_refused_file_id_falls_back_to_the_file_and_is_replaced(bot_env)
     await wait_outbox(bot)
     assert (await item_by_guid(bot, POSTER)).original_file_id == doc.document
     assert sb.stats.errors[400] >= 1
+
+
+async def test_a_video_kept_as_a_document_id_is_sent_as_a_document(bot_env) -> None:  # type: ignore[no-untyped-def]
+    """A curator's video sent as a file (content-fields keeps its id): no local file."""
+    bot: RunningBot = bot_env
+    sb = bot.sandbox
+    await import_pack(bot)
+    reader = sb.user("李建国", started=True)
+    await seed_world(bot.runtime, [reader], interests=["emergency"])
+    data = (STARTER / "media/quake.mp4").read_bytes()
+    kept = sb.world.files.add(data, "document", file_name="quake.mp4", mime_type="video/mp4")
+    item = await item_by_guid(bot, VIDEO)
+    async with bot.runtime.sessions() as session, session.begin():
+        stored = await session.get(ContentItem, item.id)
+        assert stored is not None
+        stored.original_file_id, stored.original_path = kept.file_id, None
+
+    card = await open_card(bot, reader, "伏地")
+    reader.mark_seen()
+    await reader.press(card, "⬇ 原文件")
+    doc = await reader.wait_for_message(predicate=lambda m: m.document is not None)
+    assert doc.document == kept.file_id and sha(doc.document_bytes()) == sha(data)
+    assert "场馆屏幕" in (doc.caption or "")
