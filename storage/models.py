@@ -260,6 +260,9 @@ class ContentItem(SQLModel, table=True):
     review_state: str | None = Field(default=None, max_length=16)
     reviewed_by: int | None = Field(default=None, foreign_key="person.id")
     reviewed_at: dt.datetime | None = _ts()
+    # content_originals_2: a local original (a pack's) to upload the first time it is sent;
+    # later sends reuse original_file_id.
+    original_path: str | None = Field(default=None, max_length=1024)
 
     __table_args__ = (UniqueConstraint("guid", name="uq_content_item_guid"),)
 

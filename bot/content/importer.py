@@ -17,6 +17,7 @@ import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.content.feeds import FeedError, parse_feed
+from bot.content.originals import describe_original, pick_original
 from bot.content.packs import ContentDraft, PackError, Rejection, parse_pack
 from bot.content.taxonomy import Taxonomy
 from bot.core.error_text import code_text
@@ -217,9 +218,22 @@ async def _store(
             created_by=actor_id,
             created_at=now,
         )
+        _set_original(item, draft)
         await content_store.add_item(session=session, item=item)
         assert item.id is not None
         report.added.append(Added(item.id, item.guid, item.title))
+
+
+def _set_original(item: ContentItem, draft: ContentDraft) -> None:
+    """Record the draft's original file on the item (content originals)."""
+    path = pick_original(draft.kind, draft.media, draft.original)
+    if path is None:
+        return
+    original = describe_original(draft.title, path)
+    item.original_path = str(original.path)
+    item.original_file_name = original.name
+    item.original_mime = original.mime
+    item.original_size = original.size
 
 
 # --- sentences --------------------------------------------------------------------------

@@ -22,6 +22,10 @@ REQUIRED_FIELDS: tuple[str, ...] = ("guid", "title", "summary", "category", "kin
 MEDIA_SUFFIXES: frozenset[str] = frozenset(
     {".png", ".jpg", ".jpeg", ".gif", ".webp", ".mp4", ".mov", ".webm"}
 )
+# An original (content originals) may also be a print file or a document.
+ORIGINAL_SUFFIXES: frozenset[str] = MEDIA_SUFFIXES | frozenset(
+    {".pdf", ".tif", ".tiff", ".docx", ".pptx", ".xlsx"}
+)
 GUID_MAX = 255
 TITLE_MAX = 80
 SUMMARY_MAX = 800
@@ -50,6 +54,7 @@ class ContentDraft:
     campaign: str | None = None
     title_en: str | None = None
     summary_en: str | None = None
+    original: Path | None = None  # the file to print or show, sent as it is
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,9 @@ def _check_item(
         reject("bad_campaign", "campaign", value=campaign)
 
     media = _check_media(raw.get("media"), info.root, reject)
+    original = _check_media(
+        raw.get("original"), info.root, reject, field="original", suffixes=ORIGINAL_SUFFIXES
+    )
     tags = _check_tags(raw.get("tags", []), reject)
     regions = _check_regions(raw.get("regions", []), reject)
     moments: dict[str, dt.datetime | None] = {}
@@ -274,31 +282,39 @@ def _check_item(
         campaign=campaign,
         title_en=optional["title_en"],
         summary_en=optional["summary_en"],
+        original=original,
     )
     return draft, []
 
 
-def _check_media(value: object, root: Path, reject: _Reject) -> Path | None:
+def _check_media(
+    value: object,
+    root: Path,
+    reject: _Reject,
+    *,
+    field: str = "media",
+    suffixes: frozenset[str] = MEDIA_SUFFIXES,
+) -> Path | None:
     """Resolve a media path inside the pack; report escapes, absences and bad types."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
-        reject("bad_field", "media", type=type(value).__name__)
+        reject("bad_field", field, type=type(value).__name__)
         return None
     relative = Path(value.strip())
     if relative.is_absolute() or relative.drive:
-        reject("media_outside_pack", "media", value=value)
+        reject("media_outside_pack", field, value=value)
         return None
     # resolve() follows symlinks too, so a link pointing out of the pack is caught here.
     target = (root / relative).resolve()
     if not target.is_relative_to(root):
-        reject("media_outside_pack", "media", value=value)
+        reject("media_outside_pack", field, value=value)
         return None
     if not target.is_file():
-        reject("media_missing", "media", value=value)
+        reject("media_missing", field, value=value)
         return None
-    if target.suffix.lower() not in MEDIA_SUFFIXES:
-        reject("bad_media_type", "media", value=value)
+    if target.suffix.lower() not in suffixes:
+        reject("bad_media_type", field, value=value)
         return None
     return target
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bot.sandbox.files import DOWNLOAD_LIMIT
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.messaging import MessagingApi
 from bot.sandbox.models import ApiError, bad_request
@@ -291,6 +292,8 @@ class BotApi(MessagingApi):
         stored = self.w.files.get(p.string("file_id") or "")
         if stored is None:
             raise bad_request("invalid file_id")
+        if stored.size > DOWNLOAD_LIMIT:
+            raise bad_request("file is too big")
         return stored.as_dict()
 
     def _scope_key(self, p: Params) -> tuple[str, str]:

@@ -14,6 +14,14 @@ except ImportError:  # pragma: no cover - Pillow is a project dependency
     Image = None  # type: ignore[assignment]
 
 _THUMB_SIDE = 90
+# Telegram's limits for bots (core.telegram.org/bots/api#sending-files, #getfile): a
+# multipart upload of more than 50 MB is refused by the front end with HTTP 413, getFile
+# serves files up to 20 MB; a file already on Telegram's servers is re-sent by file_id
+# whatever its size (up to the 2 GB a user may upload).
+UPLOAD_LIMIT = 50 * 1024 * 1024
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+# The Bot API's names of file types, as its "can't use file of type X as Y" error says them.
+TYPE_NAMES = {"photo": "Photo", "video": "Video", "document": "Document", "audio": "Audio"}
 
 
 @dataclass
@@ -29,13 +37,20 @@ class StoredFile:
     mime_type: str | None = None
     width: int | None = None
     height: int | None = None
+    duration: int | None = None
+    declared_size: int | None = None  # a stand-in's size (tests of big files keep no bytes)
+
+    @property
+    def size(self) -> int:
+        """Return the file's size in bytes, as Telegram reports it."""
+        return self.declared_size if self.declared_size is not None else len(self.data)
 
     def as_dict(self) -> dict[str, Any]:
         """Return the File object of getFile."""
         return {
             "file_id": self.file_id,
             "file_unique_id": self.file_unique_id,
-            "file_size": len(self.data),
+            "file_size": self.size,
             "file_path": self.file_path,
         }
 
@@ -145,3 +160,60 @@ def _extension(file_name: str | None, mime_type: str | None, kind: str) -> str:
         if ext:
             return ext
     return {"photo": ".jpg", "video": ".mp4"}.get(kind, "")
+
+
+def video_meta(data: bytes) -> tuple[int, int, int] | None:
+    """Return (width, height, seconds) of an MP4/MOV file, read from its moov box, or None.
+
+    Walks the ISO BMFF boxes: ``mvhd`` gives the time scale and duration, the first
+    ``tkhd`` with a non-zero size the track's width and height (16.16 fixed point).
+    """
+    moov = _box(data, b"moov")
+    if moov is None:
+        return None
+    mvhd = _box(moov, b"mvhd")
+    if mvhd is None or len(mvhd) < 32:
+        return None
+    if mvhd[0] == 1:
+        scale = int.from_bytes(mvhd[20:24], "big")
+        length = int.from_bytes(mvhd[24:32], "big")
+    else:
+        scale = int.from_bytes(mvhd[12:16], "big")
+        length = int.from_bytes(mvhd[16:20], "big")
+    seconds = round(length / scale) if scale else 0
+    for trak in _boxes(moov, b"trak"):
+        tkhd = _box(trak, b"tkhd")
+        if tkhd is None or len(tkhd) < 84:
+            continue
+        width = int.from_bytes(tkhd[-8:-4], "big") >> 16
+        height = int.from_bytes(tkhd[-4:], "big") >> 16
+        if width and height:
+            return width, height, seconds
+    return None
+
+
+def _boxes(data: bytes, kind: bytes) -> list[bytes]:
+    """Return the bodies of the top-level boxes of ``data`` of one type."""
+    found: list[bytes] = []
+    offset = 0
+    while offset + 8 <= len(data):
+        size = int.from_bytes(data[offset : offset + 4], "big")
+        name = data[offset + 4 : offset + 8]
+        header = 8
+        if size == 1 and offset + 16 <= len(data):
+            size = int.from_bytes(data[offset + 8 : offset + 16], "big")
+            header = 16
+        elif size == 0:
+            size = len(data) - offset
+        if size < header:
+            break
+        if name == kind:
+            found.append(data[offset + header : offset + size])
+        offset += size
+    return found
+
+
+def _box(data: bytes, kind: bytes) -> bytes | None:
+    """Return the body of the first top-level box of one type, or None."""
+    boxes = _boxes(data, kind)
+    return boxes[0] if boxes else None

@@ -6,7 +6,7 @@ import copy
 import time
 from typing import Any
 
-from bot.sandbox.files import StoredFile
+from bot.sandbox.files import TYPE_NAMES, StoredFile, video_meta
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.markup import check_inline_keyboard, check_text
 from bot.sandbox.models import ApiError, SimMessage, bad_request
@@ -85,16 +85,26 @@ class MessagingApi:
             if upload is None:
                 raise bad_request(f"file {value} not found in the request")
         if upload is not None:
+            if len(upload.data) > self.w.upload_limit:
+                # Telegram's front end refuses the request itself, before the Bot API.
+                raise ApiError(413, "Request Entity Too Large")
             if kind == "photo":
                 return self.w.files.add_photo(upload.data)
-            return [
-                self.w.files.add(
-                    upload.data, kind, file_name=upload.filename, mime_type=upload.content_type
-                )
-            ]
+            stored = self.w.files.add(
+                upload.data, kind, file_name=upload.filename, mime_type=upload.content_type
+            )
+            if kind == "video":
+                meta = video_meta(upload.data)
+                if meta is not None:
+                    stored.width, stored.height, stored.duration = meta
+            return [stored]
         if isinstance(value, str) and value:
             known = self.w.files.get(value)
             if known is not None:
+                if known.kind != kind and known.kind in TYPE_NAMES and kind in TYPE_NAMES:
+                    raise bad_request(
+                        f"can't use file of type {TYPE_NAMES[known.kind]} as {TYPE_NAMES[kind]}"
+                    )
                 return [known]
             if value.startswith(("http://", "https://")):
                 # No internet: keep the URL as the file's content so tests can inspect it.
@@ -105,15 +115,17 @@ class MessagingApi:
         raise bad_request("wrong file identifier/HTTP URL specified")
 
     @staticmethod
-    def _media_dict(kind: str, files: list[StoredFile], filename: str | None) -> Any:
-        """Return the Message field for stored media."""
+    def _media_dict(
+        kind: str, files: list[StoredFile], filename: str | None, p: Params | None = None
+    ) -> Any:
+        """Return the Message field for stored media: PhotoSize list, Video or Document."""
         if kind == "photo":
             return [f.photo_size() for f in files]
         stored = files[0]
         data: dict[str, Any] = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
-            "file_size": len(stored.data),
+            "file_size": stored.size,
         }
         name = filename or stored.file_name
         if name:
@@ -121,7 +133,11 @@ class MessagingApi:
         if stored.mime_type:
             data["mime_type"] = stored.mime_type
         if kind == "video":
-            data.update(width=stored.width or 640, height=stored.height or 360, duration=1)
+            # What the sender says wins (sendVideo width/height/duration), then the file's own.
+            width = (p.integer("width") if p else None) or stored.width or 640
+            height = (p.integer("height") if p else None) or stored.height or 360
+            duration = (p.integer("duration") if p else None) or stored.duration or 1
+            data.update(width=width, height=height, duration=duration)
         return data
 
     async def _store(
@@ -164,7 +180,7 @@ class MessagingApi:
         content.update(self._caption(p))
         upload = p.uploads.get(kind)
         filename = upload.filename if upload else None
-        content[kind] = self._media_dict(kind, files, filename)
+        content[kind] = self._media_dict(kind, files, filename, p)
         msg = await self._store(method, chat, content, keyboard)
         msg.parse_mode = p.string("parse_mode")
         return msg.raw

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.sandbox.files import FileStore
+from bot.sandbox.files import UPLOAD_LIMIT, FileStore
 from bot.sandbox.models import ApiError, SimMessage, Stats, bad_request
 
 # Update types real Telegram leaves out when allowed_updates is not given.
@@ -97,6 +97,7 @@ class World:
         self.privacy_mode = False
         self.inline_feedback = True
         self.files = FileStore()
+        self.upload_limit = UPLOAD_LIMIT  # bytes per uploaded file (tests may lower it)
         self.stats = Stats()
         self.chats: dict[int, ChatState] = {}
         self.users: dict[int, dict[str, Any]] = {}

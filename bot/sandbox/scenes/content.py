@@ -14,9 +14,14 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from bot.content.importer import import_source, report_lines
+from bot.content.originals import size_text
 from bot.content.taxonomy import default_taxonomy
+from bot.handlers.content_originals import PICTURE_LABEL
 from bot.sandbox.factories import make_informant, make_station
+from bot.sandbox.files import image_size
+from bot.sandbox.models import SimMessage
 from bot.sandbox.stage import Demo
+from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
 from storage import outbox as outbox_store
 from storage.models import ContentItem
@@ -66,6 +71,38 @@ async def _wait_for_push(demo: Demo, push_id: int) -> dict[str, int]:
         await asyncio.sleep(0.05)
     await demo.settle()
     return counts
+
+
+async def _fetch_original(demo: Demo, user: SimUser, card: SimMessage) -> None:
+    """The informant presses "⬇ 原图" on the card and gets the print-size original."""
+    t = demo.t
+    label = t(PICTURE_LABEL)
+    if not any(b.text == label for row in card.buttons for b in row):
+        return
+    demo.narrate(
+        t(
+            "The card's photo is what Telegram made of the poster; {name} wants to print it "
+            "and presses “{label}”: the original comes as a file, not recompressed.",
+            name=user.first_name,
+            label=label,
+        )
+    )
+    fresh = await demo.press(user, card, label)
+    document = next((m for m in fresh if m.document), None)
+    data = document.document_bytes() if document is not None else None
+    if document is None or data is None:
+        return
+    demo.save_file("original-" + (document.filename or "poster.png"), data)
+    width, height = image_size(data) or (0, 0)
+    demo.narrate(
+        t(
+            "The file is the pack's original, {width}×{height} pixels ({size}), the same "
+            "bytes; the next press re-sends it by its file id, with no upload.",
+            width=width,
+            height=height,
+            size=size_text(len(data)),
+        )
+    )
 
 
 async def play(demo: Demo) -> None:
@@ -128,6 +165,7 @@ async def play(demo: Demo) -> None:
         )
         demo.show(first.first_name, cards[-1])
         demo.new_messages(first)
+        await _fetch_original(demo, first, cards[-1])
     demo.narrate(
         t(
             "{sent} informants got the card; the picture was uploaded once and its "
