@@ -39,6 +39,7 @@ from bot.handlers import (
     content,
     digest,
     evaluation,
+    feeds,
     findings,
     informants,
     shares,
@@ -83,6 +84,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
     basics.FEATURE,
 )
 
