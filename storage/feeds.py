@@ -114,7 +114,11 @@ async def carried_item(
     *, session: AsyncSession, keys: Sequence[str], fingerprint: str
 ) -> int | None:
     """Return the catalogue item another feed brought under one of ``keys`` or the print."""
-    conditions: list[ColumnElement[bool]] = [col(FeedEntry.entry_key).in_([k for k in keys if k])]
+    wanted = [k for k in keys if k]
+    conditions: list[ColumnElement[bool]] = [
+        col(FeedEntry.entry_key).in_(wanted),
+        col(FeedEntry.link_key).in_(wanted),
+    ]
     if fingerprint:
         conditions.append(col(FeedEntry.fingerprint) == fingerprint)
     result = await session.execute(

@@ -764,6 +764,7 @@ class FeedEntry(SQLModel, table=True):
     feed_id: int = Field(foreign_key="feed_source.id", index=True)
     content_id: int | None = Field(default=None, foreign_key="content_item.id", index=True)
     entry_key: str = Field(max_length=512, index=True)  # normalised guid or link
+    link_key: str = Field(default="", max_length=512, index=True)  # normalised link
     fingerprint: str = Field(max_length=64, index=True)  # title + day
     enclosure_url: str | None = Field(default=None, max_length=2048)
     enclosure_type: str | None = Field(default=None, max_length=128)

@@ -127,7 +127,7 @@ def conditional_fetcher(timeout: float) -> Fetcher:
                         last_modified=response.headers.get("Last-Modified"),
                     )
         except TimeoutError as exc:
-            raise FetchFailed("timeout", seconds=int(timeout)) from exc
+            raise FetchFailed("timeout", seconds=f"{timeout:g}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             detail = str(exc) or type(exc).__name__
             raise FetchFailed("unreachable", detail=detail[:120]) from exc
@@ -351,6 +351,7 @@ async def _store_entries(
                 feed_id=feed.id,
                 content_id=content_id,
                 entry_key=info.key,
+                link_key=info.link_key,
                 fingerprint=info.fingerprint,
                 enclosure_url=enclosure.url if enclosure else None,
                 enclosure_type=enclosure.type[:128] if enclosure else None,

@@ -50,6 +50,7 @@ def upgrade() -> None:
         sa.Column("feed_id", sa.Integer(), nullable=False),
         sa.Column("content_id", sa.Integer(), nullable=True),
         sa.Column("entry_key", sa.String(length=512), nullable=False),
+        sa.Column("link_key", sa.String(length=512), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("enclosure_url", sa.String(length=2048), nullable=True),
         sa.Column("enclosure_type", sa.String(length=128), nullable=True),
@@ -64,6 +65,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_feed_entry_feed_id", ["feed_id"])
         batch_op.create_index("ix_feed_entry_content_id", ["content_id"])
         batch_op.create_index("ix_feed_entry_entry_key", ["entry_key"])
+        batch_op.create_index("ix_feed_entry_link_key", ["link_key"])
         batch_op.create_index("ix_feed_entry_fingerprint", ["fingerprint"])
 
 
