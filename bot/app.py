@@ -35,6 +35,7 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
+    announcements,
     basics,
     content,
     digest,
@@ -85,6 +86,7 @@ FEATURES: tuple[Feature, ...] = (
     evaluation.FEATURE,
     findings.FEATURE,
     feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
+    announcements.FEATURE,  # content-feeds: /announce
     basics.FEATURE,
 )
 
