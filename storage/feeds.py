@@ -147,9 +147,7 @@ async def add_entry(*, session: AsyncSession, entry: FeedEntry) -> None:
     await session.flush()
 
 
-async def carriers(
-    *, session: AsyncSession, content_ids: Iterable[int]
-) -> dict[int, list[str]]:
+async def carriers(*, session: AsyncSession, content_ids: Iterable[int]) -> dict[int, list[str]]:
     """Return, per item, the names of the feeds that carried it, first carrier first."""
     wanted = list(set(content_ids))
     if not wanted:

@@ -6,15 +6,15 @@ import argparse
 
 from bot.cli import CliError, cli_runtime, cli_session, set_command, translator
 from bot.config import Settings
+from bot.content import feed_poll
 from bot.content.catalogue import item_state
 from bot.content.importer import ImportFailed, import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
-from bot.services import push as push_service
-from bot.content import feed_poll
 from bot.jobs import FEEDS_POLL, describe_result, feed_configs
+from bot.services import push as push_service
 from storage import content as content_store
 from storage import feeds as feed_store
 from storage import outbox as outbox_store

@@ -271,18 +271,14 @@ async def _record(
         values.update(last_ok_at=now, error=None, error_detail=None, failing_since=None)
         values["error_reported"] = False
         if feed.error_reported:
-            outcome.notified += await _notify(
-                session, feed, now, default_locale, recovered=True
-            )
+            outcome.notified += await _notify(session, feed, now, default_locale, recovered=True)
     else:
         values.update(error=attempt.error, error_detail=_detail(attempt)[:500])
         if attempt.error != feed.error or feed.failing_since is None:
             values["failing_since"] = now
         if not feed.error_reported:  # once per failure streak
             values["error_reported"] = True
-            outcome.notified += await _notify(
-                session, feed, now, default_locale, failure=attempt
-            )
+            outcome.notified += await _notify(session, feed, now, default_locale, failure=attempt)
     await feed_store.update_feed(session=session, feed_id=feed.id, **values)
     if outcome.drafts or outcome.published:
         outcome.notified += await _notify(session, feed, now, default_locale, outcome=outcome)
@@ -443,7 +439,9 @@ async def _notify(
         if rows:
             payload["rows"] = rows
         messages.append(
-            NewMessage(chat_id=chat_id, kind="message", payload=payload, dedupe_key=key, due_at=now)
+            NewMessage(
+                chat_id=chat_id, kind="message", payload=payload, dedupe_key=key, due_at=now
+            )
         )
     return await outbox_store.enqueue(session=session, push_id=None, messages=messages, now=now)
 

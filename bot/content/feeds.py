@@ -318,7 +318,8 @@ def normalise_key(value: str) -> str:
         return value[:GUID_MAX]
     host = parts.netloc.lower().removeprefix("www.")
     query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not k.lower().startswith(_TRACKING_PARAMS)
     ]
     path = parts.path.rstrip("/") or "/"
@@ -355,7 +356,8 @@ def enclosure_of(entry: Mapping[str, Any]) -> Enclosure | None:
         length = str(raw.get("length", "")).strip()
         found.append(Enclosure(href, kind, int(length) if length.isdigit() else None))
     videos = [e for e in found if e.type.startswith("video/")]
-    return (videos or found or [None])[0]
+    chosen = videos or found
+    return chosen[0] if chosen else None
 
 
 def video_media_url(enclosure: Enclosure | None) -> str | None:

@@ -103,7 +103,9 @@ async def _list(update: Update, context: KepuContext) -> None:
         for feed in feeds
         if feed.origin == "bot" and feed.id is not None
     ]
-    await reply(update, "\n".join(parts), reply_markup=InlineKeyboardMarkup(rows) if rows else None)
+    await reply(
+        update, "\n".join(parts), reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
 
 
 async def _add(update: Update, context: KepuContext, words: list[str]) -> None:
@@ -163,8 +165,7 @@ async def _remove(update: Update, context: KepuContext, feed_id: int) -> None:
         text = t("There is no subscribed feed #{id}.", id=feed_id)
     elif change.outcome == "configured":
         text = t(
-            "Feed #{id} comes from the configuration file; remove it there "
-            "([[content.feeds]]).",
+            "Feed #{id} comes from the configuration file; remove it there ([[content.feeds]]).",
             id=feed_id,
         )
     else:
@@ -247,9 +248,7 @@ async def feed_button(update: Update, context: KepuContext) -> None:
     await query.answer()
     if decision.outcome in ("published", "discarded") and query.message is not None:
         markup = getattr(query.message, "reply_markup", None)
-        await query.edit_message_reply_markup(
-            reply_markup=_without_row(markup, query.data or "")
-        )
+        await query.edit_message_reply_markup(reply_markup=_without_row(markup, query.data or ""))
     await reply(update, text)
 
 

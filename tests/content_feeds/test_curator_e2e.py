@@ -138,8 +138,7 @@ async def test_failing_feed_is_told_once_and_others_may_not_press(
     await wait_outbox(bot)
     warnings = [m for m in curator.messages if "读取失败" in text_of(m)]
     assert [text_of(m) for m in warnings] == [
-        "⚠️ 订阅源“坏掉的源”读取失败：服务器返回 HTTP 500。此问题只通知一次；"
-        "发送 /feeds 查看状态。"
+        "⚠️ 订阅源“坏掉的源”读取失败：服务器返回 HTTP 500。此问题只通知一次；发送 /feeds 查看状态。"
     ]
     listing = await say(curator, "/feeds")
     assert "读取失败 — 服务器返回 HTTP 500" in text_of(listing)

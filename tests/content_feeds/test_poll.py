@@ -107,9 +107,7 @@ async def test_validators_are_sent_back_and_304_does_nothing(
     assert (await feed_named(runtime, "科普中国")).etag == '"v2"'
 
 
-async def test_last_modified_alone_is_sent_back(
-    runtime: Runtime, feed_server: FeedServer
-) -> None:
+async def test_last_modified_alone_is_sent_back(runtime: Runtime, feed_server: FeedServer) -> None:
     url = feed_server.serve("/lm.xml", "kepu_a.xml", last_modified=LAST_MODIFIED)
     await poll(runtime, config(url, "仅日期"))
     again = await poll(runtime, config(url, "仅日期"))
@@ -297,7 +295,9 @@ async def test_the_poll_job_is_declared_and_described(runtime: Runtime) -> None:
     assert feeds_period(fire) == "2026-11-23T10:15"
     assert FEEDS_POLL.validate_period("2026-11-23T10:15")
     assert not FEEDS_POLL.validate_period("2026-11-23")
-    hourly = feeds_trigger(make_settings("sqlite+aiosqlite://", content={"feed_poll_minutes": 120}))
+    hourly = feeds_trigger(
+        make_settings("sqlite+aiosqlite://", content={"feed_poll_minutes": 120})
+    )
     later = hourly.get_next_fire_time(None, start)
     assert later is not None and (later.hour, later.minute) == (12, 0)
     text = describe_result(
@@ -312,7 +312,9 @@ async def test_the_job_runs_through_the_scheduler_machinery(
     runtime: Runtime, feed_server: FeedServer
 ) -> None:
     url = feed_server.serve("/a.xml", "kepu_a.xml")
-    runtime.settings.content.feeds.append(FeedSettings(url=url, name="科普中国", category="health"))
+    runtime.settings.content.feeds.append(
+        FeedSettings(url=url, name="科普中国", category="health")
+    )
     outcome = await run_job(runtime, FEEDS_POLL, period="2026-11-23T10:00")
     assert outcome.status == "done" and outcome.result["drafts"] == 2
     again = await run_job(runtime, FEEDS_POLL, period="2026-11-23T10:00")
