@@ -220,7 +220,7 @@ async def _feeds_status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"#{feed.id}\t{feed.name}\t{feed.url}")
         line = "  " + t("last poll: {when}; status: {status}", when=when, status=status)
         if feed.error:
-            line += "; " + feed_poll.error_text(t, feed.error, feed.error_detail)
+            line += t(" — {reason}", reason=feed_poll.error_text(t, feed.error, feed.error_detail))
         print(line)
     print(
         t(

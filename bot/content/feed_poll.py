@@ -35,7 +35,7 @@ from bot.content.feeds import (
     parse_feed,
     video_media_url,
 )
-from bot.content.packs import ContentDraft
+from bot.content.packs import GUID_MAX, ContentDraft
 from bot.content.taxonomy import Taxonomy
 from bot.core.callback_data import CallbackData
 from bot.core.urls import url_problem
@@ -328,17 +328,20 @@ async def _store_entries(
             outcome.seen += 1
             continue
         known.add(info.key)
+        # A feed-local guid (``1``, ``post-42``) says nothing about other feeds' entries.
+        guid = draft.guid if info.global_guid else f"{feed.url}#{draft.guid}"[:GUID_MAX]
+        keys = [info.key, info.link_key] if info.global_guid else [info.link_key]
         content_id = await feed_store.carried_item(
-            session=session, keys=[info.key, info.link_key], fingerprint=info.fingerprint
+            session=session, keys=keys, fingerprint=info.fingerprint
         )
         if content_id is None:
             content_id = await feed_store.catalogue_item(
-                session=session, guid=draft.guid, url=draft.url
+                session=session, guid=guid, url=draft.url
             )
         if content_id is not None:
             outcome.duplicates += 1
         else:
-            content_id = await _new_item(session, feed, draft, info, now)
+            content_id = await _new_item(session, feed, draft, guid, info, now)
             (outcome.published if feed.auto_publish else outcome.drafts).append(content_id)
         enclosure = info.enclosure
         await feed_store.add_entry(
@@ -358,7 +361,12 @@ async def _store_entries(
 
 
 async def _new_item(
-    session: AsyncSession, feed: FeedSource, draft: ContentDraft, info: EntryInfo, now: dt.datetime
+    session: AsyncSession,
+    feed: FeedSource,
+    draft: ContentDraft,
+    guid: str,
+    info: EntryInfo,
+    now: dt.datetime,
 ) -> int:
     """Store a new catalogue item: a draft, or published now (never back-dated past now)."""
     kind = draft.kind
@@ -366,7 +374,7 @@ async def _new_item(
         kind = "video"
     publish_at = min(draft.publish_at or now, now) if feed.auto_publish else None
     item = ContentItem(
-        guid=draft.guid,
+        guid=guid,
         title=draft.title,
         summary=draft.summary,
         category=draft.category,

@@ -54,6 +54,7 @@ class EntryInfo:
     """What recognises an accepted entry in any feed, and the enclosure it carries."""
 
     key: str  # normalised guid (or link)
+    global_guid: bool  # the guid is meaningful across feeds (see is_global_guid)
     link_key: str  # normalised link
     fingerprint: str  # title + day, for the same story under other ids
     enclosure: Enclosure | None
@@ -326,6 +327,17 @@ def normalise_key(value: str) -> str:
     return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))[:GUID_MAX]
 
 
+def is_global_guid(guid: str) -> bool:
+    """Tell whether a guid means the same thing in any feed (a URL, a URN, a long id).
+
+    Short or numeric guids (``1``, ``post-42``) are only unique inside their own feed.
+    """
+    guid = guid.strip()
+    if urlsplit(guid).scheme.lower() in ("http", "https", "urn", "tag"):
+        return True
+    return len(guid) >= 16 and not guid.isdigit()
+
+
 def fingerprint(title: str, published: dt.datetime | None) -> str:
     """Return a digest of the title (spacing and case folded) and the UTC day, or ""."""
     if published is None:
@@ -339,6 +351,7 @@ def entry_info(draft: ContentDraft, enclosure: Enclosure | None) -> EntryInfo:
     """Return the keys that recognise ``draft`` in any feed, with its enclosure."""
     return EntryInfo(
         key=normalise_key(draft.guid),
+        global_guid=is_global_guid(draft.guid),
         link_key=normalise_key(draft.url),
         fingerprint=fingerprint(draft.title, draft.publish_at),
         enclosure=enclosure,

@@ -326,3 +326,23 @@ async def test_the_job_runs_through_the_scheduler_machinery(
             ).scalars()
         )
     assert [len(a.detail["drafts"]) for a in audits] == [2]
+
+
+def _rss(guid: str, title: str, link: str) -> bytes:
+    return (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>t</title>"
+        f"<item><title>{title}</title><link>{link}</link><guid>{guid}</guid>"
+        "<pubDate>Sun, 22 Nov 2026 08:30:00 +0800</pubDate></item></channel></rss>"
+    ).encode()
+
+
+async def test_feed_local_guids_do_not_make_duplicates(
+    runtime: Runtime, feed_server: FeedServer
+) -> None:
+    one = feed_server.serve("/one.xml", _rss("1", "垃圾分类指南", "https://one.test/a/1"))
+    two = feed_server.serve("/two.xml", _rss("1", "用电安全常识", "https://two.test/p/1"))
+    result = await poll(runtime, config(one, "一号"), config(two, "二号"))
+    assert [len(f.drafts) for f in result.feeds] == [1, 1]
+    assert result.as_dict()["duplicates"] == 0
+    guids = sorted(i.guid for i in await items(runtime))
+    assert guids == [f"{one}#1", f"{two}#1"]
