@@ -335,9 +335,7 @@ async def _store_entries(
             session=session, keys=keys, fingerprint=info.fingerprint
         )
         if content_id is None:
-            content_id = await feed_store.catalogue_item(
-                session=session, guid=guid, url=draft.url
-            )
+            content_id = await feed_store.catalogue_item(session=session, guid=guid, url=draft.url)
         if content_id is not None:
             outcome.duplicates += 1
         else:
