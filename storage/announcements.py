@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.models import Announcement, Informant, Person, RoleGrant, Station
+from storage.models import Announcement, Informant, Person, Push, RoleGrant, Station
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,15 @@ async def by_push(*, session: AsyncSession, push_id: int) -> Announcement | None
         select(Announcement).where(col(Announcement.push_id) == push_id)
     )
     return result.scalar_one_or_none()
+
+
+async def due_pushes(*, session: AsyncSession, since: dt.datetime, now: dt.datetime) -> list[Push]:
+    """Return the pushes of announcements created since ``since`` and due by ``now``."""
+    result = await session.execute(
+        select(Push)
+        .join(Announcement, col(Announcement.push_id) == Push.id)
+        .where(col(Announcement.created_at) >= since, col(Announcement.send_at) <= now)
+        .order_by(col(Push.id))
+        .execution_options(populate_existing=True)
+    )
+    return list(result.scalars())

@@ -42,6 +42,7 @@ from bot.runtime.context import KepuContext
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
 from bot.services import announcements as service
 from bot.services import regions as region_service
+from storage import announcements as announcement_store
 from storage import outbox as outbox_store
 from storage.outbox import ClaimedMessage, NewMessage
 
@@ -53,6 +54,7 @@ AUDIENCE_NAMES = {
     "informants": N_("informants"),
     "both": N_("station admins and informants"),
 }
+REPORT_WINDOW = dt.timedelta(days=7)  # announcements older than this are not looked at
 LEFT = N_("Left the announcement; nothing was sent.")
 REFUSED_REGION = N_(
     "Sorry, {region} is outside your area: a coordinator announces only within their own region."
@@ -517,7 +519,25 @@ class AnnouncementReport:
         self.tools = tools
 
     async def when_idle(self) -> None:
-        """Announcements finish in a batch this sender handled (after_batch reports them)."""
+        """Report announcements another observer finished, or whose batch ended unseen.
+
+        Runs between batches; reads the last week's due announcements (a few rows) and
+        reports each one once (``reported`` on the push, and the report's dedupe key).
+        """
+        try:
+            now = self.tools.runtime.now()
+            async with self.tools.runtime.sessions() as session:
+                pushes = await announcement_store.due_pushes(
+                    session=session, since=now - REPORT_WINDOW, now=now
+                )
+            waiting = {
+                p.id
+                for p in pushes
+                if p.id is not None and p.total and not (p.targeting or {}).get("reported")
+            }
+            await self.after_batch(waiting, final_check=True)
+        except Exception:  # a report is a courtesy; never stop the sender for it
+            log.exception("announcement reports failed")
 
     async def after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
         """Queue the report of each announcement push with nothing pending (once: its key)."""
@@ -535,13 +555,16 @@ class AnnouncementReport:
             counts = await outbox_store.counts(session=session, push_id=push_id)
         targeting = push.targeting or {}
         chat_id = targeting.get("announce_report_chat")
-        if counts.get("pending", 0) or not isinstance(chat_id, int):
+        if counts.get("pending", 0) or not isinstance(chat_id, int) or targeting.get("reported"):
             return
         t = get_translator(str(targeting.get("announce_report_locale") or "zh_CN"))
         now = self.tools.runtime.now()
         text = t("✅ Announcement report #{id}", id=push.id) + "\n" + counts_text(t, push, counts)
         await self.tools.gate()
         async with self.tools.runtime.sessions() as session, session.begin():
+            await outbox_store.update_push(
+                session=session, push_id=push_id, targeting={**targeting, "reported": True}
+            )
             await outbox_store.finish_push(session=session, push_id=push_id, now=now)
             await outbox_store.enqueue(
                 session=session,

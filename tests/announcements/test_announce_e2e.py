@@ -194,7 +194,9 @@ async def test_city_coordinator_cannot_leave_the_city_and_may_send_a_file(
     ask_region = await tap(w.city, ask, "两者都发")
     assert labels(ask_region) == ["杭州市（330100）"]
     refused = await say(w.city, "330203")  # Ningbo's Haishu: outside Hangzhou
-    assert text_of(refused) == ("抱歉，海曙区不在您的管辖范围内：科协工作人员只能向本地区发送通知。")
+    assert text_of(refused) == (
+        "抱歉，海曙区不在您的管辖范围内：科协工作人员只能向本地区发送通知。"
+    )
     bad = await say(w.city, "3302")
     assert "不是6位行政区划代码" in text_of(bad)
     async with bot_env.runtime.sessions() as s:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.handlers.announcements import AnnouncementReport
+from bot.runtime.context import Runtime
 from bot.sandbox.factories import (
     make_grant,
     make_informant,
@@ -15,6 +18,7 @@ from bot.sandbox.factories import (
     make_station,
 )
 from bot.services import announcements as service
+from storage import outbox as outbox_store
 from storage.models import Announcement, OutboxMessage, Push, RoleGrant
 from tests.conftest import FIXED_NOW
 
@@ -102,3 +106,42 @@ async def test_send_keeps_quiet_hours_and_writes_one_push(session: AsyncSession)
     assert push.targeting["announce_report_chat"] == 99
     stored = (await session.execute(select(Announcement))).scalar_one()
     assert stored.push_id == push.id and stored.send_at == at
+
+
+async def test_an_announcement_finished_unseen_is_reported_once(runtime: Runtime) -> None:
+    """A sender that died after the last send: the next sender's idle pass reports it."""
+    async with runtime.sessions() as session, session.begin():
+        await seed(session)
+        result = await service.send(
+            session=session,
+            author_id=None,
+            sender="西湖区科协",
+            region_code="330106",
+            audience="admins",
+            text="通知",
+            attachment_kind=None,
+            attachment_file_id=None,
+            send_at=FIXED_NOW,
+            now=FIXED_NOW,
+            tz=TZ,
+            default_locale="zh_CN",
+            report_chat=99,
+            report_locale="zh_CN",
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.push_id == result.push_id)  # type: ignore[arg-type]
+            .values(state="sent", sent_at=FIXED_NOW)
+        )
+
+    async def gate() -> None:
+        return None
+
+    report = AnnouncementReport(SimpleNamespace(runtime=runtime, gate=gate))  # type: ignore[arg-type]
+    await report.when_idle()
+    await report.when_idle()
+    async with runtime.sessions() as session:
+        rows = await outbox_store.messages_to_chat(session=session, chat_id=99)
+        push = (await session.execute(select(Push))).scalar_one()
+    assert len(rows) == 1 and rows[0]["payload"]["text"].startswith("✅ 通知发送报告 #")
+    assert push.finished_at is not None and push.targeting["reported"] is True
