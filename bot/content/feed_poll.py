@@ -38,6 +38,7 @@ from bot.content.feeds import (
 from bot.content.packs import GUID_MAX, ContentDraft
 from bot.content.taxonomy import Taxonomy
 from bot.core.callback_data import CallbackData
+from bot.core.text_fit import fit_text
 from bot.core.urls import url_problem
 from bot.i18n import N_, Translator, get_translator, normalize_locale
 from storage import audit
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 FETCH_MAX_BYTES = 5 * 1024 * 1024
 USER_AGENT = "kepubot feed poller"
 NOTICE_BUTTONS_MAX = 5  # drafts with their own Publish / Discard buttons in one notice
+NOTICE_LINES_MAX = 10  # items named in one notice (a new feed's archive may bring dozens)
 
 
 @dataclass(frozen=True)
@@ -467,8 +469,7 @@ def _entries_notice(
                 n=len(outcome.drafts),
             )
         )
-        for content_id in outcome.drafts:
-            lines.append(f"#{content_id} {html.escape(titles.get(content_id, ''))}")
+        lines += _item_lines(t, outcome.drafts, titles)
         for content_id in outcome.drafts[:NOTICE_BUTTONS_MAX]:
             rows.append(
                 [
@@ -493,9 +494,18 @@ def _entries_notice(
                 n=len(outcome.published),
             )
         )
-        for content_id in outcome.published:
-            lines.append(f"#{content_id} {html.escape(titles.get(content_id, ''))}")
-    return "\n".join(lines), rows
+        lines += _item_lines(t, outcome.published, titles)
+    return fit_text("\n".join(lines)), rows
+
+
+def _item_lines(t: Translator, content_ids: Sequence[int], titles: dict[int, str]) -> list[str]:
+    """Return one line per item (the first NOTICE_LINES_MAX), then how many more."""
+    lines = [
+        f"#{cid} {html.escape(titles.get(cid, ''))}" for cid in content_ids[:NOTICE_LINES_MAX]
+    ]
+    if len(content_ids) > NOTICE_LINES_MAX:
+        lines.append(t("… and {n} more", n=len(content_ids) - NOTICE_LINES_MAX))
+    return lines
 
 
 # --- a curator's answer to a notice ---------------------------------------------------------

@@ -70,7 +70,7 @@ async def test_curator_subscribes_gets_the_drafts_and_publishes_one(
     notice = await curator.wait_for_message(predicate=lambda m: "草稿" in text_of(m))
     items = await stored(bot)
     video, poster = items["冬季如何预防一氧化碳中毒"], items["秋冬季节科学洗手挂图"]
-    assert "📰 订阅源“科普中国”：2 条新内容已存为草稿" in text_of(notice)
+    assert "📰 订阅源“科普中国”：2条新内容已存为草稿" in text_of(notice)
     assert f"#{video.id} 冬季如何预防一氧化碳中毒" in text_of(notice)
     assert labels(notice) == [
         f"发布 #{video.id}",

@@ -346,3 +346,23 @@ async def test_feed_local_guids_do_not_make_duplicates(
     assert result.as_dict()["duplicates"] == 0
     guids = sorted(i.guid for i in await items(runtime))
     assert guids == [f"{one}#1", f"{two}#1"]
+
+
+async def test_a_long_archive_makes_one_short_notice(
+    runtime: Runtime, feed_server: FeedServer
+) -> None:
+    await add_curator(runtime)
+    entries = "".join(
+        f"<item><title>第{n}篇</title><link>https://arch.test/{n}</link>"
+        f"<guid>https://arch.test/{n}</guid></item>"
+        for n in range(1, 13)
+    )
+    body = f"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>{entries}"
+    url = feed_server.serve("/arch.xml", (body + "</channel></rss>").encode())
+    result = await poll(runtime, config(url, "档案"))
+    assert len(result.feeds[0].drafts) == 12
+    (notice,) = await notices(runtime)
+    text = notice.payload["text"]
+    assert "#10 第10篇\n……另有2条\n其余草稿请在 /catalog 中查看。" in text
+    assert "第11篇" not in text
+    assert len(notice.payload["rows"]) == 5  # Publish / Discard for the first five
