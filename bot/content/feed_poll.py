@@ -72,6 +72,7 @@ ERROR_TEXTS = {
     "unparseable": N_("this is not a readable RSS/Atom feed ({detail})"),
     "bozo": N_("the feed's XML is damaged ({detail}); the readable entries were taken"),
     "internal": N_("an internal error ({detail})"),
+    "bad_settings": N_("its category or kind “{detail}” is not in the taxonomy"),
 }
 
 
@@ -233,6 +234,8 @@ async def _attempt(feed: FeedSource, taxonomy: Taxonomy, fetch: Fetcher) -> _Att
             name=feed.name,
         )
     except FeedError as exc:
+        if exc.code in ("bad_default_category", "bad_default_kind"):  # a configuration slip
+            return _Attempt(fetched, None, "bad_settings", {"detail": str(exc.params["value"])})
         detail = str(exc.params.get("detail") or exc.code)
         return _Attempt(fetched, None, "unparseable", {"detail": detail[:120]})
     except Exception as exc:  # feedparser and the HTML stripper are not ours

@@ -366,3 +366,14 @@ async def test_a_long_archive_makes_one_short_notice(
     assert "#10 第10篇\n……另有2条\n其余草稿请在 /catalog 中查看。" in text
     assert "第11篇" not in text
     assert len(notice.payload["rows"]) == 5  # Publish / Discard for the first five
+
+
+async def test_a_configured_category_outside_the_taxonomy_is_named(
+    runtime: Runtime, feed_server: FeedServer
+) -> None:
+    url = feed_server.serve("/a.xml", "kepu_a.xml")
+    result = await poll(runtime, config(url, "错分类", category="astrology"))
+    assert result.feeds[0].error == "bad_settings"
+    feed = await feed_named(runtime, "错分类")
+    text = feed_poll.error_text(get_translator("zh_CN"), feed.error, feed.error_detail)
+    assert text == "分类或类型“astrology”不在分类表中"
