@@ -269,7 +269,8 @@ async def _record(
     if attempt.parsed is not None:
         await _store_entries(session, feed, attempt.parsed, now, outcome)
     values: dict[str, Any] = {"last_polled_at": now, "status": status}
-    if attempt.fetched is not None and attempt.fetched.status == 200:
+    # Validators only of a document that was read: a broken one must be fetched again.
+    if attempt.fetched is not None and attempt.fetched.status == 200 and attempt.parsed:
         values["etag"] = (attempt.fetched.etag or "")[:512] or None
         values["last_modified"] = (attempt.fetched.last_modified or "")[:128] or None
     if attempt.error is None:

@@ -377,3 +377,14 @@ async def test_a_configured_category_outside_the_taxonomy_is_named(
     feed = await feed_named(runtime, "错分类")
     text = feed_poll.error_text(get_translator("zh_CN"), feed.error, feed.error_detail)
     assert text == "分类或类型“astrology”不在分类表中"
+
+
+async def test_a_broken_document_is_fetched_in_full_again(
+    runtime: Runtime, feed_server: FeedServer
+) -> None:
+    url = feed_server.serve("/x.xml", b"<html>maintenance</html>", etag='"broken"')
+    first = await poll(runtime, config(url, "维护中"))
+    second = await poll(runtime, config(url, "维护中"))
+    # No validator of the unreadable page was kept, so no 304 hides the failure.
+    assert feed_server.seen("/x.xml") == [(None, None), (None, None)]
+    assert [first.feeds[0].status, second.feeds[0].status] == ["error", "error"]
