@@ -144,7 +144,7 @@ class FeedOutcome:
 
     feed_id: int
     name: str
-    status: str  # ok | not_modified | warning | error
+    status: str  # ok | not_modified | warning | error | removed (while being fetched)
     drafts: list[int] = field(default_factory=list)
     published: list[int] = field(default_factory=list)
     duplicates: int = 0  # entries another feed (or the catalogue) had: carrier recorded
@@ -257,7 +257,7 @@ async def _record(
     assert feed.id is not None
     fresh = await feed_store.get_feed(session=session, feed_id=feed.id)
     if fresh is None or not fresh.active:  # removed while we were fetching
-        return FeedOutcome(feed.id, feed.name, "not_modified")
+        return FeedOutcome(feed.id, feed.name, "removed")
     feed = fresh
     assert feed.id is not None
     status = "error" if attempt.parsed is None and attempt.error else "ok"

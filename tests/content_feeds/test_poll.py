@@ -388,3 +388,28 @@ async def test_a_broken_document_is_fetched_in_full_again(
     # No validator of the unreadable page was kept, so no 304 hides the failure.
     assert feed_server.seen("/x.xml") == [(None, None), (None, None)]
     assert [first.feeds[0].status, second.feeds[0].status] == ["error", "error"]
+
+
+async def test_no_transaction_is_open_while_fetching(runtime: Runtime) -> None:
+    """The fetcher writes the database itself mid-fetch (as a curator's /feeds remove
+    would): that only works if the poll holds no transaction across the fetch; the poll
+    then sees the feed is gone and records nothing for it."""
+    url = "http://feeds.test/a.xml"
+
+    async def fetch(u: str, etag: str | None, last_modified: str | None) -> feed_poll.Fetched:
+        async with runtime.sessions() as s, s.begin():
+            feed = await feed_store.get_feed_by_url(session=s, url=u)
+            assert feed is not None and feed.id is not None
+            await feed_store.update_feed(session=s, feed_id=feed.id, active=False)
+        return feed_poll.Fetched(200, b"<rss version='2.0'><channel/></rss>", etag='"e"')
+
+    result = await feed_poll.poll_feeds(
+        sessions=runtime.sessions,
+        taxonomy=default_taxonomy(),
+        now=runtime.now,
+        fetch=fetch,
+        configs=(config(url, "中途删除"),),
+    )
+    assert [f.status for f in result.feeds] == ["removed"]
+    feed = await feed_named(runtime, "中途删除")
+    assert not feed.active and feed.last_polled_at is None and feed.etag is None
