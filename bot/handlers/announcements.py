@@ -26,7 +26,7 @@ from bot.core.text_fit import visible_length
 from bot.core.zh_dates import DateError, read_upcoming
 from bot.handlers.callbacks import answer_invalid
 from bot.handlers.commands import command
-from bot.handlers.common import refuse, reply, requires
+from bot.handlers.common import private_only, refuse, reply, requires
 from bot.handlers.dialog import (
     Dialog,
     Flow,
@@ -585,8 +585,9 @@ class AnnouncementReport:
 def handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Return the announcement handlers (command group)."""
     return [
-        CommandHandler("announce", announce),
-        CallbackQueryHandler(announce_button, pattern=BUTTONS.pattern),
+        # A dialog lives in the private chat: in a group, a link to it.
+        CommandHandler("announce", private_only(announce)),
+        CallbackQueryHandler(private_only(announce_button), pattern=BUTTONS.pattern),
     ]
 
 

@@ -289,3 +289,16 @@ async def test_cancel_leaves_and_others_may_not_announce(bot_env: RunningBot) ->
     cancelled = await tap(w.county, preview, "取消")
     assert text_of(cancelled) == "已退出通知，未发送任何内容。" and "3/5" in text_of(ask_text)
     assert await count(bot_env, Announcement) == 0
+
+
+async def test_in_a_group_announce_points_to_the_private_chat(bot_env: RunningBot) -> None:
+    w = World(bot_env)
+    await w.seed()
+    group = bot_env.sandbox.group("西湖科协群", members=[w.county])
+    await w.county.add_bot_to(group)
+    await bot_env.settle()
+    group.mark_seen()
+    await w.county.command("announce", chat=group)
+    answer = await group.wait_for_message()
+    assert "t.me/kepubot_bot" in text_of(answer)
+    assert await count(bot_env, DialogState) == 0
