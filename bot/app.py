@@ -35,11 +35,13 @@ from telegram.request import HTTPXRequest
 from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
+    announcements,
     basics,
     content,
     content_originals,
     digest,
     evaluation,
+    feeds,
     findings,
     informants,
     shares,
@@ -85,6 +87,8 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
+    announcements.FEATURE,  # content-feeds: /announce
     basics.FEATURE,
 )
 

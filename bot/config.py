@@ -308,6 +308,30 @@ class IntegritySettings(_Section):
     decided_quiet_days: int = Field(default=90, ge=0)
 
 
+# --- feeds: subscribed RSS/Atom feeds polled on a schedule (docs/feeds.md) ---------------
+FEED_POLL_MINUTES = (5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 480, 720, 1440)
+
+
+class FeedSettings(_Section):
+    """One subscribed feed (``[[content.feeds]]``)."""
+
+    url: str
+    name: str = Field(min_length=1, max_length=128)
+    category: str = Field(min_length=1, max_length=32)
+    kind: str = Field(default="article", max_length=16)
+    # True: new entries are published (and pushed by the daily push) without a curator.
+    auto_publish: bool = False
+    regions: list[str] = Field(default_factory=list)  # 6-digit codes; empty = everywhere
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value.lower().startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL")
+        return value
+
+
 class ContentSettings(_Section):
     """The scheduled daily push and the outbox sender."""
 
@@ -316,6 +340,17 @@ class ContentSettings(_Section):
     sender_concurrency: int = Field(default=2, ge=1, le=16)
     # Two-step publishing (content_edit): a second curator approves before any push.
     review_before_publish: bool = False
+    # --- feeds (docs/feeds.md) ---
+    feeds: list[FeedSettings] = Field(default_factory=list)
+    feed_poll_minutes: int = 30  # one of FEED_POLL_MINUTES (the poll fires on the clock)
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=120)
+
+    @field_validator("feed_poll_minutes")
+    @classmethod
+    def _poll_minutes(cls, value: int) -> int:
+        if value not in FEED_POLL_MINUTES:
+            raise ValueError(f"must be one of {', '.join(map(str, FEED_POLL_MINUTES))}")
+        return value
 
 
 class Settings(BaseSettings):

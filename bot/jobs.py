@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import SchedulerSettings, Settings
+from bot.content import feed_poll
+from bot.content.taxonomy import default_taxonomy
 from bot.core.periods import (
     day_period,
     is_day,
@@ -40,6 +43,7 @@ from bot.services import push as push_service
 from bot.services import reminders as reminder_service
 from bot.services import tally as tally_service
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
+from storage import feeds as feed_store
 from storage import outbox as outbox_store
 from storage import tally as tally_store
 from storage.outbox import NewMessage
@@ -310,6 +314,70 @@ def _sweep_trigger(settings: Settings) -> CronTrigger:
     return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.scheduler.tz)
 
 
+# --- feeds: poll subscribed RSS/Atom feeds (docs/feeds.md) ----------------------------------
+FEED_FETCHER_KEY = "feed_fetcher"  # runtime.extras: a fetcher to use instead of HTTP (tests)
+_FEED_PERIOD = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def feed_configs(settings: Settings) -> list[feed_store.FeedConfig]:
+    """Return the feeds ``[[content.feeds]]`` declares."""
+    return [
+        feed_store.FeedConfig(
+            url=f.url,
+            name=f.name,
+            category=f.category,
+            kind=f.kind,
+            auto_publish=f.auto_publish,
+            regions=tuple(f.regions),
+        )
+        for f in settings.content.feeds
+    ]
+
+
+async def feeds_poll(ctx: JobContext) -> dict[str, Any]:
+    """Poll every subscribed feed once; no transaction is open during a fetch."""
+    runtime, settings = ctx.runtime, ctx.runtime.settings
+    fetch = runtime.extras.get(FEED_FETCHER_KEY) or feed_poll.conditional_fetcher(
+        settings.content.feed_timeout_seconds
+    )
+    result = await feed_poll.poll_feeds(
+        sessions=runtime.sessions,
+        taxonomy=default_taxonomy(),
+        now=runtime.now,
+        fetch=fetch,
+        default_locale=settings.i18n.default_locale,
+        configs=feed_configs(settings),
+    )
+    summary = result.as_dict()
+    log.info("feeds poll", extra=summary)
+    return summary
+
+
+def feeds_trigger(settings: Settings) -> CronTrigger:
+    """Fire every ``content.feed_poll_minutes`` on the clock (:00, :30 …)."""
+    minutes = settings.content.feed_poll_minutes
+    tz = settings.scheduler.tz
+    if minutes < 60:
+        return CronTrigger(minute=f"*/{minutes}", timezone=tz)
+    return CronTrigger(hour=f"*/{minutes // 60}", minute=0, timezone=tz)
+
+
+def feeds_period(local: dt.datetime) -> str:
+    """Return the poll slot a firing stands for: 2026-11-23T10:30 (local time)."""
+    return f"{local:%Y-%m-%dT%H:%M}"
+
+
+FEEDS_POLL = JobSpec(
+    name="feeds_poll",
+    description=N_("Poll subscribed RSS/Atom feeds: new entries become drafts or are published"),
+    trigger=feeds_trigger,
+    period=feeds_period,
+    func=feeds_poll,
+    lookback=dt.timedelta(days=1),
+    validate_period=lambda p: _FEED_PERIOD.fullmatch(p) is not None,
+)
+
+
 DAILY_PUSH = JobSpec(
     name="daily_push",
     description=N_("Push today's new content to informants (quiet hours respected)"),
@@ -446,6 +514,17 @@ def describe_result(name: str, result: Mapping[str, Any], t: Translator) -> str:
             "integrity sweep: {raised} findings raised, {closed} closed",
             raised=t.number(sum(raised.values()) if isinstance(raised, dict) else 0),
             closed=t.number(len(closed) if isinstance(closed, list) else int(closed)),
+        )
+    if name == "feeds_poll" and "feeds" in r:
+        return t(
+            "feeds polled: {feeds}; {drafts} new drafts, {published} published, {dup} "
+            "duplicates, {same} unchanged, {errors} failed",
+            feeds=t.number(r.get("feeds", 0)),
+            drafts=t.number(r.get("drafts", 0)),
+            published=t.number(r.get("published", 0)),
+            dup=t.number(r.get("duplicates", 0)),
+            same=t.number(r.get("not_modified", 0)),
+            errors=t.number(r.get("errors", 0)),
         )
     return "; ".join(f"{key}: {value}" for key, value in r.items())
 

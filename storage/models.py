@@ -739,3 +739,72 @@ class OutstandingInformant(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "region_code", "informant_id", name="uq_outstanding_informant"),
     )
+
+
+# --- feeds (subscribed RSS/Atom feeds polled on a schedule) --------------------------------
+class FeedSource(SQLModel, table=True):
+    """A subscribed RSS/Atom feed: its settings, HTTP validators and last poll's outcome."""
+
+    __tablename__ = "feed_source"
+    STATUSES: ClassVar[tuple[str, ...]] = ("new", "ok", "not_modified", "error")
+
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(max_length=2048)
+    name: str = Field(max_length=128)
+    category: str = Field(max_length=32)
+    kind: str = Field(default="article", max_length=16)
+    auto_publish: bool = False
+    regions: list[str] = _json(list)
+    origin: str = Field(default="bot", max_length=16)  # config | bot
+    active: bool = True
+    etag: str | None = Field(default=None, max_length=512)
+    last_modified: str | None = Field(default=None, max_length=128)
+    status: str = Field(default="new", max_length=16)
+    error: str | None = Field(default=None, max_length=64)  # machine code of the failure
+    error_detail: str | None = Field(default=None, max_length=500)
+    failing_since: dt.datetime | None = _ts()
+    error_reported: bool = False  # curators were told of the current failure streak
+    last_polled_at: dt.datetime | None = _ts()
+    last_ok_at: dt.datetime | None = _ts()
+    added_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (UniqueConstraint("url", name="uq_feed_source_url"),)
+
+
+class FeedEntry(SQLModel, table=True):
+    """One entry a feed carried, tied to the catalogue item it became (or duplicated)."""
+
+    __tablename__ = "feed_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    feed_id: int = Field(foreign_key="feed_source.id", index=True)
+    content_id: int | None = Field(default=None, foreign_key="content_item.id", index=True)
+    entry_key: str = Field(max_length=512, index=True)  # normalised guid or link
+    link_key: str = Field(default="", max_length=512, index=True)  # normalised link
+    fingerprint: str = Field(max_length=64, index=True)  # title + day
+    enclosure_url: str | None = Field(default=None, max_length=2048)
+    enclosure_type: str | None = Field(default=None, max_length=128)
+    enclosure_length: int | None = Field(default=None, sa_column=Column(BigInteger))
+    seen_at: dt.datetime = _created()
+
+    __table_args__ = (UniqueConstraint("feed_id", "entry_key", name="uq_feed_entry_key"),)
+
+
+# --- announcements (one-to-many notices to station admins and informants) -------------------
+class Announcement(SQLModel, table=True):
+    """A coordinator's or curator's announcement: audience, text, attachment, send time."""
+
+    __tablename__ = "announcement"
+    AUDIENCES: ClassVar[tuple[str, ...]] = ("admins", "informants", "both")
+
+    id: int | None = Field(default=None, primary_key=True)
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    region_code: str | None = Field(default=None, max_length=6)  # None: everywhere
+    audience: str = Field(max_length=16)
+    text: str = Field(max_length=4096)
+    attachment_kind: str | None = Field(default=None, max_length=16)  # photo | document
+    attachment_file_id: str | None = Field(default=None, max_length=256)
+    send_at: dt.datetime = _created()
+    push_id: int | None = Field(default=None, foreign_key="push.id")
+    created_at: dt.datetime = _created()

@@ -55,6 +55,13 @@ ACTION_NAMES: dict[str, str] = {
     "station.lift": N_("lifted rectification"),
     "station.revoke": N_("revoked recognition"),
     "message": N_("sent a message"),
+    # content-feeds: subscribed feeds and announcements
+    "content.feed_poll": N_("read a subscribed feed"),
+    "content.feed_publish": N_("published a feed draft"),
+    "content.feed_discard": N_("discarded a feed draft"),
+    "feeds.add": N_("subscribed a feed"),
+    "feeds.remove": N_("removed a feed"),
+    "announcement.send": N_("sent an announcement"),
 }
 SUBJECT_NAMES: dict[str, str] = {
     "activity": N_("activity #{id}"),
@@ -68,6 +75,9 @@ SUBJECT_NAMES: dict[str, str] = {
     "region": N_("region #{id}"),
     "share_event": N_("share #{id}"),
     "station": N_("station #{id}"),
+    # content-feeds
+    "feed": N_("feed #{id}"),
+    "announcement": N_("announcement #{id}"),
 }
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli import CliError, cli_session, set_command, translator
+from bot.cli import CliError, cli_runtime, cli_session, set_command, translator
 from bot.config import Settings
+from bot.content import feed_poll
 from bot.content.catalogue import item_state
 from bot.content.importer import ImportFailed, import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
+from bot.jobs import FEEDS_POLL, describe_result, feed_configs
 from bot.services import push as push_service
 from storage import content as content_store
+from storage import feeds as feed_store
 from storage import outbox as outbox_store
 
 STATE_NAMES = {
@@ -187,6 +190,85 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- `kepubot content feeds …` (content-feeds) ----------------------------------------------
+FEED_STATUS_NAMES = {
+    "new": N_("not polled yet"),
+    "ok": N_("OK"),
+    "not_modified": N_("OK (unchanged)"),
+    "warning": N_("read, with warnings"),
+    "error": N_("failing"),
+}
+
+
+async def _feeds_status(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    tz = settings.scheduler.tz
+    async with cli_session(settings) as (runtime, session):
+        await feed_store.sync_config_feeds(
+            session=session, configs=feed_configs(settings), now=runtime.now()
+        )
+        feeds = await feed_store.list_feeds(session=session, active_only=not args.all)
+    if not feeds:
+        print(t("No feed is subscribed. Add [[content.feeds]] to the config, or /feeds add."))
+        return 0
+    for feed in feeds:
+        when = (
+            f"{feed.last_polled_at.astimezone(tz):%Y-%m-%d %H:%M}"
+            if feed.last_polled_at
+            else t("never")
+        )
+        status = t(FEED_STATUS_NAMES.get(feed.status, feed.status))
+        if not feed.active:
+            status = t("removed")
+        print(f"#{feed.id}\t{feed.name}\t{feed.url}")
+        line = "  " + t("last poll: {when}; status: {status}", when=when, status=status)
+        if feed.error:
+            line += t(" — {reason}", reason=feed_poll.error_text(t, feed.error, feed.error_detail))
+        print(line)
+    print(
+        t(
+            "Polled every {minutes} minutes by the job {job} (kepubot jobs run {job}).",
+            minutes=settings.content.feed_poll_minutes,
+            job=FEEDS_POLL.name,
+        )
+    )
+    return 0
+
+
+async def _feeds_poll(args: argparse.Namespace, settings: Settings) -> int:
+    t = translator(args, settings)
+    async with cli_runtime(settings) as runtime:
+        result = await feed_poll.poll_feeds(
+            sessions=runtime.sessions,
+            taxonomy=default_taxonomy(),
+            now=runtime.now,
+            fetch=feed_poll.conditional_fetcher(settings.content.feed_timeout_seconds),
+            default_locale=settings.i18n.default_locale,
+            configs=feed_configs(settings),
+            only=args.feed_id,
+        )
+    print(describe_result(FEEDS_POLL.name, result.as_dict(), t))
+    return 0
+
+
+def _add_feeds_parser(content_sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    feeds = content_sub.add_parser(
+        "feeds",
+        help=N_("subscribed RSS/Atom feeds: status, poll now"),
+        description=N_(
+            "Feeds from [[content.feeds]] and those curators added with /feeds are polled "
+            "on a schedule; new entries become drafts or are published."
+        ),
+    )
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")
+    status = feeds_sub.add_parser("status", help=N_("each feed's last poll, status and error"))
+    status.add_argument("--all", action="store_true", help=N_("include removed feeds"))
+    set_command(status, _feeds_status)
+    poll = feeds_sub.add_parser("poll", help=N_("poll the feeds now (the running bot sends)"))
+    poll.add_argument("feed_id", metavar="FEED_ID", type=int, nargs="?", help=N_("only this feed"))
+    set_command(poll, _feeds_poll)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `kepubot content …` and `kepubot outbox …`."""
     content = sub.add_parser(
@@ -241,6 +323,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "--scheduled", action="store_true", help=N_("run today's scheduled push now (idempotent)")
     )
     set_command(push, _push)
+    _add_feeds_parser(content_sub)
 
     outbox = sub.add_parser(
         "outbox",

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
 
@@ -40,6 +41,26 @@ class FeedError(DomainError, area="feed"):
 
 
 @dataclass(frozen=True)
+class Enclosure:
+    """A media file an entry carries (RSS ``<enclosure>``, Atom ``rel="enclosure"``)."""
+
+    url: str
+    type: str
+    length: int | None
+
+
+@dataclass(frozen=True)
+class EntryInfo:
+    """What recognises an accepted entry in any feed, and the enclosure it carries."""
+
+    key: str  # normalised guid (or link)
+    global_guid: bool  # the guid is meaningful across feeds (see is_global_guid)
+    link_key: str  # normalised link
+    fingerprint: str  # title + day, for the same story under other ids
+    enclosure: Enclosure | None
+
+
+@dataclass(frozen=True)
 class FeedParse:
     """The accepted drafts and rejected entries of one feed, in entry order."""
 
@@ -48,6 +69,9 @@ class FeedParse:
     items: list[ContentDraft]
     rejected: list[Rejection]
     bozo: bool
+    # One per item, in the same order: keys to recognise duplicates, the enclosure.
+    entries: list[EntryInfo] = field(default_factory=list)
+    bozo_detail: str = ""
 
 
 class _TextExtractor(HTMLParser):
@@ -119,16 +143,26 @@ def parse_feed(
         default_kind=default_kind,
     )
     items: list[ContentDraft] = []
+    infos: list[EntryInfo] = []
     rejected: list[Rejection] = []
     first_index: dict[str, int] = {}
     for index, entry in enumerate(entries):
         draft, problem = _entry_draft(index, entry, context, first_index)
         if draft is not None:
             items.append(draft)
+            infos.append(entry_info(draft, enclosure_of(entry)))
         if problem is not None:
             rejected.append(problem)
     title = html_to_text(str(feed.get("title", "")))
-    return FeedParse(title=title, source=context.source, items=items, rejected=rejected, bozo=bozo)
+    return FeedParse(
+        title=title,
+        source=context.source,
+        items=items,
+        rejected=rejected,
+        bozo=bozo,
+        entries=infos,
+        bozo_detail=str(parsed.get("bozo_exception", ""))[:200] if bozo else "",
+    )
 
 
 @dataclass(frozen=True)
@@ -198,7 +232,10 @@ def _entry_draft(
         context.default_category,
     )
     enclosures = list(entry.get("enclosures", []))
-    is_video = any(str(e.get("type", "")).startswith("video/") for e in enclosures)
+    is_video = any(str(e.get("type", "")).startswith("video/") for e in enclosures) or any(
+        str(m.get("medium", "")) == "video" or str(m.get("type", "")).startswith("video/")
+        for m in entry.get("media_content", [])
+    )
     draft = ContentDraft(
         guid=guid,
         title=title,
@@ -262,3 +299,86 @@ def _moment(value: time.struct_time | None) -> dt.datetime | None:
 def _truncate(text: str, limit: int) -> str:
     """Cut ``text`` to ``limit`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --- recognising one story in several feeds; enclosures ------------------------------------
+_TRACKING_PARAMS = ("utm_", "spm", "from", "share_", "fbclid", "gclid")
+VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".mov", ".webm")
+MEDIA_URL_MAX_BYTES = 20 * 1024 * 1024  # Telegram fetches files by URL up to 20 MB
+
+
+def normalise_key(value: str) -> str:
+    """Return a guid or link in one form: http≡https, no www., fragment, tracking or slash.
+
+    Two feeds quoting one article seldom agree on these details; a guid that is not a
+    URL is kept as it is (trimmed).
+    """
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return value[:GUID_MAX]
+    host = parts.netloc.lower().removeprefix("www.")
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(_TRACKING_PARAMS)
+    ]
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit(("https", host, path, urlencode(sorted(query)), ""))[:GUID_MAX]
+
+
+def is_global_guid(guid: str) -> bool:
+    """Tell whether a guid means the same thing in any feed (a URL, a URN, a long id).
+
+    Short or numeric guids (``1``, ``post-42``) are only unique inside their own feed.
+    """
+    guid = guid.strip()
+    if urlsplit(guid).scheme.lower() in ("http", "https", "urn", "tag"):
+        return True
+    return len(guid) >= 16 and not guid.isdigit()
+
+
+def fingerprint(title: str, published: dt.datetime | None) -> str:
+    """Return a digest of the title (spacing and case folded) and the UTC day, or ""."""
+    if published is None:
+        return ""
+    folded = "".join(title.split()).casefold()
+    day = published.astimezone(dt.UTC).date().isoformat()
+    return hashlib.sha256(f"{folded}|{day}".encode()).hexdigest()[:40]
+
+
+def entry_info(draft: ContentDraft, enclosure: Enclosure | None) -> EntryInfo:
+    """Return the keys that recognise ``draft`` in any feed, with its enclosure."""
+    return EntryInfo(
+        key=normalise_key(draft.guid),
+        global_guid=is_global_guid(draft.guid),
+        link_key=normalise_key(draft.url),
+        fingerprint=fingerprint(draft.title, draft.publish_at),
+        enclosure=enclosure,
+    )
+
+
+def enclosure_of(entry: Mapping[str, Any]) -> Enclosure | None:
+    """Return the entry's first video enclosure, else its first image enclosure."""
+    found: list[Enclosure] = []
+    for raw in entry.get("enclosures", []):
+        href = str(raw.get("href", "")).strip()
+        kind = str(raw.get("type", "")).strip().lower()
+        if not is_http_url(href) or not kind.startswith(("video/", "image/")):
+            continue
+        length = str(raw.get("length", "")).strip()
+        found.append(Enclosure(href, kind, int(length) if length.isdigit() else None))
+    videos = [e for e in found if e.type.startswith("video/")]
+    chosen = videos or found
+    return chosen[0] if chosen else None
+
+
+def video_media_url(enclosure: Enclosure | None) -> str | None:
+    """Return a video enclosure's URL when a card can carry it (suffix, ≤ 20 MB)."""
+    if enclosure is None or not enclosure.type.startswith("video/"):
+        return None
+    if not urlsplit(enclosure.url).path.lower().endswith(VIDEO_SUFFIXES):
+        return None
+    if enclosure.length is not None and enclosure.length > MEDIA_URL_MAX_BYTES:
+        return None
+    return enclosure.url
