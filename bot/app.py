@@ -37,6 +37,7 @@ from bot.handlers import (
     activities,
     basics,
     content,
+    desk,
     digest,
     evaluation,
     findings,
@@ -83,6 +84,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    desk.FEATURE,
     basics.FEATURE,
 )
 
