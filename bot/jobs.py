@@ -226,7 +226,9 @@ async def reminders(ctx: JobContext) -> dict[str, Any]:
             tz=runtime.settings.scheduler.tz,
             now=runtime.now(),
             default_locale=runtime.settings.i18n.default_locale,
-            desk_url=review_reminder_service.desk_url(runtime.settings.web.public_base_url),
+            desk_url=review_reminder_service.desk_url(runtime.settings.web.public_base_url)
+            if runtime.settings.desk.enabled
+            else None,
         )
         await review_reminder_service.record(session=session, planned=reviews, now=runtime.now())
         messages = [p.message for p in planned] + [m for r in reviews for m in r.messages]

@@ -30,6 +30,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,7 +81,7 @@ def desk_url(public_base_url: str, page: str = DESK_REVIEWS_PAGE) -> str | None:
     base = public_base_url.rstrip("/")
     if not base.startswith("https://"):
         return None
-    return f"{base}/desk/?page={page}"
+    return f"{base}/desk/?" + urlencode({"p": f"/desk/p/{page}"})  # the shell's ?p= page
 
 
 def province_code_of(code: str) -> str:

@@ -31,7 +31,7 @@ from tests.stations.helpers import (
     settle_last,
 )
 
-DESK = "https://kepu.test/desk/?page=queues/reviews"
+DESK = "https://kepu.test/desk/?p=%2Fdesk%2Fp%2Fqueues%2Freviews"
 
 
 @pytest.fixture
