@@ -13,7 +13,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import home
+from bot.desk import dashboard, home
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -21,7 +21,10 @@ from bot.runtime.context import Runtime
 STATIC = Path(__file__).parent / "static"
 
 # Every module with desk pages or actions, in menu order. D2/D3 add theirs here.
-ROUTE_MODULES: tuple[ModuleType, ...] = (home,)
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    home,
+    dashboard,
+)
 
 SHELL_HEADERS = {
     **HEADERS,
