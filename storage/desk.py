@@ -378,3 +378,15 @@ async def child_regions_of_root(*, session: AsyncSession) -> list[Region]:
         select(Region).where(col(Region.parent_code).is_(None)).order_by(col(Region.code))
     )
     return list(rows.scalars())
+
+
+async def regions_under(
+    *, session: AsyncSession, prefixes: Sequence[str] | None, limit: int = 300
+) -> list[Region]:
+    """Return the cities and counties under the prefixes (None: all), by code, at most ``limit``."""
+    stmt = select(Region).where(col(Region.level).in_(["city", "county"]))
+    region = region_filter(col(Region.code), prefixes)
+    if region is not None:
+        stmt = stmt.where(region)
+    rows = await session.execute(stmt.order_by(col(Region.code)).limit(limit))
+    return list(rows.scalars())

@@ -13,7 +13,8 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import dashboard, home
+from bot.desk import dashboard, home, stations
+from bot.desk.photos import install_photo_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -24,6 +25,7 @@ STATIC = Path(__file__).parent / "static"
 ROUTE_MODULES: tuple[ModuleType, ...] = (
     home,
     dashboard,
+    stations,
 )
 
 SHELL_HEADERS = {
@@ -76,5 +78,6 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get(f"{PREFIX}/", shell)
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
+    install_photo_route(app, runtime)
     for route in all_routes():
         app.router.add_route(route.method, route.url, wrap(runtime, route))

@@ -57,3 +57,23 @@ def label(t: Translator, names: dict[str, str], code: str | None) -> str:
     if not code:
         return ""
     return t(names[code]) if code in names else code
+
+
+# Station decisions (StationReview.decision, and audit actions "station.<decision>").
+DECISIONS: dict[str, str] = {
+    "create": N_("desk: application started"),
+    "submit": N_("desk: application submitted"),
+    "county_approve": N_("desk: approved by the county"),
+    "county_reject": N_("desk: rejected by the county"),
+    "city_recognise": N_("desk: recognised by the city"),
+    "city_send_back": N_("desk: sent back by the city"),
+    "rectify": N_("desk: ordered to rectify"),
+    "lift": N_("desk: rectification lifted"),
+    "revoke": N_("desk: recognition revoked"),
+}
+
+
+def decision(t: Translator, action: str) -> str:
+    """Return an audit action or review decision in the reader's words (else the code)."""
+    code = action.removeprefix("station.")
+    return t(DECISIONS[code]) if code in DECISIONS else action
