@@ -383,7 +383,7 @@ async def child_regions_of_root(*, session: AsyncSession) -> list[Region]:
 async def regions_under(
     *, session: AsyncSession, prefixes: Sequence[str] | None, limit: int = 300
 ) -> list[Region]:
-    """Return the cities and counties under the prefixes (None: all), by code, at most ``limit``."""
+    """Return the cities and counties under the prefixes (None: all), by code, up to ``limit``."""
     stmt = select(Region).where(col(Region.level).in_(["city", "county"]))
     region = region_filter(col(Region.code), prefixes)
     if region is not None:
