@@ -222,10 +222,12 @@ async def waiting_reviews(
     region_prefixes: Sequence[str] | None = None,
     statuses: Sequence[str] = REVIEW_STATES,
     limit: int | None = None,
+    station_ids: Sequence[int] | None = None,
 ) -> list[WaitingReview]:
     """Return the applications waiting in ``statuses``, the longest waiting first.
 
     ``region_prefixes`` None means everywhere; an empty list means nowhere.
+    ``station_ids`` keeps only those stations.
     """
     if region_prefixes is not None and not region_prefixes:
         return []
@@ -256,6 +258,8 @@ async def waiting_reviews(
     )
     if region_prefixes is not None:
         stmt = stmt.where(_any_prefix(region_prefixes))
+    if station_ids is not None:
+        stmt = stmt.where(col(Station.id).in_(list(station_ids)))
     stmt = stmt.order_by(since, col(Station.id))
     if limit is not None:
         stmt = stmt.limit(limit)

@@ -23,6 +23,7 @@ from aiohttp import web
 from bot.core.error_text import error_text as domain_text
 from bot.core.errors import DomainError
 from bot.core.zh_dates import DateError, read_date
+from bot.desk.queues_photos import evidence_url
 from bot.desk.web import (
     FORBIDDEN,
     NOT_FOUND,
@@ -184,15 +185,18 @@ async def _review_card(
     session = viewer.session
     t = viewer.translator
     evidence = await station_service.evidence_summary(session=session, station_id=station.id)
+    photos: dict[str, list[str]] = {}
+    for row in await station_store.evidence_of(session=session, station_id=station.id):
+        if row.file_id and row.id is not None:
+            photos.setdefault(row.have, []).append(evidence_url(viewer, row.id))
     checks = [
         r
         for r in await station_store.reviews_of(session=session, station_id=station.id)
         if r.onsite_date is not None
     ]
-    found = await review_reminders.waiting_for(
-        session=session, grants=viewer.grants, today=viewer.today, tz=tz
+    age = await review_reminders.waiting_of(
+        session=session, station_id=station.id, today=viewer.today, tz=tz
     )
-    age = next((w for w in found if w.review.station_id == station.id), None)
     allowed = [
         a for a in review_service.available_actions(viewer.grants, station) if a in REVIEW_ACTIONS
     ]
@@ -205,7 +209,12 @@ async def _review_card(
         state=t(STATE_NAMES.get(station.status, station.status)),
         venue=t(VENUE_NAMES.get(station.venue_type, station.venue_type)),
         evidence=[
-            {"have": t(HAVE_NAMES[e.have]), "texts": e.texts, "photos": len(e.photos)}
+            {
+                "have": t(HAVE_NAMES[e.have]),
+                "texts": e.texts,
+                "photos": len(e.photos),
+                "urls": photos.get(e.have, []),
+            }
             for e in evidence
         ],
         since=t.date(age.review.since.astimezone(tz).date()) if age else "",

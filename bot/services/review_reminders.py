@@ -134,6 +134,16 @@ async def waiting_for(
     return out
 
 
+async def waiting_of(
+    *, session: AsyncSession, station_id: int, today: dt.date, tz: dt.tzinfo
+) -> Waiting | None:
+    """Return how long one application has waited at its stage (None: it waits for nobody)."""
+    rows = await store.waiting_reviews(session=session, station_ids=[station_id])
+    if not rows:
+        return None
+    return Waiting(rows[0], waited_days(rows[0].since, today, tz))
+
+
 @dataclass
 class PlannedReview:
     """One reminder or escalation about one review: its messages and who gets them."""

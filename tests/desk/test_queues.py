@@ -5,6 +5,7 @@ as outbox rows written with the decision; out-of-scope refused (403) and audited
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,6 +20,7 @@ from storage.models import (
     IntegrityFlag,
     OutboxMessage,
     Station,
+    StationEvidence,
     StationReview,
 )
 from tests.conftest import FIXED_NOW, FixedClock
@@ -114,6 +116,7 @@ async def test_reject_needs_a_reason_then_tells_the_applicant(desk: DeskClient) 
     sid = world.station_id
     card = await desk.get(f"queues/reviews/{sid}", user=COUNTY)
     assert card.status == 200 and "❌ 驳回" in card.text and "🏅" not in card.text
+    assert "6 天" in card.text  # how long it has waited
     missing = await desk.post(f"queues/reviews/{sid}/county_reject", {"reason": "  "}, user=COUNTY)
     assert missing.status == 400 and "请填写理由" in missing.text
     assert "❌ 驳回" in missing.text  # the form again
@@ -292,3 +295,33 @@ async def test_english_viewer_and_no_role(desk: DeskClient) -> None:
     page = await desk.get("queues/reviews", user=900)
     assert page.status == 200 and "Applications waiting for review" in page.text
     assert (await desk.get("queues/reviews", user=901)).status == 403
+
+
+async def test_review_card_shows_signed_evidence_thumbnails(desk: DeskClient) -> None:
+    world = await _world(desk)
+    async with desk.runtime.sessions() as s, s.begin():
+        photo = StationEvidence(
+            station_id=world.station_id,
+            have="venue",
+            file_id="AgACAgQAAx0-venue",
+            file_unique_id="venue-1",
+            created_at=FIXED_NOW,
+        )
+        s.add(photo)
+        await s.flush()
+        pid = photo.id
+    card = await desk.get(f"queues/reviews/{world.station_id}", user=COUNTY)
+    found = re.search(
+        rf'src="(/desk/evidence/{pid}\?e=\d+&amp;v={COUNTY}&amp;s=[0-9a-f]+)"', card.text
+    )
+    assert found is not None
+    url = found.group(1).replace("&amp;", "&")
+    forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
+    assert (await desk.get(forged)).status == 401  # a tampered signature
+    other = url.replace(f"v={COUNTY}", f"v={OTHER_COUNTY}")
+    assert (await desk.get(other)).status == 401  # signed for someone else
+    # Out of scope: no card, so no signed URL at all.
+    assert (
+        "/desk/evidence/"
+        not in (await desk.get(f"queues/reviews/{world.station_id}", user=OTHER_COUNTY)).text
+    )
