@@ -312,6 +312,9 @@ def wrap(
                 # A refusal the handler returns is committed (its audit row with it); a
                 # DeskProblem it raises rolls back whatever it had written.
                 result = await route.handler(request, viewer)
+                if route.method == "POST":
+                    # An action may change what the cached figures and lists show.
+                    runtime.extras.pop(LIVE_CACHE_KEY, None)
         except DeskProblem as exc:
             if exc.status >= 500:
                 raise

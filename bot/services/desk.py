@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.core.propagation import volume_over
-from bot.services.access import level_of, region_prefix
+from bot.services.access import LEVEL_PREFIX, level_of, region_prefix
 from bot.services.digest import PENDING_STATES
 from bot.services.tally import shift_week, week_key
 from storage import desk as desk_store
@@ -189,10 +189,18 @@ async def dashboard(
     children: list[ChildFigures] = []
     child_level = CHILD_LEVEL.get(level)
     if child_level is not None:
+        cut = LEVEL_PREFIX[child_level]
+        groups: dict[str, list[StationFigures]] = {}
+        for s in stations:
+            groups.setdefault(s.region_code[:cut], []).append(s)
         for child in await desk_store.child_regions(session=session, parent=region.code):
-            children.append(
-                ChildFigures(child, region_of(region_prefix(child.code, child_level), stations))
-            )
+            child_prefix = region_prefix(child.code, child_level)
+            # region_of keeps the stations under the prefix; handing it the pre-grouped ones
+            # gives the same sums without scanning every station once per sub-region.
+            inside = [
+                s for key, group in groups.items() if key.startswith(child_prefix) for s in group
+            ]
+            children.append(ChildFigures(child, region_of(child_prefix, inside)))
         children.sort(key=lambda c: (-c.figures.volume, c.region.code))
     since = idle_since(today, settings)
     idle = sorted(
@@ -290,10 +298,29 @@ async def station_list(
     limit: int,
     cache: dict[Any, Any] | None = None,
 ) -> tuple[list[ListedStation], int, LiveWeek]:
-    """Return one page of the stations in scope that match ``wanted``, and how many match."""
-    entries = await desk_store.stations_in_scope(
-        session=session, prefixes=prefixes, station_ids=station_ids
+    """Return one page of the stations in scope that match ``wanted``, and how many match.
+
+    The scope's station rows are cached like the live week (``cache``); any desk action
+    clears the cache, so a decision taken on the desk shows at once.
+    """
+    key = (
+        "entries",
+        tuple(prefixes) if prefixes is not None else None,
+        tuple(station_ids) if station_ids is not None else None,
     )
+    ttl = settings.desk.live_cache_seconds
+    clock = time.monotonic()
+    hit = cache.get(key) if cache is not None and ttl > 0 else None
+    if hit is not None and hit[0] > clock:
+        entries: list[desk_store.StationEntry] = hit[1]
+    else:
+        entries = await desk_store.stations_in_scope(
+            session=session, prefixes=prefixes, station_ids=station_ids
+        )
+        if cache is not None and ttl > 0:
+            if len(cache) >= LIVE_CACHE_MAX:
+                cache.clear()
+            cache[key] = (clock + ttl, entries)
     live = await live_week(
         session=session,
         settings=settings,
