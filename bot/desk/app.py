@@ -7,7 +7,7 @@ its ``DeskRoute``s (``bot.desk.web.desk_page`` / ``desk_action``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -65,6 +65,22 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     """Add the desk's routes to ``app`` (a ``RouteInstaller``); nothing when disabled."""
     if not runtime.settings.desk.enabled:
         return
+    install_routes(app, runtime, all_routes())
+
+
+def desk_installer(
+    modules: Sequence[ModuleType],
+) -> Callable[[web.Application, Runtime], None]:
+    """Return an installer of the shell with only ``modules``' routes (tests)."""
+
+    def install(app: web.Application, runtime: Runtime) -> None:
+        install_routes(app, runtime, all_routes(modules))
+
+    return install
+
+
+def install_routes(app: web.Application, runtime: Runtime, routes: Sequence[DeskRoute]) -> None:
+    """Add the shell, the static files, the photo route and ``routes`` to ``app``."""
     version = _static_version()
     default_locale = runtime.settings.i18n.default_locale
 
@@ -83,5 +99,5 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
     install_photo_route(app, runtime)
     install_evidence_route(app, runtime)  # the review card's evidence photos (desk-queues)
-    for route in all_routes():
+    for route in routes:
         app.router.add_route(route.method, route.url, wrap(runtime, route))

@@ -56,7 +56,12 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
     else:
         return render(viewer, "dashboard_empty.html")
     board = await desk_service.dashboard(
-        session=session, region=region, today=viewer.today, settings=viewer.runtime.settings
+        session=session,
+        region=region,
+        today=viewer.today,
+        now=viewer.now,
+        settings=viewer.runtime.settings,
+        cache=viewer.cache,
     )
     t = viewer.translator
     trend = board.trend

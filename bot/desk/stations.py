@@ -103,23 +103,27 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
     flagged = _flag(request, "flagged")
     size = settings.desk.page_size
     window = Window.week_of(viewer.today)
-    rows, total = await desk_store.station_list(
+    rows, total, live = await desk_service.station_list(
         session=viewer.session,
-        window=window,
-        volume=volume_over(settings.propagation),
+        settings=settings,
+        today=viewer.today,
+        now=viewer.now,
         prefixes=prefixes,
         station_ids=station_ids,
-        search=search or None,
-        status=status or None,
-        region=region_prefix(region) if region else None,
-        idle_before=desk_service.idle_since(viewer.today, settings) if idle else None,
-        flagged=flagged,
-        order=order,
+        wanted=desk_service.StationFilter(
+            search=search,
+            status=status,
+            region=region_prefix(region) if region else "",
+            idle=idle,
+            flagged=flagged,
+            order=order,
+        ),
         offset=(page_no - 1) * size,
         limit=size,
+        cache=viewer.cache,
     )
     counties = await _filter_regions(viewer, prefixes)
-    names = await _names(viewer, [r.region_code for r in rows])
+    names = await _names(viewer, [r.entry.region_code for r in rows])
     query: dict[str, Any] = {
         "q": search,
         "status": status,
@@ -148,6 +152,7 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
         ),
         labels=labels,
         orders=ORDERS,
+        computed_at=live.computed_at,
     )
 
 

@@ -112,7 +112,7 @@ async def test_no_role_sees_nothing(desk: DeskClient) -> None:
             assert "没有" in page.text and "<a" not in page.text
 
 
-async def test_role_gated_page_is_refused_and_audited(desk: DeskClient) -> None:
+async def test_station_admin_menu(desk: DeskClient) -> None:
     async with desk.runtime.sessions() as s, s.begin():
         await make_region_tree(s)
         station = await make_station(s)
