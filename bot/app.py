@@ -39,6 +39,7 @@ from bot.handlers import (
     basics,
     content,
     content_originals,
+    desk,
     digest,
     evaluation,
     feeds,
@@ -89,6 +90,7 @@ FEATURES: tuple[Feature, ...] = (
     findings.FEATURE,
     feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
     announcements.FEATURE,  # content-feeds: /announce
+    desk.FEATURE,
     basics.FEATURE,
 )
 

@@ -231,6 +231,18 @@ class StationsSettings(_Section):
     burst_window_hours: int = Field(default=24, ge=1)
     burst_threshold: int = Field(default=5, ge=2)
     rectify_reminder_days: int = Field(default=3, ge=0)
+    # Review reminders (docs/stations.md "Review reminders"): the reviewers are reminded once
+    # an application has waited review_reminder_days at its stage; the level above is told
+    # once it has waited review_escalate_days (must be later than the reminder).
+    review_reminder_days: int = Field(default=5, ge=1)
+    review_escalate_days: int = Field(default=10, ge=2)
+
+    @field_validator("review_escalate_days")
+    @classmethod
+    def _escalate_after_reminder(cls, value: int, info: Any) -> int:
+        if value <= info.data.get("review_reminder_days", 0):
+            raise ValueError("review_escalate_days must be greater than review_reminder_days")
+        return value
 
 
 class ActivitiesSettings(_Section):
@@ -353,6 +365,21 @@ class ContentSettings(_Section):
         return value
 
 
+class DeskSettings(_Section):
+    """The coordinator's desk (Telegram Mini App, docs/desk.md), served under ``/desk/``."""
+
+    enabled: bool = True
+    # How old Telegram's signed initData may be (auth_date) before a request is refused.
+    init_data_max_age_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Rows per page of the desk's lists.
+    page_size: int = Field(default=50, ge=5, le=500)
+    # A station without any activity or share for this many days counts as idle.
+    idle_days: int = Field(default=28, ge=1)
+    # The current week's figures of a region are computed at most this often (seconds);
+    # pages say when. 0: on every request.
+    live_cache_seconds: int = Field(default=60, ge=0, le=3600)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -378,6 +405,7 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = EvaluationSettings()
     content: ContentSettings = ContentSettings()
     integrity: IntegritySettings = IntegritySettings()
+    desk: DeskSettings = DeskSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -54,6 +54,8 @@ ACTION_NAMES: dict[str, str] = {
     "station.rectify": N_("ordered rectification"),
     "station.lift": N_("lifted rectification"),
     "station.revoke": N_("revoked recognition"),
+    "review.remind": N_("reminded the reviewers of a late review"),
+    "review.escalate": N_("told the level above of an overdue review"),
     "message": N_("sent a message"),
     # content-feeds: subscribed feeds and announcements
     "content.feed_poll": N_("read a subscribed feed"),

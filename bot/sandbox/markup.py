@@ -128,3 +128,24 @@ def check_inline_keyboard(markup: dict[str, Any]) -> None:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise bad_request("BUTTON_DATA_INVALID")
+
+
+def check_web_app_buttons(markup: dict[str, Any], chat_type: str) -> None:
+    """Raise what Telegram answers for Mini App buttons it does not allow.
+
+    ``web_app`` buttons of an inline keyboard are "available only in private chats between a
+    user and the bot" (Bot API, InlineKeyboardButton), and a Mini App opens only at https.
+    """
+    for row in markup.get("inline_keyboard") or []:
+        for button in row:
+            web_app = button.get("web_app")
+            if web_app is None:
+                continue
+            if chat_type != "private":
+                raise bad_request("BUTTON_TYPE_INVALID")
+            url = str((web_app or {}).get("url") or "")
+            if not url.startswith("https://"):
+                raise bad_request(
+                    f"inline keyboard button Web App URL '{url}' is invalid: "
+                    "Only HTTPS links are allowed"
+                )

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.sandbox.files import TYPE_NAMES, StoredFile, video_meta
 from bot.sandbox.limits import RateLimiter
-from bot.sandbox.markup import check_inline_keyboard, check_text
+from bot.sandbox.markup import check_inline_keyboard, check_text, check_web_app_buttons
 from bot.sandbox.models import ApiError, SimMessage, bad_request
 from bot.sandbox.params import Params, Upload
 from bot.sandbox.state import ChatState, World
@@ -48,6 +48,7 @@ class MessagingApi:
         if isinstance(markup, dict):
             if "inline_keyboard" in markup:
                 check_inline_keyboard(markup)
+                check_web_app_buttons(markup, chat.type)
                 content["reply_markup"] = markup
             else:
                 reply_keyboard = markup
