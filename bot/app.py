@@ -44,6 +44,7 @@ from bot.handlers import (
     shares,
     stations,
 )
+from bot.handlers import campaigns, push_report
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.common import load_scope
 from bot.handlers.dialog import dialog_router, exit_filter, leave_handler
@@ -83,6 +84,9 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    # issue #19: campaigns (/campaigns, /feed by campaign) and push-report retries
+    campaigns.FEATURE,
+    push_report.FEATURE,
     basics.FEATURE,
 )
 

@@ -27,6 +27,7 @@ from bot.core.periods import (
     previous_year_period,
 )
 from bot.i18n import N_, Translator, get_translator
+from bot.reports import campaign as campaign_report
 from bot.reports import windows
 from bot.reports.digest import RenderedDigest, digest_calls, render
 from bot.runtime.context import Runtime
@@ -198,9 +199,18 @@ async def _rendered(
         except TallyError:
             cache[(region, locale)] = None
         else:
-            cache[(region, locale)] = await render(
-                get_translator(locale), data, runtime.settings.propagation
-            )
+            rendered = await render(get_translator(locale), data, runtime.settings.propagation)
+            async with runtime.sessions() as session:  # the running campaigns' block
+                rendered = await campaign_report.with_campaigns(
+                    session=session,
+                    settings=runtime.settings,
+                    t=get_translator(locale),
+                    digest=rendered,
+                    region_code=region,
+                    start=data.start,
+                    end=data.end,
+                )
+            cache[(region, locale)] = rendered
     return cache[(region, locale)]
 
 
