@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InputFile
 
 from bot.config import Settings
 from bot.content.cards import is_english
@@ -210,3 +211,16 @@ async def with_campaigns(
         session=session, settings=settings, t=t, region_code=region_code, start=start, end=end
     )
     return replace(digest, text=f"{digest.text}\n\n{block}") if block else digest
+
+
+def document_call(chat_id: int, t: Translator, report: CampaignReport) -> dict[str, object]:
+    """Return the sendDocument parameters that deliver a report's XLSX."""
+    return {
+        "chat_id": chat_id,
+        "document": InputFile(report_xlsx(t, report), filename=report_filename(report)),
+        "caption": t(
+            "{name}: campaign report ({window})",
+            name=report.campaign.name(t.locale),
+            window=window_text(t, report),
+        ),
+    }

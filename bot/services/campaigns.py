@@ -10,6 +10,7 @@ the campaign's own dates (its window). docs/campaigns.md.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from bot.core.propagation import volume_over
 from bot.core.regions import region_contains, region_prefix
 from bot.core.regions_csv import is_region_code
 from bot.core.zh_dates import parse_date
+from bot.i18n import Translator
+from storage import activities as activity_store
 from storage import audit
 from storage import campaigns as store
 from storage import figures
@@ -113,6 +116,29 @@ def _of_row(row: Campaign) -> CampaignDef:
     )
 
 
+# The names of dated campaigns this process has read (config and stored), by key, for
+# content cards, which are rendered without a session (``campaign_line``). Refreshed by
+# every ``all_campaigns``; a key not seen yet falls back to the taxonomy's name.
+_NAMES: dict[str, tuple[str, str]] = {}
+
+
+def campaign_line(item: Any, t: Translator) -> str:
+    """Return a card's campaign line ("" for an item without a campaign), HTML-escaped.
+
+    ``item`` is a ContentItem (its ``campaign`` code); the line starts with a newline so
+    the card appends it to its footer.
+    """
+    code = getattr(item, "campaign", None)
+    if not code:
+        return ""
+    zh, en = _NAMES.get(code, ("", ""))
+    if zh:
+        name = (en or zh) if str(t.locale).startswith("en") else zh
+    else:
+        name = default_taxonomy().campaign_name(code, t.locale)
+    return "\n" + t("🎯 Campaign: {name}", name=html.escape(name, quote=False))
+
+
 def configured(settings: Settings) -> list[CampaignDef]:
     """Return the config campaigns, in file order."""
     return [_of_config(entry) for entry in settings.campaigns]
@@ -126,6 +152,7 @@ async def all_campaigns(*, session: AsyncSession, settings: Settings) -> list[Ca
         if row.key not in keys:
             found.append(_of_row(row))
             keys.add(row.key)
+    _NAMES.update({c.key: (c.name_zh, c.name_en) for c in found})
     return found
 
 
@@ -528,3 +555,30 @@ async def campaign_summaries(
     out.sort(key=lambda s: (order[s.state], -s.start.toordinal() if s.state == "ended"
                             else s.start.toordinal(), s.key))  # fmt: skip
     return out
+
+
+async def tag_activity_fields(
+    *, session: AsyncSession, settings: Settings, station_id: int, fields: dict[str, Any]
+) -> str | None:
+    """Tag an activity being registered with the campaign it unambiguously belongs to.
+
+    ``fields`` is the form's data; it is tagged (``fields["campaign"]``) only when exactly
+    one campaign runs on the day it was held in the station's region. Return the key.
+    """
+    held_on = fields.get("held_on")
+    if not held_on:
+        return None
+    stations = await activity_store.stations_by_id(session=session, station_ids=[station_id])
+    station = stations.get(station_id)
+    if station is None:
+        return None
+    found = await activity_campaigns(
+        session=session,
+        settings=settings,
+        held_on=dt.date.fromisoformat(str(held_on)),
+        region_code=station.region_code,
+    )
+    if len(found) != 1:
+        return None
+    fields["campaign"] = found[0].key
+    return found[0].key
