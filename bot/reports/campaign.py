@@ -27,11 +27,11 @@ from storage import regions as region_store
 
 STATE_NAMES = {
     "upcoming": N_("not started"),
-    "running": N_("running"),
+    "running": N_("under way"),
     "ended": N_("ended"),
 }
 FIGURES: tuple[tuple[str, str], ...] = (
-    ("stations", N_("Stations")),
+    ("stations", N_("Stations counted")),
     ("pushed", N_("Messages pushed")),
     ("shares", N_("Shares")),
     ("visits", N_("Link visits")),

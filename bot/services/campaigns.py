@@ -38,7 +38,8 @@ State = Literal["upcoming", "running", "ended"]
 MAX_NAME_CHARS = 64
 # A date typed without a year is taken within half a year either side of today.
 _YEARLESS_AHEAD = dt.timedelta(days=155)  # zh_dates looks 30 days past "today"
-_RANGE_SEPARATORS = re.compile(r"^\s*(?:至|到|—+|－|-|~|～|–)\s*")
+_RANGE_SPLIT = re.compile(r"\s*(?:至|到|—+|－|~|～|–)\s*")
+_ISO_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
 _DAY_ONLY = re.compile(r"^\s*(\d{1,2})\s*[日号]?\s*$")
 _REGION_SPLIT = re.compile(r"[\s,，、;；]+")
 EVERYWHERE_WORDS = frozenset({"全部", "全部地区", "全国", "all", "everywhere"})
@@ -229,29 +230,34 @@ def parse_range(text: str, *, today: dt.date) -> tuple[dt.date, dt.date]:
     one-day campaign. Raise CampaignError(``dates_unreadable`` | ``dates_reversed``).
     """
     anchor = today + _YEARLESS_AHEAD
-    first = parse_date(text, today=anchor)
-    if first is None:
+    text = text.strip()
+    iso = _ISO_DATE.findall(text)
+    if len(iso) == 2 and not _ISO_DATE.sub("", text).strip(" -—–~～至到"):
+        (left, right), separated = iso, True
+    else:
+        parts = _RANGE_SPLIT.split(text, maxsplit=1)
+        left, right, separated = parts[0], parts[-1] if len(parts) > 1 else "", len(parts) > 1
+    first = parse_date(left, today=anchor)
+    if first is None or left[first.end :].strip():
         raise CampaignError("dates_unreadable")
     start = first.value
-    rest = text[first.end :]
-    separator = _RANGE_SEPARATORS.match(rest)
-    if separator is None:
-        if rest.strip():
+    if not right.strip():
+        if separated:  # 12月1日至: the end is missing
             raise CampaignError("dates_unreadable")
         return start, start
-    rest = rest[separator.end() :]
-    day_only = _DAY_ONLY.match(rest)
+    day_only = _DAY_ONLY.match(right)
     if day_only is not None:
         try:
             end = start.replace(day=int(day_only[1]))
         except ValueError as exc:
             raise CampaignError("dates_unreadable") from exc
     else:
-        second = parse_date(rest, today=anchor)
-        if second is None:
+        second = parse_date(right, today=anchor)
+        if second is None or right[second.end :].strip():
             raise CampaignError("dates_unreadable")
         end = second.value
-        if end < start and second.form == "month_day":
+        if second.form == "month_day" and first.form == "month_day":
+            # Without years both are in the start's year, or the next (12月28日至1月3日).
             end = end.replace(year=start.year + (1 if end.month < start.month else 0))
     if end < start:
         raise CampaignError("dates_reversed", start=start.isoformat(), end=end.isoformat())
