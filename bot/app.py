@@ -36,15 +36,16 @@ from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
     basics,
+    campaigns,
     content,
     digest,
     evaluation,
     findings,
     informants,
+    push_report,
     shares,
     stations,
 )
-from bot.handlers import campaigns, push_report
 from bot.handlers.commands import describe, visible_commands
 from bot.handlers.common import load_scope
 from bot.handlers.dialog import dialog_router, exit_filter, leave_handler

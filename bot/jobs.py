@@ -41,8 +41,8 @@ from bot.services import findings_auto
 from bot.services import push as push_service
 from bot.services import reminders as reminder_service
 from bot.services import tally as tally_service
-from bot.services.tally import TALLY_JOB, TallyError, shift_week
 from bot.services.access import region_prefix
+from bot.services.tally import TALLY_JOB, TallyError, shift_week
 from storage import campaigns as campaign_store
 from storage import outbox as outbox_store
 from storage import tally as tally_store
@@ -353,7 +353,11 @@ async def campaign_reports(ctx: JobContext) -> dict[str, Any]:
                 if person.role == "coordinator" and person.region_code
                 else None
             )
-            if f"{key}:sendDocument" in taken or person.chat_id in seen or not campaign.overlaps(prefixes):
+            if (
+                f"{key}:sendDocument" in taken
+                or person.chat_id in seen
+                or not campaign.overlaps(prefixes)
+            ):
                 continue
             seen.add(person.chat_id)
             t = get_translator(person.language or settings.i18n.default_locale)

@@ -556,7 +556,9 @@ async def erase_chat(*, session: AsyncSession, chat_id: int) -> int:
 # --- push reports: why messages failed, and retrying them ----------------------------------
 
 
-async def ended_unsent(*, session: AsyncSession, push_id: int) -> list[tuple[str, str | None, int]]:
+async def ended_unsent(
+    *, session: AsyncSession, push_id: int
+) -> list[tuple[str, str | None, int]]:
     """Return (state, error, count) of a push's rows that ended unsent (failed, blocked)."""
     result = await session.execute(
         select(_T.c.state, _T.c.error, func.count())

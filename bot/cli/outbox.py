@@ -10,7 +10,7 @@ import argparse
 
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
-from bot.handlers.push_report import push_error_text
+from bot.core.error_text import error_text
 from bot.i18n import N_, Translator
 from bot.reports.push_report import REASON_NAMES
 from bot.services import push as push_service
@@ -45,7 +45,7 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
                 session=session, push_id=args.push_id, now=runtime.now()
             )
         except PushError as exc:
-            raise CliError(push_error_text(t, exc), code=1) from exc
+            raise CliError(error_text(exc, t, cli=True), code=1) from exc
     print(
         t(
             "Push #{new} re-sends {n} failed messages of push #{old}; {skipped} not retried "

@@ -18,6 +18,7 @@ from bot import jobs
 from bot.content.cards import localised
 from bot.content.taxonomy import default_taxonomy
 from bot.core.callback_data import CallbackData, Family
+from bot.core.error_text import error_text
 from bot.core.errors import DomainError
 from bot.handlers.callbacks import FeedShow, answer_invalid
 from bot.handlers.commands import command
@@ -53,24 +54,6 @@ COMMANDS = (
 FLOW = "campaign"
 FEED_PAGE = 5
 LEFT = N_("Left the campaign dialog; nothing was changed.")
-ERRORS = {
-    "dates_unreadable": N_(
-        "I could not read the dates. Send them like 9月15日至21日, 11月20日到12月5日 or "
-        "2026-09-15—2026-09-21."
-    ),
-    "dates_reversed": N_("The campaign ends before it starts. Please send the dates again."),
-    "region_bad": N_(
-        "“{value}” is not a 6-digit region code. Send codes like 330100, or 全部 for everywhere."
-    ),
-    "region_unknown": N_("Region {value} is not known. Send codes from the regions list."),
-    "name_empty": N_("The name cannot be empty."),
-    "name_too_long": N_("That name is too long (at most {limit} characters)."),
-    "exists": N_("A campaign “{name}” starting that day exists already."),
-    "in_config": N_(
-        "This campaign is defined in the configuration file; change it there ([[campaigns]])."
-    ),
-    "not_found": N_("That campaign was not found."),
-}
 
 
 @dataclass(frozen=True)
@@ -143,8 +126,7 @@ Markup = InlineKeyboardMarkup
 
 
 def _text(t: Translator, exc: DomainError) -> str:
-    msgid = ERRORS.get(exc.code)
-    return t(msgid, **exc.params) if msgid else t("Sorry, that did not work ({code}).", code=exc.code)
+    return error_text(exc, t)
 
 
 def _is_curator(context: KepuContext) -> bool:
@@ -230,7 +212,8 @@ async def _view(update: Update, context: KepuContext, campaign: CampaignDef) -> 
         rows.append(
             [
                 InlineKeyboardButton(
-                    t("🚀 Push its newest item"), callback_data=CampaignAction("push", key).encode()
+                    t("🚀 Push its newest item"),
+                    callback_data=CampaignAction("push", key).encode(),
                 )
             ]
         )
@@ -264,7 +247,9 @@ async def feed_rows(context: KepuContext) -> list[list[InlineKeyboardButton]]:
     return button_rows(buttons, 2)
 
 
-async def _feed_page(update: Update, context: KepuContext, campaign: CampaignDef, page: int) -> None:
+async def _feed_page(
+    update: Update, context: KepuContext, campaign: CampaignDef, page: int
+) -> None:
     t = context.t
     items, total = await store.browse_campaign(
         session=context.session,
@@ -326,7 +311,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
         campaign = await _campaign(context, button.key)
         await query.answer()
         if campaign is None:
-            await reply(update, context.t(ERRORS["not_found"]))
+            await reply(update, error_text(CampaignError("not_found"), context.t))
             return
         await _feed_page(update, context, campaign, button.page)
         return
@@ -345,7 +330,7 @@ async def _manage(update: Update, context: KepuContext) -> None:
     assert button is not None and not isinstance(button, CampaignFeed)
     campaign = await _campaign(context, button.key)
     if campaign is None:
-        await query.answer(t(ERRORS["not_found"]), show_alert=True)
+        await query.answer(error_text(CampaignError("not_found"), t), show_alert=True)
         return
     await query.answer()
     if isinstance(button, CampaignView):
@@ -385,7 +370,7 @@ async def _curator_only(update: Update, context: KepuContext) -> None:
     assert isinstance(button, CampaignAction | CampaignPushOk)
     campaign = await _campaign(context, button.key)
     if campaign is None:
-        await reply(update, t(ERRORS["not_found"]))
+        await reply(update, error_text(CampaignError("not_found"), t))
         return
     if isinstance(button, CampaignPushOk):
         await _push(update, context, campaign, button.content_id)
@@ -421,7 +406,9 @@ async def _confirm_push(update: Update, context: KepuContext, campaign: Campaign
         session=context.session, now=runtime.now(), campaign=campaign.key, limit=1
     )
     if not items or items[0].id is None:
-        await reply(update, t("Nothing published for {name} yet.", name=esc(campaign.name(t.locale))))
+        await reply(
+            update, t("Nothing published for {name} yet.", name=esc(campaign.name(t.locale)))
+        )
         return
     item = items[0]
     assert item.id is not None
@@ -475,12 +462,15 @@ async def _push(
             report_locale=t.locale,
         )
     except push_service.PushError as exc:
-        await reply(update, t("Sorry, that did not work ({code}).", code=exc.code))
+        await reply(update, error_text(exc, t))
         return
     if result.queued == 0:
         await reply(
             update,
-            t("No informant is waiting for this item (nobody matches, or everyone already has it)."),
+            t(
+                "No informant is waiting for this item (nobody matches, or "
+                "everyone already has it)."
+            ),
         )
         return
     await reply(
@@ -494,7 +484,7 @@ async def _push(
     )
 
 
-# --- the XLSX on demand ----------------------------------------------------------------------------
+# --- the XLSX on demand ---------------------------------------------------------------------
 async def _send_report(update: Update, context: KepuContext, campaign: CampaignDef) -> None:
     t, runtime = context.t, context.runtime
     report = await service.build_report(
@@ -512,11 +502,14 @@ async def _send_report(update: Update, context: KepuContext, campaign: CampaignD
     )
 
 
-# --- adding and editing ----------------------------------------------------------------------------
+# --- adding and editing ---------------------------------------------------------------------
 def _dates_prompt(context: KepuContext) -> str:
     t = context.t
     return (
-        t("When does the campaign run? Send its dates, e.g. 9月15日至21日 or 2026-12-01—2026-12-07.")
+        t(
+            "When does the campaign run? Send its dates, e.g. 9月15日至21日 or "
+            "2026-12-01—2026-12-07."
+        )
         + "\n"
         + input_hint(context)
     )
@@ -671,8 +664,11 @@ async def _described(context: KepuContext, campaign: CampaignDef) -> str:
     names = await campaign_report.region_names(context.session, campaign.regions)
     return "\n".join(
         [
-            t("🎯 <b>{name}</b> ({dates})", name=esc(campaign.name(t.locale)),
-              dates=campaign_report.dates_text(t, campaign)),  # fmt: skip
+            t(
+                "🎯 <b>{name}</b> ({dates})",
+                name=esc(campaign.name(t.locale)),
+                dates=campaign_report.dates_text(t, campaign),
+            ),  # fmt: skip
             t("Regions: {regions}", regions=esc(campaign_report.regions_text(t, campaign, names))),
             t("Send /campaigns to see every campaign."),
         ]

@@ -10,31 +10,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
+from bot.core.error_text import error_text
 from bot.handlers.callbacks import answer_invalid
 from bot.handlers.common import private_only, reply, requires
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
-from bot.i18n import N_, Translator
 from bot.reports.push_report import PushRetry
 from bot.runtime.context import KepuContext
 from bot.services import push as push_service
 from bot.services.push import PushError
-
-ERRORS = {
-    "not_found": N_("That push was not found."),
-    "nothing_to_retry": N_(
-        "Nothing to retry in push #{push_id}: what failed was blocked, or already retried."
-    ),
-    "retired": N_("The item was retired: its failed messages cannot be sent again."),
-    "expired": N_("The item has expired: its failed messages cannot be sent again."),
-}
-
-
-def push_error_text(t: Translator, exc: PushError) -> str:
-    """Return the localised refusal of a retry."""
-    msgid = ERRORS.get(exc.code)
-    if msgid is None:
-        return t("Sorry, that did not work ({code}).", code=exc.code)
-    return t(msgid, **exc.params)
 
 
 @requires("curator")
@@ -59,7 +42,7 @@ async def retry_button(update: Update, context: KepuContext) -> None:
             report_locale=t.locale,
         )
     except PushError as exc:
-        await query.answer(push_error_text(t, exc), show_alert=True)
+        await query.answer(error_text(exc, t), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)

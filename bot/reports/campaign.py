@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InputFile
 
 from bot.config import Settings
-from bot.content.cards import is_english
 from bot.i18n import N_, Translator
 from bot.reports.digest import RenderedDigest, esc
 from bot.reports.windows import date_range
@@ -59,7 +58,7 @@ def regions_text(t: Translator, campaign: CampaignDef, names: dict[str, str]) ->
     """Return the campaign's regions by name (or "everywhere")."""
     if not campaign.regions:
         return t("everywhere")
-    sep = ", " if is_english(t.locale) else "、"
+    sep = "、" if t.locale == "zh_CN" else ", "
     return sep.join(names.get(code, code) for code in campaign.regions)
 
 
@@ -87,8 +86,11 @@ def report_text(t: Translator, report: CampaignReport, names: dict[str, str]) ->
     """Return a campaign's report as a message: dates, regions, totals, top regions."""
     campaign = report.campaign
     lines = [
-        t("🎯 <b>{name}</b> ({dates})", name=esc(campaign.name(t.locale)),
-          dates=dates_text(t, campaign)),  # fmt: skip
+        t(
+            "🎯 <b>{name}</b> ({dates})",
+            name=esc(campaign.name(t.locale)),
+            dates=dates_text(t, campaign),
+        ),  # fmt: skip
         t("Regions: {regions}", regions=esc(regions_text(t, campaign, names))),
         summary_text(t, report),
     ]
@@ -187,8 +189,11 @@ async def digest_block(
             session=session, settings=settings, campaign=campaign, today=end, prefixes=prefixes
         )
         lines.append(
-            t("🎯 <b>{name}</b> ({dates})", name=esc(campaign.name(t.locale)),
-              dates=dates_text(t, campaign))  # fmt: skip
+            t(
+                "🎯 <b>{name}</b> ({dates})",
+                name=esc(campaign.name(t.locale)),
+                dates=dates_text(t, campaign),
+            )  # fmt: skip
         )
         lines.append(summary_text(t, report))
     if not lines:

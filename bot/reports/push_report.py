@@ -47,7 +47,9 @@ def retry_label(t: Translator, n: int) -> str:
     return t("🔁 Retry the {n} failed", n=n)
 
 
-def retry_rows(t: Translator, push_id: int | None, failures: Failures) -> list[list[dict[str, Any]]]:
+def retry_rows(
+    t: Translator, push_id: int | None, failures: Failures
+) -> list[list[dict[str, Any]]]:
     """Return the report's button rows (outbox payload form): retry, when it can help."""
     if push_id is None or failures.retryable == 0:
         return []

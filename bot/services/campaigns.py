@@ -27,9 +27,8 @@ from bot.core.regions_csv import is_region_code
 from bot.core.zh_dates import parse_date
 from bot.i18n import Translator
 from storage import activities as activity_store
-from storage import audit
+from storage import audit, figures
 from storage import campaigns as store
-from storage import figures
 from storage import regions as region_store
 from storage.figures import CampaignPushes, Window
 from storage.models import Campaign
@@ -343,8 +342,12 @@ async def add_campaign(
         now=now,
         subject_type="campaign",
         subject_id=row.id,
-        detail={"key": key, "start": start.isoformat(), "end": end.isoformat(),
-                "regions": list(regions)},  # fmt: skip
+        detail={
+            "key": key,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "regions": list(regions),
+        },  # fmt: skip
     )
     return _of_row(row)
 
@@ -380,9 +383,11 @@ async def edit_campaign(
         now=now,
         subject_type="campaign",
         subject_id=row.id,
-        detail={"key": key, "before": before,
-                **{k: (v.isoformat() if isinstance(v, dt.date) else v)
-                   for k, v in values.items()}},  # fmt: skip
+        detail={
+            "key": key,
+            "before": before,
+            **{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in values.items()},
+        },  # fmt: skip
     )
     fresh = await store.get_campaign(session=session, key=key)
     assert fresh is not None
@@ -427,7 +432,9 @@ def report_window(campaign: CampaignDef, today: dt.date) -> Window:
     return campaign.window
 
 
-def _line(code: str, name: str, rows: Sequence[figures.StationFigures], sent: dict[int, int]) -> RegionLine:  # fmt: skip
+def _line(
+    code: str, name: str, rows: Sequence[figures.StationFigures], sent: dict[int, int]
+) -> RegionLine:
     return RegionLine(
         code=code,
         name=name,

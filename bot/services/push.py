@@ -390,11 +390,11 @@ async def retry_failed(
     """Send a push's retryable failures again, as a new push (its own report); audited.
 
     Blocked users are not retried; nor are messages whose item was retired or expired.
-    Raise PushError ``not_found`` or ``nothing_to_retry``.
+    Raise PushError ``no_push`` or ``nothing_to_retry`` (or the item's ``retired``…).
     """
     original = await outbox_store.get_push(session=session, push_id=push_id)
     if original is None:
-        raise PushError("not_found", push_id=push_id)
+        raise PushError("no_push", push_id=push_id)
     rows = await outbox_store.failed_rows(session=session, push_id=push_id)
     ids = [row_id for row_id, state, error in rows if is_retryable(state, error)]
     if not ids:

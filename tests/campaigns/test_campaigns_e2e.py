@@ -295,7 +295,14 @@ async def test_xlsx_reaches_coordinators_and_curators_after_the_end(
             "2026年全国科普日 — 主题活动报告（2026年11月20日—11月29日）"
         )
         header = [c.value for c in sheet[4]]
-        assert header[:6] == ["地区", "计入站点数", "推送消息（条）", "分享次数", "链接访问（次）", "活动"]
+        assert header[:6] == [
+            "地区",
+            "计入站点数",
+            "推送消息（条）",
+            "分享次数",
+            "链接访问（次）",
+            "活动",
+        ]
         rows = {r[0].value: [c.value for c in r] for r in sheet.iter_rows(min_row=5)}
         assert rows["杭州市"][3] == 1 and rows["杭州市"][5] == 1 and rows["杭州市"][6] == 45
         assert "宁波市" not in rows  # outside the campaign's regions

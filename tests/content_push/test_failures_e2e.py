@@ -96,7 +96,9 @@ async def test_report_groups_reasons_and_retry_resends_only_retryable(
         assert [b.text for row in report.buttons for b in row] == ["🔁 重试失败的 1 人"]
 
         # The command line says the same, and lists the reason of every unsent message.
-        code = await asyncio.to_thread(_cli, sqlite_url, monkeypatch, "outbox", "status", str(push_id))
+        code = await asyncio.to_thread(
+            _cli, sqlite_url, monkeypatch, "outbox", "status", str(push_id)
+        )
         out = capsys.readouterr().out
         assert code == 0
         assert "已屏蔽机器人或从未启动机器人：1" in out and "找不到该聊天：1" in out
@@ -110,7 +112,9 @@ async def test_report_groups_reasons_and_retry_resends_only_retryable(
         assert f"推送 #{push_id}" in (answer.text or "")
         await wait_outbox(bot)
         second = await curator.wait_for_message(
-            predicate=lambda m: "推送报告" in (m.text or "") and f"#{push_id} " not in (m.text or "")
+            predicate=lambda m: (
+                "推送报告" in (m.text or "") and f"#{push_id} " not in (m.text or "")
+            )
         )
         assert "已发送 1 · 失败 0 · 已屏蔽机器人 0" in (second.text or "")
         assert second.buttons == []
@@ -125,7 +129,9 @@ async def test_report_groups_reasons_and_retry_resends_only_retryable(
         assert summary.reasons["blocked"] == 1 and summary.retryable == 0
 
         # Nothing left to retry: the blocked user is never retried.
-        code = await asyncio.to_thread(_cli, sqlite_url, monkeypatch, "outbox", "retry", str(push_id))
+        code = await asyncio.to_thread(
+            _cli, sqlite_url, monkeypatch, "outbox", "retry", str(push_id)
+        )
         err = capsys.readouterr().err
         assert code == 1 and "没有可重试的消息" in err
         # The button pressed again says so too (no second retry).
@@ -169,7 +175,9 @@ async def test_retry_by_cli_moves_only_retryable_rows(session: AsyncSession) -> 
         session=session,
         push_id=push.id,
         messages=[
-            outbox_store.NewMessage(chat, "content", {"content_id": item.id}, f"k{chat}", FIXED_NOW)
+            outbox_store.NewMessage(
+                chat, "content", {"content_id": item.id}, f"k{chat}", FIXED_NOW
+            )
             for chat in errors
         ],
         now=FIXED_NOW,
