@@ -420,6 +420,17 @@ async def _confirm_push(update: Update, context: KepuContext, campaign: Campaign
         regions=_push_regions(campaign),
     )
     title, _ = localised(item, t.locale)
+    if n == 0:
+        await reply(
+            update,
+            t(
+                "Nobody to push “{title}”, the newest item of {name}, to: no informant in the "
+                "campaign's regions is interested in its topic, or everyone has it already.",
+                title=esc(title),
+                name=esc(campaign.name(t.locale)),
+            ),
+        )
+        return
     await reply(
         update,
         t(
