@@ -132,10 +132,13 @@ def campaign_line(item: Any, t: Translator) -> str:
     if not code:
         return ""
     zh, en = _NAMES.get(code, ("", ""))
+    term = default_taxonomy().get_campaign(code)
     if zh:
         name = (en or zh) if str(t.locale).startswith("en") else zh
+    elif term is not None:
+        name = term.name(t.locale)
     else:
-        name = default_taxonomy().campaign_name(code, t.locale)
+        return ""  # a campaign this process has not read yet: no line rather than a code
     return "\n" + t("🎯 Campaign: {name}", name=html.escape(name, quote=False))
 
 
