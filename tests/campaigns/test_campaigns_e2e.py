@@ -136,9 +136,14 @@ async def test_config_campaign_on_cards_in_feed_and_pushed_to_its_regions(
     await bot.settle()
     assert all("识别电信诈骗" not in text_of(m) for m in ningbo.messages)
 
-    # A curator outside no role: a reader cannot list campaigns.
+    # A reader cannot list campaigns; forged or outdated buttons are answered, never raise.
     refused = await _say(ningbo, "/campaigns")
     assert "没有权限" in text_of(refused)
+    gone = await curator.press(listing, data="CMP:v:nope")
+    assert gone is not None and "没有找到这个主题活动" in str(gone.get("text"))
+    for forged in ("CMP:zz", "CMP:f:science_day:x", "PRT:abc"):
+        answer = await curator.press(listing, data=forged)
+        assert answer is not None and "按钮" in str(answer.get("text")), forged
 
 
 async def test_curator_adds_and_edits_a_campaign_with_natural_dates(
