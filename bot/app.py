@@ -37,6 +37,7 @@ from bot.handlers import (
     activities,
     announcements,
     basics,
+    campaigns,
     content,
     content_originals,
     desk,
@@ -45,6 +46,7 @@ from bot.handlers import (
     feeds,
     findings,
     informants,
+    push_report,
     shares,
     stations,
 )
@@ -91,6 +93,9 @@ FEATURES: tuple[Feature, ...] = (
     feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
     announcements.FEATURE,  # content-feeds: /announce
     desk.FEATURE,
+    # issue #19: campaigns (/campaigns, /feed by campaign) and push-report retries
+    campaigns.FEATURE,
+    push_report.FEATURE,
     basics.FEATURE,
 )
 
