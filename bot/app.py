@@ -90,10 +90,9 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
-    feeds.FEATURE,  # content-feeds: subscribed RSS/Atom feeds
-    announcements.FEATURE,  # content-feeds: /announce
+    feeds.FEATURE,
+    announcements.FEATURE,
     desk.FEATURE,
-    # issue #19: campaigns (/campaigns, /feed by campaign) and push-report retries
     campaigns.FEATURE,
     push_report.FEATURE,
     basics.FEATURE,
