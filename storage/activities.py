@@ -6,11 +6,13 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.figures import region_filter
 from storage.models import (
     Activity,
     ActivityPhoto,
@@ -190,9 +192,23 @@ async def export_rows(
     region_prefix: str,
     date_from: dt.date,
     date_to: dt.date,
-    station_statuses: Sequence[str] = ("recognised",),
+    station_statuses: Sequence[str] | None = ("recognised",),
+    prefixes: Sequence[str] | None = None,
+    station_ids: Sequence[int] | None = None,
 ) -> list[ExportRow]:
-    """Return the live activities of stations in a region held between two dates."""
+    """Return the live activities of stations in a region held between two dates.
+
+    ``prefixes`` (any of several regions) and ``station_ids`` narrow it further (the
+    desk's scope and filters); ``station_statuses`` None keeps every state.
+    """
+    scope: list[Any] = []
+    region = region_filter(col(Station.region_code), prefixes)
+    if region is not None:
+        scope.append(region)
+    if station_ids is not None:
+        scope.append(col(Station.id).in_(list(station_ids)))
+    if station_statuses is not None:
+        scope.append(col(Station.status).in_(list(station_statuses)))
     photo_counts = (
         select(col(ActivityPhoto.activity_id), func.count().label("n"))
         .group_by(col(ActivityPhoto.activity_id))
@@ -211,7 +227,7 @@ async def export_rows(
         .outerjoin(photo_counts, photo_counts.c.activity_id == Activity.id)
         .where(
             col(Station.region_code).startswith(region_prefix),
-            col(Station.status).in_(station_statuses),
+            *scope,
             col(Activity.held_on) >= date_from,
             col(Activity.held_on) <= date_to,
             col(Activity.deleted_at).is_(None),
