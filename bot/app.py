@@ -40,6 +40,7 @@ from bot.handlers import (
     digest,
     evaluation,
     findings,
+    grant,
     informants,
     shares,
     stations,
@@ -83,6 +84,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    grant.FEATURE,  # /grant, /revoke: roles below one's own (desk-people)
     basics.FEATURE,
 )
 

@@ -9,6 +9,7 @@ from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc
 from bot.i18n import N_, Translator
 from bot.services.activities import ActivityError
+from bot.services.activity_labels import TYPE_LABELS as TYPE_LABELS  # re-exported: the form
 from bot.services.activity_labels import campaign_label, type_label
 from bot.services.content_use import ContentUseError
 from storage.models import Activity

@@ -167,10 +167,7 @@ ROLE_TITLES: dict[str, str] = {
     "admin": N_("system administrator"),
     "curator": N_("content curator"),
 }
-GRANTED_NOTICE = N_(
-    "🎖 You are now {role} of {scope}. Send /help to see what you can do; the desk "
-    "(/desk) shows the same."
-)
+GRANTED_NOTICE = N_("🎖 You are now {role} of {scope}. Send /help to see what you can do now.")
 REVOKED_NOTICE = N_("Your role {role} of {scope} was withdrawn. Thank you for your work!")
 
 
