@@ -37,6 +37,7 @@ from bot.handlers import (
     activities,
     basics,
     content,
+    desk,
     digest,
     evaluation,
     findings,
@@ -85,6 +86,7 @@ FEATURES: tuple[Feature, ...] = (
     evaluation.FEATURE,
     findings.FEATURE,
     grant.FEATURE,  # /grant, /revoke: roles below one's own (desk-people)
+    desk.FEATURE,
     basics.FEATURE,
 )
 
