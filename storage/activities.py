@@ -198,15 +198,17 @@ async def export_rows(
 ) -> list[ExportRow]:
     """Return the live activities of stations in a region held between two dates.
 
-    ``prefixes`` (any of several regions) and ``station_ids`` narrow it further (the
-    desk's scope and filters); ``station_statuses`` None keeps every state.
+    ``prefixes`` and ``station_ids`` narrow it further to the desk's scope: stations under
+    any of the prefixes OR among the ids; ``station_statuses`` None keeps every state.
     """
     scope: list[Any] = []
-    region = region_filter(col(Station.region_code), prefixes)
-    if region is not None:
-        scope.append(region)
-    if station_ids is not None:
-        scope.append(col(Station.id).in_(list(station_ids)))
+    if prefixes is not None or station_ids is not None:
+        inside: list[Any] = []
+        if prefixes:
+            inside.append(region_filter(col(Station.region_code), prefixes))
+        if station_ids:
+            inside.append(col(Station.id).in_(list(station_ids)))
+        scope.append(or_(*inside) if inside else col(Station.id).is_(None))
     if station_statuses is not None:
         scope.append(col(Station.status).in_(list(station_statuses)))
     photo_counts = (

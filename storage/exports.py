@@ -13,14 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.db import rowcount
 from storage.figures import region_filter
 from storage.models import (
     ContentItem,
     ContentUse,
+    DeskDownload,
     Informant,
     Person,
     Region,
@@ -88,17 +90,32 @@ class HeldRole:
     station: Station | None
 
 
+def scope_condition(prefixes: Sequence[str] | None, station_ids: Sequence[int] | None) -> Any:
+    """Return the condition on Station of a scope: under a prefix OR one of the stations.
+
+    None for either means no limit from it; both None: everywhere (returns None).
+    """
+    if prefixes is None and station_ids is None:
+        return None
+    parts: list[Any] = []
+    if prefixes:
+        parts.append(region_filter(col(Station.region_code), prefixes))
+    if station_ids:
+        parts.append(col(Station.id).in_(list(station_ids)))
+    if not parts:
+        return col(Station.id).is_(None)  # an empty scope: nothing
+    return or_(*parts)
+
+
 def _scope(
     prefixes: Sequence[str] | None,
     station_ids: Sequence[int] | None,
     statuses: Sequence[str] | None,
 ) -> list[Any]:
     conditions: list[Any] = []
-    region = region_filter(col(Station.region_code), prefixes)
-    if region is not None:
-        conditions.append(region)
-    if station_ids is not None:
-        conditions.append(col(Station.id).in_(list(station_ids)))
+    inside = scope_condition(prefixes, station_ids)
+    if inside is not None:
+        conditions.append(inside)
     if statuses is not None:
         conditions.append(col(Station.status).in_(list(statuses)))
     return conditions
@@ -301,10 +318,8 @@ async def stations_in_scope(
     station_ids: Sequence[int] | None = None,
     statuses: Sequence[str] | None = None,
 ) -> list[Station]:
-    """Return the stations inside the scope, by region and name."""
-    conditions = _scope(prefixes, None, statuses)
-    if station_ids is not None:
-        conditions.append(col(Station.id).in_(list(station_ids)))
+    """Return the stations inside the scope (a prefix OR a station), by region and name."""
+    conditions = _scope(prefixes, station_ids, statuses)
     result = await session.execute(
         select(Station).where(*conditions).order_by(col(Station.region_code), col(Station.name))
     )
@@ -337,3 +352,63 @@ async def person_by_username(*, session: AsyncSession, username: str) -> Person 
     )
     found = result.scalars().all()
     return found[0] if len(found) == 1 else None
+
+
+# --- one-time download links -------------------------------------------------------------
+async def add_download(
+    *,
+    session: AsyncSession,
+    token_hash: str,
+    person_id: int,
+    params: dict[str, Any],
+    filename: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> DeskDownload:
+    """Store a download link (expired links of anyone are deleted on the way)."""
+    await session.execute(delete(DeskDownload).where(col(DeskDownload.expires_at) <= now))
+    row = DeskDownload(
+        token_hash=token_hash,
+        person_id=person_id,
+        params=params,
+        filename=filename,
+        created_at=now,
+        expires_at=expires_at,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def take_download(
+    *, session: AsyncSession, token_hash: str, now: dt.datetime
+) -> DeskDownload | None:
+    """Mark the link used and return it, if it exists, is unused and has not expired.
+
+    One conditional UPDATE: of two requests racing for one link, only one gets it.
+    """
+    taken = await session.execute(
+        update(DeskDownload)
+        .where(
+            col(DeskDownload.token_hash) == token_hash,
+            col(DeskDownload.used_at).is_(None),
+            col(DeskDownload.expires_at) > now,
+        )
+        .values(used_at=now)
+    )
+    if not rowcount(taken):
+        return None
+    result = await session.execute(
+        select(DeskDownload)
+        .where(col(DeskDownload.token_hash) == token_hash)
+        .execution_options(populate_existing=True)
+    )
+    return result.scalar_one_or_none()
+
+
+async def peek_download(*, session: AsyncSession, token_hash: str) -> DeskDownload | None:
+    """Return the link without using it (HEAD requests)."""
+    result = await session.execute(
+        select(DeskDownload).where(col(DeskDownload.token_hash) == token_hash)
+    )
+    return result.scalar_one_or_none()

@@ -13,7 +13,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import home
+from bot.desk import exports, home, people
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -21,7 +21,7 @@ from bot.runtime.context import Runtime
 STATIC = Path(__file__).parent / "static"
 
 # Every module with desk pages or actions, in menu order. D2/D3 add theirs here.
-ROUTE_MODULES: tuple[ModuleType, ...] = (home,)
+ROUTE_MODULES: tuple[ModuleType, ...] = (home, exports, people)
 
 SHELL_HEADERS = {
     **HEADERS,
@@ -75,3 +75,9 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
     for route in all_routes():
         app.router.add_route(route.method, route.url, wrap(runtime, route))
+    # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's
+    # client fetches itself, without initData): a module's ``web_routes(runtime)``.
+    for module in ROUTE_MODULES:
+        extra = getattr(module, "web_routes", None)
+        if extra is not None:
+            app.router.add_routes(extra(runtime))

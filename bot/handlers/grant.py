@@ -64,11 +64,6 @@ COMMANDS = (
 )  # fmt: skip
 _DIGITS = re.compile(r"^\d{1,15}$")
 _USERNAME = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
-KIND_TITLES = {
-    "county": N_("county coordinator"),
-    "city": N_("city coordinator"),
-    "station": N_("station co-admin"),
-}
 
 
 # --- buttons ---------------------------------------------------------------------------------
@@ -134,83 +129,6 @@ def actor_of(context: KepuContext) -> Actor:
     return Actor(person.id if person is not None else None, tuple(context.scope.roles))
 
 
-def person_label(person: Person) -> str:
-    """Return how a person is named on a button or in a message (no personal data)."""
-    if person.first_name:
-        return person.first_name + (f" (@{person.username})" if person.username else "")
-    if person.username:
-        return "@" + person.username
-    return str(person.telegram_id)
-
-
-Kind = Literal["county", "city", "station"]
-
-
-def kind_choices(actor: Actor) -> list[Kind]:
-    """Return what the actor may grant somewhere: coordinator levels, station co-admins."""
-    levels = role_service.grantable_levels(actor.grants)
-    kinds: list[Kind] = [level for level in ("city", "county") if level in levels]
-    if (
-        is_admin(actor.grants)
-        or coordinator_regions(actor.grants)
-        or administered_station_ids(actor.grants)
-    ):
-        kinds.append("station")
-    return kinds
-
-
-async def region_choices(context: KepuContext, actor: Actor, level: str) -> list[Region]:
-    """Return the regions of ``level`` the actor may appoint a coordinator in."""
-    session = context.session
-    if is_admin(actor.grants):
-        tops: list[str | None] = [None]
-    else:
-        tops = list(coordinator_regions(actor.grants))
-    found: dict[str, Region] = {}
-    frontier: list[str | None] = tops
-    for _depth in range(3):
-        following: list[str | None] = []
-        for parent in frontier:
-            for region in await region_store.children(session=session, parent_code=parent):
-                if region.level == level:
-                    found[region.code] = region
-                elif region.level != "county":
-                    following.append(region.code)
-            if len(found) > MAX_CHOICES * 4:
-                break
-        frontier = following
-        if not frontier:
-            break
-    allowed = [
-        r
-        for r in found.values()
-        if role_service.may_delegate(actor.grants, Delegation("coordinator", r.code)) is None
-    ]
-    return sorted(allowed, key=lambda r: r.code)
-
-
-async def station_choices(context: KepuContext, actor: Actor) -> list[Station]:
-    """Return the stations the actor may appoint a co-admin of."""
-    prefixes = None if is_admin(actor.grants) else [
-        region_prefix(code) for code in coordinator_regions(actor.grants)
-    ]  # fmt: skip
-    stations: dict[int, Station] = {}
-    if prefixes is None or prefixes:
-        for station in await people_store.stations_in_scope(
-            session=context.session, prefixes=prefixes
-        ):
-            if station.id is not None:
-                stations[station.id] = station
-    own = administered_station_ids(actor.grants)
-    if own:
-        for station in await people_store.stations_in_scope(
-            session=context.session, prefixes=None, station_ids=own
-        ):
-            if station.id is not None:
-                stations[station.id] = station
-    return list(stations.values())
-
-
 def _rows(buttons: list[InlineKeyboardButton], per_row: int = 2) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
@@ -239,13 +157,15 @@ def _scope_text(t: Translator, region: Region | None, station: Station | None) -
 async def grant_command(update: Update, context: KepuContext) -> None:
     """Start the flow: what may be granted, as buttons."""
     t = context.t
-    kinds = kind_choices(actor_of(context))
+    kinds = role_service.kind_choices(actor_of(context).grants)
     if not kinds:
         await reply(update, t("There is no role you can give: you hold none with a level below."))
         return
     await start_dialog(update, context, FLOW, "kind")
     buttons = [
-        InlineKeyboardButton(t(KIND_TITLES[kind]), callback_data=GrantKind(kind).encode())
+        InlineKeyboardButton(
+            t(role_service.KIND_TITLES[kind]), callback_data=GrantKind(kind).encode()
+        )
         for kind in kinds
     ]
     await reply(
@@ -268,7 +188,7 @@ async def _ask_who(update: Update, context: KepuContext, dialog: Dialog) -> None
         )
         buttons = [
             InlineKeyboardButton(
-                inf.real_name or person_label(person),
+                inf.real_name or role_service.person_label(person),
                 callback_data=GrantPerson(person.id).encode(),
             )
             for inf, person in informants[:MAX_CHOICES]
@@ -329,7 +249,11 @@ async def _ask_station(
 async def _confirm(update: Update, context: KepuContext, dialog: Dialog, person: Person) -> None:
     t = context.t
     await goto(
-        context, dialog, "confirm", target=person.telegram_id, target_name=person_label(person)
+        context,
+        dialog,
+        "confirm",
+        target=person.telegram_id,
+        target_name=role_service.person_label(person),
     )
     region = (
         await region_store.get_region(session=context.session, code=dialog.data["region"])
@@ -350,8 +274,8 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog, person:
         update,
         t(
             "Make <b>{name}</b> {role} of <b>{scope}</b>? They are told at once.",
-            name=esc(person_label(person)),
-            role=t(KIND_TITLES[kind]),
+            name=esc(role_service.person_label(person)),
+            role=t(role_service.KIND_TITLES[kind]),
             scope=_scope_text(t, region, station),
         ),
         reply_markup=_rows(buttons),
@@ -372,13 +296,15 @@ async def on_grant_button(update: Update, context: KepuContext) -> None:
     t = context.t
     actor = actor_of(context)
     if isinstance(button, GrantKind):
-        if button.kind not in kind_choices(actor):
+        if button.kind not in role_service.kind_choices(actor.grants):
             await answer_invalid(update, context)
             return
         await query.answer()
         dialog.data["kind"] = button.kind
         if button.kind == "station":
-            stations = await station_choices(context, actor)
+            stations = await role_service.delegable_stations(
+                session=context.session, grants=actor.grants
+            )
             if len(stations) == 1 and stations[0].id is not None:
                 dialog.data["station"] = stations[0].id
                 await _ask_who(update, context, dialog)
@@ -386,7 +312,12 @@ async def on_grant_button(update: Update, context: KepuContext) -> None:
                 await _ask_station(update, context, dialog, stations)
         else:
             await _ask_region(
-                update, context, dialog, await region_choices(context, actor, button.kind)
+                update,
+                context,
+                dialog,
+                await role_service.delegable_regions(
+                    session=context.session, grants=actor.grants, level=button.kind
+                ),
             )
         return
     if isinstance(button, GrantRegion):
@@ -442,7 +373,11 @@ async def _grant(update: Update, context: KepuContext, dialog: Dialog) -> None:
     if result.changed:
         await reply(
             update,
-            t("✅ {name} is now {role}. I have told them.", name=name, role=t(KIND_TITLES[kind])),
+            t(
+                "✅ {name} is now {role}. I have told them.",
+                name=name,
+                role=t(role_service.KIND_TITLES[kind]),
+            ),
         )
     else:
         await reply(update, t("{name} already holds that role.", name=name))
@@ -484,7 +419,12 @@ async def _take_station(
     if dialog.step != "station":
         await answer_invalid(update, context)
         return
-    allowed = {s.id for s in await station_choices(context, actor_of(context))}
+    allowed = {
+        s.id
+        for s in await role_service.delegable_stations(
+            session=context.session, grants=actor_of(context).grants
+        )
+    }
     if station_id not in allowed:
         await reply(
             update,
@@ -514,7 +454,11 @@ async def step_region(update: Update, context: KepuContext, dialog: Dialog) -> N
     text = (message.text or "").strip() if message else ""
     code = text
     if not re.fullmatch(r"\d{6}", text):
-        choices = await region_choices(context, actor_of(context), str(dialog.data["kind"]))
+        choices = await role_service.delegable_regions(
+            session=context.session,
+            grants=actor_of(context).grants,
+            level=str(dialog.data["kind"]),
+        )
         named = [r for r in choices if text and r.name == text]
         code = named[0].code if len(named) == 1 else ""
     await _take_region(update, context, dialog, code)
@@ -633,7 +577,12 @@ def _held_text(t: Translator, item: people_store.HeldRole, regions: dict[str, Re
         scope = region.name if region else grant.region_code
     else:
         scope = t("everywhere")
-    return t("{name} · {role} · {scope}", name=person_label(item.person), role=title, scope=scope)
+    return t(
+        "{name} · {role} · {scope}",
+        name=role_service.person_label(item.person),
+        role=title,
+        scope=scope,
+    )
 
 
 @requires("coordinator", "station_admin")
@@ -706,7 +655,9 @@ async def on_revoke_button(update: Update, context: KepuContext) -> None:
         await query.answer(error_text(exc, t)[:190], show_alert=True)
         return
     await query.answer()
-    await reply(update, t("Withdrawn. I have told {name}.", name=esc(person_label(holder))))
+    await reply(
+        update, t("Withdrawn. I have told {name}.", name=esc(role_service.person_label(holder)))
+    )
 
 
 FLOWS = {

@@ -33,7 +33,13 @@ from bot.reports.xlsx import (
     make_columns,
     write_table_xlsx,
 )
-from bot.services.access import may_see_personal, region_prefix
+from bot.services.access import (
+    administered_station_ids,
+    is_admin,
+    may_see_personal,
+    region_prefix,
+    visible_regions,
+)
 from bot.services.activity_labels import campaign_label, type_label
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from bot.services.stations import STATE_NAMES
@@ -226,14 +232,31 @@ def _filters(t: Translator, request: ExportRequest, scope_name: str) -> list[str
 def _narrow(
     scope: ExportScope, request: ExportRequest
 ) -> tuple[list[str] | None, list[int] | None]:
-    """Return the region prefixes and stations the rows come from: scope ∩ filters."""
+    """Return the region prefixes and stations the rows come from (a prefix OR a station).
+
+    A station filter keeps that station; a region filter that region; otherwise the scope.
+    The caller has checked that the filters lie inside the scope.
+    """
+    if request.station_id is not None:
+        return None, [request.station_id]
+    if request.region_code:
+        return [region_prefix(request.region_code)], None
     prefixes = list(scope.prefixes) if scope.prefixes is not None else None
     stations = list(scope.station_ids) if scope.station_ids is not None else None
-    if request.region_code:
-        prefixes = [region_prefix(request.region_code)]
-    if request.station_id is not None:
-        stations = [request.station_id]
     return prefixes, stations
+
+
+def scope_for(grants: Sequence[RoleGrant]) -> ExportScope:
+    """Return what a person may export: every region for admins, else the regions they
+    coordinate and the stations they administer."""
+    if is_admin(grants):
+        return ExportScope.everywhere(grants)
+    regions = visible_regions(grants) or ()
+    return ExportScope(
+        tuple(region_prefix(code) for code in regions),
+        tuple(administered_station_ids(grants)),
+        tuple(grants),
+    )
 
 
 async def build_export(
@@ -313,7 +336,7 @@ async def build_export(
                 t(CHANNEL_NAMES.get(s.channel, s.channel)),
                 s.audience,
                 s.informant_id,
-                t("yes") if s.flagged else "",
+                t("has a finding") if s.flagged else "",
             ]
             for s in shares
         ]
@@ -408,6 +431,12 @@ async def _stations(
     statuses: tuple[str, ...] | None,
     tz: dt.tzinfo,
 ) -> tuple[list[str], list[list[object]]]:
+    if prefixes is not None and stations is not None:
+        # Figures take a prefix AND station ids: turn "a prefix OR a station" into ids.
+        found = await store.stations_in_scope(
+            session=session, prefixes=prefixes, station_ids=stations
+        )
+        prefixes, stations = None, [s.id for s in found if s.id is not None]
     figures = await station_figures(
         session=session,
         window=window,
@@ -491,7 +520,7 @@ async def _roster(
     hidden = not all(allowed) or not entries and not show
     headers = [t("Informant no."), t("Station"), t("County"), t("Region code")]
     if show:
-        headers += [t("Name"), t("Phone")]
+        headers += [t("Real name"), t("Phone")]
     headers += [
         t("Joined"),
         t("Last active"),
@@ -513,7 +542,7 @@ async def _roster(
         row += [
             entry.joined_at.astimezone(tz).date(),
             entry.last_active_at.astimezone(tz).date() if entry.last_active_at else None,
-            t("yes") if entry.paused else "",
+            t("paused") if entry.paused else "",
             fig.shares if fig else 0,
             fig.volume if fig else 0.0,
         ]

@@ -6,14 +6,21 @@ import datetime as dt
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
-from bot.core.regions import level_of, region_contains
+from bot.core.regions import level_of, region_contains, region_prefix
 from bot.i18n import N_, get_translator
-from bot.services.access import audit_refusal, coordinator_regions, is_admin
+from bot.services.access import (
+    administered_station_ids,
+    audit_refusal,
+    coordinator_regions,
+    is_admin,
+)
 from storage import audit, people, roles
+from storage import exports as export_store
 from storage import regions as region_store
 from storage.models import Person, Region, RoleGrant, Station
 from storage.outbox import NewMessage, enqueue
@@ -407,3 +414,80 @@ async def revoke_as(
     key = f"role:revoke:{grant_id}:{now.isoformat()}"
     await _notify(session, holder, REVOKED_NOTICE, request, key, default_locale, now)
     return row, holder
+
+
+# --- what a delegate may pick (the /grant flow and the desk's people page) -----------------
+Kind = Literal["county", "city", "station"]
+KIND_TITLES: dict[str, str] = {
+    "county": N_("county coordinator"),
+    "city": N_("city coordinator"),
+    "station": N_("station co-admin"),
+}
+
+
+def person_label(person: Person) -> str:
+    """Return how a person is named on a button or a page (their Telegram name, no more)."""
+    if person.first_name:
+        return person.first_name + (f" (@{person.username})" if person.username else "")
+    if person.username:
+        return "@" + person.username
+    return str(person.telegram_id)
+
+
+def kind_choices(grants: Sequence[RoleGrant]) -> list[Kind]:
+    """Return what the person may grant somewhere: coordinator levels, station co-admins."""
+    levels = grantable_levels(grants)
+    kinds: list[Kind] = [level for level in ("city", "county") if level in levels]
+    if is_admin(grants) or coordinator_regions(grants) or administered_station_ids(grants):
+        kinds.append("station")
+    return kinds
+
+
+def request_of(kind: str, region_code: str | None, station_id: int | None) -> Delegation:
+    """Return the delegation a picked kind means (a coordinator level, or a co-admin)."""
+    if kind == "station":
+        return Delegation("station_admin", None, station_id)
+    return Delegation("coordinator", region_code)
+
+
+async def delegable_regions(
+    *, session: AsyncSession, grants: Sequence[RoleGrant], level: str, limit: int = 500
+) -> list[Region]:
+    """Return the regions of ``level`` the person may appoint a coordinator in."""
+    tops: list[str | None] = [None] if is_admin(grants) else list(coordinator_regions(grants))
+    found: dict[str, Region] = {}
+    frontier = tops
+    for _depth in range(3):  # province → city → county
+        following: list[str | None] = []
+        for parent in frontier:
+            for region in await region_store.children(session=session, parent_code=parent):
+                if region.level == level:
+                    found[region.code] = region
+                elif region.level != "county":
+                    following.append(region.code)
+        frontier = following
+        if not frontier or len(found) >= limit:
+            break
+    allowed = [
+        r
+        for r in found.values()
+        if may_delegate(grants, Delegation("coordinator", r.code)) is None
+    ]
+    return sorted(allowed, key=lambda r: r.code)[:limit]
+
+
+async def delegable_stations(
+    *, session: AsyncSession, grants: Sequence[RoleGrant], limit: int = 500
+) -> list[Station]:
+    """Return the stations the person may appoint a co-admin of."""
+    if is_admin(grants):
+        prefixes: list[str] | None = None
+    else:
+        prefixes = [region_prefix(code) for code in coordinator_regions(grants)]
+    own = administered_station_ids(grants)
+    if prefixes is not None and not prefixes and not own:
+        return []
+    stations = await export_store.stations_in_scope(
+        session=session, prefixes=prefixes, station_ids=own if prefixes is not None else None
+    )
+    return stations[:limit]
