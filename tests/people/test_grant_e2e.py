@@ -113,6 +113,19 @@ async def test_granting_above_oneself_or_outside_is_refused_and_audited(
     await county.press(pick, data="GRT:k:city")
     assert (await last(county, bot_env)).text == pick.text  # nothing new was asked
     async with bot_env.runtime.sessions() as s:
+        forged = (
+            (
+                await s.execute(
+                    select(AuditLog.reason).where(
+                        AuditLog.action == "role.grant", AuditLog.allowed.is_(False)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert forged == ["above_you"]
+    async with bot_env.runtime.sessions() as s:
         station_ids = (await s.execute(select(RoleGrant.station_id))).scalars().all()
     assert station_ids == [None]
     # Straight through the service (as a forged desk form would): refused and audited.
