@@ -91,3 +91,24 @@ async def test_english_dashboard(desk: DeskClient, seeded: w.World) -> None:
     page = await desk.get("dashboard", user=999)
     assert page.status == 200
     assert "Propagation volume" in page.text and "this week (Nov 23" in page.text
+
+
+async def test_one_station_narrowed_query_equals_the_full_one(
+    desk: DeskClient, seeded: w.World
+) -> None:
+    settings: Settings = desk.runtime.settings
+    window = Window.week_of(FIXED_NOW.date())
+    async with desk.runtime.sessions() as s:
+        every = await station_figures(
+            session=s, window=window, volume=volume_over(settings.propagation), states=None
+        )
+        for figures in every:
+            (alone,) = await station_figures(
+                session=s,
+                window=window,
+                volume=volume_over(settings.propagation),
+                states=None,
+                station_ids=[figures.station_id],
+            )
+            assert alone == figures
+    assert any(f.shares for f in every) and any(f.last_active_on for f in every)
