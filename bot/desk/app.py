@@ -7,13 +7,14 @@ its ``DeskRoute``s (``bot.desk.web.desk_page`` / ``desk_action``).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import exports, home, people
+from bot.desk import dashboard, exports, home, people, stations
+from bot.desk.photos import install_photo_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -21,7 +22,13 @@ from bot.runtime.context import Runtime
 STATIC = Path(__file__).parent / "static"
 
 # Every module with desk pages or actions, in menu order. D2/D3 add theirs here.
-ROUTE_MODULES: tuple[ModuleType, ...] = (home, exports, people)
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    home,
+    dashboard,
+    stations,
+    exports,  # desk-people
+    people,  # desk-people
+)
 
 SHELL_HEADERS = {
     **HEADERS,
@@ -57,6 +64,22 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     """Add the desk's routes to ``app`` (a ``RouteInstaller``); nothing when disabled."""
     if not runtime.settings.desk.enabled:
         return
+    install_routes(app, runtime, all_routes())
+
+
+def desk_installer(
+    modules: Sequence[ModuleType],
+) -> Callable[[web.Application, Runtime], None]:
+    """Return an installer of the shell with only ``modules``' routes (tests)."""
+
+    def install(app: web.Application, runtime: Runtime) -> None:
+        install_routes(app, runtime, all_routes(modules))
+
+    return install
+
+
+def install_routes(app: web.Application, runtime: Runtime, routes: Sequence[DeskRoute]) -> None:
+    """Add the shell, the static files, the photo route and ``routes`` to ``app``."""
     version = _static_version()
     default_locale = runtime.settings.i18n.default_locale
 
@@ -73,7 +96,8 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get(f"{PREFIX}/", shell)
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
-    for route in all_routes():
+    install_photo_route(app, runtime)
+    for route in routes:
         app.router.add_route(route.method, route.url, wrap(runtime, route))
     # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's
     # client fetches itself, without initData): a module's ``web_routes(runtime)``.
