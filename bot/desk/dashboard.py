@@ -63,6 +63,8 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
         now=viewer.now,
         settings=viewer.runtime.settings,
         cache=viewer.cache,
+        sessions=viewer.runtime.sessions,
+        clock=viewer.runtime.now,
     )
     t = viewer.translator
     trend = board.trend

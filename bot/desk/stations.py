@@ -122,6 +122,8 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
         offset=(page_no - 1) * size,
         limit=size,
         cache=viewer.cache,
+        sessions=viewer.runtime.sessions,
+        clock=viewer.runtime.now,
     )
     counties = await _filter_regions(viewer, prefixes)
     names = await _names(viewer, [r.entry.region_code for r in rows])
