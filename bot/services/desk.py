@@ -248,40 +248,30 @@ async def dashboard(
         sessions=sessions,
         clock=clock,
     )
-    stations = live.counted()
-    this = region_of(prefix, stations)
     current = week_key(today)
     weeks = [shift_week(current, -n) for n in range(TREND_WEEKS - 1, 0, -1)]
     rows = await tally_store.region_rows(session=session, region_code=region.code, weeks=weeks)
     past = [_point(w, rows.get(w)) for w in weeks]
+    child_level = CHILD_LEVEL.get(level)
+    child_rows = (
+        await desk_store.child_regions(session=session, parent=region.code)
+        if child_level is not None
+        else []
+    )
+    since = idle_since(today, settings)
+    # The sums and lists derived from one live week are kept with it (same week, same sums).
+    derived_key = ("derived", id(live), region.code, since)
+    derived = cache.get(derived_key) if cache is not None else None
+    if derived is None or derived[0] is not live:
+        derived = (live, *_derive(live, prefix, child_level, child_rows, since))
+        if cache is not None:
+            if len(cache) >= LIVE_CACHE_MAX:
+                cache.clear()
+            cache[derived_key] = derived
+    _live, this, children, top, idle = derived
     now_point = TrendPoint(
         current, window, this.volume, this.shares, this.activities, this.content_uses
     )
-    children: list[ChildFigures] = []
-    child_level = CHILD_LEVEL.get(level)
-    if child_level is not None:
-        cut = LEVEL_PREFIX[child_level]
-        groups: dict[str, list[StationFigures]] = {}
-        for s in stations:
-            groups.setdefault(s.region_code[:cut], []).append(s)
-        for child in await desk_store.child_regions(session=session, parent=region.code):
-            child_prefix = region_prefix(child.code, child_level)
-            # region_of keeps the stations under the prefix; handing it the pre-grouped ones
-            # gives the same sums without scanning every station once per sub-region.
-            inside = [
-                s for key, group in groups.items() if key.startswith(child_prefix) for s in group
-            ]
-            children.append(ChildFigures(child, region_of(child_prefix, inside)))
-        children.sort(key=lambda c: (-c.figures.volume, c.region.code))
-    since = idle_since(today, settings)
-    idle = sorted(
-        (s for s in stations if is_idle(s, since)),
-        key=lambda s: (s.last_active_on or dt.date.min, s.name, s.station_id),
-    )
-    top = sorted(
-        (s for s in stations if s.volume > 0 or s.activities or s.content_uses),
-        key=lambda s: (-s.volume, -s.activities, -s.content_uses, s.name, s.station_id),
-    )[:TOP]
     findings, findings_count = await findings_store.open_findings(
         session=session, prefixes=[prefix], limit=FINDINGS_SHOWN
     )
@@ -310,6 +300,42 @@ async def dashboard(
         content_top=content_top,
         computed_at=live.computed_at,
     )
+
+
+def _derive(
+    live: LiveWeek,
+    prefix: str,
+    child_level: str | None,
+    child_rows: Sequence[Region],
+    since: dt.date,
+) -> tuple[RegionFigures, list[ChildFigures], list[StationFigures], list[StationFigures]]:
+    """Return the region's sums, its sub-regions' sums, its top and its idle stations."""
+    stations = live.counted()
+    this = region_of(prefix, stations)
+    children: list[ChildFigures] = []
+    if child_level is not None:
+        cut = LEVEL_PREFIX[child_level]
+        groups: dict[str, list[StationFigures]] = {}
+        for s in stations:
+            groups.setdefault(s.region_code[:cut], []).append(s)
+        for child in child_rows:
+            child_prefix = region_prefix(child.code, child_level)
+            # region_of keeps the stations under the prefix; handing it the pre-grouped ones
+            # gives the same sums without scanning every station once per sub-region.
+            inside = [
+                s for key, group in groups.items() if key.startswith(child_prefix) for s in group
+            ]
+            children.append(ChildFigures(child, region_of(child_prefix, inside)))
+        children.sort(key=lambda c: (-c.figures.volume, c.region.code))
+    idle = sorted(
+        (s for s in stations if is_idle(s, since)),
+        key=lambda s: (s.last_active_on or dt.date.min, s.name, s.station_id),
+    )
+    top = sorted(
+        (s for s in stations if s.volume > 0 or s.activities or s.content_uses),
+        key=lambda s: (-s.volume, -s.activities, -s.content_uses, s.name, s.station_id),
+    )[:TOP]
+    return this, children, top, idle
 
 
 async def dashboard_regions(
