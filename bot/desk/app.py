@@ -6,6 +6,7 @@ its ``DeskRoute``s (``bot.desk.web.desk_page`` / ``desk_action``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from bot.desk import dashboard, exports, home, people, stations
 from bot.desk.photos import install_photo_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
+from bot.reports.chart import warm_up
 from bot.runtime.context import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -65,6 +67,13 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     if not runtime.settings.desk.enabled:
         return
     install_routes(app, runtime, all_routes())
+
+    async def warm_charts(_app: web.Application) -> None:
+        # Import matplotlib and register the CJK font in a worker thread at start, so the
+        # first chart a coordinator opens does not pay for it.
+        asyncio.get_running_loop().run_in_executor(None, warm_up)
+
+    app.on_startup.append(warm_charts)
 
 
 def desk_installer(

@@ -340,6 +340,12 @@ SVG_CACHE_MAX = 256
 _svg_cache: dict[tuple[Any, ...], str] = {}
 
 
+def warm_up() -> None:
+    """Import matplotlib and register the CJK font now (a server's start, in a thread)."""
+    _matplotlib()
+    register_with_matplotlib()
+
+
 def render_trend_svg(weeks: Sequence[str], series: Sequence[ChartSeries], title: str = "") -> str:
     """Return an SVG element (text) with one panel per series over ``weeks``."""
     key = (tuple(weeks), tuple((s.label, tuple(s.values), s.kind) for s in series), title)
