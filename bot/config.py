@@ -231,6 +231,8 @@ class StationsSettings(_Section):
     burst_window_hours: int = Field(default=24, ge=1)
     burst_threshold: int = Field(default=5, ge=2)
     rectify_reminder_days: int = Field(default=3, ge=0)
+    # How long a one-time co-admin invite link works (issue #18).
+    coadmin_invite_hours: int = Field(default=72, ge=1, le=720)
 
 
 class ActivitiesSettings(_Section):
