@@ -166,8 +166,8 @@ def _invite_row(viewer: Viewer, invite: CoadminInvite) -> dict[str, Any]:
         "id": invite.invite_id,
         "station": invite.station_name,
         "link": invite.link,
-        "until": viewer.translator.datetime(
-            invite.expires_at, "short", tz=viewer.runtime.settings.scheduler.tz
+        "until": invite_service.expiry_text(
+            viewer.translator, invite.expires_at, viewer.runtime.settings.scheduler.tz
         ),
     }
 

@@ -63,7 +63,7 @@ def _actor(context: KepuContext) -> Actor:
 
 
 def _expiry(context: KepuContext, t: Translator, invite: CoadminInvite) -> str:
-    return t.datetime(invite.expires_at, "short", tz=context.runtime.settings.scheduler.tz)
+    return invite_service.expiry_text(t, invite.expires_at, context.runtime.settings.scheduler.tz)
 
 
 def _invite_error(t: Translator, exc: CoadminInviteError) -> str:
@@ -144,7 +144,7 @@ async def on_start_payload(update: Update, context: KepuContext, payload: str) -
         InlineKeyboardButton(
             t("✅ Become co-admin"), callback_data=InviteAccept(invite.payload).encode()
         ),
-        InlineKeyboardButton(t("Decline"), callback_data=InviteDecline().encode()),
+        InlineKeyboardButton(t("No, thanks"), callback_data=InviteDecline().encode()),
     ]
     await reply(
         update,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
-from bot.i18n import N_, get_translator
+from bot.i18n import N_, Translator, get_translator
 from bot.services import roles as role_service
 from bot.services.access import audit_refusal
 from bot.services.invites import invite_link, invite_status
@@ -71,6 +71,12 @@ class CoadminInvite:
     link: str
     expires_at: dt.datetime
     created_by: int | None
+
+
+def expiry_text(t: Translator, expires_at: dt.datetime, tz: dt.tzinfo) -> str:
+    """Return when a link stops working, the glossary's way: 2026年11月26日 10:00."""
+    local = expires_at.astimezone(tz)
+    return f"{t.date(local.date())} {local:%H:%M}"
 
 
 def looks_like_coadmin_invite(payload: str) -> bool:
