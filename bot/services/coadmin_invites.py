@@ -52,6 +52,7 @@ INVITE_ERRORS: dict[str, str] = {
     ),
     "already_admin": N_("You are already an admin of {station}. Nothing to do."),
     "unknown_station": N_("That station does not exist."),
+    "already_revoked": N_("That co-admin invite link was withdrawn already."),
 }
 ACCEPTED_NOTICE = N_("✅ {name} accepted your co-admin invite and is now an admin of {station}.")
 
@@ -306,7 +307,7 @@ async def revoke(
         )
         raise RoleError(reason, role="station_admin")
     if not await invite_store.revoke(session=session, invite_id=invite_id, now=now):
-        raise CoadminInviteError("revoked")
+        raise CoadminInviteError("already_revoked")
     await audit.record(
         session=session,
         actor_id=actor.person_id,

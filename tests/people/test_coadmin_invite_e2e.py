@@ -129,7 +129,7 @@ async def test_station_admin_invites_a_stranger_who_confirms_and_is_co_admin(
     # The new co-admin can use the station admin's commands at once.
     await stranger.command("informants")
     roster = await last(stranger, bot_env)
-    assert "西湖区文化站" in (roster.text or "") or "信息员" in (roster.text or "")
+    assert "👥 <b>西湖区文化站</b>" in (roster.text or "")
     async with bot_env.runtime.sessions() as s:
         actions = {
             (a.action, a.allowed, (a.detail or {}).get("via"))
