@@ -27,8 +27,8 @@ from bot.desk.web import DeskRoute, Viewer, desk_action, desk_page, fragment, pr
 from bot.reports.qr import qr_svg
 from bot.services import coadmin_invites as invite_service
 from bot.services import roles as role_service
-from bot.services.coadmin_invites import CoadminInvite, CoadminInviteError
 from bot.services.access import administered_station_ids, coordinator_regions, is_admin
+from bot.services.coadmin_invites import CoadminInvite, CoadminInviteError
 from bot.services.roles import Actor, RoleError
 from storage import exports as store
 from storage import people as people_store
@@ -300,7 +300,7 @@ async def create_invite(request: web.Request, viewer: Viewer) -> web.StreamRespo
     except RoleError as exc:  # audited by the service, committed with this request
         return problem(viewer.translator, 403, error_text(exc, viewer.translator))
     except CoadminInviteError as exc:
-        return await _page(viewer, error=t(invite_service.error_message(exc)), status=400)
+        return await _page(viewer, error=error_text(exc, viewer.translator), status=400)
     return await _page(viewer, created=invite)
 
 
@@ -321,7 +321,7 @@ async def revoke_invite(request: web.Request, viewer: Viewer) -> web.StreamRespo
     except RoleError as exc:
         return problem(viewer.translator, 403, error_text(exc, viewer.translator))
     except CoadminInviteError as exc:
-        return await _page(viewer, error=t(invite_service.error_message(exc)), status=400)
+        return await _page(viewer, error=error_text(exc, viewer.translator), status=400)
     return await _page(
         viewer,
         done=t(

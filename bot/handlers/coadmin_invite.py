@@ -67,8 +67,7 @@ def _expiry(context: KepuContext, t: Translator, invite: CoadminInvite) -> str:
 
 
 def _invite_error(t: Translator, exc: CoadminInviteError) -> str:
-    params = {k: esc(str(v)) for k, v in exc.params.items()}
-    return t(invite_service.error_message(exc), **params)
+    return error_text(exc, t, params={k: esc(str(v)) for k, v in exc.params.items()})
 
 
 async def send_coadmin_invite(update: Update, context: KepuContext, station_id: int) -> None:
@@ -110,7 +109,9 @@ async def send_coadmin_invite(update: Update, context: KepuContext, station_id: 
     await context.bot.send_photo(
         update.effective_chat.id if update.effective_chat else 0,
         InputFile(png, filename=f"coadmin-invite-{station_id}.png"),
-        caption=t("QR code of the co-admin invite for {station}", station=esc(invite.station_name)),
+        caption=t(
+            "QR code of the co-admin invite for {station}", station=esc(invite.station_name)
+        ),
     )
 
 

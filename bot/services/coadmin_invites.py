@@ -36,29 +36,11 @@ PAYLOAD_PREFIX = "a_"
 # token_urlsafe(16): 128 random bits in 22 characters of [A-Za-z0-9_-].
 PAYLOAD_RE = re.compile(r"^a_[A-Za-z0-9_-]{22}$")
 
-# Why a link cannot be used, in words (codes of CoadminInviteError).
-INVITE_ERRORS: dict[str, str] = {
-    "unknown": N_("This co-admin invite link is not valid. Ask the station admin for a new one."),
-    "revoked": N_(
-        "This co-admin invite link was withdrawn by the one who made it. Ask them for a new one."
-    ),
-    "expired": N_("This co-admin invite link has expired. Ask the station admin for a new one."),
-    "used_up": N_(
-        "This co-admin invite link was already used: each link works once. Ask the station "
-        "admin for a new one."
-    ),
-    "self_invite": N_(
-        "This is your own co-admin invite link. Send it to the person you want as co-admin."
-    ),
-    "already_admin": N_("You are already an admin of {station}. Nothing to do."),
-    "unknown_station": N_("That station does not exist."),
-    "already_revoked": N_("That co-admin invite link was withdrawn already."),
-}
 ACCEPTED_NOTICE = N_("✅ {name} accepted your co-admin invite and is now an admin of {station}.")
 
 
 class CoadminInviteError(DomainError, area="coadmin_invite"):
-    """A co-admin invite cannot be made or used; ``code`` says why."""
+    """A co-admin invite cannot be made or used; ``code`` says why (bot.core.error_text)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +185,9 @@ async def accept(
     Raises CoadminInviteError (unusable link) or RoleError (the inviter may no longer give
     the role: audited by the role service).
     """
-    invite = await open_invite(session=session, payload=payload, now=now, bot_username=bot_username)
+    invite = await open_invite(
+        session=session, payload=payload, now=now, bot_username=bot_username
+    )
     person = await people.ensure_person(session=session, telegram_id=telegram_id, now=now)
     await check_usable_by(session=session, invite=invite, person=person)
     inviter = (
@@ -319,8 +303,3 @@ async def revoke(
         detail={"invite_id": invite_id, "via": via},
     )
     return _info(row, station, bot_username="")
-
-
-def error_message(exc: CoadminInviteError) -> str:
-    """Return the msgid explaining ``exc`` (format it with ``exc.params``)."""
-    return INVITE_ERRORS.get(exc.code, INVITE_ERRORS["unknown"])

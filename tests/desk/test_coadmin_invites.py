@@ -44,7 +44,11 @@ async def _accept(desk: DeskClient, payload: str, telegram_id: int) -> None:
 async def test_station_admin_creates_a_link_that_makes_a_co_admin_once(desk: DeskClient) -> None:
     ids = await _world(desk)
     page = await desk.get("people", user=STATION_ADMIN)
-    assert page.status == 200 and "生成邀请链接" in page.text and 'action="/desk/p/people/invite"' in page.text
+    assert (
+        page.status == 200
+        and "生成邀请链接" in page.text
+        and 'action="/desk/p/people/invite"' in page.text
+    )
     made = await desk.post("people/invite", {"station": str(ids["west"])}, user=STATION_ADMIN)
     assert made.status == 200
     text = html.unescape(made.text)
@@ -150,7 +154,9 @@ async def test_withdrawn_and_expired_links_and_bad_input(
     else:  # pragma: no cover
         raise AssertionError("an expired link worked")
     # An expired link is no longer listed.
-    assert 'action="/desk/p/people/invite/revoke"' not in (await desk.get("people", user=CITY)).text
+    assert (
+        'action="/desk/p/people/invite/revoke"' not in (await desk.get("people", user=CITY)).text
+    )
 
 
 async def test_station_admin_menu_exports_only_its_station(desk: DeskClient) -> None:

@@ -19,9 +19,7 @@ def upgrade() -> None:
     """Apply this revision."""
     op.add_column(
         "invite_link",
-        sa.Column(
-            "purpose", sa.String(length=16), nullable=False, server_default="informant"
-        ),
+        sa.Column("purpose", sa.String(length=16), nullable=False, server_default="informant"),
     )
 
 
