@@ -18,6 +18,14 @@ def qr_svg(link: str, *, scale: int = 4) -> str:
     """Return the link's QR code as an inline ``<svg>`` element (no XML declaration)."""
     buffer = io.BytesIO()
     segno.make(link, error="m", micro=False).save(
-        buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, nl=False
+        buffer,
+        kind="svg",
+        scale=scale,
+        border=4,
+        dark="black",
+        light="white",  # readable on a dark Telegram theme too
+        xmldecl=False,
+        svgns=True,
+        nl=False,
     )
     return buffer.getvalue().decode("utf-8")

@@ -231,3 +231,22 @@ async def test_a_coordinator_invites_within_the_region_only_and_refusals_are_aud
     late = bot_env.sandbox.user("小周", language_code="zh-hans")
     await late.command("start", mine)
     assert "成为协管" in str((await last(late, bot_env)).buttons)
+
+
+async def test_declining_and_forged_accept_buttons_grant_nothing(bot_env: RunningBot) -> None:
+    west, _ningbo = await _setup(bot_env)
+    admin = bot_env.sandbox.user("王站长", language_code="zh-hans")
+    await _grant(bot_env, admin, "station_admin", station_id=west)
+    payload = await _payload(bot_env, admin, west)
+    guest = bot_env.sandbox.user("小钱", language_code="zh-hans")
+    await guest.command("start", payload)
+    offer = await last(guest, bot_env)
+    await guest.press(offer, "不用了，谢谢")
+    assert "一切照旧" in ((await last(guest, bot_env)).text or "")
+    # A forged accept button with a made-up payload: the link is unknown, nothing granted.
+    await guest.press(offer, data="CAI:y:a_" + "Z" * 22)
+    assert "无效" in ((await last(guest, bot_env)).text or "")
+    assert await _station_admins(bot_env, guest) == []
+    # The real link still works after a decline.
+    await guest.press(offer, "✅ 成为协管")
+    assert await _station_admins(bot_env, guest) == [west]
