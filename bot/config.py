@@ -243,6 +243,8 @@ class StationsSettings(_Section):
         if value <= info.data.get("review_reminder_days", 0):
             raise ValueError("review_escalate_days must be greater than review_reminder_days")
         return value
+    # How long a one-time co-admin invite link works, in hours.
+    coadmin_invite_hours: int = Field(default=72, ge=1, le=720)
 
 
 class ActivitiesSettings(_Section):
@@ -378,6 +380,8 @@ class DeskSettings(_Section):
     # The current week's figures of a region are computed at most this often (seconds);
     # pages say when. 0: on every request.
     live_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    # How long a desk export's one-time download link works, in minutes.
+    export_link_minutes: int = Field(default=10, ge=1, le=60)
 
 
 class CampaignSettings(_Section):

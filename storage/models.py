@@ -192,6 +192,10 @@ class InviteLink(SQLModel, table=True):
     max_uses: int | None = None
     uses: int = 0
     revoked_at: dt.datetime | None = _ts()
+    # informant (joining the station) or coadmin (one-time station_admin grant).
+    purpose: str = Field(
+        default="informant", max_length=16, sa_column_kwargs={"server_default": "informant"}
+    )
 
     __table_args__ = (UniqueConstraint("payload", name="uq_invite_link_payload"),)
 
@@ -830,3 +834,23 @@ class Campaign(SQLModel, table=True):
     updated_at: dt.datetime | None = _ts()
 
     __table_args__ = (UniqueConstraint("key", name="uq_campaign_key"),)
+# --- desk exports (desk-people) ---------------------------------------------------------------
+class DeskDownload(SQLModel, table=True):
+    """A one-time download link of a desk export: what to build, for whom, until when.
+
+    Only the token's SHA-256 is stored; the file is built again when the link is opened
+    (with the viewer's roles at that moment), so no export content is kept here.
+    """
+
+    __tablename__ = "desk_download"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    params: dict[str, Any] = _json(dict)
+    filename: str = Field(max_length=128)
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _ts()
+
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_desk_download_token"),)

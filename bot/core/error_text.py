@@ -183,6 +183,26 @@ MESSAGES: dict[str, str] = {
     "invite.bad_expiry": N_("--expires-days must be positive."),
     "invite.bad_max_uses": N_("--max-uses must be positive."),
     "invite.already_revoked": N_("The invite link {payload} was already revoked."),
+    # One-time co-admin invite links (bot.services.coadmin_invites, issue #18).
+    "coadmin_invite.unknown": N_(
+        "This co-admin invite link is not valid. Ask the station admin for a new one."
+    ),
+    "coadmin_invite.revoked": N_(
+        "This co-admin invite link was withdrawn by the one who made it. Ask them for a new one."
+    ),
+    "coadmin_invite.expired": N_(
+        "This co-admin invite link has expired. Ask the station admin for a new one."
+    ),
+    "coadmin_invite.used_up": N_(
+        "This co-admin invite link was already used: each link works once. Ask the station "
+        "admin for a new one."
+    ),
+    "coadmin_invite.self_invite": N_(
+        "This is your own co-admin invite link. Send it to the person you want as co-admin."
+    ),
+    "coadmin_invite.already_admin": N_("You are already an admin of {station}. Nothing to do."),
+    "coadmin_invite.unknown_station": N_("That station does not exist."),
+    "coadmin_invite.already_revoked": N_("That co-admin invite link was withdrawn already."),
     # Tally and digest requests (bot.services.tally, digest).
     "tally.bad_week": N_("{week} is not a week. Write it like 2026-W48."),
     "tally.week_not_over": N_("Week {week} is not over yet; digests cover finished weeks."),
@@ -344,6 +364,17 @@ MESSAGES: dict[str, str] = {
     "role.station_required": N_("The role {role} needs --station ID."),
     "role.unknown_station": N_("Unknown station {station_id}."),
     "role.station_not_allowed": N_("The role {role} is not scoped to a station."),
+    # Delegation by coordinators and station admins (bot.services.roles.may_delegate).
+    "role.not_delegable": N_(
+        "Sorry, only a system administrator grants that role (kepubot admin grant)."
+    ),
+    "role.above_you": N_(
+        "Sorry, you can only grant roles below your own level: a city coordinator "
+        "appoints county coordinators, a province coordinator city or county ones."
+    ),
+    "role.outside_region": N_("Sorry, that is outside your region or your station."),
+    "role.unknown_grant": N_("That role is no longer held (it may have been withdrawn)."),
+    "role.own_role": N_("You cannot withdraw your own role; ask the level above you."),
     # Content imports (bot.content.importer; pack_ and feed_ wrap PackError, FeedError).
     "import.not_found": N_("Not found: {path}"),
     "import.bad_category": N_("Unknown category “{value}”. Use one of: {codes}"),

@@ -6,6 +6,7 @@ its ``DeskRoute``s (``bot.desk.web.desk_page`` / ``desk_action``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,12 +14,13 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import dashboard, home, stations
+from bot.desk import dashboard, exports, home, people, stations
 from bot.desk import queues as desk_queues
 from bot.desk.photos import install_photo_route
 from bot.desk.queues_photos import install_evidence_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
+from bot.reports.chart import warm_up
 from bot.runtime.context import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -29,6 +31,8 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     dashboard,
     stations,
     desk_queues,
+    exports,
+    people,
 )
 
 SHELL_HEADERS = {
@@ -67,6 +71,13 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
         return
     install_routes(app, runtime, all_routes())
 
+    async def warm_charts(_app: web.Application) -> None:
+        # Import matplotlib and register the CJK font in a worker thread at start, so the
+        # first chart a coordinator opens does not pay for it.
+        asyncio.get_running_loop().run_in_executor(None, warm_up)
+
+    app.on_startup.append(warm_charts)
+
 
 def desk_installer(
     modules: Sequence[ModuleType],
@@ -98,6 +109,12 @@ def install_routes(app: web.Application, runtime: Runtime, routes: Sequence[Desk
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
     install_photo_route(app, runtime)
-    install_evidence_route(app, runtime)  # the review card's evidence photos (desk-queues)
+    install_evidence_route(app, runtime)  # the review card's evidence photos
     for route in routes:
         app.router.add_route(route.method, route.url, wrap(runtime, route))
+    # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's
+    # client fetches itself, without initData): a module's ``web_routes(runtime)``.
+    for module in ROUTE_MODULES:
+        extra = getattr(module, "web_routes", None)
+        if extra is not None:
+            app.router.add_routes(extra(runtime))

@@ -7,6 +7,7 @@ the current week live, past weeks from the weekly tally.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -121,6 +122,8 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
         offset=(page_no - 1) * size,
         limit=size,
         cache=viewer.cache,
+        sessions=viewer.runtime.sessions,
+        clock=viewer.runtime.now,
     )
     counties = await _filter_regions(viewer, prefixes)
     names = await _names(viewer, [r.entry.region_code for r in rows])
@@ -220,7 +223,9 @@ async def station_page(request: web.Request, viewer: Viewer) -> str | web.Stream
         for name, label, kind in SERIES
     ]
     span_start = first_day
-    chart = render_trend_svg(
+    # Drawn in a worker thread (CPU-bound; renders are serialised): the loop stays free.
+    chart = await asyncio.to_thread(
+        render_trend_svg,
         [_week_label(w) for w in [*weeks, current]],
         series,
         t(HISTORY_TITLE, n=HISTORY_WEEKS, span=t.span(span_start, window.end)),

@@ -93,8 +93,8 @@ class Viewer:
 
     def time_text(self, at: dt.datetime) -> str:
         """Return an instant as the viewer reads it (local time, short)."""
-        tz = self.runtime.settings.scheduler.tz
-        return self.translator.datetime(at, "short", tz=tz)
+        local = at.astimezone(self.runtime.settings.scheduler.tz)
+        return f"{self.translator.date(local.date())} {local:%H:%M}"
 
     def local_date(self, at: dt.datetime) -> dt.date:
         """Return the local day (``scheduler.timezone``) of an instant."""

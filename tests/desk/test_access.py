@@ -79,7 +79,7 @@ def test_desk_url_carries_the_launch_data_in_the_hash() -> None:
 async def test_shell_and_static_need_no_credential(desk: DeskClient) -> None:
     shell = await desk.get("/desk/")
     assert shell.status == 200
-    assert "desk.js" in shell.text and "科普" not in shell.headers.get("Set-Cookie", "")
+    assert "desk.js" in shell.text and "Set-Cookie" not in shell.headers
     assert "script-src 'self' https://telegram.org" in shell.headers["Content-Security-Policy"]
     for name in ("desk.js", "desk.css"):
         static = await desk.get(f"/desk/static/{name}")
@@ -119,7 +119,20 @@ async def test_station_admin_menu(desk: DeskClient) -> None:
         await desk.person(s, 601, role="station_admin", station_id=station.id)
     nav = await desk.get("nav", user=601)
     assert nav.status == 200
-    assert "/desk/p/stations" in nav.text and "/desk/p/people" not in nav.text
+    # A station admin exports their station and invites co-admins (issue #18) ...
+    assert "/desk/p/stations" in nav.text and "/desk/p/people" in nav.text
+    assert "/desk/p/exports" in nav.text
+    # ... but has no region's overview or queues: not shown, and refused if asked, audited.
+    assert "/desk/p/dashboard" not in nav.text and "/desk/p/queues/reviews" not in nav.text
+    refused = await desk.get("dashboard", user=601)
+    assert refused.status == 403
+    async with desk.runtime.sessions() as s:
+        entry = (
+            (await s.execute(select(AuditLog).where(AuditLog.action == "desk:dashboard")))
+            .scalars()
+            .one()
+        )
+    assert entry.allowed is False and entry.reason == "role"
 
 
 async def test_english_viewer(desk: DeskClient) -> None:
