@@ -13,11 +13,13 @@ from pathlib import Path
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.cli.speech import ArgValueError
 from bot.config import Settings
+from bot.content.taxonomy import Taxonomy
 from bot.handlers.activities_view import campaign_label, type_label
 from bot.i18n import N_, Translator
 from bot.reports.windows import date_range
 from bot.reports.xlsx import Sheet, make_columns, write_table_xlsx
 from bot.services.access import region_prefix
+from bot.services.campaigns import taxonomy_with_campaigns
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from storage import activities as store
 from storage.activities import ExportRow
@@ -49,8 +51,13 @@ def _date(value: str) -> dt.date:
         raise ArgValueError(N_("not a date (YYYY-MM-DD): {value!r}"), value=value) from exc
 
 
-def table(t: Translator, rows: list[ExportRow]) -> tuple[list[str], list[list[object]]]:
-    """Return the localised headers and the cells of every row."""
+def table(
+    t: Translator, rows: list[ExportRow], taxonomy: Taxonomy | None = None
+) -> tuple[list[str], list[list[object]]]:
+    """Return the localised headers and the cells of every row.
+
+    ``taxonomy`` names the campaigns (``taxonomy_with_campaigns``: curators' ones too).
+    """
     body: list[list[object]] = []
     for row in rows:
         act = row.activity
@@ -66,7 +73,7 @@ def table(t: Translator, rows: list[ExportRow]) -> tuple[list[str], list[list[ob
                 act.held_at_time.strftime("%H:%M") if act.held_at_time else "",
                 act.place or "",
                 act.participants,
-                campaign_label(t, act.campaign) if act.campaign else "",
+                campaign_label(t, act.campaign, taxonomy) if act.campaign else "",
                 row.photo_count,
                 "; ".join(t(FLAG_LABELS.get(kind, kind)) for kind in row.flag_kinds),
             ]
@@ -102,7 +109,8 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
             date_from=args.date_from,
             date_to=args.date_to,
         )
-    headers, body = table(t, rows)
+        taxonomy = await taxonomy_with_campaigns(session=session, settings=settings)
+    headers, body = table(t, rows, taxonomy)
     if args.format == "csv":
         data = to_csv(headers, body)
     else:
