@@ -279,8 +279,9 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
     """Send the prompt of the dialog's current step (or the confirmation screen)."""
     t = context.t
-    if dialog.step == "confirm" and await _campaign_question(context, dialog):
-        pass  # two campaigns ran there that day: ask which, instead of guessing
+    if dialog.step == "confirm":
+        # issue #19: one campaign running there tags it (shown); two or more are asked.
+        await _settle_campaign(context, dialog)
     step = dialog.step
     markup: InlineKeyboardMarkup | None = None
     if step == "station":
@@ -452,24 +453,23 @@ async def _campaign_choice(context: KepuContext, dialog: Dialog) -> _CampaignCho
     return _CampaignChoice(taxonomy, running, running + undated)
 
 
-async def _campaign_question(context: KepuContext, dialog: Dialog) -> bool:
-    """Before the confirmation screen of a new activity not answered about campaigns:
-    tag it with the one campaign running at its station that day (shown on the screen),
-    or, with two or more, turn to the campaign question and return True."""
+async def _settle_campaign(context: KepuContext, dialog: Dialog) -> None:
+    """Before the confirmation screen of a new activity not answered about campaigns: tag
+    it with the one campaign running at its station that day (the screen shows it), or,
+    with two or more, turn to the campaign question instead of guessing."""
     fields = _fields(dialog)
     if dialog.data.get("mode") == "edit" or "campaign" in fields:
-        return False
+        return
     if dialog.data.get("station_id") is None or not fields.get("held_on"):
-        return False
+        return
     running = (await _campaign_choice(context, dialog)).running
+    if not running:
+        return
     if len(running) == 1:
         fields["campaign"] = running[0]
-    elif len(running) > 1:
-        dialog.step, dialog.data["queue"] = "campaign", ["campaign"]
     else:
-        return False
+        dialog.step, dialog.data["queue"] = "campaign", ["campaign"]
     await save_dialog(context, dialog)
-    return len(running) > 1
 
 
 async def _refresh_screen(context: KepuContext, dialog: Dialog) -> None:

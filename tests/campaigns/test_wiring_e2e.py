@@ -19,6 +19,7 @@ from bot.services import campaigns as campaign_service
 from storage.models import Activity
 from tests.activities.helpers import png, setup_admin
 from tests.activities.test_form_e2e import press, say
+from tests.conftest import FIXED_NOW
 from tests.content_push.conftest import wait_outbox
 from tests.content_push.test_catalog_fields_e2e import new_article, open_item, saved
 from tests.content_push.test_curator_e2e import (
@@ -32,7 +33,6 @@ from tests.content_push.test_curator_e2e import (
     text_of,
     walk_to_schedule,
 )
-from tests.conftest import FIXED_NOW
 
 TAXONOMY_CAMPAIGNS = ["全国科普日", "科技活动周", "全国防灾减灾日", "安全生产月"]
 
