@@ -47,8 +47,8 @@ from bot.services import review_reminders as review_reminder_service
 from bot.services import tally as tally_service
 from bot.services.access import region_prefix
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
-from storage import feeds as feed_store
 from storage import campaigns as campaign_store
+from storage import feeds as feed_store
 from storage import outbox as outbox_store
 from storage import tally as tally_store
 from storage.outbox import NewMessage

@@ -812,6 +812,8 @@ class Announcement(SQLModel, table=True):
     send_at: dt.datetime = _created()
     push_id: int | None = Field(default=None, foreign_key="push.id")
     created_at: dt.datetime = _created()
+
+
 class Campaign(SQLModel, table=True):
     """A campaign a curator defined in the bot (``/campaigns``); config ones are not stored.
 

@@ -23,6 +23,7 @@ from bot.reports.exports import (
     build_export,
     render,
 )
+from bot.services.campaigns import taxonomy_with_campaigns
 from storage.figures import Window
 from storage.regions import get_region
 
@@ -61,6 +62,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
             scope=ExportScope.everywhere(),
             volume=volume_over(settings.propagation),
             tz=settings.scheduler.tz,
+            taxonomy=await taxonomy_with_campaigns(session=session, settings=settings),
         )
     data = render(table, args.format)
     body = table.rows

@@ -16,6 +16,7 @@ from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
 from bot.jobs import FEEDS_POLL, describe_result, feed_configs
 from bot.services import push as push_service
+from bot.services.campaigns import taxonomy_with_campaigns
 from storage import content as content_store
 from storage import feeds as feed_store
 from storage import outbox as outbox_store
@@ -37,7 +38,8 @@ async def _import(args: argparse.Namespace, settings: Settings) -> int:
             report = await import_source(
                 session=session,
                 source=args.source,
-                taxonomy=default_taxonomy(),
+                # a pack may tag items with config or curators' campaigns (issue #19)
+                taxonomy=await taxonomy_with_campaigns(session=session, settings=settings),
                 now=runtime.now(),
                 tz=settings.scheduler.tz,
                 category=args.category,

@@ -100,7 +100,9 @@ def card_text(item: ContentItem, locale: str, taxonomy: Taxonomy, limit: int = T
     label = category.label(locale) if category else item.category
     kind_label = kind.label(locale) if kind else item.kind
     footer = f"{html.escape(label)} · {html.escape(kind_label)}"
-    footer += campaign_line(item, get_translator(locale))  # issue #19: the campaign, if any
+    # issue #19: the campaign, if any, named by the taxonomy the caller read (one read per
+    # render or push: bot.services.campaigns.taxonomy_with_campaigns).
+    footer += campaign_line(item, get_translator(locale), taxonomy)
     head = f"<b>{html.escape(title)}</b>\n\n"
     # Telegram counts what is shown, in UTF-16 units: the summary gets what the rest leaves.
     room = limit - visible_length(head) - visible_length(footer) - 2

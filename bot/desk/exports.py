@@ -67,6 +67,7 @@ from bot.reports.windows import date_range
 from bot.runtime.context import Runtime
 from bot.runtime.effects import API_KIND, encode_call
 from bot.services.access import administered_station_ids, coordinator_regions, is_admin
+from bot.services.campaigns import taxonomy_with_campaigns
 from storage import audit
 from storage import exports as store
 from storage import people as people_store
@@ -287,6 +288,7 @@ async def _build(
         volume=volume_over(runtime.settings.propagation),
         tz=runtime.settings.scheduler.tz,
         scope_name=scope_name,
+        taxonomy=await taxonomy_with_campaigns(session=session, settings=runtime.settings),
     )
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -21,12 +22,11 @@ from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop, filters
 
 from bot.config import ActivitiesSettings
-from bot.content.taxonomy import default_taxonomy
+from bot.content.taxonomy import Taxonomy
 from bot.core.callback_data import CallbackData
 from bot.core.zh_numbers import fold_width
 from bot.handlers.activities_view import (
     FIELD_LABELS,
-    FORM_CAMPAIGNS,
     TYPE_LABELS,
     campaign_label,
     error_text,
@@ -279,6 +279,9 @@ def _button(text: str, data: CallbackData) -> InlineKeyboardButton:
 async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
     """Send the prompt of the dialog's current step (or the confirmation screen)."""
     t = context.t
+    if dialog.step == "confirm":
+        # issue #19: one campaign running there tags it (shown); two or more are asked.
+        await _settle_campaign(context, dialog)
     step = dialog.step
     markup: InlineKeyboardMarkup | None = None
     if step == "station":
@@ -312,12 +315,21 @@ async def ask(update: Update, context: KepuContext, dialog: Dialog) -> None:
     elif step == "participants":
         text = t("How many people took part? For example 45, 约80人 or 200人左右.")
     elif step == "campaign":
+        choice = await _campaign_choice(context, dialog)
         text = t("Was it part of a national campaign?")
+        offered = choice.offered
+        if len(choice.running) > 1:
+            text = t.plural(
+                "{n} campaign ran at this station on that day. Which one was it part of?",
+                "{n} campaigns ran at this station on that day. Which one was it part of?",
+                len(choice.running),
+            )
+            offered = choice.running
         markup = InlineKeyboardMarkup(
             button_rows(
                 [
-                    _button(campaign_label(t, code), ActivityCampaign(code))
-                    for code in FORM_CAMPAIGNS
+                    _button(campaign_label(t, code, choice.taxonomy), ActivityCampaign(code))
+                    for code in offered
                 ]
                 + [_button(t("No campaign"), ActivityCampaign("none"))],
                 2,
@@ -403,7 +415,61 @@ async def _summary(context: KepuContext, dialog: Dialog) -> str:
     if station_id is not None:
         stations = await store.stations_by_id(session=context.session, station_ids=[station_id])
         station_name = stations[station_id].name if station_id in stations else None
-    return summary(context.t, _fields(dialog), station_name)
+    taxonomy = None
+    if _fields(dialog).get("campaign"):  # a curator's or config campaign is named too
+        taxonomy = (await _campaign_choice(context, dialog)).taxonomy
+    return summary(context.t, _fields(dialog), station_name, taxonomy)
+
+
+@dataclass(frozen=True)
+class _CampaignChoice:
+    """The campaigns an activity may be part of, for the form's question (issue #19)."""
+
+    taxonomy: Taxonomy  # names every config, curator's and taxonomy campaign
+    running: list[str]  # dated campaigns running at the station on the day it was held
+    offered: list[str]  # the buttons: those running, then the taxonomy's undated ones
+
+
+async def _campaign_choice(context: KepuContext, dialog: Dialog) -> _CampaignChoice:
+    """Return the campaigns of the activity's day and station's region."""
+    fields = _fields(dialog)
+    held = fields.get("held_on")
+    held_on = dt.date.fromisoformat(str(held)) if held else context.runtime.today()
+    region: str | None = None
+    station_id = dialog.data.get("station_id")
+    if station_id is not None:
+        stations = await store.stations_by_id(session=context.session, station_ids=[station_id])
+        region = stations[station_id].region_code if station_id in stations else None
+    settings = context.runtime.settings
+    found = await campaign_service.all_campaigns(session=context.session, settings=settings)
+    running = [c.key for c in campaign_service.for_activity(found, held_on=held_on,
+                                                             region_code=region)]  # fmt: skip
+    taxonomy = await campaign_service.taxonomy_with_campaigns(
+        session=context.session, settings=settings, day=held_on,
+        regions=[region] if region else None,
+    )  # fmt: skip
+    dated = {c.key for c in found}
+    undated = [code for code in taxonomy.campaign_codes if code not in dated]
+    return _CampaignChoice(taxonomy, running, running + undated)
+
+
+async def _settle_campaign(context: KepuContext, dialog: Dialog) -> None:
+    """Before the confirmation screen of a new activity not answered about campaigns: tag
+    it with the one campaign running at its station that day (the screen shows it), or,
+    with two or more, turn to the campaign question instead of guessing."""
+    fields = _fields(dialog)
+    if dialog.data.get("mode") == "edit" or "campaign" in fields:
+        return
+    if dialog.data.get("station_id") is None or not fields.get("held_on"):
+        return
+    running = (await _campaign_choice(context, dialog)).running
+    if not running:
+        return
+    if len(running) == 1:
+        fields["campaign"] = running[0]
+    else:
+        dialog.step, dialog.data["queue"] = "campaign", ["campaign"]
+    await save_dialog(context, dialog)
 
 
 async def _refresh_screen(context: KepuContext, dialog: Dialog) -> None:
@@ -581,6 +647,12 @@ async def step_campaign(update: Update, context: KepuContext, dialog: Dialog) ->
         await advance(update, context, dialog)
         return
     code = parse_activity_text(text, today=context.runtime.today()).campaign if text else None
+    if code is None and text:  # a config or curator's campaign, by its name
+        taxonomy = (await _campaign_choice(context, dialog)).taxonomy
+        folded = text.casefold()
+        names = {term.code: (term.zh.casefold(), term.en.casefold(), term.code)
+                 for term in taxonomy.campaigns}  # fmt: skip
+        code = next((c for c, known in names.items() if folded in known), None)
     if code is None:
         await reply(update, error_text(context.t, ActivityError("campaign_unknown")))
         await ask(update, context, dialog)
@@ -708,13 +780,13 @@ async def on_button(update: Update, context: KepuContext) -> None:
         fields.pop("place", None)
         await _close(query, t("Place: {value}", value="—"))
     elif isinstance(button, ActivityCampaign):
+        taxonomy = (await _campaign_choice(context, dialog)).taxonomy
         if button.code == "none":
             fields["campaign"] = None  # answered "none": never tagged by a running campaign
-        elif default_taxonomy().get_campaign(button.code) is not None:
+        elif taxonomy.get_campaign(button.code) is not None:
             fields["campaign"] = button.code
-        await _close(
-            query, t("Campaign: {value}", value=campaign_label(t, fields.get("campaign")))
-        )
+        label = campaign_label(t, fields.get("campaign"), taxonomy)
+        await _close(query, t("Campaign: {value}", value=esc(label)))
     elif button == ActivityAction("done"):
         if not fields.get("photos"):
             await reply(update, error_text(t, ActivityError("photos_missing")))

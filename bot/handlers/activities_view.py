@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.content.taxonomy import Taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc
 from bot.i18n import N_, Translator
@@ -16,8 +17,6 @@ from storage.models import Activity
 
 TYPE_EMOJI = {"lecture": "🎤", "exhibition": "🖼", "consultation": "💬", "competition": "🏆",
               "online_live": "📺", "other": "📌"}  # fmt: skip
-# Campaigns offered as buttons (all configured ones may still come from a typed message).
-FORM_CAMPAIGNS = ("science_day", "st_week")
 
 FIELD_LABELS: dict[str, str] = {
     "type": N_("Type"),
@@ -46,7 +45,12 @@ def when_label(t: Translator, held_on: str | dt.date | None, clock: str | None) 
     return f"{text} {clock}" if clock else text
 
 
-def summary(t: Translator, fields: dict[str, Any], station_name: str | None) -> str:
+def summary(
+    t: Translator,
+    fields: dict[str, Any],
+    station_name: str | None,
+    taxonomy: Taxonomy | None = None,
+) -> str:
     """Return the lines describing a draft or stored activity (user text escaped)."""
     rows = []
     if station_name:
@@ -60,7 +64,7 @@ def summary(t: Translator, fields: dict[str, Any], station_name: str | None) -> 
             "Participants: {value}",
             value=t.number(fields["participants"]) if fields.get("participants") else "—",
         ),
-        t("Campaign: {value}", value=campaign_label(t, fields.get("campaign"))),
+        t("Campaign: {value}", value=esc(campaign_label(t, fields.get("campaign"), taxonomy))),
         t("Photos: {value}", value=t.number(len(fields.get("photos") or []))),
         t("Sales or sponsors: yes") if fields.get("commercial") else t("Sales or sponsors: no"),
     ]

@@ -224,7 +224,8 @@ async def _view(update: Update, context: KepuContext, campaign: CampaignDef) -> 
                         t("✏️ Dates"), callback_data=CampaignAction("dates", key).encode()
                     ),
                     InlineKeyboardButton(
-                        t("📍 Change regions"), callback_data=CampaignAction("regions", key).encode()
+                        t("📍 Change regions"),
+                        callback_data=CampaignAction("regions", key).encode(),
                     ),
                 ]
             )

@@ -26,7 +26,7 @@ from bot.handlers.callbacks import (
     answer_invalid,
 )
 from bot.handlers.common import button_rows, esc, reply, requires
-from bot.handlers.content_fields import field_lines, item_values, start_push
+from bot.handlers.content_fields import campaign_taxonomy, field_lines, item_values, start_push
 from bot.handlers.dialog import Flow
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
@@ -131,7 +131,8 @@ async def _item_view(context: KepuContext, content_id: int) -> tuple[str, Inline
         return t("This item no longer exists."), _markup([])
     state = item_state(item, context.runtime.now())
     tz = context.runtime.settings.scheduler.tz
-    card = render_card(item, locale=t.locale)
+    taxonomy = await campaign_taxonomy(context) if item.campaign else None
+    card = render_card(item, locale=t.locale, taxonomy=taxonomy)
     regions = await region_service.named_list(
         session=context.session, codes=item.regions or [], locale=t.locale
     ) or t("all regions")

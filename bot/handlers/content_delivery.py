@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message
@@ -27,11 +27,13 @@ from bot.content.cards import (
     uploads_file,
 )
 from bot.content.catalogue import item_state
+from bot.content.taxonomy import Taxonomy
 from bot.handlers.feature import assembly_of
 from bot.i18n import get_translator
 from bot.reports.push_report import reasons_text, retry_rows
 from bot.runtime.effects import API_KIND
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
+from bot.services import campaigns as campaign_service
 from bot.services import push as push_service
 from storage import content as content_store
 from storage import outbox as outbox_store
@@ -50,15 +52,41 @@ class ContentDeliverer:
         self._items: dict[int, ContentItem] = {}
         self._item_read_at: dict[int, float] = {}
         self._file_ids: dict[int, str] = {}
+        # Campaign names for the cards (issue #19): config and curators' campaigns, read
+        # once and again only when an item names a campaign not read yet, or every
+        # ``item_recheck`` seconds — never a query per card.
+        self._taxonomy: Taxonomy | None = None
+        self._taxonomy_at = -math.inf
+        self._unknown: set[str] = set()
 
     async def prepare(self, rows: Sequence[ClaimedMessage]) -> None:
-        """Read the batch's items in one query."""
+        """Read the batch's items in one query (and the campaigns they name, if new)."""
         content_ids = {int(r.payload["content_id"]) for r in rows}
         async with self.tools.runtime.sessions() as session:
             items = await content_store.get_items(session=session, content_ids=content_ids)
         self._items.update(items)
         now = asyncio.get_running_loop().time()
         self._item_read_at.update(dict.fromkeys(content_ids, now))
+        await self._read_campaigns(items.values())
+
+    async def _read_campaigns(self, items: Iterable[ContentItem]) -> None:
+        """Read the campaigns' taxonomy when ``items`` name one it lacks, or it is old."""
+        codes = {item.campaign for item in items if item.campaign}
+        if not codes:
+            return
+        loop = asyncio.get_running_loop()
+        fresh = loop.time() - self._taxonomy_at < self.tools.options.item_recheck
+        known = self._taxonomy
+        if fresh and known is not None:
+            missing = {c for c in codes if known.get_campaign(c) is None}
+            if missing <= self._unknown:  # already looked for them: no line, no new read
+                return
+        async with self.tools.runtime.sessions() as session:
+            self._taxonomy = await campaign_service.taxonomy_with_campaigns(
+                session=session, settings=self.tools.runtime.settings
+            )
+        self._taxonomy_at = loop.time()
+        self._unknown = {c for c in codes if self._taxonomy.get_campaign(c) is None}
 
     async def deliver(self, row: ClaimedMessage) -> Delivery:
         """Send the card of a row's item, unless it was retired or expired meanwhile."""
@@ -70,6 +98,7 @@ class ContentDeliverer:
             raise Undeliverable("failed", f"content_{state}")
         if item.id in self._file_ids and not item.media_file_id:
             item.media_file_id = self._file_ids[item.id]
+        await self._read_campaigns([item])  # a re-read item may name another campaign
         card = await self._card(row, item)
         message = await send_card(self.tools.bot, row.chat_id, card, rate_limit_args=NO_RETRY)
         if not uploads_file(card):
@@ -122,12 +151,12 @@ class ContentDeliverer:
                 station_admin=bool(payload.get("station_admin")),
             )
             if not self._providers:
-                return await build_card(recipient, self._providers)
+                return await build_card(recipient, self._providers, taxonomy=self._taxonomy)
             await self.tools.gate()
             async with session.begin():
                 # Write first (the row itself): SQLite then waits for the lock, not fails.
                 await outbox_store.touch(session=session, message_id=row.id)
-                return await build_card(recipient, self._providers)
+                return await build_card(recipient, self._providers, taxonomy=self._taxonomy)
 
 
 class PushProgress:

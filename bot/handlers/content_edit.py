@@ -42,6 +42,7 @@ from bot.handlers.content_fields import (
     TIME_HINT,
     NotMedia,
     campaign_rows,
+    campaign_taxonomy,
     category_rows,
     error,
     kind_rows,
@@ -126,6 +127,8 @@ async def edit_button(update: Update, context: KepuContext, button: CatalogEdit)
             "kind": kind_rows,
             "campaign": campaign_rows,
         }
+        if field == "campaign":  # config and curators' campaigns, running ones first
+            taxonomy = await campaign_taxonomy(context, item.regions)
         rows = makers[field](
             taxonomy,
             t.locale,
@@ -202,7 +205,7 @@ async def pick_button(update: Update, context: KepuContext, button: CatalogPick)
                 raise CatalogueError("bad_category", value=button.code)
             await _save(update, context, button.content_id, "category", {"category": button.code})
         elif button.field == "campaign":
-            code = read_campaign(button.code, taxonomy)
+            code = read_campaign(button.code, await campaign_taxonomy(context))
             await _save(update, context, button.content_id, "campaign", {"campaign": code})
         else:
             kind = read_kind(button.code, taxonomy)

@@ -21,6 +21,7 @@ from bot.core.zh_durations import format_duration
 from bot.handlers.common import button_rows, esc, reply
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
+from bot.services import campaigns as campaign_service
 from bot.services import push as push_service
 from bot.services import regions as region_service
 from storage import content as content_store
@@ -136,8 +137,25 @@ def kind_rows(taxonomy: Taxonomy, locale: str, make: Any) -> list[list[InlineKey
     return button_rows(buttons, 2)
 
 
+async def campaign_taxonomy(context: KepuContext, regions: Any = None) -> Taxonomy:
+    """Return the taxonomy with every config and curator's campaign (issue #19).
+
+    Campaigns running today in ``regions`` (an item's; none: anywhere) come first, so the
+    picker offers them first; read once per prompt or view.
+    """
+    return await campaign_service.taxonomy_with_campaigns(
+        session=context.session,
+        settings=context.runtime.settings,
+        day=context.runtime.today(),
+        regions=list(regions or ()),
+    )
+
+
 def campaign_rows(taxonomy: Taxonomy, locale: str, make: Any) -> list[list[InlineKeyboardButton]]:
-    """Return one button per campaign of the taxonomy; ``make(code)`` gives its data."""
+    """Return one button per campaign of the taxonomy; ``make(code)`` gives its data.
+
+    Pass ``campaign_taxonomy``'s taxonomy, so curators' and config campaigns are offered.
+    """
     buttons = [
         InlineKeyboardButton(term.label(locale), callback_data=make(term.code))
         for term in taxonomy.campaigns
@@ -164,7 +182,7 @@ async def field_lines(
 ) -> list[str]:
     """Return the lines that show an item's (or a draft's) fields, escaped."""
     t = context.t
-    taxonomy = default_taxonomy()
+    taxonomy = await campaign_taxonomy(context) if values.get("campaign") else default_taxonomy()
     names = await region_service.named_list(
         session=context.session, codes=values.get("regions") or [], locale=t.locale
     ) or t("all regions")
@@ -203,7 +221,7 @@ async def field_lines(
         t("Tags: {tags}", tags=esc("、".join(tags)) if tags else t("none")),
         t(
             "Campaign: {name}",
-            name=taxonomy.campaign_name(campaign, t.locale) if campaign else t("none"),
+            name=esc(taxonomy.campaign_name(campaign, t.locale)) if campaign else t("none"),
         ),
         t(
             "Also for interests: {names}",

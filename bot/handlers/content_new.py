@@ -51,6 +51,7 @@ from bot.handlers.content_fields import (
     TIME_HINT,
     NotMedia,
     campaign_rows,
+    campaign_taxonomy,
     category_rows,
     error,
     field_lines,
@@ -182,7 +183,8 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog, step: str) 
     elif step == "opt_tags":
         await reply(update, t(TAGS_PROMPT))
     elif step == "opt_campaign":
-        rows = campaign_rows(taxonomy, t.locale, lambda c: NewContentCampaign(c).encode())
+        picker = await campaign_taxonomy(context, data.get("regions"))  # curators' ones too
+        rows = campaign_rows(picker, t.locale, lambda c: NewContentCampaign(c).encode())
         rows.append([_button(t, "Not part of a campaign", "nocampaign")])
         await reply(update, t("Which campaign is it part of?"), reply_markup=markup(rows))
     elif step == "opt_interests":
@@ -503,7 +505,7 @@ async def newcontent_button(update: Update, context: KepuContext) -> None:
         await _move(update, context, dialog, f"opt_{button.field}")
     elif isinstance(button, NewContentCampaign) and step == "opt_campaign":
         try:
-            code = read_campaign(button.code, taxonomy)
+            code = read_campaign(button.code, await campaign_taxonomy(context))
         except CatalogueError as exc:
             await reply(update, error(t, exc))
             return
@@ -563,7 +565,11 @@ async def _save(update: Update, context: KepuContext, dialog: Dialog) -> None:
     )
     try:
         item = await create_item(
-            session=context.session, new=new, taxonomy=default_taxonomy(), actor_id=actor, now=now
+            session=context.session,
+            new=new,
+            taxonomy=await campaign_taxonomy(context) if new.campaign else default_taxonomy(),
+            actor_id=actor,
+            now=now,
         )
     except CatalogueError as exc:
         await reply(update, error(t, exc))

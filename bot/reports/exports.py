@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.content.taxonomy import Taxonomy
 from bot.i18n import N_, Translator
 from bot.reports.windows import date_range
 from bot.reports.xlsx import (
@@ -195,9 +196,12 @@ def render(table: ExportTable, fmt: str) -> bytes:
 
 
 def activity_table(
-    t: Translator, rows: Sequence[ExportRow]
+    t: Translator, rows: Sequence[ExportRow], taxonomy: Taxonomy | None = None
 ) -> tuple[list[str], list[list[object]]]:
-    """Return the localised headers and the cells of every activity row."""
+    """Return the localised headers and the cells of every activity row.
+
+    ``taxonomy`` names the campaigns (``taxonomy_with_campaigns``: curators' ones too).
+    """
     body: list[list[object]] = []
     for row in rows:
         act = row.activity
@@ -213,7 +217,7 @@ def activity_table(
                 act.held_at_time.strftime("%H:%M") if act.held_at_time else "",
                 act.place or "",
                 act.participants,
-                campaign_label(t, act.campaign) if act.campaign else "",
+                campaign_label(t, act.campaign, taxonomy) if act.campaign else "",
                 row.photo_count,
                 "; ".join(t(FINDING_KINDS.get(kind, kind)) for kind in row.flag_kinds),
             ]
@@ -269,8 +273,12 @@ async def build_export(
     volume: VolumeSql,
     tz: dt.tzinfo,
     scope_name: str = "",
+    taxonomy: Taxonomy | None = None,
 ) -> ExportTable:
-    """Return the table of ``request`` inside ``scope`` (filters already checked)."""
+    """Return the table of ``request`` inside ``scope`` (filters already checked).
+
+    ``taxonomy`` names campaigns (``taxonomy_with_campaigns``: config and curators' ones).
+    """
     if request.kind not in KINDS:
         raise ValueError(f"unknown export kind: {request.kind!r}")
     window = request.window
@@ -301,7 +309,7 @@ async def build_export(
             date_to=window.end,
             station_statuses=statuses,
         )
-        headers, body = activity_table(t, rows)
+        headers, body = activity_table(t, rows, taxonomy)
         formats = {6: DATE_FORMAT, 9: INTEGER_FORMAT, 11: INTEGER_FORMAT}
         if request.status == "recognised":
             notes.append(t("Rows by county, station and date; recognised stations only."))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.content.taxonomy import default_taxonomy
+from bot.content.taxonomy import Taxonomy, default_taxonomy
 from bot.i18n import N_, Translator
 
 TYPE_LABELS: dict[str, str] = {
@@ -20,8 +20,12 @@ def type_label(t: Translator, code: str | None) -> str:
     return t(TYPE_LABELS[code]) if code in TYPE_LABELS else (code or "—")
 
 
-def campaign_label(t: Translator, code: str | None) -> str:
-    """Return the localised name of a campaign, or a dash for none."""
+def campaign_label(t: Translator, code: str | None, taxonomy: Taxonomy | None = None) -> str:
+    """Return the localised name of a campaign, or a dash for none.
+
+    ``taxonomy``: the one of ``bot.services.campaigns.taxonomy_with_campaigns``, which
+    names config and curators' campaigns too (the static one names only its own).
+    """
     if not code:
         return t("none")
-    return default_taxonomy().campaign_name(code, t.locale)
+    return (taxonomy or default_taxonomy()).campaign_name(code, t.locale)

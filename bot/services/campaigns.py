@@ -116,30 +116,22 @@ def _of_row(row: Campaign) -> CampaignDef:
     )
 
 
-# The names of dated campaigns this process has read (config and stored), by key, for
-# content cards, which are rendered without a session (``campaign_line``). Refreshed by
-# every ``all_campaigns``; a key not seen yet falls back to the taxonomy's name.
-_NAMES: dict[str, tuple[str, str]] = {}
-
-
-def campaign_line(item: Any, t: Translator) -> str:
+def campaign_line(item: Any, t: Translator, taxonomy: Taxonomy | None = None) -> str:
     """Return a card's campaign line ("" for an item without a campaign), HTML-escaped.
 
-    ``item`` is a ContentItem (its ``campaign`` code); the line starts with a newline so
-    the card appends it to its footer.
+    ``item`` is a ContentItem (its ``campaign`` code); ``taxonomy`` names it — the one of
+    ``taxonomy_with_campaigns``, read once per render or push by the card's caller, so a
+    campaign a curator added is named too (the static taxonomy names only its own). A
+    code the taxonomy does not know gets no line rather than a raw code. The line starts
+    with a newline so the card appends it to its footer.
     """
     code = getattr(item, "campaign", None)
     if not code:
         return ""
-    zh, en = _NAMES.get(code, ("", ""))
-    term = default_taxonomy().get_campaign(code)
-    if zh:
-        name = (en or zh) if str(t.locale).startswith("en") else zh
-    elif term is not None:
-        name = term.name(t.locale)
-    else:
-        return ""  # a campaign this process has not read yet: no line rather than a code
-    return "\n" + t("🎯 Campaign: {name}", name=html.escape(name, quote=False))
+    term = (taxonomy or default_taxonomy()).get_campaign(code)
+    if term is None:
+        return ""
+    return "\n" + t("🎯 Campaign: {name}", name=html.escape(term.name(t.locale), quote=False))
 
 
 def configured(settings: Settings) -> list[CampaignDef]:
@@ -155,7 +147,6 @@ async def all_campaigns(*, session: AsyncSession, settings: Settings) -> list[Ca
         if row.key not in keys:
             found.append(_of_row(row))
             keys.add(row.key)
-    _NAMES.update({c.key: (c.name_zh, c.name_en) for c in found})
     return found
 
 
@@ -185,17 +176,38 @@ async def running(
     ]
 
 
-async def taxonomy_with_campaigns(*, session: AsyncSession, settings: Settings) -> Taxonomy:
+async def taxonomy_with_campaigns(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    day: dt.date | None = None,
+    regions: Sequence[str] | None = None,
+) -> Taxonomy:
     """Return the taxonomy whose campaigns include the config and stored ones.
 
-    Pickers (``/newcontent``, the activity form) offer ``campaigns`` of this taxonomy, so a
-    campaign a curator added in the bot can be chosen at once.
+    The one source of campaign names and choices: pickers (``/newcontent``, ``/catalog``,
+    the activity form), the cards and the pack import read it, so a campaign a curator
+    added in the bot can be chosen and is named at once. With ``day``, the campaigns
+    running that day in ``regions`` (region codes; None or empty: anywhere) come first,
+    then upcoming ones and the taxonomy's own, then ended ones.
     """
-    extra = tuple(
-        Term(code=c.key, zh=c.name_zh, en=c.name_en or c.name_zh)
-        for c in await all_campaigns(session=session, settings=settings)
-    )
-    return default_taxonomy().with_campaigns(extra)
+    found = await all_campaigns(session=session, settings=settings)
+    extra = tuple(Term(code=c.key, zh=c.name_zh, en=c.name_en or c.name_zh) for c in found)
+    taxonomy = default_taxonomy().with_campaigns(extra)
+    if day is None:
+        return taxonomy
+    prefixes = [region_prefix(code) for code in regions or ()] or None
+    rank = {c.key: _pick_rank(c, day, prefixes) for c in found}
+    ordered = sorted(taxonomy.campaigns, key=lambda term: rank.get(term.code, 1))
+    return Taxonomy(categories=taxonomy.categories, kinds=taxonomy.kinds, campaigns=tuple(ordered))
+
+
+def _pick_rank(campaign: CampaignDef, day: dt.date, prefixes: list[str] | None) -> int:
+    """Order of a picker: running here first, then upcoming or elsewhere, then ended."""
+    state = campaign.state(day)
+    if state == "running" and campaign.overlaps(prefixes):
+        return 0
+    return 2 if state == "ended" else 1
 
 
 def campaign_name(code: str, locale: str | None, campaigns: Iterable[CampaignDef]) -> str:

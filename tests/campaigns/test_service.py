@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import CampaignSettings, ConfigError, Settings, load_settings
 from bot.core.propagation import volume_over
+from bot.i18n import get_translator
 from bot.sandbox.factories import (
     activity_row,
     make_content,
@@ -254,3 +255,43 @@ def test_config_campaigns_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as error:
             load_settings(path)
         assert error.value.key.startswith("campaigns.0.")
+
+
+async def test_picker_taxonomy_puts_campaigns_running_in_the_regions_first(
+    session: AsyncSession,
+) -> None:
+    await make_region_tree(session, ("330106", "330203"))
+    ningbo = CampaignSettings(
+        key="nb_week", name_zh="宁波科普周", start=dt.date(2026, 11, 20),
+        end=dt.date(2026, 11, 26), regions=["330203"],
+    )  # fmt: skip
+    settings = _settings(SCIENCE_DAY, ningbo)
+    ended = await service.add_campaign(
+        session=session, settings=settings, name="秋季防火月", start=dt.date(2026, 10, 1),
+        end=dt.date(2026, 10, 31), regions=[], actor_id=None, now=FIXED_NOW,
+    )  # fmt: skip
+    plain = await service.taxonomy_with_campaigns(session=session, settings=settings)
+    # Without a day: the taxonomy's order, then config ones, then stored ones.
+    assert plain.campaign_codes == (
+        "science_day",
+        "st_week",
+        "disaster_reduction_day",
+        "safety_month",
+        "nb_week",
+        ended.key,
+    )
+    hangzhou = await service.taxonomy_with_campaigns(
+        session=session, settings=settings, day=TODAY, regions=["330106"]
+    )
+    assert hangzhou.campaign_codes[0] == "science_day" and hangzhou.campaign_codes[-1] == ended.key
+    in_ningbo = await service.taxonomy_with_campaigns(
+        session=session, settings=settings, day=TODAY, regions=["330203"]
+    )
+    assert in_ningbo.campaign_codes[0] == "nb_week"  # science_day is Hangzhou's only
+    anywhere = await service.taxonomy_with_campaigns(session=session, settings=settings, day=TODAY)
+    assert anywhere.campaign_codes[:2] == ("science_day", "nb_week")
+    # The card line names any of them from the taxonomy given, never a raw code.
+    item = await make_content(session, guid="e", campaign=ended.key, publish_at=FIXED_NOW)
+    t = get_translator("zh_CN")
+    assert service.campaign_line(item, t, plain) == "\n🎯 主题活动：秋季防火月"
+    assert service.campaign_line(item, t) == ""  # the static taxonomy does not know it
