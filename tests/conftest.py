@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
@@ -22,6 +23,12 @@ from bot.config import Settings, load_settings
 from bot.runtime.context import Runtime
 from storage.db import create_engine, create_nullpool_engine, session_factory
 from storage.migrate import upgrade
+
+# Property tests are judged by their examples, never by the clock: on a loaded 2-core CI
+# machine a case may take longer than hypothesis's default 200 ms deadline. Derandomised,
+# so every run tries the same examples (the suite is deterministic).
+hypothesis_settings.register_profile("kepubot", deadline=None, derandomize=True)
+hypothesis_settings.load_profile("kepubot")
 
 PG_ENV = "KEPUBOT_TEST_DATABASE_URL"
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
