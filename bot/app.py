@@ -36,12 +36,14 @@ from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
     basics,
+    campaigns,
     content,
     desk,
     digest,
     evaluation,
     findings,
     informants,
+    push_report,
     shares,
     stations,
 )
@@ -85,6 +87,9 @@ FEATURES: tuple[Feature, ...] = (
     evaluation.FEATURE,
     findings.FEATURE,
     desk.FEATURE,
+    # issue #19: campaigns (/campaigns, /feed by campaign) and push-report retries
+    campaigns.FEATURE,
+    push_report.FEATURE,
     basics.FEATURE,
 )
 
