@@ -14,7 +14,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import dashboard, home, stations
+from bot.desk import campaigns, dashboard, home, stations
 from bot.desk.photos import install_photo_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
@@ -28,6 +28,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     home,
     dashboard,
     stations,
+    campaigns,
 )
 
 SHELL_HEADERS = {

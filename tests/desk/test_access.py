@@ -261,6 +261,7 @@ async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
     coordinating = {
         "dashboard",
         "stations",
+        "campaigns",
         "queues/reviews",
         "queues/findings",
         "queues/proposals",
@@ -274,7 +275,7 @@ async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
         w.CITY: coordinating,
         w.COUNTY: coordinating,
         w.STATION_ADMIN: {"stations", "home"},
-        w.CURATOR: {"home"},
+        w.CURATOR: {"campaigns", "home"},
     }
     for user, paths in expected.items():
         nav = await desk.get("nav", user=user)
