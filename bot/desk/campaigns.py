@@ -1,9 +1,11 @@
 """Campaigns at the desk (issue #19): every campaign reaching the viewer's area.
 
-The list and the figures come from ``bot.services.campaigns`` (``campaign_summaries``: the
-campaigns reaching a scope, running first, then upcoming, then ended; ``build_report``:
-a campaign's figures by city, the one definition of ``storage.figures`` with the campaign
-filter). Every block says its window: the campaign's dates, cut at today while it runs.
+The campaigns and figures come from ``bot.services.campaigns``: the campaigns reaching the
+scope and their order are those of ``campaign_summaries`` (running first, then upcoming,
+then ended; tested equal), and each started campaign's figures are its ``build_report``
+(the one definition of ``storage.figures`` with the campaign filter), in total and by
+city, computed once per campaign. Every block says its window: the campaign's dates, cut
+at today while it runs.
 The wording of states, windows and figures is the bot's (``bot.reports.campaign``).
 
 A province's campaign figures are a scan of the campaign's days, so the page's
@@ -26,7 +28,8 @@ from bot.i18n import N_
 from bot.reports import campaign as campaign_text
 from bot.services import campaigns as service
 from bot.services.access import region_prefix, visible_regions
-from bot.services.campaigns import CampaignReport, CampaignSummary
+from bot.services.campaigns import CampaignDef, CampaignReport, State
+from storage import campaigns as campaign_store
 from storage import regions as region_store
 
 # Who sees campaigns: as the bot's /campaigns (curators and admins everywhere,
@@ -41,10 +44,32 @@ TITLE = N_("desk menu: Campaigns")
 
 @dataclass(frozen=True)
 class CampaignBlock:
-    """One campaign as the page shows it: its summary and, once started, its report."""
+    """One campaign as the page shows it: its state, items and, once started, its report."""
 
-    summary: CampaignSummary
+    campaign: CampaignDef
+    state: State
+    items: int
     report: CampaignReport | None
+
+    @property
+    def key(self) -> str:
+        """Return the campaign's key."""
+        return self.campaign.key
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Return the campaign's region codes (empty: everywhere)."""
+        return self.campaign.regions
+
+
+# The order of ``campaign_summaries`` (and so of the bot's /campaigns): running, upcoming,
+# ended; running and upcoming by start, ended newest first. Tested to stay the same.
+ORDER = {"running": 0, "upcoming": 1, "ended": 2}
+
+
+def _order(block: CampaignBlock) -> tuple[int, int, str]:
+    start = block.campaign.start.toordinal()
+    return ORDER[block.state], -start if block.state == "ended" else start, block.key
 
 
 @dataclass(frozen=True)
@@ -66,16 +91,23 @@ def scope_of(viewer: Viewer) -> tuple[str, ...] | None:
 
 
 async def _compute(viewer: Viewer, scope: tuple[str, ...] | None) -> Computed:
+    """Build every campaign's block: one ``build_report`` per started campaign.
+
+    The same selection as ``campaign_summaries`` (campaigns whose regions overlap the
+    scope) and the same order, but each report is computed once and kept whole, for its
+    figures by city.
+    """
     settings = viewer.runtime.settings
     session = viewer.session
     prefixes = list(scope) if scope is not None else None
-    summaries = await service.campaign_summaries(session, prefixes, viewer.now, settings=settings)
-    campaigns = {c.key: c for c in await service.all_campaigns(session=session, settings=settings)}
+    counts = await campaign_store.item_counts(session=session, now=viewer.now)
     blocks = []
-    for summary in summaries:
+    for campaign in await service.all_campaigns(session=session, settings=settings):
+        if not campaign.overlaps(prefixes):
+            continue
+        state = campaign.state(viewer.today)
         report = None
-        campaign = campaigns.get(summary.key)
-        if summary.state != "upcoming" and campaign is not None:
+        if state != "upcoming":
             report = await service.build_report(
                 session=session,
                 settings=settings,
@@ -84,7 +116,8 @@ async def _compute(viewer: Viewer, scope: tuple[str, ...] | None) -> Computed:
                 prefixes=prefixes,
                 now=viewer.now,
             )
-        blocks.append(CampaignBlock(summary, report))
+        blocks.append(CampaignBlock(campaign, state, counts.get(campaign.key, 0), report))
+    blocks.sort(key=_order)
     return Computed(viewer.now, tuple(blocks))
 
 
@@ -110,7 +143,7 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
     data = await computed(viewer, scope)
     blocks = list(data.blocks)
     if wanted:
-        blocks = [b for b in blocks if b.summary.key == wanted]
+        blocks = [b for b in blocks if b.key == wanted]
         if not blocks:
             known = await service.get_campaign(
                 session=viewer.session, settings=viewer.runtime.settings, key=wanted
@@ -121,7 +154,7 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
             return await forbidden(
                 viewer, action="campaigns", subject_type="campaign", detail={"key": wanted}
             )
-    codes = {code for b in blocks for code in b.summary.regions}
+    codes = {code for b in blocks for code in b.regions}
     codes |= {line.code for b in blocks if b.report for line in b.report.regions}
     regions = await region_store.get_regions(session=viewer.session, codes=sorted(codes))
     t = viewer.translator
@@ -135,25 +168,11 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
         computed_at=data.at,
         state_names=campaign_text.STATE_NAMES,
         window_text=lambda report: campaign_text.window_text(t, report),
-        dates_text=lambda s: t.span(s.start, s.end),
-        regions_text=lambda s: _regions_text(viewer, s, names),
+        dates_text=lambda b: campaign_text.dates_text(t, b.campaign),
+        regions_text=lambda b: campaign_text.regions_text(t, b.campaign, names),
         figures=campaign_text.FIGURES,
-        name_of=lambda s: name_of(viewer, s),
+        name_of=lambda b: b.campaign.name(t.locale),
     )
-
-
-def _regions_text(viewer: Viewer, summary: CampaignSummary, names: dict[str, str]) -> str:
-    if not summary.regions:
-        return viewer.t("everywhere")
-    sep = ", " if viewer.translator.locale == "en" else "、"
-    return sep.join(names.get(code, code) for code in summary.regions)
-
-
-def name_of(viewer: Viewer, summary: CampaignSummary) -> str:
-    """Return a campaign's name in the viewer's language (English falls back to Chinese)."""
-    if viewer.translator.locale == "en" and summary.name_en:
-        return summary.name_en
-    return summary.name_zh
 
 
 async def running_here(viewer: Viewer, region_code: str) -> list[tuple[str, str]]:

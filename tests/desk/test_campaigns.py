@@ -109,6 +109,19 @@ async def test_admin_sees_every_campaign_running_first_with_the_reports_figures(
     keys = _sections(text)
     assert keys[0] == "science_day" and len(keys) == 3
     assert keys[1].startswith("c20261201") and keys[2].startswith("c20261101")
+    # The same campaigns in the same order as the bot's /campaigns (campaign_summaries).
+    for scope, user in ((None, w.ADMIN), (["3302"], w.NINGBO), (["330106"], w.COUNTY)):
+        async with desk.runtime.sessions() as s:
+            summaries = await service.campaign_summaries(
+                s, scope, FIXED_NOW, settings=desk.runtime.settings
+            )
+        shown = await desk.get("campaigns", user=user)
+        assert _sections(shown.text) == [x.key for x in summaries], user
+        for x in summaries:  # and the same figures as the bot's list
+            if x.window is not None:
+                assert _figure(shown.text, x.key, "分享次数") == x.shares
+                assert _figure(shown.text, x.key, "参与人数") == x.participants
+                assert _figure(shown.text, x.key, "推送消息（条）") == x.pushed
     assert "进行中" in text and "未开始" in text and "已结束" in text
     # Dates, regions, content items.
     assert "2026年全国科普日" in text and "杭州市" in text and "全部地区" in text
