@@ -130,7 +130,11 @@ async def computed(viewer: Viewer, scope: tuple[str, ...] | None) -> Computed:
         return found
     fresh = await _compute(viewer, scope)
     if ttl:
-        viewer.cache[key] = fresh
+        cache = viewer.cache
+        for old in [k for k in cache if isinstance(k, tuple) and k[:1] == (CACHE_KEY,)]:
+            if viewer.now - cache[old].at >= ttl:
+                del cache[old]  # expired entries of other scopes or days go too
+        cache[key] = fresh
     return fresh
 
 
