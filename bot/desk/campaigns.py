@@ -24,7 +24,6 @@ from aiohttp import web
 
 from bot.desk import labels
 from bot.desk.web import DeskRoute, Viewer, bad_input, desk_page, forbidden, render
-from bot.i18n import N_
 from bot.reports import campaign as campaign_text
 from bot.services import campaigns as service
 from bot.services.access import region_prefix, visible_regions
@@ -38,8 +37,6 @@ CAMPAIGN_ROLES = frozenset({"coordinator", "admin", "curator"})
 EVERYWHERE_ROLES = frozenset({"admin", "curator"})
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 CACHE_KEY = "campaigns"
-
-TITLE = N_("desk menu: Campaigns")
 
 
 @dataclass(frozen=True)
