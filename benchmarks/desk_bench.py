@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
-from bot.config import load_settings  # noqa: E402
+from bot.config import CampaignSettings, load_settings  # noqa: E402
 from bot.desk.app import install_desk  # noqa: E402
 from bot.desk.web import INIT_HEADER  # noqa: E402
 from bot.runtime.context import Runtime  # noqa: E402
@@ -53,6 +53,13 @@ COUNTIES_PER_CITY = 9
 STATIONS = 5_000
 INFORMANTS_PER_STATION = 10
 WEEKS = 12
+# Two campaigns everywhere: one running this week, one that ran four weeks ago.
+CAMPAIGNS = [
+    {"key": "science_day", "name_zh": "全国科普日", "start": dt.date(2026, 11, 20),
+     "end": dt.date(2026, 11, 29)},
+    {"key": "st_week", "name_zh": "科技活动周", "start": dt.date(2026, 10, 24),
+     "end": dt.date(2026, 10, 31)},
+]  # fmt: skip
 PROVINCE_VIEWER = 9_000_001
 CITY_VIEWER = 9_000_002
 STATUSES = ("recognised",) * 18 + ("rectifying", "submitted")
@@ -124,8 +131,21 @@ class World:
         )
         db.executemany(
             "INSERT INTO content_item (id, guid, title, summary, category, kind, url, tags,"
-            " regions, created_at) VALUES (?, ?, ?, '', 'health', 'article', ?, '[]', '[]', ?)",
-            [(i, f"g{i}", f"科普内容{i}", f"https://k.example/{i}", now) for i in range(1, 51)],
+            " regions, campaign, publish_at, created_at)"
+            " VALUES (?, ?, ?, '', 'health', 'article', ?, '[]', '[]', ?, ?, ?)",
+            # A fifth of the items belong to each of the two campaigns (CAMPAIGNS).
+            [
+                (
+                    i,
+                    f"g{i}",
+                    f"科普内容{i}",
+                    f"https://k.example/{i}",
+                    {0: "science_day", 1: "st_week"}.get(i % 5),
+                    now,
+                    now,
+                )
+                for i in range(1, 51)
+            ],  # fmt: skip
         )
         first = TODAY - dt.timedelta(days=TODAY.weekday() + 7 * (WEEKS - 1))
         days = (TODAY - first).days + 1
@@ -262,7 +282,13 @@ async def run(events: int, repeats: int, budget_ms: float) -> int:
         db.execute("ANALYZE")
         db.close()
         settings = load_settings(
-            None, database={"url": url}, telegram={"token": TOKEN}, web={"port": 0}
+            None,
+            database={"url": url},
+            telegram={"token": TOKEN},
+            web={"port": 0},
+        )
+        settings = settings.model_copy(
+            update={"campaigns": [CampaignSettings(**c) for c in CAMPAIGNS]}
         )
         sessions = session_factory(engine)
         current = week_key(TODAY)
@@ -282,6 +308,8 @@ async def run(events: int, repeats: int, budget_ms: float) -> int:
             "stations, idle + search": ("stations?idle=1&q=%E7%A7%91%E6%99%AE", PROVINCE_VIEWER),
             "stations, flagged in a city": ("stations?flagged=1&region=330500", PROVINCE_VIEWER),
             "station page": ("stations/1234", PROVINCE_VIEWER),
+            "campaigns (province)": ("campaigns", PROVINCE_VIEWER),
+            "campaigns (city)": ("campaigns", CITY_VIEWER),
         }
         failed = False
         async with TestClient(TestServer(app)) as client:
