@@ -289,7 +289,7 @@ async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
         w.PROVINCE: coordinating,
         w.CITY: coordinating,
         w.COUNTY: coordinating,
-        w.STATION_ADMIN: {"stations", "home"},
+        w.STATION_ADMIN: {"stations", "exports", "people", "home"},
         w.CURATOR: {"campaigns", "home"},
     }
     for user, paths in expected.items():
