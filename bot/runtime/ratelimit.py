@@ -24,7 +24,8 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -63,6 +64,31 @@ class _Ticket:
 
 
 _TICKET: ContextVar[_Ticket | None] = ContextVar("kepubot_send_ticket", default=None)
+# Reserve = "may this send be paid?": called only when a paid slot is free and the free lane
+# is full; it counts the message against a budget and answers False when there is none.
+Reserve = Callable[[], Awaitable[bool]]
+_PAY: ContextVar[Reserve | None] = ContextVar("kepubot_send_pay", default=None)
+_LANE: ContextVar[Lane | None] = ContextVar("kepubot_send_lane", default=None)
+
+
+@contextmanager
+def paying(reserve: Reserve | None) -> Iterator[None]:
+    """Let the sends of this block (in this task) go on the paid lane, within ``reserve``.
+
+    A send that takes its slot inside the request (no :meth:`KepuRateLimiter.acquire_send`
+    before it) uses the paid lane when the free lane has no room and ``reserve()`` says yes.
+    """
+    token = _PAY.set(reserve)
+    _LANE.set(None)
+    try:
+        yield
+    finally:
+        _PAY.reset(token)
+
+
+def last_lane() -> Lane | None:
+    """Return the lane of this task's last send request since :func:`paying` (None: none)."""
+    return _LANE.get()
 
 
 class SharedBuckets:
@@ -194,23 +220,26 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         return limiter is None or limiter.has_capacity()
 
     # --- the send slot ------------------------------------------------------------------
-    async def acquire_send(self, chat_id: int | str | None, *, paid_allowed: bool) -> Lane:
+    async def acquire_send(
+        self, chat_id: int | str | None, *, paid_allowed: bool, reserve: Reserve | None = None
+    ) -> Lane:
         """Wait for a slot to send one message to ``chat_id``; return its lane.
 
         The free lane first; the paid lane only with ``paid_allowed`` and when the free lane
-        has no room now. The slot is for the calling task's next send request, which goes
-        out without waiting again (and with ``allow_paid_broadcast=True`` on the paid lane);
-        call :meth:`end_send` after it, sent or not.
+        has no room now (and ``reserve()``, if given, says the budget allows it). The slot
+        is for the calling task's next send request, which goes out without waiting again
+        (and with ``allow_paid_broadcast=True`` on the paid lane); call :meth:`end_send`
+        after it, sent or not.
         """
         self.end_send()  # a slot left unused by an earlier send of this task
         paid_allowed = paid_allowed and self.paid_rate > 0
         if self.shared is not None:
-            lane = await self._acquire_shared(chat_id, paid_allowed)
+            lane = await self._acquire_shared(chat_id, paid_allowed, reserve)
             _TICKET.set(_Ticket(lane, None))
         else:
             if chat_id is not None:
                 await self._chat_limiter(chat_id).acquire()
-            lane, window = await self._acquire_local(paid_allowed)
+            lane, window = await self._acquire_local(paid_allowed, reserve)
             _TICKET.set(_Ticket(lane, window))
         self.lanes[lane] += 1
         return lane
@@ -223,7 +252,9 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if ticket.window is not None:
                 ticket.window.release(accepted=False)
 
-    async def _acquire_local(self, paid_allowed: bool) -> tuple[Lane, SlidingWindow]:
+    async def _acquire_local(
+        self, paid_allowed: bool, reserve: Reserve | None
+    ) -> tuple[Lane, SlidingWindow]:
         loop = asyncio.get_running_loop()
         paid = self.paid_window if paid_allowed else None
         while True:
@@ -235,7 +266,11 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             paid_wait = paid.wait_time(now) if paid is not None else None
             if paid is not None and paid_wait == 0.0:
                 paid.start()
-                return PAID, paid
+                if reserve is None or await reserve():
+                    return PAID, paid
+                paid.finish(loop.time(), accepted=False)  # no budget: the free lane only
+                paid = None
+                continue
             waits = [w for w in (wait, paid_wait) if w is not None]
             if waits:
                 await asyncio.sleep(min(waits))
@@ -246,7 +281,9 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 except TimeoutError:
                     pass
 
-    async def _acquire_shared(self, chat_id: int | str | None, paid_allowed: bool) -> Lane:
+    async def _acquire_shared(
+        self, chat_id: int | str | None, paid_allowed: bool, reserve: Reserve | None
+    ) -> Lane:
         shared = self.shared
         assert shared is not None
         limits = self._limits
@@ -272,7 +309,10 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 # A little burst on the paid lane: at 1,000/s a sender is never exactly on time.
                 paid = await shared.take("paid", rate=paid_rate, capacity=max(1.0, paid_rate / 50))
                 if paid.granted:
-                    return PAID
+                    if reserve is None or await reserve():
+                        return PAID
+                    paid_allowed = False  # no budget: the free lane only (the token is lost)
+                    continue
                 wait = min(wait, paid.wait)
             await shared.sleep(wait)
 
@@ -299,11 +339,13 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if not counted:
                 return await callback(*args, **kwargs)
             ticket = _TICKET.get()
-            if ticket is None:  # a send nobody took a slot for: wait for one on the free lane
-                await self.acquire_send(chat_id, paid_allowed=False)
+            if ticket is None:  # a send nobody took a slot for: take one now
+                reserve = _PAY.get()
+                await self.acquire_send(chat_id, paid_allowed=reserve is not None, reserve=reserve)
                 ticket = _TICKET.get()
                 assert ticket is not None
             _TICKET.set(None)
+            _LANE.set(ticket.lane)
             if ticket.lane == PAID:
                 data[PAID_PARAM] = True
             else:
