@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy import select
 
+from bot.runtime.outbox import WORKER_KEY
+from bot.runtime.ratelimit import PAID, KepuRateLimiter
 from bot.sandbox import Limits, Sandbox, SimUser
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.services import broadcast as broadcast_service
@@ -170,10 +172,9 @@ async def _paid_push_by_service(bot: RunningBot, content_id: int) -> int:
     return result.push_id
 
 
-async def test_a_spent_budget_carries_on_at_the_free_rate(
-    sqlite_url: str, clock: FixedClock
-) -> None:
-    async with paid_bot(sqlite_url, clock, stars=100.0, budget=0.5) as bot:
+async def test_a_spent_budget_carries_on_at_the_free_rate(db_url: str, clock: FixedClock) -> None:
+    # On PostgreSQL the caps are the shared buckets (one cap for every process).
+    async with paid_bot(db_url, clock, stars=100.0, budget=0.5) as bot:
         sb = bot.sandbox
         content_id = await _health_item(bot)
         readers = await _readers(bot, 16)
@@ -183,6 +184,10 @@ async def test_a_spent_budget_carries_on_at_the_free_rate(
         assert [len(r.messages) for r in readers] == [1] * 16  # nobody left out
         row = await _broadcast(bot)
         # 0.5 Stars buy 5 paid messages; past them no send carried allow_paid_broadcast.
+        limiter = bot.runtime.extras[WORKER_KEY].bot.rate_limiter
+        assert isinstance(limiter, KepuRateLimiter)
+        assert (limiter.shared is not None) == db_url.startswith("postgresql")
+        assert limiter.lanes[PAID] == 5
         assert row.push_id == push_id and row.paid_sent == 5
         assert sb.stats.paid_messages == 5 and sb.stats.paid_refused == 0
         assert row.state == broadcast_store.SPENT and row.stopped_at is not None
