@@ -49,6 +49,17 @@ FREE: Lane = "free"
 PAID: Lane = "paid"
 
 
+def balance_too_low(message: str) -> bool:
+    """Tell whether a 400 answer to a paid send says the bot's Stars balance is too low.
+
+    Telegram does not document the wording; the sandbox answers MTProto's error name
+    (``Bad Request: BALANCE_TOO_LOW``, docs/reach.md), and any answer naming the balance or
+    "not enough stars" counts too.
+    """
+    text = message.lower()
+    return "balance_too_low" in text or "not enough stars" in text or "stars balance" in text
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """Return the wait a RetryAfter asks for, in seconds."""
     value = exc._retry_after  # a timedelta on every PTB 22 version; the public one varies

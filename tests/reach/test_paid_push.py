@@ -113,7 +113,7 @@ async def test_paid_push_reaches_most_on_the_paid_lane_and_records_the_stars(
         ask = await _ask_push(bot, curator, content_id)
         text = text_of(ask)
         # The confirmation shows both ways with their time and cost, and the paid button.
-        assert f"推送给 30 位匹配的信息员吗" in text
+        assert "推送给 30 位匹配的信息员吗" in text
         assert "按免费速率：约6秒。" in text
         assert "付费广播：约1秒，约2.5颗星星（超出免费速率的25条消息，预算50颗星星）。" in text
         assert "⚡ 付费推送（约2.5颗星星）" in [b.text for row in ask.buttons for b in row]
