@@ -158,6 +158,16 @@ def shared_buckets(
     return SharedBuckets(sessions) if shared else None
 
 
+def _bucket_shape(rate: float, window: float, headroom: float) -> tuple[float, float]:
+    """Return (refill rate, capacity) of a bucket that lets at most ``rate × window``
+    through in any ``window`` seconds: the burst is the share ``1 − headroom`` of it (at
+    least one token), the refill the rest."""
+    cap = rate * window
+    capacity = max(1.0, cap * (1.0 - headroom))
+    refill = max(cap - capacity, cap * 0.5) / window
+    return refill, capacity
+
+
 class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """Pace sends at 30/s overall, 1/s per private chat, 20/min per group; honour RetryAfter.
 
@@ -308,17 +318,22 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if len(self._chat_taken) > 50_000:
                 self._chat_taken.clear()
             self._chat_taken[chat_id] = time.monotonic()
-        headroom = limits.shared_headroom
-        free_rate = limits.global_per_second * headroom
-        paid_rate = self.paid_rate * headroom
+        # A bucket of capacity C refilled at r lets C + r·L through in any window of L
+        # seconds: the rate keeps ``headroom`` of the cap and the burst the rest, so C + r
+        # stays within the cap in any second, and a token refilled while every process is
+        # busy elsewhere is not lost (it waits in the bucket).
+        window = limits.flood_window_seconds
+        free_rate, free_capacity = _bucket_shape(
+            limits.global_per_second, window, limits.shared_headroom
+        )
+        paid_rate, paid_capacity = _bucket_shape(self.paid_rate, window, limits.shared_headroom)
         while True:
-            free = await shared.take("free", rate=free_rate, capacity=1.0)
+            free = await shared.take("free", rate=free_rate, capacity=free_capacity)
             if free.granted:
                 return FREE
             wait = free.wait
             if paid_allowed:
-                # A little burst on the paid lane: at 1,000/s a sender is never exactly on time.
-                paid = await shared.take("paid", rate=paid_rate, capacity=max(1.0, paid_rate / 50))
+                paid = await shared.take("paid", rate=paid_rate, capacity=paid_capacity)
                 if paid.granted:
                     if reserve is None or await reserve():
                         return PAID

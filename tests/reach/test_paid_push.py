@@ -182,6 +182,7 @@ async def test_a_spent_budget_carries_on_at_the_free_rate(db_url: str, clock: Fi
         await wait_outbox(bot, timeout=30)
 
         assert [len(r.messages) for r in readers] == [1] * 16  # nobody left out
+        assert sb.stats.rate_limited == 0  # the free lane kept to the sandbox's free cap
         row = await _broadcast(bot)
         # 0.5 Stars buy 5 paid messages; past them no send carried allow_paid_broadcast.
         limiter = bot.runtime.extras[WORKER_KEY].bot.rate_limiter
