@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import BroadcastSettings, LimitsSettings
 from bot.i18n import Translator
+from storage import audit
 from storage import broadcast as broadcast_store
 from storage.models import PushBroadcast
 
@@ -101,10 +102,16 @@ async def open_paid_push(
     limits: LimitsSettings,
     broadcast: BroadcastSettings,
     now: dt.datetime,
-) -> PushBroadcast:
-    """Opt a push into paid broadcasts, with the configured budget and its estimate."""
+    actor_id: int | None = None,
+) -> PushBroadcast | None:
+    """Opt a push into paid broadcasts, with the configured budget and its estimate.
+
+    Audited (it spends the bot's Stars); None when paid broadcasts are not enabled.
+    """
+    if not broadcast.enabled:
+        return None
     guess = estimate_for(recipients, True, limits=limits, broadcast=broadcast)
-    return await broadcast_store.open_broadcast(
+    row = await broadcast_store.open_broadcast(
         session=session,
         push_id=push_id,
         budget_stars=broadcast.stars_budget,
@@ -113,6 +120,21 @@ async def open_paid_push(
         estimate_stars=guess.stars,
         now=now,
     )
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="content.push.paid",
+        now=now,
+        subject_type="push",
+        subject_id=push_id,
+        detail={
+            "recipients": recipients,
+            "budget_stars": broadcast.stars_budget,
+            "estimate_stars": guess.stars,
+            "estimate_seconds": round(guess.seconds, 1),
+        },
+    )
+    return row
 
 
 def spent_stars(row: PushBroadcast) -> float:
