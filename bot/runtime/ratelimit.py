@@ -309,9 +309,14 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         assert shared is not None
         limits = self._limits
         if chat_id is not None:
-            rate = self._chat_rate(chat_id)
+            if self._is_group(chat_id):  # 20 a minute: a small burst, the rest spaced out
+                rate, capacity = _bucket_shape(
+                    limits.per_group_per_minute / 60.0, 60.0, limits.shared_headroom
+                )
+            else:  # one a second, no burst
+                rate, capacity = self._chat_rate(chat_id), 1.0
             while True:
-                answer = await shared.take(f"c:{chat_id}", rate=rate, capacity=1.0)
+                answer = await shared.take(f"c:{chat_id}", rate=rate, capacity=capacity)
                 if answer.granted:
                     break
                 await shared.sleep(answer.wait)
