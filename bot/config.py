@@ -188,6 +188,28 @@ class LimitsSettings(_Section):
     # Unsent replies one chat may have before further replies are dropped (with one notice
     # a minute): a user writing faster than Telegram lets the bot answer is throttled.
     reply_backlog: int = Field(default=8, ge=1)
+    # --- one shared cap across processes (docs/reach.md) ---
+    # True: the overall caps and per-chat limits are token buckets in PostgreSQL, shared by
+    # every process on the database; False: each process paces itself; unset: shared on
+    # PostgreSQL, in-process on SQLite.
+    shared: bool | None = None
+    # The shared buckets refill at this share of the caps and hold the rest as a burst, so
+    # in any window they let through at most the cap (they do not track answer times as the
+    # in-process window does; the burst absorbs processes busy elsewhere).
+    shared_headroom: float = Field(default=0.9, gt=0, lt=1)
+
+
+class BroadcastSettings(_Section):
+    """Paid broadcasts: faster pushes paid in Telegram Stars (docs/reach.md)."""
+
+    # Offer paid broadcasts on a push; the bot must have them enabled in @BotFather.
+    enabled: bool = False
+    # Telegram's paid rate: messages per second in all, free and paid together.
+    paid_per_second: float = Field(default=1000.0, gt=0)
+    # What Telegram takes for each message sent with allow_paid_broadcast.
+    stars_per_message: float = Field(default=0.1, gt=0)
+    # The most one push may spend; the curator's confirmation shows the estimate against it.
+    stars_budget: float = Field(default=1000.0, ge=0)
 
 
 class PrivacySettings(_Section):
@@ -243,6 +265,7 @@ class StationsSettings(_Section):
         if value <= info.data.get("review_reminder_days", 0):
             raise ValueError("review_escalate_days must be greater than review_reminder_days")
         return value
+
     # How long a one-time co-admin invite link works, in hours.
     coadmin_invite_hours: int = Field(default=72, ge=1, le=720)
 
@@ -432,6 +455,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     i18n: I18nSettings = I18nSettings()
     limits: LimitsSettings = LimitsSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
     privacy: PrivacySettings = PrivacySettings()
     conversations: ConversationsSettings = ConversationsSettings()
     stations: StationsSettings = StationsSettings()

@@ -20,6 +20,7 @@ ACTION_NAMES: dict[str, str] = {
     "content.edit": N_("changed content"),
     "content.import": N_("imported content"),
     "content.push": N_("pushed content"),
+    "content.push.paid": N_("chose a paid push"),  # reach: paid broadcasts
     "content.retire": N_("retired content"),
     "content.use": N_("recorded a content use"),
     # Two-step publishing (content_edit).
@@ -80,6 +81,7 @@ SUBJECT_NAMES: dict[str, str] = {
     "informant": N_("informant #{id}"),
     "integrity_flag": N_("finding #{id}"),
     "person": N_("person #{id}"),
+    "push": N_("push #{id}"),  # reach: paid broadcasts
     "region": N_("region #{id}"),
     "role_grant": N_("role #{id}"),
     "share_event": N_("share #{id}"),

@@ -15,8 +15,10 @@ from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
 from bot.jobs import FEEDS_POLL, describe_result, feed_configs
+from bot.services import broadcast as broadcast_service
 from bot.services import push as push_service
 from bot.services.campaigns import taxonomy_with_campaigns
+from storage import broadcast as broadcast_store
 from storage import content as content_store
 from storage import feeds as feed_store
 from storage import outbox as outbox_store
@@ -174,6 +176,9 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
             )
             for status in pushes
         }
+        paid = await broadcast_store.broadcasts(  # reach: the Stars paid pushes spent
+            session=session, push_ids=[status.push.id or 0 for status in pushes]
+        )
     if args.push_id is None:
         print(
             t(
@@ -198,6 +203,8 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
         )
         for line in outbox_cli.reason_lines(t, push.id, failures[push.id]):
             print(line)
+        if push.id in paid:
+            print("  " + broadcast_service.paid_note(t, paid[push.id]))
     return 0
 
 

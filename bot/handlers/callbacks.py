@@ -312,8 +312,18 @@ class CatalogPage(CallbackData, prefix="CAT:page"):
 class CatalogItem(CallbackData, prefix="CAT"):
     """Act on one catalogue item; ``no`` (cancel) carries item 0."""
 
+    # pushpaid: push with paid broadcasts (docs/reach.md)
     action: Literal[
-        "view", "push", "pushok", "retire", "retireok", "no", "review", "approve", "sendback"
+        "view",
+        "push",
+        "pushok",
+        "retire",
+        "retireok",
+        "no",
+        "review",
+        "approve",
+        "sendback",
+        "pushpaid",
     ]
     content_id: int
 

@@ -13,7 +13,7 @@ from bot.content.catalogue import CatalogueError, authors_of, item_state, retire
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.text_fit import fit_text
-from bot.handlers import content_edit, content_new, content_review
+from bot.handlers import content_edit, content_new, content_review, paid_push
 from bot.handlers.callbacks import (
     CATALOG,
     NEW_CONTENT,
@@ -318,7 +318,9 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     "already got it is skipped.)",
                     id=content_id,
                     n=n,
-                ),
+                )
+                + "\n"
+                + "\n".join(paid_push.estimate_lines(context, n)),  # time and Stars
                 reply_markup=_markup(
                     [
                         [
@@ -329,14 +331,15 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                             InlineKeyboardButton(
                                 t("Cancel"), callback_data=CatalogItem("no", 0).encode()
                             ),
-                        ]
+                        ],
+                        *paid_push.paid_rows(context, content_id, n),
                     ]
                 ),
             )
-        elif button.action == "pushok":
+        elif button.action in ("pushok", "pushpaid"):
             await query.answer()
             await query.edit_message_reply_markup(None)
-            await start_push(update, context, button.content_id)
+            await start_push(update, context, button.content_id, paid=button.action == "pushpaid")
         elif button.action == "no":
             await query.answer()
             await query.edit_message_text(t("Cancelled."))

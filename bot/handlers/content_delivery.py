@@ -29,12 +29,14 @@ from bot.content.cards import (
 from bot.content.catalogue import item_state
 from bot.content.taxonomy import Taxonomy
 from bot.handlers.feature import assembly_of
-from bot.i18n import get_translator
+from bot.i18n import Translator, get_translator
 from bot.reports.push_report import reasons_text, retry_rows
 from bot.runtime.effects import API_KIND
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
+from bot.services import broadcast as broadcast_service
 from bot.services import campaigns as campaign_service
 from bot.services import push as push_service
+from storage import broadcast as broadcast_store
 from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Push
@@ -269,6 +271,37 @@ class PushProgress:
                     due_at=now,
                 )
             )
+        await self._add_paid_note(push, t, rows)  # reach: the Stars a paid push spent
         await self.tools.gate()
         async with self.tools.runtime.sessions() as session, session.begin():
             await outbox_store.enqueue(session=session, push_id=None, messages=rows, now=now)
+
+    async def _add_paid_note(self, push: Push, t: Translator, rows: list[NewMessage]) -> None:
+        """Add the paid-broadcast line (messages, Stars spent, why it stopped) to the texts."""
+        if push.id is None or not rows:
+            return
+        async with self.tools.runtime.sessions() as session:
+            paid = await broadcast_store.get_broadcast(session=session, push_id=push.id)
+        if paid is None:
+            return
+        note = "\n" + broadcast_service.paid_note(t, paid)
+        chat_id = (push.targeting or {}).get("report_chat")
+        if paid.state == broadcast_store.BALANCE and isinstance(chat_id, int):
+            # Telegram refused paid sends for want of Stars: tell the curator, once.
+            rows.append(
+                NewMessage(
+                    chat_id=chat_id,
+                    kind="message",
+                    payload={"text": broadcast_service.balance_warning(t, push.id)},
+                    dedupe_key=f"paid-balance:{push.id}",
+                    due_at=self.tools.runtime.now(),
+                )
+            )
+        for row in rows:
+            params = row.payload.get("params")
+            if isinstance(params, dict) and isinstance(params.get("text"), str):
+                params["text"] += note
+            elif isinstance(row.payload.get("text"), str) and row.dedupe_key.startswith(
+                "push-report:"
+            ):
+                row.payload["text"] += note

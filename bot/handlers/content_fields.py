@@ -18,6 +18,7 @@ from bot.content.taxonomy import Taxonomy, default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.urls import url_problem
 from bot.core.zh_durations import format_duration
+from bot.handlers import paid_push
 from bot.handlers.common import button_rows, esc, reply
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
@@ -260,6 +261,7 @@ async def start_push(
     content_id: int,
     *,
     not_before: dt.datetime | None = None,
+    paid: bool = False,
 ) -> None:
     """Queue the push, show the progress message and wake the sender."""
     t = context.t
@@ -292,6 +294,8 @@ async def start_push(
             ),
         )
         return
+    if paid:  # the curator confirmed a paid broadcast (docs/reach.md)
+        await paid_push.open_paid(context, result.push_id, result.queued)
     if not_before is not None:
         await reply(
             update,
