@@ -37,6 +37,7 @@ from bot.handlers import (
     activities,
     basics,
     content,
+    desk_open,  # the desk's menu button (issue #18)
     digest,
     evaluation,
     findings,
@@ -83,6 +84,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    desk_open.FEATURE,
     basics.FEATURE,
 )
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.miniapp import effective_menu_button
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.state import ChatState, bot_member
 
@@ -164,6 +165,12 @@ class SimUser(SimChat):
     def username(self) -> str | None:
         """Return the username."""
         return self.user.get("username")
+
+    @property
+    def menu_button(self) -> dict[str, Any]:
+        """Return the menu button this private chat shows (what getChatMenuButton answers)."""
+        default = self.sb.world.commands.get(("menu_button", ""))
+        return effective_menu_button(self.chat.menu_button, default[0] if default else None)
 
     @property
     def keyboard(self) -> list[list[Button]]:

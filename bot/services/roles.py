@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.errors import DomainError
+from bot.services.desk_open import queue_menu_refresh
 from storage import audit, people, roles
 from storage import regions as region_store
 from storage.models import Region, RoleGrant, Station
@@ -89,6 +90,8 @@ async def grant(
             region_code=region_code,
             detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
         )
+        # The desk's menu button follows the roles, set after this commit (desk_open).
+        await queue_menu_refresh(session=session, telegram_id=telegram_id, now=now)
     return GrantResult(grant=grant_row, changed=created)
 
 
@@ -125,4 +128,5 @@ async def revoke(
             region_code=region_code,
             detail={"role": role, "station_id": station_id, "telegram_id": telegram_id},
         )
+        await queue_menu_refresh(session=session, telegram_id=telegram_id, now=now)
     return GrantResult(grant=None, changed=bool(removed))
