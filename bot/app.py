@@ -37,6 +37,7 @@ from bot.handlers import (
     activities,
     basics,
     content,
+    desk,
     desk_open,  # the desk's menu button (issue #18)
     digest,
     evaluation,
@@ -84,6 +85,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    desk.FEATURE,
     desk_open.FEATURE,
     basics.FEATURE,
 )

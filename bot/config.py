@@ -316,6 +316,18 @@ class ContentSettings(_Section):
     sender_concurrency: int = Field(default=2, ge=1, le=16)
 
 
+class DeskSettings(_Section):
+    """The coordinator's desk (Telegram Mini App, docs/desk.md), served under ``/desk/``."""
+
+    enabled: bool = True
+    # How old Telegram's signed initData may be (auth_date) before a request is refused.
+    init_data_max_age_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # Rows per page of the desk's lists.
+    page_size: int = Field(default=50, ge=5, le=500)
+    # A station without any activity or share for this many days counts as idle.
+    idle_days: int = Field(default=28, ge=1)
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -341,6 +353,7 @@ class Settings(BaseSettings):
     evaluation: EvaluationSettings = EvaluationSettings()
     content: ContentSettings = ContentSettings()
     integrity: IntegritySettings = IntegritySettings()
+    desk: DeskSettings = DeskSettings()
 
     @classmethod
     def settings_customise_sources(

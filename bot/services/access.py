@@ -122,3 +122,34 @@ async def audit_refusal(
         reason=reason,
         detail=detail,
     )
+
+
+# The desk (Mini App, docs/desk.md) uses the same rules as the bot: a region is visible to
+# admins and to coordinators of a region containing it; a station also to its own admins.
+DESK_ROLES: frozenset[str] = frozenset(RoleGrant.ROLES)
+
+
+def desk_roles(grants: Iterable[RoleGrant]) -> frozenset[str]:
+    """Return the roles that open the desk (an informant alone sees nothing there)."""
+    return frozenset(g.role for g in grants if g.role in DESK_ROLES)
+
+
+def visible_regions(grants: Iterable[RoleGrant]) -> tuple[str, ...] | None:
+    """Return the region codes whose figures the person may see; None means every region.
+
+    Nested grants collapse to the outermost (a province grant covers its cities' grants).
+    """
+    grants = list(grants)
+    if is_admin(grants):
+        return None
+    codes = sorted(set(coordinator_regions(grants)), key=lambda c: (len(region_prefix(c)), c))
+    kept: list[str] = []
+    for code in codes:
+        if not any(region_contains(outer, code) for outer in kept):
+            kept.append(code)
+    return tuple(kept)
+
+
+def can_view_region(grants: Iterable[RoleGrant], region_code: str) -> bool:
+    """Tell whether the person may see the figures of ``region_code`` (admins: all)."""
+    return coordinates(grants, region_code)
