@@ -16,13 +16,16 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application
+from telegram.ext import Application, CommandHandler
 
-from bot.handlers.desk_buttons import ptb_menu_button
-from bot.handlers.feature import Feature
-from bot.i18n import get_translator
-from bot.runtime.context import Runtime, runtime_of
+from bot.handlers.commands import command
+from bot.handlers.common import reply, requires
+from bot.handlers.desk_buttons import desk_inline_button, ptb_menu_button
+from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.i18n import N_, get_translator
+from bot.runtime.context import KepuContext, Runtime, runtime_of
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
 from bot.services.desk_open import MENU_KIND, menu_button, start_row
 from storage import outbox as outbox_store
@@ -31,6 +34,9 @@ from storage import roles as role_store
 from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
+
+DESK_ROLES = ("coordinator", "station_admin", "curator")  # and admin, who sees everything
+COMMANDS = (command("desk", N_("Open the science desk"), *DESK_ROLES, order=95),)
 
 
 async def button_for(runtime: Runtime, telegram_id: int) -> dict[str, Any]:
@@ -93,8 +99,35 @@ async def menu_at_start(
         log.exception("queueing the desk menu buttons at start failed")
 
 
+@requires(*DESK_ROLES)
+async def desk_command(update: Update, context: KepuContext) -> None:
+    """Answer /desk with a button opening the desk (in the private chat only)."""
+    t, chat = context.t, update.effective_chat
+    if chat is None or chat.type != "private":
+        # Telegram allows web_app buttons only in the private chat with the bot.
+        await reply(update, t("The desk opens in your private chat with me: send /desk there."))
+        return
+    button = desk_inline_button(t, context.runtime.settings)
+    if button is None:
+        await reply(
+            update,
+            t(
+                "The desk cannot be opened from Telegram yet: its address must start with "
+                "https://. Please tell the administrator."
+            ),
+        )
+        return
+    await reply(
+        update,
+        t("Tap the button to open the science desk (or the menu button next to the input field)."),
+        reply_markup=InlineKeyboardMarkup([[button]]),
+    )
+
+
 FEATURE = Feature(
     name="desk_open",
+    handlers=in_group(COMMAND_GROUP, CommandHandler("desk", desk_command)),
+    commands=COMMANDS,
     services=(menu_at_start,),
     outbox_kinds={MENU_KIND: MenuButtonDeliverer},
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.messaging import MessagingApi
-from bot.sandbox.miniapp import COMMANDS_BUTTON, effective_menu_button, menu_button
+from bot.sandbox.miniapp import COMMANDS_BUTTON, menu_button
 from bot.sandbox.models import ApiError, bad_request
 from bot.sandbox.params import Params
 from bot.sandbox.state import World, bot_member
@@ -275,8 +275,8 @@ class BotApi(MessagingApi):
             chat = self.w.chat(p.chat_id())
             if chat.type != "private":
                 raise bad_request("chat not found")  # menu buttons exist in private chats only
-            # MenuButtonDefault: no button of its own, the bot's default applies.
-            chat.menu_button = None if button["type"] == "default" else button
+            # Stored as given; MenuButtonDefault means the bot's default applies in the chat.
+            chat.menu_button = button
         else:
             self.w.commands[("menu_button", "")] = [button]
         await self.w.notify()
@@ -289,10 +289,9 @@ class BotApi(MessagingApi):
             chat = self.w.chat(p.chat_id())
             if chat.type != "private":
                 raise bad_request("chat not found")
-            return effective_menu_button(chat.menu_button, default[0] if default else None)
-        if default and default[0].get("type") != "default":
-            return dict(default[0])
-        return dict(COMMANDS_BUTTON)
+            if chat.menu_button is not None:
+                return dict(chat.menu_button)
+        return dict(default[0]) if default else dict(COMMANDS_BUTTON)
 
     # --- files and commands -----------------------------------------------------------
     async def get_file(self, p: Params) -> dict[str, Any]:

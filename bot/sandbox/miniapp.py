@@ -17,10 +17,15 @@ applies).
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import socket
+import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.sandbox.models import bad_request
+from bot.sandbox.webapp import desk_url, sign_init_data
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MENU_BUTTON_TYPES = ("commands", "web_app", "default")
@@ -96,3 +101,46 @@ def effective_menu_button(
         if button and button.get("type") != "default":
             return copy.deepcopy(button)
     return dict(COMMANDS_BUTTON)
+
+
+def web_app_user(user: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the WebAppUser Telegram puts in initData for a Bot API ``User``."""
+    profile: dict[str, Any] = {"id": user["id"], "first_name": user.get("first_name", "")}
+    for key in ("last_name", "username", "language_code"):
+        if user.get(key):
+            profile[key] = user[key]
+    profile["allows_write_to_pm"] = True  # the user has a private chat with the bot
+    return profile
+
+
+def launch_url(
+    url: str,
+    *,
+    bot_token: str,
+    user: Mapping[str, Any],
+    query_id: str,
+    auth_date: dt.datetime | int | None = None,
+    theme: Mapping[str, str] | None = None,
+) -> str:
+    """Return ``url`` as a Telegram app opens it: signed launch data in the hash.
+
+    The web_app URL keeps its path and query (``?p=…``); the fragment carries
+    ``tgWebAppData`` (initData signed with the bot's token), the version, the platform and
+    the theme, built by ``bot.sandbox.webapp`` exactly as the desk reads them.
+    """
+    init_data = sign_init_data(
+        bot_token,
+        web_app_user(user),
+        auth_date=int(time.time()) if auth_date is None else auth_date,
+        query_id=query_id,
+    )
+    fragment = desk_url("", init_data, theme).split("#", 1)[1]
+    return url.split("#", 1)[0] + "#" + fragment
+
+
+def loopback_port() -> int:
+    """Return a free TCP port on 127.0.0.1 (the desk's address must be known before start)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port

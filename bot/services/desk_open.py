@@ -38,6 +38,9 @@ MENU_KIND = "desk_menu"
 DIGEST_DESK_PAGE: str | None = None
 REVIEWS_DESK_PAGE = "queues/reviews"
 BUTTON_TEXT = N_("Science desk")
+# The sender deletes a row carrying this once sent (bot.runtime.effects.ERASE_AFTER_SEND,
+# a layer above: tests/desk_open check the two agree).
+ERASE_AFTER_SEND = "erase_after_send"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -49,7 +52,9 @@ def _host(url: str) -> str:
 
 
 def desk_reachable(settings: Settings) -> bool:
-    """Tell whether Telegram (or the local sandbox) will open the desk's URL."""
+    """Tell whether the desk is on and Telegram (or the local sandbox) will open its URL."""
+    if not settings.desk.enabled:
+        return False
     base = settings.web.public_base_url
     if base.startswith("https://"):
         return True
@@ -105,7 +110,7 @@ async def queue_menu_refresh(*, session: AsyncSession, telegram_id: int, now: dt
         message=NewMessage(
             chat_id=telegram_id,
             kind=MENU_KIND,
-            payload={},
+            payload={ERASE_AFTER_SEND: True},  # nothing to keep once Telegram has it
             dedupe_key=f"{MENU_KIND}:{telegram_id}:{uuid.uuid4().hex}",
             due_at=now,
         ),

@@ -162,3 +162,10 @@ async def test_digest_and_pending_carry_the_desk_button(
     await county.command("pending", chat=group)
     in_group = await group.wait_for_message(predicate=lambda m: bool(m.buttons))
     assert all(b.web_app is None for row in in_group.buttons for b in row)
+
+
+def test_menu_rows_are_erased_once_sent() -> None:
+    from bot.runtime import effects
+    from bot.services import desk_open
+
+    assert desk_open.ERASE_AFTER_SEND == effects.ERASE_AFTER_SEND

@@ -87,18 +87,14 @@ async def test_menu_button_set_and_get(sandbox: Sandbox) -> None:
     assert alice.menu_button == desk and bob.menu_button == {"type": "commands"}
     got = await _call(sandbox, "getChatMenuButton", chat_id=alice.id)
     assert got == {"ok": True, "result": desk}
-    # MenuButtonDefault removes the chat's own button: the bot's default applies again.
-    assert (
-        await _call(
-            sandbox, "setChatMenuButton", chat_id=alice.id, menu_button={"type": "default"}
-        )
-    )["ok"]
-    assert (await _call(sandbox, "getChatMenuButton", chat_id=alice.id))["result"] == {
-        "type": "commands"
-    }
+    # MenuButtonDefault: the chat shows the bot's default again (getChatMenuButton says so).
+    reset = {"type": "default"}
+    assert (await _call(sandbox, "setChatMenuButton", chat_id=alice.id, menu_button=reset))["ok"]
+    assert (await _call(sandbox, "getChatMenuButton", chat_id=alice.id))["result"] == reset
+    assert alice.menu_button == {"type": "commands"}
     # The bot's default button (no chat_id) applies to every chat without its own.
     assert (await _call(sandbox, "setChatMenuButton", menu_button=desk))["ok"]
-    assert bob.menu_button == desk
+    assert bob.menu_button == desk and alice.menu_button == desk
     assert (await _call(sandbox, "getChatMenuButton"))["result"] == desk
 
 

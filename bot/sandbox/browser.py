@@ -1,0 +1,91 @@
+"""Finding and launching the headless Chromium that browser tests and the demo use.
+
+Chromium comes from the system (Debian: ``apt-get install chromium``), never from
+``playwright install``; Playwright (the ``test`` extra) drives it. ``KEPUBOT_CHROMIUM``
+names another executable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from bot.reports.fonts import CJKFontNotFoundError, cjk_font_path
+
+CHROMIUM_ENV = "KEPUBOT_CHROMIUM"
+CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome")
+# Headless, no GPU, and nothing that phones home (updates, sync, background fetches).
+LAUNCH_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+HOW_TO_GET = (
+    "install Chromium (Debian/Ubuntu: sudo apt-get install -y chromium) and Playwright "
+    "(pip install -e '.[test]'), or set KEPUBOT_CHROMIUM to a Chromium executable"
+)
+
+
+class BrowserUnavailable(RuntimeError):
+    """No Chromium executable was found; the message says how to get one."""
+
+
+def find_chromium() -> str:
+    """Return the Chromium executable to launch, or raise ``BrowserUnavailable``."""
+    named = os.environ.get(CHROMIUM_ENV)
+    if named:
+        if Path(named).is_file() and os.access(named, os.X_OK):
+            return named
+        raise BrowserUnavailable(f"{CHROMIUM_ENV}={named} is not an executable file")
+    for candidate in CANDIDATES:
+        found = shutil.which(candidate)
+        if found:
+            return found
+    raise BrowserUnavailable(f"no Chromium found: {HOW_TO_GET}")
+
+
+def launch_args() -> list[str]:
+    """Return Chromium's command-line switches for a quiet headless run."""
+    return list(LAUNCH_ARGS)
+
+
+def browser_env(work_dir: Path) -> dict[str, str]:
+    """Return Chromium's environment: the system fonts plus the bot's Chinese font.
+
+    Chromium finds fonts through fontconfig; the Chinese face the charts use (the
+    ``noto-cjk-sans-otc`` package, bot/reports/fonts.py) is added with a ``fonts.conf`` in
+    ``work_dir``, so pages and screenshots show Chinese even where no CJK font is installed.
+    """
+    env = dict(os.environ)
+    try:
+        font_dir = cjk_font_path().parent
+    except CJKFontNotFoundError:
+        return env
+    work_dir.mkdir(parents=True, exist_ok=True)
+    conf = work_dir / "fonts.conf"
+    conf.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{escape(str(font_dir))}</dir>\n"
+        f"  <cachedir>{escape(str(work_dir / 'fontconfig-cache'))}</cachedir>\n"
+        "</fontconfig>\n",
+        encoding="utf-8",
+    )
+    env["FONTCONFIG_FILE"] = str(conf)
+    return env
+
+
+def playwright_available() -> bool:
+    """Tell whether Playwright (the ``test`` extra) is installed."""
+    try:
+        import playwright  # noqa: F401  (optional dependency, only probed)
+    except ImportError:
+        return False
+    return True
