@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -89,3 +90,62 @@ def playwright_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+PHONE_VIEWPORT = {"width": 412, "height": 860}
+# The shell is done with a page when its answer replaced "loading" in <main>.
+PAGE_SHOWN = (
+    "(path) => history.state && history.state.path && history.state.path.startsWith(path)"
+    " && !document.querySelector('#desk-main .desk-loading')"
+)
+
+
+def capture_desk(
+    executable: str, url: str, out_dir: Path, *, prefix: str = "desk", timeout: float = 15.0
+) -> list[tuple[str, Path]]:
+    """Open the desk at ``url`` in a headless Chromium; screenshot every menu page.
+
+    Blocking (Playwright's sync API): call it in a worker thread while the bot's event
+    loop serves the desk. Requests outside 127.0.0.1 are refused, so nothing leaves the
+    machine. Returns ``(page path, screenshot)`` for each page that rendered (a page the
+    menu lists but the desk refuses or lacks is left out).
+    """
+    from playwright.sync_api import sync_playwright  # optional: the "test" extra
+
+    shots: list[tuple[str, Path]] = []
+    with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, args=launch_args(), env=browser_env(Path(scratch))
+        )
+        try:
+            context = browser.new_context(
+                viewport=PHONE_VIEWPORT, device_scale_factor=2, locale="zh-CN"
+            )
+            context.route(
+                "**/*",
+                lambda route: (
+                    route.continue_()
+                    if route.request.url.startswith("http://127.0.0.1:")
+                    else route.abort()
+                ),
+            )
+            page = context.new_page()
+            page.set_default_timeout(timeout * 1000)
+            page.goto(url, wait_until="domcontentloaded")
+            page.wait_for_selector("#desk-nav a[data-path]")
+            paths = page.eval_on_selector_all(
+                "#desk-nav a[data-path]", "links => links.map(a => a.dataset.path)"
+            )
+            for number, path in enumerate(paths, start=1):
+                page.click(f"#desk-nav a[data-path='{path}']")
+                page.wait_for_function(PAGE_SHOWN, arg=f"/desk/p/{path}")
+                # Only pages the desk rendered (not a refusal, not a page it lacks).
+                rendered = page.query_selector("#desk-main .desk-page")
+                if rendered is None or page.query_selector("#desk-main .desk-refusal"):
+                    continue
+                shot = out_dir / f"{prefix}-{number:02d}-{path.replace('/', '-')}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                shots.append((path, shot))
+        finally:
+            browser.close()
+    return shots

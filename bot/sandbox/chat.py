@@ -106,7 +106,9 @@ class Screen:
 
     def mini_app(self, url: str) -> None:
         """Print the address a Telegram app would open for a Mini App (the desk)."""
-        self.note(self.t("🧭 Science desk (Mini App): open it in a browser; :desk gives a fresh one."))
+        self.note(
+            self.t("🧭 Science desk (Mini App): open it in a browser; :desk gives a fresh one.")
+        )
         self.note("   " + url)
 
     def answer(self, answer: dict[str, object] | None) -> None:

@@ -8,6 +8,7 @@ from bot.sandbox.scenes import (
     activities,
     basics,
     content,
+    desk,
     digest,
     evaluation,
     informants,
@@ -26,4 +27,5 @@ SCENES: list[Scene] = [
     activities,
     digest,
     evaluation,
+    desk,
 ]
