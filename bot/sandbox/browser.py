@@ -38,9 +38,12 @@ class BrowserUnavailable(RuntimeError):
     """No Chromium executable was found; the message says how to get one."""
 
 
-def find_chromium() -> str:
-    """Return the Chromium executable to launch, or raise ``BrowserUnavailable``."""
-    named = os.environ.get(CHROMIUM_ENV)
+def find_chromium(named: str | None = None) -> str:
+    """Return the Chromium executable to launch, or raise ``BrowserUnavailable``.
+
+    ``named`` (default: ``$KEPUBOT_CHROMIUM``) is used when given; else the candidates.
+    """
+    named = named if named is not None else os.environ.get(CHROMIUM_ENV)
     if named:
         if Path(named).is_file() and os.access(named, os.X_OK):
             return named

@@ -26,24 +26,27 @@ from typing import Any, TypeVar
 import pytest
 
 from bot.sandbox import Sandbox
-from bot.sandbox.browser import BrowserUnavailable, browser_env, find_chromium, launch_args
+from bot.sandbox.browser import (
+    CHROMIUM_ENV,
+    BrowserUnavailable,
+    browser_env,
+    find_chromium,
+    launch_args,
+)
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.sandbox.miniapp import loopback_port
 from tests.conftest import FixedClock
 
 REQUIRE_ENV = "KEPUBOT_REQUIRE_BROWSER"
+# Read at import: tests/conftest.py clears KEPUBOT_* variables around each test.
+REQUIRED = bool(os.environ.get(REQUIRE_ENV))
+NAMED_CHROMIUM = os.environ.get(CHROMIUM_ENV)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 T = TypeVar("T")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if Path(str(item.fspath)).parent == Path(__file__).parent:
-            item.add_marker(pytest.mark.browser)
-
-
 def _unavailable(reason: str) -> None:
-    if os.environ.get(REQUIRE_ENV):
+    if REQUIRED:
         pytest.fail(f"{REQUIRE_ENV} is set but the browser tests cannot run: {reason}")
     pytest.skip(reason)
 
@@ -87,7 +90,7 @@ def chromium() -> Iterator[BrowserThread]:
     except ImportError:
         _unavailable("Playwright is not installed: pip install -e '.[test]'")
     try:
-        executable = find_chromium()
+        executable = find_chromium(NAMED_CHROMIUM)
     except BrowserUnavailable as exc:
         _unavailable(str(exc))
     thread = BrowserThread(executable)

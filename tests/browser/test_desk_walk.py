@@ -7,12 +7,16 @@ Chromium opens that URL against the bot's own web server.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.world import SimUser
 from bot.services import roles as role_service
 from tests.browser.conftest import Tab
 from tests.conftest import FixedClock
 from tests.tally.fixtures import build_week
+
+pytestmark = pytest.mark.browser
 
 
 async def _coordinator(desk_bot: RunningBot, clock: FixedClock) -> SimUser:

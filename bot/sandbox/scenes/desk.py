@@ -22,7 +22,9 @@ from bot.sandbox.browser import (
 )
 from bot.sandbox.stage import Demo
 from bot.sandbox.world import SimUser
+from bot.services import regions as region_service
 from bot.services import roles as role_service
+from storage.models import Region
 
 TITLE = N_("The coordinator's desk: a Mini App in the chat")
 HOW_TO_GET = N_(
@@ -40,12 +42,15 @@ async def _coordinator(demo: Demo) -> SimUser:
     user = demo.user(key, "西湖区科协 李老师")
     await demo.command(user, "start", show=False)
     runtime = demo.bot.runtime
+    region = str(demo.state.get("region_code") or "330106")
     async with runtime.sessions() as session, session.begin():
+        if await session.get(Region, region) is None:  # played alone: the sample regions
+            await region_service.import_sample(session=session, now=runtime.now())
         await role_service.grant(
             session=session,
             telegram_id=user.id,
             role="coordinator",
-            region_code=str(demo.state.get("region_code") or "330106"),
+            region_code=region,
             now=runtime.now(),
         )
     await demo.settle()
