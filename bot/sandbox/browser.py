@@ -95,7 +95,7 @@ def playwright_available() -> bool:
     return True
 
 
-PHONE_VIEWPORT = {"width": 412, "height": 860}
+PHONE_WIDTH, PHONE_HEIGHT = 412, 860  # CSS pixels of a common Android phone
 # The shell is done with a page when its answer replaced "loading" in <main>.
 PAGE_SHOWN = (
     "(path) => history.state && history.state.path && history.state.path.startsWith(path)"
@@ -117,12 +117,15 @@ def capture_desk(
 
     shots: list[tuple[str, Path]] = []
     with tempfile.TemporaryDirectory() as scratch, sync_playwright() as playwright:
+        env: dict[str, str | float | bool] = {**browser_env(Path(scratch))}
         browser = playwright.chromium.launch(
-            executable_path=executable, args=launch_args(), env=browser_env(Path(scratch))
+            executable_path=executable, args=launch_args(), env=env
         )
         try:
             context = browser.new_context(
-                viewport=PHONE_VIEWPORT, device_scale_factor=2, locale="zh-CN"
+                viewport={"width": PHONE_WIDTH, "height": PHONE_HEIGHT},
+                device_scale_factor=2,
+                locale="zh-CN",
             )
             context.route(
                 "**/*",
