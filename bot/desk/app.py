@@ -13,7 +13,8 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import home
+from bot.desk import dashboard, home, stations
+from bot.desk.photos import install_photo_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -21,7 +22,11 @@ from bot.runtime.context import Runtime
 STATIC = Path(__file__).parent / "static"
 
 # Every module with desk pages or actions, in menu order. D2/D3 add theirs here.
-ROUTE_MODULES: tuple[ModuleType, ...] = (home,)
+ROUTE_MODULES: tuple[ModuleType, ...] = (
+    home,
+    dashboard,
+    stations,
+)
 
 SHELL_HEADERS = {
     **HEADERS,
@@ -73,5 +78,6 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get(f"{PREFIX}/", shell)
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
+    install_photo_route(app, runtime)
     for route in all_routes():
         app.router.add_route(route.method, route.url, wrap(runtime, route))

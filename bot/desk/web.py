@@ -84,6 +84,10 @@ class Viewer:
         """Return today's date in the configured timezone."""
         return self.now.astimezone(self.runtime.settings.scheduler.tz).date()
 
+    def local_date(self, at: dt.datetime) -> dt.date:
+        """Return the local day (``scheduler.timezone``) of an instant."""
+        return at.astimezone(self.runtime.settings.scheduler.tz).date()
+
     def t(self, message: str, /, **kwargs: object) -> str:
         """Translate ``message`` for the viewer."""
         return self.translator(message, **kwargs)
@@ -170,7 +174,9 @@ def render_text(template: str, translator: Translator, **context: Any) -> str:
 
 def render(viewer: Viewer, template: str, **context: Any) -> str:
     """Render a fragment for ``viewer``."""
-    return render_text(template, viewer.translator, viewer=viewer, **context)
+    return render_text(
+        template, viewer.translator, viewer=viewer, local=viewer.local_date, **context
+    )
 
 
 def fragment(text: str, status: int = 200) -> web.Response:

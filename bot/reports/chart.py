@@ -328,3 +328,46 @@ def _draw_top(
     ax.grid(axis="x", color=GRID_COLOR, linewidth=0.8)
     ax.set_axisbelow(True)
     ax.set_xlabel(labels.get("bar", ""))
+
+
+# --- the desk's inline trend chart (SVG) ---------------------------------------------------
+# The Mini App (docs/desk.md) shows trends as inline SVG: one small panel per series over
+# the same weeks, text kept as text (the phone's own CJK font draws it, the file stays
+# small). Same input, same SVG: renders are cached, since a page is opened again and again.
+SVG_WIDTH_IN = 6.4
+SVG_PANEL_IN = 1.15
+SVG_CACHE_MAX = 256
+_svg_cache: dict[tuple[Any, ...], str] = {}
+
+
+def render_trend_svg(weeks: Sequence[str], series: Sequence[ChartSeries], title: str = "") -> str:
+    """Return an SVG element (text) with one panel per series over ``weeks``."""
+    key = (tuple(weeks), tuple((s.label, tuple(s.values), s.kind) for s in series), title)
+    hit = _svg_cache.get(key)
+    if hit is not None:
+        return hit
+    for s in series:
+        if len(s.values) != len(weeks):
+            raise ValueError(f"series {s.label!r} has {len(s.values)} values for {len(weeks)}")
+    mpl = _matplotlib()
+    FigureCanvasAgg = mpl.backends.backend_agg.FigureCanvasAgg  # noqa: N806 - a class
+    Figure = mpl.figure.Figure  # noqa: N806 - a class
+    family = register_with_matplotlib()
+    params = {**_rc_params(family), "svg.fonttype": "none", "svg.hashsalt": "kepubot"}
+    height = 0.35 + SVG_PANEL_IN * max(len(series), 1) + 0.3
+    with _render_lock, mpl.rc_context(params):
+        fig = Figure(figsize=(SVG_WIDTH_IN, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        if series and weeks:
+            axes = fig.subplots(len(series), 1, squeeze=False)[:, 0]
+            for i, (ax, s) in enumerate(zip(axes, series, strict=True)):
+                _draw_trend(ax, list(weeks), s, i)
+            _finish_trend_block(list(axes), list(weeks), title, {})
+        buf = BytesIO()
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
+    text = buf.getvalue().decode()
+    svg = text[text.index("<svg") :]  # no XML prolog or DOCTYPE inside HTML
+    if len(_svg_cache) >= SVG_CACHE_MAX:
+        _svg_cache.clear()
+    _svg_cache[key] = svg
+    return svg

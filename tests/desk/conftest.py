@@ -32,6 +32,7 @@ from bot.runtime.web import build_web_app
 from bot.sandbox.factories import make_grant, make_person
 from bot.sandbox.webapp import sign_init_data
 from storage.models import Person
+from tests.desk.world import World, seed
 
 TOKEN = "123456:TEST-TOKEN"  # tests.conftest.make_settings' bot token
 UNSET: Any = object()
@@ -154,3 +155,10 @@ async def desk(runtime: Runtime) -> AsyncIterator[DeskClient]:
     app = build_web_app(runtime, installers=[install_desk])
     async with TestClient(TestServer(app)) as client:
         yield DeskClient(client=client, runtime=runtime)
+
+
+@pytest.fixture
+async def seeded(desk: DeskClient) -> World:
+    """The small province of ``tests.desk.world`` with its viewers, committed."""
+    async with desk.runtime.sessions() as s, s.begin():
+        return await seed(s)
