@@ -231,6 +231,18 @@ class StationsSettings(_Section):
     burst_window_hours: int = Field(default=24, ge=1)
     burst_threshold: int = Field(default=5, ge=2)
     rectify_reminder_days: int = Field(default=3, ge=0)
+    # Review reminders (docs/stations.md "Review reminders"): the reviewers are reminded once
+    # an application has waited review_reminder_days at its stage; the level above is told
+    # once it has waited review_escalate_days (must be later than the reminder).
+    review_reminder_days: int = Field(default=5, ge=1)
+    review_escalate_days: int = Field(default=10, ge=2)
+
+    @field_validator("review_escalate_days")
+    @classmethod
+    def _escalate_after_reminder(cls, value: int, info: Any) -> int:
+        if value <= info.data.get("review_reminder_days", 0):
+            raise ValueError("review_escalate_days must be greater than review_reminder_days")
+        return value
 
 
 class ActivitiesSettings(_Section):

@@ -38,6 +38,7 @@ from bot.services import findings as finding_service
 from bot.services import findings_auto
 from bot.services import push as push_service
 from bot.services import reminders as reminder_service
+from bot.services import review_reminders as review_reminder_service
 from bot.services import tally as tally_service
 from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
@@ -220,10 +221,24 @@ async def reminders(ctx: JobContext) -> dict[str, Any]:
             now=runtime.now(),
             default_locale=runtime.settings.i18n.default_locale,
         )
-        added = await outbox_store.enqueue(
-            session=session, push_id=None, messages=[p.message for p in planned], now=runtime.now()
+        # Reviews waiting too long: remind the reviewers, then tell the level above.
+        reviews = await review_reminder_service.plan(
+            session=session,
+            stations=runtime.settings.stations,
+            today=dt.date.fromisoformat(ctx.period),
+            tz=runtime.settings.scheduler.tz,
+            now=runtime.now(),
+            default_locale=runtime.settings.i18n.default_locale,
+            desk_url=review_reminder_service.desk_url(runtime.settings.web.public_base_url)
+            if runtime.settings.desk.enabled
+            else None,
         )
-    counts = Counter(p.rule for p in planned)
+        await review_reminder_service.record(session=session, planned=reviews, now=runtime.now())
+        messages = [p.message for p in planned] + [m for r in reviews for m in r.messages]
+        added = await outbox_store.enqueue(
+            session=session, push_id=None, messages=messages, now=runtime.now()
+        )
+    counts = Counter(p.rule for p in planned) + Counter(r.rule for r in reviews)
     return {"day": ctx.period, "enqueued": added, **{k: counts[k] for k in sorted(counts)}}
 
 
@@ -338,7 +353,10 @@ WEEKLY_DIGEST = JobSpec(
 )
 REMINDERS = JobSpec(
     name="reminders",
-    description=N_("Nudge idle informants and stations; rectification deadlines"),
+    description=N_(
+        "Nudge idle informants and stations; rectification deadlines; remind reviewers of "
+        "late reviews and tell the level above"
+    ),
     trigger=daily_at(lambda s: s.reminders_time),
     period=day_period,
     func=reminders,

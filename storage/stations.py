@@ -238,3 +238,8 @@ async def station_admins(*, session: AsyncSession, station_id: int) -> Sequence[
         .order_by(col(Person.id))
     )
     return result.scalars().unique().all()
+
+
+async def get_evidence(*, session: AsyncSession, evidence_id: int) -> StationEvidence | None:
+    """Return one piece of evidence (the desk's evidence thumbnails)."""
+    return await session.get(StationEvidence, evidence_id)

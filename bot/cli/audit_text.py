@@ -50,6 +50,8 @@ ACTION_NAMES: dict[str, str] = {
     "station.rectify": N_("ordered rectification"),
     "station.lift": N_("lifted rectification"),
     "station.revoke": N_("revoked recognition"),
+    "review.remind": N_("reminded the reviewers of a late review"),
+    "review.escalate": N_("told the level above of an overdue review"),
     "message": N_("sent a message"),
 }
 SUBJECT_NAMES: dict[str, str] = {

@@ -14,7 +14,9 @@ from types import ModuleType
 from aiohttp import web
 
 from bot.desk import dashboard, home, stations
+from bot.desk import queues as desk_queues
 from bot.desk.photos import install_photo_route
+from bot.desk.queues_photos import install_evidence_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.runtime.context import Runtime
@@ -26,6 +28,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     home,
     dashboard,
     stations,
+    desk_queues,
 )
 
 SHELL_HEADERS = {
@@ -79,5 +82,6 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
     install_photo_route(app, runtime)
+    install_evidence_route(app, runtime)  # the review card's evidence photos (desk-queues)
     for route in all_routes():
         app.router.add_route(route.method, route.url, wrap(runtime, route))

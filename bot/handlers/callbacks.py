@@ -18,6 +18,7 @@ from telegram import Update
 from bot.core.callback_data import CallbackData, Family
 from bot.i18n import N_
 from bot.runtime.context import KepuContext
+from bot.services import review_reminders
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +214,8 @@ APPLY: Family[ApplyAction | ApplyVenue | ApplyRegion | ApplyEdit] = Family(
 )
 
 
-@dataclass(frozen=True)
-class ReviewButton(CallbackData, prefix="REV"):
-    """Open or decide on a station under review; ``today``/``yday`` carry station 0."""
-
-    action: Literal["open", "ok", "no", "rec", "back", "today", "yday"]
-    station_id: int
+# The review button (REV:…) lives with the review reminders, which carry it too.
+ReviewButton = review_reminders.ReviewButton
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -12,8 +11,9 @@ from telegram.error import TelegramError
 
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc, reply
-from bot.i18n import Translator, get_translator
+from bot.i18n import Translator
 from bot.runtime.context import KepuContext
+from bot.services.notices import notice_text
 from bot.services.review import Actor
 from bot.services.stations import STATE_NAMES, Notice, StationError, describe_missing
 
@@ -38,21 +38,12 @@ def actor_of(context: KepuContext) -> Actor:
     return Actor(person.id if person is not None else None, list(context.scope.roles))
 
 
-def _format(t: Translator, value: Any) -> Any:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return t.date(value)
-    if isinstance(value, str):
-        return esc(value)
-    return value
-
-
 async def send_notices(context: KepuContext, notices: Iterable[Notice]) -> int:
     """Send each notice in its recipient's language; return how many went out."""
     default = context.runtime.settings.i18n.default_locale
     sent = 0
     for notice in notices:
-        t = get_translator(notice.language or default)
-        text = t(notice.message, **{k: _format(t, v) for k, v in notice.params.items()})
+        text = notice_text(notice, default)  # the one rendering (the desk's too)
         try:
             await context.bot.send_message(notice.telegram_id, text, parse_mode="HTML")
             sent += 1

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from bot.sandbox import miniapp
 from bot.sandbox.models import bad_request
 
 _HTML_TAGS = frozenset(
@@ -128,3 +129,12 @@ def check_inline_keyboard(markup: dict[str, Any]) -> None:
             data = button.get("callback_data")
             if data is not None and not 1 <= len(str(data).encode()) <= 64:
                 raise bad_request("BUTTON_DATA_INVALID")
+
+
+def check_web_app_buttons(markup: dict[str, Any], chat_type: str) -> None:
+    """Raise what Telegram answers for Mini App buttons it does not allow.
+
+    One rule for the sandbox, in ``bot.sandbox.miniapp``: private chats only, https only
+    (plain http on loopback, the sandbox's own web server, excepted).
+    """
+    miniapp.check_web_app_buttons(markup, private=chat_type == "private")
