@@ -42,6 +42,7 @@ from bot.handlers import (
     digest,
     evaluation,
     findings,
+    grant,
     informants,
     shares,
     stations,
@@ -85,6 +86,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    grant.FEATURE,  # /grant, /revoke: roles below one's own (desk-people)
     desk.FEATURE,
     desk_open.FEATURE,
     basics.FEATURE,

@@ -338,6 +338,8 @@ class DeskSettings(_Section):
     page_size: int = Field(default=50, ge=5, le=500)
     # A station without any activity or share for this many days counts as idle.
     idle_days: int = Field(default=28, ge=1)
+    # How long a desk export's one-time download link works, in minutes (desk-people).
+    export_link_minutes: int = Field(default=10, ge=1, le=60)
 
 
 class Settings(BaseSettings):

@@ -6,11 +6,13 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.figures import region_filter
 from storage.models import (
     Activity,
     ActivityPhoto,
@@ -190,9 +192,25 @@ async def export_rows(
     region_prefix: str,
     date_from: dt.date,
     date_to: dt.date,
-    station_statuses: Sequence[str] = ("recognised",),
+    station_statuses: Sequence[str] | None = ("recognised",),
+    prefixes: Sequence[str] | None = None,
+    station_ids: Sequence[int] | None = None,
 ) -> list[ExportRow]:
-    """Return the live activities of stations in a region held between two dates."""
+    """Return the live activities of stations in a region held between two dates.
+
+    ``prefixes`` and ``station_ids`` narrow it further to the desk's scope: stations under
+    any of the prefixes OR among the ids; ``station_statuses`` None keeps every state.
+    """
+    scope: list[Any] = []
+    if prefixes is not None or station_ids is not None:
+        inside: list[Any] = []
+        if prefixes:
+            inside.append(region_filter(col(Station.region_code), prefixes))
+        if station_ids:
+            inside.append(col(Station.id).in_(list(station_ids)))
+        scope.append(or_(*inside) if inside else col(Station.id).is_(None))
+    if station_statuses is not None:
+        scope.append(col(Station.status).in_(list(station_statuses)))
     photo_counts = (
         select(col(ActivityPhoto.activity_id), func.count().label("n"))
         .group_by(col(ActivityPhoto.activity_id))
@@ -211,7 +229,7 @@ async def export_rows(
         .outerjoin(photo_counts, photo_counts.c.activity_id == Activity.id)
         .where(
             col(Station.region_code).startswith(region_prefix),
-            col(Station.status).in_(station_statuses),
+            *scope,
             col(Activity.held_on) >= date_from,
             col(Activity.held_on) <= date_to,
             col(Activity.deleted_at).is_(None),

@@ -722,3 +722,25 @@ class OutstandingInformant(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "region_code", "informant_id", name="uq_outstanding_informant"),
     )
+
+
+# --- desk exports (desk-people) ---------------------------------------------------------------
+class DeskDownload(SQLModel, table=True):
+    """A one-time download link of a desk export: what to build, for whom, until when.
+
+    Only the token's SHA-256 is stored; the file is built again when the link is opened
+    (with the viewer's roles at that moment), so no export content is kept here.
+    """
+
+    __tablename__ = "desk_download"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    params: dict[str, Any] = _json(dict)
+    filename: str = Field(max_length=128)
+    created_at: dt.datetime = _created()
+    expires_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_at: dt.datetime | None = _ts()
+
+    __table_args__ = (UniqueConstraint("token_hash", name="uq_desk_download_token"),)

@@ -1,11 +1,10 @@
-"""`kepubot export activities`: a region's activities between two dates, as CSV or XLSX."""
+"""`kepubot export KIND`: a region's activities, shares, content uses, station figures or
+informant roster between two dates, as CSV or XLSX (the desk's export definitions)."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 import re
 import sys
 from pathlib import Path
@@ -13,32 +12,20 @@ from pathlib import Path
 from bot.cli import CliError, cli_session, set_command, translator
 from bot.cli.speech import ArgValueError
 from bot.config import Settings
-from bot.handlers.activities_view import campaign_label, type_label
-from bot.i18n import N_, Translator
-from bot.reports.windows import date_range
-from bot.reports.xlsx import Sheet, make_columns, write_table_xlsx
-from bot.services.access import region_prefix
-from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
-from storage import activities as store
-from storage.activities import ExportRow
+from bot.core.propagation import volume_over
+from bot.i18n import N_
+from bot.reports.exports import (
+    FORMATS,
+    STATUS_CHOICES,
+    STATUS_COUNTED,
+    ExportRequest,
+    ExportScope,
+    build_export,
+    render,
+)
+from storage.figures import Window
 from storage.regions import get_region
 
-HEADERS = [
-    N_("Activity no."),
-    N_("Station"),
-    N_("County"),
-    N_("Region code"),
-    N_("Type"),
-    N_("Title"),
-    N_("Date"),
-    N_("Time"),
-    N_("Place"),
-    N_("Participants"),
-    N_("Campaign"),
-    N_("Photos"),
-    N_("Flags"),
-]
-FLAG_LABELS = FINDING_KINDS  # the one table of finding kinds
 _REGION_RE = re.compile(r"^\d{6}$")
 
 
@@ -47,41 +34,6 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
         raise ArgValueError(N_("not a date (YYYY-MM-DD): {value!r}"), value=value) from exc
-
-
-def table(t: Translator, rows: list[ExportRow]) -> tuple[list[str], list[list[object]]]:
-    """Return the localised headers and the cells of every row."""
-    body: list[list[object]] = []
-    for row in rows:
-        act = row.activity
-        body.append(
-            [
-                act.id,
-                row.station_name,
-                row.county_name or "",
-                row.region_code or "",
-                type_label(t, act.type),
-                act.title,
-                act.held_on,
-                act.held_at_time.strftime("%H:%M") if act.held_at_time else "",
-                act.place or "",
-                act.participants,
-                campaign_label(t, act.campaign) if act.campaign else "",
-                row.photo_count,
-                "; ".join(t(FLAG_LABELS.get(kind, kind)) for kind in row.flag_kinds),
-            ]
-        )
-    return [t(h) for h in HEADERS], body
-
-
-def to_csv(headers: list[str], rows: list[list[object]]) -> bytes:
-    """Return CSV bytes in UTF-8 with a BOM, so Excel shows Chinese correctly."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    for row in rows:
-        writer.writerow([c.isoformat() if isinstance(c, dt.date) else c for c in row])
-    return buf.getvalue().encode("utf-8-sig")
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,39 +48,29 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
             raise CliError(
                 t("No region with code {code}; import the regions first.", code=args.region)
             )
-        rows = await store.export_rows(
+        table = await build_export(
             session=session,
-            region_prefix=region_prefix(args.region, region.level),
-            date_from=args.date_from,
-            date_to=args.date_to,
+            t=t,
+            request=ExportRequest(
+                kind=args.kind,
+                window=Window(args.date_from, args.date_to),
+                region_code=args.region,
+                region_name=region.name,
+                status=args.status,
+            ),
+            scope=ExportScope.everywhere(),
+            volume=volume_over(settings.propagation),
+            tz=settings.scheduler.tz,
         )
-    headers, body = table(t, rows)
-    if args.format == "csv":
-        data = to_csv(headers, body)
-    else:
-        data = write_table_xlsx(
-            [
-                Sheet(
-                    title=t("Activities"),
-                    heading=t(
-                        "{region} activities · {window}",
-                        region=region.name,
-                        window=date_range(t, args.date_from, args.date_to),
-                    ),
-                    notes=[t("Rows by county, station and date; recognised stations only.")],
-                    columns=make_columns(headers),
-                    rows=body,
-                    frozen_columns=2,  # the activity number and the station
-                )
-            ]
-        )
+    data = render(table, args.format)
+    body = table.rows
     if args.out == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return 0
     out = Path(
         args.out
-        or f"activities-{args.region}-{args.date_from:%Y%m%d}-{args.date_to:%Y%m%d}.{args.format}"
+        or f"{args.kind}-{args.region}-{args.date_from:%Y%m%d}-{args.date_to:%Y%m%d}.{args.format}"
     )
     try:
         out.write_bytes(data)
@@ -136,7 +78,10 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(
             t("Cannot write {path}: {error}", path=out, error=exc.strerror), code=1
         ) from exc
-    print(t("Wrote {n} activities to {path}.", n=len(body), path=out))
+    if args.kind == "activities":
+        print(t("Wrote {n} activities to {path}.", n=len(body), path=out))
+    else:
+        print(t("Wrote {n} rows to {path}.", n=len(body), path=out))
     return 0
 
 
@@ -156,13 +101,28 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
             "region inside it) held between two dates, inclusive."
         ),
     )
-    acts.add_argument(
+    _window_args(acts, "activities", default_status="recognised")
+    for kind, help_text in OTHER_KINDS.items():
+        other = export_sub.add_parser(kind, help=help_text, description=help_text)
+        _window_args(other, kind, default_status=STATUS_COUNTED)
+
+
+OTHER_KINDS = {
+    "shares": N_("shares recorded in a region between two dates"),
+    "uses": N_("offline content uses in a region between two dates"),
+    "stations": N_("each station's figures for the window (as the digest counts them)"),
+    "roster": N_("the informant roster (without names or phone numbers)"),
+}
+
+
+def _window_args(parser: argparse.ArgumentParser, kind: str, *, default_status: str) -> None:
+    parser.add_argument(
         "--region",
         required=True,
         metavar="CODE",
         help=N_("6-digit GB/T 2260 region code (province, city or county)"),
     )
-    acts.add_argument(
+    parser.add_argument(
         "--from",
         dest="date_from",
         required=True,
@@ -170,7 +130,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="DATE",
         help=N_("first day, YYYY-MM-DD"),
     )
-    acts.add_argument(
+    parser.add_argument(
         "--to",
         dest="date_to",
         required=True,
@@ -178,10 +138,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="DATE",
         help=N_("last day, YYYY-MM-DD"),
     )
-    acts.add_argument("--format", required=True, choices=["csv", "xlsx"], help=N_("file format"))
-    acts.add_argument(
+    parser.add_argument("--format", required=True, choices=list(FORMATS), help=N_("file format"))
+    parser.add_argument(
+        "--status",
+        choices=list(STATUS_CHOICES),
+        default=default_status,
+        help=N_("station status kept: counted, all, or one state"),
+    )
+    parser.add_argument(
         "--out",
         metavar="FILE",
-        help=N_("output file ('-' for standard output; default activities-CODE-FROM-TO.EXT)"),
+        help=N_("output file ('-' for standard output; default KIND-CODE-FROM-TO.EXT)"),
     )
-    set_command(acts, _export)
+    parser.set_defaults(kind=kind)
+    set_command(parser, _export)

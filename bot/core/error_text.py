@@ -263,6 +263,17 @@ MESSAGES: dict[str, str] = {
     "role.station_required": N_("The role {role} needs --station ID."),
     "role.unknown_station": N_("Unknown station {station_id}."),
     "role.station_not_allowed": N_("The role {role} is not scoped to a station."),
+    # Delegation by coordinators and station admins (bot.services.roles.may_delegate).
+    "role.not_delegable": N_(
+        "Sorry, only a system administrator grants that role (kepubot admin grant)."
+    ),
+    "role.above_you": N_(
+        "Sorry, you can only grant roles below your own level: a city coordinator "
+        "appoints county coordinators, a province coordinator city or county ones."
+    ),
+    "role.outside_region": N_("Sorry, that is outside your region or your station."),
+    "role.unknown_grant": N_("That role is no longer held (it may have been withdrawn)."),
+    "role.own_role": N_("You cannot withdraw your own role; ask the level above you."),
     # Content imports (bot.content.importer; pack_ and feed_ wrap PackError, FeedError).
     "import.not_found": N_("Not found: {path}"),
     "import.bad_category": N_("Unknown category “{value}”. Use one of: {codes}"),

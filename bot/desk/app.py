@@ -13,7 +13,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import dashboard, home, stations
+from bot.desk import dashboard, exports, home, people, stations
 from bot.desk import queues as desk_queues
 from bot.desk.photos import install_photo_route
 from bot.desk.queues_photos import install_evidence_route
@@ -29,6 +29,8 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     dashboard,
     stations,
     desk_queues,
+    exports,
+    people,
 )
 
 SHELL_HEADERS = {
@@ -85,3 +87,9 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     install_evidence_route(app, runtime)  # the review card's evidence photos (desk-queues)
     for route in all_routes():
         app.router.add_route(route.method, route.url, wrap(runtime, route))
+    # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's
+    # client fetches itself, without initData): a module's ``web_routes(runtime)``.
+    for module in ROUTE_MODULES:
+        extra = getattr(module, "web_routes", None)
+        if extra is not None:
+            app.router.add_routes(extra(runtime))

@@ -5,22 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.common import esc
 from bot.i18n import N_, Translator
 from bot.services.activities import ActivityError
+from bot.services.activity_labels import TYPE_LABELS as TYPE_LABELS  # re-exported: the form
+from bot.services.activity_labels import campaign_label, type_label
 from bot.services.content_use import ContentUseError
 from storage.models import Activity
 
-TYPE_LABELS: dict[str, str] = {
-    "lecture": N_("Lecture/training"),
-    "exhibition": N_("Exhibition"),
-    "consultation": N_("Consultation"),
-    "competition": N_("Competition"),
-    "online_live": N_("Online live session"),
-    "other": N_("Other activity"),
-}
 TYPE_EMOJI = {"lecture": "🎤", "exhibition": "🖼", "consultation": "💬", "competition": "🏆",
               "online_live": "📺", "other": "📌"}  # fmt: skip
 # Campaigns offered as buttons (all configured ones may still come from a typed message).
@@ -42,18 +35,6 @@ def error_text(t: Translator, exc: ActivityError | ContentUseError) -> str:
     params = {k: (t.date(v, "long") if isinstance(v, dt.date) else v)
               for k, v in exc.params.items()}  # fmt: skip
     return domain_text(exc, t, params=params)
-
-
-def type_label(t: Translator, code: str | None) -> str:
-    """Return the localised name of an activity type."""
-    return t(TYPE_LABELS[code]) if code in TYPE_LABELS else (code or "—")
-
-
-def campaign_label(t: Translator, code: str | None) -> str:
-    """Return the localised name of a campaign, or a dash for none."""
-    if not code:
-        return t("none")
-    return default_taxonomy().campaign_name(code, t.locale)
 
 
 def when_label(t: Translator, held_on: str | dt.date | None, clock: str | None) -> str:

@@ -49,6 +49,22 @@ def coordinates(grants: Iterable[RoleGrant], region_code: str) -> bool:
     )
 
 
+def may_see_personal(
+    grants: Iterable[RoleGrant], station_id: int, region_code: str | None
+) -> bool:
+    """Tell whether the person may see an informant's real name and phone number.
+
+    As the privacy notice says: the station's admins and the coordinators of its region
+    (各级科协). The system administrator role alone does not: it is not in the notice.
+    """
+    grants = list(grants)
+    if station_id in administered_station_ids(grants):
+        return True
+    return region_code is not None and any(
+        region_contains(code, region_code) for code in coordinator_regions(grants)
+    )
+
+
 # Which coordinator levels may take each station action (admins may take every action).
 # County review is the county's alone; re-verification the city's (a city coordinator may
 # NOT do the county stage); rectification is dynamic management by every level (各级科协);

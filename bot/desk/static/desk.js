@@ -125,6 +125,19 @@
       event.preventDefault();
       load(link.getAttribute("href"), true);
     });
+    // Exports (desk-people): a one-time file link opens in Telegram's own downloader
+    // (WebApp.downloadFile, Bot API 8.0) when the client has it; otherwise it is a link.
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("a[data-desk-download]");
+      if (!link || !tg || typeof tg.downloadFile !== "function") return;
+      event.preventDefault();
+      try {
+        tg.downloadFile({ url: new URL(link.getAttribute("href"), location.href).href,
+                          file_name: link.dataset.filename || "export" });
+      } catch (e) {
+        location.href = link.getAttribute("href");
+      }
+    });
     document.addEventListener("submit", function (event) {
       var form = event.target;
       if (!form.hasAttribute("data-desk-form")) return;
