@@ -169,3 +169,37 @@ def test_menu_rows_are_erased_once_sent() -> None:
     from bot.services import desk_open
 
     assert desk_open.ERASE_AFTER_SEND == effects.ERASE_AFTER_SEND
+
+
+async def test_desk_command(desk_bot: RunningBot, clock: FixedClock) -> None:
+    sb = desk_bot.sandbox
+    curator = sb.user("编辑", started=True)
+    stranger = sb.user("路人", started=True)
+    async with desk_bot.runtime.sessions() as s, s.begin():
+        await role_service.grant(session=s, telegram_id=curator.id, role="curator", now=clock())
+    await curator.command("desk")
+    answer = await curator.wait_for_message()
+    assert "点击下方按钮打开科普工作台" in (answer.text or "")
+    assert answer.buttons[0][0].web_app == f"{PUBLIC}/desk/"
+    url = curator.open_web_app(answer, "科普工作台", auth_date=clock())
+    assert url.startswith(f"{PUBLIC}/desk/#tgWebAppData=query_id%3D")
+    await stranger.command("desk")
+    assert "没有权限" in ((await stranger.wait_for_message()).text or "")
+    group = sb.group("编辑部", members=[curator])
+    await curator.add_bot_to(group)
+    await desk_bot.settle()
+    group.mark_seen()  # the bot's greeting
+    await curator.command("desk", chat=group)
+    hint = await group.wait_for_message()
+    assert "只能在与我的私聊中打开" in (hint.text or "") and not hint.buttons
+
+
+async def test_desk_command_without_https(bot_env: RunningBot, clock: FixedClock) -> None:
+    curator = bot_env.sandbox.user("编辑", started=True)
+    async with bot_env.runtime.sessions() as s, s.begin():
+        await role_service.grant(session=s, telegram_id=curator.id, role="curator", now=clock())
+    await bot_env.settle()
+    assert curator.menu_button == {"type": "commands"}  # http://kepu.test: no desk button
+    await curator.command("desk")
+    answer = await curator.wait_for_message()
+    assert "必须以 https:// 开头" in (answer.text or "") and not answer.buttons
