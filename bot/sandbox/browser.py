@@ -28,6 +28,8 @@ LAUNCH_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+# fontconfig's cache of the CJK collection (slow to build): kept between runs.
+FONT_CACHE = Path(tempfile.gettempdir()) / "kepubot-fontconfig-cache"
 HOW_TO_GET = (
     "install Chromium (Debian/Ubuntu: sudo apt-get install -y chromium) and Playwright "
     "(pip install -e '.[test]'), or set KEPUBOT_CHROMIUM to a Chromium executable"
@@ -78,7 +80,7 @@ def browser_env(work_dir: Path) -> dict[str, str]:
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
         '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
         f"  <dir>{escape(str(font_dir))}</dir>\n"
-        f"  <cachedir>{escape(str(work_dir / 'fontconfig-cache'))}</cachedir>\n"
+        f"  <cachedir>{escape(str(FONT_CACHE))}</cachedir>\n"
         "</fontconfig>\n",
         encoding="utf-8",
     )
@@ -104,14 +106,20 @@ PAGE_SHOWN = (
 
 
 def capture_desk(
-    executable: str, url: str, out_dir: Path, *, prefix: str = "desk", timeout: float = 15.0
+    executable: str,
+    url: str,
+    out_dir: Path,
+    *,
+    prefix: str = "desk",
+    timeout: float = 15.0,
+    limit: int | None = None,
 ) -> list[tuple[str, Path]]:
     """Open the desk at ``url`` in a headless Chromium; screenshot every menu page.
 
     Blocking (Playwright's sync API): call it in a worker thread while the bot's event
     loop serves the desk. Requests outside 127.0.0.1 are refused, so nothing leaves the
     machine. Returns ``(page path, screenshot)`` for each page that rendered (a page the
-    menu lists but the desk refuses or lacks is left out).
+    menu lists but the desk refuses or lacks is left out); ``limit`` stops after that many.
     """
     from playwright.sync_api import sync_playwright  # optional: the "test" extra
 
@@ -142,7 +150,7 @@ def capture_desk(
             paths = page.eval_on_selector_all(
                 "#desk-nav a[data-path]", "links => links.map(a => a.dataset.path)"
             )
-            for number, path in enumerate(paths, start=1):
+            for number, path in enumerate(paths[:limit], start=1):
                 page.click(f"#desk-nav a[data-path='{path}']")
                 page.wait_for_function(PAGE_SHOWN, arg=f"/desk/p/{path}")
                 # Only pages the desk rendered (not a refusal, not a page it lacks).
