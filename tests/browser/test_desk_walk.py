@@ -76,3 +76,18 @@ async def test_someone_without_a_role_sees_nothing(
     await tab.goto(url)
     shown = await tab.wait_for_text("您还没有任何角色")
     assert "西湖" not in shown
+
+
+async def test_pending_button_opens_the_review_queue(
+    desk_bot: RunningBot, tab: Tab, clock: FixedClock
+) -> None:
+    county = await _coordinator(desk_bot, clock)
+    await county.command("pending")
+    listing = await county.wait_for_message(predicate=lambda m: bool(m.buttons))
+    url = county.open_web_app(listing, "科普工作台", auth_date=clock())
+    assert "?p=/desk/p/queues/reviews#tgWebAppData=" in url
+    await tab.goto(url)
+    queue = await tab.wait_for_text("待审核的申报")
+    application = listing.buttons[0][0].text.split(" ", 1)[1]  # "#7 西湖…" → the name
+    assert application in queue, queue
+    await tab.screenshot("reviews-from-pending")
