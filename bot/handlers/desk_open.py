@@ -35,6 +35,7 @@ from storage.outbox import ClaimedMessage
 
 log = logging.getLogger(__name__)
 
+MENU_QUEUED = "desk_menu_queued"  # runtime.extras key: the start-up rows are queued
 DESK_ROLES = ("coordinator", "station_admin", "curator")  # and admin, who sees everything
 COMMANDS = (command("desk", N_("Open the science desk"), *DESK_ROLES, order=95),)
 
@@ -81,8 +82,13 @@ class MenuButtonDeliverer:
 async def menu_at_start(
     app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
 ) -> None:
-    """Queue the desk button for every role holder whose button this start changes."""
+    """Queue the desk button for every role holder whose button this start changes.
+
+    Sets ``runtime.extras[MENU_QUEUED]`` (an asyncio.Event) when done, so a test or a
+    tool can wait for it instead of guessing.
+    """
     runtime = runtime_of(app)
+    done: asyncio.Event = runtime.extras.setdefault(MENU_QUEUED, asyncio.Event())
     try:
         async with runtime.sessions() as session:
             holders = sorted(
@@ -97,6 +103,8 @@ async def menu_at_start(
                 await outbox_store.enqueue(session=session, push_id=None, messages=rows, now=now)
     except Exception:  # the menu is a convenience: never stop the bot for it
         log.exception("queueing the desk menu buttons at start failed")
+    finally:
+        done.set()
 
 
 @requires(*DESK_ROLES)

@@ -7,10 +7,12 @@ private chats only. The desk's public address is https, as production needs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.handlers.desk_open import MENU_QUEUED
 from bot.runtime.scheduler import run_job
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
@@ -32,6 +34,13 @@ async def desk_bot(
     settings = sandbox_settings(sandbox, sqlite_url, web={"public_base_url": PUBLIC})
     async with running_bot(sandbox, settings, clock=clock) as running:
         yield running
+
+
+async def _started(bot: RunningBot) -> None:
+    """Wait until the start-up menu rows are queued, then until they are sent."""
+    queued = bot.runtime.extras.setdefault(MENU_QUEUED, asyncio.Event())
+    await asyncio.wait_for(queued.wait(), timeout=10)
+    await bot.settle()
 
 
 async def test_menu_button_follows_the_roles(desk_bot: RunningBot, clock: FixedClock) -> None:
@@ -94,7 +103,7 @@ async def test_role_holders_get_the_button_at_start(
         assert city.menu_button == {"type": "commands"}
     again = sandbox_settings(sandbox, sqlite_url, web={"public_base_url": PUBLIC})
     async with running_bot(sandbox, again, clock=clock) as bot:
-        await bot.settle()
+        await _started(bot)
         assert city.menu_button == DESK
         async with bot.runtime.sessions() as s:
             rows = await outbox_store.messages_to_chat(session=s, chat_id=never_started)
@@ -102,7 +111,7 @@ async def test_role_holders_get_the_button_at_start(
         assert [r["state"] for r in rows if r["kind"] == "desk_menu"][-1] == "failed"
     calls = sandbox.stats.calls.get("setChatMenuButton", 0)
     async with running_bot(sandbox, again, clock=clock) as bot:
-        await bot.settle()
+        await _started(bot)
     # Unchanged buttons are not set again; only the never-started chat is retried.
     assert sandbox.stats.calls.get("setChatMenuButton", 0) == calls + 1
 
