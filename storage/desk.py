@@ -1,8 +1,8 @@
 """Reads for the coordinator's desk (docs/desk.md): lists and a station's history.
 
-Figures come from ``storage.figures`` (the one definition: ``station_query`` for a live
-window, the weekly tally for past weeks); this module only filters, pages and fetches the
-rows around them, set-based (no query per row).
+Figures come from ``storage.figures`` (the one definition: ``station_figures`` for a live
+window, the weekly tally for past weeks); this module fetches the rows around them,
+set-based (no query per row).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, literal_column, or_, select
+from sqlalchemy import and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from storage.figures import VolumeSql, Window, as_date, region_filter, station_query
+from storage.figures import Window, region_filter
 from storage.models import (
     Activity,
     ActivityPhoto,
@@ -35,34 +35,30 @@ from storage.models import (
 
 
 @dataclass(frozen=True)
-class StationRow:
-    """One line of the stations list: the station, its week's figures and its marks."""
+class StationEntry:
+    """A station as the desk lists it: who it is and its marks (no figures)."""
 
     station_id: int
     name: str
     region_code: str
     status: str
-    volume: float
-    shares: int
-    activities: int
-    content_uses: int
-    last_active_on: dt.date | None
-    informants: int
     open_findings: int
 
 
-def _latest(a: Any, b: Any) -> Any:
-    """Return the later of two nullable dates (GREATEST, written so both backends agree)."""
-    return case((a.is_(None), b), (b.is_(None), a), (a >= b, a), else_=b)
-
-
-def _informant_counts() -> Any:
-    return (
-        select(col(Informant.station_id).label("k"), func.count().label("n"))
-        .where(col(Informant.removed_at).is_(None), col(Informant.consent_at).is_not(None))
+async def informant_counts(*, session: AsyncSession, station_ids: Sequence[int]) -> dict[int, int]:
+    """Return station id → its current (consented, not removed) informants."""
+    if not station_ids:
+        return {}
+    stmt = (
+        select(col(Informant.station_id), func.count())
+        .where(
+            col(Informant.station_id).in_(list(station_ids)),
+            col(Informant.removed_at).is_(None),
+            col(Informant.consent_at).is_not(None),
+        )
         .group_by(col(Informant.station_id))
-        .subquery("inf")
     )
+    return {int(k): int(n) for k, n in (await session.execute(stmt)).all()}
 
 
 def _open_finding_counts() -> Any:
@@ -74,105 +70,34 @@ def _open_finding_counts() -> Any:
     )
 
 
-async def station_list(
+async def stations_in_scope(
     *,
     session: AsyncSession,
-    window: Window,
-    volume: VolumeSql,
     prefixes: Sequence[str] | None,
     station_ids: Sequence[int] | None = None,
-    search: str | None = None,
-    status: str | None = None,
-    region: str | None = None,
-    idle_before: dt.date | None = None,
-    flagged: bool = False,
-    order: str = "name",
-    offset: int = 0,
-    limit: int = 50,
-) -> tuple[list[StationRow], int]:
-    """Return one page of stations (any status) with their figures in ``window``, and the total.
-
-    ``idle_before``: keep stations whose last active day is before it (or who never were);
-    ``flagged``: keep stations with an open finding; ``region``: a code prefix inside scope.
-    """
-    fig = station_query(
-        window=window, volume=volume, states=None, prefixes=prefixes, station_ids=station_ids
-    ).subquery("fig")
-    inf, opn = _informant_counts(), _open_finding_counts()
-    last = _latest(_latest(fig.c.last_share, fig.c.last_activity), fig.c.last_use)
-    where: list[Any] = []
-    if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(
-            or_(
-                fig.c.name.ilike(pattern, escape="\\"),
-                cast(fig.c.station_id, String) == search.strip(),
-            )
-        )
-    if status:
-        where.append(fig.c.status == status)
-    if region:
-        where.append(fig.c.region_code.startswith(region))
-    if flagged:
-        where.append(func.coalesce(opn.c.n, 0) > 0)
+) -> list[StationEntry]:
+    """Return every station (any status) in the regions / among the ids, by name and id."""
+    opn = _open_finding_counts()
     stmt = (
         select(
-            fig.c.station_id,
-            fig.c.name,
-            fig.c.region_code,
-            fig.c.status,
-            fig.c.volume,
-            fig.c.shares,
-            fig.c.activities,
-            fig.c.content_uses,
-            fig.c.last_share,
-            fig.c.last_activity,
-            fig.c.last_use,
-            func.coalesce(inf.c.n, 0).label("informants"),
-            func.coalesce(opn.c.n, 0).label("open_findings"),
-            func.count().over().label("total"),
+            col(Station.id),
+            col(Station.name),
+            col(Station.region_code),
+            col(Station.status),
+            func.coalesce(opn.c.n, 0),
         )
-        .outerjoin(inf, inf.c.k == fig.c.station_id)
-        .outerjoin(opn, opn.c.k == fig.c.station_id)
+        .outerjoin(opn, opn.c.k == Station.id)
+        .order_by(col(Station.name), col(Station.id))
     )
-    if idle_before is not None:
-        where.append(or_(last.is_(None), last < literal(idle_before, Date())))
-    if where:
-        stmt = stmt.where(and_(*where))
-    orders = {
-        "name": (fig.c.name, fig.c.station_id),
-        "volume": (fig.c.volume.desc(), fig.c.name, fig.c.station_id),
-        "last_active": (last.is_not(None), last, fig.c.name, fig.c.station_id),
-    }
-    stmt = stmt.order_by(*orders.get(order, orders["name"])).offset(offset).limit(limit)
-    rows = (await session.execute(stmt)).mappings().all()
-    total = int(rows[0]["total"]) if rows else 0
-    if not rows and offset:
-        count = select(func.count()).select_from(
-            stmt.order_by(None).limit(None).offset(None).subquery()
-        )
-        total = int((await session.execute(count)).scalar_one())
-    out = []
-    for row in rows:
-        days = [
-            as_date(d) for d in (row["last_share"], row["last_activity"], row["last_use"]) if d
-        ]
-        out.append(
-            StationRow(
-                station_id=int(row["station_id"]),
-                name=row["name"],
-                region_code=row["region_code"] or "",
-                status=row["status"],
-                volume=round(float(row["volume"]), 1),
-                shares=int(row["shares"]),
-                activities=int(row["activities"]),
-                content_uses=int(row["content_uses"]),
-                last_active_on=max(days) if days else None,
-                informants=int(row["informants"]),
-                open_findings=int(row["open_findings"]),
-            )
-        )
-    return out, total
+    region = region_filter(col(Station.region_code), prefixes)
+    if region is not None:
+        stmt = stmt.where(region)
+    if station_ids is not None:
+        stmt = stmt.where(col(Station.id).in_(list(station_ids)))
+    return [
+        StationEntry(int(i), name, code or "", status, int(n_open))
+        for i, name, code, status, n_open in (await session.execute(stmt)).all()
+    ]
 
 
 async def station_counts_by_status(

@@ -249,8 +249,11 @@ def _zero() -> Any:
     return literal_column("0")
 
 
-def _pairs(window: Window) -> Any:
-    """Return one row per (station, informant) with shares or visits in the window."""
+def _pairs(window: Window, station_ids: Sequence[int] | None = None) -> Any:
+    """Return one row per (station, informant) with shares or visits in the window.
+
+    ``station_ids`` only narrows the scan (the rows of those stations are the same).
+    """
     tg = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
     audience = col(ShareEvent.audience)
     shares = (
@@ -269,6 +272,8 @@ def _pairs(window: Window) -> Any:
         .where(col(ShareEvent.day) >= window.start, col(ShareEvent.day) <= window.end)
         .group_by(col(ShareEvent.station_id), col(ShareEvent.informant_id))
     )
+    if station_ids is not None:
+        shares = shares.where(col(ShareEvent.station_id).in_(list(station_ids)))
     visits = (
         select(
             col(Informant.station_id).label("station_id"),
@@ -285,6 +290,8 @@ def _pairs(window: Window) -> Any:
         .where(col(LinkVisit.day) >= window.start, col(LinkVisit.day) <= window.end)
         .group_by(col(Informant.station_id), col(TrackedLink.informant_id))
     )
+    if station_ids is not None:
+        visits = visits.where(col(Informant.station_id).in_(list(station_ids)))
     people = union_all(shares, visits).subquery("people")
     return (
         select(
@@ -333,7 +340,16 @@ def station_query(
     this very SELECT.  ``registered_between`` ([from, until) instants) counts informants
     registered (consented, not removed) during the window; otherwise ``informants`` is 0.
     """
-    pairs = _pairs(window)
+    # With station_ids, every per-station subquery is narrowed to them (same rows, less
+    # scanning: one station's page reads its own events through the station indexes).
+    only: Any = None
+    if station_ids is not None:
+        ids = list(station_ids)
+
+        def only(column: Any) -> Any:
+            return column.in_(ids)
+
+    pairs = _pairs(window, station_ids)
     people = (
         select(
             pairs.c.station_id.label("k"),
@@ -358,6 +374,7 @@ def station_query(
             func.sum(case((counted, col(Activity.participants)), else_=0)).label("participants"),
         )
         .where(live, col(Activity.held_on) >= window.start, col(Activity.held_on) <= window.end)
+        .where(*([only(col(Activity.station_id))] if only else []))
         .group_by(col(Activity.station_id))
         .subquery("ac")
     )
@@ -368,6 +385,7 @@ def station_query(
             func.sum(col(ContentUse.audience)).label("audience"),
         )
         .where(col(ContentUse.used_on) >= window.start, col(ContentUse.used_on) <= window.end)
+        .where(*([only(col(ContentUse.station_id))] if only else []))
         .group_by(col(ContentUse.station_id))
         .subquery("cu")
     )
@@ -375,18 +393,21 @@ def station_query(
     last_share = (
         select(col(ShareEvent.station_id).label("k"), func.max(col(ShareEvent.day)).label("d"))
         .where(col(ShareEvent.day) <= window.end)
+        .where(*([only(col(ShareEvent.station_id))] if only else []))
         .group_by(col(ShareEvent.station_id))
         .subquery("ls")
     )
     last_act = (
         select(col(Activity.station_id).label("k"), func.max(col(Activity.held_on)).label("d"))
         .where(live, col(Activity.held_on) <= window.end)
+        .where(*([only(col(Activity.station_id))] if only else []))
         .group_by(col(Activity.station_id))
         .subquery("la")
     )
     last_use = (
         select(col(ContentUse.station_id).label("k"), func.max(col(ContentUse.used_on)).label("d"))
         .where(col(ContentUse.used_on) <= window.end)
+        .where(*([only(col(ContentUse.station_id))] if only else []))
         .group_by(col(ContentUse.station_id))
         .subquery("lu")
     )

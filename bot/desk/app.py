@@ -6,8 +6,9 @@ its ``DeskRoute``s (``bot.desk.web.desk_page`` / ``desk_action``).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -19,6 +20,7 @@ from bot.desk.photos import install_photo_route
 from bot.desk.queues_photos import install_evidence_route
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
+from bot.reports.chart import warm_up
 from bot.runtime.context import Runtime
 
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +69,29 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     """Add the desk's routes to ``app`` (a ``RouteInstaller``); nothing when disabled."""
     if not runtime.settings.desk.enabled:
         return
+    install_routes(app, runtime, all_routes())
+
+    async def warm_charts(_app: web.Application) -> None:
+        # Import matplotlib and register the CJK font in a worker thread at start, so the
+        # first chart a coordinator opens does not pay for it.
+        asyncio.get_running_loop().run_in_executor(None, warm_up)
+
+    app.on_startup.append(warm_charts)
+
+
+def desk_installer(
+    modules: Sequence[ModuleType],
+) -> Callable[[web.Application, Runtime], None]:
+    """Return an installer of the shell with only ``modules``' routes (tests)."""
+
+    def install(app: web.Application, runtime: Runtime) -> None:
+        install_routes(app, runtime, all_routes(modules))
+
+    return install
+
+
+def install_routes(app: web.Application, runtime: Runtime, routes: Sequence[DeskRoute]) -> None:
+    """Add the shell, the static files, the photo route and ``routes`` to ``app``."""
     version = _static_version()
     default_locale = runtime.settings.i18n.default_locale
 
@@ -85,7 +110,7 @@ def install_desk(app: web.Application, runtime: Runtime) -> None:
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
     install_photo_route(app, runtime)
     install_evidence_route(app, runtime)  # the review card's evidence photos (desk-queues)
-    for route in all_routes():
+    for route in routes:
         app.router.add_route(route.method, route.url, wrap(runtime, route))
     # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's
     # client fetches itself, without initData): a module's ``web_routes(runtime)``.

@@ -5,6 +5,7 @@ Figures come from ``bot.services.desk`` (the one definition); each block says it
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from aiohttp import web
@@ -56,13 +57,22 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
     else:
         return render(viewer, "dashboard_empty.html")
     board = await desk_service.dashboard(
-        session=session, region=region, today=viewer.today, settings=viewer.runtime.settings
+        session=session,
+        region=region,
+        today=viewer.today,
+        now=viewer.now,
+        settings=viewer.runtime.settings,
+        cache=viewer.cache,
+        sessions=viewer.runtime.sessions,
+        clock=viewer.runtime.now,
     )
     t = viewer.translator
     trend = board.trend
     span = Window(trend[0].window.start, trend[-1].window.end, "range")
     weeks = [f"{p.window.start.month}/{p.window.start.day}" for p in trend]
-    chart = render_trend_svg(
+    # Drawn in a worker thread (CPU-bound; renders are serialised): the loop stays free.
+    chart = await asyncio.to_thread(
+        render_trend_svg,
         weeks,
         [
             ChartSeries(

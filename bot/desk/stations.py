@@ -7,6 +7,7 @@ the current week live, past weeks from the weekly tally.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -103,23 +104,29 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
     flagged = _flag(request, "flagged")
     size = settings.desk.page_size
     window = Window.week_of(viewer.today)
-    rows, total = await desk_store.station_list(
+    rows, total, live = await desk_service.station_list(
         session=viewer.session,
-        window=window,
-        volume=volume_over(settings.propagation),
+        settings=settings,
+        today=viewer.today,
+        now=viewer.now,
         prefixes=prefixes,
         station_ids=station_ids,
-        search=search or None,
-        status=status or None,
-        region=region_prefix(region) if region else None,
-        idle_before=desk_service.idle_since(viewer.today, settings) if idle else None,
-        flagged=flagged,
-        order=order,
+        wanted=desk_service.StationFilter(
+            search=search,
+            status=status,
+            region=region_prefix(region) if region else "",
+            idle=idle,
+            flagged=flagged,
+            order=order,
+        ),
         offset=(page_no - 1) * size,
         limit=size,
+        cache=viewer.cache,
+        sessions=viewer.runtime.sessions,
+        clock=viewer.runtime.now,
     )
     counties = await _filter_regions(viewer, prefixes)
-    names = await _names(viewer, [r.region_code for r in rows])
+    names = await _names(viewer, [r.entry.region_code for r in rows])
     query: dict[str, Any] = {
         "q": search,
         "status": status,
@@ -148,6 +155,7 @@ async def list_page(request: web.Request, viewer: Viewer) -> str | web.StreamRes
         ),
         labels=labels,
         orders=ORDERS,
+        computed_at=live.computed_at,
     )
 
 
@@ -215,7 +223,9 @@ async def station_page(request: web.Request, viewer: Viewer) -> str | web.Stream
         for name, label, kind in SERIES
     ]
     span_start = first_day
-    chart = render_trend_svg(
+    # Drawn in a worker thread (CPU-bound; renders are serialised): the loop stays free.
+    chart = await asyncio.to_thread(
+        render_trend_svg,
         [_week_label(w) for w in [*weeks, current]],
         series,
         t(HISTORY_TITLE, n=HISTORY_WEEKS, span=t.span(span_start, window.end)),

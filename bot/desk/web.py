@@ -40,6 +40,7 @@ PREFIX = "/desk"
 PAGE_PREFIX = f"{PREFIX}/p/"
 INIT_HEADER = "X-Telegram-Init-Data"
 INIT_FIELD = "_init_data"
+LIVE_CACHE_KEY = "desk_live_figures"
 TEMPLATES = Path(__file__).parent / "templates"
 HEADERS = {
     "Cache-Control": "no-store",
@@ -83,6 +84,17 @@ class Viewer:
     def today(self) -> dt.date:
         """Return today's date in the configured timezone."""
         return self.now.astimezone(self.runtime.settings.scheduler.tz).date()
+
+    @property
+    def cache(self) -> dict[Any, Any]:
+        """Return the process's cache of live figures (``bot.services.desk.live_week``)."""
+        found: dict[Any, Any] = self.runtime.extras.setdefault(LIVE_CACHE_KEY, {})
+        return found
+
+    def time_text(self, at: dt.datetime) -> str:
+        """Return an instant as the viewer reads it (local time, short)."""
+        local = at.astimezone(self.runtime.settings.scheduler.tz)
+        return f"{self.translator.date(local.date())} {local:%H:%M}"
 
     def local_date(self, at: dt.datetime) -> dt.date:
         """Return the local day (``scheduler.timezone``) of an instant."""
@@ -175,7 +187,12 @@ def render_text(template: str, translator: Translator, **context: Any) -> str:
 def render(viewer: Viewer, template: str, **context: Any) -> str:
     """Render a fragment for ``viewer``."""
     return render_text(
-        template, viewer.translator, viewer=viewer, local=viewer.local_date, **context
+        template,
+        viewer.translator,
+        viewer=viewer,
+        local=viewer.local_date,
+        clock=viewer.time_text,
+        **context,
     )
 
 
@@ -295,6 +312,9 @@ def wrap(
                 # A refusal the handler returns is committed (its audit row with it); a
                 # DeskProblem it raises rolls back whatever it had written.
                 result = await route.handler(request, viewer)
+                if route.method == "POST":
+                    # An action may change what the cached figures and lists show.
+                    runtime.extras.pop(LIVE_CACHE_KEY, None)
         except DeskProblem as exc:
             if exc.status >= 500:
                 raise

@@ -334,10 +334,16 @@ def _draw_top(
 # The Mini App (docs/desk.md) shows trends as inline SVG: one small panel per series over
 # the same weeks, text kept as text (the phone's own CJK font draws it, the file stays
 # small). Same input, same SVG: renders are cached, since a page is opened again and again.
-SVG_WIDTH_IN = 6.4
-SVG_PANEL_IN = 1.15
+SVG_WIDTH_IN = 4.8
+SVG_PANEL_IN = 1.05
 SVG_CACHE_MAX = 256
 _svg_cache: dict[tuple[Any, ...], str] = {}
+
+
+def warm_up() -> None:
+    """Import matplotlib and register the CJK font now (a server's start, in a thread)."""
+    _matplotlib()
+    register_with_matplotlib()
 
 
 def render_trend_svg(weeks: Sequence[str], series: Sequence[ChartSeries], title: str = "") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import parse_qsl, quote, urlencode
 
 import pytest
@@ -13,6 +14,7 @@ from bot.sandbox.factories import make_region_tree, make_station
 from bot.sandbox.webapp import desk_url, sign_init_data
 from storage.models import AuditLog
 from tests.conftest import FIXED_NOW
+from tests.desk import world as w
 from tests.desk.conftest import TOKEN, DeskClient
 
 HOUR = dt.timedelta(hours=1)
@@ -79,7 +81,7 @@ def test_desk_url_carries_the_launch_data_in_the_hash() -> None:
 async def test_shell_and_static_need_no_credential(desk: DeskClient) -> None:
     shell = await desk.get("/desk/")
     assert shell.status == 200
-    assert "desk.js" in shell.text and "科普" not in shell.headers.get("Set-Cookie", "")
+    assert "desk.js" in shell.text and "Set-Cookie" not in shell.headers
     assert "script-src 'self' https://telegram.org" in shell.headers["Content-Security-Policy"]
     for name in ("desk.js", "desk.css"):
         static = await desk.get(f"/desk/static/{name}")
@@ -112,7 +114,7 @@ async def test_no_role_sees_nothing(desk: DeskClient) -> None:
             assert "没有" in page.text and "<a" not in page.text
 
 
-async def test_role_gated_page_is_refused_and_audited(desk: DeskClient) -> None:
+async def test_station_admin_menu(desk: DeskClient) -> None:
     async with desk.runtime.sessions() as s, s.begin():
         await make_region_tree(s)
         station = await make_station(s)
@@ -141,3 +143,32 @@ async def test_post_needs_init_data_in_the_body(desk: DeskClient) -> None:
     async with desk.runtime.sessions() as s:
         refusals = (await s.execute(select(AuditLog))).scalars().all()
     assert refusals == []
+
+
+async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
+    coordinating = {
+        "dashboard",
+        "stations",
+        "queues/reviews",
+        "queues/findings",
+        "queues/proposals",
+        "exports",
+        "people",
+        "home",
+    }
+    expected = {
+        w.ADMIN: coordinating,
+        w.PROVINCE: coordinating,
+        w.CITY: coordinating,
+        w.COUNTY: coordinating,
+        w.STATION_ADMIN: {"stations", "home"},
+        w.CURATOR: {"home"},
+    }
+    for user, paths in expected.items():
+        nav = await desk.get("nav", user=user)
+        assert nav.status == 200
+        assert set(re.findall(r'data-path="([^"]+)"', nav.text)) == paths, user
+    for user in (w.NOBODY, w.INFORMANT):
+        assert (await desk.get("nav", user=user)).status == 403
+    start = await desk.get("nav", user=w.STATION_ADMIN)
+    assert 'data-start="/desk/p/stations"' in start.text

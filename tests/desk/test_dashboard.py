@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
 from bot.config import Settings
 from bot.core.propagation import volume_over
+from bot.services import desk as desk_service
 from bot.services.tally import tally_week
 from storage.figures import Window, region_of, station_figures
 from storage.models import AuditLog
@@ -91,3 +94,66 @@ async def test_english_dashboard(desk: DeskClient, seeded: w.World) -> None:
     page = await desk.get("dashboard", user=999)
     assert page.status == 200
     assert "Propagation volume" in page.text and "this week (Nov 23" in page.text
+
+
+async def test_one_station_narrowed_query_equals_the_full_one(
+    desk: DeskClient, seeded: w.World
+) -> None:
+    settings: Settings = desk.runtime.settings
+    window = Window.week_of(FIXED_NOW.date())
+    async with desk.runtime.sessions() as s:
+        every = await station_figures(
+            session=s, window=window, volume=volume_over(settings.propagation), states=None
+        )
+        for figures in every:
+            (alone,) = await station_figures(
+                session=s,
+                window=window,
+                volume=volume_over(settings.propagation),
+                states=None,
+                station_ids=[figures.station_id],
+            )
+            assert alone == figures
+    assert any(f.shares for f in every) and any(f.last_active_on for f in every)
+
+
+async def test_live_week_is_refreshed_in_the_background(
+    desk: DeskClient, seeded: w.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticks = iter([0.0, 0.0, 100.0, 100.0, 100.0, 100.0, 200.0, 200.0, 200.0])
+    monkeypatch.setattr(desk_service, "monotonic", lambda: next(ticks, 5_000.0))
+    cache: dict[object, object] = {}
+    settings = desk.runtime.settings
+    window = Window.week_of(FIXED_NOW.date())
+
+    async def week() -> desk_service.LiveWeek:
+        async with desk.runtime.sessions() as s:
+            return await desk_service.live_week(
+                session=s,
+                settings=settings,
+                window=window,
+                prefixes=["33"],
+                now=desk.runtime.now(),
+                cache=cache,
+                sessions=desk.runtime.sessions,
+                clock=desk.runtime.now,
+            )
+
+    first = await week()  # computed (t=0), fresh until 60
+    async with desk.runtime.sessions() as s, s.begin():
+        await w.make_share(
+            s,
+            informant_id=1,
+            station_id=seeded.haishu,
+            content_id=1,
+            day=FIXED_NOW.date(),
+            target="later",
+        )
+    stale = await week()  # t=100: stale, answered at once, refreshed in the background
+    assert stale is first
+    tasks = cache["refresh_tasks"]
+    assert isinstance(tasks, set) and tasks
+    await asyncio.gather(*tasks)
+    fresh = await week()
+    assert fresh is not first
+    assert sum(f.shares for f in fresh.stations) == sum(f.shares for f in first.stations) + 1
