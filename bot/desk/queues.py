@@ -42,7 +42,7 @@ from bot.services import findings as finding_service
 from bot.services import review as review_service
 from bot.services import review_reminders
 from bot.services import stations as station_service
-from bot.services.access import coordinator_regions, is_admin, region_prefix
+from bot.services.access import coordinates, coordinator_regions, is_admin, region_prefix
 from bot.services.evaluation import KIND_NAMES, EvaluationError
 from bot.services.figures import window_text
 from bot.services.finding_text import why
@@ -160,10 +160,18 @@ async def reviews(request: web.Request, viewer: Viewer, *, done: str | None = No
         ]
         items.append({"item": item, "allowed": allowed})
     remind, escalate = _days(viewer)
+    within = viewer.runtime.settings.stations.rectify_reminder_days
+    due = [
+        r
+        for r in await review_service.due_rectifications(viewer.session, viewer.today, within)
+        if r.region_code and coordinates(viewer.grants, r.region_code)
+    ]
     return render(
         viewer,
         "queues_reviews.html",
         items=items,
+        due=due,
+        rectify_days=within,
         remind_days=remind,
         escalate_days=escalate,
         since_date=lambda at: viewer.translator.date(at.astimezone(tz).date()),

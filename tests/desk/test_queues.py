@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sandbox.factories import make_flag, make_grant, make_person
+from bot.sandbox.factories import make_flag, make_grant, make_person, make_station
 from storage.models import (
     AuditLog,
     EvaluationProposal,
@@ -81,7 +81,16 @@ async def _rows(desk: DeskClient, model: type, **where: object) -> list:  # type
 
 async def test_review_queue_shows_age_and_scope(desk: DeskClient) -> None:
     world = await _world(desk)
+    async with desk.runtime.sessions() as s, s.begin():
+        await make_station(
+            s,
+            name="整改中e站",
+            county=XIHU,
+            status="rectifying",
+            rectify_deadline=FIXED_NOW.date() - dt.timedelta(days=1),
+        )
     page = await desk.get("queues/reviews", user=COUNTY)
+    assert "整改中e站" in page.text and "已过整改期限" in page.text
     assert page.status == 200
     assert f"#{world.station_id} 西湖e站" in page.text
     assert "6 天" in page.text and "县级审核" in page.text
@@ -93,7 +102,7 @@ async def test_review_queue_shows_age_and_scope(desk: DeskClient) -> None:
     for user in (OTHER_COUNTY, OTHER_CITY):
         other = await desk.get("queues/reviews", user=user)
         assert other.status == 200 and "西湖e站" not in other.text
-        assert "没有等待审核的申报" in other.text
+        assert "没有等待审核的申报" in other.text and "整改中e站" not in other.text
 
 
 async def test_out_of_scope_card_and_action_are_refused_and_audited(desk: DeskClient) -> None:

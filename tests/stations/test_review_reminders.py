@@ -6,17 +6,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import jobs
+from bot.desk.web import INIT_FIELD, INIT_HEADER
 from bot.runtime.scheduler import run_job
 from bot.sandbox import Sandbox
 from bot.sandbox.factories import make_person
 from bot.sandbox.harness import RunningBot, running_bot, sandbox_settings
 from bot.sandbox.models import SimMessage
+from bot.sandbox.webapp import sign_init_data
 from bot.sandbox.world import SimUser
 from storage.models import AuditLog, OutboxMessage, Station
 from tests.conftest import FIXED_NOW, FixedClock
@@ -233,3 +237,41 @@ async def test_nobody_at_the_stage_goes_to_the_level_above_and_http_has_no_desk_
     card = await settle_last(bot_env, province)
     assert "西湖e站" in (card.text or "")
     assert "✅" not in str(card.raw.get("reply_markup"))  # a province may look, not approve
+
+
+async def test_the_reminders_desk_button_opens_the_queue_where_the_reviewer_decides(
+    late_env: RunningBot, clock: FixedClock
+) -> None:
+    """Open the reminder's Mini App button as Telegram would (signed launch data), decide on
+    the desk; the applicant's notice goes through the outbox to the sandbox after commit."""
+    env = late_env
+    applicant, county, _city, _province, station_id = await _world(env)
+    await _run(env, clock, FIXED_NOW.date() + dt.timedelta(days=3))
+    [reminder] = _late(county)
+    url = str(_buttons(reminder)[0]["web_app"]["url"])  # type: ignore[index]
+    parts = urlsplit(url)
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "kepu.test", "/desk/")
+    page = parse_qs(parts.query)["p"][0]
+    assert page == "/desk/p/queues/reviews"
+    init = sign_init_data(
+        env.runtime.settings.telegram.token.get_secret_value(),  # type: ignore[union-attr]
+        dict(county.user),
+        auth_date=env.runtime.now(),
+        query_id="AAHdF6IQAAAAAN0XohDhrOrc",
+    )
+    async with aiohttp.ClientSession(env.web_url) as http:
+        async with http.get(f"/desk/?{parts.query}") as shell:
+            assert shell.status == 200  # the shell needs no credential
+        async with http.get(page, headers={INIT_HEADER: init}) as r:
+            text = await r.text()
+        assert r.status == 200 and f"#{station_id} 西湖e站" in text and "3 天" in text
+        form = {"reason": "终端照片不清楚", INIT_FIELD: init}
+        async with http.post(f"{page}/{station_id}/county_reject", data=form) as r:
+            assert r.status == 200
+    await env.settle()
+    async with env.runtime.sessions() as s:
+        station = await s.get(Station, station_id)
+        assert station is not None and station.status == "rejected"
+    assert any("终端照片不清楚" in (m.text or "") for m in applicant.messages)
+    # Nothing waits any more: no escalation on day 6.
+    assert "review_escalate" not in await _run(env, clock, FIXED_NOW.date() + dt.timedelta(6))
