@@ -66,7 +66,7 @@ from bot.reports.exports import (
 from bot.reports.windows import date_range
 from bot.runtime.context import Runtime
 from bot.runtime.effects import API_KIND, encode_call
-from bot.services.access import coordinator_regions, is_admin
+from bot.services.access import administered_station_ids, coordinator_regions, is_admin
 from storage import audit
 from storage import exports as store
 from storage import people as people_store
@@ -103,10 +103,6 @@ class Choices:
     regions: list[Region]
     stations: list[Station]
 
-    def station(self, station_id: int) -> Station | None:
-        """Return the station if it is one of the choices."""
-        return next((s for s in self.stations if s.id == station_id), None)
-
 
 def preset_window(preset: str, today: dt.date) -> Window:
     """Return the window a preset names, relative to ``today``."""
@@ -136,6 +132,13 @@ def read_day(text: str, today: dt.date) -> dt.date:
 def region_allowed(grants: Sequence[RoleGrant], code: str) -> bool:
     """Tell whether the person may export a region (admins everywhere, coordinators inside)."""
     return is_admin(grants) or any(region_contains(c, code) for c in coordinator_regions(grants))
+
+
+def station_allowed(grants: Sequence[RoleGrant], station: Station) -> bool:
+    """Tell whether the person may export a station: its admins and its region's."""
+    if station.id is not None and station.id in administered_station_ids(grants):
+        return True
+    return station.region_code is not None and region_allowed(grants, station.region_code)
 
 
 async def choices_for(
@@ -210,7 +213,6 @@ async def _request_of(
     t: Translator,
     values: Mapping[str, str],
     grants: Sequence[RoleGrant],
-    choices: Choices,
     today: dt.date,
 ) -> ExportRequest:
     """Return the export request of the form; ValueError(text) on bad input, _Refused."""
@@ -244,8 +246,8 @@ async def _request_of(
         if not values["station"].isdigit() or len(values["station"]) > 9:
             raise ValueError(t("The station must be given by its number."))
         station_id = int(values["station"])
-        station = choices.station(station_id)
-        if station is None:
+        station = await session.get(Station, station_id)
+        if station is None or not station_allowed(grants, station):
             raise _Refused("station", "station", station_id, None)
         if region is not None and not region_contains(region.code, station.region_code or ""):
             raise ValueError(t("That station is not in the chosen region."))
@@ -320,7 +322,7 @@ async def create(request: web.Request, viewer: Viewer) -> str | web.StreamRespon
     scope = scope_for(viewer.grants)
     choices = await choices_for(viewer.session, scope, viewer.grants)
     try:
-        export = await _request_of(viewer.session, t, values, viewer.grants, choices, viewer.today)
+        export = await _request_of(viewer.session, t, values, viewer.grants, viewer.today)
     except ValueError as exc:
         return fragment(_form(viewer, choices, values, str(exc)), 400)
     except _Refused as refused:
@@ -464,7 +466,7 @@ def download_handler(runtime: Runtime) -> Any:
             }
             today = now.astimezone(runtime.settings.scheduler.tz).date()
             try:
-                export = await _request_of(session, t, values, grants, choices, today)
+                export = await _request_of(session, t, values, grants, today)
             except (ValueError, _Refused):
                 # The roles changed since the link was made: what it named is not theirs now.
                 await audit.record(

@@ -20,7 +20,6 @@ from aiohttp import web
 from bot.core.error_text import error_text
 from bot.core.regions import region_prefix
 from bot.desk.web import DeskRoute, Viewer, desk_action, desk_page, fragment, problem, render
-from bot.i18n import N_
 from bot.services import roles as role_service
 from bot.services.access import administered_station_ids, coordinator_regions, is_admin
 from bot.services.roles import Actor, RoleError
@@ -244,9 +243,6 @@ async def revoke(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     return await _page(
         viewer, done=t("Withdrawn. I have told {name}.", name=role_service.person_label(holder))
     )
-
-
-NO_ROLE_TO_GIVE = N_("There is no role you can give: you hold none with a level below.")
 
 
 def routes() -> Sequence[DeskRoute]:

@@ -28,7 +28,7 @@ from bot.core.error_text import error_text
 from bot.core.regions import region_prefix
 from bot.handlers.callbacks import answer_invalid
 from bot.handlers.commands import command
-from bot.handlers.common import esc, private_only, reply, requires
+from bot.handlers.common import esc, private_only, refuse, reply, requires
 from bot.handlers.dialog import (
     Dialog,
     Flow,
@@ -297,7 +297,15 @@ async def on_grant_button(update: Update, context: KepuContext) -> None:
     actor = actor_of(context)
     if isinstance(button, GrantKind):
         if button.kind not in role_service.kind_choices(actor.grants):
-            await answer_invalid(update, context)
+            # A forged button for a role above one's own: refused, audited.
+            await refuse(
+                update,
+                context,
+                t(role_service.ROLE_REFUSALS["above_you"]),
+                reason="above_you",
+                action="role.grant",
+                detail={"kind": button.kind, "via": "bot"},
+            )
             return
         await query.answer()
         dialog.data["kind"] = button.kind
@@ -624,7 +632,16 @@ async def on_revoke_button(update: Update, context: KepuContext) -> None:
         held = {h.grant.id: h for h in await _revocable(context)}
         item = held.get(button.grant_id)
         if item is None:
-            await answer_invalid(update, context)
+            await refuse(
+                update,
+                context,
+                t(role_service.ROLE_REFUSALS["outside_region"]),
+                reason="outside_region",
+                action="role.revoke",
+                subject_type="role_grant",
+                subject_id=button.grant_id,
+                detail={"via": "bot"},
+            )
             return
         regions = await region_store.get_regions(
             session=context.session,

@@ -72,10 +72,11 @@ CHANNEL_NAMES: dict[str, str] = {
     "public_account": N_("public account"),
     "other": N_("other"),
 }
+# The bot's wording of a use (bot/handlers/activities_use.py).
 USE_KIND_NAMES: dict[str, str] = {
     "played": N_("played"),
     "posted": N_("put up"),
-    "other": N_("other"),
+    "other": N_("used"),
 }
 ACTIVITY_HEADERS = [
     N_("Activity no."),

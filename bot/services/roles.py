@@ -182,6 +182,16 @@ GRANTED_NOTICE = N_("🎖 You are now {role} of {scope}. Send /help to see what 
 REVOKED_NOTICE = N_("Your role {role} of {scope} was withdrawn. Thank you for your work!")
 
 
+# The refusals' wording (the same msgids as bot.core.error_text's role.* entries).
+ROLE_REFUSALS: dict[str, str] = {
+    "above_you": N_(
+        "Sorry, you can only grant roles below your own level: a city coordinator "
+        "appoints county coordinators, a province coordinator city or county ones."
+    ),
+    "outside_region": N_("Sorry, that is outside your region or your station."),
+}
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who grants: their person id and role grants."""

@@ -167,3 +167,16 @@ async def test_bad_input_is_answered_and_forged_initdata_refused(desk: DeskClien
     )
     assert forged.status == 401
     assert await _grants(desk, 1) == []
+
+
+async def test_pages_in_english_for_an_administrator(desk: DeskClient) -> None:
+    await _world(desk)
+    async with desk.runtime.sessions() as s, s.begin():
+        await desk.person(s, 816, role="admin", language="en")
+    people = await desk.get("people", user=816)
+    assert people.status == 200
+    assert "Give a role" in people.text and "city coordinator" in people.text
+    assert "海曙科普站" in people.text  # an administrator sees every station
+    exports = await desk.get("exports", user=816, params={"preset": "this_week"})
+    assert exports.status == 200 and "Informant roster" in exports.text
+    assert 'value="2026-11-23"' in exports.text and 'value="2026-11-29"' in exports.text

@@ -113,6 +113,19 @@ async def test_granting_above_oneself_or_outside_is_refused_and_audited(
     await county.press(pick, data="GRT:k:city")
     assert (await last(county, bot_env)).text == pick.text  # nothing new was asked
     async with bot_env.runtime.sessions() as s:
+        forged = (
+            (
+                await s.execute(
+                    select(AuditLog.reason).where(
+                        AuditLog.action == "role.grant", AuditLog.allowed.is_(False)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert forged == ["above_you"]
+    async with bot_env.runtime.sessions() as s:
         station_ids = (await s.execute(select(RoleGrant.station_id))).scalars().all()
     assert station_ids == [None]
     # Straight through the service (as a forged desk form would): refused and audited.
@@ -205,3 +218,32 @@ async def test_people_without_a_role_are_refused(bot_env: RunningBot) -> None:
         assert set(reasons) >= {"command.grant", "command.revoke"}
         notices = (await s.execute(select(OutboxMessage.kind))).scalars().all()
     assert "message" not in notices
+
+
+async def test_co_admin_by_contact_card(bot_env: RunningBot) -> None:
+    station_id = await _setup(bot_env)
+    admin = bot_env.sandbox.user("站点管理员", language_code="zh-hans")
+    await _grant(bot_env, admin, "station_admin", station_id=station_id)
+    await admin.command("grant")
+    await admin.press(await last(admin, bot_env), "站点管理员（协管）")
+    await last(admin, bot_env)
+    await admin.send_contact("+8613900000000", first_name="老张")  # no Telegram account
+    assert "Telegram ID" in ((await last(admin, bot_env)).text or "")
+    await admin.send_contact("+8613900000001", user_id=777001, first_name="老李")
+    confirm = await last(admin, bot_env)
+    assert "777001" in (confirm.text or "")
+    await admin.press(confirm, "✅ 授予")
+    await bot_env.settle()
+    async with bot_env.runtime.sessions() as s:
+        held = (
+            (
+                await s.execute(
+                    select(RoleGrant.station_id)
+                    .join(Person, Person.id == RoleGrant.person_id)
+                    .where(Person.telegram_id == 777001)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert held == [station_id]
