@@ -16,16 +16,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from aiohttp import web
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden
-from telegram.ext import Application, CommandHandler
+from telegram.ext import CommandHandler
 
 from bot.handlers.commands import command
 from bot.handlers.common import reply, requires
 from bot.handlers.desk_buttons import desk_inline_button, ptb_menu_button
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_, get_translator
-from bot.runtime.context import KepuContext, Runtime, runtime_of
+from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
 from bot.services.desk_open import MENU_KIND, menu_button, start_row
 from storage import outbox as outbox_store
@@ -79,15 +80,11 @@ class MenuButtonDeliverer:
         return Delivery(None)
 
 
-async def menu_at_start(
-    app: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event
-) -> None:
+async def queue_menus_at_start(runtime: Runtime) -> None:
     """Queue the desk button for every role holder whose button this start changes.
 
-    Sets ``runtime.extras[MENU_QUEUED]`` (an asyncio.Event) when done, so a test or a
-    tool can wait for it instead of guessing.
+    Sets ``runtime.extras[MENU_QUEUED]`` (an asyncio.Event) when done.
     """
-    runtime = runtime_of(app)
     done: asyncio.Event = runtime.extras.setdefault(MENU_QUEUED, asyncio.Event())
     try:
         async with runtime.sessions() as session:
@@ -105,6 +102,19 @@ async def menu_at_start(
         log.exception("queueing the desk menu buttons at start failed")
     finally:
         done.set()
+
+
+def menu_at_start(web_app: web.Application, runtime: Runtime) -> None:
+    """Queue the start-up menu rows while the web server starts, before the bot is ready.
+
+    So they are queued before any update or grant of this run can be: a start is then the
+    same whatever the timing (the demo's call counts, tests with fixed clocks).
+    """
+
+    async def on_startup(_app: web.Application) -> None:
+        await queue_menus_at_start(runtime)
+
+    web_app.on_startup.append(on_startup)
 
 
 @requires(*DESK_ROLES)
@@ -136,6 +146,6 @@ FEATURE = Feature(
     name="desk_open",
     handlers=in_group(COMMAND_GROUP, CommandHandler("desk", desk_command)),
     commands=COMMANDS,
-    services=(menu_at_start,),
+    web_routes=(menu_at_start,),
     outbox_kinds={MENU_KIND: MenuButtonDeliverer},
 )
