@@ -36,6 +36,7 @@ from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
     basics,
+    campaigns,
     content,
     desk,
     desk_open,  # the desk's menu button (issue #18)
@@ -44,6 +45,7 @@ from bot.handlers import (
     findings,
     grant,
     informants,
+    push_report,
     shares,
     stations,
 )
@@ -89,6 +91,9 @@ FEATURES: tuple[Feature, ...] = (
     grant.FEATURE,  # /grant, /revoke: roles below one's own (desk-people)
     desk.FEATURE,
     desk_open.FEATURE,
+    # issue #19: campaigns (/campaigns, /feed by campaign) and push-report retries
+    campaigns.FEATURE,
+    push_report.FEATURE,
     basics.FEATURE,
 )
 

@@ -345,6 +345,38 @@ class DeskSettings(_Section):
     live_cache_seconds: int = Field(default=60, ge=0, le=3600)
 
 
+class CampaignSettings(_Section):
+    """One campaign (``[[campaigns]]``): its key, names, dates and regions (docs/campaigns.md).
+
+    ``key`` is the code content and activities are tagged with (a taxonomy campaign code such
+    as ``science_day`` gives that campaign this year's dates); ``regions`` are region codes
+    (empty: everywhere); ``start`` and ``end`` are local days, both included.
+    """
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    name_zh: str = Field(min_length=1, max_length=64)
+    name_en: str = Field(default="", max_length=64)
+    start: dt.date
+    end: dt.date
+    regions: list[str] = Field(default_factory=list)
+
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, value: dt.date, info: Any) -> dt.date:
+        start = info.data.get("start")
+        if isinstance(start, dt.date) and value < start:
+            raise ValueError("a campaign ends on or after its start")
+        return value
+
+    @field_validator("regions")
+    @classmethod
+    def _region_codes(cls, value: list[str]) -> list[str]:
+        for code in value:
+            if not (len(code) == 6 and code.isdigit()):
+                raise ValueError(f"not a 6-digit region code: {code}")
+        return value
+
+
 class Settings(BaseSettings):
     """All of kepubot's settings."""
 
@@ -371,6 +403,8 @@ class Settings(BaseSettings):
     content: ContentSettings = ContentSettings()
     integrity: IntegritySettings = IntegritySettings()
     desk: DeskSettings = DeskSettings()
+    # Campaigns with dates and regions ([[campaigns]]; curators add more with /campaigns).
+    campaigns: list[CampaignSettings] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(

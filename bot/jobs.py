@@ -27,11 +27,13 @@ from bot.core.periods import (
     previous_year_period,
 )
 from bot.i18n import N_, Translator, get_translator
+from bot.reports import campaign as campaign_report
 from bot.reports import windows
 from bot.reports.digest import RenderedDigest, digest_calls, render
 from bot.runtime.context import Runtime
 from bot.runtime.effects import API_KIND, encode_call
 from bot.runtime.scheduler import JobContext, JobOutcome, JobSpec, run_job
+from bot.services import campaigns as campaign_service
 from bot.services import digest as digest_service
 from bot.services import evaluation as evaluation_service
 from bot.services import findings as finding_service
@@ -40,8 +42,10 @@ from bot.services import push as push_service
 from bot.services import reminders as reminder_service
 from bot.services import review_reminders as review_reminder_service
 from bot.services import tally as tally_service
+from bot.services.access import region_prefix
 from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
+from storage import campaigns as campaign_store
 from storage import outbox as outbox_store
 from storage import tally as tally_store
 from storage.outbox import NewMessage
@@ -202,9 +206,18 @@ async def _rendered(
         except TallyError:
             cache[(region, locale)] = None
         else:
-            cache[(region, locale)] = await render(
-                get_translator(locale), data, runtime.settings.propagation
-            )
+            rendered = await render(get_translator(locale), data, runtime.settings.propagation)
+            async with runtime.sessions() as session:  # the running campaigns' block
+                rendered = await campaign_report.with_campaigns(
+                    session=session,
+                    settings=runtime.settings,
+                    t=get_translator(locale),
+                    digest=rendered,
+                    region_code=region,
+                    start=data.start,
+                    end=data.end,
+                )
+            cache[(region, locale)] = rendered
     return cache[(region, locale)]
 
 
@@ -327,6 +340,61 @@ def _sweep_trigger(settings: Settings) -> CronTrigger:
     return CronTrigger(hour=at.hour, minute=at.minute, timezone=settings.scheduler.tz)
 
 
+# --- campaign reports --------------------------------------------------------------------
+CAMPAIGN_REPORT_DAYS = 30  # a campaign that ended longer ago gets no report by schedule
+
+
+async def campaign_reports(ctx: JobContext) -> dict[str, Any]:
+    """Send each coordinator and curator the XLSX of every campaign that ended, once.
+
+    Coordinators get their area's figures (campaigns reaching it), curators the whole
+    campaign. One outbox row per person and campaign (``campaign-report:<key>:<chat>``):
+    one already sent or queued is not queued again.
+    """
+    runtime, settings = ctx.runtime, ctx.runtime.settings
+    today = dt.date.fromisoformat(ctx.period)
+    counts: Counter[str] = Counter()
+    async with runtime.sessions() as session:
+        ended = [
+            c
+            for c in await campaign_service.all_campaigns(session=session, settings=settings)
+            if c.end < today and (today - c.end).days <= CAMPAIGN_REPORT_DAYS
+        ]
+        recipients = await campaign_store.report_recipients(session=session)
+        taken = await outbox_store.keys_taken(session=session, prefix="campaign-report:")
+    for campaign in ended:
+        seen: set[int] = set()
+        for person in recipients:
+            key = f"campaign-report:{campaign.key}:{person.chat_id}"
+            prefixes = (
+                [region_prefix(person.region_code)]
+                if person.role == "coordinator" and person.region_code
+                else None
+            )
+            if (
+                f"{key}:sendDocument" in taken
+                or person.chat_id in seen
+                or not campaign.overlaps(prefixes)
+            ):
+                continue
+            seen.add(person.chat_id)
+            t = get_translator(person.language or settings.i18n.default_locale)
+            async with runtime.sessions() as session, session.begin():
+                report = await campaign_service.build_report(
+                    session=session, settings=settings, campaign=campaign, today=today,
+                    prefixes=prefixes, now=ctx.now,
+                )  # fmt: skip
+                params = campaign_report.document_call(person.chat_id, t, report)
+                await outbox_store.enqueue(
+                    session=session,
+                    push_id=None,
+                    messages=[_digest_call(person.chat_id, key, "sendDocument", params, ctx.now)],
+                    now=ctx.now,
+                )
+            counts["queued"] += 1
+    return {"day": ctx.period, "campaigns": len(ended), **{k: counts[k] for k in sorted(counts)}}
+
+
 DAILY_PUSH = JobSpec(
     name="daily_push",
     description=N_("Push today's new content to informants (quiet hours respected)"),
@@ -380,6 +448,14 @@ ANNUAL_EVALUATION = JobSpec(
     func=annual_evaluation,
     lookback=dt.timedelta(days=400),
     validate_period=is_year,
+)
+CAMPAIGN_REPORTS = JobSpec(
+    name="campaign_reports",
+    description=N_("Send coordinators and curators the report of each campaign that ended"),
+    trigger=daily_at(lambda s: s.reminders_time),
+    period=day_period,
+    func=campaign_reports,
+    validate_period=is_day,
 )
 INTEGRITY_SWEEP = JobSpec(
     name="integrity_sweep",

@@ -52,10 +52,14 @@ from sqlmodel import col
 
 from storage.models import (
     Activity,
+    ContentItem,
     ContentUse,
     Informant,
     IntegrityFlag,
     LinkVisit,
+    OutboxMessage,
+    Person,
+    Push,
     ShareEvent,
     Station,
     TrackedLink,
@@ -249,10 +253,18 @@ def _zero() -> Any:
     return literal_column("0")
 
 
-def _pairs(window: Window, station_ids: Sequence[int] | None = None) -> Any:
+def campaign_items(campaign: str) -> Any:
+    """Return the ids of a campaign's content items (the campaign filter's one rule)."""
+    return select(col(ContentItem.id)).where(col(ContentItem.campaign) == campaign)
+
+
+def _pairs(
+    window: Window, station_ids: Sequence[int] | None = None, campaign: str | None = None
+) -> Any:
     """Return one row per (station, informant) with shares or visits in the window.
 
     ``station_ids`` only narrows the scan (the rows of those stations are the same).
+    With ``campaign``, only shares of and visits to that campaign's content count.
     """
     tg = col(ShareEvent.channel).in_(TELEGRAM_CHANNELS)
     audience = col(ShareEvent.audience)
@@ -274,6 +286,8 @@ def _pairs(window: Window, station_ids: Sequence[int] | None = None) -> Any:
     )
     if station_ids is not None:
         shares = shares.where(col(ShareEvent.station_id).in_(list(station_ids)))
+    if campaign is not None:
+        shares = shares.where(col(ShareEvent.content_id).in_(campaign_items(campaign)))
     visits = (
         select(
             col(Informant.station_id).label("station_id"),
@@ -292,6 +306,8 @@ def _pairs(window: Window, station_ids: Sequence[int] | None = None) -> Any:
     )
     if station_ids is not None:
         visits = visits.where(col(Informant.station_id).in_(list(station_ids)))
+    if campaign is not None:
+        visits = visits.where(col(TrackedLink.content_id).in_(campaign_items(campaign)))
     people = union_all(shares, visits).subquery("people")
     return (
         select(
@@ -330,6 +346,7 @@ def station_query(
     prefixes: Sequence[str] | None = None,
     station_ids: Sequence[int] | None = None,
     registered_between: tuple[dt.datetime, dt.datetime] | None = None,
+    campaign: str | None = None,
 ) -> Select[Any]:
     """Return the SELECT of every station's figures in ``window`` (one row per station).
 
@@ -339,6 +356,8 @@ def station_query(
     informants, last_share, last_activity, last_use, volume.  The weekly tally inserts
     this very SELECT.  ``registered_between`` ([from, until) instants) counts informants
     registered (consented, not removed) during the window; otherwise ``informants`` is 0.
+    ``campaign`` (a campaign code) keeps only that campaign's shares, visits and content
+    uses (of its content) and activities (tagged with it); docs/campaigns.md.
     """
     # With station_ids, every per-station subquery is narrowed to them (same rows, less
     # scanning: one station's page reads its own events through the station indexes).
@@ -349,7 +368,7 @@ def station_query(
         def only(column: Any) -> Any:
             return column.in_(ids)
 
-    pairs = _pairs(window, station_ids)
+    pairs = _pairs(window, station_ids, campaign)
     people = (
         select(
             pairs.c.station_id.label("k"),
@@ -373,7 +392,12 @@ def station_query(
             func.sum(case((counted, 0), else_=1)).label("flagged"),
             func.sum(case((counted, col(Activity.participants)), else_=0)).label("participants"),
         )
-        .where(live, col(Activity.held_on) >= window.start, col(Activity.held_on) <= window.end)
+        .where(
+            live,
+            col(Activity.held_on) >= window.start,
+            col(Activity.held_on) <= window.end,
+            *([col(Activity.campaign) == campaign] if campaign is not None else []),
+        )
         .where(*([only(col(Activity.station_id))] if only else []))
         .group_by(col(Activity.station_id))
         .subquery("ac")
@@ -384,7 +408,15 @@ def station_query(
             func.count().label("uses"),
             func.sum(col(ContentUse.audience)).label("audience"),
         )
-        .where(col(ContentUse.used_on) >= window.start, col(ContentUse.used_on) <= window.end)
+        .where(
+            col(ContentUse.used_on) >= window.start,
+            col(ContentUse.used_on) <= window.end,
+            *(
+                [col(ContentUse.content_id).in_(campaign_items(campaign))]
+                if campaign is not None
+                else []
+            ),
+        )
         .where(*([only(col(ContentUse.station_id))] if only else []))
         .group_by(col(ContentUse.station_id))
         .subquery("cu")
@@ -493,12 +525,21 @@ async def station_figures(
     states: Sequence[str] | None = COUNTED_STATES,
     prefixes: Sequence[str] | None = None,
     station_ids: Sequence[int] | None = None,
+    campaign: str | None = None,
 ) -> list[StationFigures]:
-    """Return the figures of the stations (counted states by default) in a window."""
+    """Return the figures of the stations (counted states by default) in a window.
+
+    ``campaign`` keeps only that campaign's figures (``station_query``).
+    """
     if station_ids is not None and not station_ids:
         return []
     query = station_query(
-        window=window, volume=volume, states=states, prefixes=prefixes, station_ids=station_ids
+        window=window,
+        volume=volume,
+        states=states,
+        prefixes=prefixes,
+        station_ids=station_ids,
+        campaign=campaign,
     ).order_by(literal_column("station_id"))
     out = []
     for row in (await session.execute(query)).mappings():
@@ -647,3 +688,57 @@ def top_percent(rank: int, count: int) -> int:
     if count <= 0 or rank <= 0:
         raise ValueError("rank and count must be positive")
     return -(-100 * rank // count)  # ceil(100·rank/count) in integers
+
+
+# --- campaigns ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CampaignPushes:
+    """What was pushed of a campaign's content in a window."""
+
+    items: int  # distinct campaign items with a push created in the window
+    sent: int  # push messages of those items sent in the window
+    sent_by_station: dict[int, int] = field(default_factory=dict)  # to informants, by station
+
+
+async def campaign_pushes(
+    *, session: AsyncSession, campaign: str, since: dt.datetime, until: dt.datetime
+) -> CampaignPushes:
+    """Return the pushes of a campaign's content between two instants ``[since, until)``.
+
+    The instants are the window's first local midnight and the midnight after its last
+    day (the caller turns local days into instants with ``scheduler.timezone``). A message
+    counts for the station of the informant it reached (by chat: the informant's person).
+    """
+    items = campaign_items(campaign)
+    pushed = await session.scalar(
+        select(func.count(func.distinct(col(Push.content_id)))).where(
+            col(Push.content_id).in_(items),
+            col(Push.created_at) >= since,
+            col(Push.created_at) < until,
+        )
+    )
+    sent_rows = (
+        select(col(OutboxMessage.chat_id).label("chat_id"))
+        .join(Push, col(Push.id) == OutboxMessage.push_id)
+        .where(
+            col(Push.content_id).in_(items),
+            col(OutboxMessage.kind) == "content",
+            col(OutboxMessage.state) == "sent",
+            col(OutboxMessage.sent_at) >= since,
+            col(OutboxMessage.sent_at) < until,
+        )
+        .subquery("sent_rows")
+    )
+    total = await session.scalar(select(func.count()).select_from(sent_rows))
+    per_station = await session.execute(
+        select(col(Informant.station_id), func.count())
+        .select_from(sent_rows)
+        .join(Person, col(Person.telegram_id) == sent_rows.c.chat_id)
+        .join(Informant, col(Informant.person_id) == Person.id)
+        .group_by(col(Informant.station_id))
+    )
+    return CampaignPushes(
+        items=int(pushed or 0),
+        sent=int(total or 0),
+        sent_by_station={int(sid): int(n) for sid, n in per_station.all()},
+    )

@@ -744,3 +744,27 @@ class DeskDownload(SQLModel, table=True):
     used_at: dt.datetime | None = _ts()
 
     __table_args__ = (UniqueConstraint("token_hash", name="uq_desk_download_token"),)
+
+
+class Campaign(SQLModel, table=True):
+    """A campaign a curator defined in the bot (``/campaigns``); config ones are not stored.
+
+    ``key`` is the code content and activities carry (``ContentItem.campaign``,
+    ``Activity.campaign``); ``regions`` are region codes (empty: everywhere); the dates are
+    local days, both included.
+    """
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=32)
+    name_zh: str = Field(max_length=64)
+    name_en: str = Field(default="", max_length=64)
+    starts_on: dt.date
+    ends_on: dt.date
+    regions: list[str] = _json(list)
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: dt.datetime = _created()
+    updated_at: dt.datetime | None = _ts()
+
+    __table_args__ = (UniqueConstraint("key", name="uq_campaign_key"),)

@@ -551,3 +551,46 @@ async def erase_chat(*, session: AsyncSession, chat_id: int) -> int:
         )
     )
     return rowcount(result) or 0
+
+
+# --- push reports: why messages failed, and retrying them ----------------------------------
+
+
+async def ended_unsent(
+    *, session: AsyncSession, push_id: int
+) -> list[tuple[str, str | None, int]]:
+    """Return (state, error, count) of a push's rows that ended unsent (failed, blocked)."""
+    result = await session.execute(
+        select(_T.c.state, _T.c.error, func.count())
+        .where(_T.c.push_id == push_id, _T.c.state.in_(("failed", "blocked")))
+        .group_by(_T.c.state, _T.c.error)
+        .order_by(_T.c.state, _T.c.error)
+    )
+    return [(str(state), error, int(n)) for state, error, n in result.all()]
+
+
+async def failed_rows(*, session: AsyncSession, push_id: int) -> list[tuple[int, str, str | None]]:
+    """Return (id, state, error) of a push's rows that ended unsent, by id."""
+    result = await session.execute(
+        select(_T.c.id, _T.c.state, _T.c.error)
+        .where(_T.c.push_id == push_id, _T.c.state.in_(("failed", "blocked")))
+        .order_by(_T.c.id)
+    )
+    return [(int(i), str(state), error) for i, state, error in result.all()]
+
+
+async def requeue(
+    *, session: AsyncSession, ids: Sequence[int], push_id: int, due_at: dt.datetime
+) -> int:
+    """Move ended rows into ``push_id`` as pending again, due at ``due_at``; return how many."""
+    moved = 0
+    for start in range(0, len(ids), 500):
+        result = await session.execute(
+            update(_T)
+            .where(_T.c.id.in_(list(ids[start : start + 500])), _T.c.state == "failed")
+            .values(push_id=push_id, state="pending", attempts=0, next_attempt_at=due_at)
+        )
+        moved += int(rowcount(result) or 0)
+    if moved:
+        session.info[ENQUEUED] = True
+    return moved

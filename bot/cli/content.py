@@ -1,10 +1,11 @@
-"""`kepubot content …` (import, list, push) and `kepubot outbox status`."""
+"""`kepubot content …` (import, list, push) and `kepubot outbox status|retry`."""
 
 from __future__ import annotations
 
 import argparse
 
 from bot.cli import CliError, cli_session, set_command, translator
+from bot.cli import outbox as outbox_cli
 from bot.config import Settings
 from bot.content.catalogue import item_state
 from bot.content.importer import ImportFailed, import_source, report_lines
@@ -159,6 +160,12 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
                 found = await push_service.push_status(session=session, push_id=push.id or 0)
                 if found is not None:
                     pushes.append(found)
+        failures = {
+            status.push.id: await push_service.failure_summary(
+                session=session, push_id=status.push.id or 0
+            )
+            for status in pushes
+        }
     if args.push_id is None:
         print(
             t(
@@ -181,6 +188,8 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
                 **status.counts,
             )
         )
+        for line in outbox_cli.reason_lines(t, push.id, failures[push.id]):
+            print(line)
     return 0
 
 
@@ -249,3 +258,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     status.add_argument("push_id", metavar="PUSH_ID", type=int, nargs="?", help=N_("a push id"))
     status.add_argument("--limit", type=int, default=10, help=N_("recent pushes to show"))
     set_command(status, _status)
+    outbox_cli.add_retry(outbox_sub)

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from bot.cli import CliError, cli_runtime, set_command, translator
+from bot.cli import campaigns as campaigns_cli
 from bot.config import Settings
 from bot.core.error_text import error_text as domain_text
 from bot.handlers.digest import WEEK_ARG
@@ -72,3 +73,4 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     weekly.add_argument("--week", required=True, help=N_("ISO week, e.g. 2026-W48"))
     weekly.add_argument("--out", required=True, help=N_("output folder (created if missing)"))
     set_command(weekly, _weekly)
+    campaigns_cli.add_report_parser(report_sub)

@@ -21,6 +21,7 @@ from bot.content.taxonomy import Taxonomy, default_taxonomy
 from bot.core.callback_data import CallbackData
 from bot.core.text_fit import CAPTION_LIMIT, TEXT_LIMIT, fit_text, visible_length
 from bot.i18n import N_, Translator, get_translator
+from bot.services.campaigns import campaign_line
 from storage.models import ContentItem, Push
 
 CAPTION_MAX = CAPTION_LIMIT
@@ -99,6 +100,7 @@ def card_text(item: ContentItem, locale: str, taxonomy: Taxonomy, limit: int = T
     label = category.label(locale) if category else item.category
     kind_label = kind.label(locale) if kind else item.kind
     footer = f"{html.escape(label)} · {html.escape(kind_label)}"
+    footer += campaign_line(item, get_translator(locale))  # issue #19: the campaign, if any
     head = f"<b>{html.escape(title)}</b>\n\n"
     # Telegram counts what is shown, in UTF-16 units: the summary gets what the rest leaves.
     room = limit - visible_length(head) - visible_length(footer) - 2

@@ -100,6 +100,23 @@ class Taxonomy:
         term = self.get_campaign(code)
         return term.name(locale) if term else code
 
+    def with_campaigns(self, extra: tuple[Term, ...]) -> Taxonomy:
+        """Return this taxonomy with dated campaigns added (config and /campaigns ones).
+
+        A campaign whose code is already a term keeps the term (its emoji, aliases) but
+        takes the dated campaign's names; new codes follow in the order given.
+        """
+        given = {term.code: term for term in extra}
+        merged = [
+            Term(t.code, given[t.code].zh, given[t.code].en or t.en, t.emoji, t.aliases, t.months)
+            if t.code in given
+            else t
+            for t in self.campaigns
+        ]
+        known = {t.code for t in self.campaigns}
+        merged += [term for term in extra if term.code not in known]
+        return Taxonomy(categories=self.categories, kinds=self.kinds, campaigns=tuple(merged))
+
     def match_category(self, label: str) -> str | None:
         """Return the category whose code, zh/en name or alias equals ``label`` (any case)."""
         return self._labels.get(_fold(label))

@@ -220,6 +220,31 @@ MESSAGES: dict[str, str] = {
     "push.not_found": N_("This item no longer exists."),
     "push.retired": N_("This item is retired; it cannot be pushed."),
     "push.expired": N_("This item has expired; it cannot be pushed."),
+    # Push retries and campaigns (issue #19: bot.services.push, bot.services.campaigns).
+    "push.no_push": N_("That push was not found."),
+    "push.nothing_to_retry": N_(
+        "Nothing to retry in push #{push_id}: what failed was blocked, or already retried."
+    ),
+    "campaign.dates_unreadable": N_(
+        "I could not read the dates. Send them like 9月15日至21日, 11月20日到12月5日 or "
+        "2026-09-15—2026-09-21."
+    ),
+    "campaign.dates_reversed": N_(
+        "The campaign ends before it starts. Please send the dates again."
+    ),
+    "campaign.region_bad": N_(
+        "“{value}” is not a 6-digit region code. Send codes like 330100, or 全部 for everywhere."
+    ),
+    "campaign.region_unknown": N_(
+        "Region {value} is not known. Send codes from the regions list."
+    ),
+    "campaign.name_empty": N_("The name cannot be empty."),
+    "campaign.name_too_long": N_("That name is too long (at most {limit} characters)."),
+    "campaign.exists": N_("A campaign “{name}” starting that day exists already."),
+    "campaign.in_config": N_(
+        "This campaign is defined in the configuration file; change it there ([[campaigns]])."
+    ),
+    "campaign.not_found": N_("That campaign was not found."),
     # Shares (bot.services.shares).
     "share.rate_limited": N_(
         "You have recorded {limit} shares in the last hour. Please try again later."

@@ -14,7 +14,7 @@ from types import ModuleType
 
 from aiohttp import web
 
-from bot.desk import dashboard, exports, home, people, stations
+from bot.desk import campaigns, dashboard, exports, home, people, stations
 from bot.desk import queues as desk_queues
 from bot.desk.photos import install_photo_route
 from bot.desk.queues_photos import install_evidence_route
@@ -33,6 +33,7 @@ ROUTE_MODULES: tuple[ModuleType, ...] = (
     desk_queues,
     exports,
     people,
+    campaigns,
 )
 
 SHELL_HEADERS = {

@@ -2,31 +2,40 @@
 
 Telegram signs the data it hands a Mini App (https://core.telegram.org/bots/webapps,
 "Validating data received via the Mini App"): the data-check-string is every received
-field except ``hash``, as ``key=value`` with the URL-decoded value, sorted by key and joined
-by line feeds; the secret key is HMAC-SHA256 of the bot token keyed with the constant
+field except ``hash``, as ``key=value`` with the URL-decoded value, sorted and joined by
+line feeds; the secret key is HMAC-SHA256 of the bot token keyed with the constant
 ``WebAppData``; ``hash`` is the hex HMAC-SHA256 of the data-check-string under that key.
 Only the bot's own token makes a valid hash, so data signed for another bot, edited in the
-browser, or made up is refused; ``auth_date`` must be recent (``desk.init_data_max_age``).
+browser, or made up is refused.
+
+The parsing and the hash check are the maintained library ``init-data-py``
+(``validate_by_hash``: strict query parsing, duplicate fields refused, constant-time
+compare, typed errors; no dependencies). Its own expiry check runs *before* the hash check
+and has no bound for dates ahead of ours, so it is switched off (``expires_in=0``) and the
+freshness is checked here, after authenticity, against the desk's clock: a forged string is
+always ``bad_hash``, whatever date it claims. Each library error maps onto one of our
+reason codes (audited and answered with a localised 401 by ``bot.desk.web``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl
 
-WEB_APP_DATA = b"WebAppData"
+import init_data_py
+from init_data_py import errors as tma
+
 # A clock a little ahead of ours is tolerated; data "from the future" beyond that is not.
 FUTURE_SKEW = dt.timedelta(minutes=5)
 MAX_LENGTH = 8192
 
 
 class InitDataRefused(Exception):
-    """The initData is missing, malformed, forged or stale; ``reason`` says which."""
+    """The initData is missing, malformed, forged or stale; ``reason`` says which.
+
+    Data signed with another bot's token is ``bad_hash``: an HMAC cannot tell it from a
+    forgery (only the token's owner could).
+    """
 
     REASONS = ("missing", "malformed", "bad_hash", "stale", "future", "no_user")
 
@@ -51,34 +60,16 @@ class InitData:
     fields: dict[str, str] = field(default_factory=dict)
 
 
-def secret_key(bot_token: str) -> bytes:
-    """Return the key initData is signed with: HMAC-SHA256("WebAppData", bot token)."""
-    return hmac.new(WEB_APP_DATA, bot_token.encode(), hashlib.sha256).digest()
-
-
-def data_check_string(fields: dict[str, str]) -> str:
-    """Return Telegram's data-check-string of ``fields`` (``hash`` left out)."""
-    return "\n".join(f"{key}={fields[key]}" for key in sorted(fields) if key != "hash")
-
-
-def compute_hash(fields: dict[str, str], bot_token: str) -> str:
-    """Return the hex hash Telegram puts in initData with these ``fields``."""
-    check = data_check_string(fields).encode()
-    return hmac.new(secret_key(bot_token), check, hashlib.sha256).hexdigest()
-
-
-def parse_fields(raw: str) -> dict[str, str]:
-    """Split a query string into fields; a repeated key makes it malformed."""
-    try:
-        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=True)
-    except ValueError as exc:
-        raise InitDataRefused("malformed") from exc
-    fields: dict[str, str] = {}
-    for key, value in pairs:
-        if key in fields:
-            raise InitDataRefused("malformed")
-        fields[key] = value
-    return fields
+def _reason(error: tma.InvalidInitDataError) -> str:
+    """Our reason code for one of the library's refusals."""
+    if isinstance(error, tma.HashMissingError | tma.HashInvalidError):
+        return "bad_hash"
+    if isinstance(error, tma.MissingFieldError | tma.MalformedFieldError):
+        if error.field == "hash":
+            return "bad_hash"  # not 64 hex digits: no hash of ours
+        if error.field.startswith("user."):
+            return "no_user"  # a user without a numeric id or a name
+    return "malformed"
 
 
 def validate_init_data(
@@ -89,53 +80,27 @@ def validate_init_data(
         raise InitDataRefused("missing")
     if len(raw) > MAX_LENGTH:
         raise InitDataRefused("malformed")
-    fields = parse_fields(raw)
-    given = fields.get("hash", "")
-    if not given:
-        raise InitDataRefused("bad_hash")
-    expected = compute_hash(fields, bot_token)
-    if not hmac.compare_digest(expected, given.lower()):
-        raise InitDataRefused("bad_hash")
     try:
-        auth_date = dt.datetime.fromtimestamp(int(fields["auth_date"]), tz=dt.UTC)
-    except (KeyError, ValueError, OverflowError, OSError) as exc:
-        raise InitDataRefused("malformed") from exc
+        data = init_data_py.validate_by_hash(raw, bot_token, expires_in=0)
+    except tma.InvalidInitDataError as exc:
+        raise InitDataRefused(_reason(exc)) from exc
+    auth_date = data.issued_at
     if now - auth_date > max_age:
         raise InitDataRefused("stale")
     if auth_date - now > FUTURE_SKEW:
         raise InitDataRefused("future")
-    user = _user(fields.get("user"))
+    user = data.user
+    if user is None or user.is_bot:
+        raise InitDataRefused("no_user")
     return InitData(
-        user_id=user["id"],
-        first_name=str(user.get("first_name") or ""),
-        last_name=_opt(user.get("last_name")),
-        username=_opt(user.get("username")),
-        language_code=_opt(user.get("language_code")),
+        user_id=user.id,
+        first_name=user.first_name,
+        last_name=user.last_name or None,
+        username=user.username or None,
+        language_code=user.language_code or None,
         auth_date=auth_date,
-        query_id=fields.get("query_id"),
-        start_param=fields.get("start_param"),
-        chat_type=fields.get("chat_type"),
-        fields=fields,
+        query_id=data.query_id,
+        start_param=data.start_param,
+        chat_type=data.chat_type,
+        fields=dict(data.pairs),
     )
-
-
-def _opt(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def _user(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        raise InitDataRefused("no_user")
-    try:
-        user = json.loads(raw)
-    except ValueError as exc:
-        raise InitDataRefused("malformed") from exc
-    if (
-        not isinstance(user, dict)
-        or not isinstance(user.get("id"), int)
-        or isinstance(user.get("id"), bool)
-    ):
-        raise InitDataRefused("no_user")
-    if user.get("is_bot"):
-        raise InitDataRefused("no_user")
-    return user

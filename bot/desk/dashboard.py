@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from bot.desk import labels
+from bot.desk import campaigns, labels
 from bot.desk.nav import COORDINATING
 from bot.desk.web import DeskRoute, Viewer, bad_input, desk_page, forbidden, render
 from bot.i18n import N_
@@ -107,6 +107,7 @@ async def page(request: web.Request, viewer: Viewer) -> str | web.StreamResponse
         names=names,
         labels=labels,
         coordinating=bool(viewer.roles & COORDINATING),
+        campaigns=await campaigns.running_here(viewer, region.code),
     )
 
 

@@ -24,6 +24,11 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry(
         "stations", N_("desk menu: Stations"), frozenset({"coordinator", "admin", "station_admin"})
     ),
+    NavEntry(
+        "campaigns",
+        N_("desk menu: Campaigns"),
+        frozenset({"coordinator", "admin", "curator"}),
+    ),
     NavEntry("queues/reviews", N_("desk menu: Reviews"), COORDINATING),
     NavEntry("queues/findings", N_("desk menu: Findings"), COORDINATING),
     NavEntry("queues/proposals", N_("desk menu: Proposals"), COORDINATING),

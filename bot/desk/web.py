@@ -217,6 +217,7 @@ async def forbidden(
     subject_type: str | None = None,
     subject_id: int | None = None,
     region_code: str | None = None,
+    detail: Mapping[str, object] | None = None,
 ) -> web.Response:
     """Audit a refused desk request and return the 403 fragment."""
     await audit_refusal(
@@ -228,7 +229,7 @@ async def forbidden(
         subject_type=subject_type,
         subject_id=subject_id,
         region_code=region_code,
-        detail={"via": "desk"},
+        detail={**(detail or {}), "via": "desk"},
     )
     return problem(viewer.translator, 403, FORBIDDEN)
 

@@ -59,6 +59,7 @@ from bot.handlers.dialog import (
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as service
+from bot.services import campaigns as campaign_service
 from bot.services.activities import (
     FLAG_COMMERCIAL,
     FLAG_DUPLICATE,
@@ -576,7 +577,7 @@ async def step_campaign(update: Update, context: KepuContext, dialog: Dialog) ->
     text = _text_of(update).strip()
     fields = _fields(dialog)
     if text.lower() in NONE_WORDS:
-        fields.pop("campaign", None)
+        fields["campaign"] = None  # answered "none": never tagged by a running campaign
         await advance(update, context, dialog)
         return
     code = parse_activity_text(text, today=context.runtime.today()).campaign if text else None
@@ -708,7 +709,7 @@ async def on_button(update: Update, context: KepuContext) -> None:
         await _close(query, t("Place: {value}", value="—"))
     elif isinstance(button, ActivityCampaign):
         if button.code == "none":
-            fields.pop("campaign", None)
+            fields["campaign"] = None  # answered "none": never tagged by a running campaign
         elif default_taxonomy().get_campaign(button.code) is not None:
             fields["campaign"] = button.code
         await _close(
@@ -772,6 +773,14 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
     if service.needs_size_check(_fields(dialog), rules):
         await ask(update, context, dialog)  # an unconfirmed high head count is asked first
         return
+    if dialog.data.get("mode") != "edit" and "campaign" not in _fields(dialog):
+        # issue #19: a report during one running campaign of the station's region is its.
+        await campaign_service.tag_activity_fields(
+            session=context.session,
+            settings=context.runtime.settings,
+            station_id=int(dialog.data["station_id"]),
+            fields=_fields(dialog),
+        )
     try:
         data = service.input_from_fields(_fields(dialog))
         kwargs: dict[str, Any] = dict(

@@ -13,6 +13,7 @@ from bot.content.cards import (
 from bot.content.taxonomy import default_taxonomy
 from bot.core.text_fit import fit_text
 from bot.handlers.callbacks import FEED, FeedPage, FeedShow, answer_invalid
+from bot.handlers.campaigns import feed_rows as campaign_feed_rows
 from bot.handlers.common import button_rows, esc, reply, role_names
 from bot.i18n import Translator
 from bot.runtime.context import KepuContext
@@ -90,6 +91,7 @@ async def _feed_page(
         for term in taxonomy.categories
     ]
     rows.extend(button_rows(categories, 3))
+    rows.extend(await campaign_feed_rows(context))  # issue #19: the running campaigns
     # Edited in place on page turns, so not through reply(): fit it here.
     return fit_text(text), InlineKeyboardMarkup(rows)
 

@@ -29,8 +29,10 @@ from bot.content.cards import (
 from bot.content.catalogue import item_state
 from bot.handlers.feature import assembly_of
 from bot.i18n import get_translator
+from bot.reports.push_report import reasons_text, retry_rows
 from bot.runtime.effects import API_KIND
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
+from bot.services import push as push_service
 from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Push
@@ -224,11 +226,16 @@ class PushProgress:
                 )
             )
         if final:
+            assert push.id is not None
+            async with self.tools.runtime.sessions() as session:
+                failures = await push_service.failure_summary(session=session, push_id=push.id)
+            reasons = reasons_text(t, failures)
+            text = report_text(t, push, counts, title) + (f"\n{reasons}" if reasons else "")
             rows.append(
                 NewMessage(
                     chat_id=chat_id,
                     kind="message",
-                    payload={"text": report_text(t, push, counts, title)},
+                    payload={"text": text, "rows": retry_rows(t, push.id, failures)},
                     dedupe_key=f"push-report:{push.id}",
                     due_at=now,
                 )

@@ -14,6 +14,7 @@ from bot.handlers.commands import command
 from bot.handlers.common import esc, requires
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
 from bot.i18n import N_, Translator
+from bot.reports import campaign as campaign_report
 from bot.reports.digest import deliver, render
 from bot.runtime.context import KepuContext
 from bot.services import digest as digest_service
@@ -89,7 +90,17 @@ async def digest_command(update: Update, context: KepuContext) -> None:
             data = await digest_service.build_digest(
                 session=context.session, region_code=region, week=week, settings=runtime.settings
             )
-            rendered.append(await render(t, data, runtime.settings.propagation))
+            digest = await render(t, data, runtime.settings.propagation)
+            digest = await campaign_report.with_campaigns(
+                session=context.session,
+                settings=runtime.settings,
+                t=t,
+                digest=digest,
+                region_code=region,
+                start=data.start,
+                end=data.end,
+            )
+            rendered.append(digest)
     except TallyError as exc:
         await message.reply_text(error_text(t, exc))
         return

@@ -3,17 +3,22 @@
 Used by the sandbox, ``kepubot chat`` and tests. Telegram passes the data to the page in the
 URL fragment: ``#tgWebAppData=<urlencoded initData>&tgWebAppVersion=…&tgWebAppPlatform=…
 &tgWebAppThemeParams=<urlencoded JSON>`` (https://core.telegram.org/bots/webapps).
+
+The signature is computed here, from Telegram's published recipe, and deliberately not by
+the library the desk validates with (``init-data-py`` in ``bot.desk.auth``): the sandbox
+plays Telegram, and a test only proves something when signer and checker are written
+independently.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
-
-from bot.desk.auth import compute_hash
 
 # The theme Telegram's light Android client sends (keys as in ThemeParams).
 LIGHT_THEME: dict[str, str] = {
@@ -31,6 +36,17 @@ LIGHT_THEME: dict[str, str] = {
     "subtitle_text_color": "#999999",
     "destructive_text_color": "#ff3b30",
 }
+
+
+def compute_hash(fields: Mapping[str, str], bot_token: str) -> str:
+    """Return the hex ``hash`` Telegram puts in initData with these ``fields``.
+
+    Key: HMAC-SHA256 of the bot token keyed with ``WebAppData``; message: every field but
+    ``hash`` as ``key=value`` lines, sorted, joined by line feeds.
+    """
+    key = hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+    check = "\n".join(f"{k}={fields[k]}" for k in sorted(fields) if k != "hash")
+    return hmac.new(key, check.encode(), hashlib.sha256).hexdigest()
 
 
 def _compact(value: Any) -> str:

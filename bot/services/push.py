@@ -323,3 +323,124 @@ async def attach_progress_message(*, session: AsyncSession, push_id: int, messag
     if push is not None:
         targeting = {**(push.targeting or {}), "progress_message_id": message_id}
         await outbox_store.update_push(session=session, push_id=push_id, targeting=targeting)
+
+
+# --- why messages failed, and retrying the retryable ones --------------------------------
+# The groups a push report shows, in order. ``blocked``: the user blocked the bot or never
+# started it (403) — never retried; ``chat_not_found``: Telegram does not know the chat
+# (the user never opened the bot, or deleted the account); ``too_many_requests``: 429
+# flood control; ``other``: network errors after every attempt, bad requests, media.
+REASONS: tuple[str, ...] = ("blocked", "chat_not_found", "too_many_requests", "other")
+# Errors no retry can cure: the item itself cannot be sent any more, or the row was erased.
+_FINAL_ERRORS = ("content_retired", "content_expired", "content_missing", "erased")
+
+
+def failure_reason(state: str, error: str | None) -> str:
+    """Return the group of a row that ended unsent (one of ``REASONS``)."""
+    text = (error or "").lower()
+    if state == "blocked" or text.startswith("forbidden"):
+        return "blocked"
+    if "chat not found" in text or "user not found" in text:
+        return "chat_not_found"
+    if "too many requests" in text or text.startswith("retryafter") or "flood" in text:
+        return "too_many_requests"
+    return "other"
+
+
+def is_retryable(state: str, error: str | None) -> bool:
+    """Tell whether a retry may deliver a row: not blocked, and its item still sendable."""
+    if failure_reason(state, error) == "blocked":
+        return False
+    return not (error or "").startswith(_FINAL_ERRORS)
+
+
+@dataclass(frozen=True)
+class Failures:
+    """A push's unsent messages grouped by reason, and how many a retry would re-send."""
+
+    reasons: dict[str, int]
+    retryable: int
+
+    @property
+    def total(self) -> int:
+        """Return how many messages ended unsent."""
+        return sum(self.reasons.values())
+
+
+async def failure_summary(*, session: AsyncSession, push_id: int) -> Failures:
+    """Group a push's failed and blocked messages by reason (the stored error of each)."""
+    reasons = dict.fromkeys(REASONS, 0)
+    retryable = 0
+    for state, error, n in await outbox_store.ended_unsent(session=session, push_id=push_id):
+        reasons[failure_reason(state, error)] += n
+        if is_retryable(state, error):
+            retryable += n
+    return Failures(reasons=reasons, retryable=retryable)
+
+
+async def retry_failed(
+    *,
+    session: AsyncSession,
+    push_id: int,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    report_chat: int | None = None,
+    report_locale: str | None = None,
+) -> PushResult:
+    """Send a push's retryable failures again, as a new push (its own report); audited.
+
+    Blocked users are not retried; nor are messages whose item was retired or expired.
+    Raise PushError ``no_push`` or ``nothing_to_retry`` (or the item's ``retired``…).
+    """
+    original = await outbox_store.get_push(session=session, push_id=push_id)
+    if original is None:
+        raise PushError("no_push", push_id=push_id)
+    rows = await outbox_store.failed_rows(session=session, push_id=push_id)
+    ids = [row_id for row_id, state, error in rows if is_retryable(state, error)]
+    if not ids:
+        raise PushError("nothing_to_retry", push_id=push_id)
+    if original.content_id is not None:
+        await _pushable(session, original.content_id, now)
+    targeting: dict[str, Any] = {"trigger": "retry", "retry_of": push_id}
+    for key in ("categories", "regions"):
+        if key in (original.targeting or {}):
+            targeting[key] = original.targeting[key]
+    if report_chat is not None:
+        targeting["report_chat"] = report_chat
+        targeting["report_locale"] = report_locale or "zh_CN"
+    push = await outbox_store.create_push(
+        session=session,
+        content_id=original.content_id,
+        kind=original.kind,
+        created_by=actor_id,
+        targeting=targeting,
+        now=now,
+    )
+    assert push.id is not None
+    moved = await outbox_store.requeue(session=session, ids=ids, push_id=push.id, due_at=now)
+    await outbox_store.update_push(
+        session=session,
+        push_id=push.id,
+        total=moved,
+        **({"finished_at": now} if moved == 0 else {}),
+    )
+    retried = {**(original.targeting or {})}
+    retried["retried"] = [*retried.get("retried", []), {"push_id": push.id, "messages": moved}]
+    await outbox_store.update_push(session=session, push_id=push_id, targeting=retried)
+    skipped = len(rows) - len(ids)
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="push.retry",
+        now=now,
+        subject_type="push",
+        subject_id=push_id,
+        detail={"retry_push_id": push.id, "retried": moved, "not_retried": skipped},
+    )
+    return PushResult(
+        push_id=push.id,
+        content_id=original.content_id or 0,
+        targeted=len(ids),
+        queued=moved,
+        deferred=0,
+    )

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.desk.auth import InitDataRefused, validate_init_data
 from bot.sandbox.factories import make_region_tree, make_station
-from bot.sandbox.webapp import desk_url, sign_init_data
+from bot.sandbox.webapp import compute_hash, desk_url, sign_init_data
 from storage.models import AuditLog
 from tests.conftest import FIXED_NOW
 from tests.desk import world as w
@@ -36,6 +36,118 @@ def test_signature_matches_an_independent_computation() -> None:
     now = dt.datetime.fromtimestamp(1_700_000_000, dt.UTC)
     init = validate_init_data(raw, bot_token=TOKEN, now=now, max_age=HOUR)
     assert (init.user_id, init.first_name) == (42, "李")
+
+
+# Published examples: Telegram's own page (core.telegram.org/bots/webapps) publishes the
+# recipe and, for third-party validation, its Ed25519 public keys, but no initData signed
+# with a token (a token is a secret). These two are the documented examples of the Telegram
+# Mini Apps platform docs (docs.telegram-mini-apps.com: @tma.js/init-data "Validating", and
+# init-data-golang "Validation"), each with the demo bot token it was signed with. The
+# second is a real Bot API 8.0 launch: it carries Telegram's Ed25519 ``signature`` field,
+# which the bot-token hash covers like any other field, and escapes "/" as "\/" in JSON.
+PUBLISHED = [
+    (
+        "5768337691:AAH5YkoiEuPk8-FZa32hStHTqXiLPtAEhx8",
+        "query_id=AAHdF6IQAAAAAN0XohDhrOrc"
+        "&user=%7B%22id%22%3A279058397%2C%22first_name%22%3A%22Vladislav%22%2C%22last_name"
+        "%22%3A%22Kibenko%22%2C%22username%22%3A%22vdkfrost%22%2C%22language_code%22%3A%22ru"
+        "%22%2C%22is_premium%22%3Atrue%7D"
+        "&auth_date=1662771648"
+        "&hash=c501b71e775f74ce10e377dea85a7ea24ecd640b223ea86dfe453e0eaed2e2b2",
+        ("Vladislav", "ru", "AAHdF6IQAAAAAN0XohDhrOrc", None),
+    ),
+    (
+        "7342037359:AAHI25ES9xCOMPokpYoz-p8XVrZUdygo2J4",
+        "user=%7B%22id%22%3A279058397%2C%22first_name%22%3A%22Vladislav%20%2B%20-%20%3F%20"
+        "%5C%2F%22%2C%22last_name%22%3A%22Kibenko%22%2C%22username%22%3A%22vdkfrost%22%2C"
+        "%22language_code%22%3A%22ru%22%2C%22is_premium%22%3Atrue%2C%22allows_write_to_pm"
+        "%22%3Atrue%2C%22photo_url%22%3A%22https%3A%5C%2F%5C%2Ft.me%5C%2Fi%5C%2Fuserpic%5C"
+        "%2F320%5C%2F4FPEE4tmP3ATHa57u6MqTDih13LTOiMoKoLDRG4PnSA.svg%22%7D"
+        "&chat_instance=8134722200314281151&chat_type=private&auth_date=1733509682"
+        "&signature=TYJxVcisqbWjtodPepiJ6ghziUL94-KNpG8Pau-X7oNNLNBM72APCpi_RKiUlBvcqo5L-LAx"
+        "Ic3dnTzcZX_PDg"
+        "&hash=a433d8f9847bd6addcc563bff7cc82c89e97ea0d90c11fe5729cae6796a36d73",
+        ("Vladislav + - ? /", "ru", None, "private"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("token", "raw", "expected"), PUBLISHED)
+def test_published_examples_are_accepted(
+    token: str, raw: str, expected: tuple[str, str, str | None, str | None]
+) -> None:
+    stamp = int(dict(parse_qsl(raw))["auth_date"])
+    signed_at = dt.datetime.fromtimestamp(stamp, dt.UTC)
+    init = validate_init_data(raw, bot_token=token, now=signed_at + HOUR, max_age=HOUR)
+    assert init.user_id == 279058397
+    assert (init.first_name, init.language_code, init.query_id, init.chat_type) == expected
+    assert init.auth_date == signed_at
+    # Our sandbox's signer, written apart from the validator, computes the same hash.
+    fields = dict(parse_qsl(raw))
+    assert compute_hash(fields, token) == fields["hash"]
+    # The same data is refused by another bot, when old, or with any field edited.
+    refusals = [
+        (dict(bot_token="654321:OTHER-BOT", now=signed_at, max_age=HOUR), raw, "bad_hash"),
+        (dict(bot_token=token, now=signed_at + HOUR * 2, max_age=HOUR), raw, "stale"),
+        (
+            dict(bot_token=token, now=signed_at, max_age=HOUR),
+            raw.replace("auth_date=1", "auth_date=2"),
+            "bad_hash",
+        ),
+        (
+            dict(bot_token=token, now=signed_at, max_age=HOUR),
+            raw.replace("Kibenko", "Kibenk0"),
+            "bad_hash",
+        ),
+    ]
+    for kwargs, data, reason in refusals:
+        with pytest.raises(InitDataRefused) as refused:
+            validate_init_data(data, **kwargs)  # type: ignore[arg-type]
+        assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("auth_date=1700000000&hash=" + "0" * 64 + "&hash=" + "1" * 64, "malformed"),
+        ("auth_date=soon&hash=" + "0" * 64, "malformed"),
+        ("hash=" + "0" * 64, "malformed"),
+        ("auth_date=1700000000&hash=xyz", "bad_hash"),
+        ("auth_date=1700000000", "bad_hash"),
+        ("auth_date=1700000000&user=%7Bnot-json&hash=" + "0" * 64, "malformed"),
+        ("auth_date=1700000000&user=%7B%22first_name%22%3A%22a%22%7D&hash=" + "0" * 64, "no_user"),
+        ("a=1&=2", "malformed"),
+        ("x" * 9000, "malformed"),
+    ],
+)
+def test_unusable_strings_have_a_reason(raw: str, reason: str) -> None:
+    with pytest.raises(InitDataRefused) as refused:
+        validate_init_data(raw, bot_token=TOKEN, now=FIXED_NOW, max_age=HOUR)
+    assert refused.value.reason == reason
+
+
+def test_signed_without_a_user_or_by_a_bot_is_no_user() -> None:
+    now = FIXED_NOW
+    stamp = str(int(now.timestamp()))
+    for fields in (
+        {"auth_date": stamp, "query_id": "Q"},
+        {"auth_date": stamp, "user": '{"id":7,"first_name":"b","is_bot":true}'},
+    ):
+        fields["hash"] = compute_hash(fields, TOKEN)
+        raw = urlencode(fields, quote_via=quote)
+        with pytest.raises(InitDataRefused) as refused:
+            validate_init_data(raw, bot_token=TOKEN, now=now, max_age=HOUR)
+        assert refused.value.reason == "no_user"
+
+
+def test_a_forgery_is_bad_hash_whatever_date_it_claims() -> None:
+    # The hash is checked before the dates: an old or future forgery is a forgery.
+    user = {"id": 42, "first_name": "李"}
+    for when in (FIXED_NOW - HOUR * 3, FIXED_NOW + HOUR * 3):
+        forged = sign_init_data("654321:OTHER-BOT", user, auth_date=when)
+        with pytest.raises(InitDataRefused) as refused:
+            validate_init_data(forged, bot_token=TOKEN, now=FIXED_NOW, max_age=HOUR)
+        assert refused.value.reason == "bad_hash"
 
 
 @pytest.mark.parametrize(
@@ -149,6 +261,7 @@ async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
     coordinating = {
         "dashboard",
         "stations",
+        "campaigns",
         "queues/reviews",
         "queues/findings",
         "queues/proposals",
@@ -162,7 +275,7 @@ async def test_menu_per_role(desk: DeskClient, seeded: w.World) -> None:
         w.CITY: coordinating,
         w.COUNTY: coordinating,
         w.STATION_ADMIN: {"stations", "home"},
-        w.CURATOR: {"home"},
+        w.CURATOR: {"campaigns", "home"},
     }
     for user, paths in expected.items():
         nav = await desk.get("nav", user=user)

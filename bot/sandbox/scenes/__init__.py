@@ -7,6 +7,7 @@ from types import ModuleType
 from bot.sandbox.scenes import (
     activities,
     basics,
+    campaigns,
     content,
     desk,
     digest,
@@ -23,6 +24,7 @@ SCENES: list[Scene] = [
     stations,
     informants,
     content,
+    campaigns,
     shares,
     activities,
     digest,
