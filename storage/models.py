@@ -192,6 +192,10 @@ class InviteLink(SQLModel, table=True):
     max_uses: int | None = None
     uses: int = 0
     revoked_at: dt.datetime | None = _ts()
+    # informant (joining the station) or coadmin (one-time station_admin grant).
+    purpose: str = Field(
+        default="informant", max_length=16, sa_column_kwargs={"server_default": "informant"}
+    )
 
     __table_args__ = (UniqueConstraint("payload", name="uq_invite_link_payload"),)
 

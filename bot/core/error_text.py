@@ -183,6 +183,26 @@ MESSAGES: dict[str, str] = {
     "invite.bad_expiry": N_("--expires-days must be positive."),
     "invite.bad_max_uses": N_("--max-uses must be positive."),
     "invite.already_revoked": N_("The invite link {payload} was already revoked."),
+    # One-time co-admin invite links (bot.services.coadmin_invites, issue #18).
+    "coadmin_invite.unknown": N_(
+        "This co-admin invite link is not valid. Ask the station admin for a new one."
+    ),
+    "coadmin_invite.revoked": N_(
+        "This co-admin invite link was withdrawn by the one who made it. Ask them for a new one."
+    ),
+    "coadmin_invite.expired": N_(
+        "This co-admin invite link has expired. Ask the station admin for a new one."
+    ),
+    "coadmin_invite.used_up": N_(
+        "This co-admin invite link was already used: each link works once. Ask the station "
+        "admin for a new one."
+    ),
+    "coadmin_invite.self_invite": N_(
+        "This is your own co-admin invite link. Send it to the person you want as co-admin."
+    ),
+    "coadmin_invite.already_admin": N_("You are already an admin of {station}. Nothing to do."),
+    "coadmin_invite.unknown_station": N_("That station does not exist."),
+    "coadmin_invite.already_revoked": N_("That co-admin invite link was withdrawn already."),
     # Tally and digest requests (bot.services.tally, digest).
     "tally.bad_week": N_("{week} is not a week. Write it like 2026-W48."),
     "tally.week_not_over": N_("Week {week} is not over yet; digests cover finished weeks."),

@@ -32,8 +32,9 @@ NAV: tuple[NavEntry, ...] = (
     NavEntry("queues/reviews", N_("desk menu: Reviews"), COORDINATING),
     NavEntry("queues/findings", N_("desk menu: Findings"), COORDINATING),
     NavEntry("queues/proposals", N_("desk menu: Proposals"), COORDINATING),
-    NavEntry("exports", N_("desk menu: Exports"), COORDINATING),
-    NavEntry("people", N_("desk menu: People"), COORDINATING),
+    # Station admins export their own stations and invite co-admins (issue #18).
+    NavEntry("exports", N_("desk menu: Exports"), COORDINATING | {"station_admin"}),
+    NavEntry("people", N_("desk menu: People"), COORDINATING | {"station_admin"}),
     NavEntry(
         "home",
         N_("desk menu: Me"),

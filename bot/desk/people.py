@@ -7,6 +7,9 @@ own station (picked from the station's informants, or by Telegram id or @usernam
 ``POST /desk/p/people/grant`` and ``POST /desk/p/people/revoke`` go through
 ``grant_as``/``revoke_as``: audited, the person told through the outbox after the commit;
 a refusal (above one's level, outside one's area) is a 403, audited.
+``POST /desk/p/people/invite`` makes a one-time co-admin invite link for a station (shown
+with its expiry and QR code; ``bot.services.coadmin_invites``), ``…/invite/revoke``
+withdraws one.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
+from markupsafe import Markup
 
 from bot.core.error_text import error_text
 from bot.core.regions import region_prefix
 from bot.desk.web import DeskRoute, Viewer, desk_action, desk_page, fragment, problem, render
+from bot.reports.qr import qr_svg
+from bot.services import coadmin_invites as invite_service
 from bot.services import roles as role_service
 from bot.services.access import administered_station_ids, coordinator_regions, is_admin
+from bot.services.coadmin_invites import CoadminInvite, CoadminInviteError
 from bot.services.roles import Actor, RoleError
 from storage import exports as store
 from storage import people as people_store
@@ -111,6 +118,7 @@ async def _page(
     error: str | None = None,
     done: str | None = None,
     status: int = 200,
+    created: CoadminInvite | None = None,
 ) -> web.Response:
     grants = viewer.grants
     kinds = role_service.kind_choices(grants)
@@ -128,6 +136,12 @@ async def _page(
     )
     own = administered_station_ids(grants)
     informants = await _informant_choices(viewer, own) if own else []
+    invites = await invite_service.active_invites(
+        session=viewer.session,
+        station_ids=[s.id for s in stations if s.id is not None],
+        now=viewer.now,
+        bot_username=viewer.runtime.bot_username,
+    )
     body = render(
         viewer,
         "people_page.html",
@@ -139,8 +153,23 @@ async def _page(
         values=values or {},
         error=error,
         done=done,
+        invites=[_invite_row(viewer, i) for i in invites],
+        created=_invite_row(viewer, created) if created is not None else None,
+        created_qr=Markup(qr_svg(created.link)) if created is not None else None,
+        invite_hours=viewer.runtime.settings.stations.coadmin_invite_hours,
     )
     return fragment(body, status)
+
+
+def _invite_row(viewer: Viewer, invite: CoadminInvite) -> dict[str, Any]:
+    return {
+        "id": invite.invite_id,
+        "station": invite.station_name,
+        "link": invite.link,
+        "until": invite_service.expiry_text(
+            viewer.translator, invite.expires_at, viewer.runtime.settings.scheduler.tz
+        ),
+    }
 
 
 async def page(request: web.Request, viewer: Viewer) -> web.StreamResponse:
@@ -245,10 +274,69 @@ async def revoke(request: web.Request, viewer: Viewer) -> web.StreamResponse:
     )
 
 
+def _int_field(raw: Mapping[str, object], name: str) -> int | None:
+    value = raw.get(name)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip())
+    return None
+
+
+async def create_invite(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Make a one-time co-admin invite link for a station; show it, its expiry and QR."""
+    t = viewer.t
+    station_id = _int_field(await request.post(), "station")
+    if station_id is None:
+        return await _page(viewer, error=t("Please pick the station."), status=400)
+    try:
+        invite = await invite_service.create(
+            session=viewer.session,
+            actor=actor_of(viewer),
+            station_id=station_id,
+            bot_username=viewer.runtime.bot_username,
+            now=viewer.now,
+            hours=viewer.runtime.settings.stations.coadmin_invite_hours,
+            via="desk",
+        )
+    except RoleError as exc:  # audited by the service, committed with this request
+        return problem(viewer.translator, 403, error_text(exc, viewer.translator))
+    except CoadminInviteError as exc:
+        return await _page(viewer, error=error_text(exc, viewer.translator), status=400)
+    return await _page(viewer, created=invite)
+
+
+async def revoke_invite(request: web.Request, viewer: Viewer) -> web.StreamResponse:
+    """Withdraw a co-admin invite link."""
+    t = viewer.t
+    invite_id = _int_field(await request.post(), "invite")
+    if invite_id is None:
+        return await _page(viewer, error=t("Please pick the link to withdraw."), status=400)
+    try:
+        invite = await invite_service.revoke(
+            session=viewer.session,
+            actor=actor_of(viewer),
+            invite_id=invite_id,
+            now=viewer.now,
+            via="desk",
+        )
+    except RoleError as exc:
+        return problem(viewer.translator, 403, error_text(exc, viewer.translator))
+    except CoadminInviteError as exc:
+        return await _page(viewer, error=error_text(exc, viewer.translator), status=400)
+    return await _page(
+        viewer,
+        done=t(
+            "The co-admin invite link of {station} was withdrawn: it no longer works.",
+            station=invite.station_name,
+        ),
+    )
+
+
 def routes() -> Sequence[DeskRoute]:
     """The pages and actions of this module."""
     return [
         desk_page("people", page, roles=ROLES),
         desk_action("people/grant", grant, roles=ROLES),
         desk_action("people/revoke", revoke, roles=ROLES),
+        desk_action("people/invite", create_invite, roles=ROLES),
+        desk_action("people/invite/revoke", revoke_invite, roles=ROLES),
     ]

@@ -26,6 +26,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 from bot.core.callback_data import CallbackData, Family
 from bot.core.error_text import error_text
 from bot.core.regions import region_prefix
+from bot.handlers import coadmin_invite
 from bot.handlers.callbacks import answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import esc, private_only, refuse, reply, requires
@@ -96,6 +97,11 @@ class GrantPerson(CallbackData, prefix="GRT:p"):
 
 
 @dataclass(frozen=True)
+class GrantInvite(CallbackData, prefix="GRT:i"):
+    """Instead of a known person: a one-time co-admin invite link for the chosen station."""
+
+
+@dataclass(frozen=True)
 class GrantConfirm(CallbackData, prefix="GRT:ok"):
     """Confirm or drop the grant."""
 
@@ -116,9 +122,9 @@ class RevokeConfirm(CallbackData, prefix="RVK:y"):
     grant_id: int
 
 
-GRANT_BUTTONS: Family[GrantKind | GrantRegion | GrantStation | GrantPerson | GrantConfirm] = (
-    Family("GRT", GrantKind, GrantRegion, GrantStation, GrantPerson, GrantConfirm)
-)
+GRANT_BUTTONS: Family[
+    GrantKind | GrantRegion | GrantStation | GrantPerson | GrantInvite | GrantConfirm
+] = Family("GRT", GrantKind, GrantRegion, GrantStation, GrantPerson, GrantInvite, GrantConfirm)
 REVOKE_BUTTONS: Family[RevokePick | RevokeConfirm] = Family("RVK", RevokePick, RevokeConfirm)
 
 
@@ -182,7 +188,11 @@ async def _ask_who(update: Update, context: KepuContext, dialog: Dialog) -> None
     await goto(context, dialog, "who")
     markup = None
     station_id = dialog.data.get("station")
+    invite_row: list[InlineKeyboardButton] = []
     if station_id is not None:
+        invite_row = [
+            InlineKeyboardButton(t("🔗 Invite link"), callback_data=GrantInvite().encode())
+        ]
         informants = await people_store.station_informant_people(
             session=context.session, station_id=int(station_id)
         )
@@ -194,14 +204,20 @@ async def _ask_who(update: Update, context: KepuContext, dialog: Dialog) -> None
             for inf, person in informants[:MAX_CHOICES]
             if person.id is not None
         ]
-        if buttons:
-            markup = _rows(buttons)
+        markup = _rows(buttons)
     text = t(
         "Who? Send their Telegram id (digits), their @username if they have written to the "
         "bot, or share their contact card."
     )
-    if markup is not None:
+    if markup is not None and markup.inline_keyboard:
         text += "\n" + t("Or pick one of the station's informants below.")
+    if invite_row:
+        assert markup is not None
+        markup = InlineKeyboardMarkup([invite_row, *markup.inline_keyboard])
+        text += "\n" + t(
+            "Someone the bot does not know yet? Press 🔗 Invite link: a one-time link whoever "
+            "opens it can accept."
+        )
     await reply(update, text + "\n" + input_hint(context), reply_markup=markup)
 
 
@@ -335,6 +351,14 @@ async def on_grant_button(update: Update, context: KepuContext) -> None:
     if isinstance(button, GrantStation):
         await query.answer()
         await _take_station(update, context, dialog, button.station_id)
+        return
+    if isinstance(button, GrantInvite):
+        if dialog.step != "who" or dialog.data.get("station") is None:
+            await answer_invalid(update, context)
+            return
+        await query.answer()
+        await end_dialog(update, context)
+        await coadmin_invite.send_coadmin_invite(update, context, int(dialog.data["station"]))
         return
     if isinstance(button, GrantPerson):
         person = await person_store.get_person(session=context.session, person_id=button.person_id)
@@ -700,7 +724,12 @@ FEATURE = Feature(
         CommandHandler("revoke", private_only(revoke_command)),
         CallbackQueryHandler(private_only(on_grant_button), pattern=GRANT_BUTTONS.pattern),
         CallbackQueryHandler(private_only(on_revoke_button), pattern=REVOKE_BUTTONS.pattern),
+        CallbackQueryHandler(
+            private_only(coadmin_invite.on_invite_button),
+            pattern=coadmin_invite.INVITE_BUTTONS.pattern,
+        ),
     ),
     flows=FLOWS,
     commands=COMMANDS,
+    start_payloads=(coadmin_invite.on_start_payload,),
 )

@@ -225,7 +225,7 @@ async def resolve(
 ) -> tuple[InviteLink, Station]:
     """Return the invite and its station if the link may be used to join now."""
     invite = await invite_store.get_by_payload(session=session, payload=payload)
-    if invite is None:
+    if invite is None or invite.purpose != "informant":
         raise InviteError("unknown_invite")
     status = invite_status(invite, now)
     if status != "active":

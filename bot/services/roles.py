@@ -351,8 +351,12 @@ async def grant_as(
     now: dt.datetime,
     via: str,
     default_locale: str = "zh_CN",
+    notify_grantee: bool = True,
 ) -> GrantResult:
     """Grant ``request`` to the Telegram user if the actor may, audited; tell the grantee.
+
+    ``notify_grantee=False`` when the grantee is answered directly (a co-admin invite they
+    just accepted).
 
     A refusal is audited (``role.grant``, ``allowed=False``) and raised as RoleError: the
     caller answers it and must not let it roll the transaction back. A new grant enqueues
@@ -375,7 +379,7 @@ async def grant_as(
         now=now,
         via=via,
     )
-    if result.changed and result.grant is not None:
+    if notify_grantee and result.changed and result.grant is not None:
         person = await people.get_person(session=session, person_id=result.grant.person_id)
         if person is not None:
             key = f"role:grant:{result.grant.id}:{now.isoformat()}"

@@ -233,7 +233,20 @@ async def test_station_admin_menu(desk: DeskClient) -> None:
         await desk.person(s, 601, role="station_admin", station_id=station.id)
     nav = await desk.get("nav", user=601)
     assert nav.status == 200
-    assert "/desk/p/stations" in nav.text and "/desk/p/people" not in nav.text
+    # A station admin exports their station and invites co-admins (issue #18) ...
+    assert "/desk/p/stations" in nav.text and "/desk/p/people" in nav.text
+    assert "/desk/p/exports" in nav.text
+    # ... but has no region's overview or queues: not shown, and refused if asked, audited.
+    assert "/desk/p/dashboard" not in nav.text and "/desk/p/queues/reviews" not in nav.text
+    refused = await desk.get("dashboard", user=601)
+    assert refused.status == 403
+    async with desk.runtime.sessions() as s:
+        entry = (
+            (await s.execute(select(AuditLog).where(AuditLog.action == "desk:dashboard")))
+            .scalars()
+            .one()
+        )
+    assert entry.allowed is False and entry.reason == "role"
 
 
 async def test_english_viewer(desk: DeskClient) -> None:

@@ -31,6 +31,8 @@ ZH, EN = get_translator("zh_CN"), get_translator("en")
 DYNAMIC = {
     "invite": ("revoked", "expired", "used_up"),  # InviteError(invite_status(...))
     "push": ("retired", "expired"),  # PushError(item_state(...))
+    # CoadminInviteError(invite_status(...))
+    "coadmin_invite": ("revoked", "expired", "used_up"),
 }
 # Importing wraps a pack's or a feed's error: ImportFailed(f"pack_{code}"), f"feed_{code}".
 WRAPPED = {"pack": "import.pack_", "feed": "import.feed_"}
