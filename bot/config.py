@@ -243,6 +243,7 @@ class StationsSettings(_Section):
         if value <= info.data.get("review_reminder_days", 0):
             raise ValueError("review_escalate_days must be greater than review_reminder_days")
         return value
+
     # How long a one-time co-admin invite link works (issue #18).
     coadmin_invite_hours: int = Field(default=72, ge=1, le=720)
 
