@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-postgres lint install clean
+.PHONY: demo test test-postgres test-browser lint install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kepubot needs Python 3.11 or newer")'
@@ -28,6 +28,12 @@ test: $(STAMP)
 test-postgres: $(STAMP)
 	@test -n "$$KEPUBOT_TEST_DATABASE_URL" || { echo "set KEPUBOT_TEST_DATABASE_URL"; exit 2; }
 	$(PY) -m pytest -m postgres
+
+# The desk in a real headless Chromium (tests/browser): never skipped here. Chromium comes
+# from the system (Debian: apt-get install -y chromium), never from `playwright install`.
+test-browser: $(STAMP)
+	$(PY) -c 'from bot.i18n import compile_catalogs; compile_catalogs()'
+	KEPUBOT_REQUIRE_BROWSER=1 $(PY) -m pytest -m browser tests/browser
 
 # Lint: ruff (rules and format), mypy, and the import-linter layer contracts (.importlinter).
 LINT_STAMP := $(VENV)/.lint-stamp

@@ -41,6 +41,7 @@ from bot.handlers import (
     content,
     content_originals,
     desk,
+    desk_open,  # the desk's menu button (issue #18)
     digest,
     evaluation,
     feeds,
@@ -95,6 +96,7 @@ FEATURES: tuple[Feature, ...] = (
     announcements.FEATURE,
     grant.FEATURE,
     desk.FEATURE,
+    desk_open.FEATURE,
     campaigns.FEATURE,
     push_report.FEATURE,
     basics.FEATURE,

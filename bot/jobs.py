@@ -46,6 +46,7 @@ from bot.services import reminders as reminder_service
 from bot.services import review_reminders as review_reminder_service
 from bot.services import tally as tally_service
 from bot.services.access import region_prefix
+from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
 from storage import campaigns as campaign_store
 from storage import feeds as feed_store
@@ -166,9 +167,11 @@ async def weekly_digest(ctx: JobContext) -> dict[str, Any]:
             counts["unknown_region"] += 1
             continue
         now = runtime.now()
+        # Digests go to private chats: the desk's web_app button may ride under the text.
+        desk = desk_button(get_translator(locale), runtime.settings, DIGEST_DESK_PAGE)
         messages = [
             _digest_call(person.chat_id, key, method, params, now)
-            for method, params in digest_calls(person.chat_id, digest)
+            for method, params in digest_calls(person.chat_id, digest, desk_button=desk)
         ]
         async with runtime.sessions() as session, session.begin():
             await outbox_store.forget_ended(session=session, keys=[m.dedupe_key for m in messages])

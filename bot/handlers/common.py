@@ -14,10 +14,12 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.core.text_fit import fit_text
 from bot.handlers.commands import describe, visible_commands
+from bot.handlers.desk_buttons import chat_menu_button
 from bot.handlers.feature import assembly_of
 from bot.i18n import N_, get_translator
 from bot.runtime.context import KepuContext
 from bot.services.access import audit_refusal
+from bot.services.desk_open import desk_reachable, menu_button, menu_fingerprint
 from bot.services.people import identify
 
 log = logging.getLogger(__name__)
@@ -115,6 +117,29 @@ async def sync_command_menu(update: Update, context: KepuContext) -> None:
         menus[chat.id] = key
     except TelegramError as exc:  # a menu is a convenience; never fail the update on it
         log.warning("setMyCommands failed", extra={"error": str(exc)})
+    await sync_desk_button(context, chat.id)
+
+
+async def sync_desk_button(context: KepuContext, chat_id: int) -> None:
+    """Give a role holder's chat the desk's menu button (after the commit), when it changed.
+
+    Grants queue this too (``bot.handlers.desk_open``); doing it here as well covers a
+    person granted a role before ever writing to the bot, whose chat Telegram did not know.
+    """
+    settings, has_role = context.runtime.settings, bool(role_names(context))
+    wanted = menu_fingerprint(menu_button(context.t, settings, has_role=has_role))
+    known: dict[int, str] = context.runtime.extras.setdefault("desk_menus", {})
+    if known.get(chat_id) == wanted or (chat_id not in known and not has_role):
+        return
+    if chat_id not in known and not desk_reachable(settings):
+        return
+    try:
+        await context.bot.set_chat_menu_button(
+            chat_id=chat_id, menu_button=chat_menu_button(context.t, settings, has_role=has_role)
+        )
+        known[chat_id] = wanted
+    except TelegramError as exc:  # a menu is a convenience; never fail the update on it
+        log.warning("setChatMenuButton failed", extra={"error": str(exc)})
 
 
 def button_rows(

@@ -19,6 +19,7 @@ from bot.reports.digest import deliver, render
 from bot.runtime.context import KepuContext
 from bot.services import digest as digest_service
 from bot.services.access import coordinates, coordinator_regions
+from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button
 from bot.services.tally import (
     TALLY_JOB,
     TallyError,
@@ -103,8 +104,10 @@ async def digest_command(update: Update, context: KepuContext) -> None:
     except TallyError as exc:
         await message.reply_text(error_text(t, exc))
         return
+    # /digest answers in private chats only, where Telegram allows the desk's web_app button.
+    desk = desk_button(t, runtime.settings, DIGEST_DESK_PAGE)
     for digest in rendered:
-        await deliver(context.bot, message.chat_id, digest)
+        await deliver(context.bot, message.chat_id, digest, desk_button=desk)
 
 
 FEATURE = Feature(

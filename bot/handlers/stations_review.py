@@ -18,6 +18,7 @@ from bot.core.zh_dates import DateError, find_bad_date, parse_date, read_date
 from bot.handlers.callbacks import ReviewButton, answer_invalid
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, reply, requires
+from bot.handlers.desk_buttons import desk_inline_button
 from bot.handlers.dialog import (
     Dialog,
     Flow,
@@ -39,6 +40,7 @@ from bot.runtime.context import KepuContext
 from bot.services import regions as region_service
 from bot.services import review as review_service
 from bot.services import stations as station_service
+from bot.services.desk_open import REVIEWS_DESK_PAGE
 from bot.services.stations import HAVE_NAMES, STATE_NAMES, VENUE_NAMES, StationError
 from storage import stations as station_store
 from storage.models import Station
@@ -92,7 +94,12 @@ async def pending(update: Update, context: KepuContext) -> None:
                 callback_data=ReviewButton("open", station.id).encode(),
             )
         )
-    await reply(update, "\n".join(lines), reply_markup=Markup(button_rows(buttons, 1)))
+    rows = button_rows(buttons, 1)
+    chat = update.effective_chat
+    desk = desk_inline_button(t, context.runtime.settings, REVIEWS_DESK_PAGE)
+    if desk is not None and chat is not None and chat.type == "private":
+        rows.append([desk])  # web_app buttons: private chats only (Telegram refuses others)
+    await reply(update, "\n".join(lines), reply_markup=Markup(rows))
 
 
 async def send_evidence(update: Update, context: KepuContext, station_id: int) -> None:

@@ -418,10 +418,19 @@ def formula_text(t: Translator, weights: PropagationSettings) -> str:
 # --- sending -----------------------------------------------------------------------------
 
 
-def digest_calls(chat_id: int, digest: RenderedDigest) -> list[tuple[str, dict[str, Any]]]:
-    """Return the Bot API calls that deliver a digest: its text, the chart, the workbook."""
+def digest_calls(
+    chat_id: int, digest: RenderedDigest, *, desk_button: dict[str, Any] | None = None
+) -> list[tuple[str, dict[str, Any]]]:
+    """Return the Bot API calls that deliver a digest: its text, the chart, the workbook.
+
+    ``desk_button`` (a web_app button dict, ``bot.services.desk_open``) goes under the text;
+    digests go to coordinators' private chats, the only chats Telegram allows it in.
+    """
+    text: dict[str, Any] = {"chat_id": chat_id, "text": digest.text, "parse_mode": "HTML"}
+    if desk_button is not None:
+        text["reply_markup"] = {"inline_keyboard": [[desk_button]]}
     return [
-        ("sendMessage", {"chat_id": chat_id, "text": digest.text, "parse_mode": "HTML"}),
+        ("sendMessage", text),
         (
             "sendPhoto",
             {
@@ -441,7 +450,9 @@ def digest_calls(chat_id: int, digest: RenderedDigest) -> list[tuple[str, dict[s
     ]
 
 
-async def deliver(bot: Any, chat_id: int, digest: RenderedDigest) -> None:
+async def deliver(
+    bot: Any, chat_id: int, digest: RenderedDigest, *, desk_button: dict[str, Any] | None = None
+) -> None:
     """Send a digest in a handler (the sends go out after the update commits)."""
-    for method, params in digest_calls(chat_id, digest):
+    for method, params in digest_calls(chat_id, digest, desk_button=desk_button):
         await bot.do_api_request(method, api_kwargs=params)

@@ -67,6 +67,7 @@ DEFERRED = frozenset(
         "answerCallbackQuery",
         "answerInlineQuery",
         "setMyCommands",
+        "setChatMenuButton",
         "pinChatMessage",
     }
 )

@@ -65,7 +65,7 @@ WORKER_KEY = "outbox_worker"
 NO_RETRY = {"max_retries": 0}
 # One update's effects go out in the order written, except the chat's command menu, which
 # no one waits for: it goes after the replies.
-HANDOVER_RANK = {"setMyCommands": 2}
+HANDOVER_RANK = {"setMyCommands": 2, "setChatMenuButton": 2}
 BUSY_PAUSE = 0.1  # seconds to wait when every due row's chat is at its per-chat limit
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from bot.sandbox.files import DOWNLOAD_LIMIT
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.messaging import MessagingApi
+from bot.sandbox.miniapp import COMMANDS_BUTTON, menu_button
 from bot.sandbox.models import ApiError, bad_request
 from bot.sandbox.params import Params
 from bot.sandbox.state import NANOS_PER_STAR, World, bot_member
@@ -275,22 +276,29 @@ class BotApi(MessagingApi):
         return True
 
     async def set_chat_menu_button(self, p: Params) -> bool:
-        """Implement setChatMenuButton."""
-        button = p.json("menu_button") or {"type": "default"}
+        """Implement setChatMenuButton: one private chat's button, or the bot's default."""
+        button = menu_button(p.json("menu_button"))
         if p.has("chat_id"):
-            self.w.chat(p.chat_id()).menu_button = button
+            chat = self.w.chat(p.chat_id())
+            if chat.type != "private":
+                raise bad_request("chat not found")  # menu buttons exist in private chats only
+            # Stored as given; MenuButtonDefault means the bot's default applies in the chat.
+            chat.menu_button = button
         else:
             self.w.commands[("menu_button", "")] = [button]
+        await self.w.notify()
         return True
 
     async def get_chat_menu_button(self, p: Params) -> dict[str, Any]:
-        """Implement getChatMenuButton."""
-        if p.has("chat_id"):
-            button = self.w.chat(p.chat_id()).menu_button
-            if button:
-                return button
+        """Implement getChatMenuButton: the chat's button, else the bot's default."""
         default = self.w.commands.get(("menu_button", ""))
-        return default[0] if default else {"type": "commands"}
+        if p.has("chat_id"):
+            chat = self.w.chat(p.chat_id())
+            if chat.type != "private":
+                raise bad_request("chat not found")
+            if chat.menu_button is not None:
+                return dict(chat.menu_button)
+        return dict(default[0]) if default else dict(COMMANDS_BUTTON)
 
     # --- files and commands -----------------------------------------------------------
     async def get_file(self, p: Params) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from typing import Any, TextIO
 from bot.i18n import N_, Translator, get_translator
 from bot.sandbox.chat_world import ROLES, seed_chat_world
 from bot.sandbox.harness import running_bot, sandbox_settings
+from bot.sandbox.miniapp import loopback_port
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.sandbox import Sandbox
 from bot.sandbox.terminal import render_html
@@ -99,7 +100,16 @@ class Screen:
         print(f"{prefix}🤖 {body}", file=self.out)
         for number, button in enumerate(_numbered(message), start=1):
             extra = f" → {button.url}" if button.url else ""
+            if button.web_app:
+                extra = " → " + self.t("Mini App (press to get its address)")
             print(f"   #{number} [{button.text}]{extra}", file=self.out)
+
+    def mini_app(self, url: str) -> None:
+        """Print the address a Telegram app would open for a Mini App (the desk)."""
+        self.note(
+            self.t("🧭 Science desk (Mini App): open it in a browser; :desk gives a fresh one.")
+        )
+        self.note("   " + url)
 
     def answer(self, answer: dict[str, object] | None) -> None:
         """Print the pop-up (toast) or alert a button press was answered with."""
@@ -110,6 +120,30 @@ class Screen:
             self.note(self.t("⚠ Alert: {text}", text=text))
         else:
             self.note(self.t("💬 Pop-up: {text}", text=text))
+
+
+def _position(message: SimMessage, number: int) -> tuple[int, int]:
+    """Return the (row, column) of inline button ``number`` (counted from 1)."""
+    seen = 0
+    for r, row in enumerate(message.buttons):
+        for c, _button in enumerate(row):
+            seen += 1
+            if seen == number:
+                return r, c
+    raise LookupError(f"no inline button {number}")
+
+
+def desk_line(user: SimUser, screen: Screen) -> None:
+    """Print the desk's address as the chat's menu button opens it, or why there is none."""
+    try:
+        screen.mini_app(user.open_menu_button())
+    except LookupError:
+        screen.note(
+            screen.t(
+                "Your menu button opens the command list: the science desk is for station "
+                "admins, coordinators and curators."
+            )
+        )
 
 
 async def _press(user: SimUser, number: int, last: SimMessage | None, screen: Screen) -> None:
@@ -125,6 +159,8 @@ async def _press(user: SimUser, number: int, last: SimMessage | None, screen: Sc
         screen.answer(await user.press(last, data=button.callback_data))
     elif button.request_contact:
         await user.send_contact(phone=DEFAULT_PHONE)
+    elif button.web_app:
+        screen.mini_app(user.open_web_app(last, index=_position(last, number)))
     elif button.url:
         screen.note(t("(a link: {url})", url=button.url))
     elif button.switch_inline_query is not None:
@@ -151,6 +187,9 @@ async def _act(user: SimUser, line: str, last: SimMessage | None, screen: Screen
     verb, args = (words[0] if words else ""), words[1:]
     if verb in ("quit", "q", "exit"):
         return False
+    if verb in ("desk", "menu"):
+        desk_line(user, screen)
+        return True
     if verb == "contact":
         await user.send_contact(phone=args[0] if args else DEFAULT_PHONE)
     elif verb == "photo" and args:
@@ -175,6 +214,7 @@ async def _act(user: SimUser, line: str, last: SimMessage | None, screen: Screen
                 ":quit — leave"
             )
         )
+        screen.note(t(":desk — press the menu button: the science desk's address (Mini App)"))
     return True
 
 
@@ -205,8 +245,14 @@ async def run_chat(
         token="123456:CHAT-TOKEN", bot_username="kepubot_chat_bot", stars=stars or 0.0
     ) as sandbox:
         paid: dict[str, Any] = {"enabled": True} if stars is not None else {}
+        # The desk's address must be known before start: the menu button carries it.
+        port = loopback_port()
         settings = sandbox_settings(
-            sandbox, database_url, i18n={"default_locale": lang}, broadcast=paid
+            sandbox,
+            database_url,
+            i18n={"default_locale": lang},
+            web={"port": port, "public_base_url": f"http://127.0.0.1:{port}"},
+            broadcast=paid,
         )
         async with running_bot(sandbox, settings) as bot:
             user = sandbox.user(
@@ -224,6 +270,9 @@ async def run_chat(
             screen.note(t("Type a message or /command; #N presses button N; :help for more."))
             for hint in world.hints:
                 screen.note("  " + hint)
+            await bot.settle()  # the role's menu button is set after the grant's commit
+            if user.menu_button.get("type") == "web_app":
+                desk_line(user, screen)
             last: SimMessage | None = None
             shown: dict[int, tuple[str | None, int]] = {}  # id -> (text, edits) printed
             async for line in lines:

@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Any
 
+from bot.sandbox import miniapp
 from bot.sandbox.models import bad_request
 
 _HTML_TAGS = frozenset(
@@ -133,19 +134,7 @@ def check_inline_keyboard(markup: dict[str, Any]) -> None:
 def check_web_app_buttons(markup: dict[str, Any], chat_type: str) -> None:
     """Raise what Telegram answers for Mini App buttons it does not allow.
 
-    ``web_app`` buttons of an inline keyboard are "available only in private chats between a
-    user and the bot" (Bot API, InlineKeyboardButton), and a Mini App opens only at https.
+    One rule for the sandbox, in ``bot.sandbox.miniapp``: private chats only, https only
+    (plain http on loopback, the sandbox's own web server, excepted).
     """
-    for row in markup.get("inline_keyboard") or []:
-        for button in row:
-            web_app = button.get("web_app")
-            if web_app is None:
-                continue
-            if chat_type != "private":
-                raise bad_request("BUTTON_TYPE_INVALID")
-            url = str((web_app or {}).get("url") or "")
-            if not url.startswith("https://"):
-                raise bad_request(
-                    f"inline keyboard button Web App URL '{url}' is invalid: "
-                    "Only HTTPS links are allowed"
-                )
+    miniapp.check_web_app_buttons(markup, private=chat_type == "private")

@@ -8,7 +8,8 @@ from typing import Any
 
 from bot.sandbox.files import TYPE_NAMES, StoredFile, video_meta
 from bot.sandbox.limits import RateLimiter
-from bot.sandbox.markup import check_inline_keyboard, check_text, check_web_app_buttons
+from bot.sandbox.markup import check_inline_keyboard, check_text
+from bot.sandbox.miniapp import check_web_app_buttons
 from bot.sandbox.models import ApiError, SimMessage, bad_request
 from bot.sandbox.params import Params, Upload
 from bot.sandbox.state import ChatState, World
@@ -56,9 +57,9 @@ class MessagingApi:
         reply_keyboard = None
         markup = p.json("reply_markup")
         if isinstance(markup, dict):
+            check_web_app_buttons(markup, private=chat.type == "private")
             if "inline_keyboard" in markup:
                 check_inline_keyboard(markup)
-                check_web_app_buttons(markup, chat.type)
                 content["reply_markup"] = markup
             else:
                 reply_keyboard = markup
@@ -306,6 +307,10 @@ class MessagingApi:
         markup = p.json("reply_markup")
         if isinstance(markup, dict) and markup.get("inline_keyboard"):
             check_inline_keyboard(markup)
+            # Inline messages live in any chat: web_app buttons only in the bot's private chats.
+            inline = p.has("inline_message_id")
+            private = not inline and self.w.chat(p.chat_id()).type == "private"
+            check_web_app_buttons(markup, private=private)
             return {"reply_markup": markup}, ()
         return {}, ("reply_markup",)
 

@@ -47,6 +47,7 @@ class Button:
     switch_inline_query_current_chat: str | None = None
     switch_inline_query_chosen_chat: dict[str, Any] | None = None
     request_contact: bool = False
+    web_app: str | None = None  # the Web App URL of a web_app button
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Button:
@@ -59,6 +60,7 @@ class Button:
             switch_inline_query_current_chat=data.get("switch_inline_query_current_chat"),
             switch_inline_query_chosen_chat=data.get("switch_inline_query_chosen_chat"),
             request_contact=bool(data.get("request_contact", False)),
+            web_app=(data.get("web_app") or {}).get("url"),
         )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.miniapp import effective_menu_button, launch_url
 from bot.sandbox.models import Button, SimMessage
 from bot.sandbox.state import ChatState, bot_member
 
@@ -164,6 +166,59 @@ class SimUser(SimChat):
     def username(self) -> str | None:
         """Return the username."""
         return self.user.get("username")
+
+    @property
+    def menu_button(self) -> dict[str, Any]:
+        """Return the menu button this private chat shows (what getChatMenuButton answers)."""
+        default = self.sb.world.commands.get(("menu_button", ""))
+        return effective_menu_button(self.chat.menu_button, default[0] if default else None)
+
+    def open_menu_button(
+        self,
+        *,
+        auth_date: dt.datetime | int | None = None,
+        theme: Mapping[str, str] | None = None,
+    ) -> str:
+        """Press the chat's menu button; return the Mini App URL the app would open.
+
+        Raises LookupError when the menu button opens the command list, not a Mini App.
+        """
+        button = self.menu_button
+        if button.get("type") != "web_app":
+            raise LookupError(f"the menu button of {self.first_name} is {button}, not a Mini App")
+        return self.launch(button["web_app"]["url"], auth_date, theme)
+
+    def open_web_app(
+        self,
+        msg: SimMessage,
+        text: str | None = None,
+        *,
+        index: tuple[int, int] | None = None,
+        auth_date: dt.datetime | int | None = None,
+        theme: Mapping[str, str] | None = None,
+    ) -> str:
+        """Tap a web_app button of ``msg``; return the Mini App URL the app would open."""
+        button = self._find_button(msg, text, index)
+        if button.web_app is None:
+            raise ValueError(f"button {button.text!r} does not open a Mini App")
+        return self.launch(button.web_app, auth_date, theme)
+
+    def launch(
+        self,
+        url: str,
+        auth_date: dt.datetime | int | None = None,
+        theme: Mapping[str, str] | None = None,
+    ) -> str:
+        """Return ``url`` as this user's app opens a Mini App: signed launch data in the hash."""
+        world = self.sb.world
+        return launch_url(
+            url,
+            bot_token=world.token,
+            user=self.user,
+            query_id=f"AAH{world.next_id():013d}",
+            auth_date=auth_date,
+            theme=theme,
+        )
 
     @property
     def keyboard(self) -> list[list[Button]]:

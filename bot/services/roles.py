@@ -19,6 +19,7 @@ from bot.services.access import (
     coordinator_regions,
     is_admin,
 )
+from bot.services.desk_open import queue_menu_refresh
 from storage import audit, people, roles
 from storage import exports as export_store
 from storage import regions as region_store
@@ -119,6 +120,8 @@ async def grant(
             region_code=region_code,
             detail=_detail(role, station_id, telegram_id, via),
         )
+        # The desk's menu button follows the roles, set after this commit (desk_open).
+        await queue_menu_refresh(session=session, telegram_id=telegram_id, now=now)
     return GrantResult(grant=grant_row, changed=created)
 
 
@@ -156,6 +159,7 @@ async def revoke(
             region_code=region_code,
             detail=_detail(role, station_id, telegram_id, via),
         )
+        await queue_menu_refresh(session=session, telegram_id=telegram_id, now=now)
     return GrantResult(grant=None, changed=bool(removed))
 
 

@@ -51,8 +51,13 @@ async def test_city_lists_its_area_and_appoints_a_county_coordinator(desk: DeskC
     assert done.status == 200 and "小新" in done.text
     assert await _grants(desk, NEWBIE) == [("coordinator", "330108", None)]
     async with desk.runtime.sessions() as s:
+        # The notice (a grant also queues the desk's menu button, kind desk_menu).
         notice = (
-            await s.execute(select(OutboxMessage).where(OutboxMessage.chat_id == NEWBIE))
+            await s.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == NEWBIE, OutboxMessage.kind == "message"
+                )
+            )
         ).scalar_one()
         audit = (
             await s.execute(select(AuditLog).where(AuditLog.action == "role.grant"))
@@ -124,7 +129,11 @@ async def test_withdraw_below_but_not_ones_own_role(desk: DeskClient) -> None:
     assert gone.status == 400  # already withdrawn: said so, nothing else
     async with desk.runtime.sessions() as s:
         told = (
-            await s.execute(select(OutboxMessage).where(OutboxMessage.chat_id == COUNTY))
+            await s.execute(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == COUNTY, OutboxMessage.kind == "message"
+                )
+            )
         ).scalar_one()
         refused = (
             (

@@ -253,12 +253,15 @@ async def test_forget_a_station_admin_on_each_backend(session: AsyncSession) -> 
         now=NOW,
     )
     erasure = await service.forget(session=session, person=admin, now=NOW)
-    assert (erasure.roles_revoked, erasure.outbox_erased, erasure.person_deleted) == (1, 1, False)
+    # Erased: the message to them and the desk menu button update their grant queued.
+    assert (erasure.roles_revoked, erasure.outbox_erased, erasure.person_deleted) == (1, 2, False)
     kept = await session.get(Person, admin.id, populate_existing=True)
     assert kept is not None and kept.telegram_id == -admin.id and kept.first_name is None
-    [erased] = await outbox_store.messages_to_chat(session=session, chat_id=0)
-    assert erased["state"] == "failed" and erased["payload"] == {}
-    assert erased["dedupe_key"] == f"erased:{erased['id']}"
+    erased_rows = await outbox_store.messages_to_chat(session=session, chat_id=0)
+    assert len(erased_rows) == 2
+    for erased in erased_rows:
+        assert erased["state"] == "failed" and erased["payload"] == {}
+        assert erased["dedupe_key"] == f"erased:{erased['id']}"
     assert len(await outbox_store.messages_to_chat(session=session, chat_id=78)) == 1
     grant = await session.execute(select(AuditLog).where(AuditLog.action == "role.grant"))
     assert "telegram_id" not in grant.scalar_one().detail

@@ -81,8 +81,10 @@
     });
   }
 
-  function submit(form) {
+  function submit(form, submitter) {
     var data = new URLSearchParams(new FormData(form));
+    // FormData(form) leaves out the button pressed; its name=value is the decision.
+    if (submitter && submitter.name) data.set(submitter.name, submitter.value);
     var action = form.getAttribute("action") || (history.state && history.state.path) || "";
     if ((form.getAttribute("method") || "get").toLowerCase() === "get") {
       var query = new URLSearchParams();
@@ -142,7 +144,7 @@
       var form = event.target;
       if (!form.hasAttribute("data-desk-form")) return;
       event.preventDefault();
-      submit(form);
+      submit(form, event.submitter);
     });
     window.addEventListener("popstate", function (event) {
       if (event.state && event.state.path) load(event.state.path, false);

@@ -9,6 +9,7 @@ from bot.sandbox.scenes import (
     basics,
     campaigns,
     content,
+    desk,
     digest,
     evaluation,
     informants,
@@ -28,4 +29,5 @@ SCENES: list[Scene] = [
     activities,
     digest,
     evaluation,
+    desk,
 ]
