@@ -400,13 +400,11 @@ class DeskSettings(_Section):
     page_size: int = Field(default=50, ge=5, le=500)
     # A station without any activity or share for this many days counts as idle.
     idle_days: int = Field(default=28, ge=1)
-    # How long a desk export's one-time download link works, in minutes (desk-people).
+    # How long a desk export's one-time download link works, in minutes.
     export_link_minutes: int = Field(default=10, ge=1, le=60)
     # The current week's figures of a region are computed at most this often (seconds);
     # pages say when. 0: on every request.
     live_cache_seconds: int = Field(default=60, ge=0, le=3600)
-    # How long a desk export's one-time download link works, in minutes.
-    export_link_minutes: int = Field(default=10, ge=1, le=60)
 
 
 class CampaignSettings(_Section):
