@@ -126,6 +126,10 @@ class Translator:
         text = self._tr.ngettext(singular, plural, n)
         return text.format(n=self.number(n), **kwargs)
 
+    def sentences(self, *parts: str) -> str:
+        """Join whole sentences: back to back after Chinese 。, with a space in English."""
+        return ("" if self.locale == "zh_CN" else " ").join(p for p in parts if p)
+
     def number(self, value: int | float | Decimal) -> str:
         """Format a number the locale's way."""
         return numbers.format_decimal(value, locale=self._babel_locale)

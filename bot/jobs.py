@@ -46,7 +46,7 @@ from bot.services import reminders as reminder_service
 from bot.services import review_reminders as review_reminder_service
 from bot.services import tally as tally_service
 from bot.services.access import region_prefix
-from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button
+from bot.services.desk_open import DIGEST_DESK_PAGE, desk_button, desk_url
 from bot.services.tally import TALLY_JOB, TallyError, shift_week
 from storage import campaigns as campaign_store
 from storage import feeds as feed_store
@@ -247,9 +247,7 @@ async def reminders(ctx: JobContext) -> dict[str, Any]:
             tz=runtime.settings.scheduler.tz,
             now=runtime.now(),
             default_locale=runtime.settings.i18n.default_locale,
-            desk_url=review_reminder_service.desk_url(runtime.settings.web.public_base_url)
-            if runtime.settings.desk.enabled
-            else None,
+            desk_url=desk_url(runtime.settings, review_reminder_service.DESK_REVIEWS_PAGE),
         )
         await review_reminder_service.record(session=session, planned=reviews, now=runtime.now())
         messages = [p.message for p in planned] + [m for r in reviews for m in r.messages]

@@ -16,8 +16,7 @@ from aiohttp import web
 
 from bot.desk import campaigns, dashboard, exports, home, people, stations
 from bot.desk import queues as desk_queues
-from bot.desk.photos import install_photo_route
-from bot.desk.queues_photos import install_evidence_route
+from bot.desk.photos import install_photo_routes
 from bot.desk.web import HEADERS, PREFIX, DeskRoute, render_text, wrap
 from bot.i18n import get_translator, normalize_locale
 from bot.reports.chart import warm_up
@@ -109,8 +108,7 @@ def install_routes(app: web.Application, runtime: Runtime, routes: Sequence[Desk
     app.router.add_get(f"{PREFIX}/", shell)
     app.router.add_get(PREFIX, to_shell)
     app.router.add_static(f"{PREFIX}/static/", STATIC, append_version=False)
-    install_photo_route(app, runtime)
-    install_evidence_route(app, runtime)  # the review card's evidence photos
+    install_photo_routes(app, runtime)
     for route in routes:
         app.router.add_route(route.method, route.url, wrap(runtime, route))
     # Plain aiohttp routes outside /desk/p/ (e.g. one-time downloads, which Telegram's

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from bot.i18n import N_, Translator
+from bot.services.activity_labels import TYPE_LABELS, USE_KIND_LABELS
 from bot.services.finding_text import KIND_NAMES, STATUS_NAMES
 from bot.services.stations import STATE_NAMES
 from storage.models import Region
 
-# The same msgids as the bot's activity cards (bot/handlers/activities_view.py, _use.py).
-ACTIVITY_TYPES: dict[str, str] = {
-    "lecture": N_("Lecture/training"),
-    "exhibition": N_("Exhibition"),
-    "consultation": N_("Consultation"),
-    "competition": N_("Competition"),
-    "online_live": N_("Online live session"),
-    "other": N_("Other activity"),
-}
-USE_KINDS: dict[str, str] = {
-    "played": N_("played"),
-    "posted": N_("put up"),
-    "other": N_("used"),
-}
+# The bot's own names of activity types and content uses (one wording).
+ACTIVITY_TYPES = TYPE_LABELS
+USE_KINDS = USE_KIND_LABELS
 REVIEW_STAGES: dict[str, str] = {
     "county": N_("desk: county review"),
     "city": N_("desk: city re-verification"),

@@ -1,11 +1,14 @@
-"""Activity photo thumbnails for the desk, behind short-lived signed URLs.
+"""Photo thumbnails for the desk (activity photos, review evidence), behind signed URLs.
 
-An ``<img>`` cannot send the initData header, so the station page (which has already checked
-that the viewer may see the station) signs each photo's URL: ``/desk/photo/<id>?e=<expiry>
-&v=<viewer>&s=<HMAC>``, valid no longer than the viewer's initData. The route checks the
-signature, reads the photo's Telegram ``file_id`` (in a short transaction of its own), then —
-outside any transaction — fetches the file through the Bot API (``getFile`` and the file URL;
-the sandbox emulates both) and answers a small JPEG, cached in memory by ``file_unique_id``.
+An ``<img>`` cannot send the initData header, so a page that has already checked that the
+viewer may see a photo signs its URL: ``/desk/<kind>/<id>?e=<expiry>&v=<viewer>&s=<HMAC>``,
+valid no longer than the viewer's initData. The route checks the signature, reads the
+photo's Telegram ``file_id`` (in a short transaction of its own), then — outside any
+transaction — fetches the file through the Bot API (``getFile`` and the file URL; the
+sandbox emulates both) and answers a small JPEG, cached in memory by ``file_unique_id``.
+
+Two kinds share this one path: ``photo`` (an activity's photos, on the station page) and
+``evidence`` (an application's evidence, on the review card).
 """
 
 from __future__ import annotations
@@ -16,22 +19,55 @@ import hmac
 import io
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
 from PIL import Image
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.desk.web import PREFIX, Viewer
 from bot.runtime.context import Runtime
 from storage import desk as desk_store
+from storage import stations as station_store
 
 log = logging.getLogger(__name__)
 
-PHOTO_PATH = f"{PREFIX}/photo/{{photo_id:\\d+}}"
 THUMB_PX = 320
 CACHE_MAX = 512
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=15)
 EXTRAS_KEY = "desk_photo_cache"
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    """A photo as Telegram knows it."""
+
+    file_id: str
+    file_unique_id: str
+
+
+Lookup = Callable[[AsyncSession, int], Awaitable[StoredPhoto | None]]
+
+
+async def _activity_photo(session: AsyncSession, photo_id: int) -> StoredPhoto | None:
+    found = await desk_store.photo_with_station(session=session, photo_id=photo_id)
+    if found is None:
+        return None
+    row, _station = found
+    return StoredPhoto(row.file_id, row.file_unique_id or row.file_id)
+
+
+async def _evidence_photo(session: AsyncSession, evidence_id: int) -> StoredPhoto | None:
+    row = await station_store.get_evidence(session=session, evidence_id=evidence_id)
+    if row is None or not row.file_id:
+        return None
+    return StoredPhoto(row.file_id, row.file_unique_id or row.file_id)
+
+
+# kind → how to find its file; the kind is part of the URL and of what is signed.
+KINDS: dict[str, Lookup] = {"photo": _activity_photo, "evidence": _evidence_photo}
 
 
 def _key(runtime: Runtime) -> bytes:
@@ -40,17 +76,27 @@ def _key(runtime: Runtime) -> bytes:
     return hashlib.sha256(b"kepubot desk photo\n" + secret.encode()).digest()
 
 
-def _signature(runtime: Runtime, photo_id: int, expires: int, viewer: int) -> str:
-    message = f"{photo_id}.{expires}.{viewer}".encode()
+def _signature(runtime: Runtime, kind: str, object_id: int, expires: int, viewer: int) -> str:
+    message = f"{kind}.{object_id}.{expires}.{viewer}".encode()
     return hmac.new(_key(runtime), message, hashlib.sha256).hexdigest()[:32]
 
 
-def photo_url(viewer: Viewer, photo_id: int) -> str:
-    """Return the signed thumbnail URL of ``photo_id`` for ``viewer`` (page already checked)."""
+def signed_url(viewer: Viewer, kind: str, object_id: int) -> str:
+    """Return the signed thumbnail URL of one photo for ``viewer`` (the page checked them)."""
     max_age = viewer.runtime.settings.desk.init_data_max_age_minutes * 60
     expires = int(viewer.init_data.auth_date.timestamp()) + max_age
-    sig = _signature(viewer.runtime, photo_id, expires, viewer.telegram_id)
-    return f"{PREFIX}/photo/{photo_id}?e={expires}&v={viewer.telegram_id}&s={sig}"
+    sig = _signature(viewer.runtime, kind, object_id, expires, viewer.telegram_id)
+    return f"{PREFIX}/{kind}/{object_id}?e={expires}&v={viewer.telegram_id}&s={sig}"
+
+
+def photo_url(viewer: Viewer, photo_id: int) -> str:
+    """Return the signed thumbnail URL of an activity photo."""
+    return signed_url(viewer, "photo", photo_id)
+
+
+def evidence_url(viewer: Viewer, evidence_id: int) -> str:
+    """Return the signed thumbnail URL of one evidence photo of an application."""
+    return signed_url(viewer, "evidence", evidence_id)
 
 
 def _cache(runtime: Runtime) -> OrderedDict[str, bytes]:
@@ -84,35 +130,40 @@ async def fetch_file(runtime: Runtime, file_id: str) -> bytes:
             return await r.read()
 
 
-def install_photo_route(app: web.Application, runtime: Runtime) -> None:
-    """Add the signed thumbnail route."""
+def install_photo_routes(app: web.Application, runtime: Runtime) -> None:
+    """Add one signed thumbnail route per kind (``/desk/photo/<id>``, ``/desk/evidence/<id>``)."""
+    for kind, lookup in KINDS.items():
+        app.router.add_get(f"{PREFIX}/{kind}/{{object_id:\\d+}}", _handler(runtime, kind, lookup))
 
-    async def photo(request: web.Request) -> web.StreamResponse:
+
+def _handler(
+    runtime: Runtime, kind: str, lookup: Lookup
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def thumb(request: web.Request) -> web.StreamResponse:
         try:
-            photo_id = int(request.match_info["photo_id"])
+            object_id = int(request.match_info["object_id"])
             expires = int(request.query.get("e", ""))
             viewer = int(request.query.get("v", ""))
         except ValueError:
             return web.Response(status=400, text="bad request")
         given = request.query.get("s", "")
-        expected = _signature(runtime, photo_id, expires, viewer)
+        expected = _signature(runtime, kind, object_id, expires, viewer)
         if not hmac.compare_digest(given, expected) or runtime.now().timestamp() > expires:
             return web.Response(status=401, text="expired")
         async with runtime.sessions() as session:
-            found = await desk_store.photo_with_station(session=session, photo_id=photo_id)
-        if found is None:
+            stored = await lookup(session, object_id)
+        if stored is None:
             return web.Response(status=404, text="not found")
-        row, _station = found
         cache = _cache(runtime)
-        data = cache.get(row.file_unique_id)
+        data = cache.get(stored.file_unique_id)
         if data is None:
             try:
-                raw = await fetch_file(runtime, row.file_id)
+                raw = await fetch_file(runtime, stored.file_id)
                 data = await asyncio.to_thread(thumbnail, raw)
             except (aiohttp.ClientError, LookupError, OSError, ValueError, TimeoutError):
-                log.warning("desk photo unavailable", extra={"photo_id": photo_id})
+                log.warning("desk photo unavailable", extra={"kind": kind, "id": object_id})
                 return web.Response(status=502, text="photo unavailable")
-            cache[row.file_unique_id] = data
+            cache[stored.file_unique_id] = data
             while len(cache) > CACHE_MAX:
                 cache.popitem(last=False)
         return web.Response(
@@ -121,4 +172,4 @@ def install_photo_route(app: web.Application, runtime: Runtime) -> None:
             headers={"Cache-Control": "private, max-age=3600", "Referrer-Policy": "no-referrer"},
         )
 
-    app.router.add_get(PHOTO_PATH, photo)
+    return thumb

@@ -23,7 +23,7 @@ from aiohttp import web
 from bot.core.error_text import error_text as domain_text
 from bot.core.errors import DomainError
 from bot.core.zh_dates import DateError, read_date
-from bot.desk.queues_photos import evidence_url
+from bot.desk.photos import evidence_url
 from bot.desk.web import (
     FORBIDDEN,
     NOT_FOUND,
@@ -441,8 +441,9 @@ async def decide_finding(request: web.Request, viewer: Viewer) -> web.StreamResp
         done = t("Confirmed finding #{id} on {name}.", id=finding.id, name=name)
     else:
         done = t("Dismissed finding #{id} on {name}.", id=finding.id, name=name)
-    done += " " + t(
-        "Re-run the evaluation to update its proposals (they use confirmed findings only)."
+    done = t.sentences(
+        done,
+        t("Re-run the evaluation to update its proposals (they use confirmed findings only)."),
     )
     return await _findings_page(viewer, page, done=done)
 

@@ -38,6 +38,7 @@ from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
 from bot.services import activities as activity_service
 from bot.services import content_use as service
+from bot.services.activity_labels import USE_KIND_LABELS
 from bot.services.content_use import ContentUseError, ItemView
 
 FLOW = "content_use"
@@ -46,11 +47,7 @@ KIND_LABELS = {
     "posted": N_("📌 Put up the poster"),
     "other": N_("Other use"),
 }
-SUMMARY_KINDS = {
-    "played": N_("played"),
-    "posted": N_("put up"),
-    "other": N_("used"),
-}
+SUMMARY_KINDS = USE_KIND_LABELS
 
 
 def _button(text: str, data: CallbackData) -> InlineKeyboardButton:

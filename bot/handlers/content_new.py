@@ -164,7 +164,7 @@ async def _ask(update: Update, context: KepuContext, dialog: Dialog, step: str) 
     elif step == "regions":
         await reply(
             update,
-            head + t(REGIONS_PROMPT) + " " + t("Or press “All regions”."),
+            head + t.sentences(t(REGIONS_PROMPT), t("Or press “All regions”.")),
             reply_markup=markup([[_button(t, "All regions", "all")]]),
         )
     elif step == "schedule":

@@ -14,6 +14,13 @@ TYPE_LABELS: dict[str, str] = {
     "other": N_("Other activity"),
 }
 
+# How a content use reads in a sentence ("played", "put up"): the bot's cards and the desk.
+USE_KIND_LABELS: dict[str, str] = {
+    "played": N_("played"),
+    "posted": N_("put up"),
+    "other": N_("used"),
+}
+
 
 def type_label(t: Translator, code: str | None) -> str:
     """Return the localised name of an activity type."""

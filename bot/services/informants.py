@@ -15,6 +15,7 @@ from bot.content.taxonomy import default_taxonomy
 from bot.core.errors import DomainError
 from bot.services import invites as invite_service
 from bot.services.access import audit_refusal, can_admin_station
+from bot.services.desk_open import queue_menu_refresh
 from storage import audit
 from storage import dialogs as dialog_store
 from storage import inbox as inbox_store
@@ -477,6 +478,8 @@ async def forget(
     )
     erased = await outbox_store.erase_chat(session=session, chat_id=telegram_id)
     roles = await roles_store.revoke_all(session=session, person_id=person_id)
+    if roles:  # a former role holder's desk button goes back to the default one
+        await queue_menu_refresh(session=session, telegram_id=telegram_id, now=now)
     unlinked = await audit.unlink_person(
         session=session,
         person_id=person_id,

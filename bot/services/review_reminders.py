@@ -30,7 +30,6 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,19 +68,7 @@ OPEN_LABEL = N_("📄 Open the application in the bot")
 DESK_LABEL = N_("🗂 Open the review queue (desk)")
 
 
-DESK_REVIEWS_PAGE = "queues/reviews"
-
-
-def desk_url(public_base_url: str, page: str = DESK_REVIEWS_PAGE) -> str | None:
-    """Return the desk's address opening ``page``, or None when the bot is not on https.
-
-    Telegram opens Mini App buttons only at https addresses, so without one the notice
-    carries the bot's own button alone.
-    """
-    base = public_base_url.rstrip("/")
-    if not base.startswith("https://"):
-        return None
-    return f"{base}/desk/?" + urlencode({"p": f"/desk/p/{page}"})  # the shell's ?p= page
+DESK_REVIEWS_PAGE = "queues/reviews"  # the desk page a reminder opens
 
 
 def province_code_of(code: str) -> str:

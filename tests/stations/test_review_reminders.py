@@ -35,7 +35,7 @@ from tests.stations.helpers import (
     settle_last,
 )
 
-DESK = "https://kepu.test/desk/?p=%2Fdesk%2Fp%2Fqueues%2Freviews"
+DESK = "https://kepu.test/desk/?p=/desk/p/queues/reviews"
 
 
 @pytest.fixture
