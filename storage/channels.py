@@ -84,7 +84,9 @@ async def channels_within(
     return list((await session.execute(stmt)).scalars())
 
 
-async def channels_over(*, session: AsyncSession, region_codes: Sequence[str]) -> list[ReachChannel]:
+async def channels_over(
+    *, session: AsyncSession, region_codes: Sequence[str]
+) -> list[ReachChannel]:
     """Return channels linked to any of ``region_codes`` (a region and its parents)."""
     if not region_codes:
         return []
@@ -141,6 +143,8 @@ async def post_of(
 async def posts_of_push(*, session: AsyncSession, push_id: int) -> list[ChannelPost]:
     """Return the channel posts of one push."""
     result = await session.execute(
-        select(ChannelPost).where(col(ChannelPost.push_id) == push_id).order_by(ChannelPost.id)
+        select(ChannelPost)
+        .where(col(ChannelPost.push_id) == push_id)
+        .order_by(col(ChannelPost.id))
     )
     return list(result.scalars())

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
-    Chat,
+    ChatFullInfo,
     ChatMemberAdministrator,
     ChatMemberOwner,
     InlineKeyboardButton,
@@ -183,7 +183,9 @@ async def _list(update: Update, context: KepuContext) -> None:
     )
 
 
-async def _bot_rights(context: KepuContext, reference: int | str) -> tuple[Chat, BotRights]:
+async def _bot_rights(
+    context: KepuContext, reference: int | str
+) -> tuple[ChatFullInfo, BotRights]:
     """Ask Telegram what the channel is and what the bot may do there (reads, sent at once)."""
     try:
         chat = await context.bot.get_chat(reference)
@@ -542,14 +544,10 @@ def card_provider(runtime: Runtime) -> ButtonProvider:
     return channel_card_buttons
 
 
-COMMANDS = (
-    command("channels", N_("Channels linked to your region"), *ROLES, order=64),
-)
+COMMANDS = (command("channels", N_("Channels linked to your region"), *ROLES, order=64),)
 
 FLOWS = {
-    FLOW: Flow.of(
-        {"region": step_region}, N_("Left linking the channel; nothing was linked.")
-    ),
+    FLOW: Flow.of({"region": step_region}, N_("Left linking the channel; nothing was linked.")),
 }
 
 FEATURE = Feature(

@@ -38,7 +38,9 @@ def target_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButto
     """Return one row of the three push targets."""
     return [
         [
-            InlineKeyboardButton(t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode())
+            InlineKeyboardButton(
+                t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode()
+            )
             for to in ("informants", "channels", "both")
         ]
     ]
@@ -56,7 +58,7 @@ async def join_line(session: AsyncSession, t: Translator, region_code: str | Non
     if channel is None or url is None:
         return ""
     return t(
-        "📢 Your region's channel: <a href=\"{url}\">{title}</a> — join it to see every "
+        '📢 Your region\'s channel: <a href="{url}">{title}</a> — join it to see every '
         "item as soon as it is out.",
         url=html.escape(url),
         title=html.escape(channel.title or url),

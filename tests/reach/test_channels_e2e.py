@@ -10,9 +10,8 @@ from bot.sandbox.factories import make_content, make_region_tree
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.models import SimMessage
 from bot.services import roles
-from storage import audit
+from storage import audit, figures
 from storage import channels as channel_store
-from storage import figures
 from storage.models import AuditLog, ChannelPost, OutboxMessage, Push, ReachChannel
 from tests.content_push.conftest import wait_outbox
 from tests.informants.helpers import join, setup_station
@@ -250,7 +249,11 @@ async def test_push_to_both_reaches_informants_and_the_channel(bot_env: RunningB
     assert len(reader.messages) == 1 and len(channel.messages) == 1
     async with bot.runtime.sessions() as s:
         (push,) = (await s.execute(select(Push))).scalars()
-        rows = list((await s.execute(select(OutboxMessage).where(OutboxMessage.push_id == push.id))).scalars())
+        rows = list(
+            (
+                await s.execute(select(OutboxMessage).where(OutboxMessage.push_id == push.id))
+            ).scalars()
+        )
     assert push.total == 2 and push.targeting["to"] == "both"
     assert sorted(r.kind for r in rows) == ["channel_post", "content"]
     # The informant's card keeps their own buttons; the channel's has none of them.
