@@ -59,7 +59,6 @@ from bot.services import shares as share_service
 from bot.services.access import coordinator_regions
 from bot.services.channels import CHANNEL_POST_KIND, BotRights, ChannelError
 from storage import channels as channel_store
-from storage import figures
 from storage import outbox as outbox_store
 from storage import regions as region_store
 from storage.models import ReachChannel
@@ -503,18 +502,6 @@ def channel_report_text(t: Translator, push_id: int, posts: Sequence[Any]) -> st
         id=push_id,
         posts=len(posts),
         subscribers=subscribers,
-    )
-
-
-def reach_line(t: Translator, reach: figures.ChannelReach, span: str) -> str:
-    """Return the digest/dashboard line of channel reach in a window (said with it)."""
-    return t(
-        "📢 Channel reach {span}: {posts} posts in {channels} channels, {subscribers} "
-        "subscribers (apart from informants' reach)",
-        span=span,
-        posts=reach.posts,
-        channels=reach.channels,
-        subscribers=reach.subscribers,
     )
 
 
