@@ -145,7 +145,10 @@ async def test_the_digest_shows_channel_reach_on_its_own_line_with_its_window(
     assert data.channel_reach is not None and data.channel_reach.subscribers == 500
     assert data.this["volume"] == 0  # informants' figures are untouched by the channel
     text = render_text(get_translator("zh_CN"), data)
-    line = "📢 频道触达2026年11月23日—11月29日：1个频道共1条消息，订阅者500人（与信息员的触达分开计算）"
+    line = (
+        "📢 频道触达2026年11月23日—11月29日："
+        "1个频道共1条消息，订阅者500人（与信息员的触达分开计算）"
+    )
     assert line in text
     quiet = await build_digest(
         session=session, region_code="330200", week="2026-W48", settings=settings
