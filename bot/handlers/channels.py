@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     ChatFullInfo,
@@ -49,11 +50,13 @@ from bot.handlers.dialog import (
     start_dialog,
 )
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.handlers.links_web import client_address
 from bot.handlers.shares import SHARE_LABEL
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.outbox import Delivery, SenderTools
 from bot.services import channels as channel_service
+from bot.services import links as link_service
 from bot.services import regions as region_service
 from bot.services import shares as share_service
 from bot.services.access import coordinator_regions
@@ -505,6 +508,55 @@ def channel_report_text(t: Translator, push_id: int, posts: Sequence[Any]) -> st
     )
 
 
+# --- the channel posts' tracked links ----------------------------------------------------
+
+CHANNEL_LINK_PATH = "/c/{code}"
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def channel_link_url(runtime: Runtime, code: str) -> str:
+    """Return the public URL of a channel link."""
+    return f"{runtime.settings.web.public_base_url}/c/{code}"
+
+
+def install_channel_links(app: web.Application, runtime: Runtime) -> None:
+    """Add ``GET /c/<code>``: 302 to the item's stored URL, visits counted like /s/ links."""
+    trusted = runtime.settings.web.trusted_networks
+
+    async def follow(request: web.Request) -> web.StreamResponse:
+        code = request.match_info.get("code", "")
+        if not link_service.CODE_RE.match(code):
+            return web.Response(status=404, text="not found", headers=_NO_STORE)
+        async with runtime.sessions() as session:
+            found = await channel_store.channel_link_target(session=session, code=code)
+        if found is None or not link_service.safe_target(found[1]):
+            return web.Response(status=404, text="not found", headers=_NO_STORE)
+        link_id, url = found
+        if request.method == "GET":
+            visitor = link_service.countable_visitor(
+                runtime.settings,
+                ip=client_address(
+                    request.remote,
+                    ",".join(request.headers.getall("X-Forwarded-For", [])),
+                    trusted,
+                ),
+                user_agent=request.headers.get("User-Agent"),
+                now=runtime.now(),
+            )
+            if visitor is not None:
+                async with runtime.sessions() as session, session.begin():
+                    await channel_store.record_channel_visit(
+                        session=session,
+                        link_id=link_id,
+                        day=runtime.today(),
+                        visitor_hash=visitor,
+                        now=runtime.now(),
+                    )
+        return web.Response(status=302, headers={**_NO_STORE, "Location": url})
+
+    app.router.add_get(CHANNEL_LINK_PATH, follow)
+
+
 # --- card buttons in a channel ------------------------------------------------------------
 
 
@@ -526,7 +578,16 @@ def card_provider(runtime: Runtime) -> ButtonProvider:
         share = InlineKeyboardButton(
             t(SHARE_LABEL), switch_inline_query=share_service.inline_result_id(item.id)
         )
-        return CardButtons(rows=[[share]])
+        # The channel's own tracked link (its visits are channel figures, no informant's).
+        code = await channel_store.channel_link(
+            session=recipient.session,
+            channel_chat_id=channel.chat_id,
+            region_code=channel.region_code,
+            content_id=item.id,
+            new_code=link_service.new_code,
+            now=runtime.now(),
+        )
+        return CardButtons(rows=[[share]], open_url=channel_link_url(runtime, code))
 
     return channel_card_buttons
 
@@ -548,6 +609,7 @@ FEATURE = Feature(
     flows=FLOWS,
     commands=COMMANDS,
     card_buttons=(card_provider,),
+    web_routes=(install_channel_links,),
     outbox_kinds={CHANNEL_POST_KIND: ChannelPostDeliverer},
     outbox_observers=(ChannelReport,),
 )

@@ -147,11 +147,12 @@ def channel_reach_line(t: Translator, reach: ChannelReach, start: dt.date, end: 
     """Return the line of channel reach in a window (storage.figures.channel_reach)."""
     return t(
         "📢 Channel reach {span}: {posts} posts in {channels} channels, {subscribers} "
-        "subscribers (apart from informants' reach)",
+        "subscribers, {visits} link visits (apart from informants' figures)",
         span=t.span(start, end),
         posts=t.number(reach.posts),
         channels=t.number(reach.channels),
         subscribers=t.number(reach.subscribers),
+        visits=t.number(reach.visits),
     )
 
 

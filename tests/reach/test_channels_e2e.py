@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.core.propagation import volume_over
+from bot.handlers.channels import install_channel_links
+from bot.runtime.web import build_web_app
 from bot.sandbox import SimChannel, SimUser
 from bot.sandbox.factories import make_content, make_region_tree
 from bot.sandbox.harness import RunningBot
@@ -17,6 +20,7 @@ from tests.content_push.conftest import wait_outbox
 from tests.informants.helpers import join, setup_station
 from tests.shares.helpers import PUBLISHED, setup_world, shares
 
+BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124 Mobile Safari/537.36"
 NOT_ADMIN = "请先把本机器人设为频道管理员（需要发布消息权限）"
 
 
@@ -209,7 +213,7 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     buttons = [b for row in card.buttons for b in row]
     assert [b.text for b in buttons] == ["📤 分享", "🔗 打开查看"]
     assert buttons[0].switch_inline_query == f"c{content_id}"
-    assert buttons[1].url == "https://www.kepuchina.cn/"
+    assert buttons[1].url is not None and buttons[1].url.startswith("http://kepu.test/c/")
     assert not any(b.callback_data for b in buttons)  # nothing per informant
 
     (post,) = await posts(bot)
@@ -222,6 +226,22 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     report = await curator.wait_for_message(predicate=lambda m: "频道触达" in text_of(m))
     assert "1条频道消息，订阅者501人" in text_of(report)
     assert "不计入传播量" in text_of(report)
+
+    # The tracked link leads to the item; people's visits count once a day, bots' never.
+    app = build_web_app(bot.runtime, installers=[install_channel_links])
+    path = buttons[1].url.removeprefix("http://kepu.test")
+    async with TestClient(TestServer(app)) as client:
+        for agent in (BROWSER, BROWSER, "TelegramBot (like TwitterBot)"):
+            resp = await client.get(path, headers={"User-Agent": agent}, allow_redirects=False)
+            assert resp.status == 302 and resp.headers["Location"] == "https://www.kepuchina.cn/"
+        assert (await client.get("/c/nope", allow_redirects=False)).status == 404
+    async with bot.runtime.sessions() as s:
+        reach = await figures.channel_reach(
+            session=s,
+            window=figures.Window.week_of(bot.runtime.today()),
+            tz=bot.runtime.settings.scheduler.tz,
+        )
+    assert (reach.posts, reach.subscribers, reach.visits) == (1, 501, 1)
     assert world.content_ids  # the world's own items were not pushed
 
     # The same item again: the channel already has it, nothing is posted twice.

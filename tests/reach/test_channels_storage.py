@@ -147,7 +147,7 @@ async def test_the_digest_shows_channel_reach_on_its_own_line_with_its_window(
     text = render_text(get_translator("zh_CN"), data)
     line = (
         "📢 频道触达2026年11月23日—11月29日："
-        "1个频道共1条消息，订阅者500人（与信息员的触达分开计算）"
+        "1个频道共1条消息，订阅者500人，链接访问0次（与信息员的数字分开计算）"
     )
     assert line in text
     quiet = await build_digest(
