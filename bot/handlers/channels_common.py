@@ -25,6 +25,11 @@ TARGET_LABELS: dict[str, str] = {
     "both": N_("📨+📢 Both"),
 }
 
+NOTHING_NEW_FOR_CHANNELS = N_(
+    "Nothing new to send: the linked channels already have this item, and no informant "
+    "asked for is waiting for it."
+)
+
 
 @dataclass(frozen=True)
 class PushTarget(CallbackData, prefix="PUSHTO"):

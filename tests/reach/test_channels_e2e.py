@@ -250,7 +250,8 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     await curator.press(curator.messages[-1], data=f"CAT:push:{content_id}")
     ask = await reply_to(bot, curator)
     await curator.press(ask, "📢 频道")
-    await bot.settle()
+    nothing = await reply_to(bot, curator)
+    assert text_of(nothing).startswith("没有新的可以发送：已关联的频道都已发过这条内容")
     assert len(channel.messages) == 1 and len(await posts(bot)) == 1
 
 
