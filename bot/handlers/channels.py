@@ -10,6 +10,7 @@ its own). What is counted and why: docs/channels.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -447,13 +448,28 @@ class ChannelReport:
 
     def __init__(self, tools: SenderTools) -> None:
         self.tools = tools
+        self._plain: set[int] = set()  # pushes without channels: never looked at again
+        self._done: set[int] = set()  # pushes reported by this sender
+        self._checked_at: dict[int, float] = {}
 
     async def when_idle(self) -> None:
-        """Nothing to look at between batches: every post is in a batch."""
+        """Look again at the channel pushes skipped between progress passes."""
+        for push_id in sorted(self._checked_at):
+            try:
+                await self._report(push_id)
+            except Exception:  # a report is a courtesy; never stop the sender for it
+                log.exception("channel report failed", extra={"push_id": push_id})
 
     async def after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
         """Queue the channel line of each push whose rows are all final."""
-        for push_id in sorted(push_ids):
+        loop = asyncio.get_running_loop()
+        for push_id in sorted(push_ids - self._plain - self._done):
+            last = self._checked_at.get(push_id)
+            # Counting a big push's rows is not free: as often as its progress, at most.
+            if not final_check and last is not None:
+                if loop.time() - last < self.tools.options.progress_every:
+                    continue
+            self._checked_at[push_id] = loop.time()
             try:
                 await self._report(push_id)
             except Exception:  # a report is a courtesy; never stop the sender for it
@@ -464,6 +480,7 @@ class ChannelReport:
         async with runtime.sessions() as session:
             push = await outbox_store.get_push(session=session, push_id=push_id)
             if push is None or not (push.targeting or {}).get("to"):
+                self._plain.add(push_id)
                 return
             counts = await outbox_store.counts(session=session, push_id=push_id)
             if counts.get("pending", 0):
@@ -476,6 +493,8 @@ class ChannelReport:
         t = get_translator(str(targeting.get("report_locale") or "zh_CN"))
         now = runtime.now()
         text = channel_report_text(t, push_id, posts)
+        self._done.add(push_id)
+        self._checked_at.pop(push_id, None)
         await self.tools.gate()
         async with runtime.sessions() as session, session.begin():
             await outbox_store.enqueue(
