@@ -39,6 +39,7 @@ from telegram.ext import (
 
 from bot.content.cards import ButtonProvider, CardButtons, CardRecipient
 from bot.core.callback_data import CallbackData, Family
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.commands import command
 from bot.handlers.common import esc, private_only, reply, requires
 from bot.handlers.content_delivery import ContentDeliverer
@@ -73,26 +74,7 @@ log = logging.getLogger(__name__)
 FLOW = "channel_link"
 ROLES = ("coordinator", "curator")
 
-ERRORS: dict[str, str] = {
-    "not_admin": N_(
-        "Please make this bot an administrator of the channel first (it needs the right to "
-        "post messages), then try again."
-    ),
-    "cannot_post": N_(
-        "The bot is an administrator of the channel but may not post messages: turn on "
-        "“Post messages” for it in the channel's administrators, then try again."
-    ),
-    "not_channel": N_("That is not a channel. Forward a post from the channel itself."),
-    "not_found": N_(
-        "I cannot see that channel. Make this bot an administrator of the channel first, "
-        "then forward a post from it to me."
-    ),
-    "out_of_scope": N_(
-        "Sorry, that region is outside your area: a coordinator links channels only within "
-        "their own region."
-    ),
-    "no_region": N_("That region was not found. Send its 6-digit code, e.g. 330100."),
-}
+NO_REGION = N_("That region was not found. Send its 6-digit code, e.g. 330100.")
 
 
 @dataclass(frozen=True)
@@ -115,8 +97,8 @@ CHANNEL_BUTTONS: Family[ChannelRegion | ChannelUnlink] = Family(
 
 
 def error_text(t: Translator, exc: ChannelError) -> str:
-    """Return the localised refusal of a channel error."""
-    return t(ERRORS.get(exc.code, ERRORS["not_found"]))
+    """Return the localised refusal of a channel error (the one table, bot.core.error_text)."""
+    return domain_text(exc, t)
 
 
 # --- /channels ----------------------------------------------------------------------------
@@ -137,7 +119,7 @@ async def channels_command(update: Update, context: KepuContext) -> None:
     if args and args[0].lower() == "link" and len(args) in (2, 3):
         reference = channel_service.parse_reference(args[1])
         if reference is None:
-            await reply(update, context.t(ERRORS["not_found"]))
+            await reply(update, error_text(context.t, ChannelError("not_found")))
             return
         await _start_link(update, context, reference, args[2] if len(args) == 3 else None)
         return
@@ -261,7 +243,7 @@ async def _link(
     """Link the channel (scope and rights checked in the service), then say where it went."""
     t, session = context.t, context.session
     if await region_store.get_region(session=session, code=region) is None:
-        await reply(update, t(ERRORS["no_region"]))
+        await reply(update, t(NO_REGION))
         return
     chat = await context.bot.get_chat(chat_id)
     invite = None
@@ -313,7 +295,7 @@ async def step_region(update: Update, context: KepuContext, dialog: Dialog) -> N
     code = text.strip()
     chat_id = dialog.data.get("chat_id")
     if not (len(code) == 6 and code.isdigit()) or not isinstance(chat_id, int):
-        await reply(update, context.t(ERRORS["no_region"]) + "\n" + input_hint(context))
+        await reply(update, context.t(NO_REGION) + "\n" + input_hint(context))
         return
     await _link_waiting(update, context, chat_id, code)
 
