@@ -356,3 +356,35 @@ async def test_refusals_are_audited_with_the_attempt(bot_env: RunningBot) -> Non
     async with bot.runtime.sessions() as s:
         rows = await audit.entries(session=s, action="command.channels")
     assert rows and rows[0].allowed is False
+
+
+async def test_private_channel_gets_an_invite_link_and_scope_guards_unlink(
+    bot_env: RunningBot,
+) -> None:
+    bot = bot_env
+    sb = bot.sandbox
+    xihu = sb.user("西湖区科协", started=True)
+    ningbo = sb.user("宁波市科协", started=True)
+    await grant(bot, xihu, "coordinator", "330106")
+    await grant(bot, ningbo, "coordinator", "330200")
+    private = sb.channel("西湖科普（内部）", subscribers=40, bot_admin=True)
+    post = await private.post("内部通知")
+
+    await xihu.forward(post)
+    done = await reply_to(bot, xihu)
+    assert text_of(done).startswith("已关联：")
+    (row,) = await linked(bot)
+    assert row.region_code == "330106" and row.username is None
+    assert row.invite_link is not None and row.invite_link.startswith("https://t.me/+")
+    assert row.invite_link in private.chat.invite_links
+
+    # A coordinator elsewhere cannot unlink it, even with a forged button; it is audited.
+    assert row.id is not None
+    await ningbo.command("channels")
+    listing = await reply_to(bot, ningbo)
+    assert "还没有关联频道" in text_of(listing)  # Xihu's channel is not in Ningbo's list
+    answer = await ningbo.press(listing, data=f"CHN:del:{row.id}")
+    assert answer is not None and "不在您的辖区内" in answer["text"]
+    assert [c.id for c in await linked(bot)] == [row.id]
+    refused = [e for e in await channel_audit(bot) if e.action == "channel.unlink"]
+    assert [(e.allowed, e.reason) for e in refused] == [(False, "out_of_scope")]
