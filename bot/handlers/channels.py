@@ -32,6 +32,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -376,6 +377,57 @@ async def _waiting(update: Update, context: KepuContext) -> Dialog | None:
     return dialog
 
 
+class ChannelMembershipHandler(ChatMemberHandler[KepuContext, None]):
+    """The bot's own rights changing in a channel."""
+
+    def check_update(self, update: object) -> bool:
+        """Accept my_chat_member updates of channels only."""
+        if not super().check_update(update):
+            return False
+        assert isinstance(update, Update) and update.my_chat_member is not None
+        return update.my_chat_member.chat.type == "channel"
+
+
+async def on_channel_rights(update: Update, context: KepuContext) -> None:
+    """Tell whoever linked a channel that the bot can no longer post there."""
+    change = update.my_chat_member
+    assert change is not None
+    member = change.new_chat_member
+    can_post = isinstance(member, ChatMemberOwner) or (
+        isinstance(member, ChatMemberAdministrator) and bool(member.can_post_messages)
+    )
+    if can_post:
+        return
+    found = await channel_service.linked_with_linker(
+        session=context.session, chat_id=change.chat.id
+    )
+    if found is None:
+        return
+    channel, person = found
+    if person is None:  # linked from the command line: nobody to tell
+        return
+    t = get_translator(person.language or context.runtime.settings.i18n.default_locale)
+    now = context.runtime.now()
+    await outbox_store.enqueue_one(
+        session=context.session,
+        message=NewMessage(
+            chat_id=person.telegram_id,
+            kind="message",
+            payload={
+                "text": t(
+                    "The bot can no longer post in the channel “{title}”: pushes to it will "
+                    "fail. Make the bot an administrator with the right to post messages "
+                    "again, or send /channels to unlink it.",
+                    title=esc(channel.title or str(channel.chat_id)),
+                )
+            },
+            dedupe_key=f"channel-rights:{channel.chat_id}:{context.scope.update_id}",
+            due_at=now,
+        ),
+        now=now,
+    )
+
+
 # --- channel posts in the outbox ----------------------------------------------------------
 
 
@@ -606,6 +658,7 @@ FEATURE = Feature(
         CommandHandler("channels", private_only(channels_command)),
         CallbackQueryHandler(private_only(on_button), pattern=CHANNEL_BUTTONS.pattern),
         MessageHandler(filters.ChatType.PRIVATE & _ChannelForward(), on_forwarded_post),
+        ChannelMembershipHandler(on_channel_rights, ChatMemberHandler.MY_CHAT_MEMBER),
     ),
     flows=FLOWS,
     commands=COMMANDS,

@@ -388,3 +388,24 @@ async def test_private_channel_gets_an_invite_link_and_scope_guards_unlink(
     assert [c.id for c in await linked(bot)] == [row.id]
     refused = [e for e in await channel_audit(bot) if e.action == "channel.unlink"]
     assert [(e.allowed, e.reason) for e in refused] == [(False, "out_of_scope")]
+
+
+async def test_whoever_linked_a_channel_is_told_when_the_bot_loses_its_rights(
+    bot_env: RunningBot,
+) -> None:
+    bot = bot_env
+    coordinator = bot.sandbox.user("杭州市科协", started=True)
+    await grant(bot, coordinator, "coordinator", "330100")
+    channel = hangzhou(bot)
+    await coordinator.command("channels", "link @hzkepu")
+    assert text_of(await reply_to(bot, coordinator)).startswith("已关联：")
+
+    await channel.set_bot_admin(True, can_post=True)  # still allowed to post: nothing said
+    await bot.settle()
+    before = len(coordinator.messages)
+    await channel.set_bot_admin(True, can_post=False)
+    notice = await coordinator.wait_for_message(
+        predicate=lambda m: "不能在频道" in text_of(m), timeout=10
+    )
+    assert "“杭州科普”" in text_of(notice) and "/channels" in text_of(notice)
+    assert len(coordinator.messages) == before + 1
