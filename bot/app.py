@@ -38,10 +38,11 @@ from bot.handlers import (
     announcements,
     basics,
     campaigns,
+    channels,
     content,
     content_originals,
     desk,
-    desk_open,  # the desk's menu button (issue #18)
+    desk_open,
     digest,
     evaluation,
     feeds,
@@ -99,6 +100,7 @@ FEATURES: tuple[Feature, ...] = (
     desk_open.FEATURE,
     campaigns.FEATURE,
     push_report.FEATURE,
+    channels.FEATURE,
     basics.FEATURE,
 )
 

@@ -52,6 +52,9 @@ from sqlmodel import col
 
 from storage.models import (
     Activity,
+    ChannelLink,
+    ChannelLinkVisit,
+    ChannelPost,
     ContentItem,
     ContentUse,
     Informant,
@@ -741,4 +744,71 @@ async def campaign_pushes(
         items=int(pushed or 0),
         sent=int(total or 0),
         sent_by_station={int(sid): int(n) for sid, n in per_station.all()},
+    )
+
+
+# --- channel reach (channels_1): its own figure, never part of propagation ----------------
+@dataclass(frozen=True)
+class ChannelReach:
+    """Channel posts in a window and the subscribers they reached (频道触达).
+
+    Counted apart from informants' figures: a channel post is the bot's own, so its
+    subscribers are never added to shares, reach or propagation volume (nothing counts
+    twice). A post counts on the local day it was sent; its reach is the channel's
+    subscriber count measured once, right after the send.
+    """
+
+    posts: int
+    subscribers: int
+    channels: int
+    visits: int = 0  # verified visits to the channel posts' tracked links (/c/<code>)
+
+
+def local_bounds(window: Window, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """Return the UTC instants ``[start, end)`` of a window of local days."""
+    start = dt.datetime.combine(window.start, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+async def channel_reach(
+    *,
+    session: AsyncSession,
+    window: Window,
+    tz: dt.tzinfo,
+    prefixes: Sequence[str] | None = None,
+    push_id: int | None = None,
+) -> ChannelReach:
+    """Return the channel reach of posts in a window (in regions, or of one push)."""
+    start, end = local_bounds(window, tz)
+    stmt = select(
+        func.count(col(ChannelPost.id)),
+        func.coalesce(func.sum(col(ChannelPost.subscribers)), 0),
+        func.count(func.distinct(col(ChannelPost.channel_chat_id))),
+    ).where(col(ChannelPost.posted_at) >= start, col(ChannelPost.posted_at) < end)
+    condition = region_filter(col(ChannelPost.region_code), prefixes)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    if push_id is not None:
+        stmt = stmt.where(col(ChannelPost.push_id) == push_id)
+    posts, subscribers, channels = (await session.execute(stmt)).one()
+    visits = (
+        select(func.count(col(ChannelLinkVisit.id)))
+        .join(ChannelLink, col(ChannelLink.id) == col(ChannelLinkVisit.link_id))
+        .where(col(ChannelLinkVisit.day) >= window.start, col(ChannelLinkVisit.day) <= window.end)
+    )
+    link_region = region_filter(col(ChannelLink.region_code), prefixes)
+    if link_region is not None:
+        visits = visits.where(link_region)
+    if push_id is not None:  # a push's visits: those of its posts' links
+        visits = visits.where(
+            col(ChannelLink.content_id).in_(
+                select(col(ChannelPost.content_id)).where(col(ChannelPost.push_id) == push_id)
+            )
+        )
+    return ChannelReach(
+        posts=int(posts),
+        subscribers=int(subscribers),
+        channels=int(channels),
+        visits=int((await session.execute(visits)).scalar_one()),
     )

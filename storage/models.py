@@ -888,3 +888,75 @@ class PushBroadcast(SQLModel, table=True):
     estimate_stars: float = 0.0
     created_at: dt.datetime = _created()
     stopped_at: dt.datetime | None = _ts()
+
+
+# --- channels (migration channels_1) ----------------------------------------------------------
+class ReachChannel(SQLModel, table=True):
+    """A Telegram channel linked to a region: pushes there reach every subscriber at once."""
+
+    __tablename__ = "reach_channel"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint()
+    region_code: str = Field(foreign_key="region.code", max_length=6, index=True)
+    title: str | None = Field(default=None, max_length=256)
+    username: str | None = Field(default=None, max_length=64)
+    invite_link: str | None = Field(default=None, max_length=256)  # private channels
+    linked_by: int | None = Field(default=None, foreign_key="person.id")
+    linked_at: dt.datetime = _created()
+
+    __table_args__ = (UniqueConstraint("chat_id", name="uq_reach_channel_chat"),)
+
+
+class ChannelPost(SQLModel, table=True):
+    """One item posted to one channel; its subscribers at posting time are its reach."""
+
+    __tablename__ = "channel_post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_chat_id: int = _bigint()
+    region_code: str = Field(max_length=6, index=True)  # the channel's region when posted
+    content_id: int = Field(foreign_key="content_item.id", index=True)
+    push_id: int | None = Field(default=None, foreign_key="push.id")
+    message_id: int
+    posted_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    subscribers: int | None = None  # getChatMemberCount once, after the send
+    subscribers_at: dt.datetime | None = _ts()
+
+    __table_args__ = (
+        UniqueConstraint("channel_chat_id", "message_id", name="uq_channel_post_message"),
+    )
+
+
+class ChannelLink(SQLModel, table=True):
+    """The tracked link of one item in one channel's posts (``/c/<code>``)."""
+
+    __tablename__ = "channel_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32)
+    channel_chat_id: int = _bigint()
+    region_code: str = Field(max_length=6, index=True)  # the channel's region when made
+    content_id: int = Field(foreign_key="content_item.id")
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_channel_link_code"),
+        UniqueConstraint("channel_chat_id", "content_id", name="uq_channel_link_owner"),
+    )
+
+
+class ChannelLinkVisit(SQLModel, table=True):
+    """A verified visit to a channel link: once per visitor per link per local day."""
+
+    __tablename__ = "channel_link_visit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="channel_link.id", index=True)
+    day: dt.date = Field(index=True)
+    visitor_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("link_id", "day", "visitor_hash", name="uq_channel_link_visit"),
+    )

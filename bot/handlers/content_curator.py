@@ -25,11 +25,13 @@ from bot.handlers.callbacks import (
     EditField,
     answer_invalid,
 )
+from bot.handlers.channels_common import PushTarget, target_rows
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.content_fields import campaign_taxonomy, field_lines, item_values, start_push
 from bot.handlers.dialog import Flow
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
+from bot.services import channels as channel_service
 from bot.services import push as push_service
 from bot.services import regions as region_service
 from storage import content as content_store
@@ -311,6 +313,36 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                 tz=runtime.settings.scheduler.tz,
                 require_approval=runtime.settings.content.review_before_publish,
             )
+            pushed = await content_store.get_item(session=context.session, content_id=content_id)
+            linked = await channel_service.push_channels(
+                session=context.session, regions=pushed.regions if pushed else None
+            )
+            if linked:  # the region has channels: informants, channels or both
+                await reply(
+                    update,
+                    t(
+                        "Push #{id} now? {n} matching informants (anyone who already got "
+                        "it is skipped) and {c} linked channels: {names}. Who should get it?",
+                        id=content_id,
+                        n=n,
+                        c=len(linked),
+                        names=esc("、".join(ch.title or str(ch.chat_id) for ch in linked)),
+                    )
+                    + "\n"
+                    + "\n".join(paid_push.estimate_lines(context, n)),
+                    reply_markup=_markup(
+                        [
+                            *target_rows(t, content_id),
+                            *paid_push.paid_rows(context, content_id, n),
+                            [
+                                InlineKeyboardButton(
+                                    t("Cancel"), callback_data=CatalogItem("no", 0).encode()
+                                )
+                            ],
+                        ]
+                    ),
+                )
+                return
             await reply(
                 update,
                 t(
@@ -351,6 +383,20 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
         await reply(update, domain_text(exc, t))
 
 
+@requires("curator")
+async def push_target_button(update: Update, context: KepuContext) -> None:
+    """The push confirmation's 信息员私信 / 频道 / 两者 buttons."""
+    query = update.callback_query
+    assert query is not None
+    button = PushTarget.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await start_push(update, context, button.content_id, to=button.to)
+
+
 FLOWS: dict[str, Flow] = {"newcontent": content_new.FLOW, "content_edit": content_edit.FLOW}
 
 
@@ -361,4 +407,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("catalog", catalog),
         CallbackQueryHandler(content_new.newcontent_button, pattern=NEW_CONTENT.pattern),
         CallbackQueryHandler(catalog_button, pattern=CATALOG.pattern),
+        CallbackQueryHandler(push_target_button, pattern=PushTarget.pattern),
     ]

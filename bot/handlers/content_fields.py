@@ -19,6 +19,7 @@ from bot.core.error_text import error_text as domain_text
 from bot.core.urls import url_problem
 from bot.core.zh_durations import format_duration
 from bot.handlers import paid_push
+from bot.handlers.channels_common import NOTHING_NEW_FOR_CHANNELS, flags
 from bot.handlers.common import button_rows, esc, reply
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
@@ -262,8 +263,13 @@ async def start_push(
     *,
     not_before: dt.datetime | None = None,
     paid: bool = False,
+    to: str = "informants",
 ) -> None:
-    """Queue the push, show the progress message and wake the sender."""
+    """Queue the push, show the progress message and wake the sender.
+
+    ``to``: informants (private messages), channels (the region's linked channels) or both.
+    """
+    to_informants, to_channels = flags(to)
     t = context.t
     runtime = context.runtime
     chat = update.effective_chat
@@ -281,11 +287,16 @@ async def start_push(
             report_chat=chat.id if chat else None,
             report_locale=t.locale,
             require_approval=runtime.settings.content.review_before_publish,
+            informants=to_informants,
+            channels=to_channels,
         )
     except push_service.PushError as exc:
         await reply(update, domain_text(exc, t))
         return
     if result.queued == 0 or result.push_id is None:
+        if to_channels:  # say what was asked, not only informants
+            await reply(update, t(NOTHING_NEW_FOR_CHANNELS))
+            return
         await reply(
             update,
             t(

@@ -21,6 +21,7 @@ from bot.content.catalogue import item_state
 from bot.content.targeting import in_regions, quiet_until, wants_category
 from bot.core.errors import DomainError
 from bot.i18n import normalize_locale
+from bot.services import channels as channel_service
 from bot.services.access import region_prefix
 from storage import audit
 from storage import content as content_store
@@ -57,6 +58,7 @@ class PushResult:
     targeted: int
     queued: int
     deferred: int
+    channel_posts: int = 0  # of ``targeted``: rows to the region's channels (channels_1)
 
     @property
     def already(self) -> int:
@@ -194,8 +196,14 @@ async def push_item(
     report_chat: int | None = None,
     report_locale: str | None = None,
     require_approval: bool = False,
+    informants: bool = True,
+    channels: bool = False,
 ) -> PushResult:
-    """Enqueue one message per matching informant; publish the item if it was not yet."""
+    """Enqueue one message per matching informant; publish the item if it was not yet.
+
+    ``informants`` / ``channels``: who gets it — informants' private messages, one post in
+    each channel linked within the push's regions (``bot.services.channels``), or both.
+    """
     item = await _pushable(session, content_id, now, require_approval)
     send_at = max(not_before or now, now)
     # Pushing a scheduled item now: its earlier push's rows still wait for the scheduled
@@ -207,7 +215,11 @@ async def push_item(
     targets, cats, regs = await _targets_for(
         session, item, categories=categories, regions=regions, send_at=send_at, tz=tz
     )
+    if not informants:
+        targets = []
     targeting: dict[str, Any] = {"trigger": trigger, "categories": cats, "regions": regs}
+    if channels:
+        targeting["to"] = "both" if informants else "channels"
     if not_before is not None:
         targeting["not_before"] = send_at.isoformat()
     if report_chat is not None:
@@ -237,6 +249,17 @@ async def push_item(
         )
         for target in targets
     ]
+    channel_rows = (
+        channel_service.post_messages(
+            await channel_service.push_channels(session=session, regions=regs),
+            content_id=content_id,
+            locale=default_locale,
+            due_at=send_at,
+        )
+        if channels
+        else []
+    )
+    messages.extend(channel_rows)
     queued = await outbox_store.enqueue(
         session=session, push_id=push.id, messages=messages, now=now
     )
@@ -275,6 +298,7 @@ async def push_item(
             "trigger": trigger,
             "targeted": len(targets),
             "queued": queued,
+            "channel_posts": len(channel_rows),
             "categories": cats,
             "regions": regs,
         },
@@ -282,9 +306,10 @@ async def push_item(
     return PushResult(
         push_id=push.id,
         content_id=content_id,
-        targeted=len(targets),
+        targeted=len(targets) + len(channel_rows),
         queued=queued,
         deferred=min(deferred, queued),
+        channel_posts=len(channel_rows),
     )
 
 
