@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 CONTENT_KIND = "content"
 DAILY_MAX_ITEMS = 3  # items per scheduled daily push; the rest wait for the next days
 DAILY_LOOKBACK = dt.timedelta(days=7)  # older never-pushed items are not pushed by schedule
+RECIPIENT_PAGE = 2000  # candidates read (and rows enqueued) per page of a push
 
 
 class PushError(DomainError, area="push"):
@@ -125,22 +126,39 @@ def _prefixes(regions: Sequence[str]) -> list[str]:
     return sorted({region_prefix(code) for code in regions})
 
 
-async def _targets_for(
+async def _target_pages(
     session: AsyncSession,
-    item: ContentItem,
     *,
-    categories: Sequence[str] | None,
-    regions: Sequence[str] | None,
+    categories: Sequence[str],
+    regions: Sequence[str],
     send_at: dt.datetime,
     tz: ZoneInfo | dt.tzinfo,
-) -> tuple[list[Target], list[str], list[str]]:
+    page_size: int,
+) -> AsyncIterator[list[Target]]:
+    """Yield the push's targets a page of candidates at a time (keyset on the informant).
+
+    Memory stays flat in the network's size: only one page of candidates is held at once.
+    """
+    after = 0
+    prefixes = _prefixes(regions)
+    while True:
+        page = await content_store.push_candidate_page(
+            session=session, region_prefixes=prefixes, after_id=after, limit=page_size
+        )
+        if not page:
+            return
+        after = page[-1].informant_id
+        yield select_targets(page, categories=categories, regions=regions, send_at=send_at, tz=tz)
+        if len(page) < page_size:
+            return
+
+
+def _scope(
+    item: ContentItem, categories: Sequence[str] | None, regions: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
     cats = list(categories) if categories else [item.category]
     regs = list(regions) if regions is not None else list(item.regions or [])
-    candidates = await content_store.push_candidates(
-        session=session, region_prefixes=_prefixes(regs)
-    )
-    targets = select_targets(candidates, categories=cats, regions=regs, send_at=send_at, tz=tz)
-    return targets, cats, regs
+    return cats, regs
 
 
 async def _pushable(session: AsyncSession, content_id: int, now: dt.datetime) -> ContentItem:
@@ -161,13 +179,18 @@ async def count_targets(
     tz: ZoneInfo | dt.tzinfo,
     categories: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
+    page_size: int | None = None,
 ) -> int:
     """Return how many informants a push of the item would reach now."""
+    page_size = page_size or RECIPIENT_PAGE
     item = await _pushable(session, content_id, now)
-    targets, _, _ = await _targets_for(
-        session, item, categories=categories, regions=regions, send_at=now, tz=tz
-    )
-    return len(targets)
+    cats, regs = _scope(item, categories, regions)
+    total = 0
+    async for targets in _target_pages(
+        session, categories=cats, regions=regs, send_at=now, tz=tz, page_size=page_size
+    ):
+        total += len(targets)
+    return total
 
 
 async def push_item(
@@ -184,8 +207,14 @@ async def push_item(
     not_before: dt.datetime | None = None,
     report_chat: int | None = None,
     report_locale: str | None = None,
+    page_size: int | None = None,
 ) -> PushResult:
-    """Enqueue one message per matching informant; publish the item if it was not yet."""
+    """Enqueue one message per matching informant; publish the item if it was not yet.
+
+    Recipients are read and enqueued a page at a time (``page_size``, default
+    ``RECIPIENT_PAGE``): memory does not grow with the network.
+    """
+    page_size = page_size or RECIPIENT_PAGE
     item = await _pushable(session, content_id, now)
     send_at = max(not_before or now, now)
     # Pushing a scheduled item now: its earlier push's rows still wait for the scheduled
@@ -194,9 +223,7 @@ async def push_item(
     if item.publish_at is None or (not_before is None and item.publish_at > now):
         item.publish_at = send_at
         await content_store.update_item(session=session, content_id=content_id, publish_at=send_at)
-    targets, cats, regs = await _targets_for(
-        session, item, categories=categories, regions=regions, send_at=send_at, tz=tz
-    )
+    cats, regs = _scope(item, categories, regions)
     targeting: dict[str, Any] = {"trigger": trigger, "categories": cats, "regions": regs}
     if not_before is not None:
         targeting["not_before"] = send_at.isoformat()
@@ -212,41 +239,49 @@ async def push_item(
         now=now,
     )
     assert push.id is not None
-    messages = [
-        outbox_store.NewMessage(
-            chat_id=target.candidate.telegram_id,
-            kind=CONTENT_KIND,
-            payload={
-                "content_id": content_id,
-                "locale": normalize_locale(target.candidate.language, default_locale),
-                "informant_id": target.candidate.informant_id,
-                "station_admin": target.candidate.station_admin,
-            },
-            dedupe_key=f"push:{content_id}:{target.candidate.telegram_id}",
-            due_at=target.due_at,
+    targeted = queued = deferred = 0
+    moved: dict[int | None, int] = {}
+    async for targets in _target_pages(
+        session, categories=cats, regions=regs, send_at=send_at, tz=tz, page_size=page_size
+    ):
+        targeted += len(targets)
+        deferred += sum(1 for target in targets if target.deferred)
+        messages = [
+            outbox_store.NewMessage(
+                chat_id=target.candidate.telegram_id,
+                kind=CONTENT_KIND,
+                payload={
+                    "content_id": content_id,
+                    "locale": normalize_locale(target.candidate.language, default_locale),
+                    "informant_id": target.candidate.informant_id,
+                    "station_admin": target.candidate.station_admin,
+                },
+                dedupe_key=f"push:{content_id}:{target.candidate.telegram_id}",
+                due_at=target.due_at,
+            )
+            for target in targets
+        ]
+        queued += await outbox_store.enqueue(
+            session=session, push_id=push.id, messages=messages, now=now
         )
-        for target in targets
-    ]
-    queued = await outbox_store.enqueue(
-        session=session, push_id=push.id, messages=messages, now=now
-    )
-    if brings_forward:
-        moved = await outbox_store.bring_forward(
-            session=session,
-            push_id=push.id,
-            due={
-                f"push:{content_id}:{target.candidate.telegram_id}": target.due_at
-                for target in targets
-            },
-        )
-        for old_id, n in moved.items():
-            old = await outbox_store.get_push(session=session, push_id=old_id) if old_id else None
-            if old is not None and old.id is not None:
-                left = max(old.total - n, 0)
-                done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
-                await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
-        queued += sum(moved.values())
-    deferred = sum(1 for target in targets if target.deferred)
+        if brings_forward:
+            page_moved = await outbox_store.bring_forward(
+                session=session,
+                push_id=push.id,
+                due={
+                    f"push:{content_id}:{target.candidate.telegram_id}": target.due_at
+                    for target in targets
+                },
+            )
+            for old_id, n in page_moved.items():
+                moved[old_id] = moved.get(old_id, 0) + n
+    for old_id, n in moved.items():
+        old = await outbox_store.get_push(session=session, push_id=old_id) if old_id else None
+        if old is not None and old.id is not None:
+            left = max(old.total - n, 0)
+            done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
+            await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
+    queued += sum(moved.values())
     await outbox_store.update_push(
         session=session,
         push_id=push.id,
@@ -263,7 +298,7 @@ async def push_item(
         detail={
             "push_id": push.id,
             "trigger": trigger,
-            "targeted": len(targets),
+            "targeted": targeted,
             "queued": queued,
             "categories": cats,
             "regions": regs,
@@ -272,7 +307,7 @@ async def push_item(
     return PushResult(
         push_id=push.id,
         content_id=content_id,
-        targeted=len(targets),
+        targeted=targeted,
         queued=queued,
         deferred=min(deferred, queued),
     )
