@@ -61,7 +61,7 @@ from bot.runtime.context import KepuContext, Runtime, runtime_of, system_clock
 from bot.runtime.effects import KepuBot
 from bot.runtime.inbox import record_handler_error
 from bot.runtime.outbox import OutboxOptions, OutboxWorker, outbox_service, wake_on_commit
-from bot.runtime.ratelimit import KepuRateLimiter
+from bot.runtime.ratelimit import KepuRateLimiter, shared_buckets
 from bot.runtime.runner import serve
 from bot.runtime.scheduler import scheduler_service
 from bot.runtime.web import RouteInstaller
@@ -144,7 +144,12 @@ def build_application(
         get_updates_request=HTTPXRequest(read_timeout=tg.poll_timeout + 15),
         defaults=Defaults(parse_mode="HTML", tzinfo=settings.scheduler.tz),
         arbitrary_callback_data=False,
-        rate_limiter=KepuRateLimiter(settings.limits),
+        # One send cap for every process on PostgreSQL (docs/reach.md); paid lane if enabled.
+        rate_limiter=KepuRateLimiter(
+            settings.limits,
+            settings.broadcast if settings.broadcast.enabled else None,
+            shared=shared_buckets(settings.limits, runtime.sessions, runtime.engine.dialect.name),
+        ),
     )
     app: KepuApplication = (
         ApplicationBuilder()

@@ -188,6 +188,27 @@ class LimitsSettings(_Section):
     # Unsent replies one chat may have before further replies are dropped (with one notice
     # a minute): a user writing faster than Telegram lets the bot answer is throttled.
     reply_backlog: int = Field(default=8, ge=1)
+    # --- one shared cap across processes (docs/reach.md) ---
+    # True: the overall caps and per-chat limits are token buckets in PostgreSQL, shared by
+    # every process on the database; False: each process paces itself; unset: shared on
+    # PostgreSQL, in-process on SQLite.
+    shared: bool | None = None
+    # The shared buckets refill at this share of the caps: their spacing has no answer-time
+    # bookkeeping as the in-process window has, so they keep a little headroom instead.
+    shared_headroom: float = Field(default=0.95, gt=0, le=1)
+
+
+class BroadcastSettings(_Section):
+    """Paid broadcasts: faster pushes paid in Telegram Stars (docs/reach.md)."""
+
+    # Offer paid broadcasts on a push; the bot must have them enabled in @BotFather.
+    enabled: bool = False
+    # Telegram's paid rate: messages per second in all, free and paid together.
+    paid_per_second: float = Field(default=1000.0, gt=0)
+    # What Telegram takes for each message sent with allow_paid_broadcast.
+    stars_per_message: float = Field(default=0.1, gt=0)
+    # The most one push may spend; the curator's confirmation shows the estimate against it.
+    stars_budget: float = Field(default=1000.0, ge=0)
 
 
 class PrivacySettings(_Section):
@@ -332,6 +353,7 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     i18n: I18nSettings = I18nSettings()
     limits: LimitsSettings = LimitsSettings()
+    broadcast: BroadcastSettings = BroadcastSettings()
     privacy: PrivacySettings = PrivacySettings()
     conversations: ConversationsSettings = ConversationsSettings()
     stations: StationsSettings = StationsSettings()

@@ -722,3 +722,33 @@ class OutstandingInformant(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("run_id", "region_code", "informant_id", name="uq_outstanding_informant"),
     )
+
+
+# --- reach-cap: one shared send cap and paid broadcasts (migration broadcast_1) -----------
+class RateBucket(SQLModel, table=True):
+    """A token bucket of the shared send cap (``storage.ratelimit``); no row means full."""
+
+    __tablename__ = "rate_bucket"
+
+    name: str = Field(primary_key=True, max_length=64)
+    tokens: float = 0.0
+    stamp: float = Field(default=0.0, index=True)  # seconds on the senders' common clock
+    granted: bool = False  # what the last take answered (read back by RETURNING)
+
+
+class PushBroadcast(SQLModel, table=True):
+    """A push the curator opted into paid broadcasts for: its Stars budget and spending."""
+
+    __tablename__ = "push_broadcast"
+
+    push_id: int = Field(primary_key=True, foreign_key="push.id")
+    budget_stars: float = 0.0
+    stars_per_message: float = 0.1
+    paid_sent: int = 0  # messages sent with allow_paid_broadcast (each cost stars_per_message)
+    # on: paid sends allowed; spent: the budget ran out; balance: Telegram answered that the
+    # bot's Stars balance is too low. Once off, the push carries on at the free rate.
+    state: str = Field(default="on", max_length=16)
+    estimate_seconds: float = 0.0
+    estimate_stars: float = 0.0
+    created_at: dt.datetime = _created()
+    stopped_at: dt.datetime | None = _ts()

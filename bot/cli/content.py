@@ -12,7 +12,9 @@ from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
 from bot.i18n import N_
+from bot.services import broadcast as broadcast_service
 from bot.services import push as push_service
+from storage import broadcast as broadcast_store
 from storage import content as content_store
 from storage import outbox as outbox_store
 
@@ -159,6 +161,9 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
                 found = await push_service.push_status(session=session, push_id=push.id or 0)
                 if found is not None:
                     pushes.append(found)
+        paid = await broadcast_store.broadcasts(  # reach: the Stars paid pushes spent
+            session=session, push_ids=[status.push.id or 0 for status in pushes]
+        )
     if args.push_id is None:
         print(
             t(
@@ -181,6 +186,8 @@ async def _status(args: argparse.Namespace, settings: Settings) -> int:
                 **status.counts,
             )
         )
+        if push.id in paid:
+            print("  " + broadcast_service.paid_note(t, paid[push.id]))
     return 0
 
 

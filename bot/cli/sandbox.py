@@ -48,6 +48,7 @@ async def _chat(args: argparse.Namespace, settings: Settings) -> int:
         out=sys.stdout,
         work_dir=Path(args.dir),
         lang=args.lang or settings.i18n.default_locale,
+        stars=args.stars,
     )
 
 
@@ -74,5 +75,11 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--dir",
         default="var/chat",
         help=N_("where the chat database and received files go (default: var/chat)"),
+    )
+    chat.add_argument(
+        "--stars",
+        type=float,
+        default=None,
+        help=N_("the bot's Stars balance in the sandbox; turns paid broadcasts on"),
     )
     set_command(chat, _chat)

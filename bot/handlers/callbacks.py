@@ -285,7 +285,8 @@ class CatalogPage(CallbackData, prefix="CAT:page"):
 class CatalogItem(CallbackData, prefix="CAT"):
     """Act on one catalogue item; ``no`` (cancel) carries item 0."""
 
-    action: Literal["view", "push", "pushok", "retire", "retireok", "no"]
+    # pushpaid: push with paid broadcasts (docs/reach.md)
+    action: Literal["view", "push", "pushok", "retire", "retireok", "no", "pushpaid"]
     content_id: int
 
 

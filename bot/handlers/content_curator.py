@@ -23,6 +23,7 @@ from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.text_fit import fit_text
 from bot.core.zh_dates import DateError, read_upcoming
+from bot.handlers import paid_push
 from bot.handlers.callbacks import (
     CATALOG,
     NEW_CONTENT,
@@ -419,6 +420,7 @@ async def _start_push(
     content_id: int,
     *,
     not_before: dt.datetime | None = None,
+    paid: bool = False,
 ) -> None:
     """Queue the push, show the progress message and wake the sender."""
     t = context.t
@@ -450,6 +452,8 @@ async def _start_push(
             ),
         )
         return
+    if paid:  # the curator confirmed a paid broadcast (docs/reach.md)
+        await paid_push.open_paid(context, result.push_id, result.queued)
     if not_before is not None:
         await reply(
             update,
@@ -692,7 +696,9 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                     "already got it is skipped.)",
                     id=content_id,
                     n=n,
-                ),
+                )
+                + "\n"
+                + "\n".join(paid_push.estimate_lines(context, n)),  # reach: time and Stars
                 reply_markup=_markup(
                     [
                         [
@@ -703,14 +709,15 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                             InlineKeyboardButton(
                                 t("Cancel"), callback_data=CatalogItem("no", 0).encode()
                             ),
-                        ]
+                        ],
+                        *paid_push.paid_rows(context, content_id, n),
                     ]
                 ),
             )
-        elif button.action == "pushok":
+        elif button.action in ("pushok", "pushpaid"):
             await query.answer()
             await query.edit_message_reply_markup(None)
-            await _start_push(update, context, button.content_id)
+            await _start_push(update, context, button.content_id, paid=button.action == "pushpaid")
         elif button.action == "no":
             await query.answer()
             await query.edit_message_text(t("Cancelled."))

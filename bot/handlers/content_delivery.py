@@ -28,9 +28,11 @@ from bot.content.cards import (
 )
 from bot.content.catalogue import item_state
 from bot.handlers.feature import assembly_of
-from bot.i18n import get_translator
+from bot.i18n import Translator, get_translator
 from bot.runtime.effects import API_KIND
 from bot.runtime.outbox import NO_RETRY, Delivery, SenderTools, Undeliverable
+from bot.services import broadcast as broadcast_service
+from storage import broadcast as broadcast_store
 from storage import content as content_store
 from storage import outbox as outbox_store
 from storage.models import ContentItem, Push
@@ -233,6 +235,23 @@ class PushProgress:
                     due_at=now,
                 )
             )
+        await self._add_paid_note(push, t, rows)  # reach: the Stars a paid push spent
         await self.tools.gate()
         async with self.tools.runtime.sessions() as session, session.begin():
             await outbox_store.enqueue(session=session, push_id=None, messages=rows, now=now)
+
+    async def _add_paid_note(self, push: Push, t: Translator, rows: list[NewMessage]) -> None:
+        """Add the paid-broadcast line (messages, Stars spent, why it stopped) to the texts."""
+        if push.id is None or not rows:
+            return
+        async with self.tools.runtime.sessions() as session:
+            paid = await broadcast_store.get_broadcast(session=session, push_id=push.id)
+        if paid is None:
+            return
+        note = "\n" + broadcast_service.paid_note(t, paid)
+        for row in rows:
+            params = row.payload.get("params")
+            if isinstance(params, dict) and isinstance(params.get("text"), str):
+                params["text"] += note
+            elif isinstance(row.payload.get("text"), str):
+                row.payload["text"] += note

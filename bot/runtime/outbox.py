@@ -38,7 +38,16 @@ from telegram.warnings import PTBUserWarning
 
 from bot.runtime.context import Runtime, runtime_of
 from bot.runtime.effects import API_KIND, ERASE_AFTER_SEND, decode_call
-from bot.runtime.ratelimit import KepuRateLimiter, retry_after_seconds
+from bot.runtime.ratelimit import (
+    PAID,
+    KepuRateLimiter,
+    Reserve,
+    last_lane,
+    paying,
+    retry_after_seconds,
+)
+from bot.services import broadcast as broadcast_service
+from storage import broadcast as broadcast_store
 from storage import outbox as outbox_store
 from storage import people as people_store
 from storage.outbox import ClaimedMessage
@@ -217,6 +226,7 @@ class OutboxWorker:
         self._chat_tasks: dict[int, asyncio.Task[None]] = {}
         self._handover_slots = asyncio.Semaphore(max(1, self.options.concurrency))
         self._sqlite = runtime.engine.dialect.name == "sqlite"
+        self._paid_on: dict[int, bool] = {}  # push id → may still send paid (docs/reach.md)
         tools = SenderTools(application, self.bot, runtime, self.options, self._gate)
         self._deliverers = {kind: make(tools) for kind, make in (deliverers or {}).items()}
         self._observers = [make(tools) for make in observers]
@@ -341,6 +351,7 @@ class OutboxWorker:
         if not rows:
             return 0
         self.stats.claimed += len(rows)
+        await self._load_paid({row.push_id for row in rows if row.push_id is not None})
         for kind, deliverer in self._deliverers.items():
             of_kind = [r for r in rows if r.kind == kind]
             if of_kind:
@@ -435,8 +446,13 @@ class OutboxWorker:
         attempts = row.attempts + 1
         if self._max_sends is not None and self.stats.sent >= self._max_sends:
             raise _Abandon
+        reserve = self._reserver(row)
         try:
-            delivery = await self._deliver(row)
+            with paying(reserve):
+                try:
+                    delivery = await self._deliver(row)
+                finally:
+                    lane = last_lane()
             await self._gate()
             async with self.runtime.sessions() as session, session.begin():
                 if row.payload.get(ERASE_AFTER_SEND):
@@ -457,6 +473,7 @@ class OutboxWorker:
             raise
         except RetryAfter as exc:
             wait = retry_after_seconds(exc)
+            await self._refund(row, lane)
             self.stats.rate_limited += 1
             await self._release([row.id], self.runtime.now() + dt.timedelta(seconds=wait))
             log.warning("outbox flood control", extra={"retry_after": wait})
@@ -466,16 +483,80 @@ class OutboxWorker:
                 row, "blocked", f"Forbidden: {exc.message}", attempts, unreachable=True
             )
         except BadRequest as exc:
+            await self._refund(row, lane)
+            if lane == PAID and broadcast_service.balance_too_low(exc.message):
+                # Telegram refused the paid send for want of Stars: this push goes on at the
+                # free rate from now on, this row first (not counted as an attempt).
+                await self._balance_too_low(row)
+                return None
             await self._finish(row, "failed", f"BadRequest: {exc.message}", attempts)
         except NetworkError as exc:  # timeouts, 5xx, dropped connections
+            # A timeout may have been taken (and paid): only a refusal gives the Stars back.
             await self._retry(row, f"{type(exc).__name__}: {exc.message}", attempts)
         except Undeliverable as exc:
             await self._finish(row, exc.state, exc.error, attempts)
         except TelegramError as exc:
+            await self._refund(row, lane)
             await self._finish(row, "failed", f"{type(exc).__name__}: {exc.message}", attempts)
         except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable media, payload
             await self._finish(row, "failed", f"{type(exc).__name__}: {exc}", attempts)
         return None
+
+    # --- paid broadcasts (docs/reach.md) -----------------------------------------------
+    def _limiter(self) -> KepuRateLimiter | None:
+        limiter = self.bot.rate_limiter
+        return limiter if isinstance(limiter, KepuRateLimiter) else None
+
+    async def _load_paid(self, push_ids: set[int]) -> None:
+        """Read which of the batch's pushes may still send paid (one query per batch)."""
+        limiter = self._limiter()
+        if not push_ids or limiter is None or limiter.paid_rate <= 0:
+            return
+        async with self.runtime.sessions() as session:
+            rows = await broadcast_store.broadcasts(session=session, push_ids=push_ids)
+        for push_id in push_ids:
+            row = rows.get(push_id)
+            self._paid_on[push_id] = row is not None and row.state == broadcast_store.ON
+        if len(self._paid_on) > 10_000:
+            self._paid_on = {p: on for p, on in self._paid_on.items() if p in push_ids}
+
+    def _reserver(self, row: ClaimedMessage) -> Reserve | None:
+        """Return the budget check that lets this row go paid, or None (free lane only)."""
+        push_id = row.push_id
+        if push_id is None or not self._paid_on.get(push_id):
+            return None
+
+        async def reserve() -> bool:
+            await self._gate()
+            async with self.runtime.sessions() as session, session.begin():
+                ok = await broadcast_store.reserve_paid(
+                    session=session, push_id=push_id, now=self.runtime.now()
+                )
+            if not ok:
+                self._paid_on[push_id] = False  # the budget is spent: free from now on
+            return ok
+
+        return reserve
+
+    async def _refund(self, row: ClaimedMessage, lane: str | None) -> None:
+        """Give a paid reservation back when Telegram did not take the message."""
+        if lane != PAID or row.push_id is None:
+            return
+        await self._gate()
+        async with self.runtime.sessions() as session, session.begin():
+            await broadcast_store.refund_paid(session=session, push_id=row.push_id)
+
+    async def _balance_too_low(self, row: ClaimedMessage) -> None:
+        """Stop paid sends of the row's push, tell its curator once, send the row again."""
+        assert row.push_id is not None
+        self._paid_on[row.push_id] = False
+        await self._gate()
+        async with self.runtime.sessions() as session, session.begin():
+            await broadcast_service.stop_for_balance(
+                session=session, push_id=row.push_id, now=self.runtime.now()
+            )
+            await outbox_store.release(session=session, ids=[row.id], due_at=self.runtime.now())
+        log.warning("paid broadcast stopped: Stars balance too low", extra={"push": row.push_id})
 
     async def _deliver(self, row: ClaimedMessage) -> Delivery:
         """Send the message a row describes; no database lock is held while sending."""

@@ -1,24 +1,52 @@
-"""A rate limiter for every Bot API request: Telegram's overall, per-chat and group caps."""
+"""A rate limiter for every Bot API request: Telegram's overall, per-chat and group caps.
+
+Two lanes (docs/reach.md): the **free** lane is Telegram's free cap (30 messages a second);
+the **paid** lane is what paid broadcasts add on top, up to ``broadcast.paid_per_second`` in
+all. A send on the paid lane carries ``allow_paid_broadcast=True`` and costs Stars, so only
+a sender that may spend (a push the curator opted in, within its budget) asks for it, and
+only when the free lane has no room.
+
+The sender asks for a slot first, ``lane = await limiter.acquire_send(chat_id,
+paid_allowed=…)``; the next send request of the same task then goes out in that slot (no
+second wait) and, on the paid lane, with ``allow_paid_broadcast=True`` added. Any other send
+(a reply, a notice) waits for its own slot on the free lane inside the request.
+
+With PostgreSQL the caps are shared by every process (:class:`SharedBuckets`): the overall
+free and paid caps and each chat's limit are token buckets in the database, so N
+``kepubot run`` processes together stay under one cap with nothing split by hand. On SQLite
+(one process) the in-process windows below do it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aiolimiter import AsyncLimiter
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter
 
-from bot.config import LimitsSettings
+from bot.config import BroadcastSettings, LimitsSettings
+from storage import ratelimit as bucket_store
 
 log = logging.getLogger(__name__)
 
 # Only methods that post into a chat count against Telegram's flood limits.
 _SEND_PREFIXES = ("send", "copy", "forward")
+PAID_PARAM = "allow_paid_broadcast"
+
+Lane = Literal["free", "paid"]
+FREE: Lane = "free"
+PAID: Lane = "paid"
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -27,21 +55,130 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
+@dataclass
+class _Ticket:
+    """A send slot taken by :meth:`KepuRateLimiter.acquire_send`, for the task's next send."""
+
+    lane: Lane
+    window: SlidingWindow | None  # the in-process window to release after the answer
+
+
+_TICKET: ContextVar[_Ticket | None] = ContextVar("kepubot_send_ticket", default=None)
+# Reserve = "may this send be paid?": called only when a paid slot is free and the free lane
+# is full; it counts the message against a budget and answers False when there is none.
+Reserve = Callable[[], Awaitable[bool]]
+_PAY: ContextVar[Reserve | None] = ContextVar("kepubot_send_pay", default=None)
+_LANE: ContextVar[Lane | None] = ContextVar("kepubot_send_lane", default=None)
+
+
+@contextmanager
+def paying(reserve: Reserve | None) -> Iterator[None]:
+    """Let the sends of this block (in this task) go on the paid lane, within ``reserve``.
+
+    A send that takes its slot inside the request (no :meth:`KepuRateLimiter.acquire_send`
+    before it) uses the paid lane when the free lane has no room and ``reserve()`` says yes.
+    """
+    token = _PAY.set(reserve)
+    _LANE.set(None)
+    try:
+        yield
+    finally:
+        _PAY.reset(token)
+
+
+def last_lane() -> Lane | None:
+    """Return the lane of this task's last send request since :func:`paying` (None: none)."""
+    return _LANE.get()
+
+
+class SharedBuckets:
+    """The send caps as token buckets in the database, shared by every process on it.
+
+    Each :meth:`take` is one short transaction of one statement (``storage.ratelimit``); a
+    caller told to wait sleeps outside any transaction. ``clock`` is seconds on a clock
+    every process shares (the wall clock); tests pass a fake one with a matching ``sleep``.
+    """
+
+    PRUNE_EVERY = 10.0  # seconds between deletions of idle chat buckets (by each process)
+    EPOCH = 1_767_225_600.0  # 2026-01-01 UTC: stamps count from here, for float precision
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.sessions = sessions
+        self.clock = clock or (lambda: time.time() - self.EPOCH)
+        self.sleep = sleep
+        self.takes = 0  # statements run (benchmarks)
+        self._pruned_at = self.clock()
+
+    async def take(self, name: str, *, rate: float, capacity: float) -> bucket_store.Take:
+        """Take one token from bucket ``name`` or say how long until one is back."""
+        now = self.clock()
+        async with self.sessions() as session, session.begin():
+            answer = await bucket_store.take(
+                session=session, name=name, rate=rate, capacity=capacity, now=now
+            )
+        self.takes += 1
+        if now - self._pruned_at >= self.PRUNE_EVERY:
+            self._pruned_at = now
+            await self.prune(now)
+        return answer
+
+    async def prune(self, now: float) -> None:
+        """Forget chat buckets idle long enough to be full again (a missing one is full)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                await bucket_store.prune(
+                    session=session, prefix="c:", idle_before=now - self.PRUNE_EVERY
+                )
+        except Exception:  # pruning is housekeeping; a failure must not stop a send
+            log.exception("pruning rate buckets failed")
+
+
+def shared_buckets(
+    limits: LimitsSettings, sessions: async_sessionmaker[AsyncSession], dialect: str
+) -> SharedBuckets | None:
+    """Return the shared buckets if ``limits.shared`` says so (unset: on PostgreSQL)."""
+    shared = limits.shared if limits.shared is not None else dialect == "postgresql"
+    return SharedBuckets(sessions) if shared else None
+
+
 class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
     """Pace sends at 30/s overall, 1/s per private chat, 20/min per group; honour RetryAfter.
 
     The overall cap is a :class:`SlidingWindow` shared by every send of the process (pushes
-    and replies alike), so together they stay under Telegram's cap.
+    and replies alike), so together they stay under Telegram's cap; with ``shared`` the
+    caps are :class:`SharedBuckets` in the database instead, shared by every process.
+    With ``broadcast`` a paid lane (:meth:`acquire_send`) adds up to
+    ``broadcast.paid_per_second`` minus the free cap.
 
     Pass ``rate_limit_args={"max_retries": 0}`` to get RetryAfter raised to the caller (the
     outbox sender does, to reschedule one recipient instead of stalling every request).
     """
 
-    def __init__(self, limits: LimitsSettings) -> None:
+    def __init__(
+        self,
+        limits: LimitsSettings,
+        broadcast: BroadcastSettings | None = None,
+        *,
+        shared: SharedBuckets | None = None,
+    ) -> None:
         self._limits = limits
         self.window = SlidingWindow(limits.global_per_second, limits.flood_window_seconds)
+        paid_rate = (broadcast.paid_per_second if broadcast else 0.0) - limits.global_per_second
+        self.paid_rate = max(paid_rate, 0.0)
+        self.paid_window = (
+            SlidingWindow(self.paid_rate, limits.flood_window_seconds) if self.paid_rate else None
+        )
+        self.shared = shared
         self._chats: dict[int | str, AsyncLimiter] = {}
+        self._chat_taken: dict[int | str, float] = {}  # shared mode: when this process took
         self._paused_until = 0.0
+        self.lanes: dict[str, int] = {FREE: 0, PAID: 0}  # slots handed out, per lane
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -49,25 +186,137 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
     async def shutdown(self) -> None:
         """Nothing to tear down."""
 
+    @staticmethod
+    def _is_group(chat_id: int | str) -> bool:
+        return not isinstance(chat_id, int) or chat_id < 0
+
     def _chat_limiter(self, chat_id: int | str) -> AsyncLimiter:
         limiter = self._chats.get(chat_id)
         if limiter is None:
             if len(self._chats) > 50_000:  # bound memory on very large pushes
                 self._chats.clear()
-            is_group = not isinstance(chat_id, int) or chat_id < 0
             limiter = (
                 AsyncLimiter(self._limits.per_group_per_minute, 60)
-                if is_group
+                if self._is_group(chat_id)
                 else AsyncLimiter(self._limits.per_chat_per_second, 1)
             )
             self._chats[chat_id] = limiter
         return limiter
 
+    def _chat_rate(self, chat_id: int | str) -> float:
+        if self._is_group(chat_id):
+            return self._limits.per_group_per_minute / 60.0
+        return self._limits.per_chat_per_second
+
     def chat_ready(self, chat_id: int | str) -> bool:
-        """Tell whether a send to ``chat_id`` would go out now (not wait on its chat limit)."""
+        """Tell whether a send to ``chat_id`` would go out now (not wait on its chat limit).
+
+        Shared caps: as far as this process knows (another process may have just sent).
+        """
+        if self.shared is not None:
+            taken = self._chat_taken.get(chat_id)
+            return taken is None or time.monotonic() - taken >= 1.0 / self._chat_rate(chat_id)
         limiter = self._chats.get(chat_id)
         return limiter is None or limiter.has_capacity()
 
+    # --- the send slot ------------------------------------------------------------------
+    async def acquire_send(
+        self, chat_id: int | str | None, *, paid_allowed: bool, reserve: Reserve | None = None
+    ) -> Lane:
+        """Wait for a slot to send one message to ``chat_id``; return its lane.
+
+        The free lane first; the paid lane only with ``paid_allowed`` and when the free lane
+        has no room now (and ``reserve()``, if given, says the budget allows it). The slot
+        is for the calling task's next send request, which goes out without waiting again
+        (and with ``allow_paid_broadcast=True`` on the paid lane); call :meth:`end_send`
+        after it, sent or not.
+        """
+        self.end_send()  # a slot left unused by an earlier send of this task
+        paid_allowed = paid_allowed and self.paid_rate > 0
+        if self.shared is not None:
+            lane = await self._acquire_shared(chat_id, paid_allowed, reserve)
+            _TICKET.set(_Ticket(lane, None))
+        else:
+            if chat_id is not None:
+                await self._chat_limiter(chat_id).acquire()
+            lane, window = await self._acquire_local(paid_allowed, reserve)
+            _TICKET.set(_Ticket(lane, window))
+        self.lanes[lane] += 1
+        return lane
+
+    def end_send(self) -> None:
+        """Give back a slot :meth:`acquire_send` took that no request used."""
+        ticket = _TICKET.get()
+        if ticket is not None:
+            _TICKET.set(None)
+            if ticket.window is not None:
+                ticket.window.release(accepted=False)
+
+    async def _acquire_local(
+        self, paid_allowed: bool, reserve: Reserve | None
+    ) -> tuple[Lane, SlidingWindow]:
+        loop = asyncio.get_running_loop()
+        paid = self.paid_window if paid_allowed else None
+        while True:
+            now = loop.time()
+            wait = self.window.wait_time(now)
+            if wait == 0.0:
+                self.window.start()
+                return FREE, self.window
+            paid_wait = paid.wait_time(now) if paid is not None else None
+            if paid is not None and paid_wait == 0.0:
+                paid.start()
+                if reserve is None or await reserve():
+                    return PAID, paid
+                paid.finish(loop.time(), accepted=False)  # no budget: the free lane only
+                paid = None
+                continue
+            waits = [w for w in (wait, paid_wait) if w is not None]
+            if waits:
+                await asyncio.sleep(min(waits))
+            else:  # only an answer to a send in flight makes room
+                self.window._released.clear()
+                try:
+                    await asyncio.wait_for(self.window._released.wait(), timeout=0.05)
+                except TimeoutError:
+                    pass
+
+    async def _acquire_shared(
+        self, chat_id: int | str | None, paid_allowed: bool, reserve: Reserve | None
+    ) -> Lane:
+        shared = self.shared
+        assert shared is not None
+        limits = self._limits
+        if chat_id is not None:
+            rate = self._chat_rate(chat_id)
+            while True:
+                answer = await shared.take(f"c:{chat_id}", rate=rate, capacity=1.0)
+                if answer.granted:
+                    break
+                await shared.sleep(answer.wait)
+            if len(self._chat_taken) > 50_000:
+                self._chat_taken.clear()
+            self._chat_taken[chat_id] = time.monotonic()
+        headroom = limits.shared_headroom
+        free_rate = limits.global_per_second * headroom
+        paid_rate = self.paid_rate * headroom
+        while True:
+            free = await shared.take("free", rate=free_rate, capacity=1.0)
+            if free.granted:
+                return FREE
+            wait = free.wait
+            if paid_allowed:
+                # A little burst on the paid lane: at 1,000/s a sender is never exactly on time.
+                paid = await shared.take("paid", rate=paid_rate, capacity=max(1.0, paid_rate / 50))
+                if paid.granted:
+                    if reserve is None or await reserve():
+                        return PAID
+                    paid_allowed = False  # no budget: the free lane only (the token is lost)
+                    continue
+                wait = min(wait, paid.wait)
+            await shared.sleep(wait)
+
+    # --- PTB's hook -----------------------------------------------------------------------
     async def process_request(
         self,
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
@@ -89,10 +338,23 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 await asyncio.sleep(pause)
             if not counted:
                 return await callback(*args, **kwargs)
+            ticket = _TICKET.get()
+            if ticket is None:  # a send nobody took a slot for: take one now
+                reserve = _PAY.get()
+                await self.acquire_send(chat_id, paid_allowed=reserve is not None, reserve=reserve)
+                ticket = _TICKET.get()
+                assert ticket is not None
+            _TICKET.set(None)
+            _LANE.set(ticket.lane)
+            if ticket.lane == PAID:
+                data[PAID_PARAM] = True
+            else:
+                data.pop(PAID_PARAM, None)
             try:
-                return await self._counted(callback, args, kwargs, chat_id)
+                return await self._counted(callback, args, kwargs, ticket.window)
             except RetryAfter as exc:
-                self.window.slow_down()
+                window = ticket.window or self.window
+                window.slow_down()
                 if attempt >= max_retries:
                     raise
                 attempt += 1
@@ -106,12 +368,9 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
-        chat_id: int | str | None,
+        window: SlidingWindow | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Send one message inside the per-chat and overall limits."""
-        if chat_id is not None:
-            await self._chat_limiter(chat_id).acquire()
-        await self.window.acquire()
+        """Send one message in the slot taken for it; release the slot at the answer."""
         accepted = True  # unless the server answered with a refusal
         try:
             return await callback(*args, **kwargs)
@@ -120,7 +379,8 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             accepted = isinstance(exc, TimedOut)
             raise
         finally:
-            self.window.release(accepted=accepted)
+            if window is not None:
+                window.release(accepted=accepted)
 
 
 class SlidingWindow:

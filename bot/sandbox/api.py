@@ -11,7 +11,7 @@ from bot.sandbox.limits import RateLimiter
 from bot.sandbox.messaging import MessagingApi
 from bot.sandbox.models import ApiError, bad_request
 from bot.sandbox.params import Params
-from bot.sandbox.state import World, bot_member
+from bot.sandbox.state import NANOS_PER_STAR, World, bot_member
 
 Handler = Callable[[Params], Awaitable[Any]]
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -54,6 +54,7 @@ class BotApi(MessagingApi):
             "deleteMyCommands": self.delete_my_commands,
             "setChatMenuButton": self.set_chat_menu_button,
             "getChatMenuButton": self.get_chat_menu_button,
+            "getMyStarBalance": self.get_my_star_balance,
         }
         # Telegram matches method names case-insensitively.
         self.methods = {name.lower(): (name, fn) for name, fn in table.items()}
@@ -76,6 +77,11 @@ class BotApi(MessagingApi):
             can_connect_to_business=False,
             has_main_web_app=False,
         )
+
+    async def get_my_star_balance(self, p: Params) -> dict[str, Any]:
+        """Implement getMyStarBalance: a StarAmount (whole Stars, then nanostars)."""
+        whole, nanos = divmod(self.w.star_nanos, NANOS_PER_STAR)
+        return {"amount": whole, "nanostar_amount": nanos} if nanos else {"amount": whole}
 
     # --- updates ----------------------------------------------------------------------
     async def get_updates(self, p: Params) -> list[dict[str, Any]]:

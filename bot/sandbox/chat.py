@@ -16,7 +16,7 @@ import shlex
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.i18n import N_, Translator, get_translator
 from bot.sandbox.chat_world import ROLES, seed_chat_world
@@ -186,10 +186,12 @@ async def run_chat(
     work_dir: Path,
     lang: str = "zh_CN",
     ansi: bool | None = None,
+    stars: float | None = None,
 ) -> int:
     """Run an interactive chat as ``role`` until the input ends or ``:quit``.
 
     ``ansi`` styles HTML with terminal codes; by default only when ``out`` is a TTY.
+    ``stars``: the bot's Stars balance in the sandbox, with paid broadcasts enabled.
     """
     t = get_translator(lang)
     screen = Screen(out, work_dir, t, out.isatty() if ansi is None else ansi)
@@ -199,8 +201,13 @@ async def run_chat(
     engine = create_nullpool_engine(database_url)
     await upgrade(engine)
     await engine.dispose()
-    async with Sandbox(token="123456:CHAT-TOKEN", bot_username="kepubot_chat_bot") as sandbox:
-        settings = sandbox_settings(sandbox, database_url, i18n={"default_locale": lang})
+    async with Sandbox(
+        token="123456:CHAT-TOKEN", bot_username="kepubot_chat_bot", stars=stars or 0.0
+    ) as sandbox:
+        paid: dict[str, Any] = {"enabled": True} if stars is not None else {}
+        settings = sandbox_settings(
+            sandbox, database_url, i18n={"default_locale": lang}, broadcast=paid
+        )
         async with running_bot(sandbox, settings) as bot:
             user = sandbox.user(
                 "我" if lang == "zh_CN" else "Me",

@@ -35,6 +35,9 @@ class Limits:
     global_per_second: int | None = 30
     per_chat_per_second: int | None = 1
     per_group_per_minute: int | None = 20
+    # Paid broadcasts: sends with allow_paid_broadcast skip the free global cap; all sends
+    # together stay under this many a second (Telegram: 1,000).
+    paid_per_second: int | None = 1000
     # Time scale: windows and retry_after are multiplied by it (0.01 makes a minute 0.6 s).
     scale: float = 1.0
     methods: frozenset[str] = SEND_METHODS
@@ -42,7 +45,12 @@ class Limits:
     @classmethod
     def off(cls) -> Limits:
         """Return limits that never trigger."""
-        return cls(global_per_second=None, per_chat_per_second=None, per_group_per_minute=None)
+        return cls(
+            global_per_second=None,
+            per_chat_per_second=None,
+            per_group_per_minute=None,
+            paid_per_second=None,
+        )
 
 
 @dataclass(frozen=True)
@@ -93,24 +101,35 @@ class RateLimiter:
         self.limits = limits
         self._clock = clock or time.monotonic
         self._global: _Window | None = None
+        self._paid: _Window | None = None  # every send, free or paid, under the paid rate
         self._chats: dict[int, _Window] = {}
         self._groups: dict[int, _Window] = {}
         if limits and limits.global_per_second:
             self._global = _Window(1.0 * limits.scale, limits.global_per_second)
+        if limits and limits.paid_per_second:
+            self._paid = _Window(1.0 * limits.scale, limits.paid_per_second)
 
     def applies_to(self, method: str) -> bool:
         """Tell whether `method` is counted."""
         return self.limits is not None and method in self.limits.methods
 
-    def check(self, chat_id: int, is_group: bool, cost: int = 1) -> float | int | None:
-        """Record a send or return the retry_after to answer with."""
+    def check(
+        self, chat_id: int, is_group: bool, cost: int = 1, *, paid: bool = False
+    ) -> float | int | None:
+        """Record a send or return the retry_after to answer with.
+
+        A paid send (``allow_paid_broadcast``) is not counted against the free global cap,
+        only against the paid rate; a free one against both.
+        """
         lim = self.limits
         if lim is None:
             return None
         now = self._clock()
         windows: list[_Window] = []
-        if self._global is not None:
+        if self._global is not None and not paid:
             windows.append(self._global)
+        if self._paid is not None:
+            windows.append(self._paid)
         if lim.per_chat_per_second:
             windows.append(
                 self._chats.setdefault(chat_id, _Window(1.0 * lim.scale, lim.per_chat_per_second))

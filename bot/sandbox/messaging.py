@@ -27,11 +27,19 @@ class MessagingApi:
         self.limiter = limiter
 
     # --- helpers -----------------------------------------------------------------------
-    def _flood(self, method: str, chat: ChatState, cost: int = 1) -> None:
-        """Raise 429 when a send would exceed the flood limits."""
+    def _flood(self, method: str, chat: ChatState, cost: int = 1, *, paid: bool = False) -> None:
+        """Raise 429 when a send would exceed the flood limits.
+
+        ``paid`` (``allow_paid_broadcast=True``): the Stars balance must cover the send
+        (400 otherwise, see ``World.charge_paid``) and it counts against the paid rate only.
+        """
+        if paid:
+            self.w.check_paid(cost)
         if not self.limiter.applies_to(method):
+            if paid:
+                self.w.charge_paid(cost)
             return
-        retry_after = self.limiter.check(chat.id, chat.is_group, cost)
+        retry_after = self.limiter.check(chat.id, chat.is_group, cost, paid=paid)
         if retry_after is not None:
             self.w.stats.rate_limited += 1
             raise ApiError(
@@ -39,6 +47,8 @@ class MessagingApi:
                 f"Too Many Requests: retry after {retry_after}",
                 {"retry_after": retry_after},
             )
+        if paid:
+            self.w.charge_paid(cost)
 
     def _common(self, p: Params, chat: ChatState) -> tuple[dict[str, Any], dict | None]:
         """Return reply/markup fields shared by send methods and the reply keyboard."""
@@ -125,10 +135,16 @@ class MessagingApi:
         return data
 
     async def _store(
-        self, method: str, chat: ChatState, content: dict[str, Any], keyboard: dict | None
+        self,
+        method: str,
+        chat: ChatState,
+        content: dict[str, Any],
+        keyboard: dict | None,
+        *,
+        paid: bool = False,
     ) -> SimMessage:
         """Check flood limits, store a bot message and wake waiters."""
-        self._flood(method, chat)
+        self._flood(method, chat, paid=paid)
         msg = self.w.add_message(chat, self.w.bot_user, content)
         msg.reply_keyboard = keyboard
         self.w.stats.sent_messages += 1
@@ -152,7 +168,9 @@ class MessagingApi:
         preview = p.json("link_preview_options")
         if isinstance(preview, dict):
             content["link_preview_options"] = preview
-        msg = await self._store("sendMessage", chat, content, keyboard)
+        msg = await self._store(
+            "sendMessage", chat, content, keyboard, paid=p.flag("allow_paid_broadcast")
+        )
         msg.parse_mode = parse_mode
         return msg.raw
 
@@ -165,7 +183,9 @@ class MessagingApi:
         upload = p.uploads.get(kind)
         filename = upload.filename if upload else None
         content[kind] = self._media_dict(kind, files, filename)
-        msg = await self._store(method, chat, content, keyboard)
+        msg = await self._store(
+            method, chat, content, keyboard, paid=p.flag("allow_paid_broadcast")
+        )
         msg.parse_mode = p.string("parse_mode")
         return msg.raw
 
@@ -188,7 +208,7 @@ class MessagingApi:
         if not isinstance(media, list) or not 2 <= len(media) <= 10:
             raise bad_request("wrong number of messages in the media group")
         content, _ = self._common(p, chat)
-        self._flood("sendMediaGroup", chat, cost=len(media))
+        self._flood("sendMediaGroup", chat, cost=len(media), paid=p.flag("allow_paid_broadcast"))
         group_id = str(13000000000000000 + self.w.next_id())
         prepared = []
         for item in media:
@@ -220,7 +240,11 @@ class MessagingApi:
         content, keyboard = self._common(p, chat)
         lat, lon = p.number("latitude"), p.number("longitude")
         content["location"] = {"latitude": lat, "longitude": lon}
-        return (await self._store("sendLocation", chat, content, keyboard)).raw
+        return (
+            await self._store(
+                "sendLocation", chat, content, keyboard, paid=p.flag("allow_paid_broadcast")
+            )
+        ).raw
 
     # --- edits ------------------------------------------------------------------------
     def _editable(self, p: Params) -> SimMessage:

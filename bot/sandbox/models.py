@@ -186,6 +186,9 @@ class Stats:
     updates_created: int = 0
     updates_delivered: int = 0
     errors: Counter[int] = field(default_factory=Counter)
+    paid_messages: int = 0  # accepted sends with allow_paid_broadcast
+    paid_refused: int = 0  # paid sends refused for want of Stars
+    stars_spent_nanos: int = 0
 
     @property
     def requests(self) -> int:
@@ -202,5 +205,8 @@ class Stats:
             "faults": dict(self.faults),
             "updates_created": self.updates_created,
             "updates_delivered": self.updates_delivered,
+            "paid_messages": self.paid_messages,
+            "paid_refused": self.paid_refused,
+            "stars_spent": self.stars_spent_nanos / 1_000_000_000,
             "errors": dict(self.errors),
         }

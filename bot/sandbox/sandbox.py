@@ -34,8 +34,10 @@ class Sandbox:
         host: str = "127.0.0.1",
         port: int = 0,
         quiet: float = 0.03,
+        stars: float = 0.0,
     ) -> None:
         self.world = World(token, bot_username, bot_first_name)
+        self.world.set_stars(stars)  # the bot's Stars balance, for paid broadcasts
         self.world.privacy_mode = privacy_mode
         self.world.inline_feedback = inline_feedback
         self.limiter = RateLimiter(limits)
