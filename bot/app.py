@@ -36,6 +36,7 @@ from bot.config import Settings, require_token
 from bot.handlers import (
     activities,
     basics,
+    channels,
     content,
     digest,
     evaluation,
@@ -83,6 +84,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     evaluation.FEATURE,
     findings.FEATURE,
+    channels.FEATURE,  # channels_1: /channels, channel posts and their reach
     basics.FEATURE,
 )
 

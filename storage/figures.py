@@ -52,6 +52,7 @@ from sqlmodel import col
 
 from storage.models import (
     Activity,
+    ChannelPost,
     ContentUse,
     Informant,
     IntegrityFlag,
@@ -626,3 +627,50 @@ def top_percent(rank: int, count: int) -> int:
     if count <= 0 or rank <= 0:
         raise ValueError("rank and count must be positive")
     return -(-100 * rank // count)  # ceil(100·rank/count) in integers
+
+
+# --- channel reach (channels_1): its own figure, never part of propagation ----------------
+@dataclass(frozen=True)
+class ChannelReach:
+    """Channel posts in a window and the subscribers they reached (频道触达).
+
+    Counted apart from informants' figures: a channel post is the bot's own, so its
+    subscribers are never added to shares, reach or propagation volume (nothing counts
+    twice). A post counts on the local day it was sent; its reach is the channel's
+    subscriber count measured once, right after the send.
+    """
+
+    posts: int
+    subscribers: int
+    channels: int
+
+
+def local_bounds(window: Window, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """Return the UTC instants ``[start, end)`` of a window of local days."""
+    start = dt.datetime.combine(window.start, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(window.end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+async def channel_reach(
+    *,
+    session: AsyncSession,
+    window: Window,
+    tz: dt.tzinfo,
+    prefixes: Sequence[str] | None = None,
+    push_id: int | None = None,
+) -> ChannelReach:
+    """Return the channel reach of posts in a window (in regions, or of one push)."""
+    start, end = local_bounds(window, tz)
+    stmt = select(
+        func.count(col(ChannelPost.id)),
+        func.coalesce(func.sum(col(ChannelPost.subscribers)), 0),
+        func.count(func.distinct(col(ChannelPost.channel_chat_id))),
+    ).where(col(ChannelPost.posted_at) >= start, col(ChannelPost.posted_at) < end)
+    condition = region_filter(col(ChannelPost.region_code), prefixes)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    if push_id is not None:
+        stmt = stmt.where(col(ChannelPost.push_id) == push_id)
+    posts, subscribers, channels = (await session.execute(stmt)).one()
+    return ChannelReach(posts=int(posts), subscribers=int(subscribers), channels=int(channels))

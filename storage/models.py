@@ -752,3 +752,41 @@ class PushBroadcast(SQLModel, table=True):
     estimate_stars: float = 0.0
     created_at: dt.datetime = _created()
     stopped_at: dt.datetime | None = _ts()
+
+
+# --- channels (migration channels_1) ----------------------------------------------------------
+class ReachChannel(SQLModel, table=True):
+    """A Telegram channel linked to a region: pushes there reach every subscriber at once."""
+
+    __tablename__ = "reach_channel"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = _bigint()
+    region_code: str = Field(foreign_key="region.code", max_length=6, index=True)
+    title: str | None = Field(default=None, max_length=256)
+    username: str | None = Field(default=None, max_length=64)
+    invite_link: str | None = Field(default=None, max_length=256)  # private channels
+    linked_by: int | None = Field(default=None, foreign_key="person.id")
+    linked_at: dt.datetime = _created()
+
+    __table_args__ = (UniqueConstraint("chat_id", name="uq_reach_channel_chat"),)
+
+
+class ChannelPost(SQLModel, table=True):
+    """One item posted to one channel; its subscribers at posting time are its reach."""
+
+    __tablename__ = "channel_post"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel_chat_id: int = _bigint()
+    region_code: str = Field(max_length=6, index=True)  # the channel's region when posted
+    content_id: int = Field(foreign_key="content_item.id", index=True)
+    push_id: int | None = Field(default=None, foreign_key="push.id")
+    message_id: int
+    posted_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    subscribers: int | None = None  # getChatMemberCount once, after the send
+    subscribers_at: dt.datetime | None = _ts()
+
+    __table_args__ = (
+        UniqueConstraint("channel_chat_id", "message_id", name="uq_channel_post_message"),
+    )

@@ -34,6 +34,7 @@ from bot.handlers.callbacks import (
     NewContentCategory,
     answer_invalid,
 )
+from bot.handlers.channels_common import PushTarget, flags, target_rows
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import (
     Dialog,
@@ -46,6 +47,7 @@ from bot.handlers.dialog import (
 )
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
+from bot.services import channels as channel_service
 from bot.services import push as push_service
 from bot.services import regions as region_service
 from storage import content as content_store
@@ -421,8 +423,10 @@ async def _start_push(
     *,
     not_before: dt.datetime | None = None,
     paid: bool = False,
+    to: str = "informants",
 ) -> None:
     """Queue the push, show the progress message and wake the sender."""
+    to_informants, to_channels = flags(to)
     t = context.t
     runtime = context.runtime
     chat = update.effective_chat
@@ -439,6 +443,8 @@ async def _start_push(
             not_before=not_before,
             report_chat=chat.id if chat else None,
             report_locale=t.locale,
+            informants=to_informants,
+            channels=to_channels,
         )
     except push_service.PushError as exc:
         await reply(update, domain_text(exc, t))
@@ -689,6 +695,33 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
                 now=runtime.now(),
                 tz=runtime.settings.scheduler.tz,
             )
+            pushed = await content_store.get_item(session=context.session, content_id=content_id)
+            linked = await channel_service.push_channels(
+                session=context.session, regions=pushed.regions if pushed else None
+            )
+            if linked:  # the region has channels: informants, channels or both (channels_1)
+                await reply(
+                    update,
+                    t(
+                        "Push #{id} now? {n} matching informants (anyone who already got "
+                        "it is skipped) and {c} linked channels: {names}. Who should get it?",
+                        id=content_id,
+                        n=n,
+                        c=len(linked),
+                        names=esc("、".join(ch.title or str(ch.chat_id) for ch in linked)),
+                    ),
+                    reply_markup=_markup(
+                        [
+                            *target_rows(t, content_id),
+                            [
+                                InlineKeyboardButton(
+                                    t("Cancel"), callback_data=CatalogItem("no", 0).encode()
+                                )
+                            ],
+                        ]
+                    ),
+                )
+                return
             await reply(
                 update,
                 t(
@@ -727,6 +760,20 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
         await reply(update, _error(t, exc))
     except push_service.PushError as exc:
         await reply(update, domain_text(exc, t))
+
+
+@requires("curator")
+async def push_target_button(update: Update, context: KepuContext) -> None:
+    """The push confirmation's 信息员私信 / 频道 / 两者 buttons (channels_1)."""
+    query = update.callback_query
+    assert query is not None
+    button = PushTarget.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await _start_push(update, context, button.content_id, to=button.to)
 
 
 async def step_edit_value(update: Update, context: KepuContext, dialog: Dialog) -> None:
@@ -782,4 +829,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CommandHandler("catalog", catalog),
         CallbackQueryHandler(newcontent_button, pattern=NEW_CONTENT.pattern),
         CallbackQueryHandler(catalog_button, pattern=CATALOG.pattern),
+        CallbackQueryHandler(push_target_button, pattern=PushTarget.pattern),
     ]

@@ -29,6 +29,7 @@ from bot.handlers.callbacks import (
     JoinTransfer,
     answer_invalid,
 )
+from bot.handlers.channels_common import join_line
 from bot.handlers.common import (
     PRIVATE_JOIN_HINT,
     button_rows,
@@ -52,6 +53,7 @@ from bot.i18n import N_, SUPPORTED_LOCALES, Translator, get_translator
 from bot.runtime.context import KepuContext
 from bot.services import informants as informant_service
 from bot.services import invites as invite_service
+from bot.services import shares as share_service
 from bot.services.informants import InformantError
 from bot.services.invites import InviteError
 from storage import people as people_store
@@ -583,15 +585,16 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
             session=context.session, person_id=context.person.id, language=t.locale
         )
     context.scope.role_names = role_names(context) | {"informant"}
-    await reply(
-        update,
-        t(
-            "🎉 Welcome to <b>{station}</b>, {name}! You are now a Kepu China informant.\n\n"
-            "I will send you good science content on your topics — pass it on to the people "
-            "around you. /me shows your profile, /settings your choices, /help everything "
-            "I can do.",
-            station=esc(data["station"]),
-            name=esc(data["name"]),
-        ),
+    welcome = t(
+        "🎉 Welcome to <b>{station}</b>, {name}! You are now a Kepu China informant.\n\n"
+        "I will send you good science content on your topics — pass it on to the people "
+        "around you. /me shows your profile, /settings your choices, /help everything "
+        "I can do.",
+        station=esc(data["station"]),
+        name=esc(data["name"]),
     )
+    # The region's (or a parent region's) channel, if one is linked (channels_1).
+    joined = await share_service.informant_for(session=context.session, person_id=context.person.id)
+    channel = await join_line(context.session, t, joined.region_code if joined else None)
+    await reply(update, welcome + (f"\n\n{channel}" if channel else ""))
     await sync_command_menu(update, context)

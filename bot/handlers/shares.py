@@ -24,6 +24,7 @@ from telegram import (
     InputTextMessageContent,
     LinkPreviewOptions,
     MessageEntity,
+    MessageOriginChannel,
     MessageOriginUser,
     SwitchInlineQueryChosenChat,
     Update,
@@ -46,6 +47,7 @@ from bot.handlers.links_web import install_link_routes
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.outbox import Delivery, SenderTools, Undeliverable
+from bot.services import channels as channel_service
 from bot.services import share_stats, share_ways
 from bot.services import shares as share_service
 from bot.services.shares import ShareError
@@ -446,7 +448,10 @@ async def on_group_forward(update: Update, context: KepuContext) -> None:
     if message is None or update.effective_chat is None:
         return
     origin = message.forward_origin
-    if not isinstance(origin, MessageOriginUser) or origin.sender_user.id != context.bot.id:
+    # A forward of the bot's own card, or of a channel post (matched to the post below).
+    if not isinstance(origin, MessageOriginChannel) and (
+        not isinstance(origin, MessageOriginUser) or origin.sender_user.id != context.bot.id
+    ):
         return
     person = context.person
     session, runtime = context.session, context.runtime
@@ -455,9 +460,14 @@ async def on_group_forward(update: Update, context: KepuContext) -> None:
     )
     if informant is None:  # only informants' forwards count; say nothing in the group
         return
-    content_id = await share_service.content_of_message(
-        session=session, text=message.text or message.caption, urls=_urls(update)
-    )
+    if isinstance(origin, MessageOriginChannel):  # matched to the channel post row
+        content_id = await channel_service.content_of_post(
+            session=session, channel_chat_id=origin.chat.id, message_id=origin.message_id
+        )
+    else:
+        content_id = await share_service.content_of_message(
+            session=session, text=message.text or message.caption, urls=_urls(update)
+        )
     if content_id is None:
         return
     chat = update.effective_chat

@@ -3,7 +3,7 @@
 from bot.sandbox.limits import EDIT_METHODS, SEND_METHODS, Faults, Limits
 from bot.sandbox.models import ApiError, Button, SimMessage, Stats
 from bot.sandbox.sandbox import Sandbox
-from bot.sandbox.world import SimChat, SimGroup, SimUser
+from bot.sandbox.world import SimChannel, SimChat, SimGroup, SimUser
 
 __all__ = [
     "EDIT_METHODS",
@@ -13,6 +13,7 @@ __all__ = [
     "Faults",
     "Limits",
     "Sandbox",
+    "SimChannel",
     "SimChat",
     "SimGroup",
     "SimMessage",

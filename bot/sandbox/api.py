@@ -11,7 +11,7 @@ from bot.sandbox.limits import RateLimiter
 from bot.sandbox.messaging import MessagingApi
 from bot.sandbox.models import ApiError, bad_request
 from bot.sandbox.params import Params
-from bot.sandbox.state import NANOS_PER_STAR, World, bot_member
+from bot.sandbox.state import NANOS_PER_STAR, ChatState, World, bot_member
 
 Handler = Callable[[Params], Awaitable[Any]]
 _COMMAND = re.compile(r"^[a-z0-9_]{1,32}$")
@@ -48,6 +48,8 @@ class BotApi(MessagingApi):
             "getChatMember": self.get_chat_member,
             "getChatMemberCount": self.get_chat_member_count,
             "leaveChat": self.leave_chat,
+            "exportChatInviteLink": self.export_chat_invite_link,
+            "createChatInviteLink": self.create_chat_invite_link,
             "getFile": self.get_file,
             "setMyCommands": self.set_my_commands,
             "getMyCommands": self.get_my_commands,
@@ -225,6 +227,7 @@ class BotApi(MessagingApi):
         chat = self.w.chat(p.chat_id())
         if chat.is_group and chat.bot_status in ("left", "kicked"):
             raise bad_request("chat not found")
+        self._visible_channel(chat)
         info = chat.as_dict()
         info.update(
             accent_color_id=0,
@@ -245,6 +248,7 @@ class BotApi(MessagingApi):
         user_id = p.integer("user_id")
         if user_id is None:
             raise bad_request("user_id required")
+        self._visible_channel(chat)
         return self.w.member_dict(chat, user_id)
 
     async def get_chat_member_count(self, p: Params) -> int:
@@ -252,7 +256,49 @@ class BotApi(MessagingApi):
         chat = self.w.chat(p.chat_id())
         if chat.is_group and not chat.bot_in_chat():
             raise ApiError(403, f"Forbidden: bot is not a member of the {chat.type} chat")
+        self._visible_channel(chat)
         return self.w.member_count(chat)
+
+    def _visible_channel(self, chat: ChatState) -> None:
+        """Refuse a private channel the bot is not in: Telegram does not show it to the bot."""
+        if chat.is_channel and chat.bot_status != "administrator" and not chat.username:
+            raise bad_request("chat not found")
+
+    def _inviting(self, p: Params) -> ChatState:
+        """Return a group or channel where the bot may invite users, or raise."""
+        chat = self.w.chat(p.chat_id())
+        if chat.type == "private":
+            raise bad_request("method is available for supergroup and channel chats only")
+        if chat.bot_status != "administrator":
+            self._visible_channel(chat)
+            raise bad_request("not enough rights to manage chat invite links")
+        return chat
+
+    def _new_invite_link(self, chat: ChatState) -> str:
+        """Return a fresh invite link of the t.me/+… form."""
+        link = f"https://t.me/+SbX{abs(chat.id) % 100000:05d}{self.w.next_id():06d}"
+        chat.invite_links.append(link)
+        return link
+
+    async def export_chat_invite_link(self, p: Params) -> str:
+        """Implement exportChatInviteLink: a new primary link (the old one is revoked)."""
+        chat = self._inviting(p)
+        return self._new_invite_link(chat)
+
+    async def create_chat_invite_link(self, p: Params) -> dict[str, Any]:
+        """Implement createChatInviteLink: an additional ChatInviteLink."""
+        chat = self._inviting(p)
+        link: dict[str, Any] = {
+            "invite_link": self._new_invite_link(chat),
+            "creator": dict(self.w.bot_user),
+            "creates_join_request": str(p.raw("creates_join_request")).lower() in ("true", "1"),
+            "is_primary": False,
+            "is_revoked": False,
+        }
+        name = p.string("name")
+        if name:
+            link["name"] = name
+        return link
 
     async def leave_chat(self, p: Params) -> bool:
         """Implement leaveChat; Telegram then sends a my_chat_member update."""

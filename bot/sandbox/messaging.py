@@ -146,6 +146,7 @@ class MessagingApi:
         """Check flood limits, store a bot message and wake waiters."""
         self._flood(method, chat, paid=paid)
         msg = self.w.add_message(chat, self.w.bot_user, content)
+        msg.by_bot = True
         msg.reply_keyboard = keyboard
         self.w.stats.sent_messages += 1
         await self.w.notify()
@@ -228,6 +229,7 @@ class MessagingApi:
         out = []
         for part, parse_mode in prepared:
             msg = self.w.add_message(chat, self.w.bot_user, part)
+            msg.by_bot = True
             msg.parse_mode = parse_mode
             self.w.stats.sent_messages += 1
             out.append(msg.raw)

@@ -74,6 +74,7 @@ class SimMessage:
     inline_message_id: str | None = None
     # Reply keyboards are not part of the Message object, yet the user sees them.
     reply_keyboard: dict[str, Any] | None = None
+    by_bot: bool = False  # sent through the Bot API (channel posts carry no "from")
 
     @property
     def message_id(self) -> int:

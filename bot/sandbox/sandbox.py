@@ -12,10 +12,11 @@ from bot.sandbox.emulator import Emulator
 from bot.sandbox.limits import FaultInjector, Faults, Limits, RateLimiter
 from bot.sandbox.models import SimMessage, Stats
 from bot.sandbox.state import ChatState, World
-from bot.sandbox.world import SimGroup, SimUser
+from bot.sandbox.world import SimChannel, SimGroup, SimUser
 
 _FIRST_USER_ID = 100_000_001
 _FIRST_GROUP_ID = -1_001_000_000_001
+_FIRST_CHANNEL_ID = -1_002_000_000_001  # channels count down from here, apart from groups
 
 
 class Sandbox:
@@ -165,6 +166,35 @@ class Sandbox:
         sim = SimGroup(self, chat)
         self.groups[chat_id] = sim
         return sim
+
+    def channel(
+        self,
+        title: str,
+        *,
+        username: str | None = None,
+        subscribers: int = 0,
+        owner: SimUser | None = None,
+        bot_admin: bool = False,
+        can_post: bool = True,
+        chat_id: int | None = None,
+    ) -> SimChannel:
+        """Create a channel (ids -100…); the bot is an administrator only if asked."""
+        if chat_id is None:
+            chat_id = _FIRST_CHANNEL_ID - len([c for c in self.world.chats.values() if c.is_channel])
+        chat = ChatState(
+            id=chat_id,
+            type="channel",
+            title=title,
+            username=username,
+            extra_members=subscribers,
+            bot_status="administrator" if bot_admin else "left",
+            can_post=can_post,
+            owner_id=owner.id if owner is not None else None,
+        )
+        if owner is not None:
+            chat.member_ids.append(owner.id)
+        self.world.chats[chat_id] = chat
+        return SimChannel(self, chat)
 
     def chat_messages(self, chat_id: int) -> list[SimMessage]:
         """Return the bot's messages in a chat."""

@@ -35,6 +35,11 @@ ADMIN_RIGHTS: dict[str, bool] = {
     "can_delete_stories": False,
     "can_pin_messages": True,
 }
+# A channel administrator's rights (Bot API ChatMemberAdministrator: channels have
+# can_post_messages / can_edit_messages, and no can_pin_messages).
+CHANNEL_ADMIN_RIGHTS: dict[str, bool] = {
+    key: value for key, value in ADMIN_RIGHTS.items() if key != "can_pin_messages"
+} | {"can_restrict_members": False, "can_edit_messages": True}
 
 
 @dataclass
@@ -53,22 +58,30 @@ class ChatState:
     messages: dict[int, SimMessage] = field(default_factory=dict)
     next_message_id: int = 1
     menu_button: dict[str, Any] | None = None
+    can_post: bool = True  # channels: the bot administrator may post messages
+    owner_id: int | None = None  # channels: the creator (getChatMember says "creator")
+    invite_links: list[str] = field(default_factory=list)
 
     @property
     def is_group(self) -> bool:
         """Tell whether this is a group or supergroup."""
         return self.type in ("group", "supergroup")
 
+    @property
+    def is_channel(self) -> bool:
+        """Tell whether this is a channel."""
+        return self.type == "channel"
+
     def as_dict(self) -> dict[str, Any]:
         """Return the Chat object embedded in messages."""
         data: dict[str, Any] = {"id": self.id, "type": self.type}
-        if self.is_group:
+        if self.is_group or self.is_channel:
             data["title"] = self.title or ""
         elif self.user is not None:
             for key in ("first_name", "last_name", "username"):
                 if self.user.get(key):
                     data[key] = self.user[key]
-        if self.username and self.is_group:
+        if self.username and (self.is_group or self.is_channel):
             data["username"] = self.username
         return data
 
@@ -192,6 +205,10 @@ class World:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             if not chat.started:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+        elif chat.is_channel and chat.bot_status != "administrator":
+            raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
+        elif chat.is_channel and not chat.can_post:
+            raise bad_request("need administrator rights in the channel chat")
         elif chat.bot_status == "kicked":
             raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
         elif chat.bot_status == "left":
@@ -208,6 +225,9 @@ class World:
             "chat": chat.as_dict(),
             "from": dict(sender),
         }
+        if chat.is_channel:  # channel posts are signed by the channel, not by a user
+            raw.pop("from")
+            raw["sender_chat"] = chat.as_dict()
         raw.update(content)
         chat.next_message_id += 1
         msg = SimMessage(raw=raw, files=self.files)
@@ -226,7 +246,7 @@ class World:
     def is_bot_message(self, msg: SimMessage) -> bool:
         """Tell whether the bot wrote the message, directly or inline."""
         via = msg.raw.get("via_bot")
-        return msg.from_id == self.bot_user["id"] or (
+        return msg.by_bot or msg.from_id == self.bot_user["id"] or (
             via is not None and via.get("id") == self.bot_user["id"]
         )
 
@@ -236,6 +256,8 @@ class World:
             return True
         if not chat.bot_in_chat():
             return False
+        if chat.is_channel:  # a channel admin bot gets every post
+            return chat.bot_status == "administrator"
         if not self.privacy_mode or chat.bot_status == "administrator":
             return True
         # Privacy mode still lets through commands, replies to the bot and its inline posts.
@@ -257,12 +279,16 @@ class World:
     def member_dict(self, chat: ChatState, user_id: int) -> dict[str, Any]:
         """Return the ChatMember object of a user in a chat."""
         if user_id == self.bot_user["id"]:
+            if chat.is_channel:
+                return channel_bot_member(self.bot_user, chat)
             return bot_member(self.bot_user, chat.bot_status if chat.is_group else "member")
         user = self.users.get(user_id)
         if user is None:
             raise bad_request("user not found")
         if chat.type == "private":
             status = "member" if chat.user and chat.user["id"] == user_id else "left"
+        elif chat.is_channel and chat.owner_id == user_id:
+            return {"status": "creator", "user": dict(user), "is_anonymous": False}
         else:
             status = "member" if user_id in chat.member_ids else "left"
         return {"status": status, "user": dict(user)}
@@ -325,4 +351,14 @@ def bot_member(bot_user: dict[str, Any], status: str) -> dict[str, Any]:
         data.update(ADMIN_RIGHTS)
     elif status == "kicked":
         data["until_date"] = 0
+    return data
+
+
+def channel_bot_member(bot_user: dict[str, Any], chat: ChatState) -> dict[str, Any]:
+    """Return the bot's ChatMember in a channel: an administrator with channel rights, or left."""
+    if chat.bot_status != "administrator":
+        return {"status": "left" if chat.bot_status != "kicked" else "kicked", "user": dict(bot_user)}
+    data: dict[str, Any] = {"status": "administrator", "user": dict(bot_user)}
+    data.update(CHANNEL_ADMIN_RIGHTS)
+    data["can_post_messages"] = chat.can_post
     return data

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.sandbox.models import Button, SimMessage
-from bot.sandbox.state import ChatState, bot_member
+from bot.sandbox.state import ChatState, bot_member, channel_bot_member
 
 if TYPE_CHECKING:
     from bot.sandbox.sandbox import Sandbox
@@ -146,6 +146,60 @@ class SimGroup(SimChat):
         """Remove a user from the member list."""
         if user.id in self.chat.member_ids:
             self.chat.member_ids.remove(user.id)
+
+
+class SimChannel(SimChat):
+    """A channel: subscribers read it, its owner posts, the bot posts when an admin."""
+
+    @property
+    def title(self) -> str:
+        """Return the channel title."""
+        return self.chat.title or ""
+
+    @property
+    def subscribers(self) -> int:
+        """Return what getChatMemberCount answers."""
+        return self.sb.world.member_count(self.chat)
+
+    def subscribe(self, user: SimUser) -> None:
+        """Add a subscriber."""
+        if user.id not in self.chat.member_ids:
+            self.chat.member_ids.append(user.id)
+
+    async def set_bot_admin(
+        self, admin: bool = True, *, can_post: bool = True, by: SimUser | None = None
+    ) -> dict[str, Any]:
+        """Make the bot an administrator of the channel (or remove it); emit my_chat_member."""
+        world = self.sb.world
+        old = channel_bot_member(world.bot_user, self.chat)
+        self.chat.bot_status = "administrator" if admin else "left"
+        self.chat.can_post = can_post
+        sender = by.user if by is not None else world.users.get(self.chat.owner_id or 0)
+        return await world.push_update(
+            "my_chat_member",
+            {
+                "chat": self.chat.as_dict(),
+                "from": dict(sender or world.bot_user),
+                "date": int(time.time()),
+                "old_chat_member": old,
+                "new_chat_member": channel_bot_member(world.bot_user, self.chat),
+            },
+        )
+
+    async def post(self, text: str) -> SimMessage:
+        """Post a message as the channel (its owner); the bot gets channel_post if an admin."""
+        world = self.sb.world
+        msg = world.add_message(self.chat, world.bot_user, {"text": text})
+        if world.bot_sees(self.chat, msg.raw):
+            await world.push_update("channel_post", copy.deepcopy(msg.raw))
+        else:
+            await world.notify()
+        return msg
+
+    @property
+    def posts(self) -> list[SimMessage]:
+        """Return every post of the channel, the bot's and the owner's."""
+        return list(self.chat.messages.values())
 
 
 class SimUser(SimChat):
@@ -357,11 +411,19 @@ class SimUser(SimChat):
                 "contact",
             )
         }
-        content["forward_origin"] = {
-            "type": "user",
-            "sender_user": dict(origin_sender),
-            "date": msg.raw["date"],
-        }
+        if msg.raw["chat"].get("type") == "channel":  # MessageOriginChannel
+            content["forward_origin"] = {
+                "type": "channel",
+                "chat": dict(msg.raw["chat"]),
+                "message_id": msg.message_id,
+                "date": msg.raw["date"],
+            }
+        else:
+            content["forward_origin"] = {
+                "type": "user",
+                "sender_user": dict(origin_sender),
+                "date": msg.raw["date"],
+            }
         return await self._post(target, content)
 
     # --- buttons and inline mode ------------------------------------------------------

@@ -21,6 +21,7 @@ from bot.content.catalogue import item_state
 from bot.content.targeting import in_regions, quiet_until, wants_category
 from bot.core.errors import DomainError
 from bot.i18n import normalize_locale
+from bot.services import channels as channel_service
 from bot.services.access import region_prefix
 from storage import audit
 from storage import content as content_store
@@ -58,6 +59,7 @@ class PushResult:
     targeted: int
     queued: int
     deferred: int
+    channel_posts: int = 0  # of ``targeted``: rows to the region's channels (channels_1)
 
     @property
     def already(self) -> int:
@@ -153,6 +155,12 @@ async def _target_pages(
             return
 
 
+async def _no_pages() -> AsyncIterator[list[Target]]:
+    """No informant pages (a push to channels only)."""
+    for page in ():
+        yield page
+
+
 def _scope(
     item: ContentItem, categories: Sequence[str] | None, regions: Sequence[str] | None
 ) -> tuple[list[str], list[str]]:
@@ -208,9 +216,13 @@ async def push_item(
     report_chat: int | None = None,
     report_locale: str | None = None,
     page_size: int | None = None,
+    informants: bool = True,
+    channels: bool = False,
 ) -> PushResult:
     """Enqueue one message per matching informant; publish the item if it was not yet.
 
+    ``informants`` / ``channels``: who gets it — informants' private messages, one post in
+    each channel linked within the push's regions (``bot.services.channels``), or both.
     Recipients are read and enqueued a page at a time (``page_size``, default
     ``RECIPIENT_PAGE``): memory does not grow with the network.
     """
@@ -225,6 +237,8 @@ async def push_item(
         await content_store.update_item(session=session, content_id=content_id, publish_at=send_at)
     cats, regs = _scope(item, categories, regions)
     targeting: dict[str, Any] = {"trigger": trigger, "categories": cats, "regions": regs}
+    if channels:
+        targeting["to"] = "both" if informants else "channels"
     if not_before is not None:
         targeting["not_before"] = send_at.isoformat()
     if report_chat is not None:
@@ -241,9 +255,10 @@ async def push_item(
     assert push.id is not None
     targeted = queued = deferred = 0
     moved: dict[int | None, int] = {}
-    async for targets in _target_pages(
+    pages = _target_pages(
         session, categories=cats, regions=regs, send_at=send_at, tz=tz, page_size=page_size
-    ):
+    )
+    async for targets in pages if informants else _no_pages():
         targeted += len(targets)
         deferred += sum(1 for target in targets if target.deferred)
         messages = [
@@ -282,6 +297,20 @@ async def push_item(
             done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
             await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
     queued += sum(moved.values())
+    channel_rows = (
+        channel_service.post_messages(
+            await channel_service.push_channels(session=session, regions=regs),
+            content_id=content_id,
+            locale=default_locale,
+            due_at=send_at,
+        )
+        if channels
+        else []
+    )
+    if channel_rows:
+        queued += await outbox_store.enqueue(
+            session=session, push_id=push.id, messages=channel_rows, now=now
+        )
     await outbox_store.update_push(
         session=session,
         push_id=push.id,
@@ -300,6 +329,7 @@ async def push_item(
             "trigger": trigger,
             "targeted": targeted,
             "queued": queued,
+            "channel_posts": len(channel_rows),
             "categories": cats,
             "regions": regs,
         },
@@ -307,9 +337,10 @@ async def push_item(
     return PushResult(
         push_id=push.id,
         content_id=content_id,
-        targeted=targeted,
+        targeted=targeted + len(channel_rows),
         queued=queued,
         deferred=min(deferred, queued),
+        channel_posts=len(channel_rows),
     )
 
 

@@ -1,0 +1,63 @@
+"""What other features show of channels: push target buttons, the join message's line.
+
+Kept apart from ``bot.handlers.channels`` so the curator's push flow can offer the choice
+(信息员私信 / 频道 / 两者) and the join flow can name the region's channel without importing
+the channels feature.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton
+
+from bot.core.callback_data import CallbackData
+from bot.i18n import N_, Translator
+from bot.services import channels as channel_service
+
+PushTo = Literal["informants", "channels", "both"]
+TARGET_LABELS: dict[str, str] = {
+    "informants": N_("📨 Informants (private messages)"),
+    "channels": N_("📢 Channels"),
+    "both": N_("📨+📢 Both"),
+}
+
+
+@dataclass(frozen=True)
+class PushTarget(CallbackData, prefix="PUSHTO"):
+    """A push confirmation's choice of who gets the item."""
+
+    to: PushTo
+    content_id: int
+
+
+def target_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton]]:
+    """Return one row of the three push targets."""
+    return [
+        [
+            InlineKeyboardButton(t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode())
+            for to in ("informants", "channels", "both")
+        ]
+    ]
+
+
+def flags(to: str) -> tuple[bool, bool]:
+    """Return (informants, channels) for a push target."""
+    return to in ("informants", "both"), to in ("channels", "both")
+
+
+async def join_line(session: AsyncSession, t: Translator, region_code: str | None) -> str:
+    """Return the welcome line naming the region's channel, or "" when it has none."""
+    channel = await channel_service.channel_for_region(session=session, region_code=region_code)
+    url = channel_service.channel_url(channel) if channel is not None else None
+    if channel is None or url is None:
+        return ""
+    return t(
+        "📢 Your region's channel: <a href=\"{url}\">{title}</a> — join it to see every "
+        "item as soon as it is out.",
+        url=html.escape(url),
+        title=html.escape(channel.title or url),
+    )
