@@ -157,7 +157,8 @@ async def _target_pages(
 
 async def _no_pages() -> AsyncIterator[list[Target]]:
     """No informant pages (a push to channels only)."""
-    for page in ():
+    empty: tuple[list[Target], ...] = ()
+    for page in empty:
         yield page
 
 
