@@ -236,9 +236,7 @@ def main() -> None:
     if len(streamed) >= 2:
         small, big = streamed[0], streamed[-1]
         ratio = big["rss_peak_mb"] / small["rss_peak_mb"]
-        print(
-            f"peak RSS {big['n']} / {small['n']}: {ratio:.2f}x (target <= 1.20x)", flush=True
-        )
+        print(f"peak RSS {big['n']} / {small['n']}: {ratio:.2f}x (target <= 1.20x)", flush=True)
 
 
 if __name__ == "__main__":
