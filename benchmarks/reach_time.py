@@ -12,7 +12,8 @@ achieved (the rate is flat in the push's size: see ``push_outbox.py`` and ``reac
   430,000 / (30 × achieved share of the cap);
 * **paid broadcast** — ``--paid-n`` informants at the real caps (30 msg/s free, 1,000 msg/s
   with ``allow_paid_broadcast``, 0.1 Stars per paid message, a budget that does not run
-  out), ``--paid-concurrency`` sends in flight; time = 430,000 / achieved rate, Stars = 430,000 × the paid share of the sends × 0.1;
+  out), ``--paid-concurrency`` sends in flight; time = 430,000 / achieved rate,
+  Stars = 430,000 × the paid share of the sends × 0.1;
 * **channels** — one channel with 430,000 subscribers linked to the informants' region,
   the item pushed to channels only: one post. Telegram delivers a post to a channel's
   subscribers itself; the bot's part is the post, timed here from enqueue to sent.
