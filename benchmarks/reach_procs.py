@@ -61,7 +61,15 @@ async def start(env: dict[str, str]) -> asyncio.subprocess.Process:
     )
 
 
-async def run(n: int, scale: float, processes: int, kill_at: float, pg_url: str) -> dict[str, Any]:
+async def run(
+    n: int,
+    scale: float,
+    processes: int,
+    kill_at: float,
+    pg_url: str,
+    shared: bool = True,
+    concurrency: int = 2,
+) -> dict[str, Any]:
     url = await _scratch_pg(pg_url)
     procs: list[asyncio.subprocess.Process] = []
     try:
@@ -82,7 +90,8 @@ async def run(n: int, scale: float, processes: int, kill_at: float, pg_url: str)
                 TELEGRAM__MODE="webhook",
                 TELEGRAM__WEBHOOK_URL="http://127.0.0.1:9/telegram/webhook",
                 TELEGRAM__WEBHOOK_SECRET="bench-secret",
-                LIMITS__SHARED="true",
+                LIMITS__SHARED="true" if shared else "false",
+                CONTENT__SENDER_CONCURRENCY=str(concurrency),
                 LIMITS__GLOBAL_PER_SECOND=str(CAP * scale),
                 LIMITS__PER_CHAT_PER_SECOND=str(scale),
                 LIMITS__PER_GROUP_PER_MINUTE=str(20 * scale),
@@ -136,6 +145,8 @@ async def run(n: int, scale: float, processes: int, kill_at: float, pg_url: str)
     return {
         "messages": n,
         "processes": processes,
+        "concurrency": concurrency,
+        "shared_cap": shared,
         "cap_msg_s": cap,
         "sent": counts["sent"],
         "failed": counts["failed"],
@@ -158,9 +169,23 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--kill-at", type=float, default=1 / 3, help="share sent at the kill")
     parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument(
+        "--local-cap", action="store_true", help="each process paces itself (no shared cap)"
+    )
+    parser.add_argument("--concurrency", type=int, default=2, help="sends in flight per process")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    figures = asyncio.run(run(args.n, args.scale, args.processes, args.kill_at, args.pg_url))
+    figures = asyncio.run(
+        run(
+            args.n,
+            args.scale,
+            args.processes,
+            args.kill_at,
+            args.pg_url,
+            not args.local_cap,
+            args.concurrency,
+        )
+    )
     print(figures)
     print(f"run at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
 
