@@ -16,15 +16,20 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlmodel import col
 
+from bot.runtime import web as web_module
+from bot.runtime.context import Runtime
 from bot.runtime.inbox import BatchResult, InboxProcessor
 from bot.runtime.web import SECRET_HEADER, start_site
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import running_bot, sandbox_settings
 from storage.models import InboxUpdate
 from tests.conftest import FixedClock
+from tests.foundation.test_inbox import message_update
 
 SECRET = "multi_process-secret"
 PATH = "/telegram/webhook"
@@ -149,3 +154,44 @@ def _in_order(
     """Each update of a user started only after the user's previous one committed."""
     for earlier, later in itertools.pairwise(ids):
         assert position[("commit", earlier)] < min(starts[later]), (earlier, later)
+
+
+async def test_webhook_calls_arriving_together_share_one_commit(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime.settings.telegram.mode = "webhook"
+    runtime.settings.telegram.webhook_secret = SecretStr(SECRET)
+    stores: list[int] = []
+    real_store = web_module.store_and_notify
+
+    async def counted(rt: Runtime, processor: Any, payloads: list[dict[str, Any]]) -> int:
+        stores.append(len(payloads))
+        return await real_store(rt, processor, payloads)
+
+    monkeypatch.setattr(web_module, "store_and_notify", counted)
+    app = web_module.build_web_app(runtime, None, webhook=True)
+    path = runtime.settings.telegram.webhook_path
+    async with TestClient(TestServer(app)) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post(path, json=message_update(i), headers={SECRET_HEADER: SECRET})
+                for i in range(1, 11)
+            )
+        )
+        assert [a.status for a in answers] == [200] * 10
+        assert sum(stores) == 10 and len(stores) < 10  # fewer commits than calls
+
+        async def broken(*args: Any) -> int:
+            raise OSError("database away")
+
+        monkeypatch.setattr(web_module, "store_and_notify", broken)
+        failed = await asyncio.gather(
+            *(
+                client.post(path, json=message_update(i), headers={SECRET_HEADER: SECRET})
+                for i in range(20, 23)
+            )
+        )
+        assert [a.status for a in failed] == [500] * 3  # not stored: Telegram sends again
+    async with runtime.sessions() as session:
+        stored = (await session.execute(select(col(InboxUpdate.update_id)))).scalars().all()
+    assert sorted(stored) == list(range(1, 11))
