@@ -73,7 +73,11 @@ _table = table_of(InboxUpdate)
 
 
 async def claim_pending(
-    *, session: AsyncSession, now: dt.datetime, limit: int
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    limit: int,
+    unordered: Sequence[str] = (),
 ) -> list[ClaimedUpdate]:
     """Lock and return due pending updates in order; other processes skip locked rows.
 
@@ -81,7 +85,9 @@ async def claim_pending(
     earlier due update of the same sender is still pending outside this claim (another
     process holds it, or it was stored later than this claim's snapshot of it): each
     user's updates are processed one after the other, in order, whichever process takes
-    them. Left-out rows stay pending and are claimed by a later batch.
+    them. Left-out rows stay pending and are claimed by a later batch. Updates of the
+    ``unordered`` kinds (payload keys, e.g. ``chosen_inline_result``: set-based handlers
+    that need no order) are never left out.
     """
     c = _table.c
     due = (
@@ -107,7 +113,9 @@ async def claim_pending(
     return [
         ClaimedUpdate(int(u), p, int(a))
         for u, p, a, user in rows
-        if user is None or int(u) < first_elsewhere.get(int(user), int(u) + 1)
+        if user is None
+        or int(u) < first_elsewhere.get(int(user), int(u) + 1)
+        or any(key in p for key in unordered)
     ]
 
 

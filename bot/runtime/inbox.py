@@ -165,7 +165,10 @@ class InboxProcessor:
         async with self.runtime.sessions() as session, session.begin():
             now = self.runtime.now()
             rows = await inbox_store.claim_pending(
-                session=session, now=now, limit=limits.inbox_batch_size
+                session=session,
+                now=now,
+                limit=limits.inbox_batch_size,
+                unordered=tuple(self.batch_handlers),
             )
             done, rows = await self._process_in_bulk(session, rows)
             for row in rows:

@@ -9,6 +9,7 @@ other in order, whichever process took them.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from bot.runtime.inbox import BatchResult, InboxProcessor
 from bot.runtime.web import SECRET_HEADER, start_site
 from bot.sandbox import Sandbox
 from bot.sandbox.harness import running_bot, sandbox_settings
+from storage import inbox as inbox_store
+from storage.db import create_engine, session_factory
 from storage.models import InboxUpdate
 from tests.conftest import FixedClock
 from tests.foundation.test_inbox import message_update
@@ -195,3 +198,40 @@ async def test_webhook_calls_arriving_together_share_one_commit(
     async with runtime.sessions() as session:
         stored = (await session.execute(select(col(InboxUpdate.update_id)))).scalars().all()
     assert sorted(stored) == list(range(1, 11))
+
+
+async def test_a_claim_leaves_out_a_users_later_updates_held_elsewhere(db_url: str) -> None:
+    if not db_url.startswith("postgresql"):
+        pytest.skip("concurrent claims with SKIP LOCKED are PostgreSQL's")
+    first, second = create_engine(db_url), create_engine(db_url)
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+
+    def update(update_id: int, user: int, kind: str = "message") -> dict[str, Any]:
+        body = {"message_id": update_id, "from": {"id": user, "is_bot": False}, "text": "x"}
+        return {"update_id": update_id, kind: body}
+
+    try:
+        async with session_factory(first)() as session, session.begin():
+            await inbox_store.store_updates(
+                session=session,
+                payloads=[
+                    update(1, 7),
+                    update(2, 8),
+                    update(3, 7, "chosen_inline_result"),
+                    update(4, 7),
+                    update(5, 8),
+                ],
+                now=now,
+            )
+        async with session_factory(first)() as a, a.begin():
+            held = await inbox_store.claim_pending(session=a, now=now, limit=1)
+            assert [u.update_id for u in held] == [1]  # A holds user 7's first update
+            async with session_factory(second)() as b, b.begin():
+                got = await inbox_store.claim_pending(
+                    session=b, now=now, limit=10, unordered=("chosen_inline_result",)
+                )
+        # B skips 1 (locked), keeps user 8's and user 7's unordered share, leaves out 4.
+        assert [u.update_id for u in got] == [2, 3, 5]
+    finally:
+        await first.dispose()
+        await second.dispose()
