@@ -193,9 +193,10 @@ class LimitsSettings(_Section):
     # every process on the database; False: each process paces itself; unset: shared on
     # PostgreSQL, in-process on SQLite.
     shared: bool | None = None
-    # The shared buckets refill at this share of the caps: their spacing has no answer-time
-    # bookkeeping as the in-process window has, so they keep a little headroom instead.
-    shared_headroom: float = Field(default=0.95, gt=0, le=1)
+    # The shared buckets refill at this share of the caps and hold the rest as a burst, so
+    # in any window they let through at most the cap (they do not track answer times as the
+    # in-process window does; the burst absorbs processes busy elsewhere).
+    shared_headroom: float = Field(default=0.9, gt=0, lt=1)
 
 
 class BroadcastSettings(_Section):

@@ -20,6 +20,7 @@ ACTION_NAMES: dict[str, str] = {
     "content.edit": N_("changed content"),
     "content.import": N_("imported content"),
     "content.push": N_("pushed content"),
+    "content.push.paid": N_("chose a paid push"),  # reach: paid broadcasts
     "content.retire": N_("retired content"),
     "content.use": N_("recorded a content use"),
     "evaluation.confirm": N_("confirmed an evaluation proposal"),
@@ -61,6 +62,7 @@ SUBJECT_NAMES: dict[str, str] = {
     "informant": N_("informant #{id}"),
     "integrity_flag": N_("finding #{id}"),
     "person": N_("person #{id}"),
+    "push": N_("push #{id}"),  # reach: paid broadcasts
     "region": N_("region #{id}"),
     "share_event": N_("share #{id}"),
     "station": N_("station #{id}"),

@@ -249,9 +249,23 @@ class PushProgress:
         if paid is None:
             return
         note = "\n" + broadcast_service.paid_note(t, paid)
+        chat_id = (push.targeting or {}).get("report_chat")
+        if paid.state == broadcast_store.BALANCE and isinstance(chat_id, int):
+            # Telegram refused paid sends for want of Stars: tell the curator, once.
+            rows.append(
+                NewMessage(
+                    chat_id=chat_id,
+                    kind="message",
+                    payload={"text": broadcast_service.balance_warning(t, push.id)},
+                    dedupe_key=f"paid-balance:{push.id}",
+                    due_at=self.tools.runtime.now(),
+                )
+            )
         for row in rows:
             params = row.payload.get("params")
             if isinstance(params, dict) and isinstance(params.get("text"), str):
                 params["text"] += note
-            elif isinstance(row.payload.get("text"), str):
+            elif isinstance(row.payload.get("text"), str) and row.dedupe_key.startswith(
+                "push-report:"
+            ):
                 row.payload["text"] += note

@@ -62,4 +62,5 @@ async def open_paid(context: KepuContext, push_id: int, recipients: int) -> None
         limits=runtime.settings.limits,
         broadcast=runtime.settings.broadcast,
         now=runtime.now(),
+        actor_id=context.person.id if context.person is not None else None,
     )

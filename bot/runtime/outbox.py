@@ -42,11 +42,11 @@ from bot.runtime.ratelimit import (
     PAID,
     KepuRateLimiter,
     Reserve,
+    balance_too_low,
     last_lane,
     paying,
     retry_after_seconds,
 )
-from bot.services import broadcast as broadcast_service
 from storage import broadcast as broadcast_store
 from storage import outbox as outbox_store
 from storage import people as people_store
@@ -484,7 +484,7 @@ class OutboxWorker:
             )
         except BadRequest as exc:
             await self._refund(row, lane)
-            if lane == PAID and broadcast_service.balance_too_low(exc.message):
+            if lane == PAID and balance_too_low(exc.message):
                 # Telegram refused the paid send for want of Stars: this push goes on at the
                 # free rate from now on, this row first (not counted as an attempt).
                 await self._balance_too_low(row)
@@ -552,8 +552,12 @@ class OutboxWorker:
         self._paid_on[row.push_id] = False
         await self._gate()
         async with self.runtime.sessions() as session, session.begin():
-            await broadcast_service.stop_for_balance(
-                session=session, push_id=row.push_id, now=self.runtime.now()
+            # The push's progress report tells the curator (the content feature's observer).
+            await broadcast_store.stop(
+                session=session,
+                push_id=row.push_id,
+                state=broadcast_store.BALANCE,
+                now=self.runtime.now(),
             )
             await outbox_store.release(session=session, ids=[row.id], due_at=self.runtime.now())
         log.warning("paid broadcast stopped: Stars balance too low", extra={"push": row.push_id})

@@ -49,6 +49,17 @@ FREE: Lane = "free"
 PAID: Lane = "paid"
 
 
+def balance_too_low(message: str) -> bool:
+    """Tell whether a 400 answer to a paid send says the bot's Stars balance is too low.
+
+    Telegram does not document the wording; the sandbox answers MTProto's error name
+    (``Bad Request: BALANCE_TOO_LOW``, docs/reach.md), and any answer naming the balance or
+    "not enough stars" counts too.
+    """
+    text = message.lower()
+    return "balance_too_low" in text or "not enough stars" in text or "stars balance" in text
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """Return the wait a RetryAfter asks for, in seconds."""
     value = exc._retry_after  # a timedelta on every PTB 22 version; the public one varies
@@ -145,6 +156,16 @@ def shared_buckets(
     """Return the shared buckets if ``limits.shared`` says so (unset: on PostgreSQL)."""
     shared = limits.shared if limits.shared is not None else dialect == "postgresql"
     return SharedBuckets(sessions) if shared else None
+
+
+def _bucket_shape(rate: float, window: float, headroom: float) -> tuple[float, float]:
+    """Return (refill rate, capacity) of a bucket that lets at most ``rate × window``
+    through in any ``window`` seconds: the burst is the share ``1 − headroom`` of it (at
+    least one token), the refill the rest."""
+    cap = rate * window
+    capacity = max(1.0, cap * (1.0 - headroom))
+    refill = max(cap - capacity, cap * 0.5) / window
+    return refill, capacity
 
 
 class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
@@ -288,26 +309,36 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         assert shared is not None
         limits = self._limits
         if chat_id is not None:
-            rate = self._chat_rate(chat_id)
+            if self._is_group(chat_id):  # 20 a minute: a small burst, the rest spaced out
+                rate, capacity = _bucket_shape(
+                    limits.per_group_per_minute / 60.0, 60.0, limits.shared_headroom
+                )
+            else:  # one a second, no burst
+                rate, capacity = self._chat_rate(chat_id), 1.0
             while True:
-                answer = await shared.take(f"c:{chat_id}", rate=rate, capacity=1.0)
+                answer = await shared.take(f"c:{chat_id}", rate=rate, capacity=capacity)
                 if answer.granted:
                     break
                 await shared.sleep(answer.wait)
             if len(self._chat_taken) > 50_000:
                 self._chat_taken.clear()
             self._chat_taken[chat_id] = time.monotonic()
-        headroom = limits.shared_headroom
-        free_rate = limits.global_per_second * headroom
-        paid_rate = self.paid_rate * headroom
+        # A bucket of capacity C refilled at r lets C + r·L through in any window of L
+        # seconds: the rate keeps ``headroom`` of the cap and the burst the rest, so C + r
+        # stays within the cap in any second, and a token refilled while every process is
+        # busy elsewhere is not lost (it waits in the bucket).
+        window = limits.flood_window_seconds
+        free_rate, free_capacity = _bucket_shape(
+            limits.global_per_second, window, limits.shared_headroom
+        )
+        paid_rate, paid_capacity = _bucket_shape(self.paid_rate, window, limits.shared_headroom)
         while True:
-            free = await shared.take("free", rate=free_rate, capacity=1.0)
+            free = await shared.take("free", rate=free_rate, capacity=free_capacity)
             if free.granted:
                 return FREE
             wait = free.wait
             if paid_allowed:
-                # A little burst on the paid lane: at 1,000/s a sender is never exactly on time.
-                paid = await shared.take("paid", rate=paid_rate, capacity=max(1.0, paid_rate / 50))
+                paid = await shared.take("paid", rate=paid_rate, capacity=paid_capacity)
                 if paid.granted:
                     if reserve is None or await reserve():
                         return PAID

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import BroadcastSettings, LimitsSettings
-from bot.i18n import Translator, get_translator
+from bot.i18n import Translator
+from storage import audit
 from storage import broadcast as broadcast_store
-from storage import outbox as outbox_store
 from storage.models import PushBroadcast
 
 FREE_PER_SECOND = 30.0
@@ -102,10 +102,16 @@ async def open_paid_push(
     limits: LimitsSettings,
     broadcast: BroadcastSettings,
     now: dt.datetime,
-) -> PushBroadcast:
-    """Opt a push into paid broadcasts, with the configured budget and its estimate."""
+    actor_id: int | None = None,
+) -> PushBroadcast | None:
+    """Opt a push into paid broadcasts, with the configured budget and its estimate.
+
+    Audited (it spends the bot's Stars); None when paid broadcasts are not enabled.
+    """
+    if not broadcast.enabled:
+        return None
     guess = estimate_for(recipients, True, limits=limits, broadcast=broadcast)
-    return await broadcast_store.open_broadcast(
+    row = await broadcast_store.open_broadcast(
         session=session,
         push_id=push_id,
         budget_stars=broadcast.stars_budget,
@@ -114,6 +120,21 @@ async def open_paid_push(
         estimate_stars=guess.stars,
         now=now,
     )
+    await audit.record(
+        session=session,
+        actor_id=actor_id,
+        action="content.push.paid",
+        now=now,
+        subject_type="push",
+        subject_id=push_id,
+        detail={
+            "recipients": recipients,
+            "budget_stars": broadcast.stars_budget,
+            "estimate_stars": guess.stars,
+            "estimate_seconds": round(guess.seconds, 1),
+        },
+    )
+    return row
 
 
 def spent_stars(row: PushBroadcast) -> float:
@@ -168,52 +189,17 @@ def paid_note(t: Translator, row: PushBroadcast) -> str:
             spent
             + sep
             + t(
-                "Telegram said the bot's Stars balance is too low; the rest went at the "
-                "free rate."
+                "Telegram said the bot's Stars balance is too low; the rest went at the free rate."
             )
         )
     return spent
 
 
-# What the sandbox answers when the bot's Stars balance cannot pay a paid send. Telegram's
-# exact wording is not documented; it comes from MTProto's BALANCE_TOO_LOW error (docs/reach.md
-# says so). Any answer naming the balance or Stars counts, so a reworded answer still does.
-BALANCE_TOO_LOW = "Bad Request: BALANCE_TOO_LOW"
-
-
-def balance_too_low(message: str) -> bool:
-    """Tell whether a 400 answer to a paid send says the Stars balance is too low."""
-    text = message.lower()
-    return "balance_too_low" in text or "not enough stars" in text or "stars balance" in text
-
-
-async def stop_for_balance(*, session: AsyncSession, push_id: int, now: dt.datetime) -> bool:
-    """Stop a push's paid sends for want of Stars, and tell its curator (once)."""
-    stopped = await broadcast_store.stop(
-        session=session, push_id=push_id, state=broadcast_store.BALANCE, now=now
+def balance_warning(t: Translator, push_id: int) -> str:
+    """Return the curator's notice that Telegram refused paid sends for want of Stars."""
+    return t(
+        "⚠️ Push #{id}: Telegram says the bot's Stars balance is too low for paid "
+        "broadcasts. The push goes on at the free rate (30 messages a second); top up "
+        "the bot's Stars balance for the next one.",
+        id=push_id,
     )
-    if not stopped:
-        return False
-    push = await outbox_store.get_push(session=session, push_id=push_id)
-    targeting = (push.targeting or {}) if push is not None else {}
-    chat_id = targeting.get("report_chat")
-    if isinstance(chat_id, int):
-        t = get_translator(str(targeting.get("report_locale") or "zh_CN"))
-        text = t(
-            "⚠️ Push #{id}: Telegram says the bot's Stars balance is too low for paid "
-            "broadcasts. The push goes on at the free rate (30 messages a second); top up "
-            "the bot's Stars balance for the next one.",
-            id=push_id,
-        )
-        await outbox_store.enqueue_one(
-            session=session,
-            message=outbox_store.NewMessage(
-                chat_id=chat_id,
-                kind="message",
-                payload={"text": text},
-                dedupe_key=f"paid-balance:{push_id}",
-                due_at=now,
-            ),
-            now=now,
-        )
-    return True

@@ -20,7 +20,7 @@ from bot.services import broadcast as broadcast_service
 from bot.services import push as push_service
 from storage import broadcast as broadcast_store
 from storage import outbox as outbox_store
-from storage.models import ContentItem, PushBroadcast
+from storage.models import AuditLog, ContentItem, PushBroadcast
 from tests.conftest import FixedClock
 from tests.content_push.conftest import seed_world, wait_outbox
 from tests.content_push.test_curator_e2e import import_starter, make_curator, tap, text_of
@@ -113,7 +113,7 @@ async def test_paid_push_reaches_most_on_the_paid_lane_and_records_the_stars(
         ask = await _ask_push(bot, curator, content_id)
         text = text_of(ask)
         # The confirmation shows both ways with their time and cost, and the paid button.
-        assert f"推送给 30 位匹配的信息员吗" in text
+        assert "推送给 30 位匹配的信息员吗" in text
         assert "按免费速率：约6秒。" in text
         assert "付费广播：约1秒，约2.5颗星星（超出免费速率的25条消息，预算50颗星星）。" in text
         assert "⚡ 付费推送（约2.5颗星星）" in [b.text for row in ask.buttons for b in row]
@@ -129,6 +129,14 @@ async def test_paid_push_reaches_most_on_the_paid_lane_and_records_the_stars(
         assert abs(broadcast_service.spent_stars(row) - paid * 0.1) < 1e-9
         assert abs(sb.world.stars - (100.0 - paid * 0.1)) < 1e-9
         assert row.estimate_stars == 2.5 and row.budget_stars == 50.0
+        async with bot.runtime.sessions() as session:
+            (entry,) = (
+                await session.execute(
+                    select(AuditLog).where(AuditLog.action == "content.push.paid")
+                )
+            ).scalars()
+        assert entry.actor_id is not None and entry.subject_id == row.push_id
+        assert entry.detail["budget_stars"] == 50.0 and entry.detail["recipients"] == 30
         report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
         stars = broadcast_service.stars_text(paid * 0.1)
         assert f"付费广播：{paid}条消息，花费{stars}颗星星（预算50颗）。" in text_of(report)
@@ -182,6 +190,7 @@ async def test_a_spent_budget_carries_on_at_the_free_rate(db_url: str, clock: Fi
         await wait_outbox(bot, timeout=30)
 
         assert [len(r.messages) for r in readers] == [1] * 16  # nobody left out
+        assert sb.stats.rate_limited == 0  # the free lane kept to the sandbox's free cap
         row = await _broadcast(bot)
         # 0.5 Stars buy 5 paid messages; past them no send carried allow_paid_broadcast.
         limiter = bot.runtime.extras[WORKER_KEY].bot.rate_limiter

@@ -8,8 +8,8 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, RetryAfter
 
+from bot.runtime.ratelimit import balance_too_low
 from bot.sandbox import Limits, Sandbox
-from bot.services.broadcast import balance_too_low
 
 TOKEN = "123456:TEST-TOKEN"
 
