@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.db import rowcount
-from storage.models import ChannelPost, ReachChannel, table_of
+from storage.models import (
+    ChannelLink,
+    ChannelLinkVisit,
+    ChannelPost,
+    ContentItem,
+    ReachChannel,
+    table_of,
+)
 from storage.upsert import insert_for
 
 
@@ -84,7 +91,9 @@ async def channels_within(
     return list((await session.execute(stmt)).scalars())
 
 
-async def channels_over(*, session: AsyncSession, region_codes: Sequence[str]) -> list[ReachChannel]:
+async def channels_over(
+    *, session: AsyncSession, region_codes: Sequence[str]
+) -> list[ReachChannel]:
     """Return channels linked to any of ``region_codes`` (a region and its parents)."""
     if not region_codes:
         return []
@@ -141,6 +150,69 @@ async def post_of(
 async def posts_of_push(*, session: AsyncSession, push_id: int) -> list[ChannelPost]:
     """Return the channel posts of one push."""
     result = await session.execute(
-        select(ChannelPost).where(col(ChannelPost.push_id) == push_id).order_by(ChannelPost.id)
+        select(ChannelPost)
+        .where(col(ChannelPost.push_id) == push_id)
+        .order_by(col(ChannelPost.id))
     )
     return list(result.scalars())
+
+
+MAX_CODE_ATTEMPTS = 5
+
+
+async def channel_link(
+    *,
+    session: AsyncSession,
+    channel_chat_id: int,
+    region_code: str,
+    content_id: int,
+    new_code: Callable[[], str],
+    now: dt.datetime,
+) -> str:
+    """Return the code of an item's link in a channel, made on first use."""
+    for _ in range(MAX_CODE_ATTEMPTS):
+        existing = await session.execute(
+            select(col(ChannelLink.code)).where(
+                col(ChannelLink.channel_chat_id) == channel_chat_id,
+                col(ChannelLink.content_id) == content_id,
+            )
+        )
+        code = existing.scalar_one_or_none()
+        if code is not None:
+            return code
+        stmt = (
+            insert_for(session, table_of(ChannelLink))
+            .values(
+                code=new_code(),
+                channel_chat_id=channel_chat_id,
+                region_code=region_code,
+                content_id=content_id,
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+        await session.execute(stmt)  # a code collision inserts nothing: try again
+    raise RuntimeError("no free channel link code")
+
+
+async def channel_link_target(*, session: AsyncSession, code: str) -> tuple[int, str] | None:
+    """Return (link id, the item's stored URL) of a channel link code."""
+    result = await session.execute(
+        select(col(ChannelLink.id), col(ContentItem.url))
+        .join(ContentItem, col(ContentItem.id) == col(ChannelLink.content_id))
+        .where(col(ChannelLink.code) == code)
+    )
+    row = result.one_or_none()
+    return (int(row[0]), str(row[1])) if row is not None else None
+
+
+async def record_channel_visit(
+    *, session: AsyncSession, link_id: int, day: dt.date, visitor_hash: str, now: dt.datetime
+) -> bool:
+    """Record a visit once per visitor per link per day; return whether it was new."""
+    stmt = (
+        insert_for(session, table_of(ChannelLinkVisit))
+        .values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
+        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
+    )
+    return bool(rowcount(await session.execute(stmt)))

@@ -52,6 +52,8 @@ from sqlmodel import col
 
 from storage.models import (
     Activity,
+    ChannelLink,
+    ChannelLinkVisit,
     ChannelPost,
     ContentUse,
     Informant,
@@ -643,6 +645,7 @@ class ChannelReach:
     posts: int
     subscribers: int
     channels: int
+    visits: int = 0  # verified visits to the channel posts' tracked links (/c/<code>)
 
 
 def local_bounds(window: Window, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
@@ -673,4 +676,23 @@ async def channel_reach(
     if push_id is not None:
         stmt = stmt.where(col(ChannelPost.push_id) == push_id)
     posts, subscribers, channels = (await session.execute(stmt)).one()
-    return ChannelReach(posts=int(posts), subscribers=int(subscribers), channels=int(channels))
+    visits = (
+        select(func.count(col(ChannelLinkVisit.id)))
+        .join(ChannelLink, col(ChannelLink.id) == col(ChannelLinkVisit.link_id))
+        .where(col(ChannelLinkVisit.day) >= window.start, col(ChannelLinkVisit.day) <= window.end)
+    )
+    link_region = region_filter(col(ChannelLink.region_code), prefixes)
+    if link_region is not None:
+        visits = visits.where(link_region)
+    if push_id is not None:  # a push's visits: those of its posts' links
+        visits = visits.where(
+            col(ChannelLink.content_id).in_(
+                select(col(ChannelPost.content_id)).where(col(ChannelPost.push_id) == push_id)
+            )
+        )
+    return ChannelReach(
+        posts=int(posts),
+        subscribers=int(subscribers),
+        channels=int(channels),
+        visits=int((await session.execute(visits)).scalar_one()),
+    )

@@ -790,3 +790,37 @@ class ChannelPost(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("channel_chat_id", "message_id", name="uq_channel_post_message"),
     )
+
+
+class ChannelLink(SQLModel, table=True):
+    """The tracked link of one item in one channel's posts (``/c/<code>``)."""
+
+    __tablename__ = "channel_link"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32)
+    channel_chat_id: int = _bigint()
+    region_code: str = Field(max_length=6, index=True)  # the channel's region when made
+    content_id: int = Field(foreign_key="content_item.id")
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_channel_link_code"),
+        UniqueConstraint("channel_chat_id", "content_id", name="uq_channel_link_owner"),
+    )
+
+
+class ChannelLinkVisit(SQLModel, table=True):
+    """A verified visit to a channel link: once per visitor per link per local day."""
+
+    __tablename__ = "channel_link_visit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    link_id: int = Field(foreign_key="channel_link.id", index=True)
+    day: dt.date = Field(index=True)
+    visitor_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _created()
+
+    __table_args__ = (
+        UniqueConstraint("link_id", "day", "visitor_hash", name="uq_channel_link_visit"),
+    )

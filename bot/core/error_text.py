@@ -217,6 +217,24 @@ MESSAGES: dict[str, str] = {
     "catalogue.already_retired": N_("This item is already retired."),
     "catalogue.not_editable": N_("This field cannot be edited."),
     # Pushes (bot.services.push).
+    # Channels linked to regions (bot.services.channels, migration channels_1).
+    "channel.not_admin": N_(
+        "Please make this bot an administrator of the channel first (it needs the right to "
+        "post messages), then try again."
+    ),
+    "channel.cannot_post": N_(
+        "The bot is an administrator of the channel but may not post messages: turn on "
+        "“Post messages” for it in the channel's administrators, then try again."
+    ),
+    "channel.not_channel": N_("That is not a channel. Forward a post from the channel itself."),
+    "channel.not_found": N_(
+        "I cannot see that channel. Make this bot an administrator of the channel first, "
+        "then forward a post from it to me."
+    ),
+    "channel.out_of_scope": N_(
+        "Sorry, that region is outside your area: a coordinator links channels only within "
+        "their own region."
+    ),
     "push.not_found": N_("This item no longer exists."),
     "push.retired": N_("This item is retired; it cannot be pushed."),
     "push.expired": N_("This item has expired; it cannot be pushed."),

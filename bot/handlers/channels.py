@@ -10,14 +10,16 @@ its own). What is counted and why: docs/channels.md.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
-    Chat,
+    ChatFullInfo,
     ChatMemberAdministrator,
     ChatMemberOwner,
     InlineKeyboardButton,
@@ -30,6 +32,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationHandlerStop,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -37,6 +40,7 @@ from telegram.ext import (
 
 from bot.content.cards import ButtonProvider, CardButtons, CardRecipient
 from bot.core.callback_data import CallbackData, Family
+from bot.core.error_text import error_text as domain_text
 from bot.handlers.commands import command
 from bot.handlers.common import esc, private_only, reply, requires
 from bot.handlers.content_delivery import ContentDeliverer
@@ -49,17 +53,18 @@ from bot.handlers.dialog import (
     start_dialog,
 )
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
+from bot.handlers.links_web import client_address
 from bot.handlers.shares import SHARE_LABEL
 from bot.i18n import N_, Translator, get_translator
 from bot.runtime.context import KepuContext, Runtime
 from bot.runtime.outbox import Delivery, SenderTools
 from bot.services import channels as channel_service
+from bot.services import links as link_service
 from bot.services import regions as region_service
 from bot.services import shares as share_service
 from bot.services.access import coordinator_regions
 from bot.services.channels import CHANNEL_POST_KIND, BotRights, ChannelError
 from storage import channels as channel_store
-from storage import figures
 from storage import outbox as outbox_store
 from storage import regions as region_store
 from storage.models import ReachChannel
@@ -70,26 +75,7 @@ log = logging.getLogger(__name__)
 FLOW = "channel_link"
 ROLES = ("coordinator", "curator")
 
-ERRORS: dict[str, str] = {
-    "not_admin": N_(
-        "Please make this bot an administrator of the channel first (it needs the right to "
-        "post messages), then try again."
-    ),
-    "cannot_post": N_(
-        "The bot is an administrator of the channel but may not post messages: turn on "
-        "“Post messages” for it in the channel's administrators, then try again."
-    ),
-    "not_channel": N_("That is not a channel. Forward a post from the channel itself."),
-    "not_found": N_(
-        "I cannot see that channel. Make this bot an administrator of the channel first, "
-        "then forward a post from it to me."
-    ),
-    "out_of_scope": N_(
-        "Sorry, that region is outside your area: a coordinator links channels only within "
-        "their own region."
-    ),
-    "no_region": N_("That region was not found. Send its 6-digit code, e.g. 330100."),
-}
+NO_REGION = N_("That region was not found. Send its 6-digit code, e.g. 330100.")
 
 
 @dataclass(frozen=True)
@@ -112,8 +98,8 @@ CHANNEL_BUTTONS: Family[ChannelRegion | ChannelUnlink] = Family(
 
 
 def error_text(t: Translator, exc: ChannelError) -> str:
-    """Return the localised refusal of a channel error."""
-    return t(ERRORS.get(exc.code, ERRORS["not_found"]))
+    """Return the localised refusal of a channel error (the one table, bot.core.error_text)."""
+    return domain_text(exc, t)
 
 
 # --- /channels ----------------------------------------------------------------------------
@@ -134,7 +120,7 @@ async def channels_command(update: Update, context: KepuContext) -> None:
     if args and args[0].lower() == "link" and len(args) in (2, 3):
         reference = channel_service.parse_reference(args[1])
         if reference is None:
-            await reply(update, context.t(ERRORS["not_found"]))
+            await reply(update, error_text(context.t, ChannelError("not_found")))
             return
         await _start_link(update, context, reference, args[2] if len(args) == 3 else None)
         return
@@ -183,7 +169,9 @@ async def _list(update: Update, context: KepuContext) -> None:
     )
 
 
-async def _bot_rights(context: KepuContext, reference: int | str) -> tuple[Chat, BotRights]:
+async def _bot_rights(
+    context: KepuContext, reference: int | str
+) -> tuple[ChatFullInfo, BotRights]:
     """Ask Telegram what the channel is and what the bot may do there (reads, sent at once)."""
     try:
         chat = await context.bot.get_chat(reference)
@@ -256,7 +244,7 @@ async def _link(
     """Link the channel (scope and rights checked in the service), then say where it went."""
     t, session = context.t, context.session
     if await region_store.get_region(session=session, code=region) is None:
-        await reply(update, t(ERRORS["no_region"]))
+        await reply(update, t(NO_REGION))
         return
     chat = await context.bot.get_chat(chat_id)
     invite = None
@@ -308,7 +296,7 @@ async def step_region(update: Update, context: KepuContext, dialog: Dialog) -> N
     code = text.strip()
     chat_id = dialog.data.get("chat_id")
     if not (len(code) == 6 and code.isdigit()) or not isinstance(chat_id, int):
-        await reply(update, context.t(ERRORS["no_region"]) + "\n" + input_hint(context))
+        await reply(update, context.t(NO_REGION) + "\n" + input_hint(context))
         return
     await _link_waiting(update, context, chat_id, code)
 
@@ -389,6 +377,57 @@ async def _waiting(update: Update, context: KepuContext) -> Dialog | None:
     return dialog
 
 
+class ChannelMembershipHandler(ChatMemberHandler[KepuContext, None]):
+    """The bot's own rights changing in a channel."""
+
+    def check_update(self, update: object) -> bool:
+        """Accept my_chat_member updates of channels only."""
+        if not super().check_update(update):
+            return False
+        assert isinstance(update, Update) and update.my_chat_member is not None
+        return update.my_chat_member.chat.type == "channel"
+
+
+async def on_channel_rights(update: Update, context: KepuContext) -> None:
+    """Tell whoever linked a channel that the bot can no longer post there."""
+    change = update.my_chat_member
+    assert change is not None
+    member = change.new_chat_member
+    can_post = isinstance(member, ChatMemberOwner) or (
+        isinstance(member, ChatMemberAdministrator) and bool(member.can_post_messages)
+    )
+    if can_post:
+        return
+    found = await channel_service.linked_with_linker(
+        session=context.session, chat_id=change.chat.id
+    )
+    if found is None:
+        return
+    channel, person = found
+    if person is None:  # linked from the command line: nobody to tell
+        return
+    t = get_translator(person.language or context.runtime.settings.i18n.default_locale)
+    now = context.runtime.now()
+    await outbox_store.enqueue_one(
+        session=context.session,
+        message=NewMessage(
+            chat_id=person.telegram_id,
+            kind="message",
+            payload={
+                "text": t(
+                    "The bot can no longer post in the channel “{title}”: pushes to it will "
+                    "fail. Make the bot an administrator with the right to post messages "
+                    "again, or send /channels to unlink it.",
+                    title=esc(channel.title or str(channel.chat_id)),
+                )
+            },
+            dedupe_key=f"channel-rights:{channel.chat_id}:{context.scope.update_id}",
+            due_at=now,
+        ),
+        now=now,
+    )
+
+
 # --- channel posts in the outbox ----------------------------------------------------------
 
 
@@ -443,13 +482,28 @@ class ChannelReport:
 
     def __init__(self, tools: SenderTools) -> None:
         self.tools = tools
+        self._plain: set[int] = set()  # pushes without channels: never looked at again
+        self._done: set[int] = set()  # pushes reported by this sender
+        self._checked_at: dict[int, float] = {}
 
     async def when_idle(self) -> None:
-        """Nothing to look at between batches: every post is in a batch."""
+        """Look again at the channel pushes skipped between progress passes."""
+        for push_id in sorted(self._checked_at):
+            try:
+                await self._report(push_id)
+            except Exception:  # a report is a courtesy; never stop the sender for it
+                log.exception("channel report failed", extra={"push_id": push_id})
 
     async def after_batch(self, push_ids: set[int], *, final_check: bool) -> None:
         """Queue the channel line of each push whose rows are all final."""
-        for push_id in sorted(push_ids):
+        loop = asyncio.get_running_loop()
+        for push_id in sorted(push_ids - self._plain - self._done):
+            last = self._checked_at.get(push_id)
+            # Counting a big push's rows is not free: as often as its progress, at most.
+            if not final_check and last is not None:
+                if loop.time() - last < self.tools.options.progress_every:
+                    continue
+            self._checked_at[push_id] = loop.time()
             try:
                 await self._report(push_id)
             except Exception:  # a report is a courtesy; never stop the sender for it
@@ -460,6 +514,7 @@ class ChannelReport:
         async with runtime.sessions() as session:
             push = await outbox_store.get_push(session=session, push_id=push_id)
             if push is None or not (push.targeting or {}).get("to"):
+                self._plain.add(push_id)
                 return
             counts = await outbox_store.counts(session=session, push_id=push_id)
             if counts.get("pending", 0):
@@ -472,6 +527,8 @@ class ChannelReport:
         t = get_translator(str(targeting.get("report_locale") or "zh_CN"))
         now = runtime.now()
         text = channel_report_text(t, push_id, posts)
+        self._done.add(push_id)
+        self._checked_at.pop(push_id, None)
         await self.tools.gate()
         async with runtime.sessions() as session, session.begin():
             await outbox_store.enqueue(
@@ -504,16 +561,53 @@ def channel_report_text(t: Translator, push_id: int, posts: Sequence[Any]) -> st
     )
 
 
-def reach_line(t: Translator, reach: figures.ChannelReach, span: str) -> str:
-    """Return the digest/dashboard line of channel reach in a window (said with it)."""
-    return t(
-        "📢 Channel reach {span}: {posts} posts in {channels} channels, {subscribers} "
-        "subscribers (apart from informants' reach)",
-        span=span,
-        posts=reach.posts,
-        channels=reach.channels,
-        subscribers=reach.subscribers,
-    )
+# --- the channel posts' tracked links ----------------------------------------------------
+
+CHANNEL_LINK_PATH = "/c/{code}"
+_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def channel_link_url(runtime: Runtime, code: str) -> str:
+    """Return the public URL of a channel link."""
+    return f"{runtime.settings.web.public_base_url}/c/{code}"
+
+
+def install_channel_links(app: web.Application, runtime: Runtime) -> None:
+    """Add ``GET /c/<code>``: 302 to the item's stored URL, visits counted like /s/ links."""
+    trusted = runtime.settings.web.trusted_networks
+
+    async def follow(request: web.Request) -> web.StreamResponse:
+        code = request.match_info.get("code", "")
+        if not link_service.CODE_RE.match(code):
+            return web.Response(status=404, text="not found", headers=_NO_STORE)
+        async with runtime.sessions() as session:
+            found = await channel_store.channel_link_target(session=session, code=code)
+        if found is None or not link_service.safe_target(found[1]):
+            return web.Response(status=404, text="not found", headers=_NO_STORE)
+        link_id, url = found
+        if request.method == "GET":
+            visitor = link_service.countable_visitor(
+                runtime.settings,
+                ip=client_address(
+                    request.remote,
+                    ",".join(request.headers.getall("X-Forwarded-For", [])),
+                    trusted,
+                ),
+                user_agent=request.headers.get("User-Agent"),
+                now=runtime.now(),
+            )
+            if visitor is not None:
+                async with runtime.sessions() as session, session.begin():
+                    await channel_store.record_channel_visit(
+                        session=session,
+                        link_id=link_id,
+                        day=runtime.today(),
+                        visitor_hash=visitor,
+                        now=runtime.now(),
+                    )
+        return web.Response(status=302, headers={**_NO_STORE, "Location": url})
+
+    app.router.add_get(CHANNEL_LINK_PATH, follow)
 
 
 # --- card buttons in a channel ------------------------------------------------------------
@@ -537,19 +631,24 @@ def card_provider(runtime: Runtime) -> ButtonProvider:
         share = InlineKeyboardButton(
             t(SHARE_LABEL), switch_inline_query=share_service.inline_result_id(item.id)
         )
-        return CardButtons(rows=[[share]])
+        # The channel's own tracked link (its visits are channel figures, no informant's).
+        code = await channel_store.channel_link(
+            session=recipient.session,
+            channel_chat_id=channel.chat_id,
+            region_code=channel.region_code,
+            content_id=item.id,
+            new_code=link_service.new_code,
+            now=runtime.now(),
+        )
+        return CardButtons(rows=[[share]], open_url=channel_link_url(runtime, code))
 
     return channel_card_buttons
 
 
-COMMANDS = (
-    command("channels", N_("Channels linked to your region"), *ROLES, order=64),
-)
+COMMANDS = (command("channels", N_("Channels linked to your region"), *ROLES, order=64),)
 
 FLOWS = {
-    FLOW: Flow.of(
-        {"region": step_region}, N_("Left linking the channel; nothing was linked.")
-    ),
+    FLOW: Flow.of({"region": step_region}, N_("Left linking the channel; nothing was linked.")),
 }
 
 FEATURE = Feature(
@@ -559,10 +658,12 @@ FEATURE = Feature(
         CommandHandler("channels", private_only(channels_command)),
         CallbackQueryHandler(private_only(on_button), pattern=CHANNEL_BUTTONS.pattern),
         MessageHandler(filters.ChatType.PRIVATE & _ChannelForward(), on_forwarded_post),
+        ChannelMembershipHandler(on_channel_rights, ChatMemberHandler.MY_CHAT_MEMBER),
     ),
     flows=FLOWS,
     commands=COMMANDS,
     card_buttons=(card_provider,),
+    web_routes=(install_channel_links,),
     outbox_kinds={CHANNEL_POST_KIND: ChannelPostDeliverer},
     outbox_observers=(ChannelReport,),
 )

@@ -25,6 +25,11 @@ TARGET_LABELS: dict[str, str] = {
     "both": N_("📨+📢 Both"),
 }
 
+NOTHING_NEW_FOR_CHANNELS = N_(
+    "Nothing new to send: the linked channels already have this item, and no informant "
+    "asked for is waiting for it."
+)
+
 
 @dataclass(frozen=True)
 class PushTarget(CallbackData, prefix="PUSHTO"):
@@ -38,7 +43,9 @@ def target_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButto
     """Return one row of the three push targets."""
     return [
         [
-            InlineKeyboardButton(t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode())
+            InlineKeyboardButton(
+                t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode()
+            )
             for to in ("informants", "channels", "both")
         ]
     ]
@@ -56,7 +63,7 @@ async def join_line(session: AsyncSession, t: Translator, region_code: str | Non
     if channel is None or url is None:
         return ""
     return t(
-        "📢 Your region's channel: <a href=\"{url}\">{title}</a> — join it to see every "
+        '📢 Your region\'s channel: <a href="{url}">{title}</a> — join it to see every '
         "item as soon as it is out.",
         url=html.escape(url),
         title=html.escape(channel.title or url),

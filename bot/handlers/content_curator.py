@@ -34,7 +34,12 @@ from bot.handlers.callbacks import (
     NewContentCategory,
     answer_invalid,
 )
-from bot.handlers.channels_common import PushTarget, flags, target_rows
+from bot.handlers.channels_common import (
+    NOTHING_NEW_FOR_CHANNELS,
+    PushTarget,
+    flags,
+    target_rows,
+)
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.dialog import (
     Dialog,
@@ -450,6 +455,9 @@ async def _start_push(
         await reply(update, domain_text(exc, t))
         return
     if result.queued == 0 or result.push_id is None:
+        if to_channels:  # channels_1: say what was asked, not only informants
+            await reply(update, t(NOTHING_NEW_FOR_CHANNELS))
+            return
         await reply(
             update,
             t(

@@ -594,7 +594,9 @@ async def _confirm(update: Update, context: KepuContext, dialog: Dialog) -> None
         name=esc(data["name"]),
     )
     # The region's (or a parent region's) channel, if one is linked (channels_1).
-    joined = await share_service.informant_for(session=context.session, person_id=context.person.id)
+    joined = await share_service.informant_for(
+        session=context.session, person_id=context.person.id
+    )
     channel = await join_line(context.session, t, joined.region_code if joined else None)
     await reply(update, welcome + (f"\n\n{channel}" if channel else ""))
     await sync_command_menu(update, context)

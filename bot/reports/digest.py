@@ -26,6 +26,7 @@ from bot.reports.xlsx import (
 from bot.services.digest import DigestData, change
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from storage import tally as tally_store
+from storage.figures import ChannelReach
 from storage.models import ShareEvent
 
 SILENT_SHOWN = 20  # names listed in the message; the XLSX has them all
@@ -142,6 +143,19 @@ def top_title(t: Translator, data: DigestData) -> str:
     return t("Top {n} stations by propagation volume this week", n=len(data.top))
 
 
+def channel_reach_line(t: Translator, reach: ChannelReach, start: dt.date, end: dt.date) -> str:
+    """Return the line of channel reach in a window (storage.figures.channel_reach)."""
+    return t(
+        "📢 Channel reach {span}: {posts} posts in {channels} channels, {subscribers} "
+        "subscribers, {visits} link visits (apart from informants' figures)",
+        span=t.span(start, end),
+        posts=t.number(reach.posts),
+        channels=t.number(reach.channels),
+        subscribers=t.number(reach.subscribers),
+        visits=t.number(reach.visits),
+    )
+
+
 def render_text(t: Translator, data: DigestData) -> str:
     """Return the digest message (HTML, escaped, within Telegram's 4096 characters)."""
     this, last = data.this, data.last
@@ -169,6 +183,9 @@ def render_text(t: Translator, data: DigestData) -> str:
             )
         )
     )
+    reach = data.channel_reach
+    if reach is not None and reach.posts:  # its own line and window: never in the totals
+        out.append(esc(channel_reach_line(t, reach, data.start, data.end)))
     out.append("")
     if data.top:
         out.append("<b>" + esc(top_title(t, data)) + "</b>")

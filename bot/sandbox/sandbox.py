@@ -180,7 +180,9 @@ class Sandbox:
     ) -> SimChannel:
         """Create a channel (ids -100…); the bot is an administrator only if asked."""
         if chat_id is None:
-            chat_id = _FIRST_CHANNEL_ID - len([c for c in self.world.chats.values() if c.is_channel])
+            chat_id = _FIRST_CHANNEL_ID - len(
+                [c for c in self.world.chats.values() if c.is_channel]
+            )
         chat = ChatState(
             id=chat_id,
             type="channel",

@@ -246,8 +246,10 @@ class World:
     def is_bot_message(self, msg: SimMessage) -> bool:
         """Tell whether the bot wrote the message, directly or inline."""
         via = msg.raw.get("via_bot")
-        return msg.by_bot or msg.from_id == self.bot_user["id"] or (
-            via is not None and via.get("id") == self.bot_user["id"]
+        return (
+            msg.by_bot
+            or msg.from_id == self.bot_user["id"]
+            or (via is not None and via.get("id") == self.bot_user["id"])
         )
 
     def bot_sees(self, chat: ChatState, raw: dict[str, Any]) -> bool:
@@ -357,7 +359,10 @@ def bot_member(bot_user: dict[str, Any], status: str) -> dict[str, Any]:
 def channel_bot_member(bot_user: dict[str, Any], chat: ChatState) -> dict[str, Any]:
     """Return the bot's ChatMember in a channel: an administrator with channel rights, or left."""
     if chat.bot_status != "administrator":
-        return {"status": "left" if chat.bot_status != "kicked" else "kicked", "user": dict(bot_user)}
+        return {
+            "status": "left" if chat.bot_status != "kicked" else "kicked",
+            "user": dict(bot_user),
+        }
     data: dict[str, Any] = {"status": "administrator", "user": dict(bot_user)}
     data.update(CHANNEL_ADMIN_RIGHTS)
     data["can_post_messages"] = chat.can_post

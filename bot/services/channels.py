@@ -22,7 +22,8 @@ from bot.services.access import coordinates, coordinator_regions, is_admin
 from storage import audit
 from storage import channels as channel_store
 from storage import outbox as outbox_store
-from storage.models import ReachChannel, RoleGrant
+from storage import people as people_store
+from storage.models import Person, ReachChannel, RoleGrant
 
 CHANNEL_POST_KIND = "channel_post"  # one outbox row per channel post (its own deliverer)
 LINKERS = frozenset({"admin", "curator", "coordinator"})  # roles that see /channels
@@ -313,3 +314,18 @@ async def record_post(
         subscribers=subscribers,
         now=now,
     )
+
+
+async def linked_with_linker(
+    *, session: AsyncSession, chat_id: int
+) -> tuple[ReachChannel, Person | None] | None:
+    """Return a linked channel and the person who linked it (None when not linked)."""
+    channel = await channel_store.get_channel(session=session, chat_id=chat_id)
+    if channel is None:
+        return None
+    person = (
+        await people_store.get_person(session=session, person_id=channel.linked_by)
+        if channel.linked_by is not None
+        else None
+    )
+    return channel, person

@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.services.access import level_of, region_prefix
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from bot.services.tally import TallyError, shift_week, week_bounds
+from storage import figures
 from storage import findings as findings_store
 from storage import tally as tally_store
 from storage.figures import Window
@@ -118,6 +119,9 @@ class DigestData:
     flags: list[FlagLine]
     children: list[ChildLine] = field(default_factory=list)
     open_findings: int = 0  # integrity findings in the region awaiting review (any week)
+    # The week's channel posts in the region and their subscribers (channels_1): a figure
+    # of its own, shown on its own line, never part of the informants' figures above.
+    channel_reach: figures.ChannelReach | None = None
 
     @property
     def window(self) -> Window:
@@ -216,6 +220,12 @@ async def build_digest(
         flags=flags,
         children=children,
         open_findings=await findings_store.count_open(session=session, prefixes=[prefix]),
+        channel_reach=await figures.channel_reach(
+            session=session,
+            window=Window(bounds.start, bounds.end, "week"),
+            tz=settings.scheduler.tz,
+            prefixes=[prefix],
+        ),
     )
 
 

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot.core.propagation import volume_over
+from bot.handlers.channels import install_channel_links
+from bot.runtime.web import build_web_app
 from bot.sandbox import SimChannel, SimUser
 from bot.sandbox.factories import make_content, make_region_tree
 from bot.sandbox.harness import RunningBot
 from bot.sandbox.models import SimMessage
 from bot.services import roles
-from storage import audit
+from storage import audit, figures
 from storage import channels as channel_store
-from storage import figures
 from storage.models import AuditLog, ChannelPost, OutboxMessage, Push, ReachChannel
 from tests.content_push.conftest import wait_outbox
 from tests.informants.helpers import join, setup_station
 from tests.shares.helpers import PUBLISHED, setup_world, shares
 
+BROWSER = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/124 Mobile Safari/537.36"
 NOT_ADMIN = "请先把本机器人设为频道管理员（需要发布消息权限）"
 
 
@@ -210,7 +213,7 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     buttons = [b for row in card.buttons for b in row]
     assert [b.text for b in buttons] == ["📤 分享", "🔗 打开查看"]
     assert buttons[0].switch_inline_query == f"c{content_id}"
-    assert buttons[1].url == "https://www.kepuchina.cn/"
+    assert buttons[1].url is not None and buttons[1].url.startswith("http://kepu.test/c/")
     assert not any(b.callback_data for b in buttons)  # nothing per informant
 
     (post,) = await posts(bot)
@@ -223,6 +226,22 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     report = await curator.wait_for_message(predicate=lambda m: "频道触达" in text_of(m))
     assert "1条频道消息，订阅者501人" in text_of(report)
     assert "不计入传播量" in text_of(report)
+
+    # The tracked link leads to the item; people's visits count once a day, bots' never.
+    app = build_web_app(bot.runtime, installers=[install_channel_links])
+    path = buttons[1].url.removeprefix("http://kepu.test")
+    async with TestClient(TestServer(app)) as client:
+        for agent in (BROWSER, BROWSER, "TelegramBot (like TwitterBot)"):
+            resp = await client.get(path, headers={"User-Agent": agent}, allow_redirects=False)
+            assert resp.status == 302 and resp.headers["Location"] == "https://www.kepuchina.cn/"
+        assert (await client.get("/c/nope", allow_redirects=False)).status == 404
+    async with bot.runtime.sessions() as s:
+        reach = await figures.channel_reach(
+            session=s,
+            window=figures.Window.week_of(bot.runtime.today()),
+            tz=bot.runtime.settings.scheduler.tz,
+        )
+    assert (reach.posts, reach.subscribers, reach.visits) == (1, 501, 1)
     assert world.content_ids  # the world's own items were not pushed
 
     # The same item again: the channel already has it, nothing is posted twice.
@@ -231,7 +250,8 @@ async def test_push_to_channel_only_posts_once_with_share_buttons(bot_env: Runni
     await curator.press(curator.messages[-1], data=f"CAT:push:{content_id}")
     ask = await reply_to(bot, curator)
     await curator.press(ask, "📢 频道")
-    await bot.settle()
+    nothing = await reply_to(bot, curator)
+    assert text_of(nothing).startswith("没有新的可以发送：已关联的频道都已发过这条内容")
     assert len(channel.messages) == 1 and len(await posts(bot)) == 1
 
 
@@ -250,7 +270,11 @@ async def test_push_to_both_reaches_informants_and_the_channel(bot_env: RunningB
     assert len(reader.messages) == 1 and len(channel.messages) == 1
     async with bot.runtime.sessions() as s:
         (push,) = (await s.execute(select(Push))).scalars()
-        rows = list((await s.execute(select(OutboxMessage).where(OutboxMessage.push_id == push.id))).scalars())
+        rows = list(
+            (
+                await s.execute(select(OutboxMessage).where(OutboxMessage.push_id == push.id))
+            ).scalars()
+        )
     assert push.total == 2 and push.targeting["to"] == "both"
     assert sorted(r.kind for r in rows) == ["channel_post", "content"]
     # The informant's card keeps their own buttons; the channel's has none of them.
@@ -332,3 +356,56 @@ async def test_refusals_are_audited_with_the_attempt(bot_env: RunningBot) -> Non
     async with bot.runtime.sessions() as s:
         rows = await audit.entries(session=s, action="command.channels")
     assert rows and rows[0].allowed is False
+
+
+async def test_private_channel_gets_an_invite_link_and_scope_guards_unlink(
+    bot_env: RunningBot,
+) -> None:
+    bot = bot_env
+    sb = bot.sandbox
+    xihu = sb.user("西湖区科协", started=True)
+    ningbo = sb.user("宁波市科协", started=True)
+    await grant(bot, xihu, "coordinator", "330106")
+    await grant(bot, ningbo, "coordinator", "330200")
+    private = sb.channel("西湖科普（内部）", subscribers=40, bot_admin=True)
+    post = await private.post("内部通知")
+
+    await xihu.forward(post)
+    done = await reply_to(bot, xihu)
+    assert text_of(done).startswith("已关联：")
+    (row,) = await linked(bot)
+    assert row.region_code == "330106" and row.username is None
+    assert row.invite_link is not None and row.invite_link.startswith("https://t.me/+")
+    assert row.invite_link in private.chat.invite_links
+
+    # A coordinator elsewhere cannot unlink it, even with a forged button; it is audited.
+    assert row.id is not None
+    await ningbo.command("channels")
+    listing = await reply_to(bot, ningbo)
+    assert "还没有关联频道" in text_of(listing)  # Xihu's channel is not in Ningbo's list
+    answer = await ningbo.press(listing, data=f"CHN:del:{row.id}")
+    assert answer is not None and "不在您的辖区内" in answer["text"]
+    assert [c.id for c in await linked(bot)] == [row.id]
+    refused = [e for e in await channel_audit(bot) if e.action == "channel.unlink"]
+    assert [(e.allowed, e.reason) for e in refused] == [(False, "out_of_scope")]
+
+
+async def test_whoever_linked_a_channel_is_told_when_the_bot_loses_its_rights(
+    bot_env: RunningBot,
+) -> None:
+    bot = bot_env
+    coordinator = bot.sandbox.user("杭州市科协", started=True)
+    await grant(bot, coordinator, "coordinator", "330100")
+    channel = hangzhou(bot)
+    await coordinator.command("channels", "link @hzkepu")
+    assert text_of(await reply_to(bot, coordinator)).startswith("已关联：")
+
+    await channel.set_bot_admin(True, can_post=True)  # still allowed to post: nothing said
+    await bot.settle()
+    before = len(coordinator.messages)
+    await channel.set_bot_admin(True, can_post=False)
+    notice = await coordinator.wait_for_message(
+        predicate=lambda m: "不能在频道" in text_of(m), timeout=10
+    )
+    assert "“杭州科普”" in text_of(notice) and "/channels" in text_of(notice)
+    assert len(coordinator.messages) == before + 1
