@@ -283,6 +283,64 @@ async def push_candidates(
     ]
 
 
+async def push_candidate_page(
+    *,
+    session: AsyncSession,
+    region_prefixes: Sequence[str] = (),
+    after_id: int = 0,
+    limit: int = 2000,
+) -> list[Candidate]:
+    """Return the next ``limit`` push candidates with an informant id above ``after_id``.
+
+    The same informants as ``push_candidates``, a page at a time (keyset pagination on the
+    informant id): a push to half a million informants never holds them all in memory.
+    """
+    is_admin = (
+        select(col(RoleGrant.id))
+        .where(col(RoleGrant.person_id) == Person.id, col(RoleGrant.role) == "station_admin")
+        .exists()
+    )
+    stmt = (
+        select(
+            col(Informant.id),
+            col(Person.telegram_id),
+            col(Person.language),
+            col(Informant.interests),
+            col(Informant.quiet_start),
+            col(Informant.quiet_end),
+            col(Station.region_code),
+            is_admin,
+        )
+        .join(Person, col(Person.id) == Informant.person_id)
+        .join(Station, col(Station.id) == Informant.station_id)
+        .where(
+            col(Informant.id) > after_id,
+            col(Informant.paused).is_(False),
+            col(Informant.removed_at).is_(None),
+            col(Informant.forgotten_at).is_(None),
+            col(Person.unreachable).is_(False),
+        )
+        .order_by(col(Informant.id))
+        .limit(limit)
+    )
+    if region_prefixes:
+        stmt = stmt.where(or_(*(col(Station.region_code).startswith(p) for p in region_prefixes)))
+    rows = (await session.execute(stmt)).all()
+    return [
+        Candidate(
+            informant_id=row[0],
+            telegram_id=int(row[1]),
+            language=row[2],
+            interests=tuple(row[3] or ()),
+            quiet_start=row[4],
+            quiet_end=row[5],
+            region_code=row[6],
+            station_admin=bool(row[7]),
+        )
+        for row in rows
+    ]
+
+
 async def informant_of(*, session: AsyncSession, person_id: int) -> int | None:
     """Return the id of the person's active informant record, if any."""
     result = await session.execute(

@@ -73,23 +73,50 @@ _table = table_of(InboxUpdate)
 
 
 async def claim_pending(
-    *, session: AsyncSession, now: dt.datetime, limit: int
+    *,
+    session: AsyncSession,
+    now: dt.datetime,
+    limit: int,
+    unordered: Sequence[str] = (),
 ) -> list[ClaimedUpdate]:
-    """Lock and return due pending updates in order; other processes skip locked rows."""
+    """Lock and return due pending updates in order; other processes skip locked rows.
+
+    On PostgreSQL several processes claim at once. A sender's update is left out while an
+    earlier due update of the same sender is still pending outside this claim (another
+    process holds it, or it was stored later than this claim's snapshot of it): each
+    user's updates are processed one after the other, in order, whichever process takes
+    them. Left-out rows stay pending and are claimed by a later batch. Updates of the
+    ``unordered`` kinds (payload keys, e.g. ``chosen_inline_result``: set-based handlers
+    that need no order) are never left out.
+    """
     c = _table.c
-    stmt = (
-        select(c.update_id, c.payload, c.attempts)
-        .where(
-            c.status == "pending",
-            or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
-        )
-        .order_by(c.update_id)
-        .limit(limit)
+    due = (
+        c.status == "pending",
+        or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
     )
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    stmt = select(c.update_id, c.payload, c.attempts, c.user_id).where(*due)
+    stmt = stmt.order_by(c.update_id).limit(limit)
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    if postgres:
         stmt = stmt.with_for_update(skip_locked=True)
-    result = await session.execute(stmt)
-    return [ClaimedUpdate(int(u), p, int(a)) for u, p, a in result.all()]
+    rows = (await session.execute(stmt)).all()
+    first_elsewhere: dict[int, int] = {}
+    users = {int(r[3]) for r in rows if r[3] is not None}
+    if postgres and users:
+        mine = [int(r[0]) for r in rows]
+        earliest = await session.execute(
+            select(c.user_id, func.min(c.update_id))
+            .where(*due, c.user_id.in_(users), c.update_id.not_in(mine))
+            .group_by(c.user_id)
+        )
+        first_elsewhere = {int(u): int(m) for u, m in earliest.all()}
+    return [
+        ClaimedUpdate(int(u), p, int(a))
+        for u, p, a, user in rows
+        if user is None
+        or int(u) < first_elsewhere.get(int(user), int(u) + 1)
+        or any(key in p for key in unordered)
+    ]
 
 
 async def mark_done(*, session: AsyncSession, update_ids: Sequence[int], now: dt.datetime) -> None:

@@ -4,6 +4,13 @@ Rows are claimed with a lease: one statement moves the due rows' ``next_attempt_
 the future, so no other sender picks them while this one works through them (on PostgreSQL
 the inner SELECT also uses ``FOR UPDATE SKIP LOCKED``, so concurrent claims never collide).
 A sender that dies leaves its unsent rows to be claimed again when the lease runs out.
+
+The lease is also the fencing token: a claimed row's ``next_attempt_at`` is the lease end
+its sender holds (``ClaimedMessage.lease_until``). A live sender working through a long
+batch renews it (``renew``) before it runs out; a renewal or a give-back (``release`` with
+``held_until``) only touches rows whose ``next_attempt_at`` is still that value, so a
+sender that stalled past its lease learns that another process took its rows over and
+sends none of them (docs/reach-scale.md).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ class ClaimedMessage:
     payload: dict[str, Any]
     attempts: int
     due_at: dt.datetime | None
+    lease_until: dt.datetime | None = None  # the lease this sender holds (its fence)
 
 
 @dataclass(frozen=True)
@@ -307,6 +315,7 @@ async def claim_due(
             payload=r[4],
             attempts=r[5],
             due_at=None,
+            lease_until=lease_until,
         )
         for r in rows
     ]
@@ -321,15 +330,53 @@ async def any_due(*, session: AsyncSession, now: dt.datetime) -> bool:
     return result.first() is not None
 
 
-async def release(*, session: AsyncSession, ids: Iterable[int], due_at: dt.datetime) -> None:
-    """Give claimed rows back, due at ``due_at`` (a stop, a flood wait)."""
+async def release(
+    *,
+    session: AsyncSession,
+    ids: Iterable[int],
+    due_at: dt.datetime,
+    held_until: dt.datetime | None = None,
+) -> None:
+    """Give claimed rows back, due at ``due_at`` (a stop, a flood wait).
+
+    With ``held_until`` only rows still under that lease move (not ones taken over).
+    """
     id_list = list(ids)
-    if id_list:
-        await session.execute(
+    for start in range(0, len(id_list), 1000):
+        where = [_T.c.id.in_(id_list[start : start + 1000]), _T.c.state == "pending"]
+        if held_until is not None:
+            where.append(_T.c.next_attempt_at == held_until)
+        await session.execute(update(_T).where(*where).values(next_attempt_at=due_at))
+
+
+async def renew(
+    *,
+    session: AsyncSession,
+    ids: Iterable[int],
+    held_until: dt.datetime,
+    lease_until: dt.datetime,
+) -> set[int]:
+    """Extend the lease of claimed rows to ``lease_until``; return the ids still held.
+
+    A row is held while it is pending with ``next_attempt_at == held_until``; a row another
+    sender took over (after this lease ran out) or that was cancelled is not, and its id is
+    missing from the result: the caller must not send it.
+    """
+    id_list = list(ids)
+    held: set[int] = set()
+    for start in range(0, len(id_list), 1000):
+        result = await session.execute(
             update(_T)
-            .where(_T.c.id.in_(id_list), _T.c.state == "pending")
-            .values(next_attempt_at=due_at)
+            .where(
+                _T.c.id.in_(id_list[start : start + 1000]),
+                _T.c.state == "pending",
+                _T.c.next_attempt_at == held_until,
+            )
+            .values(next_attempt_at=lease_until)
+            .returning(_T.c.id)
         )
+        held.update(int(i) for i in result.scalars())
+    return held
 
 
 async def touch(*, session: AsyncSession, message_id: int) -> None:

@@ -29,6 +29,12 @@ from storage import outbox as outbox_store
 log = logging.getLogger(__name__)
 
 
+# After a batch of fewer than COALESCE_BELOW updates the loop waits COALESCE_WAIT seconds
+# before the next claim (only while updates keep coming: an idle processor claims at once).
+COALESCE_BELOW = 20
+COALESCE_WAIT = 0.005
+
+
 class HandlerFailed(Exception):
     """A handler raised; the update's savepoint is rolled back."""
 
@@ -113,6 +119,10 @@ class InboxProcessor:
                 await self._sleep(min(2.0**failures / 4, 30.0))
                 continue
             if result.total:
+                if result.total < COALESCE_BELOW:
+                    # Under a flood, small batches cost a transaction each: let the next
+                    # one fill up a little (a few ms) before claiming it.
+                    await asyncio.sleep(COALESCE_WAIT)
                 continue
             await self._maybe_purge()
             self.wakeup.clear()
@@ -155,7 +165,10 @@ class InboxProcessor:
         async with self.runtime.sessions() as session, session.begin():
             now = self.runtime.now()
             rows = await inbox_store.claim_pending(
-                session=session, now=now, limit=limits.inbox_batch_size
+                session=session,
+                now=now,
+                limit=limits.inbox_batch_size,
+                unordered=tuple(self.batch_handlers),
             )
             done, rows = await self._process_in_bulk(session, rows)
             for row in rows:

@@ -358,7 +358,7 @@ class OutboxWorker:
                 await deliverer.prepare(of_kind)
         loop = asyncio.get_running_loop()
         touched = {row.push_id for row in rows if row.push_id is not None}
-        lease_end = loop.time() + self.options.lease.total_seconds() * 0.8
+        lease = _Lease(self, rows, now + self.options.lease, loop.time())
         # Up to ``concurrency`` sends overlap (network latency); each still commits its own
         # outcome right after its send, so a crash repeats at most ``concurrency`` messages.
         slots = asyncio.Semaphore(max(1, self.options.concurrency))
@@ -373,10 +373,14 @@ class OutboxWorker:
                 busy.append(row.id)
                 return
             async with slots:
-                if flood or self._stop.is_set() or loop.time() > lease_end:
+                if flood or self._stop.is_set() or not await lease.keep():
                     unsent.append(row.id)
                     return
+                if row.id in lease.lost:  # taken over by another sender: it sends it
+                    lease.done(row.id)
+                    return
                 wait = await self._send_one(row)
+                lease.done(row.id)
                 if wait is not None:
                     flood.append(wait)
 
@@ -392,20 +396,36 @@ class OutboxWorker:
         # A busy chat's row is given back at once; the loop waits a moment before claiming
         # again when nothing else was sent (self.had_busy), so it does not spin.
         self.had_busy = bool(busy)
-        await self._release(busy + ([] if flood else unsent), self.runtime.now())
+        held = lease.until
+        await self._release(busy + ([] if flood else unsent), self.runtime.now(), held)
         if flood:  # flood control: give the rest back and pause the whole sender
             wait = max(flood)
-            await self._release(unsent, self.runtime.now() + dt.timedelta(seconds=wait))
+            later = self.runtime.now() + dt.timedelta(seconds=wait)
+            await self._release(unsent, later, held)
             await asyncio.sleep(wait)
         await self._after_batch(touched, final_check=len(rows) < self.options.batch_size)
         return handled
 
-    async def _release(self, ids: list[int], due_at: dt.datetime) -> None:
+    async def _release(
+        self, ids: list[int], due_at: dt.datetime, held_until: dt.datetime | None = None
+    ) -> None:
         if not ids:
             return
         await self._gate()
         async with self.runtime.sessions() as session, session.begin():
-            await outbox_store.release(session=session, ids=ids, due_at=due_at)
+            await outbox_store.release(
+                session=session, ids=ids, due_at=due_at, held_until=held_until
+            )
+
+    async def _renew(
+        self, ids: set[int], held_until: dt.datetime, lease_until: dt.datetime
+    ) -> set[int]:
+        """Extend the lease of a batch's unsent rows; return those this sender still holds."""
+        await self._gate()
+        async with self.runtime.sessions() as session, session.begin():
+            return await outbox_store.renew(
+                session=session, ids=ids, held_until=held_until, lease_until=lease_until
+            )
 
     async def _gate(self) -> None:
         """On SQLite, commit only between inbox batches.
@@ -681,6 +701,57 @@ class OutboxWorker:
                 attempts=attempts,
             )
         self.stats.retried += 1
+
+
+class _Lease:
+    """The lease on one claimed batch: renewed while the batch is worked through.
+
+    Halfway through the lease the sender extends it for the rows it has not sent yet; rows
+    another sender took over meanwhile (this one stalled past its lease) come back as
+    ``lost`` and are not sent here. A renewal that fails (the database is away) stops the
+    batch once the lease is four-fifths gone: the rest is given back, as before.
+    """
+
+    def __init__(
+        self, worker: OutboxWorker, rows: Sequence[ClaimedMessage], until: dt.datetime, t0: float
+    ) -> None:
+        self.worker = worker
+        self.until = until
+        self.length = worker.options.lease
+        seconds = self.length.total_seconds()
+        self.renew_at = t0 + seconds / 2
+        self.expires_at = t0 + seconds * 0.8
+        self.unsent = {row.id for row in rows}
+        self.lost: set[int] = set()
+        self._lock = asyncio.Lock()
+
+    def done(self, row_id: int) -> None:
+        """Forget a row that was sent (or left to its new owner)."""
+        self.unsent.discard(row_id)
+
+    async def keep(self) -> bool:
+        """Renew the lease if it is due; return False when it can no longer be trusted."""
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.renew_at:
+            return True
+        async with self._lock:
+            if loop.time() < self.renew_at:
+                return True
+            ask = self.unsent - self.lost
+            new_until = self.worker.runtime.now() + self.length
+            try:
+                held = await self.worker._renew(ask, self.until, new_until) if ask else set()
+            except Exception:  # keep the old lease; stop before it runs out
+                log.exception("outbox lease renewal failed")
+                return loop.time() < self.expires_at
+            self.lost |= ask - held
+            if ask - held:
+                log.warning("outbox rows taken over", extra={"rows": len(ask - held)})
+            self.until = new_until
+            seconds = self.length.total_seconds()
+            self.renew_at = loop.time() + seconds / 2
+            self.expires_at = loop.time() + seconds * 0.8
+            return True
 
 
 def outbox_service(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -48,9 +49,48 @@ async def refuse_undecodable_headers(request: web.Request, handler: Handler) -> 
     return await handler(request)
 
 
+class StoreBatcher:
+    """Store webhook updates that arrive together in one transaction (a group commit).
+
+    Telegram keeps up to 40 webhook connections open. Each call still gets its 200 only
+    once its update is committed, but calls that arrive while a store is in flight are
+    stored together by the next one: one commit for a burst instead of one per update.
+    """
+
+    def __init__(self, runtime: Runtime, processor: InboxProcessor | None) -> None:
+        self.runtime = runtime
+        self.processor = processor
+        self._waiting: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def store(self, payload: dict[str, Any]) -> None:
+        """Return once ``payload`` is committed to the inbox (raise if it could not be)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((payload, future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        await future
+
+    async def _flush(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                await store_and_notify(self.runtime, self.processor, [p for p, _ in batch])
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+
 def _webhook_handler(
     runtime: Runtime, processor: InboxProcessor | None, secret: str
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
+    batcher = StoreBatcher(runtime, processor)
+
     async def handle(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
@@ -63,7 +103,7 @@ def _webhook_handler(
         if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
             return web.Response(status=400, text="not an update")
         try:
-            await store_and_notify(runtime, processor, [payload])
+            await batcher.store(payload)
         except Exception:
             # Not stored: answer 500 so Telegram delivers it again.
             log.exception("could not store webhook update")

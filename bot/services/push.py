@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 CONTENT_KIND = "content"
 DAILY_MAX_ITEMS = 3  # items per scheduled daily push; the rest wait for the next days
 DAILY_LOOKBACK = dt.timedelta(days=7)  # older never-pushed items are not pushed by schedule
+RECIPIENT_PAGE = 2000  # candidates read (and rows enqueued) per page of a push
 
 
 class PushError(DomainError, area="push"):
@@ -127,23 +128,47 @@ def _prefixes(regions: Sequence[str]) -> list[str]:
     return sorted({region_prefix(code) for code in regions})
 
 
-async def _targets_for(
+async def _target_pages(
     session: AsyncSession,
-    item: ContentItem,
     *,
-    categories: Sequence[str] | None,
-    regions: Sequence[str] | None,
+    categories: Sequence[str],
+    regions: Sequence[str],
     send_at: dt.datetime,
     tz: ZoneInfo | dt.tzinfo,
-) -> tuple[list[Target], list[str], list[str]]:
+    page_size: int,
+) -> AsyncIterator[list[Target]]:
+    """Yield the push's targets a page of candidates at a time (keyset on the informant).
+
+    Memory stays flat in the network's size: only one page of candidates is held at once.
+    """
+    after = 0
+    prefixes = _prefixes(regions)
+    while True:
+        page = await content_store.push_candidate_page(
+            session=session, region_prefixes=prefixes, after_id=after, limit=page_size
+        )
+        if not page:
+            return
+        after = page[-1].informant_id
+        yield select_targets(page, categories=categories, regions=regions, send_at=send_at, tz=tz)
+        if len(page) < page_size:
+            return
+
+
+async def _no_pages() -> AsyncIterator[list[Target]]:
+    """No informant pages (a push to channels only)."""
+    empty: tuple[list[Target], ...] = ()
+    for page in empty:
+        yield page
+
+
+def _scope(
+    item: ContentItem, categories: Sequence[str] | None, regions: Sequence[str] | None
+) -> tuple[list[str], list[str]]:
     # The item's category, then the extra interests a curator targeted (content_types_1).
     cats = list(categories) if categories else [item.category, *(item.interests or [])]
     regs = list(regions) if regions is not None else list(item.regions or [])
-    candidates = await content_store.push_candidates(
-        session=session, region_prefixes=_prefixes(regs)
-    )
-    targets = select_targets(candidates, categories=cats, regions=regs, send_at=send_at, tz=tz)
-    return targets, cats, regs
+    return cats, regs
 
 
 async def _pushable(
@@ -172,13 +197,18 @@ async def count_targets(
     categories: Sequence[str] | None = None,
     regions: Sequence[str] | None = None,
     require_approval: bool = False,
+    page_size: int | None = None,
 ) -> int:
     """Return how many informants a push of the item would reach now."""
+    page_size = page_size or RECIPIENT_PAGE
     item = await _pushable(session, content_id, now, require_approval)
-    targets, _, _ = await _targets_for(
-        session, item, categories=categories, regions=regions, send_at=now, tz=tz
-    )
-    return len(targets)
+    cats, regs = _scope(item, categories, regions)
+    total = 0
+    async for targets in _target_pages(
+        session, categories=cats, regions=regs, send_at=now, tz=tz, page_size=page_size
+    ):
+        total += len(targets)
+    return total
 
 
 async def push_item(
@@ -196,6 +226,7 @@ async def push_item(
     report_chat: int | None = None,
     report_locale: str | None = None,
     require_approval: bool = False,
+    page_size: int | None = None,
     informants: bool = True,
     channels: bool = False,
 ) -> PushResult:
@@ -203,7 +234,10 @@ async def push_item(
 
     ``informants`` / ``channels``: who gets it — informants' private messages, one post in
     each channel linked within the push's regions (``bot.services.channels``), or both.
+    Recipients are read and enqueued a page at a time (``page_size``, default
+    ``RECIPIENT_PAGE``): memory does not grow with the network.
     """
+    page_size = page_size or RECIPIENT_PAGE
     item = await _pushable(session, content_id, now, require_approval)
     send_at = max(not_before or now, now)
     # Pushing a scheduled item now: its earlier push's rows still wait for the scheduled
@@ -212,11 +246,7 @@ async def push_item(
     if item.publish_at is None or (not_before is None and item.publish_at > now):
         item.publish_at = send_at
         await content_store.update_item(session=session, content_id=content_id, publish_at=send_at)
-    targets, cats, regs = await _targets_for(
-        session, item, categories=categories, regions=regions, send_at=send_at, tz=tz
-    )
-    if not informants:
-        targets = []
+    cats, regs = _scope(item, categories, regions)
     targeting: dict[str, Any] = {"trigger": trigger, "categories": cats, "regions": regs}
     if channels:
         targeting["to"] = "both" if informants else "channels"
@@ -234,21 +264,50 @@ async def push_item(
         now=now,
     )
     assert push.id is not None
-    messages = [
-        outbox_store.NewMessage(
-            chat_id=target.candidate.telegram_id,
-            kind=CONTENT_KIND,
-            payload={
-                "content_id": content_id,
-                "locale": normalize_locale(target.candidate.language, default_locale),
-                "informant_id": target.candidate.informant_id,
-                "station_admin": target.candidate.station_admin,
-            },
-            dedupe_key=f"push:{content_id}:{target.candidate.telegram_id}",
-            due_at=target.due_at,
+    targeted = queued = deferred = 0
+    moved: dict[int | None, int] = {}
+    pages = _target_pages(
+        session, categories=cats, regions=regs, send_at=send_at, tz=tz, page_size=page_size
+    )
+    async for targets in pages if informants else _no_pages():
+        targeted += len(targets)
+        deferred += sum(1 for target in targets if target.deferred)
+        messages = [
+            outbox_store.NewMessage(
+                chat_id=target.candidate.telegram_id,
+                kind=CONTENT_KIND,
+                payload={
+                    "content_id": content_id,
+                    "locale": normalize_locale(target.candidate.language, default_locale),
+                    "informant_id": target.candidate.informant_id,
+                    "station_admin": target.candidate.station_admin,
+                },
+                dedupe_key=f"push:{content_id}:{target.candidate.telegram_id}",
+                due_at=target.due_at,
+            )
+            for target in targets
+        ]
+        queued += await outbox_store.enqueue(
+            session=session, push_id=push.id, messages=messages, now=now
         )
-        for target in targets
-    ]
+        if brings_forward:
+            page_moved = await outbox_store.bring_forward(
+                session=session,
+                push_id=push.id,
+                due={
+                    f"push:{content_id}:{target.candidate.telegram_id}": target.due_at
+                    for target in targets
+                },
+            )
+            for old_id, n in page_moved.items():
+                moved[old_id] = moved.get(old_id, 0) + n
+    for old_id, n in moved.items():
+        old = await outbox_store.get_push(session=session, push_id=old_id) if old_id else None
+        if old is not None and old.id is not None:
+            left = max(old.total - n, 0)
+            done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
+            await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
+    queued += sum(moved.values())
     channel_rows = (
         channel_service.post_messages(
             await channel_service.push_channels(session=session, regions=regs),
@@ -259,27 +318,10 @@ async def push_item(
         if channels
         else []
     )
-    messages.extend(channel_rows)
-    queued = await outbox_store.enqueue(
-        session=session, push_id=push.id, messages=messages, now=now
-    )
-    if brings_forward:
-        moved = await outbox_store.bring_forward(
-            session=session,
-            push_id=push.id,
-            due={
-                f"push:{content_id}:{target.candidate.telegram_id}": target.due_at
-                for target in targets
-            },
+    if channel_rows:
+        queued += await outbox_store.enqueue(
+            session=session, push_id=push.id, messages=channel_rows, now=now
         )
-        for old_id, n in moved.items():
-            old = await outbox_store.get_push(session=session, push_id=old_id) if old_id else None
-            if old is not None and old.id is not None:
-                left = max(old.total - n, 0)
-                done = {"finished_at": now} if left == 0 and old.finished_at is None else {}
-                await outbox_store.update_push(session=session, push_id=old.id, total=left, **done)
-        queued += sum(moved.values())
-    deferred = sum(1 for target in targets if target.deferred)
     await outbox_store.update_push(
         session=session,
         push_id=push.id,
@@ -296,7 +338,7 @@ async def push_item(
         detail={
             "push_id": push.id,
             "trigger": trigger,
-            "targeted": len(targets),
+            "targeted": targeted,
             "queued": queued,
             "channel_posts": len(channel_rows),
             "categories": cats,
@@ -306,7 +348,7 @@ async def push_item(
     return PushResult(
         push_id=push.id,
         content_id=content_id,
-        targeted=len(targets) + len(channel_rows),
+        targeted=targeted + len(channel_rows),
         queued=queued,
         deferred=min(deferred, queued),
         channel_posts=len(channel_rows),
