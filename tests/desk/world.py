@@ -103,13 +103,14 @@ async def seed(s: AsyncSession) -> World:
         station_id=xihu_id,
         subject_type="activity",
         subject_id=act.id,
+        detail={"participants": 450, "bound": 300},
         created_at=FIXED_NOW - dt.timedelta(hours=3),
     )
     s.add(
         StationReview(
             station_id=xihu_id,
             stage="county",
-            decision="approve",
+            decision="county_approve",
             reason="实地核查通过",
             created_at=FIXED_NOW - dt.timedelta(days=40),
         )
