@@ -41,7 +41,7 @@ from bot.services.access import (
     region_prefix,
     visible_regions,
 )
-from bot.services.activity_labels import campaign_label, type_label
+from bot.services.activity_labels import USE_KIND_LABELS, campaign_label, type_label
 from bot.services.finding_text import KIND_NAMES as FINDING_KINDS
 from bot.services.stations import STATE_NAMES
 from storage import activities as activity_store
@@ -74,11 +74,6 @@ CHANNEL_NAMES: dict[str, str] = {
     "other": N_("other"),
 }
 # The bot's wording of a use (bot/handlers/activities_use.py).
-USE_KIND_NAMES: dict[str, str] = {
-    "played": N_("played"),
-    "posted": N_("put up"),
-    "other": N_("used"),
-}
 ACTIVITY_HEADERS = [
     N_("Activity no."),
     N_("Station"),
@@ -383,7 +378,7 @@ async def build_export(
                 u.county_name,
                 u.region_code,
                 u.content_title,
-                t(USE_KIND_NAMES.get(u.use_kind, u.use_kind)),
+                t(USE_KIND_LABELS.get(u.use_kind, u.use_kind)),
                 u.place,
                 u.audience,
             ]

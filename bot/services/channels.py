@@ -90,8 +90,9 @@ async def audit_refusal(
     reason: str,
     now: dt.datetime,
     detail: dict[str, Any] | None = None,
+    region_code: str | None = None,
 ) -> None:
-    """Audit a link refused before the scope check (no channel, bot not an admin)."""
+    """Audit a refused link (no channel, bot not an admin, out of scope)."""
     await audit.record(
         session=session,
         actor_id=actor_id,
@@ -99,6 +100,7 @@ async def audit_refusal(
         now=now,
         allowed=False,
         subject_type="channel",
+        region_code=region_code,
         reason=reason,
         detail=detail,
     )
@@ -130,16 +132,13 @@ async def link(
             reason = exc.code
     detail = {"chat_id": chat_id, "title": title, "username": username}
     if reason is not None:
-        await audit.record(
+        await audit_refusal(
             session=session,
             actor_id=actor_id,
-            action="channel.link",
-            now=now,
-            allowed=False,
-            subject_type="channel",
-            region_code=region_code,
             reason=reason,
+            now=now,
             detail=detail,
+            region_code=region_code,
         )
         raise ChannelError(reason, region_code=region_code)
     channel = await channel_store.link_channel(
