@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,19 +37,35 @@ async def store_updates(
     *, session: AsyncSession, payloads: Iterable[dict[str, Any]], now: dt.datetime
 ) -> int:
     """Store raw updates, ignoring ones already stored; return how many were new."""
+    return len(await store_new_updates(session=session, payloads=payloads, now=now))
+
+
+async def store_new_updates(
+    *,
+    session: AsyncSession,
+    payloads: Iterable[dict[str, Any]],
+    now: dt.datetime,
+    done: Collection[int] = (),
+) -> list[int]:
+    """Store raw updates, ignoring ones already stored; return the ids that were new.
+
+    Updates whose ids are in ``done`` are stored as processed: the caller handles them
+    in this same transaction (``bot.runtime.inbox.store_and_notify``).
+    """
     rows = [
         {
             "update_id": int(p["update_id"]),
             "payload": p,
             "user_id": sender_id(p),
-            "status": "pending",
+            "status": "done" if int(p["update_id"]) in done else "pending",
             "attempts": 0,
             "received_at": now,
+            "processed_at": now if int(p["update_id"]) in done else None,
         }
         for p in payloads
     ]
     if not rows:
-        return 0
+        return []
     stmt = (
         insert_for(session, table_of(InboxUpdate))
         .on_conflict_do_nothing(index_elements=["update_id"])
@@ -57,7 +73,7 @@ async def store_updates(
     )
     # RETURNING, not rowcount: drivers disagree on rowcount for executemany.
     result = await session.execute(stmt, rows)
-    return len(result.all())
+    return [int(update_id) for (update_id,) in result.all()]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -163,11 +163,28 @@ async def content_exists(*, session: AsyncSession, content_id: int) -> bool:
 
 
 async def informants_by_telegram_id(
-    *, session: AsyncSession, telegram_ids: Sequence[int]
-) -> dict[int, tuple[int, int, str | None, str | None]]:
-    """Return telegram id → (informant id, station id, region, status) of active informants."""
+    *,
+    session: AsyncSession,
+    telegram_ids: Sequence[int],
+    shares_since: dt.datetime | None = None,
+) -> dict[int, tuple[int, int, str | None, str | None, int]]:
+    """Return telegram id → (informant id, station id, region, status, recent shares).
+
+    Active informants only. ``recent shares``: how many shares each recorded since
+    ``shares_since`` (0 when it is None), counted in the same statement.
+    """
     if not telegram_ids:
         return {}
+    recent: Any = literal(0)
+    if shares_since is not None:
+        recent = (
+            select(func.count())
+            .where(
+                col(ShareEvent.informant_id) == Informant.id,
+                col(ShareEvent.created_at) >= shares_since,
+            )
+            .scalar_subquery()
+        )
     result = await session.execute(
         select(
             col(Person.telegram_id),
@@ -175,6 +192,7 @@ async def informants_by_telegram_id(
             col(Informant.station_id),
             col(Station.region_code),
             col(Station.status),
+            recent,
         )
         .join(Informant, col(Informant.person_id) == Person.id)
         .join(Station, col(Station.id) == Informant.station_id)
@@ -183,7 +201,7 @@ async def informants_by_telegram_id(
             col(Informant.removed_at).is_(None),
         )
     )
-    return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4]) for r in result.all()}
+    return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in result.all()}
 
 
 async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[int]) -> set[int]:
@@ -194,23 +212,6 @@ async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[i
         select(col(ContentItem.id)).where(col(ContentItem.id).in_(list(set(content_ids))))
     )
     return {int(cast(int, i)) for i in result.scalars()}
-
-
-async def counts_since(
-    *, session: AsyncSession, informant_ids: Sequence[int], since: dt.datetime
-) -> dict[int, int]:
-    """Return shares recorded since ``since`` per informant."""
-    if not informant_ids:
-        return {}
-    result = await session.execute(
-        select(col(ShareEvent.informant_id), func.count())
-        .where(
-            col(ShareEvent.informant_id).in_(list(set(informant_ids))),
-            col(ShareEvent.created_at) >= since,
-        )
-        .group_by(col(ShareEvent.informant_id))
-    )
-    return {int(i): int(n) for i, n in result.all()}
 
 
 async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

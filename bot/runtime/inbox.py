@@ -217,30 +217,63 @@ class InboxProcessor:
 
         Return the ids they handled and the rows left for one-by-one processing.
         """
-        if not self.batch_handlers:
-            return [], list(rows)
-        groups: dict[str, list[inbox_store.ClaimedUpdate]] = {}
-        rest: list[inbox_store.ClaimedUpdate] = []
+        done = set(
+            await self._run_batch_handlers(session, [(r.update_id, r.payload) for r in rows])
+        )
+        rest = sorted((r for r in rows if r.update_id not in done), key=lambda r: r.update_id)
+        return sorted(done), rest
+
+    def handles_in_bulk(self, payload: dict[str, Any]) -> bool:
+        """Tell whether ``payload`` is of a kind a batch handler takes."""
+        return any(kind in payload for kind in self.batch_handlers)
+
+    async def process_on_arrival(
+        self, session: AsyncSession, payloads: Sequence[dict[str, Any]]
+    ) -> None:
+        """Run the batch handlers on just-stored updates, in the storing transaction.
+
+        Raise what a handler raises: the caller then rolls the transaction back and
+        stores the updates for ``run`` instead (``store_and_notify``).
+        """
+        await self._run_batch_handlers(
+            session, [(int(p["update_id"]), p) for p in payloads], isolate=False
+        )
+
+    async def _run_batch_handlers(
+        self,
+        session: AsyncSession,
+        items: Sequence[tuple[int, dict[str, Any]]],
+        *,
+        isolate: bool = True,
+    ) -> list[int]:
+        """Run each batch-handled kind's handler on its payloads; return the ids handled.
+
+        ``isolate``: each kind in a savepoint, a failing one logged and left out (its
+        updates then go one by one); else a failure propagates.
+        """
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for update_id, payload in items:
+            kind = next((k for k in self.batch_handlers if k in payload), None)
+            if kind is not None:
+                groups.setdefault(kind, []).append((update_id, payload))
         done: list[int] = []
-        for row in rows:
-            kind = next((k for k in self.batch_handlers if k in row.payload), None)
-            (groups.setdefault(kind, []) if kind else rest).append(row)
         for kind, members in groups.items():
+            handle = self.batch_handlers[kind](self.runtime, session, [p for _, p in members])
+            if not isolate:
+                await handle
+                done.extend(update_id for update_id, _ in members)
+                continue
             try:
                 async with session.begin_nested():
-                    await self.batch_handlers[kind](
-                        self.runtime, session, [r.payload for r in members]
-                    )
+                    await handle
             except Exception:
                 log.exception(
                     "batch handler failed; processing one by one",
                     extra={"kind": kind, "updates": len(members)},
                 )
-                rest.extend(members)
                 continue
-            done.extend(r.update_id for r in members)
-        rest.sort(key=lambda r: r.update_id)
-        return done, rest
+            done.extend(update_id for update_id, _ in members)
+        return done
 
     async def _process_one(
         self,
@@ -318,11 +351,43 @@ def _user_id(payload: dict[str, Any]) -> int | None:
 async def store_and_notify(
     runtime: Runtime, processor: InboxProcessor | None, payloads: list[dict[str, Any]]
 ) -> int:
-    """Store updates durably (committed), then wake the processor."""
+    """Store updates durably (committed), then wake the processor; return how many were new.
+
+    Updates of the kinds the processor handles set-based (shares chosen inline: no order,
+    no reply) are processed in the storing transaction and stored as done: a flood of them
+    costs one transaction per burst, not two plus a claim. If their handler fails, that
+    transaction is rolled back and they are stored for the processor's loop, which runs
+    them again (one by one if the batch fails there too).
+    """
+    bulk = (
+        {int(p["update_id"]) for p in payloads if processor.handles_in_bulk(p)}
+        if processor is not None
+        else set()
+    )
+    if bulk:
+        assert processor is not None
+        try:
+            return await _store(runtime, processor, payloads, bulk)
+        except Exception:
+            log.exception("processing on arrival failed; stored for the processor")
+    return await _store(runtime, processor, payloads, set())
+
+
+async def _store(
+    runtime: Runtime,
+    processor: InboxProcessor | None,
+    payloads: list[dict[str, Any]],
+    bulk: set[int],
+) -> int:
     async with runtime.sessions() as session, session.begin():
-        new = await inbox_store.store_updates(
-            session=session, payloads=payloads, now=runtime.now()
+        new = await inbox_store.store_new_updates(
+            session=session, payloads=payloads, now=runtime.now(), done=bulk
         )
-    if processor is not None:
+        fresh = set(new) & bulk
+        if processor is not None and fresh:
+            # Once each: a burst may carry Telegram's repeat of an update.
+            first = {int(p["update_id"]): p for p in payloads if int(p["update_id"]) in fresh}
+            await processor.process_on_arrival(session, list(first.values()))
+    if processor is not None and len(new) > len(fresh):
         processor.notify()
-    return new
+    return len(new)

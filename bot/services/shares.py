@@ -338,16 +338,14 @@ async def record_inline_shares(
     parsed = [(c, content_of_result(c.result_id)) for c in choices]
     parsed = [(c, cid) for c, cid in parsed if cid is not None]
     informants = await share_store.informants_by_telegram_id(
-        session=session, telegram_ids=[c.telegram_id for c, _ in parsed]
+        session=session,
+        telegram_ids=[c.telegram_id for c, _ in parsed],
+        shares_since=now - dt.timedelta(hours=1),
     )
     contents = await share_store.existing_content_ids(
         session=session, content_ids=[cid for _, cid in parsed if cid is not None]
     )
-    recent = await share_store.counts_since(
-        session=session,
-        informant_ids=[i[0] for i in informants.values()],
-        since=now - dt.timedelta(hours=1),
-    )
+    recent = {who[0]: who[4] for who in informants.values()}
     limit = settings.shares.max_shares_per_hour
     rows: dict[str, dict[str, object]] = {}
     for choice, content_id in parsed:

@@ -233,11 +233,19 @@ async def test_batch_handler_takes_its_kind_in_one_call(runtime: Runtime) -> Non
         processor,
         [message_update(1), inline_choice(2), inline_choice(3), message_update(4)],
     )
+    # The inline results were handled in the storing transaction, in one call, and stored
+    # as done; the messages wait for the processor.
+    assert calls == [[2, 3]]
+    async with runtime.sessions() as session:
+        assert await inbox_store.count_by_status(session=session) == {"done": 2, "pending": 2}
     result = await processor.drain()
-    assert result.done == 4
-    assert calls == [[2, 3]]  # one call for the batch's inline results
+    assert result.done == 2
     assert behaviour["order"] == [1, 4]  # the rest went through PTB, in order
     assert await seen(runtime) == {1: 1, 2: 1, 3: 1, 4: 1}
+    # Telegram delivering an inline result again (with a new one) changes nothing twice.
+    assert await store_and_notify(runtime, processor, [inline_choice(3), inline_choice(5)]) == 1
+    assert calls == [[2, 3], [5]]
+    assert await seen(runtime) == {1: 1, 2: 1, 3: 1, 4: 1, 5: 1}
 
 
 async def test_failing_batch_handler_falls_back_to_one_by_one(runtime: Runtime) -> None:
@@ -290,3 +298,35 @@ async def test_processor_survives_a_database_error_and_carries_on(
 
 async def _record(sleeps: list[float], seconds: float) -> None:
     sleeps.append(seconds)
+
+
+@pytest.mark.postgres
+async def test_connections_the_server_dropped_cost_one_try_and_are_replaced(
+    runtime: Runtime, db_url: str
+) -> None:
+    # No ping before checkout (storage.db): a dropped connection fails one transaction,
+    # its caller tries again (as the webhook's sender, Telegram, does after a 500), and the
+    # pool replaces the dead connections instead of failing every later call.
+    if not db_url.startswith("postgresql"):
+        pytest.skip("the server drops connections on PostgreSQL")
+    await store_and_notify(runtime, None, [message_update(1)])  # a pooled connection
+    admin = create_engine(db_url)
+    try:
+        async with admin.connect() as conn:
+            await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+    finally:
+        await admin.dispose()
+    failures = 0
+    for update_id in (2, 3, 4):
+        for _ in range(2):
+            try:
+                await store_and_notify(runtime, None, [message_update(update_id)])
+                break
+            except Exception:
+                failures += 1
+    assert failures <= 1  # at most the one call on the dead connection
+    async with runtime.sessions() as session:
+        assert await inbox_store.count_by_status(session=session) == {"pending": 4}
