@@ -69,6 +69,7 @@ async def run(
     pg_url: str,
     shared: bool = True,
     concurrency: int = 2,
+    headroom: float | None = None,
 ) -> dict[str, Any]:
     url = await _scratch_pg(pg_url)
     procs: list[asyncio.subprocess.Process] = []
@@ -96,6 +97,7 @@ async def run(
                 LIMITS__PER_CHAT_PER_SECOND=str(scale),
                 LIMITS__PER_GROUP_PER_MINUTE=str(20 * scale),
                 LIMITS__FLOOD_WINDOW_SECONDS=str(1.0 / scale),
+                **({} if headroom is None else {"LIMITS__SHARED_HEADROOM": str(headroom)}),
             )
             procs = [await start(env) for _ in range(processes)]
             await asyncio.sleep(3.0)  # let them start (migrations checked, webhook set)
@@ -108,10 +110,12 @@ async def run(
             killed_at: float | None = None
             sent_at_kill = 0
             last_count, last_change = 0, enqueued
+            samples: list[tuple[float, int]] = []  # (time, messages sent so far)
             while True:
                 await asyncio.sleep(0.1)
                 now = time.monotonic()
                 sent = sb.stats.sent_messages
+                samples.append((now, sent))
                 if first is None and sent:
                     first = now
                 if sent != last_count:
@@ -141,11 +145,17 @@ async def run(
         await _drop_pg(pg_url)
     cap = CAP * scale
     start_at = first or enqueued
+    # The rate between the 10th and the 90th percent of the messages: the flow without
+    # the start (processes claiming their first rows) and the tail.
+    t10 = next(t for t, k in samples if k >= n * 0.1)
+    t90 = next(t for t, k in samples if k >= n * 0.9)
+    steady = (0.8 * n) / (t90 - t10) if t90 > t10 else 0.0
     total_rate = counts["sent"] / (done - start_at)
     return {
         "messages": n,
         "processes": processes,
         "concurrency": concurrency,
+        "headroom": headroom,
         "shared_cap": shared,
         "cap_msg_s": cap,
         "sent": counts["sent"],
@@ -158,6 +168,8 @@ async def run(
         "push_s": round(done - start_at, 1),
         "rate": round(total_rate, 1),
         "share_of_cap": round(total_rate / cap * 100, 1),
+        "steady_rate": round(steady, 1),
+        "steady_share_of_cap": round(steady / cap * 100, 1),
         "last_send_s": round(last_change - start_at, 1),
     }
 
@@ -173,6 +185,9 @@ def main() -> None:
         "--local-cap", action="store_true", help="each process paces itself (no shared cap)"
     )
     parser.add_argument("--concurrency", type=int, default=2, help="sends in flight per process")
+    parser.add_argument(
+        "--headroom", type=float, help="[limits] shared_headroom (default: the config's)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     figures = asyncio.run(
@@ -184,6 +199,7 @@ def main() -> None:
             args.pg_url,
             not args.local_cap,
             args.concurrency,
+            args.headroom,
         )
     )
     print(figures)

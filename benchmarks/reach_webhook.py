@@ -55,6 +55,7 @@ SECRET = "bench-secret"
 PATH = "/telegram/webhook"
 FIRST_PORT = 18_430
 CONNECTIONS = 40
+LOGS = ""  # --logs: where the kepubot processes' logs go (else nowhere)
 
 
 def updates(n: int, informants: int, items: int) -> list[bytes]:
@@ -157,7 +158,9 @@ async def run_kepubot(
                         cwd=ROOT,
                         env=env,
                         stdout=asyncio.subprocess.DEVNULL,
-                        stderr=asyncio.subprocess.DEVNULL,
+                        stderr=open(Path(LOGS) / f"webhook-{port}.log", "wb")  # noqa: SIM115
+                        if LOGS
+                        else asyncio.subprocess.DEVNULL,
                     )
                 )
             urls = [f"http://127.0.0.1:{p}{PATH}" for p in ports]
@@ -173,18 +176,30 @@ async def run_kepubot(
                         await asyncio.sleep(0.1)
             started = time.perf_counter()
             await post_all(bodies, urls)
+            # Every update is stored once each POST got its 200: poll only from then on (no
+            # query of the bench's own competes with the flood), until none is pending.
             while True:
                 async with runtime.sessions() as session:
-                    done = (
+                    pending = (
                         await session.execute(
                             select(func.count())
                             .select_from(InboxUpdate)
-                            .where(InboxUpdate.status == "done")
+                            .where(InboxUpdate.status == "pending")
                         )
                     ).scalar_one()
-                if done >= n:
+                if pending == 0:
                     break
                 await asyncio.sleep(0.02)
+            async with runtime.sessions() as session:
+                done = (
+                    await session.execute(
+                        select(func.count())
+                        .select_from(InboxUpdate)
+                        .where(InboxUpdate.status == "done")
+                    )
+                ).scalar_one()
+            if done != n:
+                raise SystemExit(f"{done} of {n} updates done (parked or lost)")
             elapsed = time.perf_counter() - started
             await runtime.engine.dispose()
     finally:
@@ -206,8 +221,11 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--processes", default="1,3")
     parser.add_argument("--pg-url", default=PG_URL)
+    parser.add_argument("--logs", default="", help="write each process's log to DIR")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    global LOGS
+    LOGS = args.logs
     bodies = updates(args.n, args.informants, args.items)
     bare = asyncio.run(run_bare(bodies))
     print(f"bare PTB webhook (counts only): {bare:8.0f} updates/s", flush=True)

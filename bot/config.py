@@ -189,13 +189,13 @@ class LimitsSettings(_Section):
     # a minute): a user writing faster than Telegram lets the bot answer is throttled.
     reply_backlog: int = Field(default=8, ge=1)
     # --- one shared cap across processes (docs/reach.md) ---
-    # True: the overall caps and per-chat limits are token buckets in PostgreSQL, shared by
-    # every process on the database; False: each process paces itself; unset: shared on
-    # PostgreSQL, in-process on SQLite.
+    # True: the overall cap (a window of send slots) and the paid and per-chat limits
+    # (token buckets) are in PostgreSQL, shared by every process on the database; False:
+    # each process paces itself; unset: shared on PostgreSQL, in-process on SQLite.
     shared: bool | None = None
-    # The shared buckets refill at this share of the caps and hold the rest as a burst, so
-    # in any window they let through at most the cap (they do not track answer times as the
-    # in-process window does; the burst absorbs processes busy elsewhere).
+    # The shared paid and group buckets refill at this share of their rate and hold the
+    # rest as a burst, so in any window they let through at most the limit (buckets do not
+    # track answer times as the windows do; the burst absorbs processes busy elsewhere).
     shared_headroom: float = Field(default=0.9, gt=0, lt=1)
 
 

@@ -11,6 +11,7 @@ first use and :func:`prune` may delete any that have been idle long enough to be
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -89,3 +90,71 @@ async def level(*, session: AsyncSession, name: str) -> tuple[float, float] | No
         )
     ).first()
     return None if row is None else (float(row[0]), float(row[1]))
+
+
+# --- a sliding window of one-token slots ---------------------------------------------------
+# The free cap is a window of N slots (N = the cap's sends per window), each a rate_bucket
+# row named ``<prefix><i>`` whose ``stamp`` is when it is free again. A send takes the slot
+# free longest; while the send is in flight the slot is held (``hold_until``), and at the
+# answer it is given back for ``window`` seconds after that answer. So at most N sends can
+# have arrived at the server in any window, whatever the latency, and no token is lost
+# while every sender is busy elsewhere (a bucket's burst would have to cover that).
+
+
+async def ensure_slots(*, session: AsyncSession, prefix: str, count: int) -> None:
+    """Create the window's ``count`` slots if they are missing (free at once)."""
+    await session.execute(
+        text(
+            "INSERT INTO rate_bucket (name, tokens, stamp, granted) "
+            "VALUES (:name, 1, 0, FALSE) ON CONFLICT (name) DO NOTHING"
+        ),
+        [{"name": f"{prefix}{i:04d}"} for i in range(count)],
+    )
+
+
+def _take_slot_sql(postgres: bool) -> Any:
+    lock = " FOR UPDATE SKIP LOCKED" if postgres else ""
+    return text(
+        "UPDATE rate_bucket SET stamp = :hold_until, granted = TRUE WHERE name = ("
+        "SELECT name FROM rate_bucket WHERE name LIKE :pattern AND stamp <= :now "
+        f"ORDER BY stamp, name LIMIT 1{lock}) RETURNING name"
+    )
+
+
+_TAKE_SLOT = {True: _take_slot_sql(True), False: _take_slot_sql(False)}
+
+
+async def take_slot(
+    *, session: AsyncSession, prefix: str, now: float, hold_until: float
+) -> str | None:
+    """Take the window's slot free longest, held until ``hold_until``; None if none is free.
+
+    One statement; other processes skip a slot being taken (PostgreSQL) instead of waiting.
+    """
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    row = (
+        await session.execute(
+            _TAKE_SLOT[postgres],
+            {"pattern": prefix + "%", "now": now, "hold_until": hold_until},
+        )
+    ).first()
+    return None if row is None else str(row[0])
+
+
+async def next_slot_free(*, session: AsyncSession, prefix: str) -> float | None:
+    """Return when the window's first slot is free again (None: the window has no slots)."""
+    row = (
+        await session.execute(
+            text("SELECT min(stamp) FROM rate_bucket WHERE name LIKE :pattern"),
+            {"pattern": prefix + "%"},
+        )
+    ).first()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+async def release_slot(*, session: AsyncSession, name: str, free_at: float) -> None:
+    """Give a taken slot back: it is free again at ``free_at``."""
+    await session.execute(
+        text("UPDATE rate_bucket SET stamp = :free_at WHERE name = :name"),
+        {"name": name, "free_at": free_at},
+    )

@@ -24,8 +24,8 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -40,6 +40,11 @@ from storage import ratelimit as bucket_store
 
 log = logging.getLogger(__name__)
 
+# A shared window's slot taken for a send is held this long past a window unless its
+# answer gives it back sooner: the bot's read timeout (bot.app), so a send that has neither
+# an answer nor a timeout still holds its slot; a process killed mid-send loses its slots
+# for this long.
+SLOT_HOLD_SECONDS = 15.0
 # Only methods that post into a chat count against Telegram's flood limits.
 _SEND_PREFIXES = ("send", "copy", "forward")
 PAID_PARAM = "allow_paid_broadcast"
@@ -72,6 +77,7 @@ class _Ticket:
 
     lane: Lane
     window: SlidingWindow | None  # the in-process window to release after the answer
+    slot: str | None = None  # the shared window's slot to give back after the answer
 
 
 _TICKET: ContextVar[_Ticket | None] = ContextVar("kepubot_send_ticket", default=None)
@@ -125,11 +131,25 @@ class SharedBuckets:
         self.sleep = sleep
         self.takes = 0  # statements run (benchmarks)
         self._pruned_at = self.clock()
+        self._windows: dict[str, int] = {}  # slot windows this process has created
+
+    @asynccontextmanager
+    async def _statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for one statement: autocommit on PostgreSQL (one round trip, the row
+        locked only while the statement runs), else a transaction committed at once."""
+        async with self.sessions() as session:
+            bind = session.bind
+            if bind is not None and bind.dialect.name == "postgresql":
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                yield session
+            else:
+                async with session.begin():
+                    yield session
 
     async def take(self, name: str, *, rate: float, capacity: float) -> bucket_store.Take:
         """Take one token from bucket ``name`` or say how long until one is back."""
         now = self.clock()
-        async with self.sessions() as session, session.begin():
+        async with self._statement() as session:
             answer = await bucket_store.take(
                 session=session, name=name, rate=rate, capacity=capacity, now=now
             )
@@ -138,6 +158,33 @@ class SharedBuckets:
             self._pruned_at = now
             await self.prune(now)
         return answer
+
+    async def take_slot(self, prefix: str, *, slots: int, hold: float) -> str | float:
+        """Take a slot of the window ``prefix`` (``slots`` of them), held for ``hold``
+        seconds unless given back sooner; return its name, or the seconds until one frees.
+        """
+        if self._windows.get(prefix) != slots:
+            async with self._statement() as session:
+                await bucket_store.ensure_slots(session=session, prefix=prefix, count=slots)
+            self._windows[prefix] = slots
+        now = self.clock()
+        async with self._statement() as session:
+            name = await bucket_store.take_slot(
+                session=session, prefix=prefix, now=now, hold_until=now + hold
+            )
+        self.takes += 1
+        if name is not None:
+            return name
+        async with self._statement() as session:
+            free_at = await bucket_store.next_slot_free(session=session, prefix=prefix)
+        return max((free_at if free_at is not None else now) - now, 0.0)
+
+    async def release_slot(self, name: str, *, after: float) -> None:
+        """Give a slot back, free again ``after`` seconds from now."""
+        async with self._statement() as session:
+            await bucket_store.release_slot(
+                session=session, name=name, free_at=self.clock() + after
+            )
 
     async def prune(self, now: float) -> None:
         """Forget chat buckets idle long enough to be full again (a missing one is full)."""
@@ -200,6 +247,7 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self._chat_taken: dict[int | str, float] = {}  # shared mode: when this process took
         self._paused_until = 0.0
         self.lanes: dict[str, int] = {FREE: 0, PAID: 0}  # slots handed out, per lane
+        self._releases: set[asyncio.Task[None]] = set()  # unused slots being given back
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -255,8 +303,8 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         self.end_send()  # a slot left unused by an earlier send of this task
         paid_allowed = paid_allowed and self.paid_rate > 0
         if self.shared is not None:
-            lane = await self._acquire_shared(chat_id, paid_allowed, reserve)
-            _TICKET.set(_Ticket(lane, None))
+            lane, slot = await self._acquire_shared(chat_id, paid_allowed, reserve)
+            _TICKET.set(_Ticket(lane, None, slot))
         else:
             if chat_id is not None:
                 await self._chat_limiter(chat_id).acquire()
@@ -272,6 +320,12 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             _TICKET.set(None)
             if ticket.window is not None:
                 ticket.window.release(accepted=False)
+            if ticket.slot is not None:
+                task = asyncio.get_running_loop().create_task(
+                    self._give_back(ticket.slot, accepted=False)
+                )
+                self._releases.add(task)
+                task.add_done_callback(self._releases.discard)
 
     async def _acquire_local(
         self, paid_allowed: bool, reserve: Reserve | None
@@ -304,7 +358,7 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
 
     async def _acquire_shared(
         self, chat_id: int | str | None, paid_allowed: bool, reserve: Reserve | None
-    ) -> Lane:
+    ) -> tuple[Lane, str | None]:
         shared = self.shared
         assert shared is not None
         limits = self._limits
@@ -323,29 +377,41 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             if len(self._chat_taken) > 50_000:
                 self._chat_taken.clear()
             self._chat_taken[chat_id] = time.monotonic()
-        # A bucket of capacity C refilled at r lets C + r·L through in any window of L
-        # seconds: the rate keeps ``headroom`` of the cap and the burst the rest, so C + r
-        # stays within the cap in any second, and a token refilled while every process is
-        # busy elsewhere is not lost (it waits in the bucket).
+        # The free cap is a shared window of slots (``storage.ratelimit``): a slot is held
+        # from the take until ``window`` after the answer, like the in-process
+        # SlidingWindow, so the cap is used to the full with no headroom to guess. The
+        # paid lane, far wider, is a token bucket: a burst of C refilled at r lets C + r·L
+        # through in any L seconds, so it keeps ``headroom`` of the paid rate.
         window = limits.flood_window_seconds
-        free_rate, free_capacity = _bucket_shape(
-            limits.global_per_second, window, limits.shared_headroom
-        )
+        slots = max(1, int(limits.global_per_second * window + 1e-9))
         paid_rate, paid_capacity = _bucket_shape(self.paid_rate, window, limits.shared_headroom)
         while True:
-            free = await shared.take("free", rate=free_rate, capacity=free_capacity)
-            if free.granted:
-                return FREE
-            wait = free.wait
+            free = await shared.take_slot(
+                f"w:free:{slots}:", slots=slots, hold=window + SLOT_HOLD_SECONDS
+            )
+            if isinstance(free, str):
+                return FREE, free
+            # A slot held by a send in flight frees at its answer: look again soon.
+            wait = min(free, window / slots)
             if paid_allowed:
                 paid = await shared.take("paid", rate=paid_rate, capacity=paid_capacity)
                 if paid.granted:
                     if reserve is None or await reserve():
-                        return PAID
+                        return PAID, None
                     paid_allowed = False  # no budget: the free lane only (the token is lost)
                     continue
                 wait = min(wait, paid.wait)
             await shared.sleep(wait)
+
+    async def _give_back(self, slot: str, *, accepted: bool) -> None:
+        """Give a shared window's slot back: a window after the answer if the send counted."""
+        assert self.shared is not None
+        try:
+            await self.shared.release_slot(
+                slot, after=self._limits.flood_window_seconds if accepted else 0.0
+            )
+        except Exception:  # the slot frees itself when its hold ends
+            log.exception("giving back a send slot failed")
 
     # --- PTB's hook -----------------------------------------------------------------------
     async def process_request(
@@ -382,7 +448,7 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             else:
                 data.pop(PAID_PARAM, None)
             try:
-                return await self._counted(callback, args, kwargs, ticket.window)
+                return await self._counted(callback, args, kwargs, ticket)
             except RetryAfter as exc:
                 window = ticket.window or self.window
                 window.slow_down()
@@ -399,7 +465,7 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
         callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
         args: Any,
         kwargs: dict[str, Any],
-        window: SlidingWindow | None,
+        ticket: _Ticket,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Send one message in the slot taken for it; release the slot at the answer."""
         accepted = True  # unless the server answered with a refusal
@@ -410,8 +476,10 @@ class KepuRateLimiter(BaseRateLimiter[dict[str, Any]]):
             accepted = isinstance(exc, TimedOut)
             raise
         finally:
-            if window is not None:
-                window.release(accepted=accepted)
+            if ticket.window is not None:
+                ticket.window.release(accepted=accepted)
+            if ticket.slot is not None:
+                await self._give_back(ticket.slot, accepted=accepted)
 
 
 class SlidingWindow:
