@@ -311,7 +311,7 @@ async def start_push(
         )
         return
     if paid:  # the curator confirmed a paid broadcast (docs/reach.md)
-        await paid_push.open_paid(context, result.push_id, result.queued)
+        await paid_push.open_paid(context, result)
     if not_before is not None:
         await reply(
             update,

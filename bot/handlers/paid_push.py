@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from bot.runtime.context import KepuContext
 from bot.services import broadcast as broadcast_service
+from bot.services import push as push_service
+from bot.services.push import PushResult
 
 
 def estimate_lines(context: KepuContext, recipients: int) -> list[str]:
@@ -45,15 +47,18 @@ def paid_stars(context: KepuContext, recipients: int) -> str:
     return broadcast_service.stars_text(paid.stars)
 
 
-async def open_paid(context: KepuContext, push_id: int, recipients: int) -> None:
+def rates(context: KepuContext) -> push_service.PaidRates:
+    """Return the configured paid rates, price and budget."""
+    settings = context.runtime.settings
+    return push_service.PaidRates(limits=settings.limits, broadcast=settings.broadcast)
+
+
+async def open_paid(context: KepuContext, result: PushResult) -> PushResult:
     """Opt a just-queued push into paid broadcasts, with the configured budget."""
-    runtime = context.runtime
-    await broadcast_service.open_paid_push(
+    return await push_service.open_paid(
         session=context.session,
-        push_id=push_id,
-        recipients=recipients,
-        limits=runtime.settings.limits,
-        broadcast=runtime.settings.broadcast,
-        now=runtime.now(),
+        result=result,
+        paid=rates(context),
+        now=context.runtime.now(),
         actor_id=context.person.id if context.person is not None else None,
     )
