@@ -82,7 +82,7 @@ PUSH_TO = ("informants", "channels", "both")
 
 
 def _paid_rates(args: argparse.Namespace, settings: Settings) -> push_service.PaidRates | None:
-    """Return the rates of a paid push when --paid (or, scheduled, the config) asks for it."""
+    """Return the paid rates when --paid asks for them (refused if paid broadcasts are off)."""
     if args.paid and not settings.broadcast.enabled:
         raise CliError(
             translator(args, settings)(

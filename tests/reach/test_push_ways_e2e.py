@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.__main__ import main
 from bot.handlers.campaigns import CampaignAction
@@ -26,9 +29,11 @@ from bot.sandbox.models import SimMessage
 from bot.services import broadcast as broadcast_service
 from bot.services import campaigns as campaign_service
 from bot.services import push as push_service
+from storage import broadcast as broadcast_store
 from storage import channels as channel_store
+from storage import outbox as outbox_store
 from storage.models import ChannelPost, OutboxMessage, Push, PushBroadcast, Station
-from tests.conftest import FixedClock
+from tests.conftest import FIXED_NOW, FixedClock
 from tests.content_push.conftest import seed_world, wait_outbox
 from tests.content_push.test_curator_e2e import (
     answer,
@@ -89,22 +94,26 @@ async def confirmation(curator: SimUser) -> SimMessage:
     return await curator.wait_for_message(predicate=lambda m: "推送给谁" in text_of(m))
 
 
-async def newcontent_confirmation(bot: RunningBot, curator: SimUser) -> SimMessage:
-    ask_when = await walk_to_schedule(bot, curator, category="🩺 卫生健康")
-    confirm = await tap(bot, curator, ask_when, "立即推送")
-    curator.mark_seen()
-    await curator.press(confirm, "保存")
-    return await confirmation(curator)
+@asynccontextmanager
+async def newcontent_asked(
+    sqlite_url: str, clock: FixedClock
+) -> AsyncIterator[tuple[RunningBot, list[SimUser], SimChannel, SimUser, SimMessage]]:
+    """Paid broadcasts on, a linked channel: a curator saves a /newcontent "push now"."""
+    async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
+        readers, channel = await world(bot)
+        curator = await curator_of(bot)
+        ask_when = await walk_to_schedule(bot, curator, category="🩺 卫生健康")
+        confirm = await tap(bot, curator, ask_when, "立即推送")
+        curator.mark_seen()
+        await curator.press(confirm, "保存")
+        yield bot, readers, channel, curator, await confirmation(curator)
 
 
 # --- /newcontent's push now ---------------------------------------------------------------
 async def test_newcontent_push_now_asks_how_and_channels_only_posts_to_the_channel(
     sqlite_url: str, clock: FixedClock
 ) -> None:
-    async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
-        readers, channel = await world(bot)
-        curator = await curator_of(bot)
-        ask = await newcontent_confirmation(bot, curator)
+    async with newcontent_asked(sqlite_url, clock) as (bot, readers, channel, curator, ask):
         text = text_of(ask)
         # /catalog's own confirmation: informants, channels, time and the paid estimate.
         assert "符合条件的信息员12人" in text and "已关联频道1个：杭州科普" in text
@@ -127,10 +136,7 @@ async def test_newcontent_push_now_asks_how_and_channels_only_posts_to_the_chann
 async def test_newcontent_paid_push_goes_above_the_free_rate(
     sqlite_url: str, clock: FixedClock
 ) -> None:
-    async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
-        readers, channel = await world(bot)
-        curator = await curator_of(bot)
-        ask = await newcontent_confirmation(bot, curator)
+    async with newcontent_asked(sqlite_url, clock) as (bot, readers, channel, curator, ask):
         await curator.press(ask, paid_label(ask, "⚡ 📨 信息员付费推送"))
         await wait_outbox(bot, timeout=30)
         assert [len(r.messages) for r in readers] == [1] * 12
@@ -349,3 +355,27 @@ async def test_retry_of_a_paid_channel_push_keeps_its_way_and_the_rest_of_the_bu
             paid = await s.get(PushBroadcast, retry.id)
         assert kinds == ["channel_post", "content"]
         assert paid is not None and paid.budget_stars == left
+
+
+# --- what a retry may spend ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("budget", "paid_sent", "left"),
+    [(50.0, 120, 38.0), (0.5, 5, None), (0.55, 5, None), (0.0, 0, None)],
+)
+async def test_a_retry_spends_what_is_left_of_its_originals_budget(
+    session: AsyncSession, budget: float, paid_sent: int, left: float | None
+) -> None:
+    async with session.begin():
+        push = await outbox_store.create_push(
+            session=session, content_id=None, kind="content", created_by=None,
+            targeting={}, now=FIXED_NOW,
+        )  # fmt: skip
+        assert push.id is not None
+        assert await broadcast_service.retry_budget(session=session, push_id=push.id) is None
+        row = await broadcast_store.open_broadcast(
+            session=session, push_id=push.id, budget_stars=budget, stars_per_message=0.1,
+            estimate_seconds=1.0, estimate_stars=budget, now=FIXED_NOW,
+        )  # fmt: skip
+        row.paid_sent = paid_sent
+        # Nothing left that pays for one more message: the retry is free.
+        assert await broadcast_service.retry_budget(session=session, push_id=push.id) == left
