@@ -210,6 +210,8 @@ class BroadcastSettings(_Section):
     stars_per_message: float = Field(default=0.1, gt=0)
     # The most one push may spend; the curator's confirmation shows the estimate against it.
     stars_budget: float = Field(default=1000.0, ge=0)
+    # Opt the daily push into paid broadcasts too (each item's push gets stars_budget).
+    daily_push_paid: bool = False
 
 
 class PrivacySettings(_Section):
@@ -374,6 +376,9 @@ class ContentSettings(_Section):
 
     daily_push_items: int = Field(default=3, ge=1)
     daily_push_lookback_days: int = Field(default=7, ge=1)
+    # Who the daily push reaches: informants' private messages, the linked channels within
+    # each item's regions (docs/channels.md), or both.
+    daily_push_to: Literal["informants", "channels", "both"] = "informants"
     sender_concurrency: int = Field(default=2, ge=1, le=16)
     # Two-step publishing (content_edit): a second curator approves before any push.
     review_before_publish: bool = False

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SchedulerSettings, Settings
 from bot.content import feed_poll
@@ -100,19 +101,43 @@ def yearly_evaluation_trigger(settings: Settings) -> CronTrigger:
 # --- daily push --------------------------------------------------------------------------
 
 
+def daily_paid(settings: Settings) -> push_service.PaidRates | None:
+    """Return the daily push's paid rates when ``[broadcast] daily_push_paid`` opts it in."""
+    broadcast = settings.broadcast
+    if not (broadcast.enabled and broadcast.daily_push_paid):
+        return None
+    return push_service.PaidRates(limits=settings.limits, broadcast=broadcast)
+
+
+async def push_daily(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    now: dt.datetime,
+    to: str | None = None,
+    paid: push_service.PaidRates | None = None,
+) -> push_service.DailyPushResult:
+    """Run today's push as configured (``to`` / ``paid``: the command line's instead)."""
+    to = to or settings.content.daily_push_to
+    return await push_service.run_daily_push(
+        session=session,
+        now=now,
+        tz=settings.scheduler.tz,
+        default_locale=settings.i18n.default_locale,
+        max_items=settings.content.daily_push_items,
+        lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
+        require_approval=settings.content.review_before_publish,
+        informants=to in ("informants", "both"),
+        channels=to in ("channels", "both"),
+        paid=paid or daily_paid(settings),
+    )
+
+
 async def daily_push(ctx: JobContext) -> dict[str, Any]:
-    """Push today's new content to informants (by interest and region, quiet hours kept)."""
-    runtime, settings = ctx.runtime, ctx.runtime.settings
-    async with runtime.sessions() as session, session.begin():
-        result = await push_service.run_daily_push(
-            session=session,
-            now=ctx.now,
-            tz=settings.scheduler.tz,
-            default_locale=settings.i18n.default_locale,
-            max_items=settings.content.daily_push_items,
-            lookback=dt.timedelta(days=settings.content.daily_push_lookback_days),
-            require_approval=settings.content.review_before_publish,
-        )
+    """Push today's new content (by interest and region, quiet hours kept; to informants,
+    channels or both, paid or not, as ``daily_push_to`` / ``daily_push_paid`` say)."""
+    async with ctx.runtime.sessions() as session, session.begin():
+        result = await push_daily(session=session, settings=ctx.runtime.settings, now=ctx.now)
     summary = result.as_dict()
     log.info("daily push", extra=summary)
     return summary
@@ -570,7 +595,7 @@ def describe_result(name: str, result: Mapping[str, Any], t: Translator) -> str:
             text += t("; {n} in regions not imported", n=t.number(r["unknown_region"]))
         return text
     if name == "daily_push" and "day" in r:
-        return t(
+        text = t(
             "push of {day}: {items} items, {queued} messages queued, {deferred} held for quiet "
             "hours",
             day=_day_text(r["day"], t),
@@ -578,6 +603,11 @@ def describe_result(name: str, result: Mapping[str, Any], t: Translator) -> str:
             queued=t.number(r.get("queued", 0)),
             deferred=t.number(r.get("deferred", 0)),
         )
+        if r.get("channel_posts"):  # daily_push_to = channels or both
+            text += t("; {n} of them channel posts", n=t.number(r["channel_posts"]))
+        if r.get("paid"):  # daily_push_paid
+            text += t("; {n} pushes paid broadcasts", n=t.number(len(r["paid"])))
+        return text
     if name == "reminders" and "day" in r:
         return t(
             "reminders of {day}: {n} queued",

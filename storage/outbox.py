@@ -501,6 +501,14 @@ async def counts(*, session: AsyncSession, push_id: int | None = None) -> dict[s
     return {state: found.get(state, 0) for state in OutboxMessage.STATES}
 
 
+async def count_kind(*, session: AsyncSession, push_id: int, kind: str) -> int:
+    """Return how many rows of ``push_id`` are of ``kind`` (a retry's channel posts)."""
+    result = await session.execute(
+        select(func.count()).select_from(_T).where(_T.c.push_id == push_id, _T.c.kind == kind)
+    )
+    return int(result.scalar_one())
+
+
 async def count_due(*, session: AsyncSession, now: dt.datetime) -> int:
     """Return how many pending rows are due now."""
     result = await session.execute(

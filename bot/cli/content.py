@@ -13,8 +13,9 @@ from bot.content.importer import ImportFailed, import_source, report_lines
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.regions_csv import is_region_code
-from bot.i18n import N_
-from bot.jobs import FEEDS_POLL, describe_result, feed_configs
+from bot.i18n import N_, Translator
+from bot.jobs import FEEDS_POLL, describe_result, feed_configs, push_daily
+from bot.reports.push_report import way_lines
 from bot.services import broadcast as broadcast_service
 from bot.services import push as push_service
 from bot.services.campaigns import taxonomy_with_campaigns
@@ -77,19 +78,33 @@ async def _list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+PUSH_TO = ("informants", "channels", "both")
+
+
+def _paid_rates(args: argparse.Namespace, settings: Settings) -> push_service.PaidRates | None:
+    """Return the paid rates when --paid asks for them (refused if paid broadcasts are off)."""
+    if args.paid and not settings.broadcast.enabled:
+        raise CliError(
+            translator(args, settings)(
+                "--paid needs paid broadcasts: set [broadcast] enabled = true (and enable "
+                "them for the bot in @BotFather)."
+            )
+        )
+    if args.paid:
+        return push_service.PaidRates(limits=settings.limits, broadcast=settings.broadcast)
+    return None  # --scheduled: [broadcast] daily_push_paid decides
+
+
 async def _push(args: argparse.Namespace, settings: Settings) -> int:
     t = translator(args, settings)
     tz = settings.scheduler.tz
+    paid = _paid_rates(args, settings)
     if args.scheduled:
         if args.item_id is not None:
             raise CliError(t("Give either ITEM_ID or --scheduled, not both."))
         async with cli_session(settings) as (runtime, session):
-            daily = await push_service.run_daily_push(
-                session=session,
-                now=runtime.now(),
-                tz=tz,
-                default_locale=settings.i18n.default_locale,
-                require_approval=settings.content.review_before_publish,
+            daily = await push_daily(
+                session=session, settings=settings, now=runtime.now(), to=args.to, paid=paid
             )
         if not daily.items:
             print(t("Nothing to push today: no published, unexpired item is waiting."))
@@ -104,6 +119,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                     deferred=result.deferred,
                 )
             )
+            _print_way(t, result)
         return 0
     if args.item_id is None:
         raise CliError(t("Give ITEM_ID, or --scheduled for today's scheduled push."))
@@ -120,6 +136,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                     codes=", ".join(taxonomy.codes),
                 )
             )
+    to = args.to or "informants"
     try:
         async with cli_session(settings) as (runtime, session):
             result = await push_service.push_item(
@@ -132,6 +149,11 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
                 categories=args.category,
                 regions=args.region,
                 require_approval=settings.content.review_before_publish,
+                informants=to in ("informants", "both"),
+                channels=to in ("channels", "both"),
+            )
+            result = await push_service.open_paid(
+                session=session, result=result, paid=paid, now=runtime.now()
             )
     except push_service.PushError as exc:
         raise CliError(domain_text(exc, t, cli=True)) from exc
@@ -146,6 +168,7 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
             already=result.already,
         )
     )
+    _print_way(t, result)
     print(
         t(
             "The running bot sends them; follow with: kepubot outbox status {push}",
@@ -153,6 +176,12 @@ async def _push(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return 0
+
+
+def _print_way(t: Translator, result: push_service.PushResult) -> None:
+    """Print how many of a push's messages are channel posts, and whether it goes paid."""
+    for line in way_lines(t, result):
+        print("  " + line)
 
 
 async def _status(args: argparse.Namespace, settings: Settings) -> int:
@@ -339,6 +368,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )
     push.add_argument(
         "--scheduled", action="store_true", help=N_("run today's scheduled push now (idempotent)")
+    )
+    push.add_argument(
+        "--to",
+        choices=PUSH_TO,
+        help=N_(
+            "who gets it: informants (private messages, the default), channels (the channels "
+            "linked within its regions) or both; with --scheduled the default is "
+            "[content] daily_push_to"
+        ),
+    )
+    push.add_argument(
+        "--paid",
+        action="store_true",
+        help=N_(
+            "send what is above the free rate as paid broadcasts, within [broadcast] "
+            "stars_budget (needs [broadcast] enabled)"
+        ),
     )
     set_command(push, _push)
     _add_feeds_parser(content_sub)

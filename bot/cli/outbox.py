@@ -12,7 +12,7 @@ from bot.cli import CliError, cli_session, set_command, translator
 from bot.config import Settings
 from bot.core.error_text import error_text
 from bot.i18n import N_, Translator
-from bot.reports.push_report import REASON_NAMES
+from bot.reports.push_report import REASON_NAMES, way_lines
 from bot.services import push as push_service
 from bot.services.push import Failures, PushError
 
@@ -42,7 +42,10 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
         try:
             before = await push_service.failure_summary(session=session, push_id=args.push_id)
             result = await push_service.retry_failed(
-                session=session, push_id=args.push_id, now=runtime.now()
+                session=session,
+                push_id=args.push_id,
+                now=runtime.now(),
+                paid=push_service.PaidRates(limits=settings.limits, broadcast=settings.broadcast),
             )
         except PushError as exc:
             raise CliError(error_text(exc, t, cli=True), code=1) from exc
@@ -56,6 +59,8 @@ async def _retry(args: argparse.Namespace, settings: Settings) -> int:
             skipped=before.total - result.queued,
         )
     )
+    for line in way_lines(t, result):  # channel posts again; paid, as the original
+        print("  " + line)
     print(t("The running bot sends them; follow with: kepubot outbox status {push}",
             push=result.push_id))  # fmt: skip
     return 0

@@ -20,9 +20,12 @@ from bot.content.taxonomy import default_taxonomy
 from bot.core.callback_data import CallbackData, Family
 from bot.core.error_text import error_text
 from bot.core.errors import DomainError
+from bot.handlers import push_confirm
 from bot.handlers.callbacks import FeedShow, answer_invalid
+from bot.handlers.channels_common import PushTo, PushWay
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, private_only, reply, requires, role_names
+from bot.handlers.content_fields import start_push
 from bot.handlers.dialog import (
     Dialog,
     Flow,
@@ -81,10 +84,12 @@ class CampaignAction(CallbackData, prefix="CMP:a"):
 
 @dataclass(frozen=True)
 class CampaignPushOk(CallbackData, prefix="CMP:ok"):
-    """Confirm pushing a campaign's item."""
+    """Confirm pushing a campaign's item: to whom, and whether it may go paid."""
 
     key: str
     content_id: int
+    to: PushTo
+    way: PushWay
 
 
 @dataclass(frozen=True)
@@ -374,7 +379,7 @@ async def _curator_only(update: Update, context: KepuContext) -> None:
         await reply(update, error_text(CampaignError("not_found"), t))
         return
     if isinstance(button, CampaignPushOk):
-        await _push(update, context, campaign, button.content_id)
+        await _push(update, context, campaign, button)
     elif button.action == "push":
         await _confirm_push(update, context, campaign)
     elif button.action == "dates":
@@ -413,15 +418,14 @@ async def _confirm_push(update: Update, context: KepuContext, campaign: Campaign
         return
     item = items[0]
     assert item.id is not None
-    n = await push_service.count_targets(
-        session=context.session,
-        content_id=item.id,
-        now=runtime.now(),
-        tz=runtime.settings.scheduler.tz,
-        regions=_push_regions(campaign),
-    )
+    content_id = item.id
+    try:
+        found = await push_confirm.offer(context, content_id, regions=_push_regions(campaign))
+    except push_service.PushError as exc:
+        await reply(update, error_text(exc, t))
+        return
     title, _ = localised(item, t.locale)
-    if n == 0:
+    if found.recipients == 0 and not found.channels:
         await reply(
             update,
             t(
@@ -432,67 +436,36 @@ async def _confirm_push(update: Update, context: KepuContext, campaign: Campaign
             ),
         )
         return
-    await reply(
+    key = campaign.key
+    await push_confirm.ask(
         update,
-        t(
-            "Push “{title}”, the newest item of {name}, to {n} matching informants in the "
-            "campaign's regions? (Anyone who already got it is skipped.)",
+        context,
+        found,
+        encode=lambda to, paid: CampaignPushOk(
+            key, content_id, to, "paid" if paid else "free"
+        ).encode(),
+        lead=t(
+            "“{title}”, the newest item of {name}; only the campaign's regions get it.",
             title=esc(title),
             name=esc(campaign.name(t.locale)),
-            n=n,
-        ),
-        reply_markup=Markup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t("Yes, push"),
-                        callback_data=CampaignPushOk(campaign.key, item.id).encode(),
-                    )
-                ]
-            ]
         ),
     )
 
 
 async def _push(
-    update: Update, context: KepuContext, campaign: CampaignDef, content_id: int
+    update: Update, context: KepuContext, campaign: CampaignDef, button: CampaignPushOk
 ) -> None:
-    t, runtime = context.t, context.runtime
-    chat = update.effective_chat
-    person = context.person
-    try:
-        result = await push_service.push_item(
-            session=context.session,
-            content_id=content_id,
-            now=runtime.now(),
-            tz=runtime.settings.scheduler.tz,
-            default_locale=runtime.settings.i18n.default_locale,
-            actor_id=person.id if person is not None else None,
-            trigger="campaign",
-            regions=_push_regions(campaign),
-            report_chat=chat.id if chat else None,
-            report_locale=t.locale,
-        )
-    except push_service.PushError as exc:
-        await reply(update, error_text(exc, t))
-        return
-    if result.queued == 0:
-        await reply(
-            update,
-            t(
-                "No informant is waiting for this item (nobody matches, or "
-                "everyone already has it)."
-            ),
-        )
-        return
-    await reply(
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await query.edit_message_reply_markup(None)
+    await start_push(
         update,
-        t(
-            "🚀 Push #{id} of {name} queued to {n} informants; a report follows when it is done.",
-            id=result.push_id,
-            name=esc(campaign.name(t.locale)),
-            n=result.queued,
-        ),
+        context,
+        button.content_id,
+        to=button.to,
+        paid=button.way == "paid",
+        regions=_push_regions(campaign),
+        trigger="campaign",
     )
 
 

@@ -1,8 +1,8 @@
-"""What other features show of channels: push target buttons, the join message's line.
+"""What other features show of channels: the push targets' labels, the join message's line.
 
-Kept apart from ``bot.handlers.channels`` so the curator's push flow can offer the choice
-(信息员私信 / 频道 / 两者) and the join flow can name the region's channel without importing
-the channels feature.
+Kept apart from ``bot.handlers.channels`` so the push confirmation (``push_confirm``) can
+offer the choice (信息员私信 / 频道 / 两者) and the join flow can name the region's channel
+without importing the channels feature.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton
 
 from bot.core.callback_data import CallbackData
 from bot.i18n import N_, Translator
@@ -31,24 +30,16 @@ NOTHING_NEW_FOR_CHANNELS = N_(
 )
 
 
+PushWay = Literal["free", "paid"]
+
+
 @dataclass(frozen=True)
 class PushTarget(CallbackData, prefix="PUSHTO"):
-    """A push confirmation's choice of who gets the item."""
+    """A push confirmation's choice: who gets the item, and whether it may go paid."""
 
     to: PushTo
+    way: PushWay
     content_id: int
-
-
-def target_rows(t: Translator, content_id: int) -> list[list[InlineKeyboardButton]]:
-    """Return one row of the three push targets."""
-    return [
-        [
-            InlineKeyboardButton(
-                t(TARGET_LABELS[to]), callback_data=PushTarget(to, content_id).encode()
-            )
-            for to in ("informants", "channels", "both")
-        ]
-    ]
 
 
 def flags(to: str) -> tuple[bool, bool]:

@@ -13,7 +13,7 @@ from bot.content.catalogue import CatalogueError, authors_of, item_state, retire
 from bot.content.taxonomy import default_taxonomy
 from bot.core.error_text import error_text as domain_text
 from bot.core.text_fit import fit_text
-from bot.handlers import content_edit, content_new, content_review, paid_push
+from bot.handlers import content_edit, content_new, content_review, push_confirm
 from bot.handlers.callbacks import (
     CATALOG,
     NEW_CONTENT,
@@ -25,13 +25,12 @@ from bot.handlers.callbacks import (
     EditField,
     answer_invalid,
 )
-from bot.handlers.channels_common import PushTarget, target_rows
+from bot.handlers.channels_common import PushTarget
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.content_fields import campaign_taxonomy, field_lines, item_values, start_push
 from bot.handlers.dialog import Flow
 from bot.i18n import N_, Translator
 from bot.runtime.context import KepuContext
-from bot.services import channels as channel_service
 from bot.services import push as push_service
 from bot.services import regions as region_service
 from storage import content as content_store
@@ -305,70 +304,9 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
             await query.edit_message_text(done)
         elif button.action == "push":
             await query.answer()
-            content_id = button.content_id
-            n = await push_service.count_targets(
-                session=context.session,
-                content_id=content_id,
-                now=runtime.now(),
-                tz=runtime.settings.scheduler.tz,
-                require_approval=runtime.settings.content.review_before_publish,
-            )
-            pushed = await content_store.get_item(session=context.session, content_id=content_id)
-            linked = await channel_service.push_channels(
-                session=context.session, regions=pushed.regions if pushed else None
-            )
-            if linked:  # the region has channels: informants, channels or both
-                await reply(
-                    update,
-                    t(
-                        "Push #{id} now? {n} matching informants (anyone who already got "
-                        "it is skipped) and {c} linked channels: {names}. Who should get it?",
-                        id=content_id,
-                        n=n,
-                        c=len(linked),
-                        names=esc("、".join(ch.title or str(ch.chat_id) for ch in linked)),
-                    )
-                    + "\n"
-                    + "\n".join(paid_push.estimate_lines(context, n)),
-                    reply_markup=_markup(
-                        [
-                            *target_rows(t, content_id),
-                            *paid_push.paid_rows(context, content_id, n),
-                            [
-                                InlineKeyboardButton(
-                                    t("Cancel"), callback_data=CatalogItem("no", 0).encode()
-                                )
-                            ],
-                        ]
-                    ),
-                )
-                return
-            await reply(
-                update,
-                t(
-                    "Push #{id} now to {n} matching informants? (Anyone who "
-                    "already got it is skipped.)",
-                    id=content_id,
-                    n=n,
-                )
-                + "\n"
-                + "\n".join(paid_push.estimate_lines(context, n)),  # time and Stars
-                reply_markup=_markup(
-                    [
-                        [
-                            InlineKeyboardButton(
-                                t("Yes, push"),
-                                callback_data=CatalogItem("pushok", content_id).encode(),
-                            ),
-                            InlineKeyboardButton(
-                                t("Cancel"), callback_data=CatalogItem("no", 0).encode()
-                            ),
-                        ],
-                        *paid_push.paid_rows(context, content_id, n),
-                    ]
-                ),
-            )
-        elif button.action in ("pushok", "pushpaid"):
+            found = await push_confirm.offer(context, button.content_id)
+            await push_confirm.ask(update, context, found)
+        elif button.action in ("pushok", "pushpaid"):  # buttons sent before PushTarget
             await query.answer()
             await query.edit_message_reply_markup(None)
             await start_push(update, context, button.content_id, paid=button.action == "pushpaid")
@@ -394,7 +332,7 @@ async def push_target_button(update: Update, context: KepuContext) -> None:
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    await start_push(update, context, button.content_id, to=button.to)
+    await start_push(update, context, button.content_id, to=button.to, paid=button.way == "paid")
 
 
 FLOWS: dict[str, Flow] = {"newcontent": content_new.FLOW, "content_edit": content_edit.FLOW}

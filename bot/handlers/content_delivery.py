@@ -260,13 +260,21 @@ class PushProgress:
             assert push.id is not None
             async with self.tools.runtime.sessions() as session:
                 failures = await push_service.failure_summary(session=session, push_id=push.id)
+                # A paid push's retry goes paid too, within what is left of its budget.
+                paid_retry = self.tools.runtime.settings.broadcast.enabled and (
+                    await broadcast_service.retry_budget(session=session, push_id=push.id)
+                    is not None
+                )
             reasons = reasons_text(t, failures)
             text = report_text(t, push, counts, title) + (f"\n{reasons}" if reasons else "")
             rows.append(
                 NewMessage(
                     chat_id=chat_id,
                     kind="message",
-                    payload={"text": text, "rows": retry_rows(t, push.id, failures)},
+                    payload={
+                        "text": text,
+                        "rows": retry_rows(t, push.id, failures, paid=paid_retry),
+                    },
                     dedupe_key=f"push-report:{push.id}",
                     due_at=now,
                 )

@@ -8,6 +8,7 @@ turns messages into their inputs and answers into text.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -264,10 +265,13 @@ async def start_push(
     not_before: dt.datetime | None = None,
     paid: bool = False,
     to: str = "informants",
+    regions: Sequence[str] | None = None,
+    trigger: str = "curator",
 ) -> None:
     """Queue the push, show the progress message and wake the sender.
 
-    ``to``: informants (private messages), channels (the region's linked channels) or both.
+    ``to``: informants (private messages), channels (the region's linked channels) or both;
+    ``paid``: opt into paid broadcasts; ``regions``: instead of the item's (a campaign's).
     """
     to_informants, to_channels = flags(to)
     t = context.t
@@ -282,7 +286,8 @@ async def start_push(
             tz=runtime.settings.scheduler.tz,
             default_locale=runtime.settings.i18n.default_locale,
             actor_id=person.id if person is not None else None,
-            trigger="curator",
+            trigger=trigger,
+            regions=regions,
             not_before=not_before,
             report_chat=chat.id if chat else None,
             report_locale=t.locale,
@@ -306,7 +311,7 @@ async def start_push(
         )
         return
     if paid:  # the curator confirmed a paid broadcast (docs/reach.md)
-        await paid_push.open_paid(context, result.push_id, result.queued)
+        await paid_push.open_paid(context, result)
     if not_before is not None:
         await reply(
             update,

@@ -31,6 +31,7 @@ from bot.content.catalogue import (
 from bot.content.taxonomy import default_taxonomy
 from bot.core.errors import DomainError
 from bot.core.zh_dates import DateError, read_upcoming
+from bot.handlers import push_confirm
 from bot.handlers.callbacks import (
     NEW_CONTENT,
     NewContentAction,
@@ -586,6 +587,11 @@ async def _save(update: Update, context: KepuContext, dialog: Dialog) -> None:
         )
         return
     await reply(update, t("Saved as #{id}.", id=item.id))
+    if data.get("schedule") == "now":
+        found = await push_confirm.offer(context, item.id)
+        if push_confirm.has_choice(context, found):  # channels or a paid push: ask how
+            await push_confirm.ask(update, context, found)
+            return
     await start_push(
         update, context, item.id, not_before=publish_at if data.get("schedule") == "at" else None
     )

@@ -1,17 +1,16 @@
 """The curator's choice of a paid broadcast when confirming a push (docs/reach.md).
 
-Not a feature of its own: the catalogue's push confirmation (``content_curator``) calls
-these to show the estimated time and Stars, offer the paid button when paid broadcasts are
-enabled, and opt the push in once it is queued.
+Not a feature of its own: the one push confirmation (``push_confirm``, used by /catalog,
+/newcontent and /campaigns) calls these to show the estimated time and Stars and the paid
+button's label when paid broadcasts are enabled; ``start_push`` opts the push in.
 """
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton
-
-from bot.handlers.callbacks import CatalogItem
 from bot.runtime.context import KepuContext
 from bot.services import broadcast as broadcast_service
+from bot.services import push as push_service
+from bot.services.push import PushResult
 
 
 def estimate_lines(context: KepuContext, recipients: int) -> list[str]:
@@ -34,33 +33,32 @@ def estimate_lines(context: KepuContext, recipients: int) -> list[str]:
     return lines
 
 
-def paid_rows(
-    context: KepuContext, content_id: int, recipients: int
-) -> list[list[InlineKeyboardButton]]:
-    """Return the "paid push" button's row when paid broadcasts are enabled (else none)."""
+def offered(context: KepuContext, recipients: int) -> bool:
+    """Tell whether a push to ``recipients`` informants may be paid (enabled, someone to pay)."""
+    return context.runtime.settings.broadcast.enabled and recipients > 0
+
+
+def paid_stars(context: KepuContext, recipients: int) -> str:
+    """Return the estimated Stars of a paid push to ``recipients``, as buttons show them."""
     settings = context.runtime.settings
-    if not settings.broadcast.enabled or recipients <= 0:
-        return []
     paid = broadcast_service.estimate_for(
         recipients, True, limits=settings.limits, broadcast=settings.broadcast
     )
-    label = context.t(
-        "⚡ Paid push (≈{stars} Stars)", stars=broadcast_service.stars_text(paid.stars)
-    )
-    return [
-        [InlineKeyboardButton(label, callback_data=CatalogItem("pushpaid", content_id).encode())]
-    ]
+    return broadcast_service.stars_text(paid.stars)
 
 
-async def open_paid(context: KepuContext, push_id: int, recipients: int) -> None:
+def rates(context: KepuContext) -> push_service.PaidRates:
+    """Return the configured paid rates, price and budget."""
+    settings = context.runtime.settings
+    return push_service.PaidRates(limits=settings.limits, broadcast=settings.broadcast)
+
+
+async def open_paid(context: KepuContext, result: PushResult) -> PushResult:
     """Opt a just-queued push into paid broadcasts, with the configured budget."""
-    runtime = context.runtime
-    await broadcast_service.open_paid_push(
+    return await push_service.open_paid(
         session=context.session,
-        push_id=push_id,
-        recipients=recipients,
-        limits=runtime.settings.limits,
-        broadcast=runtime.settings.broadcast,
-        now=runtime.now(),
+        result=result,
+        paid=rates(context),
+        now=context.runtime.now(),
         actor_id=context.person.id if context.person is not None else None,
     )

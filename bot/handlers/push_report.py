@@ -11,10 +11,11 @@ from telegram import Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.core.error_text import error_text
+from bot.handlers import paid_push
 from bot.handlers.callbacks import answer_invalid
 from bot.handlers.common import private_only, reply, requires
 from bot.handlers.feature import COMMAND_GROUP, Feature, in_group
-from bot.reports.push_report import PushRetry
+from bot.reports.push_report import PushRetry, way_lines
 from bot.runtime.context import KepuContext
 from bot.services import push as push_service
 from bot.services.push import PushError
@@ -40,22 +41,21 @@ async def retry_button(update: Update, context: KepuContext) -> None:
             actor_id=person.id if person is not None else None,
             report_chat=chat.id if chat is not None else None,
             report_locale=t.locale,
+            paid=paid_push.rates(context),  # a paid original's retry is paid (docs/reach.md)
         )
     except PushError as exc:
         await query.answer(error_text(exc, t), show_alert=True)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    await reply(
-        update,
-        t(
-            "🔁 Retrying {n} failed messages of push #{old} as push #{new}; "
-            "a report follows when it is done.",
-            n=result.queued,
-            old=button.push_id,
-            new=result.push_id,
-        ),
+    text = t(
+        "🔁 Retrying {n} failed messages of push #{old} as push #{new}; "
+        "a report follows when it is done.",
+        n=result.queued,
+        old=button.push_id,
+        new=result.push_id,
     )
+    await reply(update, "\n".join([text, *way_lines(t, result)]))
 
 
 FEATURE = Feature(

@@ -11,7 +11,8 @@ from typing import Any
 
 from bot.core.callback_data import CallbackData
 from bot.i18n import N_, Translator
-from bot.services.push import Failures
+from bot.services.broadcast import stars_text
+from bot.services.push import Failures, PushResult
 
 REASON_NAMES: dict[str, str] = {
     "blocked": N_("blocked the bot or never started it"),
@@ -42,13 +43,15 @@ def reasons_text(t: Translator, failures: Failures) -> str:
     return "\n".join(lines)
 
 
-def retry_label(t: Translator, n: int) -> str:
-    """Return the retry button's label."""
+def retry_label(t: Translator, n: int, *, paid: bool = False) -> str:
+    """Return the retry button's label (``paid``: the retry goes paid, as its original)."""
+    if paid:
+        return t("🔁 Retry the {n} failed (⚡ paid)", n=n)
     return t("🔁 Retry the {n} failed", n=n)
 
 
 def retry_rows(
-    t: Translator, push_id: int | None, failures: Failures
+    t: Translator, push_id: int | None, failures: Failures, *, paid: bool = False
 ) -> list[list[dict[str, Any]]]:
     """Return the report's button rows (outbox payload form): retry, when it can help."""
     if push_id is None or failures.retryable == 0:
@@ -56,8 +59,24 @@ def retry_rows(
     return [
         [
             {
-                "text": retry_label(t, failures.retryable),
+                "text": retry_label(t, failures.retryable, paid=paid),
                 "callback_data": PushRetry(push_id).encode(),
             }
         ]
     ]
+
+
+def way_lines(t: Translator, result: PushResult) -> list[str]:
+    """Return how a queued push goes: its channel posts, and its paid opt-in and budget
+    (a retry's are its original's: the same channel rows, the rest of the budget)."""
+    lines = []
+    if result.channel_posts:
+        lines.append(t("{n} of them are posts in the linked channels.", n=result.channel_posts))
+    if result.paid_budget is not None:
+        lines.append(
+            t(
+                "⚡ Paid broadcast above the free rate, within a budget of {budget} Stars.",
+                budget=stars_text(result.paid_budget),
+            )
+        )
+    return lines

@@ -103,13 +103,17 @@ async def open_paid_push(
     broadcast: BroadcastSettings,
     now: dt.datetime,
     actor_id: int | None = None,
+    budget: float | None = None,
 ) -> PushBroadcast | None:
-    """Opt a push into paid broadcasts, with the configured budget and its estimate.
+    """Opt a push into paid broadcasts, with the configured budget (or ``budget``: a
+    retry's remainder) and its estimate.
 
     Audited (it spends the bot's Stars); None when paid broadcasts are not enabled.
     """
     if not broadcast.enabled:
         return None
+    if budget is not None:
+        broadcast = broadcast.model_copy(update={"stars_budget": budget})
     guess = estimate_for(recipients, True, limits=limits, broadcast=broadcast)
     row = await broadcast_store.open_broadcast(
         session=session,
@@ -140,6 +144,20 @@ async def open_paid_push(
 def spent_stars(row: PushBroadcast) -> float:
     """Return the Stars a push spent (paid messages × the price)."""
     return round(row.paid_sent * row.stars_per_message, 6)
+
+
+def budget_left(row: PushBroadcast) -> float:
+    """Return what is left of a paid push's budget (a retry may spend it, docs/reach.md)."""
+    return round(max(row.budget_stars - spent_stars(row), 0.0), 6)
+
+
+async def retry_budget(*, session: AsyncSession, push_id: int) -> float | None:
+    """Return the budget a retry of ``push_id`` may spend: the original's remainder, when
+    the original was paid and a paid message still fits in it; None (a free retry) else."""
+    row = await broadcast_store.get_broadcast(session=session, push_id=push_id)
+    if row is None or budget_left(row) < row.stars_per_message - 1e-9:
+        return None
+    return budget_left(row)
 
 
 def stars_text(stars: float) -> str:

@@ -11,16 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import BroadcastSettings, LimitsSettings
 from bot.content.catalogue import item_state
 from bot.content.targeting import in_regions, quiet_until, wants_category
 from bot.core.errors import DomainError
 from bot.i18n import normalize_locale
+from bot.services import broadcast as broadcast_service
 from bot.services import channels as channel_service
 from bot.services.access import region_prefix
 from storage import audit
@@ -60,11 +62,20 @@ class PushResult:
     queued: int
     deferred: int
     channel_posts: int = 0  # of ``targeted``: rows to the region's channels (channels_1)
+    paid_budget: float | None = None  # opted into paid broadcasts with this budget (Stars)
 
     @property
     def already(self) -> int:
         """Return how many targets had this item already (skipped)."""
         return self.targeted - self.queued
+
+
+@dataclass(frozen=True)
+class PaidRates:
+    """What a paid push is opened with: the configured rates, price and budget."""
+
+    limits: LimitsSettings
+    broadcast: BroadcastSettings
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,8 @@ class DailyPushResult:
             "pushes": [r.push_id for r in self.items if r.push_id is not None],
             "queued": sum(r.queued for r in self.items),
             "deferred": sum(r.deferred for r in self.items),
+            "channel_posts": sum(r.channel_posts for r in self.items),
+            "paid": [r.push_id for r in self.items if r.paid_budget is not None],
         }
 
 
@@ -364,8 +377,16 @@ async def run_daily_push(
     max_items: int = DAILY_MAX_ITEMS,
     lookback: dt.timedelta = DAILY_LOOKBACK,
     require_approval: bool = False,
+    informants: bool = True,
+    channels: bool = False,
+    paid: PaidRates | None = None,
 ) -> DailyPushResult:
-    """Push today's items: published, unexpired, never pushed, newest first (idempotent)."""
+    """Push today's items: published, unexpired, never pushed, newest first (idempotent).
+
+    ``informants`` / ``channels``: who gets them (``[content] daily_push_to``); ``paid``:
+    each item's push opts into paid broadcasts with the configured budget
+    (``[broadcast] daily_push_paid``).
+    """
     day = now.astimezone(tz).date()
     items = await content_store.daily_candidates(
         session=session,
@@ -377,17 +398,45 @@ async def run_daily_push(
     results: list[PushResult] = []
     for item in items:
         assert item.id is not None
-        results.append(
-            await push_item(
-                session=session,
-                content_id=item.id,
-                now=now,
-                tz=tz,
-                default_locale=default_locale,
-                trigger="daily",
-            )
+        result = await push_item(
+            session=session,
+            content_id=item.id,
+            now=now,
+            tz=tz,
+            default_locale=default_locale,
+            trigger="daily",
+            informants=informants,
+            channels=channels,
         )
+        results.append(await open_paid(session=session, result=result, paid=paid, now=now))
     return DailyPushResult(day=day, items=results)
+
+
+async def open_paid(
+    *,
+    session: AsyncSession,
+    result: PushResult,
+    paid: PaidRates | None,
+    now: dt.datetime,
+    actor_id: int | None = None,
+    budget: float | None = None,
+) -> PushResult:
+    """Opt a queued push into paid broadcasts (``paid`` None, or nothing for informants:
+    unchanged); return the result with its budget. ``budget``: instead of the configured."""
+    informants = result.queued - result.channel_posts  # a channel post is one message
+    if paid is None or not paid.broadcast.enabled or result.push_id is None or informants <= 0:
+        return result
+    row = await broadcast_service.open_paid_push(
+        session=session,
+        push_id=result.push_id,
+        recipients=informants,
+        limits=paid.limits,
+        broadcast=paid.broadcast,
+        now=now,
+        actor_id=actor_id,
+        budget=budget,
+    )
+    return replace(result, paid_budget=row.budget_stars if row is not None else None)
 
 
 async def push_status(*, session: AsyncSession, push_id: int) -> PushStatus | None:
@@ -468,10 +517,14 @@ async def retry_failed(
     actor_id: int | None = None,
     report_chat: int | None = None,
     report_locale: str | None = None,
+    paid: PaidRates | None = None,
 ) -> PushResult:
     """Send a push's retryable failures again, as a new push (its own report); audited.
 
     Blocked users are not retried; nor are messages whose item was retired or expired.
+    The retry keeps the original's way: its channel rows post to the channel again (they
+    are the same outbox rows), and a paid original's retry is paid too (with ``paid``, the
+    configured rates) within what is left of the original's budget (docs/reach.md).
     Raise PushError ``no_push`` or ``nothing_to_retry`` (or the item's ``retired``…).
     """
     original = await outbox_store.get_push(session=session, push_id=push_id)
@@ -484,7 +537,7 @@ async def retry_failed(
     if original.content_id is not None:
         await _pushable(session, original.content_id, now)
     targeting: dict[str, Any] = {"trigger": "retry", "retry_of": push_id}
-    for key in ("categories", "regions"):
+    for key in ("categories", "regions", "to"):
         if key in (original.targeting or {}):
             targeting[key] = original.targeting[key]
     if report_chat is not None:
@@ -519,10 +572,19 @@ async def retry_failed(
         subject_id=push_id,
         detail={"retry_push_id": push.id, "retried": moved, "not_retried": skipped},
     )
-    return PushResult(
+    result = PushResult(
         push_id=push.id,
         content_id=original.content_id or 0,
         targeted=len(ids),
         queued=moved,
         deferred=0,
+        channel_posts=await outbox_store.count_kind(
+            session=session, push_id=push.id, kind=channel_service.CHANNEL_POST_KIND
+        ),
+    )
+    left = await broadcast_service.retry_budget(session=session, push_id=push_id)
+    if left is None:
+        return result
+    return await open_paid(
+        session=session, result=result, paid=paid, now=now, actor_id=actor_id, budget=left
     )

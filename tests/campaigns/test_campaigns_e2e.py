@@ -127,10 +127,14 @@ async def test_config_campaign_on_cards_in_feed_and_pushed_to_its_regions(
     assert "数据（2026年11月20日—11月23日，截至目前）：" in text_of(view)
     assert "📍 修改地区" not in labels(view)  # a config campaign is edited in the file
     confirm = await _tap(bot, curator, view, "🚀 推送最新一条内容")
-    assert "“科普日：识别电信诈骗”" in text_of(confirm) and "1位" in text_of(confirm)
+    # The one push confirmation (as /catalog's), led by what the campaign push is.
+    assert "“科普日：识别电信诈骗”是2026年全国科普日最新的一条内容" in text_of(confirm)
+    assert "推送给 1 位匹配的信息员吗" in text_of(confirm)
+    assert labels(confirm) == ["确认推送", "取消"]
     hangzhou.mark_seen()
-    queued = await _tap(bot, curator, confirm, labels(confirm)[0])
-    assert "排队发送给1位信息员" in text_of(queued)
+    queued = await _tap(bot, curator, confirm, "确认推送")
+    # start_push's progress message, edited as it goes, then the push report.
+    assert "科普日：识别电信诈骗" in text_of(queued)
     pushed = await hangzhou.wait_for_message()
     assert "科普日：识别电信诈骗" in text_of(pushed) and "🎯 主题活动" in text_of(pushed)
     await bot.settle()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy import select
 
@@ -33,9 +34,17 @@ SANDBOX_LIMITS = Limits(
 
 @asynccontextmanager
 async def paid_bot(
-    sqlite_url: str, clock: FixedClock, *, stars: float, budget: float, enabled: bool = True
+    sqlite_url: str,
+    clock: FixedClock,
+    *,
+    stars: float,
+    budget: float,
+    enabled: bool = True,
+    content: dict[str, Any] | None = None,
+    daily_paid: bool = False,
 ) -> AsyncIterator[RunningBot]:
-    """The bot against a sandbox holding ``stars``, paid broadcasts enabled with ``budget``."""
+    """The bot against a sandbox holding ``stars``, paid broadcasts enabled with ``budget``
+    (``content``: the [content] section; ``daily_paid``: [broadcast] daily_push_paid)."""
     async with Sandbox(
         token="123456:TEST-TOKEN", bot_username="kepubot_bot", limits=SANDBOX_LIMITS, stars=stars
     ) as sandbox:
@@ -44,7 +53,8 @@ async def paid_bot(
             sqlite_url,
             web={"public_base_url": "http://kepu.test"},
             limits={"global_per_second": FREE, "per_chat_per_second": 1000.0},
-            broadcast={"enabled": enabled, "stars_budget": budget},
+            broadcast={"enabled": enabled, "stars_budget": budget, "daily_push_paid": daily_paid},
+            **({"content": content} if content else {}),
         )
         async with running_bot(sandbox, settings, clock=clock) as bot:
             yield bot
