@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import datetime as dt
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -205,6 +206,18 @@ def runtime(db_url: str, engine: AsyncEngine, clock: FixedClock) -> Runtime:
         sessions=session_factory(engine),
         clock=clock,
     )
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Give each test the root logger it found: a command line run in a test
+    (``setup_logging``) points the root handler at that test's captured stderr, which is
+    closed after it, so later log lines would fail with "--- Logging error ---"."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)
