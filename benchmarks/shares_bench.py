@@ -74,10 +74,12 @@ def build_payloads(n: int, informants: int, items: int) -> list[dict[str, Any]]:
     return payloads
 
 
-async def push_all(sb: Sandbox, payloads: list[dict[str, Any]]) -> None:
-    """Queue every update in the sandbox."""
+async def push_all(sb: Sandbox, payloads: list[dict[str, Any]]) -> int:
+    """Queue every update in the sandbox; return the last one's update_id."""
+    last = 0
     for payload in payloads:
-        await sb.push_update("chosen_inline_result", payload)
+        last = int((await sb.push_update("chosen_inline_result", payload))["update_id"])
+    return last
 
 
 async def run_bare(payloads: list[dict[str, Any]]) -> float:
@@ -170,14 +172,17 @@ async def run_kepubot(
                         profiler = Profiler(async_mode="disabled")
                         profiler.start()
                 started = time.perf_counter()
-                await push_all(sb, payloads)
+                last_id = await push_all(sb, payloads)
                 # Watch progress with a plain read-only connection: WAL readers never wait.
+                # Two index lookups (the last update stored, none pending), not a count of
+                # a growing table: the watcher must not slow the bot it watches.
                 watcher = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
                 while True:
-                    processed = watcher.execute(
-                        "SELECT count(*) FROM inbox_update WHERE status != 'pending'"
-                    ).fetchone()[0]
-                    if processed >= n:
+                    stored, pending = watcher.execute(
+                        "SELECT (SELECT max(update_id) FROM inbox_update), "
+                        "(SELECT 1 FROM inbox_update WHERE status = 'pending' LIMIT 1)"
+                    ).fetchone()
+                    if stored == last_id and pending is None:
                         break
                     await asyncio.sleep(0.05)
                 watcher.close()

@@ -18,7 +18,7 @@ from storage.models import (
     ReachChannel,
     table_of,
 )
-from storage.upsert import insert_for
+from storage.upsert import insert_for, insert_ignoring
 
 
 async def get_channel(*, session: AsyncSession, chat_id: int) -> ReachChannel | None:
@@ -117,19 +117,17 @@ async def record_post(
     now: dt.datetime,
 ) -> bool:
     """Record a sent channel post and its subscriber count once; return whether it was new."""
-    stmt = (
-        insert_for(session, table_of(ChannelPost))
-        .values(
-            channel_chat_id=channel_chat_id,
-            region_code=region_code,
-            content_id=content_id,
-            push_id=push_id,
-            message_id=message_id,
-            posted_at=now,
-            subscribers=subscribers,
-            subscribers_at=now if subscribers is not None else None,
-        )
-        .on_conflict_do_nothing(index_elements=["channel_chat_id", "message_id"])
+    stmt = insert_ignoring(
+        session, table_of(ChannelPost), ["channel_chat_id", "message_id"]
+    ).values(
+        channel_chat_id=channel_chat_id,
+        region_code=region_code,
+        content_id=content_id,
+        push_id=push_id,
+        message_id=message_id,
+        posted_at=now,
+        subscribers=subscribers,
+        subscribers_at=now if subscribers is not None else None,
     )
     return bool(rowcount(await session.execute(stmt)))
 
@@ -210,9 +208,7 @@ async def record_channel_visit(
     *, session: AsyncSession, link_id: int, day: dt.date, visitor_hash: str, now: dt.datetime
 ) -> bool:
     """Record a visit once per visitor per link per day; return whether it was new."""
-    stmt = (
-        insert_for(session, table_of(ChannelLinkVisit))
-        .values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
-        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
-    )
+    stmt = insert_ignoring(
+        session, table_of(ChannelLinkVisit), ["link_id", "day", "visitor_hash"]
+    ).values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
     return bool(rowcount(await session.execute(stmt)))

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from storage.db import rowcount
 from storage.models import InboxUpdate, table_of
-from storage.upsert import insert_for
+from storage.upsert import insert_ignoring
 
 # Where an update names its sender: ``from`` for messages, button presses, inline queries,
 # chosen inline results, member changes and join requests; ``user`` for poll answers and
@@ -66,10 +66,8 @@ async def store_new_updates(
     ]
     if not rows:
         return []
-    stmt = (
-        insert_for(session, table_of(InboxUpdate))
-        .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(table_of(InboxUpdate).c.update_id)
+    stmt = insert_ignoring(session, table_of(InboxUpdate), ["update_id"]).returning(
+        table_of(InboxUpdate).c.update_id
     )
     # RETURNING, not rowcount: drivers disagree on rowcount for executemany.
     result = await session.execute(stmt, rows)

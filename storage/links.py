@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage.models import ContentItem, LinkVisit, TrackedLink, table_of
-from storage.upsert import insert_for
+from storage.upsert import insert_for, insert_ignoring
 
 MAX_CODE_ATTEMPTS = 5
 VISITOR_CHUNK = 500  # visitor hashes per lookup (SQLite's bound-parameter limit)
@@ -89,9 +89,8 @@ async def record_visit(
 ) -> bool:
     """Count a visit unless this visitor already visited the link that day."""
     stmt = (
-        insert_for(session, table_of(LinkVisit))
+        insert_ignoring(session, table_of(LinkVisit), ["link_id", "day", "visitor_hash"])
         .values(link_id=link_id, day=day, visitor_hash=visitor_hash, created_at=now)
-        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
         .returning(table_of(LinkVisit).c.id)
     )
     result = await session.execute(stmt)
@@ -146,11 +145,9 @@ async def record_visits(
         rows = _within_cap(rows, await _visited(session=session, keys=keys), daily_cap)
     if not rows:
         return 0
-    stmt = (
-        insert_for(session, table_of(LinkVisit))
-        .on_conflict_do_nothing(index_elements=["link_id", "day", "visitor_hash"])
-        .returning(table_of(LinkVisit).c.id)
-    )
+    stmt = insert_ignoring(
+        session, table_of(LinkVisit), ["link_id", "day", "visitor_hash"]
+    ).returning(table_of(LinkVisit).c.id)
     result = await session.execute(stmt, rows)
     return len(result.all())
 

@@ -26,7 +26,7 @@ from sqlmodel import col
 
 from storage.db import rowcount
 from storage.models import OutboxMessage, Push, table_of
-from storage.upsert import insert_for
+from storage.upsert import insert_ignoring
 
 _T = table_of(OutboxMessage)
 
@@ -134,11 +134,7 @@ async def enqueue(
             }
             for m in messages[start : start + chunk]
         ]
-        stmt = (
-            insert_for(session, _T)
-            .on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(_T.c.id)
-        )
+        stmt = insert_ignoring(session, _T, ["dedupe_key"]).returning(_T.c.id)
         result = await session.execute(stmt, rows)
         added += len(result.all())
     if added:
@@ -151,7 +147,7 @@ async def enqueue_one(
 ) -> int | None:
     """Insert one message row; return its id (None when its dedupe key already exists)."""
     stmt = (
-        insert_for(session, _T)
+        insert_ignoring(session, _T, ["dedupe_key"])
         .values(
             push_id=None,
             chat_id=message.chat_id,
@@ -163,7 +159,6 @@ async def enqueue_one(
             dedupe_key=message.dedupe_key,
             created_at=now,
         )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(_T.c.id)
     )
     row_id = (await session.execute(stmt)).scalar_one_or_none()

@@ -21,7 +21,7 @@ from storage.models import (
     TrackedLink,
     table_of,
 )
-from storage.upsert import insert_for
+from storage.upsert import insert_ignoring
 
 # Channels whose audience Telegram measured (group member counts); the rest are reported.
 TELEGRAM_CHANNELS: tuple[str, ...] = figures.TELEGRAM_CHANNELS
@@ -30,9 +30,8 @@ TELEGRAM_CHANNELS: tuple[str, ...] = figures.TELEGRAM_CHANNELS
 async def insert_share(*, session: AsyncSession, values: dict[str, Any]) -> int | None:
     """Insert a share unless its dedupe key exists; return the new id or None."""
     stmt = (
-        insert_for(session, table_of(ShareEvent))
+        insert_ignoring(session, table_of(ShareEvent), ["dedupe_key"])
         .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(table_of(ShareEvent).c.id)
     )
     row = (await session.execute(stmt)).first()
@@ -218,10 +217,8 @@ async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]
     """Insert many shares, ignoring dedupe-key repeats; return how many were new."""
     if not rows:
         return 0
-    stmt = (
-        insert_for(session, table_of(ShareEvent))
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(table_of(ShareEvent).c.id)
+    stmt = insert_ignoring(session, table_of(ShareEvent), ["dedupe_key"]).returning(
+        table_of(ShareEvent).c.id
     )
     result = await session.execute(stmt, list(rows))
     return len(result.all())

@@ -258,14 +258,14 @@ class InboxProcessor:
                 groups.setdefault(kind, []).append((update_id, payload))
         done: list[int] = []
         for kind, members in groups.items():
-            handle = self.batch_handlers[kind](self.runtime, session, [p for _, p in members])
+            handler, payloads = self.batch_handlers[kind], [p for _, p in members]
             if not isolate:
-                await handle
+                await handler(self.runtime, session, payloads)
                 done.extend(update_id for update_id, _ in members)
                 continue
             try:
                 async with session.begin_nested():
-                    await handle
+                    await handler(self.runtime, session, payloads)
             except Exception:
                 log.exception(
                     "batch handler failed; processing one by one",
