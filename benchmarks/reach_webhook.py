@@ -222,17 +222,35 @@ def main() -> None:
     parser.add_argument("--processes", default="1,3")
     parser.add_argument("--pg-url", default=PG_URL)
     parser.add_argument("--logs", default="", help="write each process's log to DIR")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="pairs of runs (bare, kepubot) per process count"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     global LOGS
     LOGS = args.logs
     bodies = updates(args.n, args.informants, args.items)
-    bare = asyncio.run(run_bare(bodies))
-    print(f"bare PTB webhook (counts only): {bare:8.0f} updates/s", flush=True)
-    for p in [int(x) for x in args.processes.split(",")]:
-        rate = asyncio.run(run_kepubot(bodies, p, args.informants, args.items, args.pg_url))
+    counts = [int(x) for x in args.processes.split(",")]
+    runs: dict[int, list[tuple[float, float]]] = {p: [] for p in counts}  # (ratio, rate)
+    bares: list[float] = []
+    for _ in range(max(args.repeat, 1)):
+        # Bare PTB before each kepubot run: the ratio compares runs minutes apart at most.
+        for p in counts:
+            bare = asyncio.run(run_bare(bodies))
+            rate = asyncio.run(run_kepubot(bodies, p, args.informants, args.items, args.pg_url))
+            bares.append(bare)
+            runs[p].append((rate / bare, rate))
+            if args.repeat > 1:
+                print(
+                    f"  pair: bare {bare:6.0f}/s, kepubot x{p} {rate:6.0f}/s ({rate / bare:.0%})"
+                )
+    bare = sorted(bares)[len(bares) // 2]
+    print(f"bare PTB webhook (counts only): {bare:8.0f} updates/s (median)", flush=True)
+    for p in counts:
+        ratio, rate = sorted(runs[p])[len(runs[p]) // 2]
         print(
-            f"kepubot x{p} webhook, PostgreSQL: {rate:8.0f} updates/s ({rate / bare:.0%} of bare)",
+            f"kepubot x{p} webhook, PostgreSQL: {rate:8.0f} updates/s "
+            f"({ratio:.0%} of the bare run before it; median of {len(runs[p])})",
             flush=True,
         )
     print(f"run at {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +22,9 @@ from storage.models import (
     table_of,
 )
 from storage.upsert import insert_ignoring
+
+_PERSON, _INFORMANT, _STATION = table_of(Person), table_of(Informant), table_of(Station)
+_SHARE, _CONTENT = table_of(ShareEvent), table_of(ContentItem)
 
 # Channels whose audience Telegram measured (group member counts); the rest are reported.
 TELEGRAM_CHANNELS: tuple[str, ...] = figures.TELEGRAM_CHANNELS
@@ -170,35 +173,34 @@ async def informants_by_telegram_id(
     """Return telegram id → (informant id, station id, region, status, recent shares).
 
     Active informants only. ``recent shares``: how many shares each recorded since
-    ``shares_since`` (0 when it is None), counted in the same statement.
+    ``shares_since`` (0 when it is None), counted in the same statement. Core columns, not
+    the models' attributes: this runs for every burst of shares, and a Core statement
+    skips the ORM's compile and result steps.
     """
     if not telegram_ids:
         return {}
+    person, informant, station = _PERSON.c, _INFORMANT.c, _STATION.c
     recent: Any = literal(0)
     if shares_since is not None:
+        share = _SHARE.c
         recent = (
             select(func.count())
-            .where(
-                col(ShareEvent.informant_id) == Informant.id,
-                col(ShareEvent.created_at) >= shares_since,
-            )
+            .where(share.informant_id == informant.id, share.created_at >= shares_since)
             .scalar_subquery()
         )
     result = await session.execute(
         select(
-            col(Person.telegram_id),
-            col(Informant.id),
-            col(Informant.station_id),
-            col(Station.region_code),
-            col(Station.status),
+            person.telegram_id,
+            informant.id,
+            informant.station_id,
+            station.region_code,
+            station.status,
             recent,
         )
-        .join(Informant, col(Informant.person_id) == Person.id)
-        .join(Station, col(Station.id) == Informant.station_id)
-        .where(
-            col(Person.telegram_id).in_(list(set(telegram_ids))),
-            col(Informant.removed_at).is_(None),
-        )
+        .select_from(_PERSON)
+        .join(_INFORMANT, informant.person_id == person.id)
+        .join(_STATION, station.id == informant.station_id)
+        .where(person.telegram_id.in_(list(set(telegram_ids))), informant.removed_at.is_(None))
     )
     return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in result.all()}
 
@@ -207,10 +209,9 @@ async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[i
     """Return which of ``content_ids`` exist."""
     if not content_ids:
         return set()
-    result = await session.execute(
-        select(col(ContentItem.id)).where(col(ContentItem.id).in_(list(set(content_ids))))
-    )
-    return {int(cast(int, i)) for i in result.scalars()}
+    c = _CONTENT.c
+    result = await session.execute(select(c.id).where(c.id.in_(list(set(content_ids)))))
+    return {int(i) for i in result.scalars()}
 
 
 async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:

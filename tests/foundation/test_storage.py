@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.sandbox.factories import NOW, make_region, make_region_tree, make_station
 from storage import audit, dialogs, inbox, people, roles
+from storage.models import InboxUpdate, table_of
+from storage.upsert import insert_for, insert_ignoring
 
 
 async def test_upsert_person_creates_then_refreshes(session: AsyncSession) -> None:
@@ -186,3 +188,34 @@ async def test_naive_datetimes_are_refused(session: AsyncSession) -> None:
             username=None,
             now=dt.datetime(2026, 1, 1),
         )
+
+
+async def test_insert_ignoring_is_compiled_once_and_keeps_its_target(engine: AsyncEngine) -> None:
+    # The dialects' INSERT … ON CONFLICT opts out of SQLAlchemy's statement cache, so the
+    # hot inserts used to be compiled at every execution; insert_ignoring's are cached, and
+    # two targets never share one compiled statement.
+    session = AsyncSession(engine)
+    try:
+        table = table_of(InboxUpdate)
+        by_id = insert_ignoring(session, table, ["update_id"])
+        again = insert_ignoring(session, table, ["update_id"])
+        other = insert_ignoring(session, table, ["user_id"])
+        key = by_id._generate_cache_key()
+        assert key is not None and key == again._generate_cache_key()
+        assert key != other._generate_cache_key()
+        assert insert_for(session, table).on_conflict_do_nothing()._generate_cache_key() is None
+        dialect = engine.sync_engine.dialect
+        assert "ON CONFLICT (update_id) DO NOTHING" in str(by_id.compile(dialect=dialect))
+        assert "ON CONFLICT (user_id) DO NOTHING" in str(other.compile(dialect=dialect))
+        # And it does what it says: a repeated key is skipped, the new one returned.
+        row = {"payload": {}, "status": "pending", "attempts": 0, "received_at": NOW}
+        stmt = by_id.returning(table.c.update_id)
+        async with session.begin():
+            first = await session.execute(stmt, [{**row, "update_id": 1}])
+            assert [r[0] for r in first.all()] == [1]
+            second = await session.execute(
+                stmt, [{**row, "update_id": 1}, {**row, "update_id": 2}]
+            )
+            assert [r[0] for r in second.all()] == [2]
+    finally:
+        await session.close()
