@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -118,3 +119,17 @@ def rowcount(result: Result[Any]) -> int:
     ``CursorResult`` that carries ``rowcount``.
     """
     return cast(CursorResult[Any], result).rowcount
+
+
+def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """Return ``column IN (values)`` for one statement whatever the number of values.
+
+    ``IN`` renders one placeholder per value, so each list length is its own statement: on
+    PostgreSQL its own prepared statement and plan, and a hot query called with lists of
+    1 to 100 ids crowds the driver's statement cache (100 a connection) and is planned
+    again and again. There it is ``column = ANY(:array)`` instead, one statement for any
+    length; SQLite keeps ``IN``.
+    """
+    if is_postgres(session):
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))

@@ -318,7 +318,7 @@ class ShareEvent(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    informant_id: int = Field(foreign_key="informant.id", index=True)
+    informant_id: int = Field(foreign_key="informant.id")  # indexed with created_at below
     station_id: int = Field(foreign_key="station.id")
     content_id: int = Field(foreign_key="content_item.id", index=True)
     channel: str = Field(max_length=32)
@@ -336,6 +336,8 @@ class ShareEvent(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("dedupe_key", name="uq_share_event_dedupe"),
         Index("ix_share_event_station_day", "station_id", "day"),
+        # The hourly limit counts an informant's recent shares (migration shares_3).
+        Index("ix_share_event_informant_created", "informant_id", "created_at"),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage import figures
+from storage.db import among
 from storage.models import (
     ContentItem,
     Informant,
@@ -200,7 +201,10 @@ async def informants_by_telegram_id(
         .select_from(_PERSON)
         .join(_INFORMANT, informant.person_id == person.id)
         .join(_STATION, station.id == informant.station_id)
-        .where(person.telegram_id.in_(list(set(telegram_ids))), informant.removed_at.is_(None))
+        .where(
+            among(session, person.telegram_id, sorted(set(telegram_ids))),
+            informant.removed_at.is_(None),
+        )
     )
     return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in result.all()}
 
@@ -210,7 +214,9 @@ async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[i
     if not content_ids:
         return set()
     c = _CONTENT.c
-    result = await session.execute(select(c.id).where(c.id.in_(list(set(content_ids)))))
+    result = await session.execute(
+        select(c.id).where(among(session, c.id, sorted(set(content_ids))))
+    )
     return {int(i) for i in result.scalars()}
 
 
