@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import func, select  # noqa: E402
+from sqlmodel import col  # noqa: E402
 from telegram import Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, TypeHandler  # noqa: E402
 
@@ -126,6 +127,15 @@ async def run_bare(bodies: list[bytes]) -> float:
     return n / elapsed
 
 
+async def _count(runtime: Any, status: str) -> int:
+    """Return how many inbox updates are in ``status``."""
+    async with runtime.sessions() as session:
+        query = (
+            select(func.count()).select_from(InboxUpdate).where(col(InboxUpdate.status) == status)
+        )
+        return int((await session.execute(query)).scalar_one())
+
+
 async def run_kepubot(
     bodies: list[bytes], processes: int, informants: int, items: int, pg_url: str
 ) -> float:
@@ -182,26 +192,11 @@ async def run_kepubot(
             await post_all(bodies, urls)
             # Every update is stored once each POST got its 200: poll only from then on (no
             # query of the bench's own competes with the flood), until none is pending.
-            while True:
-                async with runtime.sessions() as session:
-                    pending = (
-                        await session.execute(
-                            select(func.count())
-                            .select_from(InboxUpdate)
-                            .where(InboxUpdate.status == "pending")
-                        )
-                    ).scalar_one()
-                if pending == 0:
+            while True:  # a database to poll, no event to wait on
+                if not await _count(runtime, "pending"):
                     break
                 await asyncio.sleep(0.02)
-            async with runtime.sessions() as session:
-                done = (
-                    await session.execute(
-                        select(func.count())
-                        .select_from(InboxUpdate)
-                        .where(InboxUpdate.status == "done")
-                    )
-                ).scalar_one()
+            done = await _count(runtime, "done")
             if done != n:
                 raise SystemExit(f"{done} of {n} updates done (parked or lost)")
             elapsed = time.perf_counter() - started
