@@ -121,6 +121,33 @@ def _scope(
     return conditions
 
 
+async def _with_station_and_content(
+    session: AsyncSession,
+    model: type[ShareEvent] | type[ContentUse],
+    day: Any,
+    date_from: dt.date,
+    date_to: dt.date,
+    scope: list[Any],
+) -> list[Any]:
+    """Return (row, station name, region code, county name, content title) of ``model``'s
+    rows whose ``day`` is between two days (inclusive), by region, station, day and id."""
+    result = await session.execute(
+        select(
+            model,
+            col(Station.name),
+            col(Station.region_code),
+            col(Region.name),
+            col(ContentItem.title),
+        )
+        .join(Station, col(Station.id) == model.station_id)
+        .outerjoin(Region, col(Region.code) == Station.region_code)
+        .join(ContentItem, col(ContentItem.id) == model.content_id)
+        .where(day >= date_from, day <= date_to, *scope)
+        .order_by(col(Station.region_code), col(Station.name), day, col(model.id))
+    )
+    return list(result.all())
+
+
 async def share_rows(
     *,
     session: AsyncSession,
@@ -131,25 +158,13 @@ async def share_rows(
     statuses: Sequence[str] | None = None,
 ) -> list[ShareRow]:
     """Return the shares recorded between two days (inclusive), on the station recorded."""
-    result = await session.execute(
-        select(
-            ShareEvent,
-            col(Station.name),
-            col(Station.region_code),
-            col(Region.name),
-            col(ContentItem.title),
-        )
-        .join(Station, col(Station.id) == ShareEvent.station_id)
-        .outerjoin(Region, col(Region.code) == Station.region_code)
-        .join(ContentItem, col(ContentItem.id) == ShareEvent.content_id)
-        .where(
-            col(ShareEvent.day) >= date_from,
-            col(ShareEvent.day) <= date_to,
-            *_scope(prefixes, station_ids, statuses),
-        )
-        .order_by(
-            col(Station.region_code), col(Station.name), col(ShareEvent.day), col(ShareEvent.id)
-        )
+    rows = await _with_station_and_content(
+        session,
+        ShareEvent,
+        col(ShareEvent.day),
+        date_from,
+        date_to,
+        _scope(prefixes, station_ids, statuses),
     )
     return [
         ShareRow(
@@ -165,7 +180,7 @@ async def share_rows(
             flagged=share.flagged,
             informant_id=share.informant_id,
         )
-        for share, name, code, county, title in result.all()
+        for share, name, code, county, title in rows
     ]
 
 
@@ -179,28 +194,13 @@ async def use_rows(
     statuses: Sequence[str] | None = None,
 ) -> list[UseRow]:
     """Return the content uses of stations between two days (inclusive)."""
-    result = await session.execute(
-        select(
-            ContentUse,
-            col(Station.name),
-            col(Station.region_code),
-            col(Region.name),
-            col(ContentItem.title),
-        )
-        .join(Station, col(Station.id) == ContentUse.station_id)
-        .outerjoin(Region, col(Region.code) == Station.region_code)
-        .join(ContentItem, col(ContentItem.id) == ContentUse.content_id)
-        .where(
-            col(ContentUse.used_on) >= date_from,
-            col(ContentUse.used_on) <= date_to,
-            *_scope(prefixes, station_ids, statuses),
-        )
-        .order_by(
-            col(Station.region_code),
-            col(Station.name),
-            col(ContentUse.used_on),
-            col(ContentUse.id),
-        )
+    rows = await _with_station_and_content(
+        session,
+        ContentUse,
+        col(ContentUse.used_on),
+        date_from,
+        date_to,
+        _scope(prefixes, station_ids, statuses),
     )
     return [
         UseRow(
@@ -215,7 +215,7 @@ async def use_rows(
             place=use.place or "",
             audience=use.audience,
         )
-        for use, name, code, county, title in result.all()
+        for use, name, code, county, title in rows
     ]
 
 

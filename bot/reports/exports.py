@@ -20,6 +20,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -259,6 +260,16 @@ def scope_for(grants: Sequence[RoleGrant]) -> ExportScope:
     )
 
 
+def _row_lead(t: Translator) -> list[str]:
+    """Return the first columns of a per-row export: the day, its station and content."""
+    return [t("Date"), t("Station"), t("County"), t("Region code"), t("Content")]
+
+
+def _cells_lead(row: store.ShareRow | store.UseRow, day: dt.date) -> list[Any]:
+    """Return a row's cells under ``_row_lead``."""
+    return [day, row.station_name, row.county_name, row.region_code, row.content_title]
+
+
 async def build_export(
     *,
     session: AsyncSession,
@@ -294,6 +305,14 @@ async def build_export(
     formats: dict[int, str] = {}
     frozen = 2
     personal = False
+    # The window and scope every per-row export reads (shares, content uses).
+    window_scope: dict[str, Any] = {
+        "date_from": window.start,
+        "date_to": window.end,
+        "prefixes": prefixes,
+        "station_ids": stations,
+        "statuses": statuses,
+    }
     if request.kind == "activities":
         rows = await activity_store.export_rows(
             session=session,
@@ -311,20 +330,9 @@ async def build_export(
         else:
             notes.append(t("Rows by county, station and date; deleted activities left out."))
     elif request.kind == "shares":
-        shares = await store.share_rows(
-            session=session,
-            date_from=window.start,
-            date_to=window.end,
-            prefixes=prefixes,
-            station_ids=stations,
-            statuses=statuses,
-        )
+        shares = await store.share_rows(session=session, **window_scope)
         headers = [
-            t("Date"),
-            t("Station"),
-            t("County"),
-            t("Region code"),
-            t("Content"),
+            *_row_lead(t),
             t("Where shared"),
             t("Reach"),
             t("Informant no."),
@@ -332,11 +340,7 @@ async def build_export(
         ]
         body = [
             [
-                s.day,
-                s.station_name,
-                s.county_name,
-                s.region_code,
-                s.content_title,
+                *_cells_lead(s, s.day),
                 t(CHANNEL_NAMES.get(s.channel, s.channel)),
                 s.audience,
                 s.informant_id,
@@ -353,31 +357,11 @@ async def build_export(
             )
         )
     elif request.kind == "uses":
-        uses = await store.use_rows(
-            session=session,
-            date_from=window.start,
-            date_to=window.end,
-            prefixes=prefixes,
-            station_ids=stations,
-            statuses=statuses,
-        )
-        headers = [
-            t("Date"),
-            t("Station"),
-            t("County"),
-            t("Region code"),
-            t("Content"),
-            t("Use"),
-            t("Place"),
-            t("Audience"),
-        ]
+        uses = await store.use_rows(session=session, **window_scope)
+        headers = [*_row_lead(t), t("Use"), t("Place"), t("Audience")]
         body = [
             [
-                u.used_on,
-                u.station_name,
-                u.county_name,
-                u.region_code,
-                u.content_title,
+                *_cells_lead(u, u.used_on),
                 t(USE_KIND_LABELS.get(u.use_kind, u.use_kind)),
                 u.place,
                 u.audience,
