@@ -234,53 +234,19 @@ async def daily_candidates(
 async def push_candidates(
     *, session: AsyncSession, region_prefixes: Sequence[str] = ()
 ) -> list[Candidate]:
-    """Return active, reachable informants (optionally only in stations under the prefixes)."""
-    stmt = (
-        select(
-            col(Informant.id),
-            col(Person.telegram_id),
-            col(Person.language),
-            col(Informant.interests),
-            col(Informant.quiet_start),
-            col(Informant.quiet_end),
-            col(Station.region_code),
-            col(Person.id),
-        )
-        .join(Person, col(Person.id) == Informant.person_id)
-        .join(Station, col(Station.id) == Informant.station_id)
-        .where(
-            col(Informant.paused).is_(False),
-            col(Informant.removed_at).is_(None),
-            col(Informant.forgotten_at).is_(None),
-            col(Person.unreachable).is_(False),
-        )
-        .order_by(col(Informant.id))
-    )
-    if region_prefixes:
-        stmt = stmt.where(or_(*(col(Station.region_code).startswith(p) for p in region_prefixes)))
-    rows = (await session.execute(stmt)).all()
-    admins = set(
-        (
-            await session.execute(
-                select(col(RoleGrant.person_id))
-                .where(col(RoleGrant.role) == "station_admin")
-                .distinct()
-            )
-        ).scalars()
-    )
-    return [
-        Candidate(
-            informant_id=row[0],
-            telegram_id=int(row[1]),
-            language=row[2],
-            interests=tuple(row[3] or ()),
-            quiet_start=row[4],
-            quiet_end=row[5],
-            region_code=row[6],
-            station_admin=row[7] in admins,
-        )
-        for row in rows
-    ]
+    """Return active, reachable informants (optionally only in stations under the prefixes).
+
+    All of them at once, for small audiences (an announcement's); pushes read them a page
+    at a time with ``push_candidate_page``, which this repeats until the last page.
+    """
+    found: list[Candidate] = []
+    while page := await push_candidate_page(
+        session=session,
+        region_prefixes=region_prefixes,
+        after_id=found[-1].informant_id if found else 0,
+    ):
+        found.extend(page)
+    return found
 
 
 async def push_candidate_page(
@@ -292,8 +258,8 @@ async def push_candidate_page(
 ) -> list[Candidate]:
     """Return the next ``limit`` push candidates with an informant id above ``after_id``.
 
-    The same informants as ``push_candidates``, a page at a time (keyset pagination on the
-    informant id): a push to half a million informants never holds them all in memory.
+    Active, reachable informants, a page at a time (keyset pagination on the informant
+    id): a push to half a million informants never holds them all in memory.
     """
     is_admin = (
         select(col(RoleGrant.id))
