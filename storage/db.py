@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,10 +20,58 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+class _WriteQueue:
+    """SQLite's one writer at a time, queued in this process's event loop.
+
+    Every SQLite transaction begins with BEGIN IMMEDIATE: it takes the write lock. A
+    second writer that finds it taken waits in SQLite's busy handler, which sleeps in steps
+    of up to 100 ms whatever the holder has left to do: under a flood of shares, the
+    poller's BEGIN slept away a third of its time behind the sender's and the jobs' short
+    transactions. Here a writer waits for an ``asyncio.Lock`` instead, and starts as soon
+    as the one before it commits or rolls back. Other processes (the CLI, a second bot on
+    the same file) still meet ``busy_timeout``.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._held: dict[int, asyncio.Lock] = {}  # id(DBAPI connection) -> the lock it holds
+
+    def acquire(self, dbapi_connection: Any) -> None:
+        """Wait (in the connection's greenlet) until this connection may write."""
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), self.timeout))
+        except TimeoutError:
+            raise TimeoutError(
+                f"no SQLite write slot within {self.timeout:g} s: a transaction of this "
+                "process holds it (a session opened inside another one?)"
+            ) from None
+        self._held[id(dbapi_connection)] = lock
+
+    def release(self, dbapi_connection: Any) -> None:
+        """Let the next writer in, if this connection held the slot."""
+        lock = self._held.pop(id(dbapi_connection), None)
+        if lock is not None:
+            lock.release()
+
+
+def _dbapi_of(connection: Any) -> Any:
+    """Return the DBAPI connection behind a pool fairy (or the connection itself)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _sqlite_setup(engine: AsyncEngine, *, timeout: float = 30.0) -> None:
     sync_engine = engine.sync_engine
+    queue = _WriteQueue(timeout)
 
     @event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -37,9 +87,36 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: two writers then queue on busy_timeout
-        # instead of one failing with "database is locked" when it upgrades a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front: two writers then queue instead of one
+        # failing with "database is locked" when it upgrades a read lock.
+        dbapi_conn = _dbapi_of(conn.connection)
+        queue.acquire(dbapi_conn)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            queue.release(dbapi_conn)
+            raise
+
+    # The slot is given back once COMMIT or ROLLBACK has run (the connection events fire
+    # before it), and whenever the pool drops or takes back a connection.
+    dialect: Any = sync_engine.dialect
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def _commit(connection: Any) -> None:
+        try:
+            do_commit(connection)
+        finally:
+            queue.release(_dbapi_of(connection))
+
+    def _rollback(connection: Any) -> None:
+        try:
+            do_rollback(connection)
+        finally:
+            queue.release(_dbapi_of(connection))
+
+    dialect.do_commit, dialect.do_rollback = _commit, _rollback
+    for name in ("checkin", "close", "invalidate", "soft_invalidate"):
+        event.listen(sync_engine, name, lambda dbapi_conn, *_: queue.release(dbapi_conn))
 
 
 def _prepare_sqlite_path(url: str) -> None:
@@ -48,8 +125,12 @@ def _prepare_sqlite_path(url: str) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg)."""
+def create_engine(url: str, *, echo: bool = False, sqlite_write_wait: float = 30.0) -> AsyncEngine:
+    """Create an async engine for ``url`` (sqlite+aiosqlite or postgresql+asyncpg).
+
+    ``sqlite_write_wait``: how long a SQLite transaction waits for this process's write
+    slot before it fails (``_WriteQueue``).
+    """
     parsed = make_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
     if parsed.get_backend_name() == "sqlite":
@@ -65,7 +146,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs["max_overflow"] = 10
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, timeout=sqlite_write_wait)
     return engine
 
 
@@ -124,12 +205,23 @@ def rowcount(result: Result[Any]) -> int:
 def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
     """Return ``column IN (values)`` for one statement whatever the number of values.
 
-    ``IN`` renders one placeholder per value, so each list length is its own statement: on
-    PostgreSQL its own prepared statement and plan, and a hot query called with lists of
-    1 to 100 ids crowds the driver's statement cache (100 a connection) and is planned
-    again and again. There it is ``column = ANY(:array)`` instead, one statement for any
-    length; SQLite keeps ``IN``.
+    The values travel in one parameter: on SQLite an expanding ``IN``, rendered for the
+    list's length when executed; on PostgreSQL ``column = ANY(:array)``, since an ``IN``
+    list there is one prepared statement and plan per length, and a hot query called with
+    lists of 1 to 100 ids crowds the driver's statement cache (100 a connection). Either
+    way the statement is built and compiled once, not once per value.
     """
-    if is_postgres(session):
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
+    return among_param(column, None, postgres=is_postgres(session), values=values)
+
+
+def among_param(
+    column: Any, name: str | None, *, postgres: bool, values: Sequence[Any] | None = None
+) -> Any:
+    """Return ``among``'s clause with the values in the parameter ``name``.
+
+    For statements built once and executed with ``{name: [...]}`` (the hot share path).
+    """
+    value = list(values) if values is not None else None
+    if postgres:
+        return column == any_(bindparam(name, value, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, value, expanding=True))

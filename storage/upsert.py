@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -53,8 +54,17 @@ class _SqliteInsert(sqlite_dml.Insert):
 
 
 def insert_ignoring(session: AsyncSession, table: Any, columns: Sequence[str]) -> Any:
-    """Return ``INSERT INTO table … ON CONFLICT (columns) DO NOTHING``, cacheable."""
-    if _dialect(session) == "postgresql":
+    """Return ``INSERT INTO table … ON CONFLICT (columns) DO NOTHING``, cacheable.
+
+    Built once per dialect, table and target; ``.values()`` and ``.returning()`` return
+    copies, so callers cannot change the shared one.
+    """
+    return _ignoring(_dialect(session), table, tuple(columns))
+
+
+@functools.cache
+def _ignoring(dialect: str, table: Any, columns: tuple[str, ...]) -> Any:
+    if dialect == "postgresql":
         stmt: Any = _PgInsert(table)
         stmt._post_values_clause = _PgIgnore(columns)
     else:
