@@ -11,9 +11,9 @@ from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from storage.bulk import BulkInsert
 from storage.db import rowcount
 from storage.models import InboxUpdate, table_of
-from storage.upsert import insert_ignoring
 
 # Where an update names its sender: ``from`` for messages, button presses, inline queries,
 # chosen inline results, member changes and join requests; ``user`` for poll answers and
@@ -64,14 +64,26 @@ async def store_new_updates(
         }
         for p in payloads
     ]
-    if not rows:
-        return []
-    stmt = insert_ignoring(session, table_of(InboxUpdate), ["update_id"]).returning(
-        table_of(InboxUpdate).c.update_id
-    )
-    # RETURNING, not rowcount: drivers disagree on rowcount for executemany.
-    result = await session.execute(stmt, rows)
-    return [int(update_id) for (update_id,) in result.all()]
+    return [int(update_id) for update_id in await _INSERT_UPDATES.run(session, rows)]
+
+
+_INSERT_UPDATES = BulkInsert(
+    table_of(InboxUpdate),
+    ["update_id", "payload", "user_id", "status", "attempts", "received_at", "processed_at"],
+    conflict=["update_id"],
+    returning="update_id",
+)
+
+
+async def release_lease(*, session: AsyncSession, update_ids: Sequence[int]) -> None:
+    """Make leased pending updates due now (their processing on arrival failed)."""
+    if update_ids:
+        c = _table.c
+        await session.execute(
+            update(_table)
+            .where(c.update_id.in_(list(update_ids)), c.status == "pending")
+            .values(next_attempt_at=None)
+        )
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from storage import figures
-from storage.db import among
+from storage.bulk import BulkInsert, DriverQuery, IdList
 from storage.models import (
     ContentItem,
     Informant,
@@ -165,6 +165,37 @@ async def content_exists(*, session: AsyncSession, content_id: int) -> bool:
     return result.first() is not None
 
 
+# The burst's lookups (``record_inline_shares``): statement texts run on the driver
+# (``storage.bulk``), the ids in one parameter.
+_RECENT_SHARES = (
+    "(SELECT count(*) FROM share_event WHERE share_event.informant_id = informant.id "
+    "AND share_event.created_at >= {since})"
+)
+_INFORMANTS = (
+    "SELECT person.telegram_id, informant.id, informant.station_id, station.region_code, "
+    "station.status, {recent} FROM person "
+    "JOIN informant ON informant.person_id = person.id "
+    "JOIN station ON station.id = informant.station_id "
+    "WHERE person.telegram_id {among} AND informant.removed_at IS NULL"
+)
+_SQLITE_AMONG, _PG_AMONG = "IN (SELECT value FROM json_each(?1))", "= ANY($1::bigint[])"
+_INFORMANTS_RECENT = DriverQuery(
+    sqlite=_INFORMANTS.format(recent=_RECENT_SHARES.format(since="?2"), among=_SQLITE_AMONG),
+    postgresql=_INFORMANTS.format(recent=_RECENT_SHARES.format(since="$2"), among=_PG_AMONG),
+    params=(IdList, _SHARE.c.created_at),
+)
+_INFORMANTS_ONLY = DriverQuery(
+    sqlite=_INFORMANTS.format(recent="0", among=_SQLITE_AMONG),
+    postgresql=_INFORMANTS.format(recent="0", among=_PG_AMONG),
+    params=(IdList,),
+)
+_CONTENT_IDS = DriverQuery(
+    sqlite=f"SELECT id FROM content_item WHERE id {_SQLITE_AMONG}",
+    postgresql=f"SELECT id FROM content_item WHERE id {_PG_AMONG}",
+    params=(IdList,),
+)
+
+
 async def informants_by_telegram_id(
     *,
     session: AsyncSession,
@@ -174,61 +205,54 @@ async def informants_by_telegram_id(
     """Return telegram id → (informant id, station id, region, status, recent shares).
 
     Active informants only. ``recent shares``: how many shares each recorded since
-    ``shares_since`` (0 when it is None), counted in the same statement. Core columns, not
-    the models' attributes: this runs for every burst of shares, and a Core statement
-    skips the ORM's compile and result steps.
+    ``shares_since`` (0 when it is None), counted in the same statement. It runs for every
+    burst of shares, on the driver (``storage.bulk``).
     """
     if not telegram_ids:
         return {}
-    person, informant, station = _PERSON.c, _INFORMANT.c, _STATION.c
-    recent: Any = literal(0)
-    if shares_since is not None:
-        share = _SHARE.c
-        recent = (
-            select(func.count())
-            .where(share.informant_id == informant.id, share.created_at >= shares_since)
-            .scalar_subquery()
-        )
-    result = await session.execute(
-        select(
-            person.telegram_id,
-            informant.id,
-            informant.station_id,
-            station.region_code,
-            station.status,
-            recent,
-        )
-        .select_from(_PERSON)
-        .join(_INFORMANT, informant.person_id == person.id)
-        .join(_STATION, station.id == informant.station_id)
-        .where(
-            among(session, person.telegram_id, sorted(set(telegram_ids))),
-            informant.removed_at.is_(None),
-        )
-    )
-    return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in result.all()}
+    ids = sorted(set(telegram_ids))
+    if shares_since is None:
+        rows = await _INFORMANTS_ONLY.rows(session, ids)
+    else:
+        rows = await _INFORMANTS_RECENT.rows(session, ids, shares_since)
+    return {int(r[0]): (int(r[1]), int(r[2]), r[3], r[4], int(r[5])) for r in rows}
 
 
 async def existing_content_ids(*, session: AsyncSession, content_ids: Sequence[int]) -> set[int]:
     """Return which of ``content_ids`` exist."""
     if not content_ids:
         return set()
-    c = _CONTENT.c
-    result = await session.execute(
-        select(c.id).where(among(session, c.id, sorted(set(content_ids))))
-    )
-    return {int(i) for i in result.scalars()}
+    rows = await _CONTENT_IDS.rows(session, sorted(set(content_ids)))
+    return {int(r[0]) for r in rows}
 
 
 async def insert_shares(*, session: AsyncSession, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert many shares, ignoring dedupe-key repeats; return how many were new."""
-    if not rows:
-        return 0
-    stmt = insert_ignoring(session, table_of(ShareEvent), ["dedupe_key"]).returning(
-        table_of(ShareEvent).c.id
-    )
-    result = await session.execute(stmt, list(rows))
-    return len(result.all())
+    """Insert many shares, ignoring dedupe-key repeats; return how many were new.
+
+    Each row names every column of ``_INSERT_SHARES``.
+    """
+    return len(await _INSERT_SHARES.run(session, rows))
+
+
+_INSERT_SHARES = BulkInsert(
+    _SHARE,
+    [
+        "informant_id",
+        "station_id",
+        "content_id",
+        "channel",
+        "target",
+        "audience",
+        "audience_reported",
+        "chat_type",
+        "flagged",
+        "day",
+        "dedupe_key",
+        "created_at",
+    ],
+    conflict=["dedupe_key"],
+    returning="id",
+)
 
 
 async def inline_chat_types(
