@@ -43,6 +43,7 @@ from telegram.ext import ApplicationBuilder, TypeHandler  # noqa: E402
 
 from benchmarks.seeding import seed_station_with_informants  # noqa: E402
 from bot.app import build_runtime  # noqa: E402
+from bot.reports.chart import warm_up  # noqa: E402
 from bot.sandbox import Sandbox  # noqa: E402
 from bot.sandbox.harness import running_bot, sandbox_settings  # noqa: E402
 from storage.db import create_nullpool_engine  # noqa: E402
@@ -74,8 +75,13 @@ def build_payloads(n: int, informants: int, items: int) -> list[dict[str, Any]]:
     return payloads
 
 
+ARRIVAL = "stream"  # --arrival: "stream" pushes one by one as the bot runs; "backlog" at once
+
+
 async def push_all(sb: Sandbox, payloads: list[dict[str, Any]]) -> int:
     """Queue every update in the sandbox; return the last one's update_id."""
+    if ARRIVAL == "backlog":
+        return await sb.push_updates("chosen_inline_result", payloads)
     last = 0
     for payload in payloads:
         last = int((await sb.push_update("chosen_inline_result", payload))["update_id"])
@@ -163,6 +169,10 @@ async def run_kepubot(
             await seed(runtime, informants, items)
             profiler = None
             async with running_bot(sb, settings, runtime=runtime) as bot:
+                # The desk imports matplotlib in a thread at start; let that finish first:
+                # it is start-up work, and it holds the GIL while it imports.
+                await asyncio.to_thread(warm_up)
+                await bot.settle()
                 if profile:
                     try:
                         from pyinstrument import Profiler
@@ -242,12 +252,21 @@ async def main() -> None:
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument(
+        "--arrival",
+        choices=("stream", "backlog"),
+        default="stream",
+        help="stream: updates pushed one by one while the bot runs (the load generator "
+        "shares the process); backlog: all queued at once, as after downtime",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=1,
         help="run bare and kepubot alternately this many times; report the median ratio",
     )
     args = parser.parse_args()
+    global ARRIVAL
+    ARRIVAL = args.arrival
     logging.basicConfig(level=logging.ERROR)
     payloads = build_payloads(args.n, args.informants, args.items)
     ratios: list[tuple[float, float, float]] = []  # (ratio, bare, kepubot) per pair of runs

@@ -218,6 +218,10 @@ class Sandbox:
         """Queue a raw update of any type."""
         return await self.world.push_update(kind, payload)
 
+    async def push_updates(self, kind: str, payloads: list[dict[str, Any]]) -> int:
+        """Queue a backlog of raw updates of one type at once; return the last update_id."""
+        return await self.world.push_updates(kind, payloads)
+
     # --- synchronisation --------------------------------------------------------------
     async def wait_idle(self, timeout: float = 10.0, quiet: float | None = None) -> None:  # noqa: ASYNC109
         """Wait until the bot fetched every update and made no request for `quiet` seconds.

@@ -306,6 +306,15 @@ class World:
         await self.notify()
         return update
 
+    async def push_updates(self, kind: str, payloads: list[dict[str, Any]]) -> int:
+        """Queue many updates at once (a backlog, as after downtime); return the last id."""
+        for payload in payloads:
+            self.updates.append({"update_id": self.next_update_id, kind: payload})
+            self.next_update_id += 1
+        self.stats.updates_created += len(payloads)
+        await self.notify()
+        return self.next_update_id - 1
+
     def allowed(self, update: dict[str, Any], allowed: list[str] | None) -> bool:
         """Tell whether an update passes an allowed_updates filter."""
         kind = next(k for k in update if k != "update_id")

@@ -233,6 +233,33 @@ async def test_a_long_queue_costs_a_poll_only_what_it_returns(
     assert sandbox.pending_updates == 400
 
 
+async def test_a_backlog_pushed_at_once_wakes_a_long_poll_and_keeps_its_order(
+    bot: Bot, sandbox: Sandbox
+) -> None:
+    """push_updates queues a backlog (as Telegram holds one after downtime) in one go."""
+    import asyncio
+
+    erin = sandbox.user("Erin")
+    poll = asyncio.create_task(bot.get_updates(timeout=20, limit=100))
+    await asyncio.sleep(0.05)
+    payloads = [
+        {
+            "result_id": str(i),
+            "from": {"id": erin.id, "is_bot": False, "first_name": "E"},
+            "query": "q",
+        }
+        for i in range(250)
+    ]
+    last = await sandbox.push_updates("chosen_inline_result", payloads)
+    first = await asyncio.wait_for(poll, 2)
+    assert [u.chosen_inline_result.result_id for u in first] == [str(i) for i in range(100)]
+    assert [u.update_id for u in first] == list(range(last - 249, last - 149))
+    assert sandbox.pending_updates == 250
+    rest = await bot.get_updates(offset=first[-1].update_id + 1, limit=100)
+    assert rest[0].update_id == first[-1].update_id + 1
+    assert sandbox.pending_updates == 150
+
+
 async def test_long_poll_returns_when_update_arrives(bot: Bot, sandbox: Sandbox) -> None:
     import asyncio
 
