@@ -56,11 +56,7 @@ class BulkInsert:
             return []
         connection = await session.connection()
         dialect = connection.dialect
-        convert = self._converters(dialect)
-        values = [
-            [fn(row[name]) if fn is not None else row[name] for name, fn in convert]
-            for row in rows
-        ]
+        values = _converted(rows, self._converters(dialect))
         inserted: list[Any] = []
         for start in range(0, len(values), self.chunk):
             chunk = values[start : start + self.chunk]
@@ -146,6 +142,34 @@ async def _fetch(connection: AsyncConnection, sql: str, params: list[Any]) -> Se
     # SQLAlchemy's adapter makes four.
     driver = (await connection.get_raw_connection()).driver_connection
     return await driver.execute_fetchall(sql, params)
+
+
+def _converted(
+    rows: Sequence[Mapping[str, Any]], convert: Sequence[tuple[str, Callable[[Any], Any] | None]]
+) -> list[list[Any]]:
+    """Return each row's values in column order, each through its column's processor.
+
+    The rows of a burst share their timestamps (the same ``now`` object): a value that
+    is the very object the previous row had is converted once (bind processors are pure).
+    """
+    last: list[tuple[Any, Any]] = [(_UNSEEN, None)] * len(convert)
+    values = []
+    for row in rows:
+        out = []
+        for i, (name, fn) in enumerate(convert):
+            value = row[name]
+            if fn is not None:
+                seen, done = last[i]
+                if value is not seen:
+                    done = fn(value)
+                    last[i] = (value, done)
+                value = done
+            out.append(value)
+        values.append(out)
+    return values
+
+
+_UNSEEN = object()
 
 
 @functools.lru_cache(maxsize=32)

@@ -92,7 +92,9 @@ def _sqlite_setup(engine: AsyncEngine, *, timeout: float = 30.0) -> None:
         dbapi_conn = _dbapi_of(conn.connection)
         queue.acquire(dbapi_conn)
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Straight to aiosqlite: one hand-off to its thread, where SQLAlchemy's
+            # cursor makes three (open, execute, close) for a statement with no rows.
+            await_only(conn.connection.driver_connection.execute_fetchall("BEGIN IMMEDIATE"))
         except BaseException:
             queue.release(dbapi_conn)
             raise
@@ -115,6 +117,12 @@ def _sqlite_setup(engine: AsyncEngine, *, timeout: float = 30.0) -> None:
             queue.release(_dbapi_of(connection))
 
     dialect.do_commit, dialect.do_rollback = _commit, _rollback
+
+    @event.listens_for(sync_engine, "reset")
+    def _on_reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
+        # With pool_reset_on_return=None (create_engine), the pool's own rollback.
+        if state.asyncio_safe and dbapi_conn.driver_connection.in_transaction:
+            dbapi_conn.rollback()
     for name in ("checkin", "close", "invalidate", "soft_invalidate"):
         event.listen(sync_engine, name, lambda dbapi_conn, *_: queue.release(dbapi_conn))
 
@@ -136,6 +144,10 @@ def create_engine(url: str, *, echo: bool = False, sqlite_write_wait: float = 30
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite_path(url)
         kwargs["connect_args"] = {"timeout": 30}
+        # A connection goes back to the pool rolled back only if it is still in a
+        # transaction (``_sqlite_setup``), not after every commit: on aiosqlite even an
+        # empty ROLLBACK is a hand-off to the connection's thread and back.
+        kwargs["pool_reset_on_return"] = None
     else:
         # No ping before each checkout: it costs three round trips a transaction (BEGIN, a
         # ping, ROLLBACK) on the hot paths (webhook stores, shared send-cap takes). A

@@ -86,6 +86,24 @@ async def test_bulk_insert_skips_repeats_chunks_and_returns_the_new(engine: Asyn
     assert count == many
 
 
+async def test_each_row_keeps_its_own_values(engine: AsyncEngine) -> None:
+    # A burst's rows share their timestamp object, converted once; rows with other
+    # values (or an equal value in another object) are converted each.
+    informant_id, station_id, content_id = await _setup(engine)
+    times = [NOW, NOW, NOW + dt.timedelta(hours=1), NOW.replace(), NOW - dt.timedelta(days=1)]
+    rows = [
+        _share(informant_id, station_id, content_id, f"t{i}")
+        | {"created_at": at, "day": at.date()}
+        for i, at in enumerate(times)
+    ]
+    factory = session_factory(engine)
+    async with factory() as session, session.begin():
+        assert await shares.insert_shares(session=session, rows=rows) == len(rows)
+    async with factory() as session:
+        stored = (await session.execute(select(ShareEvent).order_by(ShareEvent.id))).scalars()
+        assert [(s.created_at, s.day) for s in stored] == [(t, t.date()) for t in times]
+
+
 async def test_bulk_statements_roll_back_with_the_session(engine: AsyncEngine) -> None:
     # They run in the session's transaction, even as its first statement (asyncpg opens
     # SQLAlchemy's transaction lazily: a statement sent straight to it would autocommit).
@@ -210,3 +228,23 @@ async def test_a_session_opened_inside_another_gets_a_clear_error(tmp_path: Any)
             assert (await session.execute(text("SELECT n FROM t"))).scalars().all() == [2]
     finally:
         await eng.dispose()
+
+
+async def test_a_connection_returned_inside_a_transaction_is_rolled_back(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    # The pool skips the ROLLBACK after a commit (pool_reset_on_return=None) but still
+    # rolls back one returned in the middle of a transaction, and frees the write slot.
+    conn = await sqlite_engine.connect()
+    await conn.execute(text("INSERT INTO t VALUES (1)"))
+    raw = await conn.get_raw_connection()
+    assert raw.driver_connection.in_transaction
+    await conn.close()  # no commit
+    async with sqlite_engine.connect() as again:
+        assert not (await again.get_raw_connection()).driver_connection.in_transaction
+        assert (await again.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+    factory = session_factory(sqlite_engine)
+    async with factory() as session, session.begin():
+        await session.execute(text("INSERT INTO t VALUES (2)"))
+    async with factory() as session:
+        assert (await session.execute(text("SELECT n FROM t"))).scalars().all() == [2]
