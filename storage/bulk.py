@@ -140,8 +140,8 @@ async def _fetch(connection: AsyncConnection, sql: str, params: list[Any]) -> Se
     # SQLite: the transaction is open once the session has its connection (BEGIN
     # IMMEDIATE, storage.db); aiosqlite runs and fetches in one hop to its thread, where
     # SQLAlchemy's adapter makes four.
-    driver = (await connection.get_raw_connection()).driver_connection
-    return await driver.execute_fetchall(sql, params)
+    driver: Any = (await connection.get_raw_connection()).driver_connection
+    return list(await driver.execute_fetchall(sql, params))
 
 
 def _converted(

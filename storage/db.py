@@ -123,6 +123,7 @@ def _sqlite_setup(engine: AsyncEngine, *, timeout: float = 30.0) -> None:
         # With pool_reset_on_return=None (create_engine), the pool's own rollback.
         if state.asyncio_safe and dbapi_conn.driver_connection.in_transaction:
             dbapi_conn.rollback()
+
     for name in ("checkin", "close", "invalidate", "soft_invalidate"):
         event.listen(sync_engine, name, lambda dbapi_conn, *_: queue.release(dbapi_conn))
 
