@@ -22,7 +22,7 @@ from bot.core.error_text import error_text
 from bot.core.errors import DomainError
 from bot.handlers import push_confirm
 from bot.handlers.callbacks import FeedShow, answer_invalid
-from bot.handlers.channels_common import PushTo, PushWay
+from bot.handlers.channels_common import PushTo
 from bot.handlers.commands import command
 from bot.handlers.common import button_rows, esc, private_only, reply, requires, role_names
 from bot.handlers.content_fields import start_push
@@ -82,14 +82,30 @@ class CampaignAction(CallbackData, prefix="CMP:a"):
     key: str
 
 
+# One letter each for where a campaign push goes and whether it may go paid: a 32-character
+# campaign key and a content id leave no room for the words within Telegram's 64 bytes.
+_TO_CODES: dict[PushTo, Literal["i", "c", "b"]] = {"informants": "i", "channels": "c", "both": "b"}
+_TO_OF_CODE: dict[str, PushTo] = {code: to for to, code in _TO_CODES.items()}
+
+
 @dataclass(frozen=True)
 class CampaignPushOk(CallbackData, prefix="CMP:ok"):
-    """Confirm pushing a campaign's item: to whom, and whether it may go paid."""
+    """Confirm pushing a campaign's item: to whom (``_TO_CODES``), and whether it is paid."""
 
     key: str
     content_id: int
-    to: PushTo
-    way: PushWay
+    to_code: Literal["i", "c", "b"]
+    paid: Literal["y", "n"]
+
+    @classmethod
+    def of(cls, key: str, content_id: int, to: PushTo, paid: bool) -> CampaignPushOk:
+        """Return the button for pushing ``content_id`` ``to`` whom, paid or not."""
+        return cls(key, content_id, _TO_CODES[to], "y" if paid else "n")
+
+    @property
+    def to(self) -> PushTo:
+        """Return where the push goes."""
+        return _TO_OF_CODE[self.to_code]
 
 
 @dataclass(frozen=True)
@@ -441,9 +457,7 @@ async def _confirm_push(update: Update, context: KepuContext, campaign: Campaign
         update,
         context,
         found,
-        encode=lambda to, paid: CampaignPushOk(
-            key, content_id, to, "paid" if paid else "free"
-        ).encode(),
+        encode=lambda to, paid: CampaignPushOk.of(key, content_id, to, paid).encode(),
         lead=t(
             "“{title}”, the newest item of {name}; only the campaign's regions get it.",
             title=esc(title),
@@ -463,7 +477,7 @@ async def _push(
         context,
         button.content_id,
         to=button.to,
-        paid=button.way == "paid",
+        paid=button.paid == "y",
         regions=_push_regions(campaign),
         trigger="campaign",
     )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.__main__ import main
-from bot.handlers.campaigns import CampaignAction
+from bot.handlers.campaigns import CampaignAction, CampaignPushOk
 from bot.i18n import get_translator
 from bot.jobs import describe_result, push_daily
 from bot.runtime.outbox import notify_outbox
@@ -201,6 +201,24 @@ async def test_campaign_push_offers_channels_and_paid_like_the_catalog(
         # start_push's progress message and report, as for /catalog.
         report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
         assert "付费广播：" in text_of(report)
+
+
+def test_a_campaign_push_button_fits_for_the_longest_key_and_any_item() -> None:
+    # Campaign keys go up to 32 characters: the words "informants"/"paid" left no room for
+    # a 9-digit item id within Telegram's 64 bytes, so the button could not be built.
+    key = "k" * 32
+    for to in ("informants", "channels", "both"):
+        for paid in (True, False):
+            button = CampaignPushOk.of(key, 2**31 - 1, to, paid)
+            data = button.encode()
+            assert len(data.encode()) <= 64
+            back = CampaignPushOk.decode(data)
+            assert back is not None and (back.key, back.content_id, back.to) == (
+                key,
+                2**31 - 1,
+                to,
+            )
+            assert (back.paid == "y") is paid
 
 
 # --- the command line -----------------------------------------------------------------------
