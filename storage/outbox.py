@@ -608,15 +608,16 @@ async def erase_chat(*, session: AsyncSession, chat_id: int) -> int:
 
 async def ended_unsent(
     *, session: AsyncSession, push_id: int
-) -> list[tuple[str, str | None, int]]:
-    """Return (state, error, count) of a push's rows that ended unsent (failed, blocked)."""
+) -> list[tuple[str, str | None, str, int]]:
+    """Return (state, error, kind, count) of a push's rows that ended unsent (failed,
+    blocked)."""
     result = await session.execute(
-        select(_T.c.state, _T.c.error, func.count())
+        select(_T.c.state, _T.c.error, _T.c.kind, func.count())
         .where(_T.c.push_id == push_id, _T.c.state.in_(("failed", "blocked")))
-        .group_by(_T.c.state, _T.c.error)
-        .order_by(_T.c.state, _T.c.error)
+        .group_by(_T.c.state, _T.c.error, _T.c.kind)
+        .order_by(_T.c.state, _T.c.error, _T.c.kind)
     )
-    return [(str(state), error, int(n)) for state, error, n in result.all()]
+    return [(str(state), error, str(kind), int(n)) for state, error, kind, n in result.all()]
 
 
 async def failed_rows(*, session: AsyncSession, push_id: int) -> list[tuple[int, str, str | None]]:

@@ -260,9 +260,12 @@ class PushProgress:
             assert push.id is not None
             async with self.tools.runtime.sessions() as session:
                 failures = await push_service.failure_summary(session=session, push_id=push.id)
-                # A paid push's retry goes paid too, within what is left of its budget.
-                paid_retry = self.tools.runtime.settings.broadcast.enabled and (
-                    await broadcast_service.retry_budget(session=session, push_id=push.id)
+                # A paid push's retry goes paid too, within what is left of its budget;
+                # channel posts are never paid, so a retry of those alone is not either.
+                paid_retry = (
+                    self.tools.runtime.settings.broadcast.enabled
+                    and failures.retryable_messages > 0
+                    and await broadcast_service.retry_budget(session=session, push_id=push.id)
                     is not None
                 )
             reasons = reasons_text(t, failures)

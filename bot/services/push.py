@@ -491,6 +491,7 @@ class Failures:
 
     reasons: dict[str, int]
     retryable: int
+    retryable_messages: int = 0  # of them, private messages (not channel posts): paid may apply
 
     @property
     def total(self) -> int:
@@ -501,12 +502,15 @@ class Failures:
 async def failure_summary(*, session: AsyncSession, push_id: int) -> Failures:
     """Group a push's failed and blocked messages by reason (the stored error of each)."""
     reasons = dict.fromkeys(REASONS, 0)
-    retryable = 0
-    for state, error, n in await outbox_store.ended_unsent(session=session, push_id=push_id):
+    retryable = messages = 0
+    ended = await outbox_store.ended_unsent(session=session, push_id=push_id)
+    for state, error, kind, n in ended:
         reasons[failure_reason(state, error)] += n
         if is_retryable(state, error):
             retryable += n
-    return Failures(reasons=reasons, retryable=retryable)
+            if kind != channel_service.CHANNEL_POST_KIND:
+                messages += n
+    return Failures(reasons=reasons, retryable=retryable, retryable_messages=messages)
 
 
 async def retry_failed(

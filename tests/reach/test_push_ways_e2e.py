@@ -375,6 +375,38 @@ async def test_retry_of_a_paid_channel_push_keeps_its_way_and_the_rest_of_the_bu
         assert paid is not None and paid.budget_stars == left
 
 
+async def test_a_retry_of_channel_posts_alone_is_not_labelled_paid(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    # Channel posts are never paid broadcasts: when only they failed, the report's retry
+    # button must not promise a paid retry, whatever budget the original has left.
+    async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
+        readers, channel = await world(bot)
+        await channel.set_bot_admin(True, can_post=False)  # its post fails (400)
+        content_id = await item(bot)
+        curator = await curator_of(bot)
+        runtime = bot.runtime
+        async with runtime.sessions() as s, s.begin():
+            result = await push_service.push_item(
+                session=s, content_id=content_id, now=runtime.now(),
+                tz=runtime.settings.scheduler.tz, report_chat=curator.id, report_locale="zh_CN",
+                channels=True,
+            )  # fmt: skip
+            await push_service.open_paid(
+                session=s, result=result, now=runtime.now(),
+                paid=push_service.PaidRates(
+                    limits=runtime.settings.limits, broadcast=runtime.settings.broadcast
+                ),
+            )  # fmt: skip
+        notify_outbox(runtime)
+        await wait_outbox(bot, timeout=30)
+        report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
+        assert [len(r.messages) for r in readers] == [1] * 12
+        (original,) = await rows_of(bot, PushBroadcast)
+        assert broadcast_service.budget_left(original) > 0
+        assert labels(report) == ["🔁 重试失败的 1 人"]
+
+
 # --- what a retry may spend ------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("budget", "paid_sent", "left"),
