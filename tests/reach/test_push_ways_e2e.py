@@ -312,6 +312,30 @@ async def test_daily_push_to_both_and_paid_posts_once_per_channel(
 
 
 # --- retries ------------------------------------------------------------------------------------
+async def paid_channel_push(bot: RunningBot) -> tuple[SimUser, SimMessage]:
+    """Push a new item to the informants and the channel, paid; return the curator and
+    the push report once every message has been tried."""
+    content_id = await item(bot)
+    curator = await curator_of(bot)
+    runtime = bot.runtime
+    async with runtime.sessions() as s, s.begin():
+        result = await push_service.push_item(
+            session=s, content_id=content_id, now=runtime.now(),
+            tz=runtime.settings.scheduler.tz, report_chat=curator.id, report_locale="zh_CN",
+            channels=True,
+        )  # fmt: skip
+        await push_service.open_paid(
+            session=s, result=result, now=runtime.now(),
+            paid=push_service.PaidRates(
+                limits=runtime.settings.limits, broadcast=runtime.settings.broadcast
+            ),
+        )  # fmt: skip
+    notify_outbox(runtime)
+    await wait_outbox(bot, timeout=30)
+    report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
+    return curator, report
+
+
 async def test_retry_of_a_paid_channel_push_keeps_its_way_and_the_rest_of_the_budget(
     sqlite_url: str, clock: FixedClock
 ) -> None:
@@ -325,24 +349,7 @@ async def test_retry_of_a_paid_channel_push_keeps_its_way_and_the_rest_of_the_bu
             await make_informant(
                 s, station_id=station.id, telegram_id=GHOST, interests=["health"], consent_at=None
             )
-        content_id = await item(bot)
-        curator = await curator_of(bot)
-        runtime = bot.runtime
-        async with runtime.sessions() as s, s.begin():
-            result = await push_service.push_item(
-                session=s, content_id=content_id, now=runtime.now(),
-                tz=runtime.settings.scheduler.tz, report_chat=curator.id, report_locale="zh_CN",
-                channels=True,
-            )  # fmt: skip
-            await push_service.open_paid(
-                session=s, result=result, now=runtime.now(),
-                paid=push_service.PaidRates(
-                    limits=runtime.settings.limits, broadcast=runtime.settings.broadcast
-                ),
-            )  # fmt: skip
-        notify_outbox(runtime)
-        await wait_outbox(bot, timeout=30)
-        report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
+        curator, report = await paid_channel_push(bot)
         # The channel's post and the unknown chat failed; the retry goes paid, as its original.
         assert labels(report) == ["🔁 重试失败的 2 人（⚡ 付费）"]
         (original,) = await rows_of(bot, PushBroadcast)
@@ -363,7 +370,7 @@ async def test_retry_of_a_paid_channel_push_keeps_its_way_and_the_rest_of_the_bu
         pushes = sorted(await rows_of(bot, Push), key=lambda p: p.id)
         retry = pushes[-1]
         assert retry.targeting["trigger"] == "retry" and retry.targeting["to"] == "both"
-        async with runtime.sessions() as s:
+        async with bot.runtime.sessions() as s:
             kinds = sorted(
                 r.kind
                 for r in (
@@ -383,24 +390,7 @@ async def test_a_retry_of_channel_posts_alone_is_not_labelled_paid(
     async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
         readers, channel = await world(bot)
         await channel.set_bot_admin(True, can_post=False)  # its post fails (400)
-        content_id = await item(bot)
-        curator = await curator_of(bot)
-        runtime = bot.runtime
-        async with runtime.sessions() as s, s.begin():
-            result = await push_service.push_item(
-                session=s, content_id=content_id, now=runtime.now(),
-                tz=runtime.settings.scheduler.tz, report_chat=curator.id, report_locale="zh_CN",
-                channels=True,
-            )  # fmt: skip
-            await push_service.open_paid(
-                session=s, result=result, now=runtime.now(),
-                paid=push_service.PaidRates(
-                    limits=runtime.settings.limits, broadcast=runtime.settings.broadcast
-                ),
-            )  # fmt: skip
-        notify_outbox(runtime)
-        await wait_outbox(bot, timeout=30)
-        report = await curator.wait_for_message(predicate=lambda m: "推送报告" in text_of(m))
+        curator, report = await paid_channel_push(bot)
         assert [len(r.messages) for r in readers] == [1] * 12
         (original,) = await rows_of(bot, PushBroadcast)
         assert broadcast_service.budget_left(original) > 0
