@@ -75,17 +75,6 @@ _INSERT_UPDATES = BulkInsert(
 )
 
 
-async def release_lease(*, session: AsyncSession, update_ids: Sequence[int]) -> None:
-    """Make leased pending updates due now (their processing on arrival failed)."""
-    if update_ids:
-        c = _table.c
-        await session.execute(
-            update(_table)
-            .where(c.update_id.in_(list(update_ids)), c.status == "pending")
-            .values(next_attempt_at=None)
-        )
-
-
 @dataclass(frozen=True)
 class ClaimedUpdate:
     """A pending update taken for processing (plain values, no ORM object to track)."""

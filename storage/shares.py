@@ -16,7 +16,6 @@ from storage.models import (
     ContentItem,
     Informant,
     IntegrityFlag,
-    Person,
     ShareEvent,
     Station,
     TrackedLink,
@@ -24,8 +23,7 @@ from storage.models import (
 )
 from storage.upsert import insert_ignoring
 
-_PERSON, _INFORMANT, _STATION = table_of(Person), table_of(Informant), table_of(Station)
-_SHARE, _CONTENT = table_of(ShareEvent), table_of(ContentItem)
+_SHARE = table_of(ShareEvent)
 
 # Channels whose audience Telegram measured (group member counts); the rest are reported.
 TELEGRAM_CHANNELS: tuple[str, ...] = figures.TELEGRAM_CHANNELS
