@@ -303,7 +303,7 @@ async def _ask_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
     data = dialog.data
     runtime = context.runtime
     region = data.get("region")
-    people = await service.recipients(
+    people = await service.count_recipients(
         session=context.session, audience=str(data["audience"]), region_code=region
     )
     where = (
@@ -330,7 +330,7 @@ async def _ask_confirm(update: Update, context: KepuContext, dialog: Dialog) -> 
             "To: {audience} in {where} — {n} people.",
             audience=t(AUDIENCE_NAMES[str(data["audience"])]),
             where=where,
-            n=len(people),
+            n=people,
         ),
         t("Attachment: {attachment}", attachment=attachment),
         t("Goes out: {when}", when=when),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -83,21 +83,57 @@ def in_scope(grants: Iterable[RoleGrant], region_code: str | None) -> bool:
     return region_code is not None and coordinates(grants, region_code)
 
 
+async def recipient_pages(
+    *, session: AsyncSession, audience: str, region_code: str | None
+) -> AsyncIterator[list[Recipient]]:
+    """Yield the audience of a region a page at a time, each person once (an admin who is
+    an informant too). Station admins come first, all at once (a few per station); the
+    informants a push page at a time, so an announcement to a province's informants never
+    holds them all in memory."""
+    prefixes = [region_prefix(region_code)] if region_code else []
+    admins: dict[int, Recipient] = {}
+    if audience in ("admins", "both"):
+        for r in await store.station_admins(session=session, region_prefixes=prefixes):
+            admins.setdefault(r.telegram_id, r)
+        if admins:
+            yield list(admins.values())
+    if audience not in ("informants", "both"):
+        return
+    after = 0
+    while page := await content_store.push_candidate_page(
+        session=session, region_prefixes=prefixes, after_id=after
+    ):
+        after = page[-1].informant_id
+        people = [
+            Recipient(c.telegram_id, c.language, c.quiet_start, c.quiet_end)
+            for c in page
+            if c.telegram_id not in admins
+        ]
+        if people:
+            yield people
+
+
 async def recipients(
     *, session: AsyncSession, audience: str, region_code: str | None
 ) -> list[Recipient]:
-    """Return the audience of a region, once each (an admin who is an informant too)."""
-    prefixes = [region_prefix(region_code)] if region_code else []
-    found: dict[int, Recipient] = {}
-    if audience in ("admins", "both"):
-        for r in await store.station_admins(session=session, region_prefixes=prefixes):
-            found.setdefault(r.telegram_id, r)
-    if audience in ("informants", "both"):
-        for c in await content_store.push_candidates(session=session, region_prefixes=prefixes):
-            found.setdefault(
-                c.telegram_id, Recipient(c.telegram_id, c.language, c.quiet_start, c.quiet_end)
-            )
-    return list(found.values())
+    """Return the audience of a region, once each (all pages of ``recipient_pages``)."""
+    return [
+        person
+        async for page in recipient_pages(
+            session=session, audience=audience, region_code=region_code
+        )
+        for person in page
+    ]
+
+
+async def count_recipients(
+    *, session: AsyncSession, audience: str, region_code: str | None
+) -> int:
+    """Return how many people the announcement reaches (counted a page at a time)."""
+    n = 0
+    async for page in recipient_pages(session=session, audience=audience, region_code=region_code):
+        n += len(page)
+    return n
 
 
 def targets(
@@ -137,8 +173,6 @@ async def send(
     """Store the announcement and queue one message per recipient; audited."""
     assert audience in AUDIENCES
     send_at = max(send_at, now)
-    people = await recipients(session=session, audience=audience, region_code=region_code)
-    planned = targets(people, send_at=send_at, tz=tz)
     push = await outbox_store.create_push(
         session=session,
         content_id=None,
@@ -173,35 +207,39 @@ async def send(
     )
     assert announcement.id is not None
     rendered: dict[str, str] = {}
-    messages: list[NewMessage] = []
-    for target in planned:
-        locale = normalize_locale(target.recipient.language, default_locale)
-        if locale not in rendered:
-            rendered[locale] = render(locale, sender, text)
-        messages.append(
-            NewMessage(
-                chat_id=target.recipient.telegram_id,
-                kind=KIND,
-                payload={
-                    "announcement_id": announcement.id,
-                    "text": rendered[locale],
-                    "attachment_kind": attachment_kind,
-                    "file_id": attachment_file_id,
-                },
-                dedupe_key=f"announce:{announcement.id}:{target.recipient.telegram_id}",
-                due_at=target.due_at,
+    targeted = queued = deferred = 0
+    pages = recipient_pages(session=session, audience=audience, region_code=region_code)
+    async for page in pages:
+        messages: list[NewMessage] = []
+        for target in targets(page, send_at=send_at, tz=tz):
+            locale = normalize_locale(target.recipient.language, default_locale)
+            if locale not in rendered:
+                rendered[locale] = render(locale, sender, text)
+            messages.append(
+                NewMessage(
+                    chat_id=target.recipient.telegram_id,
+                    kind=KIND,
+                    payload={
+                        "announcement_id": announcement.id,
+                        "text": rendered[locale],
+                        "attachment_kind": attachment_kind,
+                        "file_id": attachment_file_id,
+                    },
+                    dedupe_key=f"announce:{announcement.id}:{target.recipient.telegram_id}",
+                    due_at=target.due_at,
+                )
             )
+            deferred += target.deferred
+        targeted += len(messages)
+        queued += await outbox_store.enqueue(
+            session=session, push_id=push.id, messages=messages, now=now
         )
-    queued = await outbox_store.enqueue(
-        session=session, push_id=push.id, messages=messages, now=now
-    )
     await outbox_store.update_push(
         session=session,
         push_id=push.id,
         total=queued,
         **({"finished_at": now} if queued == 0 else {}),
     )
-    deferred = sum(1 for target in planned if target.deferred)
     await audit.record(
         session=session,
         actor_id=author_id,
@@ -213,11 +251,11 @@ async def send(
         detail={
             "push_id": push.id,
             "audience": audience,
-            "targeted": len(planned),
+            "targeted": targeted,
             "queued": queued,
             "deferred": deferred,
             "send_at": send_at.isoformat(),
             "attachment": attachment_kind,
         },
     )
-    return AnnouncementResult(announcement.id, push.id, len(planned), queued, deferred)
+    return AnnouncementResult(announcement.id, push.id, targeted, queued, deferred)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from types import SimpleNamespace
+from typing import Any
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +20,9 @@ from bot.sandbox.factories import (
     make_station,
 )
 from bot.services import announcements as service
+from storage import content as content_store
 from storage import outbox as outbox_store
-from storage.models import Announcement, OutboxMessage, Push, RoleGrant
+from storage.models import Announcement, OutboxMessage, Push, RoleGrant, Station
 from tests.conftest import FIXED_NOW
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -106,6 +109,47 @@ async def test_send_keeps_quiet_hours_and_writes_one_push(session: AsyncSession)
     assert push.targeting["announce_report_chat"] == 99
     stored = (await session.execute(select(Announcement))).scalar_one()
     assert stored.push_id == push.id and stored.send_at == at
+
+
+async def test_an_announcement_reads_its_audience_a_page_at_a_time(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A province's informants never sit in memory at once: with pages of two, eleven
+    # informants (one of them an admin) come in six pages, each queued as it is read,
+    # everyone once, and the count the confirmation shows is the same.
+    await seed(session)
+    station = (await session.execute(select(Station).where(Station.name == "西湖站"))).scalar_one()
+    for telegram_id in range(10, 19):
+        await make_informant(session, station_id=station.id, telegram_id=telegram_id)
+    real_page = content_store.push_candidate_page
+    pages: list[int] = []
+
+    async def small_pages(**kwargs: Any) -> Any:
+        page = await real_page(**{**kwargs, "limit": 2})
+        pages.append(len(page))
+        return page
+
+    monkeypatch.setattr(content_store, "push_candidate_page", small_pages)
+    expected = [1, 3, *range(10, 19)]
+    assert await service.count_recipients(
+        session=session, audience="both", region_code="330106"
+    ) == len(expected)
+    pages.clear()
+    result = await service.send(
+        session=session, author_id=None, sender="西湖区科协", region_code="330106",
+        audience="both", text="通知", attachment_kind=None, attachment_file_id=None,
+        send_at=FIXED_NOW, now=FIXED_NOW, tz=TZ, default_locale="zh_CN",
+        report_chat=None, report_locale="zh_CN",
+    )  # fmt: skip
+    # Every informant read once (the admin among them, queued once with the admins).
+    assert max(pages) == 2 and sum(pages) == len(expected)
+    assert (result.targeted, result.queued) == (len(expected), len(expected))
+    chats = [
+        r.chat_id
+        for r in (await session.execute(select(OutboxMessage))).scalars()
+        if r.kind == "announcement"
+    ]
+    assert sorted(chats) == expected
 
 
 async def test_an_announcement_finished_unseen_is_reported_once(runtime: Runtime) -> None:
