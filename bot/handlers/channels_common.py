@@ -42,6 +42,15 @@ class PushTarget(CallbackData, prefix="PUSHTO"):
     content_id: int
 
 
+@dataclass(frozen=True)
+class PushTargetAt(CallbackData, prefix="PUSHAT"):
+    """The same choice for an item saved to publish later: the push waits for its time."""
+
+    to: PushTo
+    way: PushWay
+    content_id: int
+
+
 def flags(to: str) -> tuple[bool, bool]:
     """Return (informants, channels) for a push target."""
     return to in ("informants", "both"), to in ("channels", "both")

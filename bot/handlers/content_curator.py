@@ -25,7 +25,7 @@ from bot.handlers.callbacks import (
     EditField,
     answer_invalid,
 )
-from bot.handlers.channels_common import PushTarget
+from bot.handlers.channels_common import PushTarget, PushTargetAt
 from bot.handlers.common import button_rows, esc, reply, requires
 from bot.handlers.content_fields import campaign_taxonomy, field_lines, item_values, start_push
 from bot.handlers.dialog import Flow
@@ -335,6 +335,30 @@ async def push_target_button(update: Update, context: KepuContext) -> None:
     await start_push(update, context, button.content_id, to=button.to, paid=button.way == "paid")
 
 
+@requires("curator")
+async def push_at_button(update: Update, context: KepuContext) -> None:
+    """The same buttons for an item saved to publish later: the push waits for that time
+    (if it has come already, or the item was published since, it goes now)."""
+    query = update.callback_query
+    assert query is not None
+    button = PushTargetAt.decode(query.data)
+    if button is None:
+        await answer_invalid(update, context)
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    item = await content_store.get_item(session=context.session, content_id=button.content_id)
+    at = item.publish_at if item is not None else None
+    await start_push(
+        update,
+        context,
+        button.content_id,
+        to=button.to,
+        paid=button.way == "paid",
+        not_before=at if at is not None and at > context.runtime.now() else None,
+    )
+
+
 FLOWS: dict[str, Flow] = {"newcontent": content_new.FLOW, "content_edit": content_edit.FLOW}
 
 
@@ -346,4 +370,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(content_new.newcontent_button, pattern=NEW_CONTENT.pattern),
         CallbackQueryHandler(catalog_button, pattern=CATALOG.pattern),
         CallbackQueryHandler(push_target_button, pattern=PushTarget.pattern),
+        CallbackQueryHandler(push_at_button, pattern=PushTargetAt.pattern),
     ]

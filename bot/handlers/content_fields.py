@@ -313,14 +313,20 @@ async def start_push(
     if paid:  # the curator confirmed a paid broadcast (docs/reach.md)
         await paid_push.open_paid(context, result)
     if not_before is not None:
-        await reply(
-            update,
-            t(
-                "Scheduled: {n} informants will get it at {when}.",
+        when = t.datetime(not_before, tz=runtime.settings.scheduler.tz)
+        if result.channel_posts:
+            text = t(
+                "Scheduled: {n} messages go out at {when}, {c} of them posts in the linked "
+                "channels.",
                 n=result.queued,
-                when=t.datetime(not_before, tz=runtime.settings.scheduler.tz),
-            ),
-        )
+                when=when,
+                c=result.channel_posts,
+            )
+        else:
+            text = t(
+                "Scheduled: {n} informants will get it at {when}.", n=result.queued, when=when
+            )
+        await reply(update, text)
         return
     status = await push_service.push_status(session=context.session, push_id=result.push_id)
     item = await content_store.get_item(session=context.session, content_id=content_id)

@@ -587,14 +587,24 @@ async def _save(update: Update, context: KepuContext, dialog: Dialog) -> None:
         )
         return
     await reply(update, t("Saved as #{id}.", id=item.id))
-    if data.get("schedule") == "now":
-        found = await push_confirm.offer(context, item.id)
-        if push_confirm.has_choice(context, found):  # channels or a paid push: ask how
+    at = publish_at if data.get("schedule") == "at" else None
+    found = await push_confirm.offer(context, item.id)
+    if push_confirm.has_choice(context, found):  # channels or a paid push: ask how
+        if at is None:
             await push_confirm.ask(update, context, found)
             return
-    await start_push(
-        update, context, item.id, not_before=publish_at if data.get("schedule") == "at" else None
-    )
+        tz = context.runtime.settings.scheduler.tz
+        await push_confirm.ask(
+            update,
+            context,
+            found,
+            encode=push_confirm.scheduled_encode(item.id),
+            lead=t(
+                "It is published at {when}; the push goes out then.", when=t.datetime(at, tz=tz)
+            ),
+        )
+        return
+    await start_push(update, context, item.id, not_before=at)
 
 
 FLOW = Flow.of(

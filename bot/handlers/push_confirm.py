@@ -16,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.handlers import paid_push
 from bot.handlers.callbacks import CatalogItem
-from bot.handlers.channels_common import TARGET_LABELS, PushTarget, PushTo
+from bot.handlers.channels_common import TARGET_LABELS, PushTarget, PushTargetAt, PushTo
 from bot.handlers.common import esc, reply
 from bot.runtime.context import KepuContext
 from bot.services import channels as channel_service
@@ -31,6 +31,11 @@ Encode = Callable[[PushTo, bool], str]
 def catalog_encode(content_id: int) -> Encode:
     """Return the encoder of the catalogue's push buttons (also /newcontent's push now)."""
     return lambda to, paid: PushTarget(to, "paid" if paid else "free", content_id).encode()
+
+
+def scheduled_encode(content_id: int) -> Encode:
+    """Return the encoder of /newcontent's buttons for an item published later."""
+    return lambda to, paid: PushTargetAt(to, "paid" if paid else "free", content_id).encode()
 
 
 @dataclass(frozen=True)

@@ -160,6 +160,37 @@ async def test_newcontent_without_channels_or_paid_pushes_on_save(
         assert len(reader.messages) == 1
 
 
+async def test_newcontent_publish_later_offers_the_ways_and_waits_for_its_time(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    # "Publish and push at …" offers the same choice as "push now" (it went to the
+    # informants only, for free); what is chosen is queued for the publish time.
+    async with paid_bot(sqlite_url, clock, stars=100.0, budget=50.0) as bot:
+        readers, channel = await world(bot)
+        curator = await curator_of(bot)
+        await walk_to_schedule(bot, curator, category="🩺 卫生健康")
+        confirm = await answer(bot, curator, "2026-12-01 09:30")
+        curator.mark_seen()
+        await curator.press(confirm, "保存")
+        ask = await confirmation(curator)
+        assert text_of(ask).startswith("这条内容将于 2026") and "推送届时发出" in text_of(ask)
+        assert labels(ask)[:3] == TARGETS and await rows_of(bot, Push) == []
+        curator.mark_seen()
+        await curator.press(ask, "📨+📢 两者")
+        said = await curator.wait_for_message(predicate=lambda m: "已定时" in text_of(m))
+        assert "其中 1 条发到已关联频道" in text_of(said)
+        await bot.settle()
+        assert channel.messages == [] and all(r.messages == [] for r in readers)
+        when = dt.datetime(2026, 12, 1, 1, 30, tzinfo=dt.UTC)  # 09:30 in Shanghai
+        (push,) = await rows_of(bot, Push)
+        assert push.targeting["to"] == "both" and push.targeting["not_before"] == when.isoformat()
+
+        clock.set(when + dt.timedelta(minutes=1))
+        notify_outbox(bot.runtime)
+        await wait_outbox(bot)
+        assert len(channel.messages) == 1 and [len(r.messages) for r in readers] == [1] * 12
+
+
 # --- a campaign's push ------------------------------------------------------------------------
 async def test_campaign_push_offers_channels_and_paid_like_the_catalog(
     sqlite_url: str, clock: FixedClock
