@@ -323,32 +323,23 @@ async def catalog_button(update: Update, context: KepuContext) -> None:
 
 @requires("curator")
 async def push_target_button(update: Update, context: KepuContext) -> None:
-    """The push confirmation's 信息员私信 / 频道 / 两者 buttons."""
+    """The push confirmation's 信息员私信 / 频道 / 两者 buttons (and ⚡ paid ones).
+
+    ``PushTargetAt`` (an item saved to publish later) waits for its publish time; if that
+    has come already, or the item was published since, it goes now, as ``PushTarget``.
+    """
     query = update.callback_query
     assert query is not None
-    button = PushTarget.decode(query.data)
+    button = PushTarget.decode(query.data) or PushTargetAt.decode(query.data)
     if button is None:
         await answer_invalid(update, context)
         return
     await query.answer()
     await query.edit_message_reply_markup(None)
-    await start_push(update, context, button.content_id, to=button.to, paid=button.way == "paid")
-
-
-@requires("curator")
-async def push_at_button(update: Update, context: KepuContext) -> None:
-    """The same buttons for an item saved to publish later: the push waits for that time
-    (if it has come already, or the item was published since, it goes now)."""
-    query = update.callback_query
-    assert query is not None
-    button = PushTargetAt.decode(query.data)
-    if button is None:
-        await answer_invalid(update, context)
-        return
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    item = await content_store.get_item(session=context.session, content_id=button.content_id)
-    at = item.publish_at if item is not None else None
+    at = None
+    if isinstance(button, PushTargetAt):
+        item = await content_store.get_item(session=context.session, content_id=button.content_id)
+        at = item.publish_at if item is not None else None
     await start_push(
         update,
         context,
@@ -370,5 +361,5 @@ def handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(content_new.newcontent_button, pattern=NEW_CONTENT.pattern),
         CallbackQueryHandler(catalog_button, pattern=CATALOG.pattern),
         CallbackQueryHandler(push_target_button, pattern=PushTarget.pattern),
-        CallbackQueryHandler(push_at_button, pattern=PushTargetAt.pattern),
+        CallbackQueryHandler(push_target_button, pattern=PushTargetAt.pattern),
     ]
