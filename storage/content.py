@@ -231,24 +231,6 @@ async def daily_candidates(
     return list(result.scalars())
 
 
-async def push_candidates(
-    *, session: AsyncSession, region_prefixes: Sequence[str] = ()
-) -> list[Candidate]:
-    """Return active, reachable informants (optionally only in stations under the prefixes).
-
-    All of them at once, for small audiences (an announcement's); pushes read them a page
-    at a time with ``push_candidate_page``, which this repeats until the last page.
-    """
-    found: list[Candidate] = []
-    while page := await push_candidate_page(
-        session=session,
-        region_prefixes=region_prefixes,
-        after_id=found[-1].informant_id if found else 0,
-    ):
-        found.extend(page)
-    return found
-
-
 async def push_candidate_page(
     *,
     session: AsyncSession,

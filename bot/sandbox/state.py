@@ -299,21 +299,24 @@ class World:
     # --- updates ---------------------------------------------------------------------
     async def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Queue an update for the bot and return it."""
-        update = {"update_id": self.next_update_id, kind: payload}
-        self.next_update_id += 1
-        self.updates.append(update)
-        self.stats.updates_created += 1
+        (update,) = self._enqueue(kind, [payload])
         await self.notify()
         return update
 
     async def push_updates(self, kind: str, payloads: list[dict[str, Any]]) -> int:
         """Queue many updates at once (a backlog, as after downtime); return the last id."""
-        for payload in payloads:
-            self.updates.append({"update_id": self.next_update_id, kind: payload})
-            self.next_update_id += 1
-        self.stats.updates_created += len(payloads)
+        updates = self._enqueue(kind, payloads)
         await self.notify()
-        return self.next_update_id - 1
+        return int(updates[-1]["update_id"]) if updates else self.next_update_id - 1
+
+    def _enqueue(self, kind: str, payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        updates = []
+        for payload in payloads:
+            updates.append({"update_id": self.next_update_id, kind: payload})
+            self.next_update_id += 1
+        self.updates.extend(updates)
+        self.stats.updates_created += len(updates)
+        return updates
 
     def allowed(self, update: dict[str, Any], allowed: list[str] | None) -> bool:
         """Tell whether an update passes an allowed_updates filter."""
